@@ -1,0 +1,7 @@
+/* Subcommands of the `fusion` tool: each takes argv with argv[0] = the subcommand, returns the exit code. */
+#ifndef FSN_APPS_COMMANDS_H
+#define FSN_APPS_COMMANDS_H
+
+int fsn_cmd_info(int argc, char **argv);
+
+#endif

@@ -1,0 +1,37 @@
+/* The `fusion` command: one entry point, one table of subcommands. */
+#include <fusion/fusion.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "apps/commands.h"
+
+static const struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *help;
+} commands[] = {
+    {"info", fsn_cmd_info, "print CPU features, the dispatch level, version and build options"},
+};
+
+static int usage(FILE *out) {
+  fprintf(out, "usage: fusion COMMAND [ARGS]\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+  fprintf(out, "\nenvironment: FSN_ISA=ref|avx2|avx512 forces a kernel level\n");
+  return out == stderr ? 2 : 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) return usage(stderr);
+  if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) return usage(stdout);
+  fsn_status st = fsn_init();
+  if (st != FSN_OK) {
+    fprintf(stderr, "fusion: %s\n", fsn_last_error());
+    return 2;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "fusion: unknown command '%s'\n", argv[1]);
+  return usage(stderr);
+}

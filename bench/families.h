@@ -1,0 +1,2 @@
+/* The benchmark families, one per line. */
+FSN_BENCH_FAMILY(ring)

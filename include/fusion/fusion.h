@@ -1,0 +1,10 @@
+/* Umbrella header of the Fusion toolkit. */
+#ifndef FUSION_FUSION_H
+#define FUSION_FUSION_H
+
+#include <fusion/cpu.h>
+#include <fusion/ring.h>
+#include <fusion/status.h>
+#include <fusion/version.h>
+
+#endif

@@ -1,0 +1,10 @@
+#!/bin/sh
+# Fail if the static library defines a global symbol without the fsn_/FSN_ prefix.
+set -eu
+bad=$(nm -g --defined-only "$1" | awk 'NF == 3 { print $3 }' | grep -v -E '^(fsn_|FSN_)' || true)
+if [ -n "$bad" ]; then
+  echo "symbols without the fsn_ prefix in $1:"
+  echo "$bad"
+  exit 1
+fi
+echo "all $(nm -g --defined-only "$1" | awk 'NF == 3' | wc -l) exported symbols carry the fsn_ prefix"

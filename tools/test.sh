@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: install, build a release and an ASan+UBSan configuration with -Werror,
+# run every suite at every ISA level (ref, avx2, avx512) on the release build and once on the sanitized build,
+# check formatting, and end with one line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+tools/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0 failed=0 skipped=0
+tally() { # tally a meson testlog JSON (one object per line)
+  read -r p f s < <(python3 -c '
+import json, sys
+p = f = s = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)["result"]
+    if r in ("OK", "EXPECTEDFAIL"): p += 1
+    elif r == "SKIP": s += 1
+    else: f += 1
+print(p, f, s)' "$1")
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+}
+configure() { # dir, options...
+  local dir=$1; shift
+  if [ -d "$dir" ]; then meson setup --reconfigure "$dir" "$@" >/dev/null; else meson setup "$dir" "$@" >/dev/null; fi
+}
+build() { configure "$@" && meson compile -C "$1" >/dev/null || { echo "build of $1 failed:"; meson compile -C "$1" 2>&1 | tail -40; return 1; }; }
+
+if build build-release --buildtype=release -Dwerror=true; then
+  for isa in ref avx2 avx512; do
+    echo "== release build, FSN_ISA=$isa"
+    meson test -C build-release --setup "$isa" --print-errorlogs --num-processes 2 | grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Skipped|Timeout):'
+    tally "build-release/meson-logs/testlog-$isa.json"
+  done
+else
+  failed=$((failed + 1))
+fi
+
+if build build-asan --buildtype=debugoptimized -Dwerror=true -Db_sanitize=address,undefined \
+    -Dc_args=-fno-sanitize-recover=all -Dbench=false; then
+  echo "== ASan+UBSan build, best ISA level"
+  ASAN_OPTIONS=detect_leaks=1 meson test -C build-asan --print-errorlogs --num-processes 2 | grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Skipped|Timeout):'
+  tally build-asan/meson-logs/testlog.json
+else
+  failed=$((failed + 1))
+fi
+
+echo "== clang-format"
+unformatted=$(git ls-files '*.c' '*.h' '*.cc' | xargs -r clang-format --dry-run -Werror 2>&1 | grep -c 'error:' || true)
+if [ "$unformatted" -eq 0 ]; then passed=$((passed + 1)); else
+  failed=$((failed + 1))
+  git ls-files '*.c' '*.h' '*.cc' | xargs -r clang-format --dry-run -Werror 2>&1 | grep 'error:' | head -20
+fi
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
