@@ -5,6 +5,7 @@
 #include <fusion/cpu.h>
 #include <fusion/ring.h>
 #include <fusion/status.h>
+#include <fusion/trunc.h>
 #include <fusion/version.h>
 
 #endif
