@@ -7,6 +7,7 @@
 #include <fusion/prg.h>
 #include <fusion/ring.h>
 #include <fusion/status.h>
+#include <fusion/trunc.h>
 #include <fusion/version.h>
 
 #endif
