@@ -2,6 +2,7 @@
 #ifndef FUSION_FUSION_H
 #define FUSION_FUSION_H
 
+#include <fusion/channel.h>
 #include <fusion/cpu.h>
 #include <fusion/ring.h>
 #include <fusion/status.h>
