@@ -12,6 +12,7 @@ static const struct {
   const char *help;
 } commands[] = {
     {"info", fsn_cmd_info, "print CPU features, the dispatch level, version and build options"},
+    {"netbench", fsn_cmd_netbench, "measure RTT and throughput over loopback, optionally with --net PROFILE"},
 };
 
 static int usage(FILE *out) {
