@@ -10,6 +10,8 @@
 
 /* ---- helpers ---- */
 
+static size_t shape_size(fsn_shape s) { return s.c * s.h * s.w; }
+
 static float *random_floats(size_t n, double range) {
   float *v = malloc((n ? n : 1) * sizeof *v);
   for (size_t i = 0; i < n; i++) v[i] = (float)(range * (2.0 * (double)(fsn_test_rand() >> 11) * 0x1p-53 - 1.0));
@@ -265,6 +267,229 @@ START_TEST(builtin_architectures) {
 }
 END_TEST
 
+/* ---- fixed-point engine against an independent naive oracle ---- */
+
+static int64_t sval(uint64_t v, unsigned ell) {
+  uint64_t mask = fsn_ring_mask(ell);
+  v &= mask;
+  if (ell < 64 && (v >> (ell - 1)) & 1) return (int64_t)(v | ~mask);
+  return (int64_t)v;
+}
+
+static uint64_t wrap(int64_t v, unsigned ell) { return (uint64_t)v & fsn_ring_mask(ell); }
+
+/* floor(v / d) with integer arithmetic only. */
+static int64_t floor_div(int64_t v, int64_t d) {
+  int64_t q = v / d;
+  return (v % d != 0 && v < 0) ? q - 1 : q;
+}
+
+static uint64_t trunc_ref(uint64_t acc, unsigned ell, unsigned s) {
+  return wrap(floor_div(sval(acc, ell), (int64_t)1 << s), ell);
+}
+
+/* The oracle: one layer, one sample, straight from the documented convention. */
+static void oracle_layer(uint64_t *out, uint64_t *const *t, const fsn_layer *l, unsigned ell, unsigned s) {
+  const fsn_layer_desc *d = &l->desc;
+  const fsn_shape is = l->in_shape, os = l->out_shape;
+  const uint64_t *in = t[d->in];
+  size_t osz = os.c * os.h * os.w;
+  switch (d->kind) {
+  case FSN_LAYER_CONV:
+    for (size_t o = 0; o < os.c; o++)
+      for (size_t oy = 0; oy < os.h; oy++)
+        for (size_t ox = 0; ox < os.w; ox++) {
+          uint64_t acc = l->qbias[o];
+          for (size_t c = 0; c < is.c; c++)
+            for (size_t ky = 0; ky < d->k_h; ky++)
+              for (size_t kx = 0; kx < d->k_w; kx++) {
+                long y = (long)(oy * d->stride_h + ky) - (long)d->pad_h;
+                long x = (long)(ox * d->stride_w + kx) - (long)d->pad_w;
+                if (y < 0 || x < 0 || y >= (long)is.h || x >= (long)is.w) continue;
+                acc += l->qweight[((o * is.c + c) * d->k_h + ky) * d->k_w + kx] *
+                       in[(c * is.h + (size_t)y) * is.w + (size_t)x];
+              }
+          out[(o * os.h + oy) * os.w + ox] = trunc_ref(acc, ell, s);
+        }
+    break;
+  case FSN_LAYER_FC: {
+    size_t f = is.c * is.h * is.w;
+    for (size_t o = 0; o < d->out_c; o++) {
+      uint64_t acc = l->qbias[o];
+      for (size_t k = 0; k < f; k++) acc += l->qweight[o * f + k] * in[k];
+      out[o] = trunc_ref(acc, ell, s);
+    }
+    break;
+  }
+  case FSN_LAYER_RELU:
+    for (size_t i = 0; i < osz; i++) out[i] = sval(in[i], ell) > 0 ? in[i] : 0;
+    break;
+  case FSN_LAYER_MAXPOOL:
+  case FSN_LAYER_AVGPOOL:
+    for (size_t c = 0; c < os.c; c++)
+      for (size_t oy = 0; oy < os.h; oy++)
+        for (size_t ox = 0; ox < os.w; ox++) {
+          int64_t best = INT64_MIN;
+          uint64_t sum = 0;
+          for (size_t ky = 0; ky < d->k_h; ky++)
+            for (size_t kx = 0; kx < d->k_w; kx++) {
+              long y = (long)(oy * d->stride_h + ky) - (long)d->pad_h;
+              long x = (long)(ox * d->stride_w + kx) - (long)d->pad_w;
+              if (y < 0 || x < 0 || y >= (long)is.h || x >= (long)is.w) continue;
+              uint64_t v = in[(c * is.h + (size_t)y) * is.w + (size_t)x];
+              sum += v;
+              if (sval(v, ell) > best) best = sval(v, ell);
+            }
+          out[(c * os.h + oy) * os.w + ox] = d->kind == FSN_LAYER_MAXPOOL
+                                                 ? wrap(best, ell)
+                                                 : wrap(floor_div(sval(sum, ell), (int64_t)(d->k_h * d->k_w)), ell);
+        }
+    break;
+  case FSN_LAYER_GLOBAL_AVGPOOL:
+    for (size_t c = 0; c < is.c; c++) {
+      uint64_t sum = 0;
+      for (size_t k = 0; k < is.h * is.w; k++) sum += in[c * is.h * is.w + k];
+      out[c] = wrap(floor_div(sval(sum, ell), (int64_t)(is.h * is.w)), ell);
+    }
+    break;
+  case FSN_LAYER_ADD:
+    for (size_t i = 0; i < osz; i++) out[i] = (in[i] + t[d->in2][i]) & fsn_ring_mask(ell);
+    break;
+  case FSN_LAYER_FLATTEN: memcpy(out, in, osz * sizeof *out); break;
+  }
+}
+
+/* Run the oracle over a batch, sample by sample. */
+static void oracle_run(const fsn_model *m, uint64_t *out, const uint64_t *in, size_t batch) {
+  size_t n = fsn_model_num_layers(m), isz = shape_size(fsn_model_input_shape(m));
+  size_t osz = shape_size(fsn_model_output_shape(m));
+  uint64_t **t = calloc(n + 1, sizeof *t);
+  for (size_t i = 0; i < n; i++) t[i + 1] = malloc(shape_size(fsn_model_layer(m, i)->out_shape) * 8);
+  for (size_t b = 0; b < batch; b++) {
+    t[0] = (uint64_t *)in + b * isz;
+    for (size_t i = 0; i < n; i++)
+      oracle_layer(t[i + 1], t, fsn_model_layer(m, i), fsn_model_ell(m), fsn_model_scale(m));
+    memcpy(out + b * osz, t[n], osz * 8);
+  }
+  for (size_t i = 1; i <= n; i++) free(t[i]);
+  free(t);
+}
+
+/* A random small graph using every layer kind: conv (random window, stride, pad), relu, maxpool, avgpool with a
+ * window that is not a power of two, a residual add around a conv, global average pooling, flatten, fc. */
+static fsn_model *random_model(double range) {
+  fsn_model *m;
+  size_t c = 1 + fsn_test_rand() % 3, h = 6 + fsn_test_rand() % 5, w = 6 + fsn_test_rand() % 5;
+  ck_assert_int_eq(fsn_model_create(&m, c, h, w), FSN_OK);
+  size_t k = 1 + fsn_test_rand() % 3, stride = 1 + fsn_test_rand() % 2, pad = fsn_test_rand() % 2;
+  size_t t = add_conv(m, 0, 2 + fsn_test_rand() % 3, k, stride, pad, range);
+  t = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = t});
+  size_t branch = add_conv(m, t, fsn_model_tensor_shape(m, t).c, 3, 1, 1, range);
+  t = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_ADD, .in = branch, .in2 = t});
+  if (fsn_model_tensor_shape(m, t).h >= 3 && fsn_model_tensor_shape(m, t).w >= 3)
+    t = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_MAXPOOL,
+                                   .in = t,
+                                   .k_h = 2,
+                                   .k_w = 3,
+                                   .stride_h = 1,
+                                   .stride_w = 2,
+                                   .pad_h = 1,
+                                   .pad_w = 1});
+  size_t pooled = t;
+  if (fsn_model_tensor_shape(m, t).h >= 3 && fsn_model_tensor_shape(m, t).w >= 3)
+    pooled = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_AVGPOOL,
+                                        .in = t,
+                                        .k_h = 3,
+                                        .k_w = 3,
+                                        .stride_h = 1,
+                                        .stride_w = 1,
+                                        .pad_h = 1,
+                                        .pad_w = 1});
+  size_t g = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_GLOBAL_AVGPOOL, .in = pooled});
+  (void)g;
+  size_t f = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_FLATTEN, .in = pooled});
+  f = add_fc(m, f, 7, range);
+  f = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = f});
+  add_fc(m, f, 3, range);
+  return m;
+}
+
+START_TEST(fixed_engine_matches_naive_oracle) {
+  static const unsigned ells[] = {16, 24, 37, 64}, scales[] = {4, 6, 12, 16};
+  for (int trial = 0; trial < 24; trial++) {
+    unsigned ell = ells[trial % 4], s = scales[trial % 4];
+    fsn_model *m = random_model(trial < 12 ? 1.0 : 0.001); /* wrapping weights, then in-range ones */
+    if (fsn_model_quantize(m, ell, s) != FSN_OK) {
+      fsn_model_destroy(m);
+      continue;
+    }
+    size_t batch = 1 + (size_t)trial % 3, isz = shape_size(fsn_model_input_shape(m));
+    size_t osz = shape_size(fsn_model_output_shape(m)), n = fsn_model_num_layers(m);
+    uint64_t *in = malloc(batch * isz * 8), *got = malloc(batch * osz * 8), *want = malloc(batch * osz * 8);
+    fsn_test_fill_ring(in, batch * isz, ell); /* the whole ring, edges included: wrap-around is part of the contract */
+    fsn_layer_stats *stats = calloc(n, sizeof *stats);
+    ck_assert_int_eq(fsn_model_run_fixed(m, got, in, batch, stats), FSN_OK);
+    oracle_run(m, want, in, batch);
+    for (size_t i = 0; i < batch * osz; i++)
+      ck_assert_msg(got[i] == want[i], "trial %d ell %u s %u batch %zu: output %zu is %llu, oracle %llu", trial, ell, s,
+                    batch, i, (unsigned long long)got[i], (unsigned long long)want[i]);
+    for (size_t i = 0; i < n; i++) ck_assert_uint_le(stats[i].fixed_max_out, (uint64_t)1 << (ell - 1));
+    free(stats);
+    free(in);
+    free(got);
+    free(want);
+    fsn_model_destroy(m);
+  }
+}
+END_TEST
+
+START_TEST(fixed_engine_truncates_by_floor) {
+  fsn_model *m;
+  ck_assert_int_eq(fsn_model_create(&m, 1, 1, 1), FSN_OK);
+  const float w[1] = {0.5f};
+  add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_FC, .in = 0, .out_c = 1, .weight = w});
+  ck_assert_int_eq(fsn_model_quantize(m, 16, 4), FSN_OK);
+  uint64_t in[1] = {(uint64_t)-3 & 0xffff}, out[1];
+  fsn_layer_stats st[1] = {0};
+  ck_assert_int_eq(fsn_model_run_fixed(m, out, in, 1, st), FSN_OK);
+  ck_assert_uint_eq(out[0], (uint64_t)-2 & 0xffff); /* -3 * 8 = -24 at scale 2s; floor(-24 / 16) = -2 */
+  ck_assert_uint_eq(st[0].fixed_max_acc, 24);
+  ck_assert_uint_eq(st[0].fixed_max_out, 2);
+  fsn_model_destroy(m);
+}
+END_TEST
+
+/* The float and fixed engines agree to within the quantisation error on a built-in model at ell = 37, s = 12. */
+START_TEST(engines_agree_on_4layer) {
+  fsn_model *m;
+  ck_assert_int_eq(fsn_model_builtin(&m, "4layer", 3), FSN_OK);
+  ck_assert_int_eq(fsn_model_quantize(m, 37, 12), FSN_OK);
+  size_t batch = 4, isz = 28 * 28, n = fsn_model_num_layers(m);
+  uint8_t *px = malloc(batch * isz);
+  fsn_test_fill(px, batch * isz);
+  double *x = malloc(batch * isz * sizeof *x), yf[40];
+  uint64_t *q = malloc(batch * isz * 8), yq[40];
+  fsn_nn_pixels_to_float(x, px, batch * isz);
+  fsn_nn_pixels_to_fixed(q, px, batch * isz, 37, 12);
+  fsn_layer_stats *stats = calloc(n, sizeof *stats);
+  ck_assert_int_eq(fsn_model_run_float(m, yf, x, batch, stats), FSN_OK);
+  ck_assert_int_eq(fsn_model_run_fixed(m, yq, q, batch, stats), FSN_OK);
+  for (size_t i = 0; i < 40; i++)
+    ck_assert_msg(fabs(fsn_nn_decode(yq[i], 37, 12) - yf[i]) < 0.05, "logit %zu: fixed %g float %g", i,
+                  fsn_nn_decode(yq[i], 37, 12), yf[i]);
+  for (size_t i = 0; i < n; i++) {
+    ck_assert(fsn_headroom_bits((double)stats[i].fixed_max_acc, 37) > 4);
+    double scale = ldexp(1.0, fsn_model_layer(m, i)->desc.kind <= FSN_LAYER_FC ? 24 : 12);
+    ck_assert(fabs((double)stats[i].fixed_max_acc - stats[i].float_max_acc * scale) <= 0.01 * scale + 64);
+  }
+  free(stats);
+  free(px);
+  free(x);
+  free(q);
+  fsn_model_destroy(m);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("nn");
   TCase *tc = tcase_create("nn");
@@ -276,6 +501,9 @@ int main(void) {
   tcase_add_test(tc, model_hash_identifies_the_quantised_model);
   tcase_add_test(tc, float_engine_known_answers);
   tcase_add_test(tc, builtin_architectures);
+  tcase_add_test(tc, fixed_engine_matches_naive_oracle);
+  tcase_add_test(tc, fixed_engine_truncates_by_floor);
+  tcase_add_test(tc, engines_agree_on_4layer);
   suite_add_tcase(s, tc);
   return fsn_test_main(s);
 }

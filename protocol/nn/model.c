@@ -350,8 +350,7 @@ fsn_status fsn_model_hash(const fsn_model *m, uint8_t out[32]) {
 /* ---- encoding helpers ---- */
 
 void fsn_nn_encode(uint64_t *out, const double *in, size_t n, unsigned ell, unsigned scale) {
-  const uint64_t mask = fsn_ring_mask(ell);
-  for (size_t i = 0; i < n; i++) out[i] = (uint64_t)(int64_t)round(ldexp(in[i], (int)scale)) & mask;
+  fsn_ring_encode(out, in, n, ell, scale);
 }
 
 static int64_t signed_of(uint64_t v, unsigned ell) {
@@ -365,8 +364,12 @@ void fsn_nn_pixels_to_float(double *out, const uint8_t *pixels, size_t n) {
 }
 
 void fsn_nn_pixels_to_fixed(uint64_t *out, const uint8_t *pixels, size_t n, unsigned ell, unsigned scale) {
-  const uint64_t mask = fsn_ring_mask(ell);
-  for (size_t i = 0; i < n; i++) out[i] = (uint64_t)(int64_t)round(ldexp(pixels[i] / 255.0, (int)scale)) & mask;
+  double chunk[256];
+  for (size_t i = 0; i < n; i += 256) {
+    size_t k = n - i < 256 ? n - i : 256;
+    fsn_nn_pixels_to_float(chunk, pixels + i, k);
+    fsn_ring_encode(out + i, chunk, k, ell, scale);
+  }
 }
 
 double fsn_headroom_bits(double max_abs, unsigned ell) {
