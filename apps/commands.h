@@ -4,5 +4,6 @@
 
 int fsn_cmd_info(int argc, char **argv);
 int fsn_cmd_params(int argc, char **argv);
+int fsn_cmd_plain(int argc, char **argv);
 
 #endif
