@@ -18,9 +18,17 @@ typedef struct fsn_cost {
   uint64_t bytes_sent, bytes_recv, rounds;
 } fsn_cost;
 
+/* A deviation hook, for the adversarial server of tests and benchmarks only: called on this party after layer i with
+ * the layer's input and output shares (n values each for element-wise layers; out has batch x the layer's output
+ * size values), which it may change. With a hook set, no layers are fused, so every ReLU has its own call. */
+typedef void (*fsn_secure_tamper)(size_t layer, const uint64_t *in, uint64_t *out, size_t batch, size_t out_size,
+                                  void *arg);
+
 typedef struct fsn_secure_opts {
   fsn_trunc_mode trunc; /* FSN_TRUNC_EXACT (default) or FSN_TRUNC_APPROX; the executor picks NONNEG after a ReLU */
   int progress;         /* print "layer i/N name ... elapsed, bytes" lines on stderr */
+  fsn_secure_tamper tamper;
+  void *tamper_arg;
 } fsn_secure_opts;
 
 /* Run the model on `batch` inputs. Both parties pass a model of the same architecture; the server's carries the

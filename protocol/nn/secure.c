@@ -58,7 +58,7 @@ static fsn_status average(fsn_2pc *p, uint64_t *v, size_t n, uint64_t k, fsn_tru
 
 /* Layer i. *fused is set when layer i + 1 (its ReLU) was done here too. */
 static fsn_status run_layer(fsn_2pc *p, const fsn_model *m, size_t i, uint64_t *const *t, size_t batch,
-                            fsn_trunc_mode mode, const size_t *last_use, bool *fused) {
+                            fsn_trunc_mode mode, const size_t *last_use, bool may_fuse, bool *fused) {
   const fsn_layer *l = fsn_model_layer(m, i);
   const unsigned ell = fsn_2pc_ell(p), s = fsn_2pc_scale(p);
   const size_t n = batch * fsn_shape_size(l->out_shape);
@@ -70,7 +70,7 @@ static fsn_status run_layer(fsn_2pc *p, const fsn_model *m, size_t i, uint64_t *
   case FSN_LAYER_CONV:
   case FSN_LAYER_FC:
     if ((st = linear(p, out, in, m, i, batch)) != FSN_OK) return st;
-    if (relu_follows(m, i, last_use)) {
+    if (may_fuse && relu_follows(m, i, last_use)) {
       *fused = true;
       if ((st = fsn_2pc_relu(p, out, NULL, out, n)) != FSN_OK) return st;
       return fsn_2pc_trunc(p, out, out, n, s, nonneg(mode));
@@ -138,7 +138,9 @@ fsn_status fsn_secure_run(fsn_2pc *p, const fsn_model *m, uint64_t *out, const u
     fsn_2pc_counters(p, &before);
     double t0 = now();
     bool fused;
-    st = run_layer(p, m, i, t, batch, opts->trunc, last_use, &fused);
+    st = run_layer(p, m, i, t, batch, opts->trunc, last_use, !opts->tamper, &fused);
+    if (st == FSN_OK && opts->tamper)
+      opts->tamper(i, t[l->desc.in], t[i + 1], batch, fsn_shape_size(l->out_shape), opts->tamper_arg);
     if (st == FSN_OK && fused) { /* the ReLU ran in place on layer i's output: layer i + 1 is that tensor */
       t[i + 2] = t[i + 1];
       t[i + 1] = NULL;
