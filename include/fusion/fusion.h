@@ -2,7 +2,9 @@
 #ifndef FUSION_FUSION_H
 #define FUSION_FUSION_H
 
+#include <fusion/bits.h>
 #include <fusion/cpu.h>
+#include <fusion/prg.h>
 #include <fusion/ring.h>
 #include <fusion/status.h>
 #include <fusion/version.h>
