@@ -12,6 +12,7 @@ static const struct {
   const char *help;
 } commands[] = {
     {"info", fsn_cmd_info, "print CPU features, the dispatch level, version and build options"},
+    {"bench", fsn_cmd_bench, "two-party protocol benchmarks over loopback (fusion bench ot --json)"},
     {"params", fsn_cmd_params, "mix-and-check parameters (R, B) for n queries at escape <= 2^-kappa"},
 };
 

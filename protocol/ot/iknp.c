@@ -282,8 +282,7 @@ fsn_status fsn_ot_acot_send(fsn_ot *ot, uint64_t *x0, const uint64_t *corr, size
       ot->ring[i] = (r0 + corr[off + i] - r1) & mask; /* the receiver with c = 1 adds this to r1 */
       x0[off + i] = r0 & mask;
     }
-    if ((st = fsn_channel_send_ring(ot->ch, ot->ring, m, ell)) != FSN_OK ||
-        (st = fsn_channel_flush(ot->ch)) != FSN_OK)
+    if ((st = fsn_channel_send_ring(ot->ch, ot->ring, m, ell)) != FSN_OK || (st = fsn_channel_flush(ot->ch)) != FSN_OK)
       return fsn_ot_broke(ot, st);
   }
   return FSN_OK;
