@@ -2,7 +2,6 @@
  * correlations checked exactly, seeded runs identical across ISA levels, malformed peers rejected. */
 #include <fusion/bits.h>
 #include <fusion/ot.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -432,8 +431,6 @@ END_TEST
 enum { MT_THREADS = 2, MT_N = 100000 };
 
 typedef struct mt {
-  fsn_listener *l;
-  char addr[64];
   uint8_t *x0, *xc, *choice, delta[MT_THREADS][16];
   fsn_status st_s, st_r;
   char err_s[256], err_r[256];
@@ -447,44 +444,37 @@ static fsn_status mt_recv(fsn_ot *ot, size_t b, size_t e, void *arg) {
   return fsn_ot_cot_recv(ot, m->xc + 16 * b, m->choice + b / 8, e - b);
 }
 
-static const fsn_session_params mt_params = {.ell = 64, .scale = 12, .session_id = 77};
-
-/* One party: nthreads channels (accepted or connected, handshaken), one extension object each, the driver. */
-static fsn_status mt_party(mt *m, fsn_role role) {
-  fsn_channel *ch[MT_THREADS] = {0};
+/* One party: one extension object per channel, then the driver with one thread per object. */
+static fsn_status mt_party(mt *m, fsn_channel **chs, fsn_ot_role role) {
   fsn_ot *ots[MT_THREADS] = {0};
   fsn_status st = FSN_OK;
   for (int t = 0; t < MT_THREADS && st == FSN_OK; t++) {
-    st = role == FSN_ROLE_SERVER ? fsn_accept(m->l, &ch[t], NULL) : fsn_connect(&ch[t], m->addr, NULL);
-    if (st == FSN_OK) st = fsn_channel_handshake(ch[t], role, &mt_params);
-    if (st == FSN_OK) st = fsn_ot_create(&ots[t], ch[t], role == FSN_ROLE_SERVER ? FSN_OT_SENDER : FSN_OT_RECEIVER);
-    if (st == FSN_OK && role == FSN_ROLE_SERVER) st = fsn_ot_delta(ots[t], m->delta[t]);
+    st = fsn_ot_create(&ots[t], chs[t], role);
+    if (st == FSN_OK && role == FSN_OT_SENDER) st = fsn_ot_delta(ots[t], m->delta[t]);
   }
-  if (st == FSN_OK) st = fsn_ot_parallel(ots, MT_THREADS, MT_N, role == FSN_ROLE_SERVER ? mt_send : mt_recv, m);
-  keep_error(role == FSN_ROLE_SERVER ? m->err_s : m->err_r, st);
-  for (int t = 0; t < MT_THREADS; t++) {
-    fsn_ot_destroy(ots[t]);
-    fsn_channel_destroy(ch[t]);
-  }
+  if (st == FSN_OK) st = fsn_ot_parallel(ots, MT_THREADS, MT_N, role == FSN_OT_SENDER ? mt_send : mt_recv, m);
+  keep_error(role == FSN_OT_SENDER ? m->err_s : m->err_r, st);
+  for (int t = 0; t < MT_THREADS; t++) fsn_ot_destroy(ots[t]);
   return st;
 }
 
-static void *mt_server(void *arg) {
+static void mt_server(fsn_channel **chs, size_t n, void *arg) {
+  (void)n;
   mt *m = arg;
-  m->st_s = mt_party(m, FSN_ROLE_SERVER);
-  return NULL;
+  m->st_s = mt_party(m, chs, FSN_OT_SENDER);
+}
+
+static void mt_client(fsn_channel **chs, size_t n, void *arg) {
+  (void)n;
+  mt *m = arg;
+  m->st_r = mt_party(m, chs, FSN_OT_RECEIVER);
 }
 
 START_TEST(parallel_driver) {
   mt m = {.x0 = xmalloc(16 * MT_N), .xc = xmalloc(16 * MT_N), .choice = xmalloc(MT_N / 8 + 1)};
   fsn_test_fill(m.choice, MT_N / 8 + 1);
-  ck_assert_int_eq(fsn_listen(&m.l, "127.0.0.1:0"), FSN_OK);
-  snprintf(m.addr, sizeof m.addr, "127.0.0.1:%u", (unsigned)fsn_listener_port(m.l));
-  pthread_t server;
-  ck_assert_int_eq(pthread_create(&server, NULL, mt_server, &m), 0);
-  m.st_r = mt_party(&m, FSN_ROLE_CLIENT);
-  pthread_join(server, NULL);
-  fsn_listener_destroy(m.l);
+  const fsn_test_net_opts opts = {.channels = MT_THREADS};
+  fsn_test_two_party_ex(&opts, mt_server, &m, mt_client, &m);
   ck_assert_msg(m.st_s == FSN_OK && m.st_r == FSN_OK, "%s / %s", m.err_s, m.err_r);
   /* Range t (multiples of 128) ran on object t, with that object's Delta. */
   const size_t per = ((MT_N + MT_THREADS - 1) / MT_THREADS + 127) / 128 * 128;
