@@ -9,10 +9,11 @@
 #include <fusion/bits.h>
 #include <string.h>
 
+/* tweak(j, x): x in bytes 0-1 and j + 1 in byte 2 of the block's low 64 bits; injective in (j, x). */
+static uint64_t tweak_word(unsigned j, unsigned x) { return (uint64_t)x | (uint64_t)(j + 1) << 16; }
+
 static void tweak(uint8_t *block, unsigned j, unsigned x) {
-  block[0] ^= (uint8_t)x;
-  block[1] ^= (uint8_t)(x >> 8);
-  block[2] ^= (uint8_t)(j + 1);
+  fsn_ot_store64(block, fsn_ot_low64(block) ^ tweak_word(j, x));
 }
 
 static fsn_status check_n1(unsigned logn, unsigned ell, const char *what) {
@@ -34,7 +35,7 @@ fsn_status fsn_ot_nchoose1_send(fsn_ot *ot, const uint64_t *msgs, size_t n, unsi
   if (st == FSN_OK) st = check_n1(logn, ell, "fsn_ot_nchoose1_send");
   if (st != FSN_OK) return st;
   const size_t N = (size_t)1 << logn, S = slice_len(logn), per_group = FSN_OT_CHUNK / (N * logn);
-  const uint64_t mask = mask_of(ell);
+  const uint64_t mask = mask_of(ell), d0 = fsn_ot_low64(ot->delta), d1 = fsn_ot_low64(ot->delta + 8);
   for (size_t off = 0; off < n; off += S) {
     const size_t s = n - off < S ? n - off : S;
     if ((st = fsn_ot_tx_chunk(ot, s * logn, ot->rows)) != FSN_OK) return fsn_ot_broke(ot, st);
@@ -45,9 +46,9 @@ fsn_status fsn_ot_nchoose1_send(fsn_ot *ot, const uint64_t *msgs, size_t n, unsi
         for (unsigned x = 0; x < N; x++)
           for (unsigned j = 0; j < logn; j++, blk += 16) {
             const uint8_t *q = ot->rows + 16 * (i * logn + j);
-            const uint8_t d = (uint8_t)(0u - (x >> j & 1u));
-            for (int k = 0; k < 16; k++) blk[k] = q[k] ^ (ot->delta[k] & d);
-            tweak(blk, j, x);
+            const uint64_t d = 0 - (uint64_t)(x >> j & 1u);
+            fsn_ot_store64(blk, fsn_ot_low64(q) ^ (d0 & d) ^ tweak_word(j, x));
+            fsn_ot_store64(blk + 8, fsn_ot_low64(q + 8) ^ (d1 & d));
           }
       fsn_ccrh(ot->rows2, ot->rows2, gs * N * logn);
       blk = ot->rows2;

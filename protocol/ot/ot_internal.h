@@ -50,6 +50,10 @@ static inline uint64_t fsn_ot_low64(const uint8_t *block) {
   return v;
 }
 
+static inline void fsn_ot_store64(uint8_t *block, uint64_t v) {
+  for (int b = 0; b < 8; b++) block[b] = (uint8_t)(v >> (8 * b));
+}
+
 static inline unsigned fsn_ot_bit(const uint8_t *packed, size_t i) { return packed[i / 8] >> (i % 8) & 1; }
 
 #endif
