@@ -29,6 +29,10 @@ enum {
   DEFAULT_TIMEOUT_MS = 30000,
 };
 #define DEFAULT_MAX_FRAME ((size_t)1 << 30)
+/* The kernel paces 25 % faster than the profile so that the frame stamps, which follow the profile exactly,
+ * set the emulated timing and the kernel only supplies back-pressure (at 1.05 its pacing of 64 KiB loopback
+ * segments lost 8 % at 3 Gbit/s). */
+#define PACING_HEADROOM 1.25
 
 typedef struct phase {
   char name[PHASE_NAME];
@@ -196,7 +200,7 @@ fsn_status fsn_channel_from_fd(fsn_channel **out, int fd, const fsn_channel_opts
   (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* fails harmlessly on AF_UNIX */
   if (ch->link.bandwidth_bps > 0) {
     /* The kernel paces the real bytes at the profile rate; the frame stamps carry the same schedule exactly. */
-    double bytes_per_s = ch->link.bandwidth_bps / 8;
+    double bytes_per_s = ch->link.bandwidth_bps / 8 * PACING_HEADROOM;
     unsigned int rate = bytes_per_s >= (double)UINT_MAX ? UINT_MAX : (unsigned int)bytes_per_s;
     (void)setsockopt(fd, SOL_SOCKET, SO_MAX_PACING_RATE, &rate, sizeof rate);
   }
@@ -342,11 +346,10 @@ static fsn_status recv_some(fsn_channel *ch, void *dst, size_t cap, size_t *got,
     ssize_t k = recv(ch->fd, dst, cap, 0);
     if (k > 0) {
       *got = (size_t)k;
-      count_wire_recv(ch, (uint64_t)k);
       return FSN_OK;
     }
     if (k == 0) {
-      if (rc->done == 0 && !strcmp(rc->what, "header"))
+      if (rc->done == 0 && strstr(rc->what, "header"))
         return fsn_fail(FSN_E_CLOSED, "recv: peer closed the connection while this side waited for a frame");
       return fsn_fail(FSN_E_CLOSED, "recv: peer closed the connection after %llu of %llu %s bytes",
                       (unsigned long long)rc->done, (unsigned long long)rc->total, rc->what);
@@ -414,6 +417,7 @@ static fsn_status flush(fsn_channel *ch) {
 }
 
 fsn_status fsn_channel_flush(fsn_channel *ch) {
+  if (ch->wlen == 0) return FSN_OK; /* nothing to send cannot fail, even on a channel that broke earlier */
   fsn_status st = usable(ch, "flush");
   if (st != FSN_OK) return st;
   return broke(ch, flush(ch));
@@ -438,6 +442,7 @@ static void count_recv(fsn_channel *ch, uint64_t bytes) {
   fsn_counters *c[2] = {&ch->total, ch->cur_phase != SIZE_MAX ? &ch->phases[ch->cur_phase].c : NULL};
   int turn = ch->last_dir == DIR_SEND;
   for (int i = 0; i < 2 && c[i]; i++) c[i]->bytes_recv += bytes, c[i]->msgs_recv++, c[i]->rounds += (uint64_t)turn;
+  count_wire_recv(ch, bytes + FSN_FRAME_HEADER_BYTES); /* counted as consumed, so read-ahead never skews phases */
   ch->last_dir = DIR_RECV;
 }
 

@@ -7,8 +7,12 @@
 #include <fusion/nonlinear.h>
 #include <fusion/cpu.h>
 #include <fusion/prg.h>
+#include <fusion/conv.h>
+#include <fusion/cpu.h>
+#include <fusion/gemm.h>
 #include <fusion/ring.h>
 #include <fusion/status.h>
+#include <fusion/trunc.h>
 #include <fusion/version.h>
 
 #endif

@@ -39,6 +39,11 @@ fsn_ot *const *fsn_2pc_ot_receivers(const fsn_2pc *p);
 /* Sum of the counters of every channel. */
 void fsn_2pc_counters(const fsn_2pc *p, fsn_counters *out);
 
+/* Run fn(p, t, arg) for every thread t at once, each on its own channel and OT objects (thread 0 on the caller).
+ * Returns the first failure, or FSN_OK. Both parties must split their work the same way. */
+typedef fsn_status (*fsn_2pc_task)(fsn_2pc *p, size_t thread, void *arg);
+FSN_NODISCARD fsn_status fsn_2pc_run(fsn_2pc *p, fsn_2pc_task fn, void *arg);
+
 /* Share the client's input: the client's share is x itself, the server's is 0 (x is NULL on the server). Local. */
 void fsn_2pc_share_input(const fsn_2pc *p, uint64_t *share, const uint64_t *x, size_t n);
 

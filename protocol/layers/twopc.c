@@ -3,7 +3,9 @@
 #include <fusion/ring.h>
 #include <fusion/twopc.h>
 
+#include <pthread.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +92,47 @@ void fsn_2pc_counters(const fsn_2pc *p, fsn_counters *out) {
     out->bytes_sent += c.bytes_sent, out->bytes_recv += c.bytes_recv;
     out->msgs_sent += c.msgs_sent, out->msgs_recv += c.msgs_recv, out->rounds += c.rounds;
   }
+}
+
+typedef struct run_arg {
+  fsn_2pc *p;
+  size_t thread;
+  fsn_2pc_task fn;
+  void *arg;
+  fsn_status st;
+  char error[256]; /* fsn_last_error() is per thread: carry it back to the caller */
+} run_arg;
+
+static void *run_one(void *v) {
+  run_arg *r = v;
+  r->st = r->fn(r->p, r->thread, r->arg);
+  if (r->st != FSN_OK) snprintf(r->error, sizeof r->error, "%s", fsn_last_error());
+  return NULL;
+}
+
+fsn_status fsn_2pc_run(fsn_2pc *p, fsn_2pc_task fn, void *arg) {
+  size_t T = p->nthreads;
+  run_arg *runs = calloc(T, sizeof *runs);
+  pthread_t *tids = calloc(T, sizeof *tids);
+  if (!runs || !tids) {
+    free(runs), free(tids);
+    return fsn_fail(FSN_E_NOMEM, "%zu worker threads", T);
+  }
+  size_t started = 1;
+  for (size_t t = 0; t < T; t++) runs[t] = (run_arg){.p = p, .thread = t, .fn = fn, .arg = arg};
+  for (size_t t = 1; t < T; t++, started++) {
+    if (pthread_create(&tids[t], NULL, run_one, &runs[t])) {
+      runs[t].st = fsn_fail(FSN_E_IO, "cannot start worker thread %zu", t);
+      break;
+    }
+  }
+  run_one(&runs[0]);
+  for (size_t t = 1; t < started; t++) pthread_join(tids[t], NULL);
+  fsn_status st = FSN_OK;
+  for (size_t t = 0; t < T && st == FSN_OK; t++)
+    if (runs[t].st != FSN_OK) st = fsn_fail(runs[t].st, "worker %zu: %s", t, runs[t].error);
+  free(runs), free(tids);
+  return st;
 }
 
 void fsn_2pc_share_input(const fsn_2pc *p, uint64_t *share, const uint64_t *x, size_t n) {
