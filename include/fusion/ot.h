@@ -92,8 +92,7 @@ typedef fsn_status (*fsn_ot_range_fn)(fsn_ot *ot, size_t begin, size_t end, void
 /* Split [0, n) into `nthreads` contiguous ranges whose boundaries are multiples of 128 (so packed choice bits split
  * on byte boundaries), and run fn on range t with ots[t], one thread per range (range 0 on the calling thread).
  * Both parties must use the same n and nthreads. Returns the first failure, or FSN_OK. */
-FSN_NODISCARD fsn_status fsn_ot_parallel(fsn_ot *const *ots, size_t nthreads, size_t n, fsn_ot_range_fn fn,
-                                         void *arg);
+FSN_NODISCARD fsn_status fsn_ot_parallel(fsn_ot *const *ots, size_t nthreads, size_t n, fsn_ot_range_fn fn, void *arg);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
 #include "protocol/ot/ot_internal.h"
 
 #include <fusion/bits.h>
+#include <fusion/ring.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,8 +123,9 @@ fsn_status fsn_ot_check(fsn_ot *ot, fsn_ot_role role, size_t n, const char *what
 
 /* ---- one chunk --------------------------------------------------------------------------------------------------- */
 
-fsn_status fsn_ot_rx_chunk(fsn_ot *ot, const uint8_t *choice, size_t m, uint8_t *t_rows) {
-  const size_t mp = fsn_ot_round128(m), len = mp / 8, blocks = len / 16;
+/* The receiver's chunk in three steps, so a caller can compute the next chunk while the peer works on this one. */
+static void rx_columns(fsn_ot *ot, const uint8_t *choice, size_t m) {
+  const size_t len = fsn_ot_round128(m) / 8, blocks = len / 16;
   memset(ot->choice, 0, len);
   memcpy(ot->choice, choice, (m + 7) / 8);
   for (int j = 0; j < FSN_OT_KAPPA; j++) {
@@ -132,11 +134,30 @@ fsn_status fsn_ot_rx_chunk(fsn_ot *ot, const uint8_t *choice, size_t m, uint8_t 
     fsn_bits_xor(u, t, ot->choice, len);
     fsn_aes128_ctr(u, u, blocks, &ot->g1[j].key, ot->g1[j].ctr);
   }
-  fsn_status st = fsn_channel_send(ot->ch, ot->u, FSN_OT_KAPPA * len);
-  if (st == FSN_OK) st = fsn_channel_flush(ot->ch);
-  if (st != FSN_OK) return st;
-  fsn_bits_transpose(t_rows, ot->cols, FSN_OT_KAPPA, mp);
-  return FSN_OK;
+}
+
+static fsn_status rx_send(fsn_ot *ot, size_t m) {
+  fsn_status st = fsn_channel_send(ot->ch, ot->u, FSN_OT_KAPPA * fsn_ot_round128(m) / 8);
+  return st == FSN_OK ? fsn_channel_flush(ot->ch) : st;
+}
+
+static void rx_rows(fsn_ot *ot, size_t m, uint8_t *t_rows) {
+  fsn_bits_transpose(t_rows, ot->cols, FSN_OT_KAPPA, fsn_ot_round128(m));
+}
+
+fsn_status fsn_ot_rx_chunk(fsn_ot *ot, const uint8_t *choice, size_t m, uint8_t *t_rows) {
+  rx_columns(ot, choice, m);
+  fsn_status st = rx_send(ot, m); /* before the transpose, so the sender starts on the chunk meanwhile */
+  if (st == FSN_OK) rx_rows(ot, m, t_rows);
+  return st;
+}
+
+/* q ^= u & mask, 64 bits at a time: the sender's s_j u_j without a branch on the bit of Delta. The buffers are
+ * 64-byte aligned and len is a multiple of 16. */
+static void xor_masked(uint8_t *restrict q, const uint8_t *restrict u, size_t len, uint64_t mask) {
+  uint64_t *restrict q64 = (uint64_t *)(void *)q;
+  const uint64_t *restrict u64 = (const uint64_t *)(const void *)u;
+  for (size_t k = 0; k < len / 8; k++) q64[k] ^= u64[k] & mask;
 }
 
 fsn_status fsn_ot_tx_chunk(fsn_ot *ot, size_t m, uint8_t *q_rows) {
@@ -147,9 +168,7 @@ fsn_status fsn_ot_tx_chunk(fsn_ot *ot, size_t m, uint8_t *q_rows) {
     uint8_t *q = ot->cols + j * len;
     const uint8_t *u = ot->u + j * len;
     fsn_aes128_ctr(q, NULL, blocks, &ot->g0[j].key, ot->g0[j].ctr);
-    /* q ^= s_j ? u : 0, without a branch on the bit of Delta. */
-    const uint8_t mask = (uint8_t)(0u - ((ot->delta[j / 8] >> (j % 8)) & 1u));
-    for (size_t k = 0; k < len; k++) q[k] ^= u[k] & mask;
+    xor_masked(q, u, len, 0 - (uint64_t)((ot->delta[j / 8] >> (j % 8)) & 1u));
   }
   fsn_bits_transpose(q_rows, ot->cols, FSN_OT_KAPPA, mp);
   return FSN_OK;
@@ -158,9 +177,18 @@ fsn_status fsn_ot_tx_chunk(fsn_ot *ot, size_t m, uint8_t *q_rows) {
 /* Rows straight into the caller's buffer when the chunk needs no padding, else through the scratch rows. */
 static uint8_t *rows_target(fsn_ot *ot, uint8_t *out, size_t m) { return m % 128 == 0 && out ? out : ot->rows; }
 
-static void xor_delta(uint8_t *dst, const uint8_t *src, const uint8_t delta[16], size_t m) {
-  for (size_t i = 0; i < m; i++)
-    for (int k = 0; k < 16; k++) dst[16 * i + k] = src[16 * i + k] ^ delta[k];
+static void xor_delta(uint8_t *restrict dst, const uint8_t *restrict src, const uint8_t delta[16], size_t m) {
+  uint64_t d0, d1;
+  memcpy(&d0, delta, 8);
+  memcpy(&d1, delta + 8, 8);
+  for (size_t i = 0; i < m; i++) {
+    uint64_t a, b;
+    memcpy(&a, src + 16 * i, 8);
+    memcpy(&b, src + 16 * i + 8, 8);
+    a ^= d0, b ^= d1;
+    memcpy(dst + 16 * i, &a, 8);
+    memcpy(dst + 16 * i + 8, &b, 8);
+  }
 }
 
 static size_t chunk_len(size_t n, size_t off) { return n - off < FSN_OT_CHUNK ? n - off : FSN_OT_CHUNK; }
@@ -233,7 +261,7 @@ fsn_status fsn_ot_send(fsn_ot *ot, const uint64_t *m0, const uint64_t *m1, size_
   fsn_status st = fsn_ot_check(ot, FSN_OT_SENDER, n, "fsn_ot_send");
   if (st == FSN_OK) st = check_ell(ell, "fsn_ot_send");
   if (st != FSN_OK) return st;
-  const uint64_t mask = ell >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << ell) - 1;
+  const uint64_t mask = fsn_ring_mask(ell);
   for (size_t off = 0; off < n; off += FSN_OT_CHUNK) {
     const size_t m = chunk_len(n, off);
     if ((st = fsn_ot_tx_chunk(ot, m, ot->rows)) != FSN_OK) return fsn_ot_broke(ot, st);
@@ -249,30 +277,70 @@ fsn_status fsn_ot_send(fsn_ot *ot, const uint64_t *m0, const uint64_t *m1, size_
   return FSN_OK;
 }
 
+/* Receiver side of the chosen and arithmetic OTs: each chunk is a round trip (u out, ciphertexts back). The next
+ * chunk's columns and hashed rows are computed while the sender works on this one; u of the next chunk is sent only
+ * after this chunk's reply has been read, so the two directions never both hold a large unread frame. The hashed
+ * rows (low 64 bits of H(t_i)) wait in the output array until the reply arrives. */
+typedef void (*rx_finish_fn)(uint64_t *out, const uint64_t *reply, const uint8_t *choice, size_t off, size_t m,
+                             uint64_t mask);
+
+static void rx_stash(fsn_ot *ot, uint64_t *out, size_t off, size_t m) {
+  rx_rows(ot, m, ot->rows);
+  fsn_ccrh(ot->rows, ot->rows, m);
+  for (size_t i = 0; i < m; i++) out[off + i] = fsn_ot_low64(ot->rows + 16 * i);
+}
+
+static fsn_status rx_round_trips(fsn_ot *ot, uint64_t *out, const uint8_t *choice, size_t n, unsigned ell,
+                                 size_t reply_per_ot, rx_finish_fn finish) {
+  const uint64_t mask = fsn_ring_mask(ell);
+  size_t off = 0, m = chunk_len(n, 0);
+  fsn_status st;
+  if (n == 0) return FSN_OK;
+  rx_columns(ot, choice, m);
+  rx_stash(ot, out, 0, m);
+  while (off < n) {
+    if ((st = rx_send(ot, m)) != FSN_OK) return fsn_ot_broke(ot, st);
+    const size_t next = off + m, mn = next < n ? chunk_len(n, next) : 0;
+    if (mn) {
+      rx_columns(ot, choice + next / 8, mn);
+      rx_stash(ot, out, next, mn);
+    }
+    if ((st = fsn_channel_recv_ring(ot->ch, ot->ring, reply_per_ot * m, ell)) != FSN_OK) return fsn_ot_broke(ot, st);
+    finish(out, ot->ring, choice, off, m, mask);
+    off = next, m = mn;
+  }
+  return FSN_OK;
+}
+
+/* The reply holds m ciphertexts of m0 then m of m1; take the chosen one without a branch on the choice bit. */
+static void finish_chosen(uint64_t *out, const uint64_t *ct, const uint8_t *choice, size_t off, size_t m,
+                          uint64_t mask) {
+  for (size_t i = 0; i < m; i++) {
+    const uint64_t c = 0 - (uint64_t)fsn_ot_bit(choice, off + i);
+    out[off + i] = (out[off + i] ^ ct[i] ^ (c & (ct[i] ^ ct[m + i]))) & mask;
+  }
+}
+
+/* The reply holds the corrections d_i; the receiver with c_i = 1 adds its own. */
+static void finish_acot(uint64_t *out, const uint64_t *d, const uint8_t *choice, size_t off, size_t m, uint64_t mask) {
+  for (size_t i = 0; i < m; i++) {
+    const uint64_t c = 0 - (uint64_t)fsn_ot_bit(choice, off + i);
+    out[off + i] = (out[off + i] + (c & d[i])) & mask;
+  }
+}
+
 fsn_status fsn_ot_recv(fsn_ot *ot, uint64_t *mc, const uint8_t *choice, size_t n, unsigned ell) {
   fsn_status st = fsn_ot_check(ot, FSN_OT_RECEIVER, n, "fsn_ot_recv");
   if (st == FSN_OK) st = check_ell(ell, "fsn_ot_recv");
   if (st != FSN_OK) return st;
-  const uint64_t mask = ell >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << ell) - 1;
-  for (size_t off = 0; off < n; off += FSN_OT_CHUNK) {
-    const size_t m = chunk_len(n, off);
-    if ((st = fsn_ot_rx_chunk(ot, choice + off / 8, m, ot->rows)) != FSN_OK) return fsn_ot_broke(ot, st);
-    fsn_ccrh(ot->rows, ot->rows, m);
-    if ((st = fsn_channel_recv_ring(ot->ch, ot->ring, 2 * m, ell)) != FSN_OK) return fsn_ot_broke(ot, st);
-    for (size_t i = 0; i < m; i++) {
-      const uint64_t c = 0 - (uint64_t)fsn_ot_bit(choice, off + i);
-      const uint64_t ct = ot->ring[i] ^ (c & (ot->ring[i] ^ ot->ring[m + i]));
-      mc[off + i] = (ct ^ fsn_ot_low64(ot->rows + 16 * i)) & mask;
-    }
-  }
-  return FSN_OK;
+  return rx_round_trips(ot, mc, choice, n, ell, 2, finish_chosen);
 }
 
 fsn_status fsn_ot_acot_send(fsn_ot *ot, uint64_t *x0, const uint64_t *corr, size_t n, unsigned ell) {
   fsn_status st = fsn_ot_check(ot, FSN_OT_SENDER, n, "fsn_ot_acot_send");
   if (st == FSN_OK) st = check_ell(ell, "fsn_ot_acot_send");
   if (st != FSN_OK) return st;
-  const uint64_t mask = ell >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << ell) - 1;
+  const uint64_t mask = fsn_ring_mask(ell);
   for (size_t off = 0; off < n; off += FSN_OT_CHUNK) {
     const size_t m = chunk_len(n, off);
     if ((st = fsn_ot_tx_chunk(ot, m, ot->rows)) != FSN_OK) return fsn_ot_broke(ot, st);
@@ -282,8 +350,7 @@ fsn_status fsn_ot_acot_send(fsn_ot *ot, uint64_t *x0, const uint64_t *corr, size
       ot->ring[i] = (r0 + corr[off + i] - r1) & mask; /* the receiver with c = 1 adds this to r1 */
       x0[off + i] = r0 & mask;
     }
-    if ((st = fsn_channel_send_ring(ot->ch, ot->ring, m, ell)) != FSN_OK ||
-        (st = fsn_channel_flush(ot->ch)) != FSN_OK)
+    if ((st = fsn_channel_send_ring(ot->ch, ot->ring, m, ell)) != FSN_OK || (st = fsn_channel_flush(ot->ch)) != FSN_OK)
       return fsn_ot_broke(ot, st);
   }
   return FSN_OK;
@@ -293,16 +360,5 @@ fsn_status fsn_ot_acot_recv(fsn_ot *ot, uint64_t *xc, const uint8_t *choice, siz
   fsn_status st = fsn_ot_check(ot, FSN_OT_RECEIVER, n, "fsn_ot_acot_recv");
   if (st == FSN_OK) st = check_ell(ell, "fsn_ot_acot_recv");
   if (st != FSN_OK) return st;
-  const uint64_t mask = ell >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << ell) - 1;
-  for (size_t off = 0; off < n; off += FSN_OT_CHUNK) {
-    const size_t m = chunk_len(n, off);
-    if ((st = fsn_ot_rx_chunk(ot, choice + off / 8, m, ot->rows)) != FSN_OK) return fsn_ot_broke(ot, st);
-    fsn_ccrh(ot->rows, ot->rows, m);
-    if ((st = fsn_channel_recv_ring(ot->ch, ot->ring, m, ell)) != FSN_OK) return fsn_ot_broke(ot, st);
-    for (size_t i = 0; i < m; i++) {
-      const uint64_t c = 0 - (uint64_t)fsn_ot_bit(choice, off + i);
-      xc[off + i] = (fsn_ot_low64(ot->rows + 16 * i) + (c & ot->ring[i])) & mask;
-    }
-  }
-  return FSN_OK;
+  return rx_round_trips(ot, xc, choice, n, ell, 1, finish_acot);
 }

@@ -15,16 +15,16 @@
 struct fsn_ot {
   fsn_channel *ch;
   fsn_ot_role role;
-  bool broken;                /* a failed call leaves the PRG counters out of step with the peer */
-  fsn_prg g0[FSN_OT_KAPPA];   /* receiver: the seed of column j for bit 0; sender: the seed it chose, k_j^{s_j} */
-  fsn_prg g1[FSN_OT_KAPPA];   /* receiver only: the seed for bit 1 */
+  bool broken;              /* a failed call leaves the PRG counters out of step with the peer */
+  fsn_prg g0[FSN_OT_KAPPA]; /* receiver: the seed of column j for bit 0; sender: the seed it chose, k_j^{s_j} */
+  fsn_prg g1[FSN_OT_KAPPA]; /* receiver only: the seed for bit 1 */
   _Alignas(16) uint8_t delta[16];
-  uint8_t *cols;              /* 128 x FSN_OT_CHUNK bits: t (receiver) or q (sender), one row per base OT */
-  uint8_t *u;                 /* 128 x FSN_OT_CHUNK bits: the receiver's correction matrix */
-  uint8_t *rows;              /* FSN_OT_CHUNK x 128 bits: the transposed chunk */
-  uint8_t *rows2;             /* FSN_OT_CHUNK x 128 bits: hashed rows */
-  uint8_t *choice;            /* FSN_OT_CHUNK bits: the receiver's padded choice bits */
-  uint64_t *ring;             /* 2 FSN_OT_CHUNK ring elements: corrections and ciphertexts */
+  uint8_t *cols;   /* 128 x FSN_OT_CHUNK bits: t (receiver) or q (sender), one row per base OT */
+  uint8_t *u;      /* 128 x FSN_OT_CHUNK bits: the receiver's correction matrix */
+  uint8_t *rows;   /* FSN_OT_CHUNK x 128 bits: the transposed chunk */
+  uint8_t *rows2;  /* FSN_OT_CHUNK x 128 bits: hashed rows */
+  uint8_t *choice; /* FSN_OT_CHUNK bits: the receiver's padded choice bits */
+  uint64_t *ring;  /* 2 FSN_OT_CHUNK ring elements: corrections and ciphertexts */
 };
 
 static inline size_t fsn_ot_round128(size_t m) { return (m + 127) / 128 * 128; }
