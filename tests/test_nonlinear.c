@@ -238,7 +238,7 @@ START_TEST(msb_wrap_drelu_relu_exact) {
       case OP_MSB: ck_assert_uint_eq(open_b(j, i), msb); break;
       case OP_WRAP: ck_assert_uint_eq(open_b(j, i), s0 > mask - s1); break;
       case OP_DRELU: ck_assert_uint_eq(open_b(j, i), !msb); break;
-      default: ck_assert_uint_eq(open_a(j, i), msb ? 0 : x[i]); ck_assert_uint_eq(open_b(j, i), !msb);
+      default: ck_assert_uint_eq(open_a(j, i), (msb ? 0 : x[i])); ck_assert_uint_eq(open_b(j, i), !msb);
       }
     }
     free_job(j);
@@ -361,7 +361,7 @@ START_TEST(threads_relu_and_trunc) {
   job *j = make_job(OP_RELU, ell, n, n, x, NULL);
   j->threads = 2;
   run_job(j);
-  for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_a(j, i), x[i] >> (ell - 1) ? 0 : x[i]);
+  for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_a(j, i), (x[i] >> (ell - 1) ? 0 : x[i]));
   j->op = OP_TRUNC, j->s = 12, j->mode = FSN_TRUNC_EXACT;
   run_job(j);
   fsn_trunc_sar(ref, x, n, ell, 12);
