@@ -46,9 +46,8 @@ FSN_NODISCARD fsn_status fsn_arch_decode(fsn_model **out, const uint8_t *buf, si
 
 /* Server: receive N (at most max_batch), run the model on the client's batch, reveal the outputs to the client,
  * receive the verdict (*passed). total: this party's cost of the run (may be NULL). */
-FSN_NODISCARD fsn_status fsn_serve_batch(fsn_channel *const *chs, size_t nthreads, const fsn_model *m,
-                                         size_t max_batch, const fsn_secure_opts *opts, fsn_cost *total,
-                                         bool *passed);
+FSN_NODISCARD fsn_status fsn_serve_batch(fsn_channel *const *chs, size_t nthreads, const fsn_model *m, size_t max_batch,
+                                         const fsn_secure_opts *opts, fsn_cost *total, bool *passed);
 
 /* Client: send N, run the batch (inputs: N x input size in Z_2^ell at scale s), receive the outputs (N x output size)
  * in `outputs`. The verdict is sent separately with fsn_client_verdict once the client has checked the outputs. */

@@ -8,10 +8,10 @@
 #include <time.h>
 
 enum {
-  CARD_MAX = 64 << 20,   /* a card is at most 64 MiB (architecture + committed labels) */
-  ARCH_MAX = 1 << 20,    /* an architecture is at most 1 MiB */
-  SET_MAX = 1 << 24,     /* public samples */
-  LAYER_FIELDS = 10,     /* u32 fields per layer after the kind byte */
+  CARD_MAX = 64 << 20, /* a card is at most 64 MiB (architecture + committed labels) */
+  ARCH_MAX = 1 << 20,  /* an architecture is at most 1 MiB */
+  SET_MAX = 1 << 24,   /* public samples */
+  LAYER_FIELDS = 10,   /* u32 fields per layer after the kind byte */
 };
 
 static const uint8_t card_magic[8] = {'F', 'S', 'N', 'C', 'A', 'R', 'D', '1'};
@@ -104,8 +104,8 @@ fsn_status fsn_arch_encode(const fsn_model *m, uint8_t **out, size_t *len) {
     const fsn_layer_desc *d = &fsn_model_layer(m, i)->desc;
     uint8_t kind = (uint8_t)d->kind;
     put(&w, &kind, 1);
-    const size_t f[LAYER_FIELDS] = {d->in, d->in2, d->out_c, d->k_h, d->k_w, d->stride_h, d->stride_w, d->pad_h,
-                                    d->pad_w, 0};
+    const size_t f[LAYER_FIELDS] = {d->in,       d->in2,      d->out_c, d->k_h,   d->k_w,
+                                    d->stride_h, d->stride_w, d->pad_h, d->pad_w, 0};
     for (int k = 0; k < LAYER_FIELDS; k++) put_u32(&w, f[k]);
     put_str(&w, d->name ? d->name : "");
   }
@@ -145,8 +145,17 @@ fsn_status fsn_arch_decode(fsn_model **out, const uint8_t *buf, size_t len) {
       st = fsn_fail(FSN_E_PROTOCOL, "model card: malformed layer %u", i);
       break;
     }
-    fsn_layer_desc d = {.kind = (fsn_layer_kind)*kind, .name = name, .in = f[0], .in2 = f[1], .out_c = f[2],
-                        .k_h = f[3], .k_w = f[4], .stride_h = f[5], .stride_w = f[6], .pad_h = f[7], .pad_w = f[8]};
+    fsn_layer_desc d = {.kind = (fsn_layer_kind)*kind,
+                        .name = name,
+                        .in = f[0],
+                        .in2 = f[1],
+                        .out_c = f[2],
+                        .k_h = f[3],
+                        .k_w = f[4],
+                        .stride_h = f[5],
+                        .stride_w = f[6],
+                        .pad_h = f[7],
+                        .pad_w = f[8]};
     float *weight = NULL, *bias = NULL;
     if ((d.kind == FSN_LAYER_CONV || d.kind == FSN_LAYER_FC) && d.in <= i &&
         (st = zero_params(m, &d, &weight, &bias)) != FSN_OK)
@@ -169,7 +178,9 @@ fsn_status fsn_arch_decode(fsn_model **out, const uint8_t *buf, size_t len) {
 
 fsn_status fsn_card_make(fsn_card *card, const fsn_model *m, const char *model_name, const fsn_sampleset *set,
                          bool commit, double claimed) {
-  *card = (fsn_card){.ell = fsn_model_ell(m), .scale = fsn_model_scale(m), .set_count = set->images.count,
+  *card = (fsn_card){.ell = fsn_model_ell(m),
+                     .scale = fsn_model_scale(m),
+                     .set_count = set->images.count,
                      .claimed_accuracy = claimed};
   fsn_status st = fsn_model_hash(m, card->model_hash);
   if (st != FSN_OK) return st;
@@ -276,8 +287,9 @@ fsn_status fsn_card_recv(fsn_channel *ch, fsn_card *card) {
   if (st != FSN_OK) return st;
   uint64_t n = 0;
   for (int i = 0; i < 8; i++) n |= (uint64_t)len[i] << (8 * i);
-  if (n > CARD_MAX) return fsn_fail(FSN_E_PROTOCOL, "model card of %llu bytes is above the %d-byte limit",
-                                    (unsigned long long)n, CARD_MAX);
+  if (n > CARD_MAX)
+    return fsn_fail(FSN_E_PROTOCOL, "model card of %llu bytes is above the %d-byte limit", (unsigned long long)n,
+                    CARD_MAX);
   uint8_t *buf = malloc(n + 1);
   if (!buf) return fsn_fail(FSN_E_NOMEM, "model card of %llu bytes", (unsigned long long)n);
   if ((st = fsn_channel_recv(ch, buf, n)) == FSN_OK) st = parse_card(card, buf, n);
@@ -313,8 +325,8 @@ static fsn_status run_batch(fsn_channel *const *chs, size_t T, fsn_role role, co
   if (total) {
     fsn_counters after;
     fsn_2pc_counters(p, &after);
-    *total = (fsn_cost){.seconds = now() - t0, .bytes_sent = after.bytes_sent, .bytes_recv = after.bytes_recv,
-                        .rounds = after.rounds};
+    *total = (fsn_cost){
+        .seconds = now() - t0, .bytes_sent = after.bytes_sent, .bytes_recv = after.bytes_recv, .rounds = after.rounds};
   }
   free(share);
   fsn_2pc_destroy(p);
@@ -341,8 +353,8 @@ fsn_status fsn_serve_batch(fsn_channel *const *chs, size_t T, const fsn_model *m
   return st;
 }
 
-fsn_status fsn_client_batch(fsn_channel *const *chs, size_t T, const fsn_card *card, const uint64_t *inputs,
-                            size_t n, uint64_t *outputs, const fsn_secure_opts *opts, fsn_cost *total) {
+fsn_status fsn_client_batch(fsn_channel *const *chs, size_t T, const fsn_card *card, const uint64_t *inputs, size_t n,
+                            uint64_t *outputs, const fsn_secure_opts *opts, fsn_cost *total) {
   uint8_t b[8];
   for (int i = 0; i < 8; i++) b[i] = (uint8_t)((uint64_t)n >> (8 * i));
   fsn_status st = fsn_channel_send(chs[0], b, 8);

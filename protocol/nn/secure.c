@@ -57,23 +57,40 @@ static fsn_status average(fsn_2pc *p, uint64_t *v, size_t n, uint64_t k, fsn_tru
 }
 
 /* Layer i. *fused is set when layer i + 1 (its ReLU) was done here too. */
+/* A fused conv/fc + ReLU pair: the ReLU before the (non-negative) truncation. A tamper hook sees the linear output
+ * as layer i and the ReLU as layer i + 1 (both at scale 2s, before the truncation). */
+static fsn_status fused_relu(fsn_2pc *p, size_t i, uint64_t *out, const uint64_t *in, size_t batch, size_t n,
+                             fsn_trunc_mode mode, const fsn_secure_opts *o) {
+  fsn_status st;
+  uint64_t *pre = NULL;
+  if (o->tamper) {
+    o->tamper(i, in, out, batch, n / batch, o->tamper_arg);
+    if (!(pre = malloc(n * sizeof *pre))) return fsn_fail(FSN_E_NOMEM, "secure run: %zu values", n);
+    memcpy(pre, out, n * sizeof *pre);
+  }
+  st = fsn_2pc_relu(p, out, NULL, out, n);
+  if (st == FSN_OK && o->tamper) o->tamper(i + 1, pre, out, batch, n / batch, o->tamper_arg);
+  free(pre);
+  return st == FSN_OK ? fsn_2pc_trunc(p, out, out, n, fsn_2pc_scale(p), nonneg(mode)) : st;
+}
+
 static fsn_status run_layer(fsn_2pc *p, const fsn_model *m, size_t i, uint64_t *const *t, size_t batch,
-                            fsn_trunc_mode mode, const size_t *last_use, bool may_fuse, bool *fused) {
+                            const fsn_secure_opts *o, const size_t *last_use, bool *fused) {
   const fsn_layer *l = fsn_model_layer(m, i);
   const unsigned ell = fsn_2pc_ell(p), s = fsn_2pc_scale(p);
   const size_t n = batch * fsn_shape_size(l->out_shape);
   const uint64_t *in = t[l->desc.in];
   uint64_t *out = t[i + 1];
+  const fsn_trunc_mode mode = o->trunc;
   fsn_status st = FSN_OK;
   *fused = false;
   switch (l->desc.kind) {
   case FSN_LAYER_CONV:
   case FSN_LAYER_FC:
     if ((st = linear(p, out, in, m, i, batch)) != FSN_OK) return st;
-    if (may_fuse && relu_follows(m, i, last_use)) {
+    if (relu_follows(m, i, last_use)) {
       *fused = true;
-      if ((st = fsn_2pc_relu(p, out, NULL, out, n)) != FSN_OK) return st;
-      return fsn_2pc_trunc(p, out, out, n, s, nonneg(mode));
+      return fused_relu(p, i, out, in, batch, n, mode, o);
     }
     return fsn_2pc_trunc(p, out, out, n, s, mode);
   case FSN_LAYER_RELU: return fsn_2pc_relu(p, out, NULL, in, n);
@@ -138,8 +155,8 @@ fsn_status fsn_secure_run(fsn_2pc *p, const fsn_model *m, uint64_t *out, const u
     fsn_2pc_counters(p, &before);
     double t0 = now();
     bool fused;
-    st = run_layer(p, m, i, t, batch, opts->trunc, last_use, !opts->tamper, &fused);
-    if (st == FSN_OK && opts->tamper)
+    st = run_layer(p, m, i, t, batch, opts, last_use, &fused);
+    if (st == FSN_OK && opts->tamper && !fused)
       opts->tamper(i, t[l->desc.in], t[i + 1], batch, fsn_shape_size(l->out_shape), opts->tamper_arg);
     if (st == FSN_OK && fused) { /* the ReLU ran in place on layer i's output: layer i + 1 is that tensor */
       t[i + 2] = t[i + 1];
