@@ -3,5 +3,6 @@
 #define FSN_APPS_COMMANDS_H
 
 int fsn_cmd_info(int argc, char **argv);
+int fsn_cmd_params(int argc, char **argv);
 
 #endif

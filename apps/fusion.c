@@ -12,6 +12,7 @@ static const struct {
   const char *help;
 } commands[] = {
     {"info", fsn_cmd_info, "print CPU features, the dispatch level, version and build options"},
+    {"params", fsn_cmd_params, "mix-and-check parameters (R, B) for n queries at escape <= 2^-kappa"},
 };
 
 static int usage(FILE *out) {

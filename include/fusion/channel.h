@@ -18,8 +18,8 @@ typedef enum fsn_role { FSN_ROLE_SERVER = 0, FSN_ROLE_CLIENT = 1 } fsn_role;
 
 /* What both parties must agree on; checked by the handshake. */
 typedef struct fsn_session_params {
-  uint32_t ell, scale;  /* ring width and fixed-point scale */
-  uint64_t session_id;  /* chosen by the client, echoed by the server */
+  uint32_t ell, scale; /* ring width and fixed-point scale */
+  uint64_t session_id; /* chosen by the client, echoed by the server */
 } fsn_session_params;
 
 /* Link emulation: bandwidth in bit/s and round-trip time in seconds; all zero = off. */
@@ -28,9 +28,9 @@ typedef struct fsn_link_profile {
 } fsn_link_profile;
 
 typedef struct fsn_channel_opts {
-  int timeout_ms;          /* every read, write and connect; 0 = default 30 000 */
-  size_t max_frame;        /* largest frame accepted from the peer; 0 = default 1 GiB */
-  fsn_link_profile link;   /* zero = no emulation */
+  int timeout_ms;        /* every read, write and connect; 0 = default 30 000 */
+  size_t max_frame;      /* largest frame accepted from the peer; 0 = default 1 GiB */
+  fsn_link_profile link; /* zero = no emulation */
 } fsn_channel_opts;
 
 /* Traffic counters. A round is one change of direction (a receive after a send, seen from this party). */

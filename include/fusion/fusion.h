@@ -5,8 +5,12 @@
 #include <fusion/bits.h>
 #include <fusion/cpu.h>
 #include <fusion/prg.h>
+#include <fusion/conv.h>
+#include <fusion/cpu.h>
+#include <fusion/gemm.h>
 #include <fusion/ring.h>
 #include <fusion/status.h>
+#include <fusion/trunc.h>
 #include <fusion/version.h>
 
 #endif
