@@ -20,33 +20,52 @@ static inline void transpose16x16_epi8(__m256i v[16]) {
   }
 }
 
-static inline void transpose_tile32(uint8_t *out, const uint8_t *in, size_t in_stride, size_t out_stride, size_t r0,
-                                    size_t cb0) {
+/* src: row r0, byte column cb0 of the input; dst: output row 8 cb0, byte r0 / 8. */
+static inline void transpose_tile32(uint8_t *dst, const uint8_t *src, size_t in_stride, size_t out_stride) {
   __m256i v[16];
 #pragma GCC unroll 16
   for (int i = 0; i < 16; i++) {
-    __m128i lo = _mm_loadu_si128((const __m128i *)(in + (r0 + i) * in_stride + cb0));
-    __m128i hi = _mm_loadu_si128((const __m128i *)(in + (r0 + 16 + i) * in_stride + cb0));
+    __m128i lo = _mm_loadu_si128((const __m128i *)(src + i * in_stride));
+    __m128i hi = _mm_loadu_si128((const __m128i *)(src + (16 + i) * in_stride));
     v[i] = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
   }
   transpose16x16_epi8(v);
   for (int j = 0; j < 16; j++) {
     __m256i x = v[j]; /* byte k = byte column cb0 + j of row r0 + k */
-    uint8_t *dst = out + 8 * (cb0 + j) * out_stride + r0 / 8;
+    uint8_t *row = dst + 8 * (size_t)j * out_stride;
 #pragma GCC unroll 8
     for (int b = 7; b >= 0; b--) {
       uint32_t word = (uint32_t)_mm256_movemask_epi8(x);
-      memcpy(dst + (size_t)b * out_stride, &word, 4);
+      memcpy(row + (size_t)b * out_stride, &word, 4);
       x = _mm256_slli_epi64(x, 1);
     }
   }
 }
 
+/* Tall matrices have output rows far apart (rows / 8 bytes), and 128 of them at a power-of-two stride share one L1
+ * set; so above STAGE_ROWS rows the tiles of STAGE_ROWS rows go to a staging block first and leave as whole
+ * 64-byte lines. */
+enum { STAGE_ROWS = 512 };
+
 void fsn_bits_transpose__avx2(uint8_t *out, const uint8_t *in, size_t rows, size_t cols) {
   const size_t in_stride = cols / 8, out_stride = rows / 8;
   const size_t rows_tiled = rows / 32 * 32, cbs_tiled = in_stride / 16 * 16;
-  for (size_t r = 0; r < rows_tiled; r += 32)
-    for (size_t cb = 0; cb < cbs_tiled; cb += 16) transpose_tile32(out, in, in_stride, out_stride, r, cb);
+  if (rows_tiled >= STAGE_ROWS) {
+    uint8_t stage[128 * STAGE_ROWS / 8];
+    for (size_t r = 0; r < rows_tiled; r += STAGE_ROWS) {
+      size_t chunk = rows_tiled - r < STAGE_ROWS ? rows_tiled - r : STAGE_ROWS;
+      for (size_t cb = 0; cb < cbs_tiled; cb += 16) {
+        for (size_t t = 0; t < chunk; t += 32)
+          transpose_tile32(stage + t / 8, in + (r + t) * in_stride + cb, in_stride, STAGE_ROWS / 8);
+        for (size_t i = 0; i < 128; i++)
+          memcpy(out + (8 * cb + i) * out_stride + r / 8, stage + i * (STAGE_ROWS / 8), chunk / 8);
+      }
+    }
+  } else {
+    for (size_t r = 0; r < rows_tiled; r += 32)
+      for (size_t cb = 0; cb < cbs_tiled; cb += 16)
+        transpose_tile32(out + 8 * cb * out_stride + r / 8, in + r * in_stride + cb, in_stride, out_stride);
+  }
   fsn_bits_transpose_tiles(out, in, rows, cols, 0, rows_tiled, cbs_tiled, in_stride);
   fsn_bits_transpose_tiles(out, in, rows, cols, rows_tiled, rows, 0, in_stride);
 }
