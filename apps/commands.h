@@ -4,5 +4,7 @@
 
 int fsn_cmd_info(int argc, char **argv);
 int fsn_cmd_params(int argc, char **argv);
+int fsn_cmd_netbench(int argc, char **argv);
+int fsn_cmd_plain(int argc, char **argv);
 
 #endif

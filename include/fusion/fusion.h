@@ -3,6 +3,7 @@
 #define FUSION_FUSION_H
 
 #include <fusion/bits.h>
+#include <fusion/channel.h>
 #include <fusion/cpu.h>
 #include <fusion/prg.h>
 #include <fusion/conv.h>
