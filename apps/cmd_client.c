@@ -48,18 +48,25 @@ static int usage(void) {
 
 static bool parse(int argc, char **argv, client_opts *o) {
   static const struct option longopts[] = {
-      {"connect", required_argument, 0, 'c'}, {"images", required_argument, 0, 'i'},
-      {"labels", required_argument, 0, 'l'},  {"index", required_argument, 0, 'x'},
-      {"public", required_argument, 0, 'P'},  {"net", required_argument, 0, 'N'},
+      {"connect", required_argument, 0, 'c'},    {"images", required_argument, 0, 'i'},
+      {"labels", required_argument, 0, 'l'},     {"index", required_argument, 0, 'x'},
+      {"public", required_argument, 0, 'P'},     {"net", required_argument, 0, 'N'},
       {"model-hash", required_argument, 0, 'H'}, {"threads", required_argument, 0, 't'},
-      {"ell", required_argument, 0, 'e'},     {"scale", required_argument, 0, 's'},
-      {"timeout", required_argument, 0, 'T'}, {"max-r", required_argument, 0, 'R'},
-      {"kappa", required_argument, 0, 'k'},   {"no-fusion", no_argument, 0, 'F'},
-      {"silent-abort", no_argument, 0, 'S'},  {"json", no_argument, 0, 'j'},
-      {"progress", no_argument, 0, 'p'},      {0, 0, 0, 0}};
-  *o = (client_opts){.images = FSN_APP_FMNIST_IMAGES, .labels = FSN_APP_FMNIST_LABELS,
-                     .public_range = FSN_APP_PUBLIC_RANGE, .threads = 2, .ell = 37, .scale = 12, .timeout = 120,
-                     .max_r = 48, .kappa = 40, .fusion = true};
+      {"ell", required_argument, 0, 'e'},        {"scale", required_argument, 0, 's'},
+      {"timeout", required_argument, 0, 'T'},    {"max-r", required_argument, 0, 'R'},
+      {"kappa", required_argument, 0, 'k'},      {"no-fusion", no_argument, 0, 'F'},
+      {"silent-abort", no_argument, 0, 'S'},     {"json", no_argument, 0, 'j'},
+      {"progress", no_argument, 0, 'p'},         {0, 0, 0, 0}};
+  *o = (client_opts){.images = FSN_APP_FMNIST_IMAGES,
+                     .labels = FSN_APP_FMNIST_LABELS,
+                     .public_range = FSN_APP_PUBLIC_RANGE,
+                     .threads = 2,
+                     .ell = 37,
+                     .scale = 12,
+                     .timeout = 120,
+                     .max_r = 48,
+                     .kappa = 40,
+                     .fusion = true};
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -97,7 +104,8 @@ static fsn_status check_card(client_run *r) {
   fsn_app_hex(hex, c->model_hash, 32);
   if (r->o.model_hash && strcmp(r->o.model_hash, hex))
     return fsn_fail(FSN_E_MISMATCH, "the server's model hash %s is not the expected %s", hex, r->o.model_hash);
-  if (strcmp(c->set_name, r->set.name) || memcmp(c->set_hash, r->set.set_hash, 32) || c->set_count != r->set.images.count)
+  if (strcmp(c->set_name, r->set.name) || memcmp(c->set_hash, r->set.set_hash, 32) ||
+      c->set_count != r->set.images.count)
     return fsn_fail(FSN_E_MISMATCH, "the server's public set '%s' differs from ours ('%s')", c->set_name, r->set.name);
   fsn_shape in = fsn_model_input_shape(c->arch);
   if (in.c != r->im.channels || in.h != r->im.rows || in.w != r->im.cols)
@@ -122,8 +130,13 @@ static fsn_status plan_batch(client_run *r) {
     r->choice = (fsn_mc_choice){.R = 1, .N = r->n};
     return st;
   }
-  fsn_mc_goal g = {.n = r->n, .kappa = r->o.kappa, .committed = r->card.predictions != NULL,
-                   .alpha = r->card.claimed_accuracy, .delta = 1e-3, .drop = 0.05, .public_size = r->set.images.count,
+  fsn_mc_goal g = {.n = r->n,
+                   .kappa = r->o.kappa,
+                   .committed = r->card.predictions != NULL,
+                   .alpha = r->card.claimed_accuracy,
+                   .delta = 1e-3,
+                   .drop = 0.05,
+                   .public_size = r->set.images.count,
                    .max_R = (unsigned)r->o.max_r};
   fsn_mc_choice *all = calloc(g.max_R, sizeof *all);
   if (!all) return fsn_fail(FSN_E_NOMEM, "parameter search");
@@ -145,9 +158,8 @@ static fsn_status run_batch(client_run *r, fsn_channel **chs) {
   }
   for (size_t p = 0; p < N; p++) {
     size_t idx;
-    const uint8_t *px = fsn_mc_plan_source(&r->plan, p, &idx) == FSN_MC_QUERY
-                            ? r->im.pixels + r->queries[idx] * in_size
-                            : r->set.images.pixels + idx * in_size;
+    const uint8_t *px = fsn_mc_plan_source(&r->plan, p, &idx) == FSN_MC_QUERY ? r->im.pixels + r->queries[idx] * in_size
+                                                                              : r->set.images.pixels + idx * in_size;
     fsn_nn_pixels_to_fixed(x + p * in_size, px, in_size, c->ell, c->scale);
   }
   fsn_secure_opts so = {.progress = r->o.progress};

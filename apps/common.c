@@ -45,8 +45,10 @@ fsn_status fsn_app_parse_indices(const char *list, size_t limit, size_t max, siz
       break;
     }
     for (size_t i = lo; i <= hi && st == FSN_OK; i++) {
-      if (*n == max) st = fsn_fail(FSN_E_INVALID, "more than %zu indices", max);
-      else v[(*n)++] = i;
+      if (*n == max)
+        st = fsn_fail(FSN_E_INVALID, "more than %zu indices", max);
+      else
+        v[(*n)++] = i;
     }
   }
   if (st == FSN_OK && *n == 0) st = fsn_fail(FSN_E_INVALID, "empty index list");
@@ -85,9 +87,12 @@ double fsn_app_now(void) {
 void fsn_app_json_string(FILE *out, const char *s) {
   fputc('"', out);
   for (; *s; s++) {
-    if (*s == '"' || *s == '\\') fprintf(out, "\\%c", *s);
-    else if ((unsigned char)*s < 0x20) fprintf(out, "\\u%04x", (unsigned char)*s);
-    else fputc(*s, out);
+    if (*s == '"' || *s == '\\')
+      fprintf(out, "\\%c", *s);
+    else if ((unsigned char)*s < 0x20)
+      fprintf(out, "\\u%04x", (unsigned char)*s);
+    else
+      fputc(*s, out);
   }
   fputc('"', out);
 }

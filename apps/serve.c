@@ -31,7 +31,8 @@ int fsn_app_serve(const fsn_serve_config *cfg) {
     bool passed = false;
     st = fsn_session_accept(l, chs, cfg->threads, FSN_ROLE_SERVER, &params, &cfg->chan);
     if (st == FSN_OK) st = fsn_card_send(chs[0], &card, cfg->card_model);
-    if (st == FSN_OK) st = fsn_serve_batch(chs, cfg->threads, cfg->run_model, cfg->max_batch, &cfg->secure, &cost, &passed);
+    if (st == FSN_OK)
+      st = fsn_serve_batch(chs, cfg->threads, cfg->run_model, cfg->max_batch, &cfg->secure, &cost, &passed);
     if (st == FSN_OK)
       fprintf(stderr, "session %zu: %.2f s, sent %.2f MiB, received %.2f MiB, %llu rounds; client verdict: %s\n", k,
               cost.seconds, (double)cost.bytes_sent / 1048576.0, (double)cost.bytes_recv / 1048576.0,

@@ -6,9 +6,15 @@
 #include "apps/common.h"
 
 void fsn_server_opts_init(fsn_server_opts *o) {
-  *o = (fsn_server_opts){.images = FSN_APP_FMNIST_IMAGES, .labels = FSN_APP_FMNIST_LABELS,
-                         .public_range = FSN_APP_PUBLIC_RANGE, .threads = 2, .max_batch = 100000, .ell = 37,
-                         .scale = 12, .seed = 1, .timeout = 120};
+  *o = (fsn_server_opts){.images = FSN_APP_FMNIST_IMAGES,
+                         .labels = FSN_APP_FMNIST_LABELS,
+                         .public_range = FSN_APP_PUBLIC_RANGE,
+                         .threads = 2,
+                         .max_batch = 100000,
+                         .ell = 37,
+                         .scale = 12,
+                         .seed = 1,
+                         .timeout = 120};
 }
 
 bool fsn_server_opt(fsn_server_opts *o, int c, const char *arg) {
@@ -49,8 +55,15 @@ fsn_status fsn_server_setup(const fsn_server_opts *o, fsn_serve_config *cfg, fsn
   if (in.c != set->images.channels || in.h != set->images.rows || in.w != set->images.cols)
     return fsn_fail(FSN_E_INVALID, "the model takes %zux%zux%zu inputs, the public set holds %zux%zux%zu images", in.c,
                     in.h, in.w, set->images.channels, set->images.rows, set->images.cols);
-  *cfg = (fsn_serve_config){.listen = o->listen, .threads = o->threads, .sessions = o->sessions,
-                            .max_batch = o->max_batch, .run_model = *model, .card_model = *model,
-                            .model_name = o->model, .set = set, .commit = !o->no_commit, .claimed = o->claimed};
+  *cfg = (fsn_serve_config){.listen = o->listen,
+                            .threads = o->threads,
+                            .sessions = o->sessions,
+                            .max_batch = o->max_batch,
+                            .run_model = *model,
+                            .card_model = *model,
+                            .model_name = o->model,
+                            .set = set,
+                            .commit = !o->no_commit,
+                            .claimed = o->claimed};
   return fsn_app_channel_opts(&cfg->chan, o->net, (unsigned)o->timeout);
 }
