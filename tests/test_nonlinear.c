@@ -247,6 +247,31 @@ START_TEST(msb_wrap_drelu_relu_exact) {
 }
 END_TEST
 
+/* The cost of a ReLU, byte for byte: q = ell - 1 bits of millionaires (4-bit leaves by 1-out-of-16 OT with 4-bit
+ * messages, a narrower top leaf, one triple (a ROT each way) per AND group above the first level, 3 opened bits per
+ * group from each party), then the MUX (two arithmetic COTs). n = 1024 keeps every OT call a multiple of 128. */
+static uint64_t relu_bytes(size_t n, unsigned ell) {
+  const unsigned q = ell - 1, m = (q + 3) / 4, wtop = q - 4 * (m - 1), full = wtop == 4 ? m : m - 1;
+  uint64_t bytes = (uint64_t)n * full * (4 * 16 + 16 * 4 / 8);
+  if (wtop < 4) bytes += (uint64_t)n * (wtop * 16 + (4u << wtop) / 8);
+  for (unsigned cnt = (m + 1) / 2; cnt > 1; cnt = (cnt + 1) / 2)
+    bytes += 2 * 16 * (uint64_t)n * (cnt / 2) + 2 * ((3 * (uint64_t)n * (cnt / 2) + 7) / 8);
+  return bytes + 2 * (16 * (uint64_t)n + ((uint64_t)n * ell + 7) / 8);
+}
+
+START_TEST(relu_cost_formula) {
+  const unsigned ell = ells[_i];
+  const size_t n = 1024;
+  uint64_t *x = xcalloc(n, 8);
+  fill_values(x, n, ell);
+  job *j = make_job(OP_RELU, ell, n, n, x, NULL);
+  run_job(j);
+  ck_assert_uint_eq(wire_bytes(j), relu_bytes(n, ell));
+  free_job(j);
+  free(x);
+}
+END_TEST
+
 START_TEST(signed_ge_exact) {
   const unsigned ell = ells[_i];
   const size_t n = 500;
@@ -378,6 +403,7 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, and_b2a_mux_exact_and_costs, 0, NELLS);
   tcase_add_test(tc, millionaire_every_width);
   tcase_add_loop_test(tc, msb_wrap_drelu_relu_exact, 0, NELLS);
+  tcase_add_loop_test(tc, relu_cost_formula, 0, NELLS);
   tcase_add_loop_test(tc, signed_ge_exact, 0, NELLS);
   tcase_add_loop_test(tc, trunc_every_mode, 0, NELLS);
   tcase_add_loop_test(tc, maxpool_matches_plaintext, 0, NELLS);
