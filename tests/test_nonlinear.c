@@ -208,7 +208,8 @@ START_TEST(millionaire_every_width) {
       uint64_t a = fsn_test_rand(), b = i % 4 == 0 ? a : fsn_test_rand();
       if (i % 7 == 1) b = a ^ ((uint64_t)1 << (fsn_test_rand() % q)); /* differ in one bit */
       if (i < 4) a = i & 1 ? mask : 0, b = i & 2 ? mask : 0;
-      j->xa[0][i] = a, j->xa[1][i] = b | (fsn_test_rand() << q << 1); /* high junk must be ignored */
+      const uint64_t junk = q < 64 ? fsn_test_rand() & ~mask : 0; /* bits above q must be ignored */
+      j->xa[0][i] = a, j->xa[1][i] = b | junk;
     }
     run_job(j);
     for (size_t i = 0; i < n; i++) {
