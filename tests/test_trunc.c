@@ -47,7 +47,7 @@ START_TEST(signed_known_answers) {
       x[0] = minus_one, x[1] = most_negative;
       fsn_trunc_sar(z, x, 2, ell, s);
       ck_assert_uint_eq(z[0], minus_one);
-      uint64_t want = s >= ell - 1 ? minus_one : ring(-((int64_t)1 << (ell - 1 - s)), ell);
+      uint64_t want = s >= ell - 1 ? minus_one : (0 - ((uint64_t)1 << (ell - 1 - s))) & fsn_ring_mask(ell);
       ck_assert_msg(z[1] == want, "sar(-2^(ell-1), %u) ell=%u: %llx", s, ell, (unsigned long long)z[1]);
       fsn_trunc_shr(z, x, 1, ell, s);
       ck_assert_uint_eq(z[0], minus_one >> s);
