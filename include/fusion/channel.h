@@ -121,7 +121,15 @@ size_t fsn_counters_json(char *buf, size_t cap, const fsn_counters *c);
 /* The channel's total plus "phases":[{"name":"conv1",...counters...},...]; same contract. */
 size_t fsn_channel_counters_json(char *buf, size_t cap, const fsn_channel *ch);
 
-/* Link profiles: "lan" (3 Gbit/s, 0.3 ms RTT), "wan" (400 Mbit/s, 40 ms), "wan-slow" (100 Mbit/s, 80 ms), "off"
+/* Link emulation (fsn_channel_opts.link, both parties the same, else the handshake fails with FSN_E_MISMATCH):
+ * the sender stamps each frame with the time its last byte leaves an emulated link that sends frames back to back at
+ * the profile bandwidth (the channels of one fsn_session_* share that link), the kernel paces the socket a little
+ * above that rate, and the receiver returns a frame no earlier than its stamp plus rtt / 2. Stamps are
+ * CLOCK_MONOTONIC; the handshake estimates the offset between the parties' clocks from its two crossing messages, so
+ * two hosts work to within the asymmetry of the real path, whose own delay then adds to the emulated one. With
+ * emulation on, each frame is written to the socket as soon as it is complete.
+ *
+ * Link profiles: "lan" (3 Gbit/s, 0.3 ms RTT), "wan" (400 Mbit/s, 40 ms), "wan-slow" (100 Mbit/s, 80 ms), "off"
  * or "none" (no emulation), or a custom "bw=400mbit,rtt=40ms" (bw units bit, kbit, mbit, gbit, optional "/s"; rtt
  * units s, ms, us; either key may be left out: no bandwidth limit, or no delay). FSN_E_INVALID names the bad part. */
 FSN_NODISCARD fsn_status fsn_link_parse(const char *spec, fsn_link_profile *out);
