@@ -28,6 +28,11 @@ size_t fsn_conv2d_scratch_bytes(const fsn_conv2d_shape *s);
 void fsn_conv2d(uint64_t *out, const uint64_t *in, const uint64_t *weight, const uint64_t *bias,
                 const fsn_conv2d_shape *s, void *scratch);
 
+/* One image's im2col matrix: cols[(c * k_h + kh) * k_w + kw][oh * out_w + ow] = image[c][ih][iw] with
+ * ih = oh * stride_h + kh - pad_h (likewise iw), or 0 where that falls in the padding. image is in_c x in_h x in_w;
+ * cols has in_c * k_h * k_w rows of out_h * out_w values. conv2d is then weight (O x C*KH*KW) times cols. */
+void fsn_conv_im2col(uint64_t *cols, const uint64_t *image, const fsn_conv2d_shape *s);
+
 /* Pooling windows over N x C x H x W; padding positions are skipped (never part of a max or a sum). */
 typedef struct fsn_pool_shape {
   size_t batch, channels, in_h, in_w;
