@@ -71,9 +71,11 @@ void fsn_channel_counters(const fsn_channel *ch, fsn_counters *out);
 #define FSN_FRAME_HEADER_BYTES 24
 #define FSN_PROTOCOL_VERSION   1
 
-/* Frames above the max_frame the peer announced in the handshake are refused by the sending side (FSN_E_INVALID,
- * nothing sent); protocols split larger messages. Once a call fails with anything but FSN_E_INVALID the stream is
- * out of step and every later call on the channel fails with the same status, naming the first error. */
+/* fsn_connect retries a refused connection every 50 ms until the timeout, so the two parties may start in either
+ * order; fsn_accept waits at most the timeout. Frames above the max_frame the peer announced in the handshake are
+ * refused by the sending side (FSN_E_INVALID, nothing sent); protocols split larger messages. Once a call fails with
+ * anything but FSN_E_INVALID the stream is out of step and every later call on the channel fails with the same status,
+ * naming the first error. */
 
 /* Wrap an already connected stream socket (TCP or AF_UNIX); the channel takes ownership of fd (closed on destroy and
  * on failure). TCP_NODELAY is set where it applies. */
