@@ -51,5 +51,16 @@ if [ "$unformatted" -eq 0 ]; then passed=$((passed + 1)); else
   git ls-files '*.c' '*.h' '*.cc' | xargs -r clang-format --dry-run -Werror 2>&1 | grep 'error:' | head -20
 fi
 
+echo "== libFuzzer: frame and handshake parser, bounded run (${FSN_FUZZ_SECONDS:-30} s)"
+probe=$(mktemp -d)
+if echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' |
+    clang -x c -fsanitize=fuzzer - -o "$probe/probe" >/dev/null 2>&1; then
+  if tests/fuzz/run.sh "${FSN_FUZZ_SECONDS:-30}" build-fuzz; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+else
+  echo "clang with -fsanitize=fuzzer unavailable: skipped"
+  skipped=$((skipped + 1))
+fi
+rm -rf "$probe"
+
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
