@@ -1,2 +1,5 @@
 /* The benchmark families, one per line. */
 FSN_BENCH_FAMILY(ring)
+FSN_BENCH_FAMILY(peak_compute)
+FSN_BENCH_FAMILY(gemm)
+FSN_BENCH_FAMILY(conv)

@@ -7,6 +7,7 @@
 #endif
 
 #include "kernels/gemm/gemm_ops.h"
+#include "kernels/peak/peak_ops.h"
 #include "tests/common/fsn_test.h"
 
 typedef void (*gemm_fn)(uint64_t *, const uint64_t *, const uint64_t *, size_t, size_t, size_t);
@@ -107,6 +108,20 @@ START_TEST(known_answers) {
 }
 END_TEST
 
+/* The benchmark's peak loop computes what it claims (so its rate is a rate of real multiply-adds). */
+START_TEST(peak_loop_matches_ref) {
+  for (size_t iters = 0; iters <= 70; iters += 7) {
+    uint64_t x[FSN_PEAK_LANES], want[FSN_PEAK_LANES], got[FSN_PEAK_LANES];
+    fsn_test_fill(x, sizeof x);
+    fsn_test_fill(want, sizeof want);
+    memcpy(got, want, sizeof got);
+    fsn_peak_impl_for(FSN_ISA_REF)->mul_add_l1(want, x, iters);
+    fsn_peak_impl_for(fsn_isa_active())->mul_add_l1(got, x, iters);
+    ck_assert_msg(!memcmp(got, want, sizeof got), "peak mul_add_l1 iters=%zu", iters);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("gemm");
   TCase *tc = tcase_create("gemm");
@@ -116,6 +131,7 @@ int main(void) {
   tcase_add_test(tc, large_shapes_match_ref);
   tcase_add_test(tc, thread_count_does_not_matter);
   tcase_add_test(tc, known_answers);
+  tcase_add_test(tc, peak_loop_matches_ref);
   suite_add_tcase(s, tc);
   return fsn_test_main(s);
 }
