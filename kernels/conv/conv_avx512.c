@@ -15,9 +15,14 @@ void fsn_conv_im2col__avx512(uint64_t *cols, const uint64_t *image, const fsn_co
   conv_im2col_portable(cols, image, s);
 }
 
-/* 8 consecutive outputs' taps: in[base + j * stride] for j < 8. */
+/* 8 consecutive outputs' taps: in[base + j * stride] for j < 8. Stride 2 (ResNet's pooling) de-interleaves two
+ * loads that end exactly at the last tap (as the AVX2 path does); other strides gather. */
 static inline __m512i taps8(const uint64_t *base, size_t stride, __m512i index) {
   if (stride == 1) return _mm512_loadu_si512(base);
+  if (stride == 2) {
+    const __m512i x0_7 = _mm512_loadu_si512(base), x7_14 = _mm512_loadu_si512(base + 7);
+    return _mm512_permutex2var_epi64(x0_7, _mm512_set_epi64(15, 13, 11, 9, 6, 4, 2, 0), x7_14);
+  }
   return _mm512_i64gather_epi64(index, base, 8);
 }
 
