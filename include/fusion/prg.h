@@ -42,6 +42,11 @@ void fsn_prg_ring(fsn_prg *prg, uint64_t *out, size_t n, unsigned ell);
  * on the 64-bit halves (a = low half, bytes 0..7). out may equal in. */
 void fsn_ccrh(uint8_t *out, const uint8_t *in, size_t nblocks);
 
+/* The same hash with pi = AES-128 under `key`; fsn_ccrh is this under the fixed key fsn_ccrh_key(). */
+void fsn_aes128_ccrh(uint8_t *out, const uint8_t *in, size_t nblocks, const fsn_aes128_key *key);
+/* The expanded fixed public key of fsn_ccrh: AES-128 key = the first 16 bytes of SHA-256("fusion ccrh v1"). */
+const fsn_aes128_key *fsn_ccrh_key(void);
+
 #ifdef __cplusplus
 }
 #endif

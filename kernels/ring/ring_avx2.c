@@ -13,3 +13,27 @@ void fsn_ring_add__avx2(uint64_t *z, const uint64_t *x, const uint64_t *y, size_
   }
   fsn_ring_add__ref(z + i, x + i, y + i, n - i, ell);
 }
+
+void fsn_ring_sub__avx2(uint64_t *z, const uint64_t *x, const uint64_t *y, size_t n, unsigned ell) {
+  fsn_ring_sub__ref(z, x, y, n, ell);
+}
+void fsn_ring_neg__avx2(uint64_t *z, const uint64_t *x, size_t n, unsigned ell) { fsn_ring_neg__ref(z, x, n, ell); }
+void fsn_ring_mul__avx2(uint64_t *z, const uint64_t *x, const uint64_t *y, size_t n, unsigned ell) {
+  fsn_ring_mul__ref(z, x, y, n, ell);
+}
+void fsn_ring_scale__avx2(uint64_t *z, const uint64_t *x, uint64_t a, size_t n, unsigned ell) {
+  fsn_ring_scale__ref(z, x, a, n, ell);
+}
+void fsn_ring_axpy__avx2(uint64_t *y, const uint64_t *x, uint64_t a, size_t n, unsigned ell) {
+  fsn_ring_axpy__ref(y, x, a, n, ell);
+}
+void fsn_ring_reduce__avx2(uint64_t *z, const uint64_t *x, size_t n, unsigned ell) {
+  fsn_ring_reduce__ref(z, x, n, ell);
+}
+void fsn_ring_sum__avx2(uint64_t *out, const uint64_t *x, size_t n, unsigned ell) { fsn_ring_sum__ref(out, x, n, ell); }
+void fsn_ring_encode__avx2(uint64_t *z, const double *x, size_t n, unsigned ell, unsigned s) {
+  fsn_ring_encode__ref(z, x, n, ell, s);
+}
+void fsn_ring_decode__avx2(double *z, const uint64_t *x, size_t n, unsigned ell, unsigned s) {
+  fsn_ring_decode__ref(z, x, n, ell, s);
+}

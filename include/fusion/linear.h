@@ -1,0 +1,31 @@
+/* Secure linear layers: the server knows the weights, the activations are secret-shared. Outputs are shares of
+ * conv(x, W) + bias mod 2^ell — at scale 2s when x and W are at scale s; the caller truncates.
+ *
+ * Protocol (docs/PROTOCOLS.md, "vector-COT"): W·x = W·x_server + W·x_client. The server computes the first term and
+ * the bias locally; for the cross term, every bit i of every client element x_client[j] is the choice bit of one
+ * random OT, and the server's correlation is the vector of weights x[j] meets, as elements of Z_2^(ell-i). Cost per
+ * client element: ell random OTs plus m_j·ell(ell+1)/2 bits, m_j = the number of weights it meets. */
+#ifndef FUSION_LINEAR_H
+#define FUSION_LINEAR_H
+
+#include <fusion/conv.h>
+#include <fusion/twopc.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* y (N x O x OH x OW shares) from x (N x C x H x W shares). The server passes the OIHW weights and the bias (O
+ * values, may be NULL), reduced mod 2^ell; the client passes NULL for both. The shape is public and the same on both
+ * sides. Work is split over the context's threads by input element. */
+FSN_NODISCARD fsn_status fsn_linear_conv2d(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight,
+                                           const uint64_t *bias, const fsn_conv2d_shape *s);
+
+/* Fully connected: y (batch x out) = x (batch x in) · W^T + bias, W row-major out x in (as ONNX Gemm with transB). */
+FSN_NODISCARD fsn_status fsn_linear_fc(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight,
+                                       const uint64_t *bias, size_t batch, size_t in, size_t out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

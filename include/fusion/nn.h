@@ -1,0 +1,167 @@
+/* Neural-network models: a small layer graph, its quantisation to Z_2^ell, ONNX import, built-in architectures, and
+ * the two plaintext engines (float and fixed point).
+ *
+ * Tensors. A model has one input tensor (id 0); layer i produces tensor i + 1; the model's output is the last layer's
+ * tensor. Every layer names the tensors it reads by id (an earlier tensor, so graphs are acyclic by construction).
+ * Shapes are per sample, C x H x W; a batch of N samples is N x C x H x W, NCHW, densely packed. A flat vector of F
+ * features has shape F x 1 x 1, and flatten is the identity on memory.
+ *
+ * Fixed-point convention (what the secure protocol computes, and what the fixed-point engine reproduces bit for bit):
+ * - Values live in Z_2^ell (uint64_t, bits above ell clear); a value v stands for signed(v) / 2^s, where signed(v) is
+ *   v read as an ell-bit two's-complement integer. Encoding: enc(x) = round(x * 2^s) mod 2^ell, ties away from zero.
+ * - Inputs, weights and every layer output are at scale s. Conv / fc: the products and their sum are at scale 2s, the
+ *   bias is encoded at scale 2s (round(b * 2^(2s))) and added to the sum, then the result is truncated by s.
+ * - Truncation by s is floor(signed(v) / 2^s) mod 2^ell: an arithmetic right shift of the signed value (exact mode of
+ *   DESIGN.md; no rounding, no +-1 error).
+ * - All sums wrap mod 2^ell: nothing saturates. Overflow is made visible by the headroom report (fsn_layer_stats).
+ * - ReLU: v if signed(v) > 0, else 0. Max pooling compares signed values; padding positions are never a candidate.
+ * - Average pooling over k values (a k_h x k_w window, or H x W for global average pooling): the window sum mod
+ *   2^ell, multiplied by the public fixed-point reciprocal f = fsn_nn_avg_factor(k, s) = round(2^s / k), then
+ *   truncated by s like a product: floor(signed(sum * f) / 2^s). For k a power of two (k <= 2^s) this is exactly
+ *   floor(sum / k); otherwise it is within one ulp of sum * f / 2^s, whose relative error against sum / k is at most
+ *   k / 2^(s+1). The secure protocol computes the same with a local product and its faithful truncation, so the two
+ *   agree bit for bit (docs/PROTOCOLS.md). Padding positions contribute zero to the sum but count in k (ONNX
+ *   count_include_pad = 1). The sum times f needs log2(f) bits of headroom, as a product does.
+ * - Add (residual): (a + b) mod 2^ell, no truncation (both operands are at scale s).
+ * The float engine computes the same graph in double with real-valued weights (avg pool = exact mean). */
+#ifndef FUSION_NN_H
+#define FUSION_NN_H
+
+#include <fusion/status.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum fsn_layer_kind {
+  FSN_LAYER_CONV = 1,           /* conv2d with bias (BatchNorm folded in), symmetric zero padding */
+  FSN_LAYER_FC = 2,             /* fully connected on the flattened input (F = C * H * W features) */
+  FSN_LAYER_RELU = 3,           /* elementwise max(x, 0) */
+  FSN_LAYER_MAXPOOL = 4,        /* max over k_h x k_w windows */
+  FSN_LAYER_AVGPOOL = 5,        /* sum over k_h x k_w windows, then floor division by k_h * k_w */
+  FSN_LAYER_GLOBAL_AVGPOOL = 6, /* C x H x W -> C x 1 x 1 */
+  FSN_LAYER_ADD = 7,            /* residual: in + in2, same shapes */
+  FSN_LAYER_FLATTEN = 8,        /* C x H x W -> (C * H * W) x 1 x 1 */
+} fsn_layer_kind;
+
+/* "conv", "fc", "relu", "maxpool", "avgpool", "global_avgpool", "add", "flatten"; "?" for anything else. */
+const char *fsn_layer_kind_name(fsn_layer_kind kind);
+
+typedef struct fsn_shape {
+  size_t c, h, w;
+} fsn_shape;
+
+/* What a caller gives fsn_model_add. Fields a kind does not use are ignored. */
+typedef struct fsn_layer_desc {
+  fsn_layer_kind kind;
+  const char *name;          /* copied; NULL or "" gives "<kind><index>" */
+  size_t in, in2;            /* tensor ids read (in2: add only); each must be <= the number of layers so far */
+  size_t out_c;              /* conv: output channels; fc: output features */
+  size_t k_h, k_w;           /* conv, maxpool, avgpool: window */
+  size_t stride_h, stride_w; /* conv, pools; 0 means 1 */
+  size_t pad_h, pad_w;       /* conv, pools: zero padding on each side */
+  const float *weight;       /* conv: out_c x in_c x k_h x k_w (OIHW); fc: out_c x F (row o = output o); copied */
+  const float *bias;         /* conv, fc: out_c values, copied; NULL = zeros */
+} fsn_layer_desc;
+
+/* A read-only view of a layer of a model. Pointers stay valid until the model is changed or destroyed. */
+typedef struct fsn_layer {
+  fsn_layer_desc desc; /* as added (weight and bias point at the model's copies; bias never NULL for conv/fc) */
+  fsn_shape in_shape, out_shape;
+  size_t weight_count;     /* conv: out_c * in_c * k_h * k_w; fc: out_c * F; else 0 */
+  const uint64_t *qweight; /* quantised weights, same layout, scale s; NULL until fsn_model_quantize */
+  const uint64_t *qbias;   /* quantised bias, scale 2s; NULL until fsn_model_quantize */
+} fsn_layer;
+
+typedef struct fsn_model fsn_model;
+
+/* An empty model whose input is c x h x w per sample (each in 1 .. 65536, c * h * w <= 2^28). */
+FSN_NODISCARD fsn_status fsn_model_create(fsn_model **out, size_t c, size_t h, size_t w);
+void fsn_model_destroy(fsn_model *m);
+
+/* Append a layer; its input shapes are checked and its output shape inferred. On success *tensor (if not NULL) is
+ * the id of its output tensor. Errors (FSN_E_INVALID, one line naming the layer): unknown tensor, shapes that do not
+ * fit (conv channels, fc features, add operands, a window larger than the padded input), missing or non-finite
+ * weights. Adding a layer drops the quantised form (call fsn_model_quantize again). At most 4096 layers. */
+FSN_NODISCARD fsn_status fsn_model_add(fsn_model *m, const fsn_layer_desc *d, size_t *tensor);
+
+size_t fsn_model_num_layers(const fsn_model *m);
+fsn_shape fsn_model_input_shape(const fsn_model *m);
+/* The model's output shape (its input shape if it has no layers). */
+fsn_shape fsn_model_output_shape(const fsn_model *m);
+/* Layer i < fsn_model_num_layers(m). */
+const fsn_layer *fsn_model_layer(const fsn_model *m, size_t i);
+/* The shape of tensor t (0 = input). */
+fsn_shape fsn_model_tensor_shape(const fsn_model *m, size_t t);
+
+/* Encode weights (scale s) and biases (scale 2s) into Z_2^ell. Needs 2 <= ell <= 64 and 2 * s <= ell - 2.
+ * FSN_E_INVALID, naming the layer, if a weight or bias does not fit in ell signed bits. */
+FSN_NODISCARD fsn_status fsn_model_quantize(fsn_model *m, unsigned ell, unsigned scale);
+/* ell and s of the quantised form; 0 and 0 before fsn_model_quantize. */
+unsigned fsn_model_ell(const fsn_model *m);
+unsigned fsn_model_scale(const fsn_model *m);
+
+/* SHA-256 of the canonical serialisation of the quantised model (docs/FORMATS.md: "Model hash"): input shape, ell, s,
+ * every layer's kind, tensor ids, sizes and quantised weights and biases. Names do not enter it. FSN_E_INVALID if
+ * the model is not quantised. */
+FSN_NODISCARD fsn_status fsn_model_hash(const fsn_model *m, uint8_t out[32]);
+
+/* enc(x) = round(x * 2^s) mod 2^ell for n values (ties away from zero; |x| must be below 2^(ell - 1 - s)). */
+void fsn_nn_encode(uint64_t *out, const double *in, size_t n, unsigned ell, unsigned scale);
+/* signed(v) / 2^s. */
+double fsn_nn_decode(uint64_t v, unsigned ell, unsigned scale);
+/* Images to model inputs: x = pixel / 255 (the shipped models' convention). */
+void fsn_nn_pixels_to_float(double *out, const uint8_t *pixels, size_t n);
+void fsn_nn_pixels_to_fixed(uint64_t *out, const uint8_t *pixels, size_t n, unsigned ell, unsigned scale);
+
+/* round(2^s / k) for k >= 1: the public fixed-point reciprocal average pooling multiplies by. */
+uint64_t fsn_nn_avg_factor(uint64_t k, unsigned scale);
+
+/* Per-layer value ranges, for the headroom report. Each engine raises its own fields to the maxima it sees (zero the
+ * array first; the same array can serve several batches and both engines). */
+typedef struct fsn_layer_stats {
+  uint64_t fixed_max_out; /* largest |signed value| of the layer's outputs, in Z_2^ell units */
+  uint64_t fixed_max_acc; /* conv/fc: before truncation (scale 2s); pools: the window sum; else = fixed_max_out */
+  double float_max_out;   /* the float engine's largest |output| */
+  double float_max_acc;   /* conv/fc: largest |sum + bias| before activation; pools: largest |window sum| */
+} fsn_layer_stats;
+
+/* Bits of headroom: (ell - 1) - log2(max_abs); negative means the value cannot be represented (it wrapped). */
+double fsn_headroom_bits(double max_abs, unsigned ell);
+
+/* Float engine: out (batch x output size) from in (batch x input size), both NCHW doubles. stats: NULL or
+ * fsn_model_num_layers entries. FSN_E_NOMEM if buffers cannot be allocated. */
+FSN_NODISCARD fsn_status fsn_model_run_float(const fsn_model *m, double *out, const double *in, size_t batch,
+                                             fsn_layer_stats *stats);
+
+/* Fixed-point engine with the secure semantics above (needs fsn_model_quantize): out and in are batch x size values
+ * in Z_2^ell at scale s (inputs must be reduced). stats: NULL or fsn_model_num_layers entries. */
+FSN_NODISCARD fsn_status fsn_model_run_fixed(const fsn_model *m, uint64_t *out, const uint64_t *in, size_t batch,
+                                             fsn_layer_stats *stats);
+
+/* Index of the largest of n values (the first on ties); signed ell-bit comparison for the fixed variant. */
+size_t fsn_nn_argmax_float(const double *v, size_t n);
+size_t fsn_nn_argmax_fixed(const uint64_t *v, size_t n, unsigned ell);
+
+/* Import an ONNX model (float32 weights; ops Conv, Gemm, MatMul, Relu, MaxPool, AveragePool, GlobalAveragePool, Add,
+ * BatchNormalization folded into the preceding Conv, Flatten, Reshape as a flatten). FSN_E_FORMAT for a truncated or
+ * corrupt file, FSN_E_UNSUPPORTED naming the node and operator or attribute, FSN_E_INVALID for inconsistent shapes,
+ * FSN_E_IO if the file cannot be read. Files above 1 GiB are refused. The model comes back unquantised. */
+FSN_NODISCARD fsn_status fsn_model_load_onnx(fsn_model **out, const char *path);
+/* The same from a buffer of n bytes. */
+FSN_NODISCARD fsn_status fsn_model_parse_onnx(fsn_model **out, const void *data, size_t n);
+
+/* Built-in architectures with deterministic random weights from `seed` (He-style scaling, BatchNorm already folded):
+ *   "4layer"   1x28x28: conv 5x5 1->16, relu, maxpool 2, conv 5x5 16->16, relu, maxpool 2, flatten, fc 256->100,
+ *              relu, fc 100->10
+ *   "resnet18", "resnet50"  3x224x224, the standard layout (7x7/2 stem, 3x3/2 max pool, basic or bottleneck blocks,
+ *              global average pool, fc -> 1000)
+ * FSN_E_INVALID for an unknown name (the message lists the known ones). The model comes back unquantised. */
+FSN_NODISCARD fsn_status fsn_model_builtin(fsn_model **out, const char *name, uint64_t seed);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,60 @@
+/* The two-party context every secure layer runs in: this party's role, the ring (ell, scale), and per worker thread
+ * one channel with two OT extension objects (this party as OT sender and as OT receiver), plus share handling.
+ *
+ * Shares: an arithmetic share is a uint64_t reduced mod 2^ell, x = x_server + x_client mod 2^ell. A boolean share is
+ * a uint8_t holding 0 or 1, b = b_server XOR b_client. */
+#ifndef FUSION_TWOPC_H
+#define FUSION_TWOPC_H
+
+#include <fusion/channel.h>
+#include <fusion/ot.h>
+#include <fusion/status.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fsn_2pc fsn_2pc;
+
+/* Create the context over `nthreads` connected, handshaken channels (not owned; they must outlive it) and run the
+ * base OTs of the 2 x nthreads extension objects. Both parties call it with the same nthreads. `seed` is NULL in
+ * production; a 32-byte seed makes every OT reproducible (tests only). */
+FSN_NODISCARD fsn_status fsn_2pc_create(fsn_2pc **out, fsn_channel *const *channels, size_t nthreads, fsn_role role,
+                                        unsigned ell, unsigned scale, const uint8_t *seed);
+void fsn_2pc_destroy(fsn_2pc *p);
+
+fsn_role fsn_2pc_role(const fsn_2pc *p);
+unsigned fsn_2pc_ell(const fsn_2pc *p);
+unsigned fsn_2pc_scale(const fsn_2pc *p);
+size_t fsn_2pc_threads(const fsn_2pc *p);
+fsn_channel *fsn_2pc_channel(const fsn_2pc *p, size_t thread);
+/* This party's OT objects for a thread: as sender (peer receives) and as receiver (peer sends). */
+fsn_ot *fsn_2pc_ot_sender(const fsn_2pc *p, size_t thread);
+fsn_ot *fsn_2pc_ot_receiver(const fsn_2pc *p, size_t thread);
+/* Arrays of nthreads OT objects, for fsn_ot_parallel. */
+fsn_ot *const *fsn_2pc_ot_senders(const fsn_2pc *p);
+fsn_ot *const *fsn_2pc_ot_receivers(const fsn_2pc *p);
+/* Sum of the counters of every channel. */
+void fsn_2pc_counters(const fsn_2pc *p, fsn_counters *out);
+
+/* Run fn(p, t, arg) for every thread t at once, each on its own channel and OT objects (thread 0 on the caller).
+ * Returns the first failure, or FSN_OK. Both parties must split their work the same way. */
+typedef fsn_status (*fsn_2pc_task)(fsn_2pc *p, size_t thread, void *arg);
+FSN_NODISCARD fsn_status fsn_2pc_run(fsn_2pc *p, fsn_2pc_task fn, void *arg);
+
+/* Share the client's input: the client's share is x itself, the server's is 0 (x is NULL on the server). Local. */
+void fsn_2pc_share_input(const fsn_2pc *p, uint64_t *share, const uint64_t *x, size_t n);
+
+/* Reveal a shared vector to one party: the other sends its share. On the party `to`, out = the value; on the other,
+ * out is untouched (may be NULL). */
+FSN_NODISCARD fsn_status fsn_2pc_reveal(fsn_2pc *p, uint64_t *out, const uint64_t *share, size_t n, fsn_role to);
+
+/* Reveal boolean shares (0/1 bytes) to one party, packed 8 per byte on the wire. */
+FSN_NODISCARD fsn_status fsn_2pc_reveal_bits(fsn_2pc *p, uint8_t *out, const uint8_t *share, size_t n, fsn_role to);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

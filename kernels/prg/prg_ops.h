@@ -1,0 +1,53 @@
+/* The one list of dispatched AES-128 ops (see kernels/dispatch.h). The family is named aes128 so the generated entry
+ * points are exactly the public fsn_aes128_ecb / fsn_aes128_ctr / fsn_aes128_ccrh of <fusion/prg.h>. */
+#ifndef FSN_KERNELS_PRG_OPS_H
+#define FSN_KERNELS_PRG_OPS_H
+
+#include <fusion/prg.h>
+
+#include "kernels/dispatch.h"
+
+#define FSN_AES128_OPS(X, isa)                                                                                         \
+  X(aes128, isa, ecb, (uint8_t * out, const uint8_t *in, size_t nblocks, const fsn_aes128_key *key),                   \
+    (out, in, nblocks, key))                                                                                           \
+  X(aes128, isa, ctr, (uint8_t * out, const uint8_t *in, size_t nblocks, const fsn_aes128_key *key, uint8_t ctr[16]),  \
+    (out, in, nblocks, key, ctr))                                                                                      \
+  X(aes128, isa, ccrh, (uint8_t * out, const uint8_t *in, size_t nblocks, const fsn_aes128_key *key),                  \
+    (out, in, nblocks, key))
+
+FSN_FAMILY_DECLARE(aes128, FSN_AES128_OPS)
+
+/* The avx2 level has two AES paths; the dispatched __avx2 ops pick VAES-256 when fsn_cpu()->vaes, else AES-NI.
+ * Both are exported separately so tests and benchmarks reach each one. */
+FSN_AES128_OPS(FSN_OP_PROTO, aesni)
+FSN_AES128_OPS(FSN_OP_PROTO, vaes256)
+
+/* Peak loops: `iters` rounds of full AES-128 (10 rounds) on register-resident independent blocks, no memory traffic
+ * in the loop. Blocks processed = iters * FSN_AES128_PEAK_BLOCKS_<PATH>. The folded state is written to out so the
+ * work cannot be discarded. */
+#define FSN_AES128_PEAK_BLOCKS_AESNI   8  /* 8 xmm */
+#define FSN_AES128_PEAK_BLOCKS_VAES256 16 /* 8 ymm x 2 blocks */
+#define FSN_AES128_PEAK_BLOCKS_AVX512  32 /* 8 zmm x 4 blocks */
+void fsn_aes128_peak_aesni(uint8_t out[16], const fsn_aes128_key *key, size_t iters);
+void fsn_aes128_peak_vaes256(uint8_t out[16], const fsn_aes128_key *key, size_t iters);
+void fsn_aes128_peak_avx512(uint8_t out[16], const fsn_aes128_key *key, size_t iters);
+
+/* Counter blocks as a big-endian 128-bit integer split into host-order halves. */
+static inline uint64_t fsn_aes128_load_be64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+  return v;
+}
+static inline void fsn_aes128_store_be64(uint8_t *p, uint64_t v) {
+  for (int i = 7; i >= 0; i--) p[i] = (uint8_t)v, v >>= 8;
+}
+/* Write n consecutive counter blocks starting at (hi, lo) into blocks and advance (hi, lo) by n. */
+static inline void fsn_aes128_counter_blocks(uint8_t *blocks, uint64_t *hi, uint64_t *lo, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    fsn_aes128_store_be64(blocks + 16 * i, *hi);
+    fsn_aes128_store_be64(blocks + 16 * i + 8, *lo);
+    *hi += (++*lo == 0);
+  }
+}
+
+#endif

@@ -1,0 +1,140 @@
+/* Batch plans (which input goes where, from libsodium's CSPRNG) and the two checks. */
+#include <fusion/mixcheck.h>
+#include <fusion/ring.h>
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A ChaCha20 stream (libsodium) from a 32-byte seed: one OS draw per plan instead of one per element. */
+typedef struct stream {
+  uint8_t key[crypto_stream_chacha20_ietf_KEYBYTES];
+  uint64_t words[64];
+  size_t used;
+  uint32_t block;
+} stream;
+
+static uint64_t next_word(stream *s) {
+  if (s->used == 64) {
+    static const uint8_t nonce[crypto_stream_chacha20_ietf_NONCEBYTES];
+    memset(s->words, 0, sizeof s->words);
+    crypto_stream_chacha20_ietf_xor_ic((uint8_t *)s->words, (const uint8_t *)s->words, sizeof s->words, nonce, s->block,
+                                       s->key);
+    s->block += sizeof s->words / 64;
+    s->used = 0;
+  }
+  return s->words[s->used++];
+}
+
+/* Uniform in [0, bound), exactly (Lemire's multiply with rejection). */
+static uint32_t uniform(stream *s, uint32_t bound) {
+  for (;;) {
+    unsigned __int128 m = (unsigned __int128)next_word(s) * bound;
+    if ((uint64_t)m >= (uint64_t)-bound % bound) return (uint32_t)(m >> 64);
+  }
+}
+
+fsn_status fsn_mc_plan_create(fsn_mc_plan *plan, size_t n, unsigned R, size_t B, size_t public_size) {
+  if (sodium_init() < 0) return fsn_fail(FSN_E_CRYPTO, "libsodium failed to initialise");
+  uint8_t seed[32];
+  randombytes_buf(seed, sizeof seed);
+  fsn_status st = fsn_mc_plan_create_seeded(plan, n, R, B, public_size, seed);
+  sodium_memzero(seed, sizeof seed);
+  return st;
+}
+
+fsn_status fsn_mc_plan_create_seeded(fsn_mc_plan *plan, size_t n, unsigned R, size_t B, size_t public_size,
+                                     const uint8_t seed[32]) {
+  *plan = (fsn_mc_plan){0};
+  if (n == 0 || R == 0 || B > public_size || n * R + B > UINT32_MAX || public_size > UINT32_MAX)
+    return fsn_fail(FSN_E_INVALID, "batch plan: n = %zu, R = %u, B = %zu out of range (public set of %zu)", n, R, B,
+                    public_size);
+  size_t N = n * R + B;
+  uint32_t *slot_of = malloc(N * sizeof *slot_of), *pool = malloc((public_size + 1) * sizeof *pool);
+  uint32_t *public_index = malloc((B + 1) * sizeof *public_index);
+  if (!slot_of || !pool || !public_index) {
+    free(slot_of), free(pool), free(public_index);
+    return fsn_fail(FSN_E_NOMEM, "batch plan of %zu positions", N);
+  }
+  stream s = {.used = 64};
+  memcpy(s.key, seed, sizeof s.key);
+  for (size_t i = 0; i < N; i++) slot_of[i] = (uint32_t)i;
+  for (size_t i = N; i > 1; i--) { /* Fisher-Yates */
+    uint32_t j = uniform(&s, (uint32_t)i), t = slot_of[i - 1];
+    slot_of[i - 1] = slot_of[j], slot_of[j] = t;
+  }
+  for (size_t i = 0; i < public_size; i++) pool[i] = (uint32_t)i;
+  for (size_t i = 0; i < B; i++) { /* partial Fisher-Yates: B distinct uniform picks */
+    uint32_t j = (uint32_t)i + uniform(&s, (uint32_t)(public_size - i)), t = pool[i];
+    pool[i] = pool[j], pool[j] = t;
+    public_index[i] = pool[i];
+  }
+  free(pool);
+  sodium_memzero(&s, sizeof s);
+  *plan = (fsn_mc_plan){.n = n, .R = R, .B = B, .N = N, .slot_of = slot_of, .public_index = public_index};
+  return FSN_OK;
+}
+
+void fsn_mc_plan_destroy(fsn_mc_plan *plan) {
+  free(plan->slot_of);
+  free(plan->public_index);
+  *plan = (fsn_mc_plan){0};
+}
+
+fsn_mc_source fsn_mc_plan_source(const fsn_mc_plan *plan, size_t p, size_t *index) {
+  size_t slot = plan->slot_of[p], queries = plan->n * plan->R;
+  if (slot < queries) {
+    *index = slot / plan->R;
+    return FSN_MC_QUERY;
+  }
+  *index = plan->public_index[slot - queries];
+  return FSN_MC_PUBLIC;
+}
+
+size_t fsn_argmax_signed(const uint64_t *v, size_t dim, unsigned ell) {
+  /* Shift the sign bit to bit 63 so signed ell-bit order is int64 order. */
+  const unsigned up = 64 - ell;
+  size_t best = 0;
+  for (size_t i = 1; i < dim; i++)
+    if ((int64_t)(v[i] << up) > (int64_t)(v[best] << up)) best = i;
+  return best;
+}
+
+const uint64_t *fsn_mc_query_logits(const fsn_mc_plan *plan, const uint64_t *logits, size_t dim, size_t q) {
+  for (size_t p = 0; p < plan->N; p++)
+    if (plan->slot_of[p] == q * plan->R) return logits + p * dim;
+  return NULL;
+}
+
+fsn_status fsn_mc_check(const fsn_mc_plan *plan, const uint64_t *logits, size_t dim, unsigned ell,
+                        const fsn_mc_expect *expect, fsn_mc_report *report) {
+  *report = (fsn_mc_report){.threshold = expect->committed ? 0 : expect->threshold};
+  uint32_t *pos_of = malloc(plan->N * sizeof *pos_of);
+  if (!pos_of) return fsn_fail(FSN_E_NOMEM, "mix-and-check of %zu positions", plan->N);
+  for (size_t p = 0; p < plan->N; p++) pos_of[plan->slot_of[p]] = (uint32_t)p;
+
+  for (size_t q = 0; q < plan->n; q++) {
+    const uint64_t *first = logits + (size_t)pos_of[q * plan->R] * dim;
+    for (unsigned r = 1; r < plan->R; r++) {
+      if (memcmp(first, logits + (size_t)pos_of[q * plan->R + r] * dim, dim * sizeof *first)) {
+        report->groups_inconsistent++;
+        break;
+      }
+    }
+  }
+  for (size_t b = 0; b < plan->B; b++) {
+    size_t label = fsn_argmax_signed(logits + (size_t)pos_of[plan->n * plan->R + b] * dim, dim, ell);
+    bool match = label == expect->labels[plan->public_index[b]];
+    if (expect->committed)
+      report->public_mismatches += !match;
+    else
+      report->public_correct += match;
+  }
+  free(pos_of);
+  report->replicas_ok = report->groups_inconsistent == 0;
+  report->public_ok = expect->committed ? report->public_mismatches == 0 : report->public_correct >= expect->threshold;
+  if (report->replicas_ok && report->public_ok) return FSN_OK;
+  return fsn_fail(FSN_E_CHEATING, "%s%s%s", report->replicas_ok ? "" : "replica check failed",
+                  !report->replicas_ok && !report->public_ok ? "; " : "",
+                  report->public_ok ? "" : "public-sample check failed");
+}

@@ -1,0 +1,224 @@
+/* Secure conv2d / fully connected layers by vector-COT (include/fusion/linear.h, docs/PROTOCOLS.md). */
+#include <fusion/bits.h>
+#include <fusion/linear.h>
+#include <fusion/prg.h>
+#include <fusion/ring.h>
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+  MAX_ROTS = 1 << 17,    /* random OTs per chunk */
+  MAX_TOUCHES = 1 << 20, /* weights met by one chunk's elements */
+};
+
+/* One weight an input element meets: the output it feeds (within a batch item) and the weight's index. */
+typedef struct touch {
+  uint32_t dest, widx;
+} touch;
+
+typedef struct conv_job {
+  const fsn_conv2d_shape *s;
+  size_t oh, ow, in_size, out_size; /* per batch item */
+  const uint64_t *x, *w;
+  uint64_t **acc; /* per thread: N x out_size cross-term accumulators */
+  size_t total;   /* input elements over the batch */
+} conv_job;
+
+/* The weights input element (c, h, w) of one batch item meets, in a fixed order both parties derive from the shape. */
+static size_t touches_of(const conv_job *j, size_t c, size_t h, size_t w, touch *out) {
+  const fsn_conv2d_shape *s = j->s;
+  size_t m = 0;
+  for (size_t kh = 0; kh < s->k_h; kh++) {
+    size_t top = h + s->pad_h; /* oh * stride + kh = h + pad */
+    if (top < kh || (top - kh) % s->stride_h || (top - kh) / s->stride_h >= j->oh) continue;
+    size_t oh = (top - kh) / s->stride_h;
+    for (size_t kw = 0; kw < s->k_w; kw++) {
+      size_t left = w + s->pad_w;
+      if (left < kw || (left - kw) % s->stride_w || (left - kw) / s->stride_w >= j->ow) continue;
+      size_t ow = (left - kw) / s->stride_w;
+      for (size_t o = 0; o < s->out_c; o++)
+        out[m++] = (touch){.dest = (uint32_t)((o * j->oh + oh) * j->ow + ow),
+                           .widx = (uint32_t)(((o * s->in_c + c) * s->k_h + kh) * s->k_w + kw)};
+    }
+  }
+  return m;
+}
+
+/* Buffers of one chunk, reused across chunks of a thread. */
+typedef struct chunk {
+  size_t K, M;      /* elements, touches */
+  touch *t;         /* M touches */
+  size_t *first;    /* K + 1 offsets into t */
+  uint8_t *k0, *k1; /* ROT keys, 16 bytes each, index i * K + e for bit i of element e */
+  uint8_t *choice;  /* packed choice bits (client) */
+  uint8_t *blocks;  /* PRG input/output blocks for one bit level */
+  uint64_t *g0, *g1, *u;
+} chunk;
+
+static void chunk_free(chunk *c) {
+  free(c->t), free(c->first), free(c->k0), free(c->k1), free(c->choice), free(c->blocks);
+  free(c->g0), free(c->g1), free(c->u);
+}
+
+static fsn_status chunk_alloc(chunk *c, size_t K, size_t M, unsigned ell) {
+  size_t words = M + 2 * K; /* each element's expansion rounds up to whole blocks */
+  *c = (chunk){0};
+  c->t = malloc(M * sizeof *c->t + 1);
+  c->first = malloc((K + 1) * sizeof *c->first);
+  c->k0 = malloc(K * ell * 16), c->k1 = malloc(K * ell * 16);
+  c->choice = malloc((K * ell + 7) / 8 + 1);
+  c->blocks = malloc(words * 8 + 16);
+  c->g0 = malloc(words * 8 + 16), c->g1 = malloc(words * 8 + 16), c->u = malloc(M * 8 + 8);
+  if (!c->t || !c->first || !c->k0 || !c->k1 || !c->choice || !c->blocks || !c->g0 || !c->g1 || !c->u) {
+    chunk_free(c);
+    return fsn_fail(FSN_E_NOMEM, "linear layer chunk of %zu elements, %zu weights", K, M);
+  }
+  return FSN_OK;
+}
+
+/* G(k) for every element of the chunk at one bit level: element e gets words g[first[e] + 2e ..] (its touches, rounded
+ * up to whole blocks), as the fixed-key CCR hash of k XOR (counter in the high half). */
+static void expand(const chunk *c, const uint8_t *keys, uint64_t *g) {
+  size_t nb = 0;
+  for (size_t e = 0; e < c->K; e++) {
+    size_t m = c->first[e + 1] - c->first[e];
+    for (size_t b = 0; b < (m + 1) / 2; b++, nb++) {
+      uint64_t blk[2];
+      memcpy(blk, keys + 16 * e, 16);
+      blk[1] ^= (uint64_t)b;
+      memcpy(c->blocks + 16 * nb, blk, 16);
+    }
+  }
+  fsn_ccrh((uint8_t *)g, c->blocks, nb);
+}
+
+static fsn_status run_chunk(fsn_2pc *p, size_t thread, const conv_job *j, chunk *c, size_t begin) {
+  const unsigned ell = fsn_2pc_ell(p);
+  const bool server = fsn_2pc_role(p) == FSN_ROLE_SERVER;
+  fsn_channel *ch = fsn_2pc_channel(p, thread);
+  uint64_t *acc = j->acc[thread];
+  size_t K = c->K, n_rot = K * ell;
+  fsn_status st;
+
+  if (server) {
+    st = fsn_ot_rot_send(fsn_2pc_ot_sender(p, thread), c->k0, c->k1, n_rot);
+  } else {
+    memset(c->choice, 0, (n_rot + 7) / 8);
+    for (size_t e = 0; e < K; e++)
+      for (unsigned i = 0; i < ell; i++)
+        if (j->x[begin + e] >> i & 1) c->choice[(i * K + e) / 8] |= (uint8_t)(1u << ((i * K + e) % 8));
+    st = fsn_ot_rot_recv(fsn_2pc_ot_receiver(p, thread), c->k0, c->choice, n_rot);
+  }
+  if (st != FSN_OK) return st;
+
+  for (unsigned i = 0; i < ell; i++) {
+    const unsigned width = ell - i;
+    const uint64_t mask = fsn_ring_mask(width);
+    expand(c, c->k0 + 16 * (size_t)i * K, c->g0);
+    if (server)
+      expand(c, c->k1 + 16 * (size_t)i * K, c->g1);
+    else if ((st = fsn_channel_recv_ring(ch, c->u, c->M, width)) != FSN_OK)
+      return st;
+    size_t gi = 0; /* running index into the expansion words */
+    for (size_t e = 0; e < K; e++) {
+      size_t item = (begin + e) / j->in_size, m = c->first[e + 1] - c->first[e];
+      uint64_t *out = acc + item * j->out_size;
+      const touch *t = c->t + c->first[e];
+      const uint64_t *g0 = c->g0 + gi, *g1 = c->g1 + gi;
+      uint64_t *u = c->u + c->first[e];
+      if (server) {
+        for (size_t k = 0; k < m; k++) {
+          uint64_t r0 = g0[k] & mask;
+          u[k] = (g1[k] - r0 - j->w[t[k].widx]) & mask;
+          out[t[k].dest] -= r0 << i;
+        }
+      } else {
+        uint64_t b = j->x[begin + e] >> i & 1;
+        for (size_t k = 0; k < m; k++) out[t[k].dest] += ((g0[k] - b * u[k]) & mask) << i;
+      }
+      gi += (m + 1) / 2 * 2;
+    }
+    if (server && (st = fsn_channel_send_ring(ch, c->u, c->M, width)) != FSN_OK) return st;
+  }
+  return server ? fsn_channel_flush(ch) : FSN_OK;
+}
+
+/* Thread t's share of the input elements, in chunks both parties cut identically. */
+static fsn_status conv_task(fsn_2pc *p, size_t thread, void *arg) {
+  const conv_job *j = arg;
+  const fsn_conv2d_shape *s = j->s;
+  const unsigned ell = fsn_2pc_ell(p);
+  size_t T = fsn_2pc_threads(p), lo = j->total * thread / T, hi = j->total * (thread + 1) / T;
+  size_t m_max = s->out_c * s->k_h * s->k_w;
+  size_t K_max = MAX_ROTS / ell;
+  if (K_max * m_max > MAX_TOUCHES) K_max = MAX_TOUCHES / m_max;
+  if (K_max == 0) K_max = 1;
+  chunk c;
+  fsn_status st = chunk_alloc(&c, K_max, K_max * m_max, ell);
+  for (size_t begin = lo; begin < hi && st == FSN_OK; begin += c.K) {
+    c.K = hi - begin < K_max ? hi - begin : K_max;
+    c.M = 0;
+    for (size_t e = 0; e < c.K; e++) {
+      size_t r = (begin + e) % j->in_size, hw = s->in_h * s->in_w;
+      c.first[e] = c.M;
+      c.M += touches_of(j, r / hw, r % hw / s->in_w, r % s->in_w, c.t + c.M);
+    }
+    c.first[c.K] = c.M;
+    st = run_chunk(p, thread, j, &c, begin);
+  }
+  chunk_free(&c);
+  return st;
+}
+
+fsn_status fsn_linear_conv2d(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight, const uint64_t *bias,
+                             const fsn_conv2d_shape *s) {
+  const unsigned ell = fsn_2pc_ell(p);
+  const bool server = fsn_2pc_role(p) == FSN_ROLE_SERVER;
+  if (server && !weight) return fsn_fail(FSN_E_INVALID, "secure conv2d: the server must pass the weights");
+  if (s->stride_h == 0 || s->stride_w == 0 || s->k_h == 0 || s->k_w == 0 || s->in_h + 2 * s->pad_h < s->k_h ||
+      s->in_w + 2 * s->pad_w < s->k_w)
+    return fsn_fail(FSN_E_INVALID, "secure conv2d: kernel %zux%zu, stride %zux%zu does not fit %zux%zu (pad %zu, %zu)",
+                    s->k_h, s->k_w, s->stride_h, s->stride_w, s->in_h, s->in_w, s->pad_h, s->pad_w);
+  conv_job j = {.s = s, .oh = fsn_conv2d_out_h(s), .ow = fsn_conv2d_out_w(s), .x = x, .w = weight};
+  j.in_size = s->in_c * s->in_h * s->in_w;
+  j.out_size = s->out_c * j.oh * j.ow;
+  j.total = s->batch * j.in_size;
+  if (j.out_size > UINT32_MAX || s->out_c * s->in_c * s->k_h * s->k_w > UINT32_MAX)
+    return fsn_fail(FSN_E_INVALID, "secure conv2d: layer too large (%zu outputs per item)", j.out_size);
+  size_t T = fsn_2pc_threads(p), ny = s->batch * j.out_size;
+  fsn_status st = FSN_OK;
+  j.acc = calloc(T, sizeof *j.acc);
+  if (!j.acc) return fsn_fail(FSN_E_NOMEM, "secure conv2d accumulators");
+  for (size_t t = 0; t < T && st == FSN_OK; t++)
+    if (!(j.acc[t] = calloc(ny + 1, sizeof **j.acc))) st = fsn_fail(FSN_E_NOMEM, "secure conv2d accumulators");
+  if (st == FSN_OK) st = fsn_2pc_run(p, conv_task, &j);
+  if (st == FSN_OK) {
+    if (server) { /* the local term W·x_server + bias */
+      void *scratch = aligned_alloc(64, (fsn_conv2d_scratch_bytes(s) + 64) / 64 * 64);
+      if (!scratch)
+        st = fsn_fail(FSN_E_NOMEM, "secure conv2d scratch");
+      else
+        fsn_conv2d(y, x, weight, bias, s, scratch);
+      free(scratch);
+    } else {
+      memset(y, 0, ny * sizeof *y);
+    }
+  }
+  if (st == FSN_OK) {
+    for (size_t t = 0; t < T; t++) fsn_ring_add(y, y, j.acc[t], ny, 64);
+    const uint64_t mask = fsn_ring_mask(ell);
+    for (size_t i = 0; i < ny; i++) y[i] &= mask;
+  }
+  for (size_t t = 0; t < T; t++) free(j.acc[t]);
+  free(j.acc);
+  return st;
+}
+
+fsn_status fsn_linear_fc(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight, const uint64_t *bias,
+                         size_t batch, size_t in, size_t out) {
+  const fsn_conv2d_shape s = {
+      .batch = batch, .in_c = in, .in_h = 1, .in_w = 1, .out_c = out, .k_h = 1, .k_w = 1, .stride_h = 1, .stride_w = 1};
+  return fsn_linear_conv2d(p, y, x, weight, bias, &s);
+}

@@ -1,0 +1,174 @@
+/* The two-party context: channels and OT objects per worker thread, and input sharing / reveal. */
+#include <fusion/bits.h>
+#include <fusion/ring.h>
+#include <fusion/twopc.h>
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fsn_2pc {
+  fsn_role role;
+  unsigned ell, scale;
+  size_t nthreads;
+  fsn_channel **ch;
+  fsn_ot **senders, **receivers;
+};
+
+/* The OT objects of thread t: the server creates its sender first, the client its receiver first, so each
+ * creation meets its counterpart on the other side. Seeds (tests only) differ per object. */
+static fsn_status create_ots(fsn_2pc *p, size_t t, const uint8_t *seed) {
+  fsn_ot_role first = p->role == FSN_ROLE_SERVER ? FSN_OT_SENDER : FSN_OT_RECEIVER;
+  for (int k = 0; k < 2; k++) {
+    fsn_ot_role r = k == 0 ? first : (fsn_ot_role)!first;
+    fsn_ot **slot = r == FSN_OT_SENDER ? &p->senders[t] : &p->receivers[t];
+    fsn_status st;
+    if (seed) {
+      uint8_t s[32];
+      uint64_t tag[2] = {t, (uint64_t)p->role * 2 + (uint64_t)r};
+      crypto_generichash(s, sizeof s, (const uint8_t *)tag, sizeof tag, seed, 32);
+      st = fsn_ot_create_seeded(slot, p->ch[t], r, s);
+    } else {
+      st = fsn_ot_create(slot, p->ch[t], r);
+    }
+    if (st != FSN_OK) return st;
+  }
+  return FSN_OK;
+}
+
+fsn_status fsn_2pc_create(fsn_2pc **out, fsn_channel *const *channels, size_t nthreads, fsn_role role, unsigned ell,
+                          unsigned scale, const uint8_t *seed) {
+  *out = NULL;
+  if (nthreads == 0 || ell == 0 || ell > 64 || scale >= ell)
+    return fsn_fail(FSN_E_INVALID, "two-party context: %zu threads, ell = %u, scale = %u", nthreads, ell, scale);
+  fsn_2pc *p = calloc(1, sizeof *p);
+  if (!p) return fsn_fail(FSN_E_NOMEM, "two-party context");
+  *p = (fsn_2pc){.role = role, .ell = ell, .scale = scale, .nthreads = nthreads};
+  p->ch = calloc(nthreads, sizeof *p->ch);
+  p->senders = calloc(nthreads, sizeof *p->senders);
+  p->receivers = calloc(nthreads, sizeof *p->receivers);
+  if (!p->ch || !p->senders || !p->receivers) {
+    fsn_2pc_destroy(p);
+    return fsn_fail(FSN_E_NOMEM, "two-party context");
+  }
+  memcpy(p->ch, channels, nthreads * sizeof *p->ch);
+  for (size_t t = 0; t < nthreads; t++) {
+    fsn_status st = create_ots(p, t, seed);
+    if (st != FSN_OK) {
+      fsn_2pc_destroy(p);
+      return st;
+    }
+  }
+  *out = p;
+  return FSN_OK;
+}
+
+void fsn_2pc_destroy(fsn_2pc *p) {
+  if (!p) return;
+  for (size_t t = 0; t < p->nthreads; t++) {
+    if (p->senders) fsn_ot_destroy(p->senders[t]);
+    if (p->receivers) fsn_ot_destroy(p->receivers[t]);
+  }
+  free(p->ch), free(p->senders), free(p->receivers), free(p);
+}
+
+fsn_role fsn_2pc_role(const fsn_2pc *p) { return p->role; }
+unsigned fsn_2pc_ell(const fsn_2pc *p) { return p->ell; }
+unsigned fsn_2pc_scale(const fsn_2pc *p) { return p->scale; }
+size_t fsn_2pc_threads(const fsn_2pc *p) { return p->nthreads; }
+fsn_channel *fsn_2pc_channel(const fsn_2pc *p, size_t t) { return p->ch[t]; }
+fsn_ot *fsn_2pc_ot_sender(const fsn_2pc *p, size_t t) { return p->senders[t]; }
+fsn_ot *fsn_2pc_ot_receiver(const fsn_2pc *p, size_t t) { return p->receivers[t]; }
+fsn_ot *const *fsn_2pc_ot_senders(const fsn_2pc *p) { return p->senders; }
+fsn_ot *const *fsn_2pc_ot_receivers(const fsn_2pc *p) { return p->receivers; }
+
+void fsn_2pc_counters(const fsn_2pc *p, fsn_counters *out) {
+  *out = (fsn_counters){0};
+  for (size_t t = 0; t < p->nthreads; t++) {
+    fsn_counters c;
+    fsn_channel_counters(p->ch[t], &c);
+    fsn_counters_add(out, &c);
+  }
+}
+
+typedef struct run_arg {
+  fsn_2pc *p;
+  size_t thread;
+  fsn_2pc_task fn;
+  void *arg;
+  fsn_status st;
+  char error[256]; /* fsn_last_error() is per thread: carry it back to the caller */
+} run_arg;
+
+static void *run_one(void *v) {
+  run_arg *r = v;
+  r->st = r->fn(r->p, r->thread, r->arg);
+  if (r->st != FSN_OK) snprintf(r->error, sizeof r->error, "%s", fsn_last_error());
+  return NULL;
+}
+
+fsn_status fsn_2pc_run(fsn_2pc *p, fsn_2pc_task fn, void *arg) {
+  size_t T = p->nthreads;
+  run_arg *runs = calloc(T, sizeof *runs);
+  pthread_t *tids = calloc(T, sizeof *tids);
+  if (!runs || !tids) {
+    free(runs), free(tids);
+    return fsn_fail(FSN_E_NOMEM, "%zu worker threads", T);
+  }
+  size_t started = 1;
+  for (size_t t = 0; t < T; t++) runs[t] = (run_arg){.p = p, .thread = t, .fn = fn, .arg = arg};
+  for (size_t t = 1; t < T; t++, started++) {
+    if (pthread_create(&tids[t], NULL, run_one, &runs[t])) {
+      runs[t].st = fsn_fail(FSN_E_IO, "cannot start worker thread %zu", t);
+      break;
+    }
+  }
+  run_one(&runs[0]);
+  for (size_t t = 1; t < started; t++) pthread_join(tids[t], NULL);
+  fsn_status st = FSN_OK;
+  for (size_t t = 0; t < T && st == FSN_OK; t++)
+    if (runs[t].st != FSN_OK) st = fsn_fail(runs[t].st, "worker %zu: %s", t, runs[t].error);
+  free(runs), free(tids);
+  return st;
+}
+
+void fsn_2pc_share_input(const fsn_2pc *p, uint64_t *share, const uint64_t *x, size_t n) {
+  if (p->role == FSN_ROLE_CLIENT) {
+    const uint64_t mask = fsn_ring_mask(p->ell);
+    for (size_t i = 0; i < n; i++) share[i] = x[i] & mask;
+  } else {
+    memset(share, 0, n * sizeof *share);
+  }
+}
+
+fsn_status fsn_2pc_reveal(fsn_2pc *p, uint64_t *out, const uint64_t *share, size_t n, fsn_role to) {
+  fsn_channel *ch = p->ch[0];
+  fsn_status st;
+  if (p->role != to) {
+    st = fsn_channel_send_ring(ch, share, n, p->ell);
+    return st == FSN_OK ? fsn_channel_flush(ch) : st;
+  }
+  st = fsn_channel_recv_ring(ch, out, n, p->ell);
+  if (st == FSN_OK) fsn_ring_add(out, out, share, n, p->ell);
+  return st;
+}
+
+fsn_status fsn_2pc_reveal_bits(fsn_2pc *p, uint8_t *out, const uint8_t *share, size_t n, fsn_role to) {
+  fsn_channel *ch = p->ch[0];
+  size_t bytes = (n + 7) / 8;
+  uint8_t *packed = malloc(bytes + 1);
+  if (!packed) return fsn_fail(FSN_E_NOMEM, "reveal of %zu bits", n);
+  fsn_status st;
+  if (p->role != to) {
+    fsn_bits_pack(packed, share, n);
+    st = fsn_channel_send(ch, packed, bytes);
+    if (st == FSN_OK) st = fsn_channel_flush(ch);
+  } else if ((st = fsn_channel_recv(ch, packed, bytes)) == FSN_OK) {
+    fsn_bits_unpack(out, packed, n);
+    for (size_t i = 0; i < n; i++) out[i] ^= share[i];
+  }
+  free(packed);
+  return st;
+}

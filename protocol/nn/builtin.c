@@ -1,0 +1,166 @@
+/* Built-in architectures with deterministic random weights, for timing at scale and for tests. Weights are He
+ * uniform (variance 2 / fan_in, so ReLU layers keep their activations' scale); the last conv of each residual branch
+ * is damped so that the sum over blocks stays far inside ell = 37, s = 12 (see the headroom report). Not for
+ * cryptography: a splitmix64 stream is all the determinism needs. */
+#include <fusion/nn.h>
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RESIDUAL_GAIN 0.3 /* scale of a residual branch's last conv relative to He */
+#define BIAS_RANGE    0.05
+
+typedef struct builder {
+  fsn_model *m;
+  uint64_t rng;
+  float *buf;
+  size_t buf_len;
+  fsn_status st;
+  size_t last; /* tensor id of the latest layer */
+} builder;
+
+static uint64_t next_u64(builder *b) {
+  uint64_t z = (b->rng += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+/* Uniform in [-a, a). */
+static float uniform(builder *b, double a) { return (float)(a * (2.0 * (double)(next_u64(b) >> 11) * 0x1p-53 - 1.0)); }
+
+/* n weights of fan-in fan_in (He uniform times gain) followed by out_c biases, in b->buf. */
+static float *random_params(builder *b, size_t n, size_t fan_in, size_t out_c, double gain) {
+  if (b->buf_len < n + out_c) {
+    float *grown = realloc(b->buf, (n + out_c) * sizeof *grown);
+    if (!grown) return NULL;
+    b->buf = grown;
+    b->buf_len = n + out_c;
+  }
+  double a = gain * sqrt(6.0 / (double)fan_in);
+  for (size_t i = 0; i < n; i++) b->buf[i] = uniform(b, a);
+  for (size_t i = 0; i < out_c; i++) b->buf[n + i] = uniform(b, BIAS_RANGE);
+  return b->buf;
+}
+
+static size_t add(builder *b, fsn_layer_desc d) {
+  if (b->st != FSN_OK) return 0;
+  b->st = fsn_model_add(b->m, &d, &b->last);
+  return b->last;
+}
+
+static size_t conv(builder *b, size_t in, size_t out_c, size_t k, size_t stride, size_t pad, double gain) {
+  if (b->st != FSN_OK) return 0;
+  size_t in_c = fsn_model_tensor_shape(b->m, in).c, n = out_c * in_c * k * k;
+  float *p = random_params(b, n, in_c * k * k, out_c, gain);
+  if (!p) {
+    b->st = fsn_fail(FSN_E_NOMEM, "built-in model: out of memory");
+    return 0;
+  }
+  return add(b, (fsn_layer_desc){.kind = FSN_LAYER_CONV,
+                                 .in = in,
+                                 .out_c = out_c,
+                                 .k_h = k,
+                                 .k_w = k,
+                                 .stride_h = stride,
+                                 .stride_w = stride,
+                                 .pad_h = pad,
+                                 .pad_w = pad,
+                                 .weight = p,
+                                 .bias = p + n});
+}
+
+static size_t fc(builder *b, size_t in, size_t out) {
+  if (b->st != FSN_OK) return 0;
+  fsn_shape s = fsn_model_tensor_shape(b->m, in);
+  size_t f = s.c * s.h * s.w;
+  float *p = random_params(b, out * f, f, out, 1.0);
+  if (!p) {
+    b->st = fsn_fail(FSN_E_NOMEM, "built-in model: out of memory");
+    return 0;
+  }
+  return add(b, (fsn_layer_desc){.kind = FSN_LAYER_FC, .in = in, .out_c = out, .weight = p, .bias = p + out * f});
+}
+
+static size_t relu(builder *b, size_t in) { return add(b, (fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = in}); }
+
+static size_t maxpool(builder *b, size_t in, size_t k, size_t stride, size_t pad) {
+  return add(b, (fsn_layer_desc){.kind = FSN_LAYER_MAXPOOL,
+                                 .in = in,
+                                 .k_h = k,
+                                 .k_w = k,
+                                 .stride_h = stride,
+                                 .stride_w = stride,
+                                 .pad_h = pad,
+                                 .pad_w = pad});
+}
+
+static size_t residual(builder *b, size_t branch, size_t shortcut) {
+  return add(b, (fsn_layer_desc){.kind = FSN_LAYER_ADD, .in = branch, .in2 = shortcut});
+}
+
+static void four_layer(builder *b) {
+  size_t t = conv(b, 0, 16, 5, 1, 0, 1.0);
+  t = maxpool(b, relu(b, t), 2, 2, 0);
+  t = conv(b, t, 16, 5, 1, 0, 1.0);
+  t = maxpool(b, relu(b, t), 2, 2, 0);
+  t = add(b, (fsn_layer_desc){.kind = FSN_LAYER_FLATTEN, .in = t});
+  t = relu(b, fc(b, t, 100));
+  fc(b, t, 10);
+}
+
+/* Basic block (ResNet-18/34): 3x3 -> relu -> 3x3, plus the shortcut (1x1 conv when the shape changes), relu. */
+static size_t basic_block(builder *b, size_t in, size_t width, size_t stride) {
+  size_t in_c = fsn_model_tensor_shape(b->m, in).c;
+  size_t t = relu(b, conv(b, in, width, 3, stride, 1, 1.0));
+  t = conv(b, t, width, 3, 1, 1, RESIDUAL_GAIN);
+  size_t shortcut = (stride != 1 || in_c != width) ? conv(b, in, width, 1, stride, 0, 1.0) : in;
+  return relu(b, residual(b, t, shortcut));
+}
+
+/* Bottleneck block (ResNet-50, stride on the 3x3 as in torchvision): 1x1 -> 3x3 -> 1x1 (x4), shortcut, relu. */
+static size_t bottleneck(builder *b, size_t in, size_t width, size_t stride) {
+  size_t in_c = fsn_model_tensor_shape(b->m, in).c;
+  size_t t = relu(b, conv(b, in, width, 1, 1, 0, 1.0));
+  t = relu(b, conv(b, t, width, 3, stride, 1, 1.0));
+  t = conv(b, t, 4 * width, 1, 1, 0, RESIDUAL_GAIN);
+  size_t shortcut = (stride != 1 || in_c != 4 * width) ? conv(b, in, 4 * width, 1, stride, 0, 1.0) : in;
+  return relu(b, residual(b, t, shortcut));
+}
+
+static void resnet(builder *b, const size_t blocks[4], bool bottlenecks) {
+  size_t t = relu(b, conv(b, 0, 64, 7, 2, 3, 1.0));
+  t = maxpool(b, t, 3, 2, 1);
+  for (size_t stage = 0; stage < 4; stage++)
+    for (size_t i = 0; i < blocks[stage]; i++) {
+      size_t stride = stage > 0 && i == 0 ? 2 : 1, width = (size_t)64 << stage;
+      t = bottlenecks ? bottleneck(b, t, width, stride) : basic_block(b, t, width, stride);
+    }
+  t = add(b, (fsn_layer_desc){.kind = FSN_LAYER_GLOBAL_AVGPOOL, .in = t});
+  t = add(b, (fsn_layer_desc){.kind = FSN_LAYER_FLATTEN, .in = t});
+  fc(b, t, 1000);
+}
+
+fsn_status fsn_model_builtin(fsn_model **out, const char *name, uint64_t seed) {
+  *out = NULL;
+  static const size_t r18[4] = {2, 2, 2, 2}, r50[4] = {3, 4, 6, 3};
+  bool is4 = !strcmp(name, "4layer"), is18 = !strcmp(name, "resnet18"), is50 = !strcmp(name, "resnet50");
+  if (!is4 && !is18 && !is50)
+    return fsn_fail(FSN_E_INVALID, "unknown built-in model '%s' (known: 4layer, resnet18, resnet50)", name);
+  builder b = {.rng = seed};
+  fsn_status st = is4 ? fsn_model_create(&b.m, 1, 28, 28) : fsn_model_create(&b.m, 3, 224, 224);
+  if (st != FSN_OK) return st;
+  if (is4)
+    four_layer(&b);
+  else
+    resnet(&b, is18 ? r18 : r50, is50);
+  free(b.buf);
+  if (b.st != FSN_OK) {
+    fsn_model_destroy(b.m);
+    return b.st;
+  }
+  *out = b.m;
+  return FSN_OK;
+}

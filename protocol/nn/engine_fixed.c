@@ -1,0 +1,169 @@
+/* The fixed-point engine: the secure protocol's semantics in the clear (include/fusion/nn.h), through the dispatched
+ * kernels (conv2d, GEMM, pooling, ring, trunc), so the secure executor can be checked against it bit for bit. */
+#include <fusion/conv.h>
+#include <fusion/gemm.h>
+#include <fusion/nn.h>
+#include <fusion/ring.h>
+#include <fusion/trunc.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/nn/nn_internal.h"
+
+static uint64_t abs_signed(uint64_t v, unsigned ell) {
+  uint64_t sign = (uint64_t)1 << (ell - 1);
+  return (v & sign) ? ((~v + 1) & fsn_ring_mask(ell)) : v;
+}
+
+static uint64_t max_abs(const uint64_t *v, size_t n, unsigned ell) {
+  uint64_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t a = abs_signed(v[i], ell);
+    if (a > m) m = a;
+  }
+  return m;
+}
+
+static fsn_conv2d_shape conv_shape(const fsn_layer *l, size_t batch) {
+  const fsn_layer_desc *d = &l->desc;
+  return (fsn_conv2d_shape){batch,  l->in_shape.c, l->in_shape.h, l->in_shape.w, d->out_c, d->k_h,
+                            d->k_w, d->stride_h,   d->stride_w,   d->pad_h,      d->pad_w};
+}
+
+static fsn_pool_shape pool_shape(const fsn_layer *l, size_t batch) {
+  const fsn_layer_desc *d = &l->desc;
+  return (fsn_pool_shape){batch,  l->in_shape.c, l->in_shape.h, l->in_shape.w, d->k_h,
+                          d->k_w, d->stride_h,   d->stride_w,   d->pad_h,      d->pad_w};
+}
+
+/* Conv: sum + bias at scale 2s, reduced mod 2^ell. */
+static fsn_status conv_acc(uint64_t *acc, const uint64_t *in, const fsn_layer *l, size_t batch, unsigned ell) {
+  fsn_conv2d_shape s = conv_shape(l, batch);
+  size_t bytes = fsn_conv2d_scratch_bytes(&s);
+  void *scratch = bytes ? aligned_alloc(64, (bytes + 63) / 64 * 64) : NULL;
+  if (bytes && !scratch)
+    return fsn_fail(FSN_E_NOMEM, "fixed engine: out of memory for %zu bytes of conv scratch (layer '%s')", bytes,
+                    l->desc.name);
+  fsn_conv2d(acc, in, l->qweight, l->qbias, &s, scratch);
+  free(scratch);
+  fsn_ring_reduce(acc, acc, batch * fsn_shape_size(l->out_shape), ell);
+  return FSN_OK;
+}
+
+/* Fc: acc[N x O] = bias + X[N x F] * W^T, reduced mod 2^ell. */
+static void fc_acc(uint64_t *acc, const uint64_t *in, const fsn_model *m, size_t i, size_t batch, unsigned ell) {
+  const fsn_layer *l = fsn_model_layer(m, i);
+  size_t o = l->desc.out_c, f = fsn_shape_size(l->in_shape);
+  for (size_t b = 0; b < batch; b++) memcpy(acc + b * o, l->qbias, o * sizeof *acc);
+  fsn_u64_gemm(acc, in, fsn_nn_fc_qweight_t(m, i), batch, o, f);
+  fsn_ring_reduce(acc, acc, batch * o, ell);
+}
+
+static void relu(uint64_t *out, const uint64_t *in, size_t n, unsigned ell) {
+  const uint64_t sign = (uint64_t)1 << (ell - 1);
+  for (size_t i = 0; i < n; i++) out[i] = (in[i] & sign) ? 0 : in[i];
+}
+
+uint64_t fsn_nn_avg_factor(uint64_t k, unsigned scale) { return (((uint64_t)1 << scale) + k / 2) / k; }
+
+/* Window sums to averages: times the fixed-point reciprocal of k, then the floor truncation of a product. */
+static void average(uint64_t *v, size_t n, uint64_t k, unsigned ell, unsigned s) {
+  fsn_ring_scale(v, v, fsn_nn_avg_factor(k, s), n, ell);
+  fsn_trunc_sar(v, v, n, ell, s);
+}
+
+/* One layer over the batch; *acc_max gets the largest |value| before truncation / division (0 if none). */
+static fsn_status run_layer(uint64_t *out, uint64_t *const *tensors, const fsn_model *m, size_t i, size_t batch,
+                            uint64_t *acc_max) {
+  const fsn_layer *l = fsn_model_layer(m, i);
+  const unsigned ell = fsn_model_ell(m), s = fsn_model_scale(m);
+  const size_t n = batch * fsn_shape_size(l->out_shape);
+  const uint64_t *in = tensors[l->desc.in];
+  *acc_max = 0;
+  switch (l->desc.kind) {
+  case FSN_LAYER_CONV:
+  case FSN_LAYER_FC:
+    if (l->desc.kind == FSN_LAYER_CONV) {
+      fsn_status st = conv_acc(out, in, l, batch, ell);
+      if (st != FSN_OK) return st;
+    } else {
+      fc_acc(out, in, m, i, batch, ell);
+    }
+    *acc_max = max_abs(out, n, ell);
+    fsn_trunc_sar(out, out, n, ell, s);
+    break;
+  case FSN_LAYER_RELU: relu(out, in, n, ell); break;
+  case FSN_LAYER_MAXPOOL: {
+    fsn_pool_shape ps = pool_shape(l, batch);
+    fsn_maxpool2d(out, in, &ps, ell);
+    break;
+  }
+  case FSN_LAYER_AVGPOOL: {
+    fsn_pool_shape ps = pool_shape(l, batch);
+    fsn_sumpool2d(out, in, &ps, ell);
+    *acc_max = max_abs(out, n, ell);
+    average(out, n, l->desc.k_h * l->desc.k_w, ell, s);
+    break;
+  }
+  case FSN_LAYER_GLOBAL_AVGPOOL: {
+    size_t hw = l->in_shape.h * l->in_shape.w;
+    fsn_global_sumpool(out, in, n, hw, ell);
+    *acc_max = max_abs(out, n, ell);
+    average(out, n, hw, ell, s);
+    break;
+  }
+  case FSN_LAYER_ADD: fsn_ring_add(out, in, tensors[l->desc.in2], n, ell); break;
+  case FSN_LAYER_FLATTEN: memcpy(out, in, n * sizeof *out); break;
+  }
+  return FSN_OK;
+}
+
+fsn_status fsn_model_run_fixed(const fsn_model *m, uint64_t *out, const uint64_t *in, size_t batch,
+                               fsn_layer_stats *stats) {
+  const size_t n = fsn_model_num_layers(m);
+  const unsigned ell = fsn_model_ell(m);
+  if (!ell) return fsn_fail(FSN_E_INVALID, "fixed engine: the model is not quantised (call fsn_model_quantize)");
+  if (n == 0) {
+    memcpy(out, in, batch * fsn_shape_size(fsn_model_input_shape(m)) * sizeof *out);
+    return FSN_OK;
+  }
+  uint64_t **tensors = calloc(n + 1, sizeof *tensors);
+  size_t *last_use = malloc((n + 1) * sizeof *last_use);
+  fsn_status st = FSN_OK;
+  if (!tensors || !last_use) {
+    st = fsn_fail(FSN_E_NOMEM, "fixed engine: out of memory");
+    goto done;
+  }
+  fsn_nn_last_uses(m, last_use);
+  tensors[0] = (uint64_t *)in;
+  for (size_t i = 0; i < n && st == FSN_OK; i++) {
+    const fsn_layer *l = fsn_model_layer(m, i);
+    size_t osz = batch * fsn_shape_size(l->out_shape);
+    uint64_t *t = i + 1 == n ? out : malloc((osz ? osz : 1) * sizeof *t);
+    if (!t) {
+      st = fsn_fail(FSN_E_NOMEM, "fixed engine: out of memory for layer '%s' (%zu values)", l->desc.name, osz);
+      break;
+    }
+    tensors[i + 1] = t;
+    uint64_t acc_max;
+    st = run_layer(t, tensors, m, i, batch, &acc_max);
+    if (st == FSN_OK && stats) {
+      uint64_t om = max_abs(t, osz, ell);
+      if (om > stats[i].fixed_max_out) stats[i].fixed_max_out = om;
+      if (!acc_max) acc_max = om;
+      if (acc_max > stats[i].fixed_max_acc) stats[i].fixed_max_acc = acc_max;
+    }
+    for (size_t k = 1; k <= i; k++)
+      if (last_use[k] == i) {
+        free(tensors[k]);
+        tensors[k] = NULL;
+      }
+  }
+done:
+  if (tensors)
+    for (size_t k = 1; k < n; k++) free(tensors[k]);
+  free(tensors);
+  free(last_use);
+  return st;
+}

@@ -1,0 +1,686 @@
+/* ONNX import: protobuf-c parses the file with our minimal schema (onnx.proto here), then each node becomes a layer
+ * of the IR. BatchNormalization is folded into the Conv before it, a constant Add into the MatMul/Gemm before it. */
+#include <fusion/nn.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/nn/nn_internal.h"
+#include "protocol/nn/onnx.pb-c.h"
+
+#define MAX_FILE_BYTES   ((size_t)1 << 30)
+#define MAX_NODES        10000
+#define MAX_INITIALIZERS 100000
+#define MAX_TENSOR_ELEMS ((size_t)1 << 28)
+
+enum { ONNX_FLOAT = 1, ONNX_INT64 = 7, ONNX_EXTERNAL = 1 };
+
+typedef Fsn__Onnx__NodeProto node_t;
+typedef Fsn__Onnx__TensorProto tensor_t;
+typedef Fsn__Onnx__AttributeProto attr_t;
+
+/* A named value of the graph: an activation (a tensor of the IR) or a constant (initializer or Constant node). */
+typedef struct value {
+  const char *name;
+  size_t tensor;         /* IR tensor id if an activation */
+  const tensor_t *konst; /* else the constant */
+  size_t consumers;      /* node inputs and graph outputs that read it */
+  bool defined;          /* produced so far (a name may be known only as something read later) */
+} value;
+
+typedef struct importer {
+  fsn_model *m;
+  value *values;
+  size_t n_values, cap; /* open addressing, cap a power of two */
+} importer;
+
+static size_t hash_name(const char *s) {
+  size_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+/* The entry of `name`, created empty if new (the table is sized so it never fills). */
+static value *slot(importer *im, const char *name) {
+  size_t i = hash_name(name) & (im->cap - 1);
+  while (im->values[i].name && strcmp(im->values[i].name, name)) i = (i + 1) & (im->cap - 1);
+  if (!im->values[i].name) {
+    im->values[i] = (value){.name = name};
+    im->n_values++;
+  }
+  return &im->values[i];
+}
+
+/* A defined value, or NULL. */
+static value *lookup(importer *im, const char *name) {
+  value *v = slot(im, name);
+  return v->defined ? v : NULL;
+}
+
+/* (Re)define `name`, keeping its reader count. */
+static value *define(importer *im, const char *name) {
+  value *v = slot(im, name);
+  *v = (value){.name = v->name, .consumers = v->consumers, .defined = true};
+  return v;
+}
+
+static const char *node_label(const node_t *n) {
+  if (n->name && n->name[0]) return n->name;
+  return n->n_output && n->output[0] ? n->output[0] : "(unnamed)";
+}
+
+/* ---- attributes ---- */
+
+static const attr_t *find_attr(const node_t *n, const char *name) {
+  for (size_t i = 0; i < n->n_attribute; i++)
+    if (n->attribute[i]->name && !strcmp(n->attribute[i]->name, name)) return n->attribute[i];
+  return NULL;
+}
+
+static fsn_status check_attrs(const node_t *n, const char *const *known) {
+  for (size_t i = 0; i < n->n_attribute; i++) {
+    const char *name = n->attribute[i]->name ? n->attribute[i]->name : "";
+    bool ok = false;
+    for (const char *const *k = known; *k && !ok; k++) ok = !strcmp(*k, name);
+    if (!ok)
+      return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (%s): unsupported attribute '%s'", node_label(n), n->op_type, name);
+  }
+  return FSN_OK;
+}
+
+static int64_t attr_int(const node_t *n, const char *name, int64_t dflt) {
+  const attr_t *a = find_attr(n, name);
+  return a && a->has_i ? a->i : dflt;
+}
+
+static double attr_float(const node_t *n, const char *name, double dflt) {
+  const attr_t *a = find_attr(n, name);
+  return a && a->has_f ? a->f : dflt;
+}
+
+/* An ints attribute of exactly `count` values into out (default `dflt` for each when absent). */
+static fsn_status attr_ints(const node_t *n, const char *name, size_t count, int64_t dflt, int64_t *out) {
+  const attr_t *a = find_attr(n, name);
+  for (size_t i = 0; i < count; i++) out[i] = dflt;
+  if (!a) return FSN_OK;
+  if (a->n_ints != count)
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (%s): attribute '%s' has %zu values, expected %zu (2-D only)",
+                    node_label(n), n->op_type, name, a->n_ints, count);
+  memcpy(out, a->ints, count * sizeof *out);
+  return FSN_OK;
+}
+
+static fsn_status check_auto_pad(const node_t *n) {
+  const attr_t *a = find_attr(n, "auto_pad");
+  if (!a || !a->has_s || (a->s.len == 6 && !memcmp(a->s.data, "NOTSET", 6))) return FSN_OK;
+  return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (%s): auto_pad '%.*s' is not supported (only NOTSET, explicit pads)",
+                  node_label(n), n->op_type, (int)(a->s.len > 32 ? 32 : a->s.len), (const char *)a->s.data);
+}
+
+/* Window attributes shared by Conv and the pools: kernel, strides, symmetric pads, unit dilations. */
+static fsn_status window_attrs(const node_t *n, fsn_layer_desc *d, bool kernel_required) {
+  int64_t k[2], s[2], p[4], dil[2];
+  fsn_status st;
+  if ((st = check_auto_pad(n)) != FSN_OK || (st = attr_ints(n, "kernel_shape", 2, 0, k)) != FSN_OK ||
+      (st = attr_ints(n, "strides", 2, 1, s)) != FSN_OK || (st = attr_ints(n, "pads", 4, 0, p)) != FSN_OK ||
+      (st = attr_ints(n, "dilations", 2, 1, dil)) != FSN_OK)
+    return st;
+  const char *who = node_label(n);
+  if (kernel_required && !find_attr(n, "kernel_shape"))
+    return fsn_fail(FSN_E_FORMAT, "node '%s' (%s): missing kernel_shape", who, n->op_type);
+  if (dil[0] != 1 || dil[1] != 1)
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (%s): dilations %lldx%lld are not supported (only 1)", who,
+                    n->op_type, (long long)dil[0], (long long)dil[1]);
+  if (p[0] != p[2] || p[1] != p[3])
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (%s): asymmetric pads [%lld, %lld, %lld, %lld] are not supported",
+                    who, n->op_type, (long long)p[0], (long long)p[1], (long long)p[2], (long long)p[3]);
+  for (int i = 0; i < 2; i++)
+    if (s[i] < 1 || s[i] > 65536 || p[i] < 0 || p[i] > 65536 || k[i] < 0 || k[i] > 65536)
+      return fsn_fail(FSN_E_FORMAT, "node '%s' (%s): kernel %lld, stride %lld or pad %lld out of range", who,
+                      n->op_type, (long long)k[i], (long long)s[i], (long long)p[i]);
+  d->k_h = (size_t)k[0], d->k_w = (size_t)k[1];
+  d->stride_h = (size_t)s[0], d->stride_w = (size_t)s[1];
+  d->pad_h = (size_t)p[0], d->pad_w = (size_t)p[1];
+  return FSN_OK;
+}
+
+/* ---- constants ---- */
+
+static size_t tensor_count(const tensor_t *t) {
+  size_t count = 1;
+  for (size_t i = 0; i < t->n_dims; i++) {
+    if (t->dims[i] < 0 || (size_t)t->dims[i] > MAX_TENSOR_ELEMS) return SIZE_MAX;
+    count *= (size_t)t->dims[i];
+    if (count > MAX_TENSOR_ELEMS) return SIZE_MAX;
+  }
+  return count;
+}
+
+/* A float constant of `count` elements, copied to a fresh array. */
+static fsn_status read_floats(const node_t *n, const tensor_t *t, size_t count, float **out) {
+  *out = NULL;
+  const char *tn = t->name ? t->name : "";
+  if (t->has_data_location && t->data_location == ONNX_EXTERNAL)
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s': tensor '%s' uses external data (not supported)", node_label(n), tn);
+  if (!t->has_data_type || t->data_type != ONNX_FLOAT)
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s': tensor '%s' has data type %d, only float32 (1) is supported",
+                    node_label(n), tn, t->has_data_type ? (int)t->data_type : 0);
+  if (tensor_count(t) != count)
+    return fsn_fail(FSN_E_FORMAT, "node '%s': tensor '%s' has dims for %zu elements, expected %zu", node_label(n), tn,
+                    tensor_count(t), count);
+  float *v = malloc((count ? count : 1) * sizeof *v);
+  if (!v) return fsn_fail(FSN_E_NOMEM, "node '%s': out of memory for %zu weights", node_label(n), count);
+  if (t->has_raw_data) {
+    if (t->raw_data.len != count * 4) {
+      free(v);
+      return fsn_fail(FSN_E_FORMAT, "node '%s': tensor '%s' has %zu raw bytes, expected %zu", node_label(n), tn,
+                      t->raw_data.len, count * 4);
+    }
+    for (size_t i = 0; i < count; i++) { /* little-endian IEEE 754 on the wire */
+      const uint8_t *b = t->raw_data.data + 4 * i;
+      uint32_t bits = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+      memcpy(&v[i], &bits, 4);
+    }
+  } else if (t->n_float_data == count) {
+    memcpy(v, t->float_data, count * sizeof *v);
+  } else {
+    free(v);
+    return fsn_fail(FSN_E_FORMAT, "node '%s': tensor '%s' holds %zu floats, expected %zu", node_label(n), tn,
+                    t->n_float_data, count);
+  }
+  for (size_t i = 0; i < count; i++)
+    if (!isfinite(v[i])) {
+      free(v);
+      return fsn_fail(FSN_E_FORMAT, "node '%s': tensor '%s' element %zu is not finite", node_label(n), tn, i);
+    }
+  *out = v;
+  return FSN_OK;
+}
+
+/* An int64 constant of rank 1 with at most `max` elements. */
+static fsn_status read_int64s(const node_t *n, const tensor_t *t, int64_t *out, size_t max, size_t *count) {
+  const char *tn = t->name ? t->name : "";
+  size_t c = tensor_count(t);
+  if (!t->has_data_type || t->data_type != ONNX_INT64 || t->n_dims != 1 || c > max)
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s': tensor '%s' must be a 1-D int64 tensor of at most %zu elements",
+                    node_label(n), tn, max);
+  if (t->has_raw_data) {
+    if (t->raw_data.len != c * 8)
+      return fsn_fail(FSN_E_FORMAT, "node '%s': tensor '%s' has %zu raw bytes, expected %zu", node_label(n), tn,
+                      t->raw_data.len, c * 8);
+    for (size_t i = 0; i < c; i++) {
+      uint64_t u = 0;
+      for (int b = 7; b >= 0; b--) u = u << 8 | t->raw_data.data[8 * i + (size_t)b];
+      out[i] = (int64_t)u;
+    }
+  } else if (t->n_int64_data == c) {
+    memcpy(out, t->int64_data, c * sizeof *out);
+  } else {
+    return fsn_fail(FSN_E_FORMAT, "node '%s': tensor '%s' holds %zu int64s, expected %zu", node_label(n), tn,
+                    t->n_int64_data, c);
+  }
+  *count = c;
+  return FSN_OK;
+}
+
+/* ---- node inputs ---- */
+
+static fsn_status want_inputs(const node_t *n, size_t lo, size_t hi) {
+  if (n->n_input < lo || n->n_input > hi)
+    return fsn_fail(FSN_E_FORMAT, "node '%s' (%s): %zu inputs, expected %zu..%zu", node_label(n), n->op_type,
+                    n->n_input, lo, hi);
+  for (size_t i = 1; i < n->n_output; i++)
+    if (n->output[i] && n->output[i][0])
+      return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (%s): optional output '%s' is not supported", node_label(n),
+                      n->op_type, n->output[i]);
+  if (n->n_output < 1 || !n->output[0] || !n->output[0][0])
+    return fsn_fail(FSN_E_FORMAT, "node '%s' (%s): no output", node_label(n), n->op_type);
+  return FSN_OK;
+}
+
+static fsn_status activation(importer *im, const node_t *n, size_t i, size_t *tensor) {
+  const char *name = n->input[i];
+  value *v = name && name[0] ? lookup(im, name) : NULL;
+  if (!v)
+    return fsn_fail(FSN_E_FORMAT, "node '%s' (%s): input '%s' is not defined before it", node_label(n), n->op_type,
+                    name ? name : "");
+  if (v->konst)
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (%s): input '%s' is a constant where an activation is expected",
+                    node_label(n), n->op_type, name);
+  *tensor = v->tensor;
+  return FSN_OK;
+}
+
+static fsn_status constant(importer *im, const node_t *n, size_t i, const tensor_t **t) {
+  const char *name = n->input[i];
+  value *v = name && name[0] ? lookup(im, name) : NULL;
+  if (!v)
+    return fsn_fail(FSN_E_FORMAT, "node '%s' (%s): input '%s' is not defined before it", node_label(n), n->op_type,
+                    name ? name : "");
+  if (!v->konst)
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (%s): input '%s' must be a constant (initializer)", node_label(n),
+                    n->op_type, name);
+  *t = v->konst;
+  return FSN_OK;
+}
+
+static fsn_status add_layer(importer *im, const node_t *n, fsn_layer_desc *d) {
+  d->name = node_label(n);
+  size_t t;
+  fsn_status st = fsn_model_add(im->m, d, &t);
+  if (st != FSN_OK) return st;
+  define(im, n->output[0])->tensor = t;
+  return FSN_OK;
+}
+
+/* The conv/fc layer producing `tensor`, if it is one and only this node reads it (so it can absorb the node). */
+static const fsn_layer *foldable(importer *im, const node_t *n, size_t in_index, fsn_layer_kind kind) {
+  value *v = lookup(im, n->input[in_index]);
+  if (!v || v->konst || v->tensor == 0 || v->consumers != 1) return NULL;
+  const fsn_layer *l = fsn_model_layer(im->m, v->tensor - 1);
+  return l->desc.kind == kind ? l : NULL;
+}
+
+/* ---- operators ---- */
+
+static fsn_status op_conv(importer *im, const node_t *n) {
+  static const char *const known[] = {"kernel_shape", "strides", "pads", "dilations", "group", "auto_pad", NULL};
+  fsn_layer_desc d = {.kind = FSN_LAYER_CONV};
+  const tensor_t *w, *b = NULL;
+  fsn_status st;
+  if ((st = want_inputs(n, 2, 3)) != FSN_OK || (st = check_attrs(n, known)) != FSN_OK ||
+      (st = window_attrs(n, &d, false)) != FSN_OK || (st = activation(im, n, 0, &d.in)) != FSN_OK ||
+      (st = constant(im, n, 1, &w)) != FSN_OK || (n->n_input == 3 && (st = constant(im, n, 2, &b)) != FSN_OK))
+    return st;
+  int64_t group = attr_int(n, "group", 1);
+  if (group != 1)
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (Conv): group = %lld is not supported (only 1)", node_label(n),
+                    (long long)group);
+  fsn_shape in = fsn_model_tensor_shape(im->m, d.in);
+  if (w->n_dims != 4 || w->dims[0] < 1 || w->dims[1] < 1 || w->dims[2] < 1 || w->dims[3] < 1)
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (Conv): weight must be 4-D O x C x KH x KW (2-D convolution)",
+                    node_label(n));
+  if ((size_t)w->dims[1] != in.c)
+    return fsn_fail(FSN_E_INVALID, "node '%s' (Conv): weight has %lld input channels, the input has %zu", node_label(n),
+                    (long long)w->dims[1], in.c);
+  if (find_attr(n, "kernel_shape") && (d.k_h != (size_t)w->dims[2] || d.k_w != (size_t)w->dims[3]))
+    return fsn_fail(FSN_E_INVALID, "node '%s' (Conv): kernel_shape %zux%zu disagrees with the weight's %lldx%lld",
+                    node_label(n), d.k_h, d.k_w, (long long)w->dims[2], (long long)w->dims[3]);
+  d.k_h = (size_t)w->dims[2], d.k_w = (size_t)w->dims[3], d.out_c = (size_t)w->dims[0];
+  float *wv = NULL, *bv = NULL;
+  size_t wc = tensor_count(w);
+  if (wc == SIZE_MAX) return fsn_fail(FSN_E_FORMAT, "node '%s' (Conv): weight too large", node_label(n));
+  if ((st = read_floats(n, w, wc, &wv)) == FSN_OK && b) st = read_floats(n, b, d.out_c, &bv);
+  if (st == FSN_OK) {
+    d.weight = wv, d.bias = bv;
+    st = add_layer(im, n, &d);
+  }
+  free(wv);
+  free(bv);
+  return st;
+}
+
+static fsn_status op_batchnorm(importer *im, const node_t *n) {
+  static const char *const known[] = {"epsilon", "momentum", "training_mode", "spatial", NULL};
+  fsn_status st;
+  if ((st = want_inputs(n, 5, 5)) != FSN_OK || (st = check_attrs(n, known)) != FSN_OK) return st;
+  if (attr_int(n, "training_mode", 0) != 0 || attr_int(n, "spatial", 1) != 1)
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (BatchNormalization): training mode / non-spatial is not supported",
+                    node_label(n));
+  size_t t;
+  if ((st = activation(im, n, 0, &t)) != FSN_OK) return st;
+  const fsn_layer *conv = foldable(im, n, 0, FSN_LAYER_CONV);
+  if (!conv)
+    return fsn_fail(FSN_E_UNSUPPORTED,
+                    "node '%s' (BatchNormalization): must directly follow a Conv whose output nothing else reads "
+                    "(it is folded into that Conv)",
+                    node_label(n));
+  size_t oc = conv->desc.out_c, per_out = conv->weight_count / oc;
+  float *p[4] = {NULL, NULL, NULL, NULL}; /* scale, B, mean, var */
+  for (int i = 0; i < 4 && st == FSN_OK; i++) {
+    const tensor_t *c;
+    if ((st = constant(im, n, (size_t)i + 1, &c)) == FSN_OK) st = read_floats(n, c, oc, &p[i]);
+  }
+  if (st == FSN_OK) {
+    double eps = attr_float(n, "epsilon", 1e-5);
+    float *w, *b;
+    fsn_nn_layer_params_mut(im->m, t - 1, &w, &b);
+    for (size_t o = 0; o < oc && st == FSN_OK; o++) {
+      double var = p[3][o] + eps;
+      if (!(var > 0)) {
+        st = fsn_fail(FSN_E_INVALID, "node '%s' (BatchNormalization): variance + epsilon <= 0 at channel %zu",
+                      node_label(n), o);
+        break;
+      }
+      double g = p[0][o] / sqrt(var);
+      for (size_t k = 0; k < per_out; k++) w[o * per_out + k] = (float)(w[o * per_out + k] * g);
+      b[o] = (float)((b[o] - p[2][o]) * g + p[1][o]);
+    }
+  }
+  for (int i = 0; i < 4; i++) free(p[i]);
+  if (st == FSN_OK) define(im, n->output[0])->tensor = t;
+  return st;
+}
+
+/* Gemm (alpha, beta, transB; bias C) and MatMul both become fc. */
+static fsn_status op_fc(importer *im, const node_t *n, bool gemm) {
+  static const char *const known[] = {"alpha", "beta", "transA", "transB", NULL};
+  static const char *const none[] = {NULL};
+  fsn_layer_desc d = {.kind = FSN_LAYER_FC};
+  const tensor_t *w, *c = NULL;
+  fsn_status st;
+  if ((st = want_inputs(n, 2, gemm ? 3 : 2)) != FSN_OK || (st = check_attrs(n, gemm ? known : none)) != FSN_OK ||
+      (st = activation(im, n, 0, &d.in)) != FSN_OK || (st = constant(im, n, 1, &w)) != FSN_OK ||
+      (n->n_input == 3 && (st = constant(im, n, 2, &c)) != FSN_OK))
+    return st;
+  if (attr_int(n, "transA", 0) != 0)
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (Gemm): transA = 1 is not supported", node_label(n));
+  bool trans_b = attr_int(n, "transB", 0) != 0;
+  double alpha = attr_float(n, "alpha", 1.0), beta = attr_float(n, "beta", 1.0);
+  size_t f = fsn_shape_size(fsn_model_tensor_shape(im->m, d.in));
+  if (w->n_dims != 2 || w->dims[0] < 1 || w->dims[1] < 1)
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (%s): weight must be a 2-D constant", node_label(n), n->op_type);
+  size_t rows = (size_t)w->dims[0], cols = (size_t)w->dims[1], k = trans_b ? cols : rows;
+  d.out_c = trans_b ? rows : cols;
+  if (k != f)
+    return fsn_fail(FSN_E_INVALID, "node '%s' (%s): weight %zux%zu%s expects %zu input features, the input has %zu",
+                    node_label(n), n->op_type, rows, cols, trans_b ? " (transB)" : "", k, f);
+  float *wv = NULL, *wt = NULL, *cv = NULL, *bias = NULL;
+  size_t cc = c ? tensor_count(c) : 0;
+  if (c && cc != d.out_c && cc != 1)
+    st = fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (Gemm): bias C has %zu elements, expected %zu or 1", node_label(n), cc,
+                  d.out_c);
+  if (st == FSN_OK) st = read_floats(n, w, rows * cols, &wv);
+  if (st == FSN_OK && c) st = read_floats(n, c, cc, &cv);
+  if (st == FSN_OK) {
+    wt = malloc(rows * cols * sizeof *wt);
+    bias = calloc(d.out_c, sizeof *bias);
+    if (!wt || !bias) st = fsn_fail(FSN_E_NOMEM, "node '%s': out of memory", node_label(n));
+  }
+  if (st == FSN_OK) {
+    for (size_t o = 0; o < d.out_c; o++) {
+      for (size_t i = 0; i < f; i++) wt[o * f + i] = (float)(alpha * (trans_b ? wv[o * f + i] : wv[i * d.out_c + o]));
+      if (cv) bias[o] = (float)(beta * cv[cc == 1 ? 0 : o]);
+    }
+    d.weight = wt, d.bias = bias;
+    st = add_layer(im, n, &d);
+  }
+  free(wv);
+  free(wt);
+  free(cv);
+  free(bias);
+  return st;
+}
+
+/* Add: two activations make a residual add; an activation from MatMul/Gemm plus a constant folds into its bias. */
+static fsn_status op_add(importer *im, const node_t *n) {
+  static const char *const none[] = {NULL};
+  fsn_status st;
+  if ((st = want_inputs(n, 2, 2)) != FSN_OK || (st = check_attrs(n, none)) != FSN_OK) return st;
+  value *a = n->input[0] && n->input[0][0] ? lookup(im, n->input[0]) : NULL;
+  value *b = n->input[1] && n->input[1][0] ? lookup(im, n->input[1]) : NULL;
+  if (!a || !b)
+    return fsn_fail(FSN_E_FORMAT, "node '%s' (Add): input '%s' is not defined before it", node_label(n),
+                    !a ? n->input[0] : n->input[1]);
+  if (!a->konst && !b->konst) {
+    fsn_layer_desc d = {.kind = FSN_LAYER_ADD, .in = a->tensor, .in2 = b->tensor};
+    return add_layer(im, n, &d);
+  }
+  if (a->konst && b->konst)
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (Add): both inputs are constants", node_label(n));
+  size_t act = a->konst ? 1 : 0;
+  const fsn_layer *fc = foldable(im, n, act, FSN_LAYER_FC);
+  if (!fc)
+    return fsn_fail(FSN_E_UNSUPPORTED,
+                    "node '%s' (Add): adding a constant is only supported as the bias of the MatMul/Gemm before it",
+                    node_label(n));
+  const tensor_t *k = (act ? a : b)->konst;
+  size_t kc = tensor_count(k), t = (act ? b : a)->tensor;
+  if (kc != fc->desc.out_c && kc != 1)
+    return fsn_fail(FSN_E_INVALID, "node '%s' (Add): constant has %zu elements, the layer has %zu outputs",
+                    node_label(n), kc, fc->desc.out_c);
+  float *kv, *w, *bias;
+  size_t oc = fc->desc.out_c;
+  if ((st = read_floats(n, k, kc, &kv)) != FSN_OK) return st;
+  fsn_nn_layer_params_mut(im->m, t - 1, &w, &bias);
+  for (size_t o = 0; o < oc; o++) bias[o] += kv[kc == 1 ? 0 : o];
+  free(kv);
+  define(im, n->output[0])->tensor = t;
+  return FSN_OK;
+}
+
+static fsn_status op_pool(importer *im, const node_t *n, fsn_layer_kind kind) {
+  static const char *const known[] = {"kernel_shape", "strides",           "pads",          "dilations", "auto_pad",
+                                      "ceil_mode",    "count_include_pad", "storage_order", NULL};
+  fsn_layer_desc d = {.kind = kind};
+  fsn_status st;
+  if ((st = want_inputs(n, 1, 1)) != FSN_OK || (st = check_attrs(n, known)) != FSN_OK ||
+      (st = window_attrs(n, &d, true)) != FSN_OK || (st = activation(im, n, 0, &d.in)) != FSN_OK)
+    return st;
+  if (attr_int(n, "ceil_mode", 0) != 0)
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (%s): ceil_mode = 1 is not supported", node_label(n), n->op_type);
+  if (kind == FSN_LAYER_AVGPOOL && (d.pad_h || d.pad_w) && attr_int(n, "count_include_pad", 0) == 0)
+    return fsn_fail(FSN_E_UNSUPPORTED,
+                    "node '%s' (AveragePool): padding with count_include_pad = 0 is not supported (divisor must be "
+                    "the window size)",
+                    node_label(n));
+  return add_layer(im, n, &d);
+}
+
+static fsn_status op_simple(importer *im, const node_t *n, fsn_layer_kind kind) {
+  static const char *const none[] = {NULL};
+  fsn_layer_desc d = {.kind = kind};
+  fsn_status st;
+  if ((st = want_inputs(n, 1, 1)) != FSN_OK || (st = check_attrs(n, none)) != FSN_OK ||
+      (st = activation(im, n, 0, &d.in)) != FSN_OK)
+    return st;
+  return add_layer(im, n, &d);
+}
+
+static fsn_status op_flatten(importer *im, const node_t *n) {
+  static const char *const known[] = {"axis", NULL};
+  fsn_layer_desc d = {.kind = FSN_LAYER_FLATTEN};
+  fsn_status st;
+  if ((st = want_inputs(n, 1, 1)) != FSN_OK || (st = check_attrs(n, known)) != FSN_OK ||
+      (st = activation(im, n, 0, &d.in)) != FSN_OK)
+    return st;
+  if (attr_int(n, "axis", 1) != 1)
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (Flatten): axis = %lld is not supported (only 1)", node_label(n),
+                    (long long)attr_int(n, "axis", 1));
+  return add_layer(im, n, &d);
+}
+
+/* Reshape to [N, -1] (or [N, C*H*W]) with N in {-1, 0, 1}: a flatten. */
+static fsn_status op_reshape(importer *im, const node_t *n) {
+  static const char *const known[] = {"allowzero", NULL};
+  fsn_layer_desc d = {.kind = FSN_LAYER_FLATTEN};
+  const tensor_t *shape_t;
+  int64_t shape[8];
+  size_t rank = 0;
+  fsn_status st;
+  if ((st = want_inputs(n, 2, 2)) != FSN_OK || (st = check_attrs(n, known)) != FSN_OK ||
+      (st = activation(im, n, 0, &d.in)) != FSN_OK || (st = constant(im, n, 1, &shape_t)) != FSN_OK ||
+      (st = read_int64s(n, shape_t, shape, 8, &rank)) != FSN_OK)
+    return st;
+  size_t f = fsn_shape_size(fsn_model_tensor_shape(im->m, d.in));
+  bool batch_ok = rank == 2 && (shape[0] == -1 || shape[0] == 0 || shape[0] == 1);
+  bool rest_ok = rank == 2 && (shape[1] == -1 || (shape[1] > 0 && (size_t)shape[1] == f));
+  if (!batch_ok || !rest_ok)
+    return fsn_fail(FSN_E_UNSUPPORTED,
+                    "node '%s' (Reshape): only a flatten to [N, -1] is supported (input has %zu "
+                    "features per sample)",
+                    node_label(n), f);
+  return add_layer(im, n, &d);
+}
+
+static fsn_status op_constant(importer *im, const node_t *n) {
+  const attr_t *a = find_attr(n, "value");
+  if (n->n_attribute != 1 || !a || !a->t || n->n_output != 1 || !n->output[0])
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (Constant): only a 'value' tensor is supported", node_label(n));
+  define(im, n->output[0])->konst = a->t;
+  return FSN_OK;
+}
+
+static fsn_status import_node(importer *im, const node_t *n) {
+  const char *op = n->op_type ? n->op_type : "";
+  if (n->domain && n->domain[0] && strcmp(n->domain, "ai.onnx"))
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s': operator '%s' of domain '%s' is not supported", node_label(n), op,
+                    n->domain);
+  if (!strcmp(op, "Conv")) return op_conv(im, n);
+  if (!strcmp(op, "BatchNormalization")) return op_batchnorm(im, n);
+  if (!strcmp(op, "Gemm")) return op_fc(im, n, true);
+  if (!strcmp(op, "MatMul")) return op_fc(im, n, false);
+  if (!strcmp(op, "Add")) return op_add(im, n);
+  if (!strcmp(op, "Relu")) return op_simple(im, n, FSN_LAYER_RELU);
+  if (!strcmp(op, "GlobalAveragePool")) return op_simple(im, n, FSN_LAYER_GLOBAL_AVGPOOL);
+  if (!strcmp(op, "MaxPool")) return op_pool(im, n, FSN_LAYER_MAXPOOL);
+  if (!strcmp(op, "AveragePool")) return op_pool(im, n, FSN_LAYER_AVGPOOL);
+  if (!strcmp(op, "Flatten")) return op_flatten(im, n);
+  if (!strcmp(op, "Reshape")) return op_reshape(im, n);
+  if (!strcmp(op, "Constant")) return op_constant(im, n);
+  return fsn_fail(FSN_E_UNSUPPORTED,
+                  "node '%s': operator '%s' is not supported (supported: Conv, Gemm, MatMul, Relu, MaxPool, "
+                  "AveragePool, GlobalAveragePool, Add, BatchNormalization, Flatten, Reshape)",
+                  node_label(n), op);
+}
+
+/* ---- graph ---- */
+
+/* The one graph input that is not an initializer: N x C x H x W or N x F float. */
+static fsn_status graph_input(importer *im, const Fsn__Onnx__GraphProto *g, fsn_shape *shape, const char **name) {
+  const Fsn__Onnx__ValueInfoProto *found = NULL;
+  for (size_t i = 0; i < g->n_input; i++) {
+    const char *nm = g->input[i]->name;
+    if (!nm || !nm[0]) return fsn_fail(FSN_E_FORMAT, "graph input %zu has no name", i);
+    value *v = lookup(im, nm);
+    if (v && v->konst) continue;
+    if (found)
+      return fsn_fail(FSN_E_UNSUPPORTED, "the graph has several data inputs ('%s', '%s'); one is supported",
+                      found->name, nm);
+    found = g->input[i];
+  }
+  if (!found) return fsn_fail(FSN_E_FORMAT, "the graph has no data input");
+  const Fsn__Onnx__TypeProto *ty = found->type;
+  const Fsn__Onnx__TypeProto__Tensor *tt =
+      ty && ty->value_case == FSN__ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ? ty->tensor_type : NULL;
+  if (!tt || !tt->shape || (tt->has_elem_type && tt->elem_type != ONNX_FLOAT))
+    return fsn_fail(FSN_E_UNSUPPORTED, "graph input '%s' must be a float tensor with a known shape", found->name);
+  size_t rank = tt->shape->n_dim, dims[4] = {1, 1, 1, 1};
+  if (rank != 4 && rank != 2)
+    return fsn_fail(FSN_E_UNSUPPORTED, "graph input '%s' has rank %zu; N x C x H x W or N x F is supported",
+                    found->name, rank);
+  for (size_t i = 1; i < rank; i++) {
+    const Fsn__Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
+    if (d->value_case != FSN__ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE || d->dim_value < 1 ||
+        d->dim_value > 65536)
+      return fsn_fail(FSN_E_UNSUPPORTED, "graph input '%s': dimension %zu must be a fixed size in 1..65536",
+                      found->name, i);
+    dims[i] = (size_t)d->dim_value;
+  }
+  *shape = rank == 4 ? (fsn_shape){dims[1], dims[2], dims[3]} : (fsn_shape){dims[1], 1, 1};
+  *name = found->name;
+  return FSN_OK;
+}
+
+static fsn_status import_graph(importer *im, const Fsn__Onnx__GraphProto *g) {
+  if (g->n_node > MAX_NODES || g->n_initializer > MAX_INITIALIZERS)
+    return fsn_fail(FSN_E_FORMAT, "graph has %zu nodes and %zu initializers (limits %d, %d)", g->n_node,
+                    g->n_initializer, MAX_NODES, MAX_INITIALIZERS);
+  size_t names = g->n_initializer + g->n_input + g->n_output + 16, cap = 64;
+  for (size_t i = 0; i < g->n_node; i++) names += g->node[i]->n_input + g->node[i]->n_output;
+  size_t slots = 2 * names;
+  while (cap < slots) cap *= 2;
+  im->values = calloc(cap, sizeof *im->values);
+  im->cap = cap;
+  if (!im->values) return fsn_fail(FSN_E_NOMEM, "ONNX import: out of memory");
+  for (size_t i = 0; i < g->n_initializer; i++) {
+    const char *nm = g->initializer[i]->name;
+    if (!nm || !nm[0]) return fsn_fail(FSN_E_FORMAT, "initializer %zu has no name", i);
+    define(im, nm)->konst = g->initializer[i];
+  }
+  fsn_shape in_shape = {0, 0, 0};
+  const char *in_name = "";
+  fsn_status st = graph_input(im, g, &in_shape, &in_name);
+  if (st != FSN_OK) return st;
+  if ((st = fsn_model_create(&im->m, in_shape.c, in_shape.h, in_shape.w)) != FSN_OK) return st;
+  define(im, in_name)->tensor = 0;
+  /* Count readers of every name, so folding can tell whether a layer's output is read elsewhere. */
+  for (size_t i = 0; i < g->n_node; i++)
+    for (size_t k = 0; k < g->node[i]->n_input; k++) {
+      const char *nm = g->node[i]->input[k];
+      if (nm && nm[0]) slot(im, nm)->consumers++;
+    }
+  for (size_t i = 0; i < g->n_output; i++)
+    if (g->output[i]->name) slot(im, g->output[i]->name)->consumers++;
+  for (size_t i = 0; i < g->n_node; i++)
+    if ((st = import_node(im, g->node[i])) != FSN_OK) return st;
+  if (g->n_output != 1 || !g->output[0]->name)
+    return fsn_fail(FSN_E_UNSUPPORTED, "the graph has %zu outputs; exactly one is supported", g->n_output);
+  value *out = lookup(im, g->output[0]->name);
+  size_t n = fsn_model_num_layers(im->m);
+  if (!out || out->konst || n == 0 || out->tensor != n)
+    return fsn_fail(FSN_E_UNSUPPORTED, "graph output '%s' must be produced by the last node", g->output[0]->name);
+  return FSN_OK;
+}
+
+fsn_status fsn_model_parse_onnx(fsn_model **out, const void *data, size_t n) {
+  *out = NULL;
+  if (n > MAX_FILE_BYTES) return fsn_fail(FSN_E_FORMAT, "ONNX model of %zu bytes is above the 1 GiB limit", n);
+  Fsn__Onnx__ModelProto *mp = fsn__onnx__model_proto__unpack(NULL, n, data);
+  if (!mp) return fsn_fail(FSN_E_FORMAT, "not a valid ONNX model: truncated or corrupt protobuf (%zu bytes)", n);
+  importer im = {0};
+  fsn_status st = mp->graph ? import_graph(&im, mp->graph)
+                            : fsn_fail(FSN_E_FORMAT, "not a valid ONNX model: no graph (%zu bytes)", n);
+  if (st == FSN_OK) {
+    *out = im.m;
+  } else {
+    fsn_model_destroy(im.m);
+  }
+  free(im.values);
+  fsn__onnx__model_proto__free_unpacked(mp, NULL);
+  return st;
+}
+
+fsn_status fsn_model_load_onnx(fsn_model **out, const char *path) {
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) return fsn_fail(FSN_E_IO, "cannot open model '%s': %s", path, strerror(errno));
+  uint8_t *buf = NULL;
+  size_t len = 0, cap = 0;
+  fsn_status st = FSN_OK;
+  for (;;) {
+    if (len == cap) {
+      if (cap > MAX_FILE_BYTES) {
+        st = fsn_fail(FSN_E_FORMAT, "model '%s' is larger than the 1 GiB limit", path);
+        break;
+      }
+      cap = cap ? 2 * cap : 1 << 16;
+      uint8_t *grown = realloc(buf, cap);
+      if (!grown) {
+        st = fsn_fail(FSN_E_NOMEM, "model '%s': out of memory after %zu bytes", path, len);
+        break;
+      }
+      buf = grown;
+    }
+    size_t got = fread(buf + len, 1, cap - len, f);
+    len += got;
+    if (got == 0) {
+      if (ferror(f)) st = fsn_fail(FSN_E_IO, "reading model '%s' failed after %zu bytes", path, len);
+      break;
+    }
+  }
+  fclose(f);
+  if (st == FSN_OK) {
+    st = fsn_model_parse_onnx(out, buf, len);
+    if (st != FSN_OK) {
+      char msg[400];
+      snprintf(msg, sizeof msg, "%s", fsn_last_error());
+      st = fsn_fail(st, "model '%s': %s", path, msg);
+    }
+  }
+  free(buf);
+  return st;
+}

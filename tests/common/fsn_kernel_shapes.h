@@ -1,0 +1,130 @@
+/* Differential checkers for kernel families over Z_2^ell, one per signature shape (not one per op): the active ISA
+ * level against the portable oracle, bit for bit, over every ell in fsn_test_ells, every tail length 0 .. 2x a
+ * 512-bit vector (+3), every misalignment, canaries intact, and in place (z == x) against the oracle in place.
+ * Header-only so each kernel suite (test_ring, test_trunc, ...) includes it without a build-file change. */
+#ifndef FSN_TESTS_KERNEL_SHAPES_H
+#define FSN_TESTS_KERNEL_SHAPES_H
+
+#include <string.h>
+
+#include "tests/common/fsn_test.h"
+
+typedef void (*fsn_shape_binary)(uint64_t *, const uint64_t *, const uint64_t *, size_t, unsigned);
+typedef void (*fsn_shape_unary)(uint64_t *, const uint64_t *, size_t, unsigned);
+typedef void (*fsn_shape_scalar)(uint64_t *, const uint64_t *, uint64_t, size_t, unsigned);
+typedef void (*fsn_shape_shift)(uint64_t *, const uint64_t *, size_t, unsigned, unsigned);
+typedef void (*fsn_shape_pack)(uint8_t *, const uint64_t *, size_t, unsigned);
+
+/* How inputs are drawn: reduced mod 2^ell (the contract of most ops) or any 64-bit value (ops that reduce). */
+typedef enum { FSN_IN_REDUCED, FSN_IN_RAW } fsn_input_kind;
+
+#define FSN_SHAPE_NMAX (fsn_test_tail_max(8) + 3)
+
+static inline void fsn_shape_fill(uint64_t *p, size_t n, unsigned ell, fsn_input_kind kind) {
+  fsn_test_fill_ring(p, n, kind == FSN_IN_RAW ? 64 : ell);
+}
+
+/* The arrays of one case: x, y inputs; z the SIMD output, want the oracle's; zi/wi in-place copies of x. */
+typedef struct {
+  fsn_test_buf b[6];
+  uint64_t *x, *y, *z, *want, *zi, *wi;
+  size_t n;
+} fsn_shape_case;
+
+static inline void fsn_shape_case_open(fsn_shape_case *c, size_t n, size_t off, unsigned ell, fsn_input_kind kind) {
+  uint64_t **arrays[6] = {&c->x, &c->y, &c->z, &c->want, &c->zi, &c->wi};
+  for (int k = 0; k < 6; k++) *arrays[k] = fsn_test_buf_alloc(&c->b[k], n * 8, off + 8 * (size_t)k);
+  c->n = n;
+  fsn_shape_fill(c->x, n, ell, kind);
+  fsn_shape_fill(c->y, n, ell, kind);
+  fsn_test_fill_ring(c->z, n, ell); /* outputs that are also inputs (axpy) start equal */
+  if (n) memcpy(c->want, c->z, n * 8), memcpy(c->zi, c->x, n * 8), memcpy(c->wi, c->x, n * 8);
+}
+
+/* Compare, check canaries, free. */
+static inline void fsn_shape_case_close(fsn_shape_case *c, const char *name, unsigned ell, size_t off, unsigned param) {
+  size_t n = c->n; /* ck_abort only on failure: a passing ck_assert costs a system call */
+  if (n && memcmp(c->z, c->want, n * 8))
+    ck_abort_msg("%s ell=%u n=%zu misalign=%zu param=%u", name, ell, n, off, param);
+  if (n && memcmp(c->zi, c->wi, n * 8)) ck_abort_msg("%s in place ell=%u n=%zu param=%u", name, ell, n, param);
+  for (int k = 0; k < 6; k++) fsn_test_buf_check(&c->b[k]), fsn_test_buf_free(&c->b[k]);
+}
+
+#define FSN_SHAPE_FOR_CASES(ell, n, off)                                                                               \
+  for (size_t e_ = 0; e_ < FSN_TEST_NELLS; e_++)                                                                       \
+    for (unsigned ell = fsn_test_ells[e_], once_ = 1; once_; once_ = 0)                                                \
+      for (size_t n = 0; n <= FSN_SHAPE_NMAX; n++) FSN_TEST_FOR_MISALIGN(off, 8)
+
+static inline void fsn_check_binary(fsn_shape_binary ref, fsn_shape_binary simd, const char *name,
+                                    fsn_input_kind kind) {
+  FSN_SHAPE_FOR_CASES(ell, n, off) {
+    fsn_shape_case c;
+    fsn_shape_case_open(&c, n, off, ell, kind);
+    ref(c.want, c.x, c.y, n, ell), simd(c.z, c.x, c.y, n, ell);
+    ref(c.wi, c.wi, c.y, n, ell), simd(c.zi, c.zi, c.y, n, ell);
+    fsn_shape_case_close(&c, name, ell, off, 0);
+  }
+}
+
+static inline void fsn_check_unary(fsn_shape_unary ref, fsn_shape_unary simd, const char *name, fsn_input_kind kind) {
+  FSN_SHAPE_FOR_CASES(ell, n, off) {
+    fsn_shape_case c;
+    fsn_shape_case_open(&c, n, off, ell, kind);
+    ref(c.want, c.x, n, ell), simd(c.z, c.x, n, ell);
+    ref(c.wi, c.wi, n, ell), simd(c.zi, c.zi, n, ell);
+    fsn_shape_case_close(&c, name, ell, off, 0);
+  }
+}
+
+/* Scalars a: edges (0, 1, -1, 2^32 +- 1, 2^63) and random ones; a_min = 1 excludes 0 (division). */
+static inline uint64_t fsn_shape_scalar_value(unsigned k, uint64_t a_min) {
+  static const uint64_t edges[] = {0, 1, 2, 3, 7, 9, 0xffffffffu, 0x100000001ull, 1ull << 63, ~0ull};
+  uint64_t a = k < sizeof edges / sizeof edges[0] ? edges[k] : fsn_test_rand() >> (fsn_test_rand() % 64);
+  return a < a_min ? a_min : a;
+}
+#define FSN_SHAPE_NSCALARS 14
+
+static inline void fsn_check_scalar(fsn_shape_scalar ref, fsn_shape_scalar simd, const char *name, fsn_input_kind kind,
+                                    uint64_t a_min) {
+  for (unsigned k = 0; k < FSN_SHAPE_NSCALARS; k++) {
+    uint64_t a = fsn_shape_scalar_value(k, a_min);
+    FSN_SHAPE_FOR_CASES(ell, n, off) {
+      fsn_shape_case c;
+      fsn_shape_case_open(&c, n, off, ell, kind);
+      ref(c.want, c.x, a, n, ell), simd(c.z, c.x, a, n, ell);
+      ref(c.wi, c.wi, a, n, ell), simd(c.zi, c.zi, a, n, ell);
+      fsn_shape_case_close(&c, name, ell, off, k);
+    }
+  }
+}
+
+/* Every shift 0 .. 63 at every ell (shifts at and beyond ell included). */
+static inline void fsn_check_shift(fsn_shape_shift ref, fsn_shape_shift simd, const char *name, fsn_input_kind kind) {
+  for (unsigned s = 0; s < 64; s += (s < 3 || s > 60) ? 1 : 5) {
+    FSN_SHAPE_FOR_CASES(ell, n, off) {
+      fsn_shape_case c;
+      fsn_shape_case_open(&c, n, off, ell, kind);
+      ref(c.want, c.x, n, ell, s), simd(c.z, c.x, n, ell, s);
+      ref(c.wi, c.wi, n, ell, s), simd(c.zi, c.zi, n, ell, s);
+      fsn_shape_case_close(&c, name, ell, off, s);
+    }
+  }
+}
+
+/* Packed-bit output: exactly ceil(n / 8) bytes written (canaries right after), high bits of the last byte zero. */
+static inline void fsn_check_pack(fsn_shape_pack ref, fsn_shape_pack simd, const char *name, fsn_input_kind kind) {
+  FSN_SHAPE_FOR_CASES(ell, n, off) {
+    size_t nbytes = (n + 7) / 8;
+    fsn_test_buf bx, bb, bw;
+    uint64_t *x = fsn_test_buf_alloc(&bx, n * 8, off);
+    uint8_t *bits = fsn_test_buf_alloc(&bb, nbytes, off / 8 + 1), *want = fsn_test_buf_alloc(&bw, nbytes, 0);
+    fsn_shape_fill(x, n, ell, kind);
+    ref(want, x, n, ell), simd(bits, x, n, ell);
+    if (nbytes && memcmp(bits, want, nbytes)) ck_abort_msg("%s ell=%u n=%zu misalign=%zu", name, ell, n, off);
+    if (n % 8 && bits[nbytes - 1] >> (n % 8)) ck_abort_msg("%s: high bits of the last byte set, n=%zu", name, n);
+    fsn_test_buf_check(&bx), fsn_test_buf_check(&bb), fsn_test_buf_check(&bw);
+    fsn_test_buf_free(&bx), fsn_test_buf_free(&bb), fsn_test_buf_free(&bw);
+  }
+}
+
+#endif

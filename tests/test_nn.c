@@ -1,0 +1,525 @@
+/* protocol/nn: the model graph (shape inference and its errors), quantisation, the model hash, the float engine
+ * against plain loops, built-in architectures, and the fixed-point engine bit for bit against an independent naive
+ * oracle written here (nested loops, no kernels). */
+#include <fusion/nn.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/common/fsn_test.h"
+
+/* ---- helpers ---- */
+
+static size_t shape_size(fsn_shape s) { return s.c * s.h * s.w; }
+
+static float *random_floats(size_t n, double range) {
+  float *v = malloc((n ? n : 1) * sizeof *v);
+  for (size_t i = 0; i < n; i++) v[i] = (float)(range * (2.0 * (double)(fsn_test_rand() >> 11) * 0x1p-53 - 1.0));
+  return v;
+}
+
+static size_t add_ok(fsn_model *m, fsn_layer_desc d) {
+  size_t t = 0;
+  fsn_status st = fsn_model_add(m, &d, &t);
+  ck_assert_msg(st == FSN_OK, "add %s: %s", fsn_layer_kind_name(d.kind), fsn_last_error());
+  return t;
+}
+
+static size_t add_conv(fsn_model *m, size_t in, size_t oc, size_t k, size_t stride, size_t pad, double range) {
+  size_t ic = fsn_model_tensor_shape(m, in).c;
+  float *w = random_floats(oc * ic * k * k, range), *b = random_floats(oc, range);
+  size_t t = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_CONV,
+                                        .in = in,
+                                        .out_c = oc,
+                                        .k_h = k,
+                                        .k_w = k,
+                                        .stride_h = stride,
+                                        .stride_w = stride,
+                                        .pad_h = pad,
+                                        .pad_w = pad,
+                                        .weight = w,
+                                        .bias = b});
+  free(w);
+  free(b);
+  return t;
+}
+
+static size_t add_fc(fsn_model *m, size_t in, size_t out, double range) {
+  fsn_shape s = fsn_model_tensor_shape(m, in);
+  size_t f = s.c * s.h * s.w;
+  float *w = random_floats(out * f, range), *b = random_floats(out, range);
+  size_t t = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_FC, .in = in, .out_c = out, .weight = w, .bias = b});
+  free(w);
+  free(b);
+  return t;
+}
+
+static void expect_add_error(fsn_model *m, fsn_layer_desc d, fsn_status want, const char *fragment) {
+  size_t before = fsn_model_num_layers(m);
+  fsn_status st = fsn_model_add(m, &d, NULL);
+  ck_assert_msg(st == want, "expected %d, got %d (%s)", want, st, fsn_last_error());
+  ck_assert_msg(strstr(fsn_last_error(), fragment), "message '%s' lacks '%s'", fsn_last_error(), fragment);
+  ck_assert_uint_eq(fsn_model_num_layers(m), before);
+}
+
+/* ---- graph and shapes ---- */
+
+START_TEST(shapes_are_inferred) {
+  fsn_model *m;
+  ck_assert_int_eq(fsn_model_create(&m, 3, 17, 15), FSN_OK);
+  size_t t = add_conv(m, 0, 8, 3, 2, 1, 0.5); /* (17 + 2 - 3) / 2 + 1 = 9, (15 + 2 - 3) / 2 + 1 = 8 */
+  fsn_shape s = fsn_model_tensor_shape(m, t);
+  ck_assert_uint_eq(s.c, 8);
+  ck_assert_uint_eq(s.h, 9);
+  ck_assert_uint_eq(s.w, 8);
+  size_t r = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = t});
+  size_t p =
+      add_ok(m, (fsn_layer_desc){
+                    .kind = FSN_LAYER_MAXPOOL, .in = r, .k_h = 3, .k_w = 2, .stride_h = 2, .stride_w = 2, .pad_h = 1});
+  s = fsn_model_tensor_shape(m, p); /* (9 + 2 - 3) / 2 + 1 = 5, (8 - 2) / 2 + 1 = 4 */
+  ck_assert_uint_eq(s.h, 5);
+  ck_assert_uint_eq(s.w, 4);
+  size_t a = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_AVGPOOL, .in = p, .k_h = 2, .k_w = 2});
+  size_t res = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_ADD, .in = a, .in2 = a});
+  size_t g = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_GLOBAL_AVGPOOL, .in = res});
+  s = fsn_model_tensor_shape(m, g);
+  ck_assert(s.c == 8 && s.h == 1 && s.w == 1);
+  size_t f = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_FLATTEN, .in = a});
+  ck_assert_uint_eq(fsn_model_tensor_shape(m, f).c, 8 * 4 * 3);
+  size_t o = add_fc(m, f, 5, 0.1);
+  s = fsn_model_output_shape(m);
+  ck_assert(s.c == 5 && s.h == 1 && s.w == 1 && o == fsn_model_num_layers(m));
+  ck_assert_str_eq(fsn_model_layer(m, 0)->desc.name, "conv0");
+  ck_assert_uint_eq(fsn_model_layer(m, 0)->weight_count, 8 * 3 * 9);
+  fsn_model_destroy(m);
+}
+END_TEST
+
+START_TEST(inconsistent_shapes_are_clear_errors) {
+  fsn_model *m;
+  ck_assert_int_eq(fsn_model_create(&m, 2, 6, 6), FSN_OK);
+  float w[4 * 2 * 7 * 7] = {0};
+  expect_add_error(
+      m, (fsn_layer_desc){.kind = FSN_LAYER_CONV, .name = "big", .in = 0, .out_c = 4, .k_h = 7, .k_w = 7, .weight = w},
+      FSN_E_INVALID, "big");
+  expect_add_error(m, (fsn_layer_desc){.kind = FSN_LAYER_CONV, .in = 0, .out_c = 4, .k_h = 3, .k_w = 3}, FSN_E_INVALID,
+                   "without weights");
+  expect_add_error(m, (fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = 3}, FSN_E_INVALID, "tensor 3");
+  size_t c = add_conv(m, 0, 4, 3, 1, 0, 1.0); /* 4 x 4 x 4 */
+  expect_add_error(m, (fsn_layer_desc){.kind = FSN_LAYER_ADD, .name = "res", .in = 0, .in2 = c}, FSN_E_INVALID,
+                   "2x6x6 and 4x4x4");
+  expect_add_error(m, (fsn_layer_desc){.kind = FSN_LAYER_MAXPOOL, .in = c, .k_h = 2, .k_w = 2, .pad_h = 2},
+                   FSN_E_INVALID, "pad");
+  float bad[2] = {1.0f, NAN};
+  ck_assert_int_eq(fsn_model_create(&m, 1, 1, 1) == FSN_OK, 1);
+  expect_add_error(m, (fsn_layer_desc){.kind = FSN_LAYER_FC, .in = 0, .out_c = 2, .weight = bad}, FSN_E_INVALID,
+                   "not finite");
+  fsn_model_destroy(m);
+  fsn_model *m2;
+  ck_assert_int_eq(fsn_model_create(&m2, 0, 5, 5), FSN_E_INVALID);
+  ck_assert_ptr_null(m2);
+}
+END_TEST
+
+/* ---- quantisation and hash ---- */
+
+START_TEST(quantisation_follows_the_convention) {
+  fsn_model *m;
+  ck_assert_int_eq(fsn_model_create(&m, 1, 1, 2), FSN_OK);
+  const float w[4] = {0.5f, -0.25f, 1.0f / 3, -0.0001f}, b[2] = {0.125f, -1.5f};
+  add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_FC, .in = 0, .out_c = 2, .weight = w, .bias = b});
+  ck_assert_ptr_null(fsn_model_layer(m, 0)->qweight);
+  ck_assert_int_eq(fsn_model_quantize(m, 16, 4), FSN_OK);
+  const fsn_layer *l = fsn_model_layer(m, 0);
+  const uint64_t mask = 0xffff;
+  ck_assert_uint_eq(l->qweight[0], 8);                   /* 0.5 * 16 */
+  ck_assert_uint_eq(l->qweight[1], (uint64_t)-4 & mask); /* -0.25 * 16 */
+  ck_assert_uint_eq(l->qweight[2], 5);                   /* round(5.33) */
+  ck_assert_uint_eq(l->qweight[3], 0);
+  ck_assert_uint_eq(l->qbias[0], 32);                    /* 0.125 * 256: scale 2s */
+  ck_assert_uint_eq(l->qbias[1], (uint64_t)-384 & mask); /* -1.5 * 256 */
+  ck_assert_uint_eq(fsn_model_ell(m), 16);
+  ck_assert_uint_eq(fsn_model_scale(m), 4);
+  ck_assert_int_eq(fsn_model_quantize(m, 16, 8), FSN_E_INVALID); /* 2s > ell - 2 */
+  ck_assert_int_eq(fsn_model_quantize(m, 65, 4), FSN_E_INVALID);
+  fsn_model_destroy(m);
+
+  ck_assert_int_eq(fsn_model_create(&m, 1, 1, 1), FSN_OK);
+  const float big[1] = {3000.0f};
+  add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_FC, .name = "huge", .in = 0, .out_c = 1, .weight = big});
+  ck_assert_int_eq(fsn_model_quantize(m, 16, 4), FSN_E_INVALID); /* 3000 * 16 >= 2^15 */
+  ck_assert_ptr_nonnull(strstr(fsn_last_error(), "huge"));
+  ck_assert_int_eq(fsn_model_quantize(m, 37, 12), FSN_OK);
+  fsn_model_destroy(m);
+}
+END_TEST
+
+START_TEST(encode_decode_round_trip) {
+  const double x[5] = {0.0, 1.0, -1.0, 0.5 / 4096, -3.14159};
+  uint64_t v[5];
+  fsn_nn_encode(v, x, 5, 37, 12);
+  ck_assert_uint_eq(v[1], 4096);
+  ck_assert_uint_eq(v[2], (uint64_t)-4096 & fsn_ring_mask(37));
+  ck_assert_uint_eq(v[3], 1); /* 0.5 rounds away from zero */
+  ck_assert(fabs(fsn_nn_decode(v[4], 37, 12) + 3.14159) < 1.0 / 4096);
+  uint8_t px[2] = {255, 0};
+  fsn_nn_pixels_to_fixed(v, px, 2, 37, 12);
+  ck_assert_uint_eq(v[0], 4096);
+  ck_assert_uint_eq(v[1], 0);
+  ck_assert_uint_eq(fsn_nn_argmax_fixed((uint64_t[]){fsn_ring_mask(37), 3, 7, 7}, 4, 37), 2);
+}
+END_TEST
+
+START_TEST(model_hash_identifies_the_quantised_model) {
+  uint8_t h1[32], h2[32], h3[32];
+  fsn_model *a, *b;
+  ck_assert_int_eq(fsn_model_builtin(&a, "4layer", 7), FSN_OK);
+  ck_assert_int_eq(fsn_model_hash(a, h1), FSN_E_INVALID); /* not quantised */
+  ck_assert_int_eq(fsn_model_quantize(a, 37, 12), FSN_OK);
+  ck_assert_int_eq(fsn_model_hash(a, h1), FSN_OK);
+  ck_assert_int_eq(fsn_model_builtin(&b, "4layer", 7), FSN_OK);
+  ck_assert_int_eq(fsn_model_quantize(b, 37, 12), FSN_OK);
+  ck_assert_int_eq(fsn_model_hash(b, h2), FSN_OK);
+  ck_assert_mem_eq(h1, h2, 32); /* same seed, same model */
+  ck_assert_int_eq(fsn_model_quantize(b, 37, 11), FSN_OK);
+  ck_assert_int_eq(fsn_model_hash(b, h3), FSN_OK);
+  ck_assert(memcmp(h1, h3, 32) != 0); /* the scale is part of the identity */
+  fsn_model_destroy(b);
+  ck_assert_int_eq(fsn_model_builtin(&b, "4layer", 8), FSN_OK);
+  ck_assert_int_eq(fsn_model_quantize(b, 37, 12), FSN_OK);
+  ck_assert_int_eq(fsn_model_hash(b, h3), FSN_OK);
+  ck_assert(memcmp(h1, h3, 32) != 0); /* other weights */
+  fsn_model_destroy(a);
+  fsn_model_destroy(b);
+}
+END_TEST
+
+/* ---- float engine ---- */
+
+START_TEST(float_engine_known_answers) {
+  fsn_model *m;
+  ck_assert_int_eq(fsn_model_create(&m, 1, 3, 3), FSN_OK);
+  const float w[4] = {1, 0, 0, -1}, b[1] = {0.5f};
+  size_t c = add_ok(
+      m, (fsn_layer_desc){.kind = FSN_LAYER_CONV, .in = 0, .out_c = 1, .k_h = 2, .k_w = 2, .weight = w, .bias = b});
+  size_t r = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = c});
+  size_t p = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_AVGPOOL, .in = r, .k_h = 2, .k_w = 2});
+  (void)p;
+  const double x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 10};
+  /* conv: x[i][j] - x[i+1][j+1] + 0.5 = {-3.5, -3.5, -3.5, -4.5}; relu zeroes all; mean 0 */
+  double out[1];
+  fsn_layer_stats stats[3] = {0};
+  ck_assert_int_eq(fsn_model_run_float(m, out, x, 1, stats), FSN_OK);
+  ck_assert(out[0] == 0.0);
+  ck_assert(stats[0].float_max_out == 4.5);
+  const double y[9] = {9, 1, 1, 1, 2, 1, 1, 1, 1};
+  /* conv: {9 - 2 + .5, 1 - 1 + .5, 1 - 1 + .5, 2 - 1 + .5} = {7.5, .5, .5, 1.5}; mean 2.5 */
+  ck_assert_int_eq(fsn_model_run_float(m, out, y, 1, NULL), FSN_OK);
+  ck_assert(out[0] == 2.5);
+  fsn_model_destroy(m);
+}
+END_TEST
+
+/* ---- built-in architectures ---- */
+
+static size_t count_kind(const fsn_model *m, fsn_layer_kind k) {
+  size_t n = 0;
+  for (size_t i = 0; i < fsn_model_num_layers(m); i++) n += fsn_model_layer(m, i)->desc.kind == k;
+  return n;
+}
+
+static size_t total_weights(const fsn_model *m) {
+  size_t n = 0;
+  for (size_t i = 0; i < fsn_model_num_layers(m); i++) n += fsn_model_layer(m, i)->weight_count;
+  return n;
+}
+
+START_TEST(builtin_architectures) {
+  fsn_model *m;
+  ck_assert_int_eq(fsn_model_builtin(&m, "4layer", 1), FSN_OK);
+  ck_assert_uint_eq(count_kind(m, FSN_LAYER_CONV), 2);
+  ck_assert_uint_eq(count_kind(m, FSN_LAYER_FC), 2);
+  ck_assert_uint_eq(count_kind(m, FSN_LAYER_RELU), 3);
+  ck_assert_uint_eq(count_kind(m, FSN_LAYER_MAXPOOL), 2);
+  const fsn_layer *fc1 = fsn_model_layer(m, 7);
+  ck_assert_int_eq(fc1->desc.kind, FSN_LAYER_FC);
+  ck_assert_uint_eq(fc1->weight_count, 256 * 100);
+  ck_assert_uint_eq(fsn_model_output_shape(m).c, 10);
+  fsn_model_destroy(m);
+  /* Conv weights of torchvision's ResNet-18/50 (11,689,512 / 25,557,032 parameters minus BatchNorm's 2 per channel
+   * and the fc bias) plus the fc weights. */
+  ck_assert_int_eq(fsn_model_builtin(&m, "resnet18", 1), FSN_OK);
+  ck_assert_uint_eq(count_kind(m, FSN_LAYER_CONV), 20);
+  ck_assert_uint_eq(count_kind(m, FSN_LAYER_ADD), 8);
+  ck_assert_uint_eq(total_weights(m), 11678912);
+  ck_assert_uint_eq(fsn_model_output_shape(m).c, 1000);
+  fsn_model_destroy(m);
+  ck_assert_int_eq(fsn_model_builtin(&m, "resnet50", 1), FSN_OK);
+  ck_assert_uint_eq(count_kind(m, FSN_LAYER_CONV), 53);
+  ck_assert_uint_eq(count_kind(m, FSN_LAYER_ADD), 16);
+  ck_assert_uint_eq(total_weights(m), 25502912);
+  fsn_shape in = fsn_model_input_shape(m);
+  ck_assert(in.c == 3 && in.h == 224 && in.w == 224);
+  ck_assert_int_eq(fsn_model_quantize(m, 37, 12), FSN_OK);
+  fsn_model_destroy(m);
+  ck_assert_int_eq(fsn_model_builtin(&m, "vgg16", 1), FSN_E_INVALID);
+  ck_assert_ptr_nonnull(strstr(fsn_last_error(), "resnet50"));
+}
+END_TEST
+
+/* ---- fixed-point engine against an independent naive oracle ---- */
+
+static int64_t sval(uint64_t v, unsigned ell) {
+  uint64_t mask = fsn_ring_mask(ell);
+  v &= mask;
+  if (ell < 64 && (v >> (ell - 1)) & 1) return (int64_t)(v | ~mask);
+  return (int64_t)v;
+}
+
+static uint64_t wrap(int64_t v, unsigned ell) { return (uint64_t)v & fsn_ring_mask(ell); }
+
+/* floor(v / d) with integer arithmetic only. */
+static int64_t floor_div(int64_t v, int64_t d) {
+  int64_t q = v / d;
+  return (v % d != 0 && v < 0) ? q - 1 : q;
+}
+
+static uint64_t trunc_ref(uint64_t acc, unsigned ell, unsigned s) {
+  return wrap(floor_div(sval(acc, ell), (int64_t)1 << s), ell);
+}
+
+/* Average of a window sum over k values: times round(2^s / k), then the floor truncation of a product. */
+static uint64_t avg_ref(uint64_t sum, uint64_t k, unsigned ell, unsigned s) {
+  uint64_t f = (((uint64_t)1 << s) + k / 2) / k;
+  return trunc_ref(sum * f & fsn_ring_mask(ell), ell, s);
+}
+
+/* The oracle: one layer, one sample, straight from the documented convention. */
+static void oracle_layer(uint64_t *out, uint64_t *const *t, const fsn_layer *l, unsigned ell, unsigned s) {
+  const fsn_layer_desc *d = &l->desc;
+  const fsn_shape is = l->in_shape, os = l->out_shape;
+  const uint64_t *in = t[d->in];
+  size_t osz = os.c * os.h * os.w;
+  switch (d->kind) {
+  case FSN_LAYER_CONV:
+    for (size_t o = 0; o < os.c; o++)
+      for (size_t oy = 0; oy < os.h; oy++)
+        for (size_t ox = 0; ox < os.w; ox++) {
+          uint64_t acc = l->qbias[o];
+          for (size_t c = 0; c < is.c; c++)
+            for (size_t ky = 0; ky < d->k_h; ky++)
+              for (size_t kx = 0; kx < d->k_w; kx++) {
+                long y = (long)(oy * d->stride_h + ky) - (long)d->pad_h;
+                long x = (long)(ox * d->stride_w + kx) - (long)d->pad_w;
+                if (y < 0 || x < 0 || y >= (long)is.h || x >= (long)is.w) continue;
+                acc += l->qweight[((o * is.c + c) * d->k_h + ky) * d->k_w + kx] *
+                       in[(c * is.h + (size_t)y) * is.w + (size_t)x];
+              }
+          out[(o * os.h + oy) * os.w + ox] = trunc_ref(acc, ell, s);
+        }
+    break;
+  case FSN_LAYER_FC: {
+    size_t f = is.c * is.h * is.w;
+    for (size_t o = 0; o < d->out_c; o++) {
+      uint64_t acc = l->qbias[o];
+      for (size_t k = 0; k < f; k++) acc += l->qweight[o * f + k] * in[k];
+      out[o] = trunc_ref(acc, ell, s);
+    }
+    break;
+  }
+  case FSN_LAYER_RELU:
+    for (size_t i = 0; i < osz; i++) out[i] = sval(in[i], ell) > 0 ? in[i] : 0;
+    break;
+  case FSN_LAYER_MAXPOOL:
+  case FSN_LAYER_AVGPOOL:
+    for (size_t c = 0; c < os.c; c++)
+      for (size_t oy = 0; oy < os.h; oy++)
+        for (size_t ox = 0; ox < os.w; ox++) {
+          int64_t best = INT64_MIN;
+          uint64_t sum = 0;
+          for (size_t ky = 0; ky < d->k_h; ky++)
+            for (size_t kx = 0; kx < d->k_w; kx++) {
+              long y = (long)(oy * d->stride_h + ky) - (long)d->pad_h;
+              long x = (long)(ox * d->stride_w + kx) - (long)d->pad_w;
+              if (y < 0 || x < 0 || y >= (long)is.h || x >= (long)is.w) continue;
+              uint64_t v = in[(c * is.h + (size_t)y) * is.w + (size_t)x];
+              sum += v;
+              if (sval(v, ell) > best) best = sval(v, ell);
+            }
+          out[(c * os.h + oy) * os.w + ox] =
+              d->kind == FSN_LAYER_MAXPOOL ? wrap(best, ell) : avg_ref(sum, d->k_h * d->k_w, ell, s);
+        }
+    break;
+  case FSN_LAYER_GLOBAL_AVGPOOL:
+    for (size_t c = 0; c < is.c; c++) {
+      uint64_t sum = 0;
+      for (size_t k = 0; k < is.h * is.w; k++) sum += in[c * is.h * is.w + k];
+      out[c] = avg_ref(sum, is.h * is.w, ell, s);
+    }
+    break;
+  case FSN_LAYER_ADD:
+    for (size_t i = 0; i < osz; i++) out[i] = (in[i] + t[d->in2][i]) & fsn_ring_mask(ell);
+    break;
+  case FSN_LAYER_FLATTEN: memcpy(out, in, osz * sizeof *out); break;
+  }
+}
+
+/* Run the oracle over a batch, sample by sample. */
+static void oracle_run(const fsn_model *m, uint64_t *out, const uint64_t *in, size_t batch) {
+  size_t n = fsn_model_num_layers(m), isz = shape_size(fsn_model_input_shape(m));
+  size_t osz = shape_size(fsn_model_output_shape(m));
+  uint64_t **t = calloc(n + 1, sizeof *t);
+  for (size_t i = 0; i < n; i++) t[i + 1] = malloc(shape_size(fsn_model_layer(m, i)->out_shape) * 8);
+  for (size_t b = 0; b < batch; b++) {
+    t[0] = (uint64_t *)in + b * isz;
+    for (size_t i = 0; i < n; i++)
+      oracle_layer(t[i + 1], t, fsn_model_layer(m, i), fsn_model_ell(m), fsn_model_scale(m));
+    memcpy(out + b * osz, t[n], osz * 8);
+  }
+  for (size_t i = 1; i <= n; i++) free(t[i]);
+  free(t);
+}
+
+/* A random small graph using every layer kind: conv (random window, stride, pad), relu, maxpool, avgpool with a
+ * window that is not a power of two, a residual add around a conv, global average pooling, flatten, fc. */
+static fsn_model *random_model(double range) {
+  fsn_model *m;
+  size_t c = 1 + fsn_test_rand() % 3, h = 6 + fsn_test_rand() % 5, w = 6 + fsn_test_rand() % 5;
+  ck_assert_int_eq(fsn_model_create(&m, c, h, w), FSN_OK);
+  size_t k = 1 + fsn_test_rand() % 3, stride = 1 + fsn_test_rand() % 2, pad = fsn_test_rand() % 2;
+  size_t t = add_conv(m, 0, 2 + fsn_test_rand() % 3, k, stride, pad, range);
+  t = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = t});
+  size_t branch = add_conv(m, t, fsn_model_tensor_shape(m, t).c, 3, 1, 1, range);
+  t = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_ADD, .in = branch, .in2 = t});
+  if (fsn_model_tensor_shape(m, t).h >= 3 && fsn_model_tensor_shape(m, t).w >= 3)
+    t = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_MAXPOOL,
+                                   .in = t,
+                                   .k_h = 2,
+                                   .k_w = 3,
+                                   .stride_h = 1,
+                                   .stride_w = 2,
+                                   .pad_h = 1,
+                                   .pad_w = 1});
+  size_t pooled = t;
+  if (fsn_model_tensor_shape(m, t).h >= 3 && fsn_model_tensor_shape(m, t).w >= 3)
+    pooled = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_AVGPOOL,
+                                        .in = t,
+                                        .k_h = 3,
+                                        .k_w = 3,
+                                        .stride_h = 1,
+                                        .stride_w = 1,
+                                        .pad_h = 1,
+                                        .pad_w = 1});
+  size_t g = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_GLOBAL_AVGPOOL, .in = pooled});
+  (void)g;
+  size_t f = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_FLATTEN, .in = pooled});
+  f = add_fc(m, f, 7, range);
+  f = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = f});
+  add_fc(m, f, 3, range);
+  return m;
+}
+
+START_TEST(fixed_engine_matches_naive_oracle) {
+  static const unsigned ells[] = {16, 24, 37, 64}, scales[] = {4, 6, 12, 16};
+  for (int trial = 0; trial < 24; trial++) {
+    unsigned ell = ells[trial % 4], s = scales[trial % 4];
+    fsn_model *m = random_model(trial < 12 ? 1.0 : 0.001); /* wrapping weights, then in-range ones */
+    if (fsn_model_quantize(m, ell, s) != FSN_OK) {
+      fsn_model_destroy(m);
+      continue;
+    }
+    size_t batch = 1 + (size_t)trial % 3, isz = shape_size(fsn_model_input_shape(m));
+    size_t osz = shape_size(fsn_model_output_shape(m)), n = fsn_model_num_layers(m);
+    uint64_t *in = malloc(batch * isz * 8), *got = malloc(batch * osz * 8), *want = malloc(batch * osz * 8);
+    fsn_test_fill_ring(in, batch * isz, ell); /* the whole ring, edges included: wrap-around is part of the contract */
+    fsn_layer_stats *stats = calloc(n, sizeof *stats);
+    ck_assert_int_eq(fsn_model_run_fixed(m, got, in, batch, stats), FSN_OK);
+    oracle_run(m, want, in, batch);
+    for (size_t i = 0; i < batch * osz; i++)
+      ck_assert_msg(got[i] == want[i], "trial %d ell %u s %u batch %zu: output %zu is %llu, oracle %llu", trial, ell, s,
+                    batch, i, (unsigned long long)got[i], (unsigned long long)want[i]);
+    for (size_t i = 0; i < n; i++) ck_assert_uint_le(stats[i].fixed_max_out, (uint64_t)1 << (ell - 1));
+    free(stats);
+    free(in);
+    free(got);
+    free(want);
+    fsn_model_destroy(m);
+  }
+}
+END_TEST
+
+START_TEST(fixed_engine_truncates_by_floor) {
+  fsn_model *m;
+  ck_assert_int_eq(fsn_model_create(&m, 1, 1, 1), FSN_OK);
+  const float w[1] = {0.5f};
+  add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_FC, .in = 0, .out_c = 1, .weight = w});
+  ck_assert_int_eq(fsn_model_quantize(m, 16, 4), FSN_OK);
+  uint64_t in[1] = {(uint64_t)-3 & 0xffff}, out[1];
+  fsn_layer_stats st[1] = {0};
+  ck_assert_int_eq(fsn_model_run_fixed(m, out, in, 1, st), FSN_OK);
+  ck_assert_uint_eq(out[0], (uint64_t)-2 & 0xffff); /* -3 * 8 = -24 at scale 2s; floor(-24 / 16) = -2 */
+  ck_assert_uint_eq(st[0].fixed_max_acc, 24);
+  ck_assert_uint_eq(st[0].fixed_max_out, 2);
+  fsn_model_destroy(m);
+}
+END_TEST
+
+/* The float and fixed engines agree to within the quantisation error on a built-in model at ell = 37, s = 12. */
+START_TEST(engines_agree_on_4layer) {
+  fsn_model *m;
+  ck_assert_int_eq(fsn_model_builtin(&m, "4layer", 3), FSN_OK);
+  ck_assert_int_eq(fsn_model_quantize(m, 37, 12), FSN_OK);
+  size_t batch = 4, isz = 28 * 28, n = fsn_model_num_layers(m);
+  uint8_t *px = malloc(batch * isz);
+  fsn_test_fill(px, batch * isz);
+  double *x = malloc(batch * isz * sizeof *x), yf[40];
+  uint64_t *q = malloc(batch * isz * 8), yq[40];
+  fsn_nn_pixels_to_float(x, px, batch * isz);
+  fsn_nn_pixels_to_fixed(q, px, batch * isz, 37, 12);
+  fsn_layer_stats *stats = calloc(n, sizeof *stats);
+  ck_assert_int_eq(fsn_model_run_float(m, yf, x, batch, stats), FSN_OK);
+  ck_assert_int_eq(fsn_model_run_fixed(m, yq, q, batch, stats), FSN_OK);
+  for (size_t i = 0; i < 40; i++)
+    ck_assert_msg(fabs(fsn_nn_decode(yq[i], 37, 12) - yf[i]) < 0.05, "logit %zu: fixed %g float %g", i,
+                  fsn_nn_decode(yq[i], 37, 12), yf[i]);
+  for (size_t i = 0; i < n; i++) {
+    ck_assert(fsn_headroom_bits((double)stats[i].fixed_max_acc, 37) > 4);
+    double scale = ldexp(1.0, fsn_model_layer(m, i)->desc.kind <= FSN_LAYER_FC ? 24 : 12);
+    ck_assert(fabs((double)stats[i].fixed_max_acc - stats[i].float_max_acc * scale) <= 0.01 * scale + 64);
+  }
+  free(stats);
+  free(px);
+  free(x);
+  free(q);
+  fsn_model_destroy(m);
+}
+END_TEST
+
+/* Average pooling's reciprocal: exact floor division for powers of two, round(2^s / k) otherwise. */
+START_TEST(average_factor_known_answers) {
+  ck_assert_uint_eq(fsn_nn_avg_factor(4, 12), 1024);
+  ck_assert_uint_eq(fsn_nn_avg_factor(49, 12), 84); /* 4096 / 49 = 83.59 */
+  ck_assert_uint_eq(fsn_nn_avg_factor(3, 12), 1365);
+  for (int64_t sum = -40; sum <= 40; sum++) /* k = 4: floor(sum * 1024 / 4096) = floor(sum / 4) */
+    ck_assert_uint_eq(avg_ref((uint64_t)sum & fsn_ring_mask(37), 4, 37, 12), wrap(floor_div(sum, 4), 37));
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("nn");
+  TCase *tc = tcase_create("nn");
+  tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, shapes_are_inferred);
+  tcase_add_test(tc, inconsistent_shapes_are_clear_errors);
+  tcase_add_test(tc, quantisation_follows_the_convention);
+  tcase_add_test(tc, encode_decode_round_trip);
+  tcase_add_test(tc, model_hash_identifies_the_quantised_model);
+  tcase_add_test(tc, float_engine_known_answers);
+  tcase_add_test(tc, builtin_architectures);
+  tcase_add_test(tc, fixed_engine_matches_naive_oracle);
+  tcase_add_test(tc, fixed_engine_truncates_by_floor);
+  tcase_add_test(tc, engines_agree_on_4layer);
+  tcase_add_test(tc, average_factor_known_answers);
+  suite_add_tcase(s, tc);
+  return fsn_test_main(s);
+}
