@@ -4,6 +4,16 @@
 
 int fsn_cmd_info(int argc, char **argv);
 int fsn_cmd_params(int argc, char **argv);
+int fsn_cmd_bench(int argc, char **argv);
+
+/* Targets of `fusion bench`, listed in apps/cmd_bench.c. */
+int fsn_bench_ot(int argc, char **argv);
+int fsn_bench_relu(int argc, char **argv);
+int fsn_bench_trunc(int argc, char **argv);
+int fsn_cmd_netbench(int argc, char **argv);
 int fsn_cmd_plain(int argc, char **argv);
+
+int fsn_cmd_server(int argc, char **argv);
+int fsn_cmd_client(int argc, char **argv);
 
 #endif

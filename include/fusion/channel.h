@@ -36,6 +36,9 @@ typedef struct fsn_channel_opts {
 /* Traffic counters. A round is one change of direction (a receive after a send, seen from this party). */
 typedef struct fsn_counters {
   uint64_t bytes_sent, bytes_recv, msgs_sent, msgs_recv, rounds;
+  /* Added by the network layer: bytes on the wire including the 24-byte frame headers. Payload counters above count
+   * only what the protocol asked to send. All counters start at zero after the handshake. */
+  uint64_t wire_bytes_sent, wire_bytes_recv;
 } fsn_counters;
 
 /* "host:port", "[v6addr]:port"; port 0 picks an ephemeral port. */
@@ -60,6 +63,74 @@ FSN_NODISCARD fsn_status fsn_channel_send_ring(fsn_channel *ch, const uint64_t *
 FSN_NODISCARD fsn_status fsn_channel_recv_ring(fsn_channel *ch, uint64_t *v, size_t n, unsigned ell);
 
 void fsn_channel_counters(const fsn_channel *ch, fsn_counters *out);
+
+/* ---- Additions of the network layer (net/). Existing declarations above keep their meaning. ---- */
+
+/* Frame header on the wire: u32 tag ("FSN" + kind byte), u32 zero, u64 payload length, u64 send timestamp (ns),
+ * all little-endian. Payload counters exclude it; wire counters include it. */
+#define FSN_FRAME_HEADER_BYTES 24
+#define FSN_PROTOCOL_VERSION   1
+
+/* Wrap an already connected stream socket (TCP or AF_UNIX); the channel takes ownership of fd (closed on destroy and
+ * on failure). TCP_NODELAY is set where it applies. */
+FSN_NODISCARD fsn_status fsn_channel_from_fd(fsn_channel **out, int fd, const fsn_channel_opts *opts);
+
+/* After a successful handshake: the session id (the client's), this party's role, the peer's max_frame. */
+uint64_t fsn_channel_session_id(const fsn_channel *ch);
+
+/* Several channels per session, one per worker thread. The listening side accepts n connections, the other side
+ * makes n connections to host_port; channel i on one side is joined to channel i on the other (the handshake carries
+ * the index and the count, and every channel of a session carries the same session id: the client's, drawn from
+ * libsodium when p->session_id is 0). Either side may be the server role. On failure every channel opened so far is
+ * destroyed and chs[0..n) are NULL. */
+FSN_NODISCARD fsn_status fsn_session_accept(fsn_listener *l, fsn_channel **chs, size_t n, fsn_role role,
+                                            const fsn_session_params *p, const fsn_channel_opts *opts);
+FSN_NODISCARD fsn_status fsn_session_connect(fsn_channel **chs, size_t n, const char *host_port, fsn_role role,
+                                             const fsn_session_params *p, const fsn_channel_opts *opts);
+/* Destroy n channels (NULL entries skipped). */
+void fsn_session_close(fsn_channel **chs, size_t n);
+
+/* Bit vectors: bits[j] is 0 or 1 (only bit 0 of each byte is read); on the wire ceil(n / 8) bytes, bit j is bit
+ * (j % 8) of byte j / 8, unused high bits of the last byte zero (the receiver rejects a frame where they are not). */
+FSN_NODISCARD fsn_status fsn_channel_send_bits(fsn_channel *ch, const uint8_t *bits, size_t n);
+FSN_NODISCARD fsn_status fsn_channel_recv_bits(fsn_channel *ch, uint8_t *bits, size_t n);
+
+/* The wire form of ring vectors, for callers that build their own frames: element i occupies bits
+ * [i ell, (i + 1) ell) of a little-endian bit stream, ceil(n ell / 8) bytes, padding bits zero. Inputs are masked to
+ * ell bits. 1 <= ell <= 64. unpack returns FSN_E_PROTOCOL if the padding bits of the last byte are not zero. */
+size_t fsn_ring_packed_bytes(size_t n, unsigned ell);
+void fsn_ring_pack(uint8_t *out, const uint64_t *v, size_t n, unsigned ell);
+FSN_NODISCARD fsn_status fsn_ring_unpack(uint64_t *v, const uint8_t *in, size_t n, unsigned ell);
+
+/* Phases: traffic is attributed to the current phase (none at first) as well as to the channel's total. A name is
+ * at most 47 bytes; setting a name seen before resumes that phase; NULL or "" stops attributing. */
+FSN_NODISCARD fsn_status fsn_channel_set_phase(fsn_channel *ch, const char *name);
+size_t fsn_channel_phase_count(const fsn_channel *ch);
+/* Name and counters of phase i < fsn_channel_phase_count(ch), in order of first use. */
+const char *fsn_channel_phase_name(const fsn_channel *ch, size_t i);
+void fsn_channel_phase_counters(const fsn_channel *ch, size_t i, fsn_counters *out);
+/* Counters of the phase called name; FSN_E_INVALID if the channel never saw it. */
+FSN_NODISCARD fsn_status fsn_channel_phase_find(const fsn_channel *ch, const char *name, fsn_counters *out);
+/* Zero the total and every phase. */
+void fsn_channel_reset_counters(fsn_channel *ch);
+/* acc += x, field by field (e.g. to total the channels of a session). */
+void fsn_counters_add(fsn_counters *acc, const fsn_counters *x);
+/* {"bytes_sent":..,"bytes_recv":..,"msgs_sent":..,"msgs_recv":..,"rounds":..,"wire_bytes_sent":..,
+ *  "wire_bytes_recv":..} into buf (NUL-terminated, truncated to cap); returns the length it needs, like snprintf. */
+size_t fsn_counters_json(char *buf, size_t cap, const fsn_counters *c);
+/* The channel's total plus "phases":[{"name":"conv1",...counters...},...]; same contract. */
+size_t fsn_channel_counters_json(char *buf, size_t cap, const fsn_channel *ch);
+
+/* Link profiles: "lan" (3 Gbit/s, 0.3 ms RTT), "wan" (400 Mbit/s, 40 ms), "wan-slow" (100 Mbit/s, 80 ms), "off"
+ * or "none" (no emulation), or a custom "bw=400mbit,rtt=40ms" (bw units bit, kbit, mbit, gbit, optional "/s"; rtt
+ * units s, ms, us; either key may be left out: no bandwidth limit, or no delay). FSN_E_INVALID names the bad part. */
+FSN_NODISCARD fsn_status fsn_link_parse(const char *spec, fsn_link_profile *out);
+/* "400 Mbit/s, 40 ms RTT" or "off"; returns the length needed, like snprintf. */
+size_t fsn_link_format(char *buf, size_t cap, const fsn_link_profile *p);
+/* The model estimate of a run's time: compute_s + bytes * 8 / bandwidth + rounds * rtt (terms with a zero profile
+ * field are left out). Pass the bytes that cross the link one way after another (e.g. both directions' sum for a
+ * ping-pong protocol, the larger direction for a streaming one). */
+double fsn_link_model_seconds(const fsn_link_profile *p, double compute_s, uint64_t bytes, uint64_t rounds);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,8 @@
 #define FUSION_FUSION_H
 
 #include <fusion/bits.h>
+#include <fusion/channel.h>
+#include <fusion/nonlinear.h>
 #include <fusion/cpu.h>
 #include <fusion/prg.h>
 #include <fusion/conv.h>

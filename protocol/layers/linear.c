@@ -9,7 +9,7 @@
 #include <string.h>
 
 enum {
-  MAX_ROTS = 1 << 17,  /* random OTs per chunk */
+  MAX_ROTS = 1 << 17,    /* random OTs per chunk */
   MAX_TOUCHES = 1 << 20, /* weights met by one chunk's elements */
 };
 
@@ -117,8 +117,10 @@ static fsn_status run_chunk(fsn_2pc *p, size_t thread, const conv_job *j, chunk 
     const unsigned width = ell - i;
     const uint64_t mask = fsn_ring_mask(width);
     expand(c, c->k0 + 16 * (size_t)i * K, c->g0);
-    if (server) expand(c, c->k1 + 16 * (size_t)i * K, c->g1);
-    else if ((st = fsn_channel_recv_ring(ch, c->u, c->M, width)) != FSN_OK) return st;
+    if (server)
+      expand(c, c->k1 + 16 * (size_t)i * K, c->g1);
+    else if ((st = fsn_channel_recv_ring(ch, c->u, c->M, width)) != FSN_OK)
+      return st;
     size_t gi = 0; /* running index into the expansion words */
     for (size_t e = 0; e < K; e++) {
       size_t item = (begin + e) / j->in_size, m = c->first[e + 1] - c->first[e];
@@ -170,8 +172,8 @@ static fsn_status conv_task(fsn_2pc *p, size_t thread, void *arg) {
   return st;
 }
 
-fsn_status fsn_linear_conv2d(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight,
-                             const uint64_t *bias, const fsn_conv2d_shape *s) {
+fsn_status fsn_linear_conv2d(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight, const uint64_t *bias,
+                             const fsn_conv2d_shape *s) {
   const unsigned ell = fsn_2pc_ell(p);
   const bool server = fsn_2pc_role(p) == FSN_ROLE_SERVER;
   if (server && !weight) return fsn_fail(FSN_E_INVALID, "secure conv2d: the server must pass the weights");
@@ -195,8 +197,10 @@ fsn_status fsn_linear_conv2d(fsn_2pc *p, uint64_t *y, const uint64_t *x, const u
   if (st == FSN_OK) {
     if (server) { /* the local term W·x_server + bias */
       void *scratch = aligned_alloc(64, (fsn_conv2d_scratch_bytes(s) + 64) / 64 * 64);
-      if (!scratch) st = fsn_fail(FSN_E_NOMEM, "secure conv2d scratch");
-      else fsn_conv2d(y, x, weight, bias, s, scratch);
+      if (!scratch)
+        st = fsn_fail(FSN_E_NOMEM, "secure conv2d scratch");
+      else
+        fsn_conv2d(y, x, weight, bias, s, scratch);
       free(scratch);
     } else {
       memset(y, 0, ny * sizeof *y);
@@ -214,7 +218,7 @@ fsn_status fsn_linear_conv2d(fsn_2pc *p, uint64_t *y, const uint64_t *x, const u
 
 fsn_status fsn_linear_fc(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight, const uint64_t *bias,
                          size_t batch, size_t in, size_t out) {
-  const fsn_conv2d_shape s = {.batch = batch, .in_c = in, .in_h = 1, .in_w = 1, .out_c = out, .k_h = 1, .k_w = 1,
-                              .stride_h = 1, .stride_w = 1};
+  const fsn_conv2d_shape s = {
+      .batch = batch, .in_c = in, .in_h = 1, .in_w = 1, .out_c = out, .k_h = 1, .k_w = 1, .stride_h = 1, .stride_w = 1};
   return fsn_linear_conv2d(p, y, x, weight, bias, &s);
 }

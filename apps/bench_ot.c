@@ -1,0 +1,215 @@
+/* `fusion bench ot`: base OT time and OT extension throughput, both parties as two processes over loopback. The
+ * server is the OT sender, the client the receiver; each type runs n OTs split over the threads (one channel and one
+ * extension object each), produced in pieces of at most 2^20 per call into reused buffers, as a consumer would. */
+#include <fusion/fusion.h>
+#include <fusion/ot.h>
+
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apps/bench_2p.h"
+#include "apps/commands.h"
+
+#define MAX_THREADS 16
+#define PIECE       ((size_t)1 << 20)
+
+typedef enum ot_type { T_COT, T_ROT, T_OT, T_ACOT, T_N4, T_N16, T_COUNT } ot_type;
+
+static const struct {
+  const char *name, *what;
+  unsigned ell, logn;
+  unsigned n_div; /* the type runs n / n_div OTs */
+} types[T_COUNT] = {
+    {"cot", "correlated OT, global Delta, 128-bit", 0, 0, 1},
+    {"rot", "random OT, 128-bit messages", 0, 0, 1},
+    {"ot", "chosen-message 1-out-of-2 OT, ell = 64", 64, 0, 2},
+    {"acot", "arithmetic correlated OT, ell = 37", 37, 0, 2},
+    {"n4", "1-out-of-4 OT, ell = 2", 2, 2, 8},
+    {"n16", "1-out-of-16 OT, ell = 2", 2, 4, 16},
+};
+
+typedef struct thread_buf {
+  uint8_t *a, *b, *choice, *idx;
+  uint64_t *x, *y, *z;
+} thread_buf;
+
+typedef struct bench {
+  size_t n, nthreads;
+  int json;
+  fsn_role role;
+  ot_type type;
+  fsn_ot *ots[MAX_THREADS];
+  thread_buf buf[MAX_THREADS];
+  double base_ot_s, seconds[T_COUNT], bits[T_COUNT];
+  size_t count[T_COUNT];
+} bench;
+
+static thread_buf *buf_of(bench *b, fsn_ot *ot) {
+  for (size_t t = 0; t < b->nthreads; t++)
+    if (b->ots[t] == ot) return &b->buf[t];
+  return &b->buf[0];
+}
+
+static fsn_status piece(bench *b, fsn_ot *ot, thread_buf *tb, size_t m) {
+  const unsigned ell = types[b->type].ell, logn = types[b->type].logn;
+  if (b->role == FSN_ROLE_SERVER) switch (b->type) {
+    case T_COT: return fsn_ot_cot_send(ot, tb->a, m);
+    case T_ROT: return fsn_ot_rot_send(ot, tb->a, tb->b, m);
+    case T_OT: return fsn_ot_send(ot, tb->x, tb->y, m, ell);
+    case T_ACOT: return fsn_ot_acot_send(ot, tb->x, tb->y, m, ell);
+    default: return fsn_ot_nchoose1_send(ot, tb->z, m, logn, ell);
+    }
+  switch (b->type) {
+  case T_COT: return fsn_ot_cot_recv(ot, tb->a, tb->choice, m);
+  case T_ROT: return fsn_ot_rot_recv(ot, tb->a, tb->choice, m);
+  case T_OT: return fsn_ot_recv(ot, tb->x, tb->choice, m, ell);
+  case T_ACOT: return fsn_ot_acot_recv(ot, tb->x, tb->choice, m, ell);
+  default: return fsn_ot_nchoose1_recv(ot, tb->x, tb->idx, m, logn, ell);
+  }
+}
+
+static fsn_status range(fsn_ot *ot, size_t begin, size_t end, void *arg) {
+  bench *b = arg;
+  thread_buf *tb = buf_of(b, ot);
+  const size_t len = PIECE >> types[b->type].logn; /* 1-out-of-N: N messages per OT in the buffers */
+  for (size_t i = begin; i < end; i += len) {
+    fsn_status st = piece(b, ot, tb, end - i < len ? end - i : len);
+    if (st != FSN_OK) return st;
+  }
+  return FSN_OK;
+}
+
+static int alloc_buffers(bench *b) {
+  for (size_t t = 0; t < b->nthreads; t++) {
+    thread_buf *tb = &b->buf[t];
+    tb->a = malloc(16 * PIECE), tb->b = malloc(16 * PIECE), tb->choice = malloc(PIECE / 8), tb->idx = malloc(PIECE);
+    tb->x = calloc(PIECE, 8), tb->y = calloc(PIECE, 8), tb->z = calloc(PIECE, 8);
+    if (!tb->a || !tb->b || !tb->choice || !tb->idx || !tb->x || !tb->y || !tb->z) return 1;
+    randombytes_buf(tb->choice, PIECE / 8);
+    randombytes_buf(tb->idx, PIECE);
+    for (size_t i = 0; i < PIECE; i++) tb->idx[i] &= 3; /* valid for N = 4 and 16 */
+  }
+  return 0;
+}
+
+static void free_buffers(bench *b) {
+  for (size_t t = 0; t < b->nthreads; t++) {
+    thread_buf *tb = &b->buf[t];
+    free(tb->a), free(tb->b), free(tb->choice), free(tb->idx), free(tb->x), free(tb->y), free(tb->z);
+  }
+}
+
+static int fail(const char *what, fsn_status st) {
+  fprintf(stderr, "fusion bench ot: %s: %s: %s\n", what, fsn_strerror(st), fsn_last_error());
+  return 1;
+}
+
+static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg) {
+  bench *b = arg;
+  b->role = role;
+  const fsn_ot_role orole = role == FSN_ROLE_SERVER ? FSN_OT_SENDER : FSN_OT_RECEIVER;
+  int rc = 1;
+  fsn_status st;
+  if (alloc_buffers(b)) {
+    fprintf(stderr, "fusion bench ot: out of memory\n");
+    goto out;
+  }
+  if ((st = fsn_bench_2p_sync(ch[0], role)) != FSN_OK) {
+    rc = fail("sync", st);
+    goto out;
+  }
+  double t0 = fsn_bench_2p_now();
+  for (size_t t = 0; t < nthreads; t++) {
+    if ((st = fsn_ot_create(&b->ots[t], ch[t], orole)) != FSN_OK) {
+      rc = fail("base OT", st);
+      goto out;
+    }
+    if (t == 0) b->base_ot_s = fsn_bench_2p_now() - t0;
+  }
+  for (ot_type ty = 0; ty < T_COUNT; ty++) {
+    b->type = ty;
+    const size_t n = b->n / types[ty].n_div;
+    if ((st = fsn_bench_2p_sync(ch[0], role)) != FSN_OK) {
+      rc = fail("sync", st);
+      goto out;
+    }
+    const double bytes0 = fsn_bench_2p_bytes(ch, nthreads), start = fsn_bench_2p_now();
+    if ((st = fsn_ot_parallel(b->ots, nthreads, n, range, b)) != FSN_OK) {
+      rc = fail(types[ty].name, st);
+      goto out;
+    }
+    /* Stop the clock when both parties are done. */
+    if ((st = fsn_bench_2p_sync(ch[0], role)) != FSN_OK) {
+      rc = fail("sync", st);
+      goto out;
+    }
+    b->seconds[ty] = fsn_bench_2p_now() - start;
+    b->bits[ty] = 8 * (fsn_bench_2p_bytes(ch, nthreads) - bytes0) / (double)n; /* includes framing */
+    b->count[ty] = n;
+  }
+  rc = 0;
+out:
+  for (size_t t = 0; t < nthreads; t++) fsn_ot_destroy(b->ots[t]);
+  free_buffers(b);
+  return rc;
+}
+
+static void report(const bench *b) {
+  if (b->json) {
+    printf("{\"bench\": \"ot\", \"isa\": \"%s\", \"threads\": %zu, \"n\": %zu, \"base_ot_ms\": %.3f, \"results\": [",
+           fsn_isa_name(fsn_isa_active()), b->nthreads, b->n, 1e3 * b->base_ot_s);
+    for (int t = 0; t < T_COUNT; t++)
+      printf("%s\n  {\"type\": \"%s\", \"what\": \"%s\", \"n\": %zu, \"seconds\": %.6f, \"per_second\": %.0f, "
+             "\"bits_per_ot\": %.2f}",
+             t ? "," : "", types[t].name, types[t].what, b->count[t], b->seconds[t],
+             (double)b->count[t] / b->seconds[t], b->bits[t]);
+    printf("\n]}\n");
+    return;
+  }
+  printf("OT benchmark: 2 processes over loopback, %zu thread(s) each, isa %s\n", b->nthreads,
+         fsn_isa_name(fsn_isa_active()));
+  printf("base OT (128, one extension object): %.2f ms\n\n", 1e3 * b->base_ot_s);
+  printf("%-6s %-42s %10s %9s %12s %11s\n", "type", "what", "n", "seconds", "M OT/s", "bits/OT");
+  for (int t = 0; t < T_COUNT; t++)
+    printf("%-6s %-42s %10zu %9.3f %12.2f %11.2f\n", types[t].name, types[t].what, b->count[t], b->seconds[t],
+           (double)b->count[t] / b->seconds[t] / 1e6, b->bits[t]);
+}
+
+static int ot_usage(FILE *out) {
+  fprintf(out,
+          "usage: fusion bench ot [--n N] [--threads T] [--json]\n"
+          "  --n N        OTs per type (default 2^24; chosen/arithmetic OT run N/2, 1-out-of-4 N/8,\n"
+          "               1-out-of-16 N/16)\n"
+          "  --threads T  threads (one channel each) per party, 1..%d (default 1)\n"
+          "  --json       one JSON object on stdout\n",
+          MAX_THREADS);
+  return out == stderr ? 2 : 0;
+}
+
+int fsn_bench_ot(int argc, char **argv) {
+  static bench b;
+  b = (bench){.n = (size_t)1 << 24, .nthreads = 1};
+  static const struct option long_opts[] = {{"n", required_argument, NULL, 'n'},
+                                            {"threads", required_argument, NULL, 't'},
+                                            {"json", no_argument, NULL, 'j'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "n:t:jh", long_opts, NULL)) != -1) {
+    switch (c) {
+    case 'n': b.n = strtoull(optarg, NULL, 0); break;
+    case 't': b.nthreads = strtoull(optarg, NULL, 0); break;
+    case 'j': b.json = 1; break;
+    case 'h': return ot_usage(stdout);
+    default: return ot_usage(stderr);
+    }
+  }
+  if (optind != argc || b.n < 16 || b.nthreads < 1 || b.nthreads > MAX_THREADS) return ot_usage(stderr);
+  int rc = fsn_bench_2p_run(b.nthreads, run_party, &b);
+  if (rc == 0) report(&b);
+  return rc;
+}

@@ -1,0 +1,100 @@
+/* Oblivious transfer: base OT (Chou-Orlandi "simplest OT" over ristretto255), IKNP OT extension (correlated,
+ * random, chosen-message, arithmetic-correlated) and 1-out-of-N OT, all semi-honest (see docs/SECURITY.md).
+ *
+ * Roles. The *sender* holds the messages (and, for correlated OT, the global 128-bit offset Delta); the *receiver*
+ * holds one choice bit (or, for 1-out-of-N, one index) per OT and learns one message each. A party that needs OTs in
+ * both directions creates one sender and one receiver object; the peer creates the opposite pair in the same order.
+ *
+ * Layouts. A 128-bit OT message is 16 bytes; arrays of them are n * 16 bytes, element i at offset 16 i, any
+ * alignment. Choice bits are packed as in <fusion/bits.h>: bit i is bit (i % 8) of byte i / 8, ceil(n / 8) bytes.
+ * Ring values (ell-bit messages, 1 <= ell <= 64) live in uint64_t, reduced mod 2^ell.
+ *
+ * Sessions. An extension object runs its 128 base OTs once, at creation, and keeps its seeds and PRG counters: every
+ * later call extends from the same state, so the two parties must make the same calls, with the same n (and ell),
+ * in the same order. Any error leaves the object unusable (every later call fails); destroy it. */
+#ifndef FUSION_OT_H
+#define FUSION_OT_H
+
+#include <fusion/channel.h>
+#include <fusion/status.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- base OT ----------------------------------------------------------------------------------------------------- */
+
+/* Random base OTs: the sender gets n pairs of uniform 16-byte keys (k0[i], k1[i]); the receiver, with packed choice
+ * bits c, gets kc[i] = (c_i ? k1[i] : k0[i]). One message each way (32 bytes, then 32 n bytes). Every point received
+ * is validated; an invalid or degenerate one is FSN_E_CRYPTO, a short message FSN_E_PROTOCOL.
+ * `seed` is NULL in production (randomness from libsodium); a 32-byte seed makes the run deterministic, for tests. */
+FSN_NODISCARD fsn_status fsn_base_ot_send(fsn_channel *ch, uint8_t *k0, uint8_t *k1, size_t n, const uint8_t *seed);
+FSN_NODISCARD fsn_status fsn_base_ot_recv(fsn_channel *ch, uint8_t *kc, const uint8_t *choice, size_t n,
+                                          const uint8_t *seed);
+
+/* ---- IKNP extension ---------------------------------------------------------------------------------------------- */
+
+typedef struct fsn_ot fsn_ot;
+
+typedef enum fsn_ot_role { FSN_OT_SENDER = 0, FSN_OT_RECEIVER = 1 } fsn_ot_role;
+
+/* Create an extension object on `ch` and run its 128 base OTs (with reversed roles) over it. The channel must
+ * outlive the object and is not owned by it. Allocates about 1.5 MiB of working buffers. */
+FSN_NODISCARD fsn_status fsn_ot_create(fsn_ot **out, fsn_channel *ch, fsn_ot_role role);
+
+/* NOT FOR PRODUCTION: as fsn_ot_create, but every random choice (base-OT scalars, seeds, Delta) comes from an
+ * AES-CTR stream keyed by `seed` (32 bytes), so a run is reproducible; tests use it to compare ISA levels. */
+FSN_NODISCARD fsn_status fsn_ot_create_seeded(fsn_ot **out, fsn_channel *ch, fsn_ot_role role, const uint8_t seed[32]);
+
+void fsn_ot_destroy(fsn_ot *ot);
+
+fsn_ot_role fsn_ot_get_role(const fsn_ot *ot);
+
+/* The sender's global correlation Delta (16 bytes); FSN_E_INVALID on a receiver. */
+FSN_NODISCARD fsn_status fsn_ot_delta(const fsn_ot *ot, uint8_t delta[16]);
+
+/* Correlated OT with the global Delta: the sender gets x0[i] (16 bytes, pseudorandom), implicitly x1 = x0 ^ Delta;
+ * the receiver gets x0[i] ^ (c_i ? Delta : 0). 128 bits per OT on the wire (receiver to sender). */
+FSN_NODISCARD fsn_status fsn_ot_cot_send(fsn_ot *ot, uint8_t *x0, size_t n);
+FSN_NODISCARD fsn_status fsn_ot_cot_recv(fsn_ot *ot, uint8_t *xc, const uint8_t *choice, size_t n);
+
+/* Random OT: the sender gets two independent-looking 16-byte messages m0[i], m1[i] (the correlated pair hashed by
+ * the circular-correlation-robust hash); the receiver gets mc[i] = (c_i ? m1 : m0)[i]. 128 bits per OT. */
+FSN_NODISCARD fsn_status fsn_ot_rot_send(fsn_ot *ot, uint8_t *m0, uint8_t *m1, size_t n);
+FSN_NODISCARD fsn_status fsn_ot_rot_recv(fsn_ot *ot, uint8_t *mc, const uint8_t *choice, size_t n);
+
+/* Chosen-message 1-out-of-2 OT of ell-bit messages: the sender inputs m0[i], m1[i] (reduced mod 2^ell), the receiver
+ * gets mc[i]. 128 + 2 ell bits per OT. */
+FSN_NODISCARD fsn_status fsn_ot_send(fsn_ot *ot, const uint64_t *m0, const uint64_t *m1, size_t n, unsigned ell);
+FSN_NODISCARD fsn_status fsn_ot_recv(fsn_ot *ot, uint64_t *mc, const uint8_t *choice, size_t n, unsigned ell);
+
+/* Arithmetic correlated OT over Z_2^ell: the sender inputs corr[i] and gets x0[i] (pseudorandom mod 2^ell); the
+ * receiver gets x0[i] + c_i * corr[i] mod 2^ell. 128 + ell bits per OT. x0 may equal corr. */
+FSN_NODISCARD fsn_status fsn_ot_acot_send(fsn_ot *ot, uint64_t *x0, const uint64_t *corr, size_t n, unsigned ell);
+FSN_NODISCARD fsn_status fsn_ot_acot_recv(fsn_ot *ot, uint64_t *xc, const uint8_t *choice, size_t n, unsigned ell);
+
+/* 1-out-of-N OT of ell-bit messages, N = 2^logn with 1 <= logn <= 8 (the millionaires' protocol uses N = 4 and 16).
+ * The sender inputs msgs[i * N + x] for x in [0, N); the receiver inputs one index per OT in idx[i] (< N) and gets
+ * out[i] = msgs[i * N + idx[i]]. Built from logn random OTs per instance (Naor-Pinkas style: the pad of message x
+ * XORs one fixed-key-AES hash per bit position, keyed by the ROT key for that bit of x and tweaked by x), so
+ * 128 logn + N ell bits per OT on the wire. */
+FSN_NODISCARD fsn_status fsn_ot_nchoose1_send(fsn_ot *ot, const uint64_t *msgs, size_t n, unsigned logn, unsigned ell);
+FSN_NODISCARD fsn_status fsn_ot_nchoose1_recv(fsn_ot *ot, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn,
+                                              unsigned ell);
+
+/* ---- threads ----------------------------------------------------------------------------------------------------- */
+
+/* Work on the OT index range [begin, end) with one extension object (one per thread, each on its own channel). */
+typedef fsn_status (*fsn_ot_range_fn)(fsn_ot *ot, size_t begin, size_t end, void *arg);
+
+/* Split [0, n) into `nthreads` contiguous ranges whose boundaries are multiples of 128 (so packed choice bits split
+ * on byte boundaries), and run fn on range t with ots[t], one thread per range (range 0 on the calling thread).
+ * Both parties must use the same n and nthreads. Returns the first failure, or FSN_OK. */
+FSN_NODISCARD fsn_status fsn_ot_parallel(fsn_ot *const *ots, size_t nthreads, size_t n, fsn_ot_range_fn fn, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,115 @@
+/* Secure conv2d / fc over real sockets: the reconstructed output equals the plaintext conv2d mod 2^ell, bit for
+ * bit, and the server's correction traffic matches the formula sum_i M (ell - i) bits. */
+#include <fusion/conv.h>
+#include <fusion/linear.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/common/fsn_test.h"
+#include "tests/common/fsn_test_net.h"
+
+typedef struct layer_case {
+  fsn_conv2d_shape s;
+  unsigned ell;
+  uint64_t *x0, *x1, *w, *bias, *y0, *y1;
+  size_t nx, ny, nw;
+  uint64_t server_bytes; /* bytes the server sent during the layer */
+  fsn_status st_server, st_client;
+} layer_case;
+
+static void run_party(fsn_channel *ch, layer_case *c, fsn_role role) {
+  fsn_2pc *p;
+  fsn_status st = fsn_2pc_create(&p, &ch, 1, role, c->ell, 12 < c->ell ? 12 : 0, NULL);
+  if (st == FSN_OK) {
+    fsn_counters before, after;
+    fsn_channel_counters(ch, &before);
+    if (role == FSN_ROLE_SERVER)
+      st = fsn_linear_conv2d(p, c->y0, c->x0, c->w, c->bias, &c->s);
+    else
+      st = fsn_linear_conv2d(p, c->y1, c->x1, NULL, NULL, &c->s);
+    fsn_channel_counters(ch, &after);
+    if (role == FSN_ROLE_SERVER) c->server_bytes = after.bytes_sent - before.bytes_sent;
+    fsn_2pc_destroy(p);
+  }
+  if (st != FSN_OK) fprintf(stderr, "%s: %s\n", role == FSN_ROLE_SERVER ? "server" : "client", fsn_last_error());
+  *(role == FSN_ROLE_SERVER ? &c->st_server : &c->st_client) = st;
+}
+
+static void server_fn(fsn_channel *ch, void *arg) { run_party(ch, arg, FSN_ROLE_SERVER); }
+static void client_fn(fsn_channel *ch, void *arg) { run_party(ch, arg, FSN_ROLE_CLIENT); }
+
+/* Touches: how many (input element, weight) pairs the protocol visits = what the server sends corrections for. */
+static size_t count_touches(const fsn_conv2d_shape *s) {
+  size_t oh = fsn_conv2d_out_h(s), ow = fsn_conv2d_out_w(s), m = 0;
+  for (size_t h = 0; h < s->in_h; h++)
+    for (size_t w = 0; w < s->in_w; w++)
+      for (size_t kh = 0; kh < s->k_h; kh++)
+        for (size_t kw = 0; kw < s->k_w; kw++) {
+          long th = (long)h + (long)s->pad_h - (long)kh, tw = (long)w + (long)s->pad_w - (long)kw;
+          if (th < 0 || tw < 0 || th % (long)s->stride_h || tw % (long)s->stride_w) continue;
+          if ((size_t)th / s->stride_h < oh && (size_t)tw / s->stride_w < ow) m += s->out_c;
+        }
+  return m * s->in_c * s->batch;
+}
+
+static void check_layer(fsn_conv2d_shape s, unsigned ell, int with_bias) {
+  layer_case c = {.s = s, .ell = ell};
+  const uint64_t mask = fsn_ring_mask(ell);
+  c.nx = s.batch * s.in_c * s.in_h * s.in_w;
+  c.ny = s.batch * s.out_c * fsn_conv2d_out_h(&s) * fsn_conv2d_out_w(&s);
+  c.nw = s.out_c * s.in_c * s.k_h * s.k_w;
+  c.x0 = malloc(c.nx * 8), c.x1 = malloc(c.nx * 8), c.w = malloc(c.nw * 8), c.bias = malloc(s.out_c * 8);
+  c.y0 = malloc(c.ny * 8), c.y1 = malloc(c.ny * 8);
+  uint64_t *x = malloc(c.nx * 8), *want = malloc(c.ny * 8);
+  void *scratch = aligned_alloc(64, (fsn_conv2d_scratch_bytes(&s) + 64) / 64 * 64);
+  fsn_test_fill_ring(x, c.nx, ell);
+  fsn_test_fill_ring(c.x0, c.nx, ell);
+  for (size_t i = 0; i < c.nx; i++) c.x1[i] = (x[i] - c.x0[i]) & mask;
+  fsn_test_fill_ring(c.w, c.nw, ell);
+  fsn_test_fill_ring(c.bias, s.out_c, ell);
+  if (!with_bias) c.bias = (free(c.bias), NULL);
+
+  fsn_test_two_party(server_fn, &c, client_fn, &c);
+  ck_assert_int_eq(c.st_server, FSN_OK);
+  ck_assert_int_eq(c.st_client, FSN_OK);
+
+  fsn_conv2d(want, x, c.w, c.bias, &s, scratch);
+  for (size_t i = 0; i < c.ny; i++)
+    ck_assert_msg(((c.y0[i] + c.y1[i]) & mask) == (want[i] & mask), "ell=%u output %zu of %zu", ell, i, c.ny);
+
+  uint64_t bits = 0, M = count_touches(&s);
+  for (unsigned i = 0; i < ell; i++) bits += (M * (ell - i) + 7) / 8 * 8;
+  ck_assert_uint_ge(c.server_bytes, bits / 8);
+  ck_assert_msg(c.server_bytes <= bits / 8 + 64 * ell * (1 + c.nx * ell / 4096), "server sent %llu, formula %llu",
+                (unsigned long long)c.server_bytes, (unsigned long long)(bits / 8));
+  free(c.x0), free(c.x1), free(c.w), free(c.bias), free(c.y0), free(c.y1), free(x), free(want), free(scratch);
+}
+
+START_TEST(conv_matches_plaintext) {
+  static const unsigned ells[] = {32, 37, 64};
+  for (int e = 0; e < 3; e++) {
+    check_layer((fsn_conv2d_shape){1, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1}, ells[e], 1);   /* 3x3, pad 1 */
+    check_layer((fsn_conv2d_shape){2, 3, 7, 6, 2, 3, 3, 2, 2, 1, 1}, ells[e], 0);   /* stride 2, batch 2 */
+    check_layer((fsn_conv2d_shape){1, 1, 12, 12, 4, 5, 5, 1, 1, 0, 0}, ells[e], 1); /* the 4-layer net's 5x5 */
+    check_layer((fsn_conv2d_shape){1, 4, 4, 4, 8, 1, 1, 1, 1, 0, 0}, ells[e], 1);   /* 1x1 */
+  }
+}
+END_TEST
+
+START_TEST(fc_matches_plaintext) {
+  /* fc = conv over 1x1 images: batch 3, 20 -> 7 */
+  check_layer((fsn_conv2d_shape){3, 20, 1, 1, 7, 1, 1, 1, 1, 0, 0}, 37, 1);
+  check_layer((fsn_conv2d_shape){1, 256, 1, 1, 10, 1, 1, 1, 1, 0, 0}, 64, 0);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("linear");
+  TCase *tc = tcase_create("linear");
+  tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, conv_matches_plaintext);
+  tcase_add_test(tc, fc_matches_plaintext);
+  suite_add_tcase(s, tc);
+  return fsn_test_main(s);
+}
