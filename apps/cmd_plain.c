@@ -4,6 +4,7 @@
 #include <fusion/nn.h>
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,10 +182,11 @@ static int evaluate(const fsn_model *m, const fsn_images *im, const fsn_labels *
   return rc;
 }
 
-/* Scale of layer i's pre-truncation values relative to real units (2s for conv/fc sums, s otherwise). */
+/* Scale of layer i's pre-truncation values relative to real units (2s where a truncation follows, s otherwise). */
 static double acc_scale(const fsn_model *m, size_t i) {
   fsn_layer_kind k = fsn_model_layer(m, i)->desc.kind;
-  return ldexp(1.0, (int)((k == FSN_LAYER_CONV || k == FSN_LAYER_FC ? 2 : 1) * fsn_model_scale(m)));
+  bool truncated = k == FSN_LAYER_CONV || k == FSN_LAYER_FC || k == FSN_LAYER_AVGPOOL || k == FSN_LAYER_GLOBAL_AVGPOOL;
+  return ldexp(1.0, (int)((truncated ? 2 : 1) * fsn_model_scale(m)));
 }
 
 static void print_text(const plain_opts *o, const fsn_model *m, const char *hex, const results *r, int labelled) {
