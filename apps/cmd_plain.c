@@ -23,10 +23,11 @@ typedef struct plain_opts {
 } plain_opts;
 
 static int plain_usage(void) {
-  fprintf(stderr, "usage: fusion plain --model FILE.onnx|builtin:NAME --images FILE|random --labels FILE\n"
+  fprintf(stderr, "usage: fusion plain --model FILE.onnx|builtin:NAME [--images IDX|random --labels IDX]\n"
                   "                    [--count N] [--ell L --scale S] [--seed SEED] [--json [--logits]]\n"
                   "  built-in models: 4layer, resnet18, resnet50 (weights from --seed, default 1)\n"
-                  "  --images random: seeded random pixels of the model's input shape (headroom only, no labels)\n");
+                  "  --images random: seeded random pixels of the model's input shape (headroom only, no labels)\n"
+                  "  default images: the Fashion-MNIST test set of Debian's dataset-fashion-mnist\n");
   return 2;
 }
 
@@ -62,7 +63,8 @@ static int parse_args(int argc, char **argv, plain_opts *o) {
                                            {"logits", no_argument, 0, 'g'},
                                            {"help", no_argument, 0, 'h'},
                                            {0, 0, 0, 0}};
-  *o = (plain_opts){.ell = 37, .scale = 12, .seed = 1};
+  *o =
+      (plain_opts){.ell = 37, .scale = 12, .seed = 1, .images = FSN_APP_FMNIST_IMAGES, .labels = FSN_APP_FMNIST_LABELS};
   unsigned long long v;
   int c;
   optind = 1;

@@ -30,7 +30,7 @@ echo "== the machine"
 $fusion info | head -4
 echo
 echo "== the model in the clear (float vs the fixed-point semantics the secure run reproduces bit for bit)"
-$fusion plain --model "$model" --count 10000 | head -4
+$fusion plain --model "$model" --count 2000 | head -5
 echo
 port=$(start "$logs/server" $fusion server --model "$model" --sessions 2)
 echo "== secure inference with mix-and-check (kappa = 40): server on port $port, client classifies images $queries"
