@@ -1,6 +1,7 @@
 /* Mix-and-check: the escape formula, the accuracy test, the parameter search, batch plans, both checks, and a
  * Monte Carlo through the real plan and check code against the formula. */
 #include <fusion/mixcheck.h>
+#include <fusion/nn.h>
 #include <math.h>
 #include <string.h>
 
@@ -172,9 +173,9 @@ END_TEST
 START_TEST(argmax_is_signed) {
   const uint64_t mask = fsn_ring_mask(37);
   uint64_t v[4] = {mask, (1ull << 36), 3, 3}; /* -1, -2^36, 3, 3 */
-  ck_assert_uint_eq(fsn_argmax_signed(v, 4, 37), 2);
+  ck_assert_uint_eq(fsn_nn_argmax_fixed(v, 4, 37), 2);
   uint64_t w[3] = {(uint64_t)-5, (uint64_t)-2, (uint64_t)-9};
-  ck_assert_uint_eq(fsn_argmax_signed(w, 3, 64), 1);
+  ck_assert_uint_eq(fsn_nn_argmax_fixed(w, 3, 64), 1);
 }
 END_TEST
 

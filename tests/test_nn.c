@@ -7,16 +7,11 @@
 #include <string.h>
 
 #include "tests/common/fsn_test.h"
+#include "tests/common/fsn_test_models.h"
 
 /* ---- helpers ---- */
 
 static size_t shape_size(fsn_shape s) { return s.c * s.h * s.w; }
-
-static float *random_floats(size_t n, double range) {
-  float *v = malloc((n ? n : 1) * sizeof *v);
-  for (size_t i = 0; i < n; i++) v[i] = (float)(range * (2.0 * (double)(fsn_test_rand() >> 11) * 0x1p-53 - 1.0));
-  return v;
-}
 
 static size_t add_ok(fsn_model *m, fsn_layer_desc d) {
   size_t t = 0;
@@ -27,7 +22,7 @@ static size_t add_ok(fsn_model *m, fsn_layer_desc d) {
 
 static size_t add_conv(fsn_model *m, size_t in, size_t oc, size_t k, size_t stride, size_t pad, double range) {
   size_t ic = fsn_model_tensor_shape(m, in).c;
-  float *w = random_floats(oc * ic * k * k, range), *b = random_floats(oc, range);
+  float *w = fsn_test_random_floats(oc * ic * k * k, range), *b = fsn_test_random_floats(oc, range);
   size_t t = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_CONV,
                                         .in = in,
                                         .out_c = oc,
@@ -47,7 +42,7 @@ static size_t add_conv(fsn_model *m, size_t in, size_t oc, size_t k, size_t stri
 static size_t add_fc(fsn_model *m, size_t in, size_t out, double range) {
   fsn_shape s = fsn_model_tensor_shape(m, in);
   size_t f = s.c * s.h * s.w;
-  float *w = random_floats(out * f, range), *b = random_floats(out, range);
+  float *w = fsn_test_random_floats(out * f, range), *b = fsn_test_random_floats(out, range);
   size_t t = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_FC, .in = in, .out_c = out, .weight = w, .bias = b});
   free(w);
   free(b);

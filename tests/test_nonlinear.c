@@ -4,6 +4,7 @@
  * formulas of AND, B2A and MUX. */
 #include <fusion/conv.h>
 #include <fusion/mixcheck.h>
+#include <fusion/nn.h>
 #include <fusion/nonlinear.h>
 #include <fusion/ring.h>
 #include <fusion/trunc.h>
@@ -371,7 +372,7 @@ START_TEST(argmax_first_maximum) {
     job *j = make_job(OP_ARGMAX, ell, n, batch, x, NULL);
     j->batch = batch, j->dim = dim;
     run_job(j);
-    for (size_t b = 0; b < batch; b++) ck_assert_uint_eq(j->ya[1][b], fsn_argmax_signed(x + b * dim, dim, ell));
+    for (size_t b = 0; b < batch; b++) ck_assert_uint_eq(j->ya[1][b], fsn_nn_argmax_fixed(x + b * dim, dim, ell));
     free_job(j);
     free(x);
   }

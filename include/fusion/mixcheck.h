@@ -106,9 +106,6 @@ FSN_NODISCARD fsn_status fsn_mc_check(const fsn_mc_plan *plan, const uint64_t *l
 /* The logits of query q (its first replica), un-permuted. */
 const uint64_t *fsn_mc_query_logits(const fsn_mc_plan *plan, const uint64_t *logits, size_t dim, size_t q);
 
-/* Index of the largest signed ell-bit value among dim (the first on ties). */
-size_t fsn_argmax_signed(const uint64_t *v, size_t dim, unsigned ell);
-
 #ifdef __cplusplus
 }
 #endif

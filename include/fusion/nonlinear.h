@@ -70,7 +70,7 @@ FSN_NODISCARD fsn_status fsn_2pc_ge(fsn_2pc *p, uint8_t *ge, const uint64_t *a, 
  * windows go through each level of the comparison tree together. */
 FSN_NODISCARD fsn_status fsn_2pc_maxpool2d(fsn_2pc *p, uint64_t *out, const uint64_t *in, const fsn_pool_shape *s);
 
-/* ArgMax of each of `batch` rows of `dim` shared logits (signed; the first maximum on ties, as fsn_argmax_signed),
+/* ArgMax of each of `batch` rows of `dim` shared logits (signed; the first maximum on ties, as fsn_nn_argmax_fixed),
  * revealed to the client: on the client label[i] is the index, on the server label is untouched (may be NULL). */
 FSN_NODISCARD fsn_status fsn_2pc_argmax(fsn_2pc *p, uint64_t *label, const uint64_t *logits, size_t batch, size_t dim);
 

@@ -1,5 +1,6 @@
 /* Batch plans (which input goes where, from libsodium's CSPRNG) and the two checks. */
 #include <fusion/mixcheck.h>
+#include <fusion/nn.h>
 #include <fusion/ring.h>
 
 #include <sodium.h>
@@ -91,15 +92,6 @@ fsn_mc_source fsn_mc_plan_source(const fsn_mc_plan *plan, size_t p, size_t *inde
   return FSN_MC_PUBLIC;
 }
 
-size_t fsn_argmax_signed(const uint64_t *v, size_t dim, unsigned ell) {
-  /* Shift the sign bit to bit 63 so signed ell-bit order is int64 order. */
-  const unsigned up = 64 - ell;
-  size_t best = 0;
-  for (size_t i = 1; i < dim; i++)
-    if ((int64_t)(v[i] << up) > (int64_t)(v[best] << up)) best = i;
-  return best;
-}
-
 const uint64_t *fsn_mc_query_logits(const fsn_mc_plan *plan, const uint64_t *logits, size_t dim, size_t q) {
   for (size_t p = 0; p < plan->N; p++)
     if (plan->slot_of[p] == q * plan->R) return logits + p * dim;
@@ -123,7 +115,7 @@ fsn_status fsn_mc_check(const fsn_mc_plan *plan, const uint64_t *logits, size_t 
     }
   }
   for (size_t b = 0; b < plan->B; b++) {
-    size_t label = fsn_argmax_signed(logits + (size_t)pos_of[plan->n * plan->R + b] * dim, dim, ell);
+    size_t label = fsn_nn_argmax_fixed(logits + (size_t)pos_of[plan->n * plan->R + b] * dim, dim, ell);
     bool match = label == expect->labels[plan->public_index[b]];
     if (expect->committed)
       report->public_mismatches += !match;

@@ -25,21 +25,9 @@ static uint64_t max_abs(const uint64_t *v, size_t n, unsigned ell) {
   return m;
 }
 
-static fsn_conv2d_shape conv_shape(const fsn_layer *l, size_t batch) {
-  const fsn_layer_desc *d = &l->desc;
-  return (fsn_conv2d_shape){batch,  l->in_shape.c, l->in_shape.h, l->in_shape.w, d->out_c, d->k_h,
-                            d->k_w, d->stride_h,   d->stride_w,   d->pad_h,      d->pad_w};
-}
-
-static fsn_pool_shape pool_shape(const fsn_layer *l, size_t batch) {
-  const fsn_layer_desc *d = &l->desc;
-  return (fsn_pool_shape){batch,  l->in_shape.c, l->in_shape.h, l->in_shape.w, d->k_h,
-                          d->k_w, d->stride_h,   d->stride_w,   d->pad_h,      d->pad_w};
-}
-
 /* Conv: sum + bias at scale 2s, reduced mod 2^ell. */
 static fsn_status conv_acc(uint64_t *acc, const uint64_t *in, const fsn_layer *l, size_t batch, unsigned ell) {
-  fsn_conv2d_shape s = conv_shape(l, batch);
+  fsn_conv2d_shape s = fsn_nn_conv_shape(l, batch);
   size_t bytes = fsn_conv2d_scratch_bytes(&s);
   void *scratch = bytes ? aligned_alloc(64, (bytes + 63) / 64 * 64) : NULL;
   if (bytes && !scratch)
@@ -97,12 +85,12 @@ static fsn_status run_layer(uint64_t *out, uint64_t *const *tensors, const fsn_m
     break;
   case FSN_LAYER_RELU: relu(out, in, n, ell); break;
   case FSN_LAYER_MAXPOOL: {
-    fsn_pool_shape ps = pool_shape(l, batch);
+    fsn_pool_shape ps = fsn_nn_pool_shape(l, batch);
     fsn_maxpool2d(out, in, &ps, ell);
     break;
   }
   case FSN_LAYER_AVGPOOL: {
-    fsn_pool_shape ps = pool_shape(l, batch);
+    fsn_pool_shape ps = fsn_nn_pool_shape(l, batch);
     fsn_sumpool2d(out, in, &ps, ell);
     average(out, n, l->desc.k_h * l->desc.k_w, ell, s, acc_max);
     break;

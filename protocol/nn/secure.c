@@ -37,16 +37,8 @@ static fsn_status linear(fsn_2pc *p, uint64_t *out, const uint64_t *in, const fs
   if (server && !w) return fsn_fail(FSN_E_INVALID, "secure run: layer '%s' is not quantised", l->desc.name);
   if (l->desc.kind == FSN_LAYER_FC)
     return fsn_linear_fc(p, out, in, w, b, batch, fsn_shape_size(l->in_shape), l->desc.out_c);
-  const fsn_layer_desc *d = &l->desc;
-  fsn_conv2d_shape s = {batch,  l->in_shape.c, l->in_shape.h, l->in_shape.w, d->out_c, d->k_h,
-                        d->k_w, d->stride_h,   d->stride_w,   d->pad_h,      d->pad_w};
+  fsn_conv2d_shape s = fsn_nn_conv_shape(l, batch);
   return fsn_linear_conv2d(p, out, in, w, b, &s);
-}
-
-static fsn_pool_shape pool_shape(const fsn_layer *l, size_t batch) {
-  const fsn_layer_desc *d = &l->desc;
-  return (fsn_pool_shape){batch,  l->in_shape.c, l->in_shape.h, l->in_shape.w, d->k_h,
-                          d->k_w, d->stride_h,   d->stride_w,   d->pad_h,      d->pad_w};
 }
 
 /* Window sums to averages, as the fixed engine: times round(2^s / k) locally, then the faithful truncation. */
@@ -95,11 +87,11 @@ static fsn_status run_layer(fsn_2pc *p, const fsn_model *m, size_t i, uint64_t *
     return fsn_2pc_trunc(p, out, out, n, s, mode);
   case FSN_LAYER_RELU: return fsn_2pc_relu(p, out, NULL, in, n);
   case FSN_LAYER_MAXPOOL: {
-    fsn_pool_shape ps = pool_shape(l, batch);
+    fsn_pool_shape ps = fsn_nn_pool_shape(l, batch);
     return fsn_2pc_maxpool2d(p, out, in, &ps);
   }
   case FSN_LAYER_AVGPOOL: {
-    fsn_pool_shape ps = pool_shape(l, batch);
+    fsn_pool_shape ps = fsn_nn_pool_shape(l, batch);
     fsn_sumpool2d(out, in, &ps, ell);
     return average(p, out, n, l->desc.k_h * l->desc.k_w, mode);
   }

@@ -5,8 +5,9 @@
 
 #include "fsn_test.h"
 
-static float *random_floats(size_t n, double range) {
+float *fsn_test_random_floats(size_t n, double range) {
   float *v = malloc((n ? n : 1) * sizeof *v);
+  ck_assert_ptr_nonnull(v);
   for (size_t i = 0; i < n; i++) v[i] = (float)(range * (2.0 * (double)(fsn_test_rand() >> 11) * 0x1p-53 - 1.0));
   return v;
 }
@@ -22,7 +23,7 @@ static size_t add(fsn_model *m, fsn_layer_desc d) {
 static size_t add_linear(fsn_model *m, fsn_layer_desc d, double range) {
   fsn_shape s = fsn_model_tensor_shape(m, d.in);
   size_t count = d.kind == FSN_LAYER_CONV ? d.out_c * s.c * d.k_h * d.k_w : d.out_c * s.c * s.h * s.w;
-  float *w = random_floats(count, range), *b = random_floats(d.out_c, range);
+  float *w = fsn_test_random_floats(count, range), *b = fsn_test_random_floats(d.out_c, range);
   d.weight = w, d.bias = b;
   size_t t = add(m, d);
   free(w), free(b);

@@ -4,6 +4,9 @@
 
 #include <fusion/nn.h>
 
+/* n floats uniform in [-range, range] from fsn_test_rand (malloc'ed; never NULL in a passing test). */
+float *fsn_test_random_floats(size_t n, double range);
+
 /* A residual network using every layer kind on a c x h x w input: conv 3x3 pad 1 -> relu -> conv 3x3 pad 1 ->
  * add (residual) -> relu -> maxpool 2 -> conv 1x1 stride 2 -> relu -> avgpool 2 (pad 1) -> global avgpool ->
  * flatten -> fc -> relu -> fc (classes). Weights uniform in +-range. */
