@@ -35,7 +35,7 @@ typedef struct client_run {
   size_t out_size;
   fsn_mc_report report;
   fsn_status check;
-  fsn_cost cost;
+  fsn_cost cost, *layers; /* the whole run; per layer */
 } client_run;
 
 static int usage(void) {
@@ -173,7 +173,8 @@ static fsn_status run_batch(client_run *r, fsn_channel **chs) {
                                                                               : r->set.images.pixels + idx * in_size;
     fsn_nn_pixels_to_fixed(x + p * in_size, px, in_size, c->ell, c->scale);
   }
-  fsn_secure_opts so = {.progress = r->o.progress};
+  r->layers = calloc(fsn_model_num_layers(c->arch) + 1, sizeof *r->layers);
+  fsn_secure_opts so = {.progress = r->o.progress, .layer_costs = r->layers};
   fsn_status st = fsn_client_batch(chs, r->o.threads, c, x, N, r->outputs, &so, &r->cost);
   free(x);
   if (st != FSN_OK) return st;
@@ -235,9 +236,20 @@ static void print_json(const client_run *r) {
            r->o.kappa, r->choice.R, r->choice.B, r->choice.N, r->choice.log2_escape,
            r->check == FSN_OK ? "true" : "false", r->report.replicas_ok ? "true" : "false",
            r->report.public_ok ? "true" : "false", r->report.groups_inconsistent, r->report.public_mismatches);
-  printf("}, \"cost\": {\"seconds\": %.4f, \"bytes_sent\": %llu, \"bytes_recv\": %llu, \"rounds\": %llu}}\n",
+  printf("}, \"cost\": {\"seconds\": %.4f, \"bytes_sent\": %llu, \"bytes_recv\": %llu, \"rounds\": %llu}",
          r->cost.seconds, (unsigned long long)r->cost.bytes_sent, (unsigned long long)r->cost.bytes_recv,
          (unsigned long long)r->cost.rounds);
+  printf(", \"layers\": [");
+  for (size_t i = 0; r->layers && i < fsn_model_num_layers(r->card.arch); i++) {
+    const fsn_layer *l = fsn_model_layer(r->card.arch, i);
+    const fsn_cost *c = &r->layers[i]; /* a ReLU fused into the conv/fc before it shows zero */
+    printf("%s{\"name\": ", i ? ", " : "");
+    fsn_app_json_string(stdout, l->desc.name);
+    printf(", \"kind\": \"%s\", \"seconds\": %.4f, \"bytes_sent\": %llu, \"bytes_recv\": %llu, \"rounds\": %llu}",
+           fsn_layer_kind_name(l->desc.kind), c->seconds, (unsigned long long)c->bytes_sent,
+           (unsigned long long)c->bytes_recv, (unsigned long long)c->rounds);
+  }
+  printf("]}\n");
 }
 
 static fsn_status run(client_run *r) {
@@ -288,6 +300,6 @@ int fsn_cmd_client(int argc, char **argv) {
   fsn_sampleset_free(&r.set);
   fsn_images_free(&r.im);
   fsn_labels_free(&r.lb);
-  free(r.queries), free(r.outputs);
+  free(r.queries), free(r.outputs), free(r.layers);
   return rc;
 }

@@ -31,6 +31,7 @@ typedef struct fsn_secure_opts {
   int progress;         /* print "layer i/N name ... elapsed, bytes" lines on stderr */
   fsn_secure_tamper tamper;
   void *tamper_arg;
+  fsn_cost *layer_costs; /* NULL, or fsn_model_num_layers entries filled per layer (as the costs argument) */
 } fsn_secure_opts;
 
 /* Run the model on `batch` inputs. Both parties pass a model of the same architecture; the server's carries the

@@ -119,6 +119,7 @@ fsn_status fsn_secure_run(fsn_2pc *p, const fsn_model *m, uint64_t *out, const u
                           const fsn_secure_opts *opts, fsn_cost *costs) {
   const fsn_secure_opts defaults = {.trunc = FSN_TRUNC_EXACT};
   if (!opts) opts = &defaults;
+  if (!costs) costs = opts->layer_costs;
   const size_t L = fsn_model_num_layers(m), in_size = fsn_shape_size(fsn_model_input_shape(m));
   const bool client = fsn_2pc_role(p) == FSN_ROLE_CLIENT;
   if (client && !in) return fsn_fail(FSN_E_INVALID, "secure run: the client must pass its inputs");

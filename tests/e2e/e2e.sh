@@ -38,6 +38,22 @@ for i in range(20):
 print("20 of 20 images: secure logits equal the fixed-point engine's, bit for bit")
 PY
 
+# the per-layer cost report covers every layer, and the bytes add up to at most the session's total
+python3 - "$work/client.json" <<'PY' || fail "per-layer costs"
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert len(c["layers"]) == 10, len(c["layers"])
+assert 0 < sum(l["bytes_sent"] for l in c["layers"]) <= c["cost"]["bytes_sent"]
+PY
+
+# the weak shipped model imports and is as weak as recorded (69 % on the test set, data/models/README.md)
+t "$fusion" plain --model "$src/data/models/fmnist-4layer-weak.onnx" --count 2000 --json \
+  --images /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
+  --labels /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz >"$work/weak.json" ||
+  fail "weak model"
+python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["fixed_accuracy"]; assert 0.5 < a <= 0.75, a' \
+  "$work/weak.json" || fail "weak model accuracy: $(cat "$work/weak.json" | head -c 300)"
+
 # 2. mix-and-check with an honest server
 t "$fusion" client --connect 127.0.0.1:$port --index 20-21 --kappa 10 >"$work/fusion.txt" 2>&1 ||
   fail "honest session with mix-and-check: $(cat "$work/fusion.txt")"
