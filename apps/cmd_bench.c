@@ -10,6 +10,8 @@ static const struct {
   const char *help;
 } targets[] = {
     {"ot", fsn_bench_ot, "base OT, IKNP correlated/random/chosen/arithmetic OT, 1-out-of-N OT"},
+    {"relu", fsn_bench_relu, "secure ReLU (millionaires DReLU + MUX) on shares"},
+    {"trunc", fsn_bench_trunc, "secure truncation by s bits (exact, approx, non-negative)"},
 };
 
 static int bench_usage(FILE *out) {

@@ -2,6 +2,7 @@
  * bit, and the server's correction traffic matches the formula sum_i M (ell - i) bits. */
 #include <fusion/conv.h>
 #include <fusion/linear.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -288,6 +288,12 @@ static uint64_t trunc_ref(uint64_t acc, unsigned ell, unsigned s) {
   return wrap(floor_div(sval(acc, ell), (int64_t)1 << s), ell);
 }
 
+/* Average of a window sum over k values: times round(2^s / k), then the floor truncation of a product. */
+static uint64_t avg_ref(uint64_t sum, uint64_t k, unsigned ell, unsigned s) {
+  uint64_t f = (((uint64_t)1 << s) + k / 2) / k;
+  return trunc_ref(sum * f & fsn_ring_mask(ell), ell, s);
+}
+
 /* The oracle: one layer, one sample, straight from the documented convention. */
 static void oracle_layer(uint64_t *out, uint64_t *const *t, const fsn_layer *l, unsigned ell, unsigned s) {
   const fsn_layer_desc *d = &l->desc;
@@ -340,16 +346,15 @@ static void oracle_layer(uint64_t *out, uint64_t *const *t, const fsn_layer *l, 
               sum += v;
               if (sval(v, ell) > best) best = sval(v, ell);
             }
-          out[(c * os.h + oy) * os.w + ox] = d->kind == FSN_LAYER_MAXPOOL
-                                                 ? wrap(best, ell)
-                                                 : wrap(floor_div(sval(sum, ell), (int64_t)(d->k_h * d->k_w)), ell);
+          out[(c * os.h + oy) * os.w + ox] =
+              d->kind == FSN_LAYER_MAXPOOL ? wrap(best, ell) : avg_ref(sum, d->k_h * d->k_w, ell, s);
         }
     break;
   case FSN_LAYER_GLOBAL_AVGPOOL:
     for (size_t c = 0; c < is.c; c++) {
       uint64_t sum = 0;
       for (size_t k = 0; k < is.h * is.w; k++) sum += in[c * is.h * is.w + k];
-      out[c] = wrap(floor_div(sval(sum, ell), (int64_t)(is.h * is.w)), ell);
+      out[c] = avg_ref(sum, is.h * is.w, ell, s);
     }
     break;
   case FSN_LAYER_ADD:
@@ -490,6 +495,16 @@ START_TEST(engines_agree_on_4layer) {
 }
 END_TEST
 
+/* Average pooling's reciprocal: exact floor division for powers of two, round(2^s / k) otherwise. */
+START_TEST(average_factor_known_answers) {
+  ck_assert_uint_eq(fsn_nn_avg_factor(4, 12), 1024);
+  ck_assert_uint_eq(fsn_nn_avg_factor(49, 12), 84); /* 4096 / 49 = 83.59 */
+  ck_assert_uint_eq(fsn_nn_avg_factor(3, 12), 1365);
+  for (int64_t sum = -40; sum <= 40; sum++) /* k = 4: floor(sum * 1024 / 4096) = floor(sum / 4) */
+    ck_assert_uint_eq(avg_ref((uint64_t)sum & fsn_ring_mask(37), 4, 37, 12), wrap(floor_div(sum, 4), 37));
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("nn");
   TCase *tc = tcase_create("nn");
@@ -504,6 +519,7 @@ int main(void) {
   tcase_add_test(tc, fixed_engine_matches_naive_oracle);
   tcase_add_test(tc, fixed_engine_truncates_by_floor);
   tcase_add_test(tc, engines_agree_on_4layer);
+  tcase_add_test(tc, average_factor_known_answers);
   suite_add_tcase(s, tc);
   return fsn_test_main(s);
 }

@@ -4,6 +4,7 @@
 
 #include <fusion/bits.h>
 #include <fusion/channel.h>
+#include <fusion/nonlinear.h>
 #include <fusion/cpu.h>
 #include <fusion/prg.h>
 #include <fusion/conv.h>

@@ -15,9 +15,13 @@
  *   DESIGN.md; no rounding, no +-1 error).
  * - All sums wrap mod 2^ell: nothing saturates. Overflow is made visible by the headroom report (fsn_layer_stats).
  * - ReLU: v if signed(v) > 0, else 0. Max pooling compares signed values; padding positions are never a candidate.
- * - Average pooling over a k_h x k_w window: floor(signed(sum) / (k_h * k_w)), the sum mod 2^ell; padding positions
- *   contribute zero to the sum but still count in the divisor (ONNX count_include_pad = 1). Global average pooling:
- *   floor(signed(sum over H x W) / (H * W)). Floor division of the signed value (rounds towards minus infinity).
+ * - Average pooling over k values (a k_h x k_w window, or H x W for global average pooling): the window sum mod
+ *   2^ell, multiplied by the public fixed-point reciprocal f = fsn_nn_avg_factor(k, s) = round(2^s / k), then
+ *   truncated by s like a product: floor(signed(sum * f) / 2^s). For k a power of two (k <= 2^s) this is exactly
+ *   floor(sum / k); otherwise it is within one ulp of sum * f / 2^s, whose relative error against sum / k is at most
+ *   k / 2^(s+1). The secure protocol computes the same with a local product and its faithful truncation, so the two
+ *   agree bit for bit (docs/PROTOCOLS.md). Padding positions contribute zero to the sum but count in k (ONNX
+ *   count_include_pad = 1). The sum times f needs log2(f) bits of headroom, as a product does.
  * - Add (residual): (a + b) mod 2^ell, no truncation (both operands are at scale s).
  * The float engine computes the same graph in double with real-valued weights (avg pool = exact mean). */
 #ifndef FUSION_NN_H
@@ -111,6 +115,9 @@ double fsn_nn_decode(uint64_t v, unsigned ell, unsigned scale);
 /* Images to model inputs: x = pixel / 255 (the shipped models' convention). */
 void fsn_nn_pixels_to_float(double *out, const uint8_t *pixels, size_t n);
 void fsn_nn_pixels_to_fixed(uint64_t *out, const uint8_t *pixels, size_t n, unsigned ell, unsigned scale);
+
+/* round(2^s / k) for k >= 1: the public fixed-point reciprocal average pooling multiplies by. */
+uint64_t fsn_nn_avg_factor(uint64_t k, unsigned scale);
 
 /* Per-layer value ranges, for the headroom report. Each engine raises its own fields to the maxima it sees (zero the
  * array first; the same array can serve several batches and both engines). */

@@ -89,8 +89,7 @@ void fsn_2pc_counters(const fsn_2pc *p, fsn_counters *out) {
   for (size_t t = 0; t < p->nthreads; t++) {
     fsn_counters c;
     fsn_channel_counters(p->ch[t], &c);
-    out->bytes_sent += c.bytes_sent, out->bytes_recv += c.bytes_recv;
-    out->msgs_sent += c.msgs_sent, out->msgs_recv += c.msgs_recv, out->rounds += c.rounds;
+    fsn_counters_add(out, &c);
   }
 }
 

@@ -65,6 +65,14 @@ static void relu(uint64_t *out, const uint64_t *in, size_t n, unsigned ell) {
   for (size_t i = 0; i < n; i++) out[i] = (in[i] & sign) ? 0 : in[i];
 }
 
+uint64_t fsn_nn_avg_factor(uint64_t k, unsigned scale) { return (((uint64_t)1 << scale) + k / 2) / k; }
+
+/* Window sums to averages: times the fixed-point reciprocal of k, then the floor truncation of a product. */
+static void average(uint64_t *v, size_t n, uint64_t k, unsigned ell, unsigned s) {
+  fsn_ring_scale(v, v, fsn_nn_avg_factor(k, s), n, ell);
+  fsn_trunc_sar(v, v, n, ell, s);
+}
+
 /* One layer over the batch; *acc_max gets the largest |value| before truncation / division (0 if none). */
 static fsn_status run_layer(uint64_t *out, uint64_t *const *tensors, const fsn_model *m, size_t i, size_t batch,
                             uint64_t *acc_max) {
@@ -95,14 +103,14 @@ static fsn_status run_layer(uint64_t *out, uint64_t *const *tensors, const fsn_m
     fsn_pool_shape ps = pool_shape(l, batch);
     fsn_sumpool2d(out, in, &ps, ell);
     *acc_max = max_abs(out, n, ell);
-    fsn_trunc_div(out, out, l->desc.k_h * l->desc.k_w, n, ell);
+    average(out, n, l->desc.k_h * l->desc.k_w, ell, s);
     break;
   }
   case FSN_LAYER_GLOBAL_AVGPOOL: {
     size_t hw = l->in_shape.h * l->in_shape.w;
     fsn_global_sumpool(out, in, n, hw, ell);
     *acc_max = max_abs(out, n, ell);
-    fsn_trunc_div(out, out, hw, n, ell);
+    average(out, n, hw, ell, s);
     break;
   }
   case FSN_LAYER_ADD: fsn_ring_add(out, in, tensors[l->desc.in2], n, ell); break;

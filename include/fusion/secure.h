@@ -1,0 +1,47 @@
+/* The secure executor: a model run on a batch of secret-shared inputs through the two-party layers, with exactly
+ * the fixed-point engine's semantics (include/fusion/nn.h), so the reconstructed result equals
+ * fsn_model_run_fixed bit for bit in exact mode. */
+#ifndef FUSION_SECURE_H
+#define FUSION_SECURE_H
+
+#include <fusion/nn.h>
+#include <fusion/nonlinear.h>
+#include <fusion/twopc.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What one layer (or a whole run) cost this party. */
+typedef struct fsn_cost {
+  double seconds;
+  uint64_t bytes_sent, bytes_recv, rounds;
+} fsn_cost;
+
+/* A deviation hook, for the adversarial server of tests and benchmarks only: called on this party after layer i with
+ * the layer's input and output shares (out has batch x out_size values; for element-wise layers in has as many), which
+ * it may change. A conv/fc layer followed by its only reader, a ReLU, runs fused (ReLU, then a truncation that knows
+ * the sign): there the hook sees the linear output as layer i and the ReLU as layer i + 1, both before truncation.
+ * The hook never changes which protocols run, so a tampering party stays in step with an honest peer. */
+typedef void (*fsn_secure_tamper)(size_t layer, const uint64_t *in, uint64_t *out, size_t batch, size_t out_size,
+                                  void *arg);
+
+typedef struct fsn_secure_opts {
+  fsn_trunc_mode trunc; /* FSN_TRUNC_EXACT (default) or FSN_TRUNC_APPROX; the executor picks NONNEG after a ReLU */
+  int progress;         /* print "layer i/N name ... elapsed, bytes" lines on stderr */
+  fsn_secure_tamper tamper;
+  void *tamper_arg;
+} fsn_secure_opts;
+
+/* Run the model on `batch` inputs. Both parties pass a model of the same architecture; the server's carries the
+ * quantised weights (fsn_model_quantize at the context's ell and scale), the client's weights are not read.
+ * in: the client's inputs (batch x input size, in Z_2^ell at scale s); NULL on the server.
+ * out: this party's share of the outputs (batch x output size).
+ * costs: NULL, or fsn_model_num_layers(m) entries filled per layer. opts may be NULL (exact, silent). */
+FSN_NODISCARD fsn_status fsn_secure_run(fsn_2pc *p, const fsn_model *m, uint64_t *out, const uint64_t *in, size_t batch,
+                                        const fsn_secure_opts *opts, fsn_cost *costs);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,62 @@
+/* One inference session between a server and a client over connected channels:
+ *   1. the server sends its model card (model hash, ell, s, the architecture without weights, the public set's name,
+ *      hash and size, its claimed accuracy, optionally its committed labels on the public set);
+ *   2. the client sends the batch size N;
+ *   3. both run the secure executor on the batch (fsn_secure_run), and the outputs are revealed to the client;
+ *   4. the client sends a one-byte verdict (1 = its checks passed, 0 = it aborts). With --silent-abort a client
+ *      always sends 1, so the server cannot tell whether it was caught.
+ * Every message is bounded and checked: a malformed card or batch size is FSN_E_PROTOCOL with a clear message. */
+#ifndef FUSION_SESSION_H
+#define FUSION_SESSION_H
+
+#include <fusion/dataset.h>
+#include <fusion/secure.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fsn_card {
+  uint8_t model_hash[32];
+  unsigned ell, scale;
+  char model_name[64];
+  fsn_model *arch; /* received cards: the architecture, with zero weights (owned); NULL on the server's own card */
+  char set_name[256];
+  uint8_t set_hash[32];
+  size_t set_count;
+  double claimed_accuracy;
+  uint8_t *predictions; /* set_count committed labels, or NULL (owned) */
+} fsn_card;
+
+/* The server's card for a quantised model and its public set; `commit` adds the model's predicted labels on the set
+ * (from the fixed-point engine, i.e. exactly what the secure run yields), and the claimed accuracy is their accuracy.
+ * Without commitments the claimed accuracy is `claimed`. */
+FSN_NODISCARD fsn_status fsn_card_make(fsn_card *card, const fsn_model *m, const char *model_name,
+                                       const fsn_sampleset *set, bool commit, double claimed);
+/* Send the card with the architecture of m (the server's model; no weights are sent). */
+FSN_NODISCARD fsn_status fsn_card_send(fsn_channel *ch, const fsn_card *card, const fsn_model *m);
+/* Receive and validate a card (sizes capped; the architecture is rebuilt and shape-checked). */
+FSN_NODISCARD fsn_status fsn_card_recv(fsn_channel *ch, fsn_card *card);
+void fsn_card_free(fsn_card *card);
+
+/* Serialise a model's architecture (no weights) and rebuild it with zero weights. */
+FSN_NODISCARD fsn_status fsn_arch_encode(const fsn_model *m, uint8_t **out, size_t *len);
+FSN_NODISCARD fsn_status fsn_arch_decode(fsn_model **out, const uint8_t *buf, size_t len);
+
+/* Server: receive N (at most max_batch), run the model on the client's batch, reveal the outputs to the client,
+ * receive the verdict (*passed). total: this party's cost of the run (may be NULL). */
+FSN_NODISCARD fsn_status fsn_serve_batch(fsn_channel *const *chs, size_t nthreads, const fsn_model *m, size_t max_batch,
+                                         const fsn_secure_opts *opts, fsn_cost *total, bool *passed);
+
+/* Client: send N, run the batch (inputs: N x input size in Z_2^ell at scale s), receive the outputs (N x output size)
+ * in `outputs`. The verdict is sent separately with fsn_client_verdict once the client has checked the outputs. */
+FSN_NODISCARD fsn_status fsn_client_batch(fsn_channel *const *chs, size_t nthreads, const fsn_card *card,
+                                          const uint64_t *inputs, size_t n, uint64_t *outputs,
+                                          const fsn_secure_opts *opts, fsn_cost *total);
+FSN_NODISCARD fsn_status fsn_client_verdict(fsn_channel *ch, bool passed);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,369 @@
+/* Model cards, architecture exchange and the batch run of a session (include/fusion/session.h). */
+#include <fusion/session.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum {
+  CARD_MAX = 64 << 20, /* a card is at most 64 MiB (architecture + committed labels) */
+  ARCH_MAX = 1 << 20,  /* an architecture is at most 1 MiB */
+  SET_MAX = 1 << 24,   /* public samples */
+  LAYER_FIELDS = 10,   /* u32 fields per layer after the kind byte */
+};
+
+static const uint8_t card_magic[8] = {'F', 'S', 'N', 'C', 'A', 'R', 'D', '1'};
+
+/* ---- a bounded byte writer and reader ---- */
+
+typedef struct writer {
+  uint8_t *buf;
+  size_t len, cap;
+  bool oom;
+} writer;
+
+static void put(writer *w, const void *p, size_t n) {
+  if (w->oom) return;
+  if (w->len + n > w->cap) {
+    size_t cap = (w->cap + n) * 2;
+    uint8_t *b = realloc(w->buf, cap);
+    if (!b) {
+      w->oom = true;
+      return;
+    }
+    w->buf = b, w->cap = cap;
+  }
+  memcpy(w->buf + w->len, p, n);
+  w->len += n;
+}
+
+static void put_u32(writer *w, uint64_t v) {
+  uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+  put(w, b, 4);
+}
+
+static void put_u64(writer *w, uint64_t v) {
+  put_u32(w, v & 0xffffffffu);
+  put_u32(w, v >> 32);
+}
+
+static void put_str(writer *w, const char *s) {
+  size_t n = strlen(s);
+  put_u32(w, n);
+  put(w, s, n);
+}
+
+typedef struct reader {
+  const uint8_t *p;
+  size_t left;
+  bool bad;
+} reader;
+
+static const uint8_t *take(reader *r, size_t n) {
+  if (r->bad || n > r->left) {
+    r->bad = true;
+    return NULL;
+  }
+  const uint8_t *p = r->p;
+  r->p += n, r->left -= n;
+  return p;
+}
+
+static uint32_t get_u32(reader *r) {
+  const uint8_t *b = take(r, 4);
+  return b ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24 : 0;
+}
+
+static uint64_t get_u64(reader *r) {
+  uint64_t lo = get_u32(r);
+  return lo | (uint64_t)get_u32(r) << 32;
+}
+
+/* A string of at most cap - 1 bytes, NUL-terminated into out. */
+static void get_str(reader *r, char *out, size_t cap) {
+  uint32_t n = get_u32(r);
+  const uint8_t *s = n < cap ? take(r, n) : (r->bad = true, NULL);
+  if (!s) {
+    out[0] = 0;
+    return;
+  }
+  memcpy(out, s, n);
+  out[n] = 0;
+}
+
+/* ---- architecture ---- */
+
+fsn_status fsn_arch_encode(const fsn_model *m, uint8_t **out, size_t *len) {
+  writer w = {0};
+  fsn_shape in = fsn_model_input_shape(m);
+  put_u32(&w, in.c), put_u32(&w, in.h), put_u32(&w, in.w);
+  put_u32(&w, fsn_model_num_layers(m));
+  for (size_t i = 0; i < fsn_model_num_layers(m); i++) {
+    const fsn_layer_desc *d = &fsn_model_layer(m, i)->desc;
+    uint8_t kind = (uint8_t)d->kind;
+    put(&w, &kind, 1);
+    const size_t f[LAYER_FIELDS] = {d->in,       d->in2,      d->out_c, d->k_h,   d->k_w,
+                                    d->stride_h, d->stride_w, d->pad_h, d->pad_w, 0};
+    for (int k = 0; k < LAYER_FIELDS; k++) put_u32(&w, f[k]);
+    put_str(&w, d->name ? d->name : "");
+  }
+  if (w.oom) {
+    free(w.buf);
+    return fsn_fail(FSN_E_NOMEM, "architecture encoding");
+  }
+  *out = w.buf, *len = w.len;
+  return FSN_OK;
+}
+
+/* Zero weights for a conv or fc layer reading tensor `in` of the model built so far. */
+static fsn_status zero_params(const fsn_model *m, const fsn_layer_desc *d, float **w, float **b) {
+  fsn_shape s = fsn_model_tensor_shape(m, d->in);
+  size_t count = d->kind == FSN_LAYER_CONV ? d->out_c * s.c * d->k_h * d->k_w : d->out_c * s.c * s.h * s.w;
+  if (d->out_c == 0 || count / d->out_c > (1u << 28) || d->out_c > (1u << 20))
+    return fsn_fail(FSN_E_PROTOCOL, "model card: layer '%s' has an implausible size", d->name);
+  *w = calloc(count + 1, sizeof **w), *b = calloc(d->out_c + 1, sizeof **b);
+  return *w && *b ? FSN_OK : fsn_fail(FSN_E_NOMEM, "model card: %zu weights", count);
+}
+
+fsn_status fsn_arch_decode(fsn_model **out, const uint8_t *buf, size_t len) {
+  reader r = {buf, len, false};
+  *out = NULL;
+  uint32_t c = get_u32(&r), h = get_u32(&r), w = get_u32(&r), layers = get_u32(&r);
+  if (r.bad || layers > 4096) return fsn_fail(FSN_E_PROTOCOL, "model card: malformed architecture header");
+  fsn_model *m;
+  fsn_status st = fsn_model_create(&m, c, h, w);
+  if (st != FSN_OK) return fsn_fail(FSN_E_PROTOCOL, "model card: %s", fsn_last_error());
+  for (uint32_t i = 0; i < layers && st == FSN_OK; i++) {
+    const uint8_t *kind = take(&r, 1);
+    uint32_t f[LAYER_FIELDS];
+    for (int k = 0; k < LAYER_FIELDS; k++) f[k] = get_u32(&r);
+    char name[128];
+    get_str(&r, name, sizeof name);
+    if (r.bad || !kind || *kind < FSN_LAYER_CONV || *kind > FSN_LAYER_FLATTEN) {
+      st = fsn_fail(FSN_E_PROTOCOL, "model card: malformed layer %u", i);
+      break;
+    }
+    fsn_layer_desc d = {.kind = (fsn_layer_kind)*kind,
+                        .name = name,
+                        .in = f[0],
+                        .in2 = f[1],
+                        .out_c = f[2],
+                        .k_h = f[3],
+                        .k_w = f[4],
+                        .stride_h = f[5],
+                        .stride_w = f[6],
+                        .pad_h = f[7],
+                        .pad_w = f[8]};
+    float *weight = NULL, *bias = NULL;
+    if ((d.kind == FSN_LAYER_CONV || d.kind == FSN_LAYER_FC) && d.in <= i &&
+        (st = zero_params(m, &d, &weight, &bias)) != FSN_OK)
+      break;
+    d.weight = weight, d.bias = bias;
+    st = fsn_model_add(m, &d, NULL);
+    if (st != FSN_OK) st = fsn_fail(FSN_E_PROTOCOL, "model card: %s", fsn_last_error());
+    free(weight), free(bias);
+  }
+  if (st == FSN_OK && r.left) st = fsn_fail(FSN_E_PROTOCOL, "model card: %zu trailing bytes", r.left);
+  if (st != FSN_OK) {
+    fsn_model_destroy(m);
+    return st;
+  }
+  *out = m;
+  return FSN_OK;
+}
+
+/* ---- the card ---- */
+
+fsn_status fsn_card_make(fsn_card *card, const fsn_model *m, const char *model_name, const fsn_sampleset *set,
+                         bool commit, double claimed) {
+  *card = (fsn_card){.ell = fsn_model_ell(m),
+                     .scale = fsn_model_scale(m),
+                     .set_count = set->images.count,
+                     .claimed_accuracy = claimed};
+  fsn_status st = fsn_model_hash(m, card->model_hash);
+  if (st != FSN_OK) return st;
+  snprintf(card->model_name, sizeof card->model_name, "%s", model_name);
+  snprintf(card->set_name, sizeof card->set_name, "%s", set->name);
+  memcpy(card->set_hash, set->set_hash, 32);
+  if (!commit) return FSN_OK;
+  /* Committed labels: what the fixed-point engine (= the secure run) predicts on every public sample. */
+  size_t in_size = set->images.channels * set->images.rows * set->images.cols;
+  fsn_shape os = fsn_model_output_shape(m);
+  size_t out_size = os.c * os.h * os.w, chunk = 256, correct = 0;
+  uint64_t *x = malloc(chunk * in_size * sizeof *x), *y = malloc(chunk * out_size * sizeof *y);
+  card->predictions = malloc(set->images.count + 1);
+  if (!x || !y || !card->predictions) st = fsn_fail(FSN_E_NOMEM, "committed labels for %zu samples", card->set_count);
+  for (size_t b = 0; b < set->images.count && st == FSN_OK; b += chunk) {
+    size_t k = set->images.count - b < chunk ? set->images.count - b : chunk;
+    fsn_nn_pixels_to_fixed(x, set->images.pixels + b * in_size, k * in_size, card->ell, card->scale);
+    if ((st = fsn_model_run_fixed(m, y, x, k, NULL)) != FSN_OK) break;
+    for (size_t i = 0; i < k; i++) {
+      card->predictions[b + i] = (uint8_t)fsn_nn_argmax_fixed(y + i * out_size, out_size, card->ell);
+      correct += card->predictions[b + i] == set->labels[b + i];
+    }
+  }
+  free(x), free(y);
+  if (st != FSN_OK) {
+    fsn_card_free(card);
+    return st;
+  }
+  card->claimed_accuracy = (double)correct / (double)(set->images.count ? set->images.count : 1);
+  return FSN_OK;
+}
+
+void fsn_card_free(fsn_card *card) {
+  fsn_model_destroy(card->arch);
+  free(card->predictions);
+  *card = (fsn_card){0};
+}
+
+fsn_status fsn_card_send(fsn_channel *ch, const fsn_card *card, const fsn_model *m) {
+  uint8_t *arch = NULL;
+  size_t arch_len = 0;
+  fsn_status st = fsn_arch_encode(m, &arch, &arch_len);
+  if (st != FSN_OK) return st;
+  writer w = {0};
+  put(&w, card_magic, 8);
+  put(&w, card->model_hash, 32);
+  put_u32(&w, card->ell), put_u32(&w, card->scale);
+  put_str(&w, card->model_name);
+  put_u32(&w, arch_len);
+  put(&w, arch, arch_len);
+  put_str(&w, card->set_name);
+  put(&w, card->set_hash, 32);
+  put_u32(&w, card->set_count);
+  uint64_t acc;
+  memcpy(&acc, &card->claimed_accuracy, 8);
+  put_u64(&w, acc);
+  uint8_t committed = card->predictions != NULL;
+  put(&w, &committed, 1);
+  if (committed) put(&w, card->predictions, card->set_count);
+  free(arch);
+  if (w.oom) st = fsn_fail(FSN_E_NOMEM, "model card");
+  uint8_t len[8];
+  for (int i = 0; i < 8; i++) len[i] = (uint8_t)((uint64_t)w.len >> (8 * i));
+  if (st == FSN_OK) st = fsn_channel_send(ch, len, 8);
+  if (st == FSN_OK) st = fsn_channel_send(ch, w.buf, w.len);
+  if (st == FSN_OK) st = fsn_channel_flush(ch);
+  free(w.buf);
+  return st;
+}
+
+static fsn_status parse_card(fsn_card *card, const uint8_t *buf, size_t n) {
+  reader r = {buf, n, false};
+  const uint8_t *magic = take(&r, 8), *hash = take(&r, 32);
+  if (!magic || memcmp(magic, card_magic, 8)) return fsn_fail(FSN_E_PROTOCOL, "model card: bad magic");
+  memcpy(card->model_hash, hash, 32);
+  card->ell = get_u32(&r), card->scale = get_u32(&r);
+  get_str(&r, card->model_name, sizeof card->model_name);
+  uint32_t arch_len = get_u32(&r);
+  const uint8_t *arch = arch_len <= ARCH_MAX ? take(&r, arch_len) : NULL;
+  get_str(&r, card->set_name, sizeof card->set_name);
+  const uint8_t *set_hash = take(&r, 32);
+  card->set_count = get_u32(&r);
+  uint64_t acc = get_u64(&r);
+  memcpy(&card->claimed_accuracy, &acc, 8);
+  const uint8_t *committed = take(&r, 1);
+  if (r.bad || !arch || card->ell < 2 || card->ell > 64 || card->scale >= card->ell || card->set_count > SET_MAX ||
+      !(card->claimed_accuracy >= 0 && card->claimed_accuracy <= 1) || *committed > 1)
+    return fsn_fail(FSN_E_PROTOCOL, "model card: malformed or out-of-range fields");
+  memcpy(card->set_hash, set_hash, 32);
+  if (*committed) {
+    const uint8_t *labels = take(&r, card->set_count);
+    if (!labels) return fsn_fail(FSN_E_PROTOCOL, "model card: committed labels cut short");
+    if (!(card->predictions = malloc(card->set_count + 1))) return fsn_fail(FSN_E_NOMEM, "committed labels");
+    memcpy(card->predictions, labels, card->set_count);
+  }
+  if (r.left) return fsn_fail(FSN_E_PROTOCOL, "model card: %zu trailing bytes", r.left);
+  return fsn_arch_decode(&card->arch, arch, arch_len);
+}
+
+fsn_status fsn_card_recv(fsn_channel *ch, fsn_card *card) {
+  *card = (fsn_card){0};
+  uint8_t len[8];
+  fsn_status st = fsn_channel_recv(ch, len, 8);
+  if (st != FSN_OK) return st;
+  uint64_t n = 0;
+  for (int i = 0; i < 8; i++) n |= (uint64_t)len[i] << (8 * i);
+  if (n > CARD_MAX)
+    return fsn_fail(FSN_E_PROTOCOL, "model card of %llu bytes is above the %d-byte limit", (unsigned long long)n,
+                    CARD_MAX);
+  uint8_t *buf = malloc(n + 1);
+  if (!buf) return fsn_fail(FSN_E_NOMEM, "model card of %llu bytes", (unsigned long long)n);
+  if ((st = fsn_channel_recv(ch, buf, n)) == FSN_OK) st = parse_card(card, buf, n);
+  free(buf);
+  if (st != FSN_OK) fsn_card_free(card);
+  return st;
+}
+
+/* ---- the batch ---- */
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Create the context, run the batch, reveal to the client; shared by both roles. */
+static fsn_status run_batch(fsn_channel *const *chs, size_t T, fsn_role role, const fsn_model *m, unsigned ell,
+                            unsigned scale, const uint64_t *inputs, size_t n, uint64_t *outputs,
+                            const fsn_secure_opts *opts, fsn_cost *total) {
+  fsn_shape os = fsn_model_output_shape(m);
+  size_t out_n = n * os.c * os.h * os.w;
+  double t0 = now();
+  fsn_2pc *p;
+  fsn_status st = fsn_2pc_create(&p, chs, T, role, ell, scale, NULL);
+  if (st != FSN_OK) return st;
+  fsn_counters before;
+  fsn_2pc_counters(p, &before);
+  uint64_t *share = malloc((out_n + 1) * sizeof *share);
+  if (!share) st = fsn_fail(FSN_E_NOMEM, "outputs of %zu values", out_n);
+  if (st == FSN_OK) st = fsn_secure_run(p, m, share, inputs, n, opts, NULL);
+  if (st == FSN_OK) st = fsn_2pc_reveal(p, outputs, share, out_n, FSN_ROLE_CLIENT);
+  if (total) {
+    fsn_counters after;
+    fsn_2pc_counters(p, &after);
+    *total = (fsn_cost){
+        .seconds = now() - t0, .bytes_sent = after.bytes_sent, .bytes_recv = after.bytes_recv, .rounds = after.rounds};
+  }
+  free(share);
+  fsn_2pc_destroy(p);
+  return st;
+}
+
+fsn_status fsn_serve_batch(fsn_channel *const *chs, size_t T, const fsn_model *m, size_t max_batch,
+                           const fsn_secure_opts *opts, fsn_cost *total, bool *passed) {
+  uint8_t b[8];
+  *passed = false;
+  fsn_status st = fsn_channel_recv(chs[0], b, 8);
+  if (st != FSN_OK) return st;
+  uint64_t n = 0;
+  for (int i = 0; i < 8; i++) n |= (uint64_t)b[i] << (8 * i);
+  if (n == 0 || n > max_batch)
+    return fsn_fail(FSN_E_PROTOCOL, "client asked for a batch of %llu (this server takes 1 .. %zu)",
+                    (unsigned long long)n, max_batch);
+  st = run_batch(chs, T, FSN_ROLE_SERVER, m, fsn_model_ell(m), fsn_model_scale(m), NULL, n, NULL, opts, total);
+  uint8_t verdict;
+  if (st == FSN_OK && (st = fsn_channel_recv(chs[0], &verdict, 1)) == FSN_OK) {
+    if (verdict > 1) return fsn_fail(FSN_E_PROTOCOL, "client verdict byte %u", verdict);
+    *passed = verdict == 1;
+  }
+  return st;
+}
+
+fsn_status fsn_client_batch(fsn_channel *const *chs, size_t T, const fsn_card *card, const uint64_t *inputs, size_t n,
+                            uint64_t *outputs, const fsn_secure_opts *opts, fsn_cost *total) {
+  uint8_t b[8];
+  for (int i = 0; i < 8; i++) b[i] = (uint8_t)((uint64_t)n >> (8 * i));
+  fsn_status st = fsn_channel_send(chs[0], b, 8);
+  if (st != FSN_OK) return st;
+  return run_batch(chs, T, FSN_ROLE_CLIENT, card->arch, card->ell, card->scale, inputs, n, outputs, opts, total);
+}
+
+fsn_status fsn_client_verdict(fsn_channel *ch, bool passed) {
+  uint8_t v = passed;
+  fsn_status st = fsn_channel_send(ch, &v, 1);
+  return st == FSN_OK ? fsn_channel_flush(ch) : st;
+}

@@ -1,0 +1,324 @@
+/* The millionaires' comparison and what is built directly on it: MSB, wrap, DReLU, ReLU, signed >=.
+ *
+ * Leaves are 4-bit digits (the most significant one may be narrower), leaf 0 the least significant. Leaves pair up
+ * as (lo = 2k, hi = 2k + 1) into the first level of the tree, lt = lt_hi ^ (eq_hi & lt_lo), eq = eq_hi & eq_lo, and
+ * that level costs no AND: the server knows the client's leaf shares as a function of the client's digit, so it puts
+ * its half of every cross product into the 1-out-of-16 OT messages. Per digit x the client receives 4 bits:
+ *   lo leaf: C_lt, C_eq, (S_eq_hi & C_lt) ^ r1, (S_eq_hi & C_eq) ^ r3
+ *   hi leaf: C_eqh, C_lth ^ (C_eqh & S_lt_lo), (C_eqh & S_eq_lo) ^ r4
+ *   unpaired top leaf: C_lt, C_eq
+ * with C = (leaf value) ^ S and S, r the server's random bits. Higher levels use bit triples (one ROT each way per
+ * node, generated together with the leaf OTs) and one exchange per level for all comparisons of the batch. */
+#include "protocol/layers/nl_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct mill_shape {
+  unsigned q, m, wtop, full, m1; /* bits, leaves, top leaf width, 4-bit leaves, first-level nodes */
+  size_t groups;                 /* AND groups per comparison above the first level */
+} mill_shape;
+
+static mill_shape shape_of(unsigned q) {
+  mill_shape s = {.q = q, .m = (q + 3) / 4};
+  s.wtop = q - 4 * (s.m - 1);
+  s.full = s.wtop == 4 ? s.m : s.m - 1;
+  s.m1 = (s.m + 1) / 2;
+  for (unsigned c = s.m1; c > 1; c = (c + 1) / 2) s.groups += c / 2;
+  return s;
+}
+
+static unsigned digit(uint64_t v, unsigned j, const mill_shape *s) {
+  const unsigned w = j == s->m - 1 ? s->wtop : 4;
+  return (unsigned)(v >> (4 * j)) & ((1u << w) - 1);
+}
+
+/* Where leaf j of element i finds its messages (server) / its OT output (client). */
+static size_t leaf_slot(size_t i, unsigned j, const mill_shape *s, bool *top) {
+  *top = j >= s->full;
+  return *top ? i : i * s->full + j;
+}
+
+/* Server: fill the OT messages of every leaf and its own shares of the first-level nodes. */
+static void server_leaves(fsn_nl_thr *t, uint64_t *mfull, uint64_t *mtop, uint8_t *nlt, uint8_t *neq, const uint64_t *v,
+                          size_t n, const mill_shape *s) {
+  uint8_t *rnd = (uint8_t *)nlt; /* reuse: random byte per node, consumed before the node shares are written */
+  fsn_prg_bytes(&t->prg, rnd, n * s->m1);
+  const unsigned ntop = 1u << s->wtop;
+  for (size_t i = 0; i < n; i++)
+    for (unsigned k = 0; k < s->m1; k++) {
+      const unsigned r = rnd[i * s->m1 + k];
+      const unsigned slo = r & 1, sqlo = r >> 1 & 1, slth = r >> 2 & 1, seqh = r >> 3 & 1;
+      const unsigned r1 = r >> 4 & 1, r3 = r >> 5 & 1, r4 = r >> 6 & 1;
+      const unsigned lo = 2 * k, hi = lo + 1;
+      bool top;
+      const unsigned alo = digit(v[i], lo, s);
+      size_t slot = leaf_slot(i, lo, s, &top);
+      uint64_t *dst = top ? mtop + slot * ntop : mfull + slot * 16;
+      const unsigned nlo = top ? ntop : 16;
+      if (hi >= s->m) { /* unpaired top leaf */
+        for (unsigned x = 0; x < nlo; x++) dst[x] = ((alo < x) ^ slo) | ((unsigned)(alo == x) ^ sqlo) << 1;
+        nlt[i * s->m1 + k] = (uint8_t)slo, neq[i * s->m1 + k] = (uint8_t)sqlo;
+        continue;
+      }
+      for (unsigned x = 0; x < nlo; x++) {
+        const unsigned cl = (alo < x) ^ slo, cq = (alo == x) ^ sqlo;
+        dst[x] = cl | cq << 1 | ((seqh & cl) ^ r1) << 2 | ((seqh & cq) ^ r3) << 3;
+      }
+      const unsigned ahi = digit(v[i], hi, s);
+      slot = leaf_slot(i, hi, s, &top);
+      dst = top ? mtop + slot * ntop : mfull + slot * 16;
+      const unsigned nhi = top ? ntop : 16;
+      for (unsigned x = 0; x < nhi; x++) {
+        const unsigned ce = (ahi == x) ^ seqh, clh = (ahi < x) ^ slth;
+        dst[x] = ce | (clh ^ (ce & slo)) << 1 | ((ce & sqlo) ^ r4) << 2;
+      }
+      nlt[i * s->m1 + k] = (uint8_t)(slth ^ (seqh & slo) ^ r1);
+      neq[i * s->m1 + k] = (uint8_t)((seqh & sqlo) ^ r3 ^ r4);
+    }
+}
+
+static void client_digits(uint8_t *ifull, uint8_t *itop, const uint64_t *v, size_t n, const mill_shape *s) {
+  for (size_t i = 0; i < n; i++)
+    for (unsigned j = 0; j < s->m; j++) {
+      bool top;
+      const size_t slot = leaf_slot(i, j, s, &top);
+      (top ? itop : ifull)[slot] = (uint8_t)digit(v[i], j, s);
+    }
+}
+
+static void client_nodes(uint8_t *nlt, uint8_t *neq, const uint64_t *ofull, const uint64_t *otop, size_t n,
+                         const mill_shape *s) {
+  for (size_t i = 0; i < n; i++)
+    for (unsigned k = 0; k < s->m1; k++) {
+      bool top;
+      size_t slot = leaf_slot(i, 2 * k, s, &top);
+      const unsigned L = (unsigned)(top ? otop : ofull)[slot];
+      if (2 * k + 1 >= s->m) {
+        nlt[i * s->m1 + k] = L & 1, neq[i * s->m1 + k] = L >> 1 & 1;
+        continue;
+      }
+      slot = leaf_slot(i, 2 * k + 1, s, &top);
+      const unsigned H = (unsigned)(top ? otop : ofull)[slot];
+      nlt[i * s->m1 + k] = (uint8_t)((H >> 1 & 1) ^ (H & L & 1) ^ (L >> 2 & 1));
+      neq[i * s->m1 + k] = (uint8_t)((H & (L >> 1) & 1) ^ (L >> 3 & 1) ^ (H >> 2 & 1));
+    }
+}
+
+/* The 1-out-of-16 (and narrower top) leaf OTs, server as OT sender. */
+static fsn_status leaf_ots(fsn_nl_thr *t, uint64_t *full, uint64_t *top, const uint8_t *ifull, const uint8_t *itop,
+                           size_t n, const mill_shape *s) {
+  fsn_status st = FSN_OK;
+  if (fsn_nl_server(t)) {
+    if (s->full) st = fsn_ot_nchoose1_send(t->snd, full, n * s->full, 4, 4);
+    if (st == FSN_OK && s->full < s->m) st = fsn_ot_nchoose1_send(t->snd, top, n, s->wtop, 4);
+  } else {
+    if (s->full) st = fsn_ot_nchoose1_recv(t->rcv, full, ifull, n * s->full, 4, 4);
+    if (st == FSN_OK && s->full < s->m) st = fsn_ot_nchoose1_recv(t->rcv, top, itop, n, s->wtop, 4);
+  }
+  return st;
+}
+
+/* The AND tree above the first level: node arrays of n x cnt, combined pairwise until one node per element. */
+static fsn_status tree(fsn_nl_thr *t, uint8_t *nlt, uint8_t *neq, uint8_t *work, size_t n, const mill_shape *s,
+                       const fsn_nl_triples *tr) {
+  size_t used = 0;
+  for (unsigned cnt = s->m1; cnt > 1; cnt = (cnt + 1) / 2) {
+    const unsigned pairs = cnt / 2, next = (cnt + 1) / 2;
+    const size_t np = n * pairs;
+    uint8_t *x = work, *y1 = work + np, *y2 = work + 2 * np, *z1 = work + 3 * np, *z2 = work + 4 * np;
+    for (size_t i = 0; i < n; i++)
+      for (unsigned k = 0; k < pairs; k++) {
+        const size_t g = i * pairs + k, lo = i * cnt + 2 * k, hi = lo + 1;
+        x[g] = neq[hi], y1[g] = nlt[lo], y2[g] = neq[lo];
+      }
+    fsn_status st = fsn_nl_and2(t, z1, z2, x, y1, y2, np, tr, used);
+    if (st != FSN_OK) return st;
+    used += np;
+    /* Compact in place: node k of the next level only reads nodes >= k of this one. */
+    for (size_t i = 0; i < n; i++) {
+      for (unsigned k = 0; k < pairs; k++) {
+        const size_t g = i * pairs + k;
+        const uint8_t lth = nlt[i * cnt + 2 * k + 1];
+        nlt[i * next + k] = lth ^ z1[g], neq[i * next + k] = z2[g];
+      }
+      if (cnt & 1) nlt[i * next + pairs] = nlt[i * cnt + cnt - 1], neq[i * next + pairs] = neq[i * cnt + cnt - 1];
+    }
+  }
+  return FSN_OK;
+}
+
+static fsn_status mill_block(fsn_nl_thr *t, uint8_t *lt, uint8_t *eq, const uint64_t *v, size_t n,
+                             const mill_shape *s) {
+  const bool server = fsn_nl_server(t);
+  const size_t nfull = n * s->full, ntop = s->full < s->m ? n : 0, topn = (size_t)1 << s->wtop;
+  const size_t words = server ? nfull * 16 + ntop * topn : nfull + ntop;
+  uint64_t *msg = malloc(words * sizeof *msg + 8);
+  uint8_t *bytes = malloc(2 * n * s->m1 + 5 * n * s->groups + nfull + ntop + 1);
+  fsn_nl_triples tr = {0};
+  fsn_status st = FSN_OK;
+  if (!msg || !bytes) {
+    st = fsn_fail(FSN_E_NOMEM, "millionaires block of %zu x %u bits", n, s->q);
+    goto done;
+  }
+  uint8_t *nlt = bytes, *neq = bytes + n * s->m1, *work = neq + n * s->m1, *idx = work + 5 * n * s->groups;
+  uint64_t *full = msg, *top = msg + (server ? nfull * 16 : nfull);
+  if (server)
+    server_leaves(t, full, top, nlt, neq, v, n, s);
+  else
+    client_digits(idx, idx + nfull, v, n, s);
+  if ((st = leaf_ots(t, full, top, idx, idx + nfull, n, s)) != FSN_OK) goto done;
+  if (s->groups && (st = fsn_nl_triples_make(t, &tr, n * s->groups)) != FSN_OK) goto done;
+  if (!server) client_nodes(nlt, neq, full, top, n, s);
+  if ((st = tree(t, nlt, neq, work, n, s, &tr)) != FSN_OK) goto done;
+  memcpy(lt, nlt, n);
+  if (eq) memcpy(eq, neq, n);
+done:
+  fsn_nl_triples_free(&tr);
+  free(msg), free(bytes);
+  return st;
+}
+
+fsn_status fsn_nl_mill(fsn_nl_thr *t, uint8_t *lt, uint8_t *eq, const uint64_t *v, size_t n, unsigned q) {
+  if (q == 0) { /* empty strings: never less, always equal */
+    memset(lt, 0, n);
+    if (eq) memset(eq, fsn_nl_server(t), n);
+    return FSN_OK;
+  }
+  const mill_shape s = shape_of(q);
+  const size_t block = ((size_t)1 << 15) / s.m > 64 ? ((size_t)1 << 15) / s.m : 64;
+  for (size_t off = 0; off < n; off += block) {
+    const size_t b = n - off < block ? n - off : block;
+    fsn_status st = mill_block(t, lt + off, eq ? eq + off : NULL, v + off, b, &s);
+    if (st != FSN_OK) return st;
+  }
+  return FSN_OK;
+}
+
+/* MSB(x) = MSB(x_s) ^ MSB(x_c) ^ carry of the low ell - 1 bits, carry = [2^(ell-1) - 1 - x_s' < x_c']. */
+fsn_status fsn_nl_msb(fsn_nl_thr *t, uint8_t *msb, const uint64_t *x, size_t n) {
+  const unsigned q = t->ell - 1;
+  const uint64_t low = fsn_ring_mask(t->ell) >> 1;
+  uint64_t *v = malloc((n < FSN_NL_BLOCK ? n : FSN_NL_BLOCK) * sizeof *v + 8);
+  if (!v) return fsn_fail(FSN_E_NOMEM, "MSB of %zu", n);
+  fsn_status st = FSN_OK;
+  for (size_t off = 0; off < n && st == FSN_OK; off += FSN_NL_BLOCK) {
+    const size_t b = n - off < FSN_NL_BLOCK ? n - off : FSN_NL_BLOCK;
+    for (size_t i = 0; i < b; i++) v[i] = (fsn_nl_server(t) ? ~x[off + i] : x[off + i]) & low;
+    if ((st = fsn_nl_mill(t, msb + off, NULL, v, b, q)) == FSN_OK)
+      for (size_t i = 0; i < b; i++) msb[off + i] ^= (uint8_t)(x[off + i] >> q & 1);
+  }
+  free(v);
+  return st;
+}
+
+/* ---- threaded public forms ----------------------------------------------------------------------------------- */
+
+typedef struct cmp_args {
+  uint8_t *b1, *b2;
+  uint64_t *out;
+  const uint64_t *x, *y;
+  unsigned q;
+} cmp_args;
+
+static fsn_status mill_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
+  const cmp_args *a = arg;
+  return fsn_nl_mill(t, a->b1 + begin, a->b2 ? a->b2 + begin : NULL, a->x + begin, end - begin, a->q);
+}
+
+fsn_status fsn_2pc_millionaire(fsn_2pc *p, uint8_t *lt, uint8_t *eq, const uint64_t *v, size_t n, unsigned q) {
+  if (q > 64) return fsn_fail(FSN_E_INVALID, "millionaires: q = %u bits above 64", q);
+  cmp_args a = {.b1 = lt, .b2 = eq, .x = v, .q = q};
+  return fsn_nl_run(p, n, mill_worker, &a);
+}
+
+static fsn_status msb_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
+  const cmp_args *a = arg;
+  fsn_status st = fsn_nl_msb(t, a->b1 + begin, a->x + begin, end - begin);
+  if (st == FSN_OK && a->q == 1 && fsn_nl_server(t)) /* q = 1 marks DReLU */
+    for (size_t i = begin; i < end; i++) a->b1[i] ^= 1;
+  return st;
+}
+
+fsn_status fsn_2pc_msb(fsn_2pc *p, uint8_t *out, const uint64_t *x, size_t n) {
+  cmp_args a = {.b1 = out, .x = x};
+  return fsn_nl_run(p, n, msb_worker, &a);
+}
+
+fsn_status fsn_2pc_drelu(fsn_2pc *p, uint8_t *out, const uint64_t *x, size_t n) {
+  cmp_args a = {.b1 = out, .x = x, .q = 1};
+  return fsn_nl_run(p, n, msb_worker, &a);
+}
+
+static fsn_status wrap_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
+  const cmp_args *a = arg;
+  const uint64_t mask = fsn_ring_mask(t->ell);
+  uint64_t *v = malloc((end - begin) * sizeof *v + 8);
+  if (!v) return fsn_fail(FSN_E_NOMEM, "wrap of %zu", end - begin);
+  for (size_t i = begin; i < end; i++) v[i - begin] = (fsn_nl_server(t) ? ~a->x[i] : a->x[i]) & mask;
+  fsn_status st = fsn_nl_mill(t, a->b1 + begin, NULL, v, end - begin, t->ell);
+  free(v);
+  return st;
+}
+
+fsn_status fsn_2pc_wrap(fsn_2pc *p, uint8_t *out, const uint64_t *x, size_t n) {
+  cmp_args a = {.b1 = out, .x = x};
+  return fsn_nl_run(p, n, wrap_worker, &a);
+}
+
+static fsn_status relu_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
+  const cmp_args *a = arg;
+  uint8_t *d = malloc(FSN_NL_BLOCK);
+  if (!d) return fsn_fail(FSN_E_NOMEM, "ReLU block");
+  fsn_status st = FSN_OK;
+  for (size_t off = begin; off < end && st == FSN_OK; off += FSN_NL_BLOCK) {
+    const size_t b = end - off < FSN_NL_BLOCK ? end - off : FSN_NL_BLOCK;
+    if ((st = fsn_nl_msb(t, d, a->x + off, b)) != FSN_OK) break;
+    if (fsn_nl_server(t))
+      for (size_t i = 0; i < b; i++) d[i] ^= 1;
+    if (a->b1) memcpy(a->b1 + off, d, b);
+    st = fsn_nl_mux(t, a->out + off, d, a->x + off, b);
+  }
+  free(d);
+  return st;
+}
+
+fsn_status fsn_2pc_relu(fsn_2pc *p, uint64_t *out, uint8_t *drelu, const uint64_t *x, size_t n) {
+  cmp_args a = {.b1 = drelu, .out = out, .x = x};
+  return fsn_nl_run(p, n, relu_worker, &a);
+}
+
+/* ge = [a >= b] signed, without assuming a - b does not overflow: with s = MSB(a) ^ MSB(b) and d = a - b,
+ * ge = !MSB(d) when the signs agree (no overflow possible) and MSB(b) when they differ:
+ * ge = !md ^ (s & (!md ^ mb)). */
+static fsn_status ge_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
+  const cmp_args *a = arg;
+  const size_t n = end - begin;
+  const uint64_t mask = fsn_ring_mask(t->ell);
+  uint64_t *v = malloc(3 * n * sizeof *v);
+  uint8_t *bits = malloc(5 * n);
+  fsn_nl_triples tr = {0};
+  fsn_status st = FSN_OK;
+  if (!v || !bits) {
+    st = fsn_fail(FSN_E_NOMEM, "signed compare of %zu", n);
+    goto done;
+  }
+  for (size_t i = 0; i < n; i++)
+    v[i] = a->x[begin + i], v[n + i] = a->y[begin + i], v[2 * n + i] = (a->x[begin + i] - a->y[begin + i]) & mask;
+  if ((st = fsn_nl_msb(t, bits, v, 3 * n)) != FSN_OK) goto done;
+  uint8_t *ma = bits, *mb = bits + n, *md = bits + 2 * n, *s = bits + 3 * n, *y = bits + 4 * n;
+  const uint8_t one = fsn_nl_server(t);
+  for (size_t i = 0; i < n; i++) md[i] ^= one, s[i] = ma[i] ^ mb[i], y[i] = md[i] ^ mb[i];
+  if ((st = fsn_nl_triples_make(t, &tr, n)) != FSN_OK) goto done;
+  if ((st = fsn_nl_and2(t, y, NULL, s, y, NULL, n, &tr, 0)) != FSN_OK) goto done;
+  for (size_t i = 0; i < n; i++) a->b1[begin + i] = md[i] ^ y[i];
+done:
+  fsn_nl_triples_free(&tr);
+  free(v), free(bits);
+  return st;
+}
+
+fsn_status fsn_2pc_ge(fsn_2pc *p, uint8_t *ge, const uint64_t *a, const uint64_t *b, size_t n) {
+  cmp_args args = {.b1 = ge, .x = a, .y = b};
+  return fsn_nl_run(p, n, ge_worker, &args);
+}

@@ -1,0 +1,138 @@
+/* Truncation by s bits (docs/PROTOCOLS.md): with u = x + 2^(ell-1) (unsigned),
+ *   u >> s = (u_s >> s) + (u_c >> s) + c - w 2^(ell-s),
+ * c = carry out of the low s bits, w = wrap of the whole sum. Rather than two full comparisons, c comes from the
+ * millionaires on the low s bits and w = lt_h ^ (eq_h & c) from the one on the high ell - s bits (the high halves
+ * overflow on their own, or are all ones and take the carry): s + (ell - s) = ell bits of leaves and one AND.
+ * APPROX drops c (the result is then 0 or 1 below the exact one) and gets w from one ell-bit comparison.
+ * For a value known to be non-negative no bias is needed and w = MSB(x_s) OR MSB(x_c), a product of two private
+ * bits: one arithmetic COT, no comparison at all. */
+#include "protocol/layers/nl_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct trunc_args {
+  uint64_t *out;
+  const uint64_t *x;
+  unsigned s;
+  fsn_trunc_mode mode;
+} trunc_args;
+
+typedef struct trunc_buf {
+  uint64_t *u, *hi, *v, *ar, *corr; /* n each, ar and corr 2n */
+  uint8_t *c, *lt, *eq, *bits;      /* n each, bits 2n */
+} trunc_buf;
+
+static bool alloc_buf(trunc_buf *b, size_t n) {
+  uint64_t *w = malloc(7 * n * sizeof *w);
+  uint8_t *y = malloc(5 * n);
+  if (!w || !y) {
+    free(w), free(y);
+    return false;
+  }
+  *b = (trunc_buf){.u = w,
+                   .hi = w + n,
+                   .v = w + 2 * n,
+                   .ar = w + 3 * n,
+                   .corr = w + 5 * n,
+                   .c = y,
+                   .lt = y + n,
+                   .eq = y + 2 * n,
+                   .bits = y + 3 * n};
+  return true;
+}
+
+/* c: the carry out of the low s bits of u_s + u_c. */
+static fsn_status low_carry(fsn_nl_thr *t, trunc_buf *b, size_t n, unsigned s) {
+  const uint64_t lo = fsn_ring_mask(s);
+  for (size_t i = 0; i < n; i++) b->v[i] = (fsn_nl_server(t) ? ~b->u[i] : b->u[i]) & lo;
+  return fsn_nl_mill(t, b->c, NULL, b->v, n, s);
+}
+
+static fsn_status trunc_signed(fsn_nl_thr *t, uint64_t *out, const uint64_t *x, size_t n, unsigned s, bool exact,
+                               trunc_buf *b) {
+  const unsigned ell = t->ell;
+  const uint64_t mask = fsn_ring_mask(ell), half = (uint64_t)1 << (ell - 1);
+  const bool server = fsn_nl_server(t);
+  for (size_t i = 0; i < n; i++) b->u[i] = (x[i] + (server ? half : 0)) & mask, b->hi[i] = b->u[i] >> s;
+  fsn_status st;
+  uint8_t *w = b->bits + n;
+  if (exact) {
+    if ((st = low_carry(t, b, n, s)) != FSN_OK) return st;
+    const uint64_t hm = fsn_ring_mask(ell - s);
+    for (size_t i = 0; i < n; i++) b->v[i] = (server ? ~b->hi[i] : b->hi[i]) & hm;
+    if ((st = fsn_nl_mill(t, b->lt, b->eq, b->v, n, ell - s)) != FSN_OK) return st;
+    fsn_nl_triples tr;
+    if ((st = fsn_nl_triples_make(t, &tr, n)) != FSN_OK) return st;
+    st = fsn_nl_and2(t, w, NULL, b->eq, b->c, NULL, n, &tr, 0);
+    fsn_nl_triples_free(&tr);
+    if (st != FSN_OK) return st;
+    for (size_t i = 0; i < n; i++) w[i] ^= b->lt[i];
+    memcpy(b->bits, b->c, n);
+  } else {
+    for (size_t i = 0; i < n; i++) b->v[i] = (server ? ~b->u[i] : b->u[i]) & mask;
+    if ((st = fsn_nl_mill(t, w, NULL, b->v, n, ell)) != FSN_OK) return st;
+    memset(b->bits, 0, n);
+  }
+  /* B2A of c (if exact) and w together. */
+  const size_t off = exact ? 0 : n, cnt = exact ? 2 * n : n;
+  if ((st = fsn_nl_b2a(t, b->ar + off, b->bits + off, cnt, ell)) != FSN_OK) return st;
+  if (!exact) memset(b->ar, 0, n * sizeof *b->ar);
+  const uint64_t bias = server ? (uint64_t)1 << (ell - 1 - s) : 0;
+  for (size_t i = 0; i < n; i++) out[i] = (b->hi[i] + b->ar[i] - (b->ar[n + i] << (ell - s)) - bias) & mask;
+  return FSN_OK;
+}
+
+static fsn_status trunc_nonneg(fsn_nl_thr *t, uint64_t *out, const uint64_t *x, size_t n, unsigned s, bool exact,
+                               trunc_buf *b) {
+  const unsigned ell = t->ell;
+  const uint64_t mask = fsn_ring_mask(ell);
+  fsn_status st;
+  memcpy(b->u, x, n * sizeof *x);
+  if (exact) {
+    if ((st = low_carry(t, b, n, s)) != FSN_OK) return st;
+  } else {
+    memset(b->c, 0, n);
+  }
+  /* One arithmetic COT per bit: c_s c_c (for B2A of c) and m_s m_c (for w = m_s + m_c - m_s m_c). */
+  for (size_t i = 0; i < n; i++) {
+    b->bits[i] = b->c[i], b->bits[n + i] = (uint8_t)(x[i] >> (ell - 1) & 1);
+    b->corr[i] = b->bits[i], b->corr[n + i] = b->bits[n + i];
+  }
+  const size_t off = exact ? 0 : n, cnt = exact ? 2 * n : n;
+  if ((st = fsn_nl_acot(t, FSN_ROLE_SERVER, b->ar + off, b->corr + off, b->bits + off, cnt, ell)) != FSN_OK) return st;
+  for (size_t i = 0; i < n; i++) {
+    const uint64_t c = exact ? b->bits[i] - 2 * b->ar[i] : 0, w = b->bits[n + i] - b->ar[n + i];
+    out[i] = ((x[i] >> s) + c - (w << (ell - s))) & mask;
+  }
+  return FSN_OK;
+}
+
+static fsn_status trunc_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
+  const trunc_args *a = arg;
+  const size_t bn = end - begin < FSN_NL_BLOCK ? end - begin : FSN_NL_BLOCK;
+  trunc_buf b;
+  if (!alloc_buf(&b, bn)) return fsn_fail(FSN_E_NOMEM, "truncation block of %zu", bn);
+  const bool exact = a->mode == FSN_TRUNC_EXACT || a->mode == FSN_TRUNC_NONNEG;
+  const bool nonneg = a->mode == FSN_TRUNC_NONNEG || a->mode == FSN_TRUNC_NONNEG_APPROX;
+  fsn_status st = FSN_OK;
+  for (size_t off = begin; off < end && st == FSN_OK; off += bn) {
+    const size_t m = end - off < bn ? end - off : bn;
+    st = nonneg ? trunc_nonneg(t, a->out + off, a->x + off, m, a->s, exact, &b)
+                : trunc_signed(t, a->out + off, a->x + off, m, a->s, exact, &b);
+  }
+  free(b.u), free(b.c);
+  return st;
+}
+
+fsn_status fsn_2pc_trunc(fsn_2pc *p, uint64_t *out, const uint64_t *x, size_t n, unsigned s, fsn_trunc_mode mode) {
+  const unsigned ell = fsn_2pc_ell(p);
+  if (s >= ell || (unsigned)mode > FSN_TRUNC_NONNEG_APPROX)
+    return fsn_fail(FSN_E_INVALID, "truncation by %u bits at ell = %u, mode %d", s, ell, (int)mode);
+  if (s == 0) {
+    if (out != x) memmove(out, x, n * sizeof *x);
+    return FSN_OK;
+  }
+  trunc_args a = {.out = out, .x = x, .s = s, .mode = mode};
+  return fsn_nl_run(p, n, trunc_worker, &a);
+}

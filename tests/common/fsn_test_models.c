@@ -1,0 +1,55 @@
+#include "fsn_test_models.h"
+
+#include <check.h>
+#include <stdlib.h>
+
+#include "fsn_test.h"
+
+static float *random_floats(size_t n, double range) {
+  float *v = malloc((n ? n : 1) * sizeof *v);
+  for (size_t i = 0; i < n; i++) v[i] = (float)(range * (2.0 * (double)(fsn_test_rand() >> 11) * 0x1p-53 - 1.0));
+  return v;
+}
+
+static size_t add(fsn_model *m, fsn_layer_desc d) {
+  size_t t = 0;
+  fsn_status st = fsn_model_add(m, &d, &t);
+  ck_assert_msg(st == FSN_OK, "add %s: %s", fsn_layer_kind_name(d.kind), fsn_last_error());
+  return t;
+}
+
+/* conv or fc with random weights */
+static size_t add_linear(fsn_model *m, fsn_layer_desc d, double range) {
+  fsn_shape s = fsn_model_tensor_shape(m, d.in);
+  size_t count = d.kind == FSN_LAYER_CONV ? d.out_c * s.c * d.k_h * d.k_w : d.out_c * s.c * s.h * s.w;
+  float *w = random_floats(count, range), *b = random_floats(d.out_c, range);
+  d.weight = w, d.bias = b;
+  size_t t = add(m, d);
+  free(w), free(b);
+  return t;
+}
+
+fsn_model *fsn_test_model_every_layer(size_t c, size_t h, size_t w, size_t classes, double range) {
+  fsn_model *m;
+  ck_assert_int_eq(fsn_model_create(&m, c, h, w), FSN_OK);
+  const fsn_layer_desc conv3 = {.kind = FSN_LAYER_CONV, .out_c = 4, .k_h = 3, .k_w = 3, .pad_h = 1, .pad_w = 1};
+  fsn_layer_desc d = conv3;
+  d.in = 0;
+  size_t a = add(m, (fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = add_linear(m, d, range)});
+  d.in = a;
+  size_t r = add(m, (fsn_layer_desc){.kind = FSN_LAYER_ADD, .in = add_linear(m, d, range), .in2 = a});
+  r = add(m, (fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = r});
+  r = add(m, (fsn_layer_desc){.kind = FSN_LAYER_MAXPOOL, .in = r, .k_h = 2, .k_w = 2, .stride_h = 2, .stride_w = 2});
+  r = add_linear(
+      m,
+      (fsn_layer_desc){.kind = FSN_LAYER_CONV, .in = r, .out_c = 6, .k_h = 1, .k_w = 1, .stride_h = 2, .stride_w = 2},
+      range);
+  r = add(m, (fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = r});
+  r = add(m, (fsn_layer_desc){.kind = FSN_LAYER_AVGPOOL, .in = r, .k_h = 2, .k_w = 2, .pad_h = 1, .pad_w = 1});
+  r = add(m, (fsn_layer_desc){.kind = FSN_LAYER_GLOBAL_AVGPOOL, .in = r});
+  r = add(m, (fsn_layer_desc){.kind = FSN_LAYER_FLATTEN, .in = r});
+  r = add_linear(m, (fsn_layer_desc){.kind = FSN_LAYER_FC, .in = r, .out_c = 8}, range);
+  r = add(m, (fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = r});
+  add_linear(m, (fsn_layer_desc){.kind = FSN_LAYER_FC, .in = r, .out_c = classes}, range);
+  return m;
+}

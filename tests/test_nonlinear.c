@@ -1,0 +1,390 @@
+/* Non-linear two-party protocols over real loopback sockets: every protocol's reconstructed output equals the
+ * plaintext reference exactly (approximate truncation: 0 or 1 ulp below), on random values and the edges 0, +-1,
+ * +-2, +-2^(ell-1), with adversarial share splits (one share 0, all ones, 2^(ell-1)); byte counts against the cost
+ * formulas of AND, B2A and MUX. */
+#include <fusion/conv.h>
+#include <fusion/mixcheck.h>
+#include <fusion/nonlinear.h>
+#include <fusion/ring.h>
+#include <fusion/trunc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/common/fsn_test.h"
+#include "tests/common/fsn_test_net.h"
+
+typedef enum op {
+  OP_AND,
+  OP_B2A,
+  OP_MUX,
+  OP_MILL,
+  OP_MSB,
+  OP_WRAP,
+  OP_DRELU,
+  OP_RELU,
+  OP_TRUNC,
+  OP_GE,
+  OP_MAXPOOL,
+  OP_ARGMAX
+} op;
+
+/* One two-party run. Index 0 is the server's side, 1 the client's; each party touches only its own entries. */
+typedef struct job {
+  op op;
+  unsigned ell, s, q;
+  fsn_trunc_mode mode;
+  size_t n, nout, threads, batch, dim;
+  fsn_pool_shape pool;
+  uint64_t *xa[2], *xb[2], *ya[2];
+  uint8_t *ba[2], *bb[2], *yb[2], *yc[2];
+  fsn_counters used[2];
+  fsn_status st[2];
+} job;
+
+typedef struct party {
+  job *j;
+  int who;
+} party;
+
+static void *xcalloc(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size);
+  ck_assert_ptr_nonnull(p);
+  return p;
+}
+
+static fsn_status run_op(fsn_2pc *p, job *j, int w) {
+  switch (j->op) {
+  case OP_AND: return fsn_2pc_and(p, j->yb[w], j->ba[w], j->bb[w], j->n);
+  case OP_B2A: return fsn_2pc_b2a(p, j->ya[w], j->ba[w], j->n);
+  case OP_MUX: return fsn_2pc_mux(p, j->ya[w], j->ba[w], j->xa[w], j->n);
+  case OP_MILL: return fsn_2pc_millionaire(p, j->yb[w], j->yc[w], j->xa[w], j->n, j->q);
+  case OP_MSB: return fsn_2pc_msb(p, j->yb[w], j->xa[w], j->n);
+  case OP_WRAP: return fsn_2pc_wrap(p, j->yb[w], j->xa[w], j->n);
+  case OP_DRELU: return fsn_2pc_drelu(p, j->yb[w], j->xa[w], j->n);
+  case OP_RELU: return fsn_2pc_relu(p, j->ya[w], j->yb[w], j->xa[w], j->n);
+  case OP_TRUNC: return fsn_2pc_trunc(p, j->ya[w], j->xa[w], j->n, j->s, j->mode);
+  case OP_GE: return fsn_2pc_ge(p, j->yb[w], j->xa[w], j->xb[w], j->n);
+  case OP_MAXPOOL: return fsn_2pc_maxpool2d(p, j->ya[w], j->xa[w], &j->pool);
+  case OP_ARGMAX: return fsn_2pc_argmax(p, j->ya[w], j->xa[w], j->batch, j->dim);
+  }
+  return FSN_E_INVALID;
+}
+
+static void party_main(fsn_channel **chs, size_t n, void *arg) {
+  party *pa = arg;
+  job *j = pa->j;
+  fsn_2pc *p = NULL;
+  j->st[pa->who] = fsn_2pc_create(&p, chs, n, pa->who ? FSN_ROLE_CLIENT : FSN_ROLE_SERVER, j->ell, 12 % j->ell, NULL);
+  if (j->st[pa->who] != FSN_OK) return;
+  fsn_counters before, after;
+  fsn_2pc_counters(p, &before);
+  j->st[pa->who] = run_op(p, j, pa->who);
+  fsn_2pc_counters(p, &after);
+  j->used[pa->who] = (fsn_counters){.bytes_sent = after.bytes_sent - before.bytes_sent,
+                                    .bytes_recv = after.bytes_recv - before.bytes_recv};
+  fsn_2pc_destroy(p);
+}
+
+static void run_job(job *j) {
+  fsn_test_net_opts o = {.channels = j->threads ? j->threads : 1, .params = {.ell = j->ell, .scale = 12 % j->ell}};
+  party s = {j, 0}, c = {j, 1};
+  fsn_test_two_party_ex(&o, party_main, &s, party_main, &c);
+  ck_assert_msg(j->st[0] == FSN_OK && j->st[1] == FSN_OK, "two-party run failed: %d / %d", j->st[0], j->st[1]);
+}
+
+/* ---- inputs ---------------------------------------------------------------------------------------------------- */
+
+static uint64_t edge(size_t k, unsigned ell) {
+  const uint64_t mask = fsn_ring_mask(ell), half = (uint64_t)1 << (ell - 1);
+  const uint64_t e[] = {0, 1, mask, 2 & mask, (0 - (uint64_t)2) & mask, half, (half - 1) & mask, (half + 1) & mask};
+  return e[k % (sizeof e / sizeof e[0])];
+}
+
+/* Values: the edges first, then random ones (some small, some full width). */
+static void fill_values(uint64_t *x, size_t n, unsigned ell) {
+  const uint64_t mask = fsn_ring_mask(ell);
+  for (size_t i = 0; i < n; i++) {
+    if (i < 16)
+      x[i] = edge(i, ell);
+    else if (i % 3 == 0)
+      x[i] = (fsn_test_rand() % 2001 - 1000) & mask;
+    else
+      x[i] = fsn_test_rand() & mask;
+  }
+}
+
+/* Split x into shares, with adversarial server shares on some elements. */
+static void share(uint64_t *s0, uint64_t *s1, const uint64_t *x, size_t n, unsigned ell) {
+  const uint64_t mask = fsn_ring_mask(ell);
+  for (size_t i = 0; i < n; i++) {
+    s0[i] = i % 5 == 1 ? edge(fsn_test_rand() % 8, ell) : fsn_test_rand() & mask;
+    s1[i] = (x[i] - s0[i]) & mask;
+  }
+}
+
+static void share_bits(uint8_t *s0, uint8_t *s1, const uint8_t *b, size_t n) {
+  for (size_t i = 0; i < n; i++) s0[i] = fsn_test_rand() & 1, s1[i] = s0[i] ^ b[i];
+}
+
+static int64_t sval(uint64_t x, unsigned ell) {
+  return ell == 64 ? (int64_t)x : (int64_t)(x << (64 - ell)) >> (64 - ell);
+}
+
+/* Job with shared ring inputs a (and b) and room for every output. */
+static job *make_job(op o, unsigned ell, size_t n, size_t nout, const uint64_t *a, const uint64_t *b) {
+  job *j = xcalloc(1, sizeof *j);
+  *j = (job){.op = o, .ell = ell, .n = n, .nout = nout};
+  for (int w = 0; w < 2; w++) {
+    j->xa[w] = xcalloc(n, 8), j->xb[w] = xcalloc(n, 8), j->ya[w] = xcalloc(nout, 8);
+    j->ba[w] = xcalloc(n, 1), j->bb[w] = xcalloc(n, 1), j->yb[w] = xcalloc(nout, 1), j->yc[w] = xcalloc(nout, 1);
+  }
+  if (a) share(j->xa[0], j->xa[1], a, n, ell);
+  if (b) share(j->xb[0], j->xb[1], b, n, ell);
+  return j;
+}
+
+static void free_job(job *j) {
+  for (int w = 0; w < 2; w++) {
+    free(j->xa[w]), free(j->xb[w]), free(j->ya[w]);
+    free(j->ba[w]), free(j->bb[w]), free(j->yb[w]), free(j->yc[w]);
+  }
+  free(j);
+}
+
+static uint64_t open_a(const job *j, size_t i) { return (j->ya[0][i] + j->ya[1][i]) & fsn_ring_mask(j->ell); }
+static unsigned open_b(const job *j, size_t i) {
+  ck_assert(j->yb[0][i] <= 1 && j->yb[1][i] <= 1);
+  return j->yb[0][i] ^ j->yb[1][i];
+}
+
+static uint64_t wire_bytes(const job *j) { return j->used[0].bytes_sent + j->used[1].bytes_sent; }
+
+static const unsigned ells[] = {32, 37, 64};
+#define NELLS (sizeof ells / sizeof ells[0])
+
+/* ---- boolean pieces -------------------------------------------------------------------------------------------- */
+
+START_TEST(and_b2a_mux_exact_and_costs) {
+  const unsigned ell = ells[_i];
+  const size_t n = 1024; /* a multiple of 128: no OT padding, so the formulas are exact */
+  uint64_t *x = xcalloc(n, 8);
+  uint8_t *b = xcalloc(n, 1), *c = xcalloc(n, 1);
+  fill_values(x, n, ell);
+  for (size_t i = 0; i < n; i++) b[i] = fsn_test_rand() & 1, c[i] = fsn_test_rand() & 1;
+
+  job *j = make_job(OP_AND, ell, n, n, NULL, NULL);
+  share_bits(j->ba[0], j->ba[1], b, n), share_bits(j->bb[0], j->bb[1], c, n);
+  run_job(j);
+  for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_b(j, i), b[i] & c[i]);
+  /* one ROT each way (16 bytes each) and the opened d, e (2 bits) from both parties */
+  ck_assert_uint_eq(wire_bytes(j), 2 * 16 * n + 2 * (2 * n / 8));
+  j->op = OP_B2A;
+  run_job(j);
+  for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_a(j, i), b[i]);
+  ck_assert_uint_eq(wire_bytes(j), 16 * n + (n * ell + 7) / 8); /* 128 + ell bits */
+  free_job(j);
+
+  j = make_job(OP_MUX, ell, n, n, x, NULL);
+  share_bits(j->ba[0], j->ba[1], b, n);
+  run_job(j);
+  for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_a(j, i), b[i] ? x[i] : 0);
+  ck_assert_uint_eq(wire_bytes(j), 2 * (16 * n + (n * ell + 7) / 8)); /* 2 (128 + ell) bits */
+  free_job(j);
+  free(x), free(b), free(c);
+}
+END_TEST
+
+/* ---- comparisons ----------------------------------------------------------------------------------------------- */
+
+START_TEST(millionaire_every_width) {
+  static const unsigned qs[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 17, 31, 36, 37, 63, 64};
+  const size_t n = 300;
+  for (size_t k = 0; k < sizeof qs / sizeof qs[0]; k++) {
+    const unsigned q = qs[k];
+    const uint64_t mask = fsn_ring_mask(q);
+    job *j = make_job(OP_MILL, 64, n, n, NULL, NULL);
+    j->q = q;
+    for (size_t i = 0; i < n; i++) {
+      uint64_t a = fsn_test_rand(), b = i % 4 == 0 ? a : fsn_test_rand();
+      if (i % 7 == 1) b = a ^ ((uint64_t)1 << (fsn_test_rand() % q)); /* differ in one bit */
+      if (i < 4) a = i & 1 ? mask : 0, b = i & 2 ? mask : 0;
+      j->xa[0][i] = a, j->xa[1][i] = b | (fsn_test_rand() << q << 1); /* high junk must be ignored */
+    }
+    run_job(j);
+    for (size_t i = 0; i < n; i++) {
+      const uint64_t a = j->xa[0][i] & mask, b = j->xa[1][i] & mask;
+      ck_assert_msg(open_b(j, i) == (a < b), "q = %u, element %zu: lt wrong", q, i);
+      ck_assert_msg((j->yc[0][i] ^ j->yc[1][i]) == (a == b), "q = %u, element %zu: eq wrong", q, i);
+    }
+    free_job(j);
+  }
+}
+END_TEST
+
+START_TEST(msb_wrap_drelu_relu_exact) {
+  const unsigned ell = ells[_i];
+  const size_t n = 700;
+  const uint64_t mask = fsn_ring_mask(ell);
+  uint64_t *x = xcalloc(n, 8);
+  fill_values(x, n, ell);
+  static const op ops[] = {OP_MSB, OP_WRAP, OP_DRELU, OP_RELU};
+  for (size_t k = 0; k < 4; k++) {
+    job *j = make_job(ops[k], ell, n, n, x, NULL);
+    run_job(j);
+    for (size_t i = 0; i < n; i++) {
+      const unsigned msb = x[i] >> (ell - 1) & 1;
+      const uint64_t s0 = j->xa[0][i], s1 = j->xa[1][i];
+      switch (ops[k]) {
+      case OP_MSB: ck_assert_uint_eq(open_b(j, i), msb); break;
+      case OP_WRAP: ck_assert_uint_eq(open_b(j, i), s0 > mask - s1); break;
+      case OP_DRELU: ck_assert_uint_eq(open_b(j, i), !msb); break;
+      default: ck_assert_uint_eq(open_a(j, i), (msb ? 0 : x[i])); ck_assert_uint_eq(open_b(j, i), !msb);
+      }
+    }
+    free_job(j);
+  }
+  free(x);
+}
+END_TEST
+
+START_TEST(signed_ge_exact) {
+  const unsigned ell = ells[_i];
+  const size_t n = 500;
+  uint64_t *a = xcalloc(n, 8), *b = xcalloc(n, 8);
+  fill_values(a, n, ell), fill_values(b, n, ell);
+  for (size_t i = 0; i < 64; i++) a[i] = edge(i / 8, ell), b[i] = edge(i, ell); /* every pair of edges */
+  for (size_t i = 64; i < n; i += 5) b[i] = a[i];
+  job *j = make_job(OP_GE, ell, n, n, a, b);
+  run_job(j);
+  for (size_t i = 0; i < n; i++)
+    ck_assert_msg(open_b(j, i) == (sval(a[i], ell) >= sval(b[i], ell)), "ell %u, %zu: %llx >= %llx", ell, i,
+                  (unsigned long long)a[i], (unsigned long long)b[i]);
+  free_job(j);
+  free(a), free(b);
+}
+END_TEST
+
+/* ---- truncation ------------------------------------------------------------------------------------------------ */
+
+START_TEST(trunc_every_mode) {
+  const unsigned ell = ells[_i];
+  const size_t n = 600;
+  static const unsigned shifts[] = {1, 4, 12, 13};
+  const uint64_t mask = fsn_ring_mask(ell);
+  uint64_t *x = xcalloc(n, 8), *ref = xcalloc(n, 8);
+  for (int mode = FSN_TRUNC_EXACT; mode <= FSN_TRUNC_NONNEG_APPROX; mode++)
+    for (size_t k = 0; k < 4 + (mode == FSN_TRUNC_EXACT); k++) {
+      const unsigned s = k < 4 ? shifts[k] : ell - 1;
+      fill_values(x, n, ell);
+      if (mode >= FSN_TRUNC_NONNEG)
+        for (size_t i = 0; i < n; i++) x[i] &= mask >> 1; /* non-negative values, edges 0 .. 2^(ell-1) - 1 kept */
+      fsn_trunc_sar(ref, x, n, ell, s);
+      job *j = make_job(OP_TRUNC, ell, n, n, x, NULL);
+      j->s = s, j->mode = (fsn_trunc_mode)mode;
+      run_job(j);
+      for (size_t i = 0; i < n; i++) {
+        const uint64_t got = open_a(j, i);
+        if (mode == FSN_TRUNC_EXACT || mode == FSN_TRUNC_NONNEG)
+          ck_assert_msg(got == ref[i], "ell %u s %u mode %d x %llx: %llx != %llx", ell, s, mode,
+                        (unsigned long long)x[i], (unsigned long long)got, (unsigned long long)ref[i]);
+        else
+          ck_assert_msg(got == ref[i] || got == ((ref[i] - 1) & mask), "ell %u s %u mode %d x %llx: %llx vs %llx", ell,
+                        s, mode, (unsigned long long)x[i], (unsigned long long)got, (unsigned long long)ref[i]);
+      }
+      free_job(j);
+    }
+  free(x), free(ref);
+}
+END_TEST
+
+/* ---- pooling and argmax ---------------------------------------------------------------------------------------- */
+
+START_TEST(maxpool_matches_plaintext) {
+  const unsigned ell = ells[_i];
+  static const fsn_pool_shape shapes[] = {
+      {.batch = 2,
+       .channels = 3,
+       .in_h = 7,
+       .in_w = 6,
+       .k_h = 3,
+       .k_w = 3,
+       .stride_h = 2,
+       .stride_w = 2,
+       .pad_h = 1,
+       .pad_w = 1},
+      {.batch = 1, .channels = 2, .in_h = 4, .in_w = 4, .k_h = 2, .k_w = 2, .stride_h = 2, .stride_w = 2},
+      {.batch = 1, .channels = 1, .in_h = 5, .in_w = 5, .k_h = 5, .k_w = 1, .stride_h = 1, .stride_w = 1},
+  };
+  for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+    const fsn_pool_shape *sh = &shapes[k];
+    const size_t nin = sh->batch * sh->channels * sh->in_h * sh->in_w;
+    const size_t nout = sh->batch * sh->channels * fsn_pool_out_h(sh) * fsn_pool_out_w(sh);
+    uint64_t *x = xcalloc(nin, 8), *ref = xcalloc(nout, 8);
+    fill_values(x, nin, ell);
+    for (size_t i = 16; i < nin; i += 4) x[i] = edge(fsn_test_rand(), ell);
+    fsn_maxpool2d(ref, x, sh, ell);
+    job *j = make_job(OP_MAXPOOL, ell, nin, nout, x, NULL);
+    j->pool = *sh;
+    run_job(j);
+    for (size_t i = 0; i < nout; i++) ck_assert_uint_eq(open_a(j, i), ref[i]);
+    free_job(j);
+    free(x), free(ref);
+  }
+}
+END_TEST
+
+START_TEST(argmax_first_maximum) {
+  const unsigned ell = ells[_i];
+  static const size_t dims[] = {1, 2, 3, 10, 17};
+  for (size_t k = 0; k < sizeof dims / sizeof dims[0]; k++) {
+    const size_t dim = dims[k], batch = 9, n = batch * dim;
+    uint64_t *x = xcalloc(n, 8);
+    fill_values(x, n, ell);
+    for (size_t i = 0; i < n; i++)
+      if (fsn_test_rand() % 3 == 0) x[i] = edge(fsn_test_rand(), ell); /* ties and extremes */
+    job *j = make_job(OP_ARGMAX, ell, n, batch, x, NULL);
+    j->batch = batch, j->dim = dim;
+    run_job(j);
+    for (size_t b = 0; b < batch; b++) ck_assert_uint_eq(j->ya[1][b], fsn_argmax_signed(x + b * dim, dim, ell));
+    free_job(j);
+    free(x);
+  }
+}
+END_TEST
+
+/* Several worker threads, each on its own channel: the split must not change a single bit. */
+START_TEST(threads_relu_and_trunc) {
+  const unsigned ell = 37;
+  const size_t n = 9000;
+  uint64_t *x = xcalloc(n, 8), *ref = xcalloc(n, 8);
+  fill_values(x, n, ell);
+  job *j = make_job(OP_RELU, ell, n, n, x, NULL);
+  j->threads = 2;
+  run_job(j);
+  for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_a(j, i), (x[i] >> (ell - 1) ? 0 : x[i]));
+  j->op = OP_TRUNC, j->s = 12, j->mode = FSN_TRUNC_EXACT;
+  run_job(j);
+  fsn_trunc_sar(ref, x, n, ell, 12);
+  for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_a(j, i), ref[i]);
+  free_job(j);
+  free(x), free(ref);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("nonlinear");
+  TCase *tc = tcase_create("nonlinear");
+  tcase_set_timeout(tc, 300);
+  tcase_add_loop_test(tc, and_b2a_mux_exact_and_costs, 0, NELLS);
+  tcase_add_test(tc, millionaire_every_width);
+  tcase_add_loop_test(tc, msb_wrap_drelu_relu_exact, 0, NELLS);
+  tcase_add_loop_test(tc, signed_ge_exact, 0, NELLS);
+  tcase_add_loop_test(tc, trunc_every_mode, 0, NELLS);
+  tcase_add_loop_test(tc, maxpool_matches_plaintext, 0, NELLS);
+  tcase_add_loop_test(tc, argmax_first_maximum, 0, NELLS);
+  tcase_add_test(tc, threads_relu_and_trunc);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return fsn_test_main(suite()); }

@@ -1,0 +1,214 @@
+/* The secure executor and the session layer over real sockets: secure logits equal the fixed-point engine's bit for
+ * bit; a model card survives the wire; mix-and-check passes an honest server and catches a tampering one. */
+#include <fusion/mixcheck.h>
+#include <fusion/session.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/common/fsn_test.h"
+#include "tests/common/fsn_test_models.h"
+#include "tests/common/fsn_test_net.h"
+
+typedef struct run_case {
+  const fsn_model *m;
+  size_t batch, in_size, out_size;
+  uint64_t *x, *out0, *out1;
+  fsn_secure_opts opts;
+  fsn_status st[2];
+} run_case;
+
+static void party(fsn_channel **chs, size_t n, run_case *c, fsn_role role) {
+  fsn_2pc *p;
+  fsn_status st = fsn_2pc_create(&p, chs, n, role, fsn_model_ell(c->m), fsn_model_scale(c->m), NULL);
+  if (st == FSN_OK) {
+    st = role == FSN_ROLE_SERVER ? fsn_secure_run(p, c->m, c->out0, NULL, c->batch, &c->opts, NULL)
+                                 : fsn_secure_run(p, c->m, c->out1, c->x, c->batch, &c->opts, NULL);
+    fsn_2pc_destroy(p);
+  }
+  if (st != FSN_OK) fprintf(stderr, "%s: %s\n", role == FSN_ROLE_SERVER ? "server" : "client", fsn_last_error());
+  c->st[role] = st;
+}
+
+static void server_fn(fsn_channel **chs, size_t n, void *arg) { party(chs, n, arg, FSN_ROLE_SERVER); }
+static void client_fn(fsn_channel **chs, size_t n, void *arg) { party(chs, n, arg, FSN_ROLE_CLIENT); }
+
+/* Run m securely on `batch` random pixel images over `threads` channels and compare with the fixed engine. */
+static void check_exact(fsn_model *m, size_t batch, size_t threads, unsigned ell, unsigned scale) {
+  ck_assert_int_eq(fsn_model_quantize(m, ell, scale), FSN_OK);
+  fsn_shape is = fsn_model_input_shape(m), os = fsn_model_output_shape(m);
+  run_case c = {.m = m, .batch = batch, .in_size = is.c * is.h * is.w, .out_size = os.c * os.h * os.w};
+  size_t nx = batch * c.in_size, ny = batch * c.out_size;
+  uint8_t *pixels = malloc(nx);
+  fsn_test_fill(pixels, nx);
+  c.x = malloc(nx * 8), c.out0 = malloc(ny * 8), c.out1 = malloc(ny * 8);
+  uint64_t *want = malloc(ny * 8);
+  fsn_nn_pixels_to_fixed(c.x, pixels, nx, ell, scale);
+  ck_assert_int_eq(fsn_model_run_fixed(m, want, c.x, batch, NULL), FSN_OK);
+  fsn_test_net_opts o = {.channels = threads, .params = {.ell = ell, .scale = scale}};
+  fsn_test_two_party_ex(&o, server_fn, &c, client_fn, &c);
+  ck_assert_int_eq(c.st[0], FSN_OK);
+  ck_assert_int_eq(c.st[1], FSN_OK);
+  const uint64_t mask = fsn_ring_mask(ell);
+  for (size_t i = 0; i < ny; i++)
+    ck_assert_msg(((c.out0[i] + c.out1[i]) & mask) == want[i], "output %zu of %zu: secure %llu, engine %llu", i, ny,
+                  (unsigned long long)((c.out0[i] + c.out1[i]) & mask), (unsigned long long)want[i]);
+  free(pixels), free(c.x), free(c.out0), free(c.out1), free(want);
+}
+
+START_TEST(every_layer_kind_is_exact) {
+  fsn_model *m = fsn_test_model_every_layer(2, 8, 8, 5, 0.5);
+  check_exact(m, 3, 2, 37, 12);
+  check_exact(m, 2, 1, 32, 8);
+  fsn_model_destroy(m);
+}
+END_TEST
+
+START_TEST(builtin_4layer_is_exact) {
+  fsn_model *m;
+  ck_assert_int_eq(fsn_model_builtin(&m, "4layer", 3), FSN_OK);
+  check_exact(m, 2, 2, 37, 12);
+  fsn_model_destroy(m);
+}
+END_TEST
+
+/* ---- sessions ---- */
+
+typedef struct session_case {
+  fsn_model *m;
+  fsn_sampleset set;
+  fsn_card received;
+  size_t n_queries;
+  unsigned R;
+  size_t B;
+  uint8_t *query_pixels;
+  fsn_mc_report report;
+  fsn_status check, st[2];
+  bool server_saw_pass;
+  int tamper; /* the server alters position 0's outputs */
+} session_case;
+
+static void tamper_first(size_t layer, const uint64_t *in, uint64_t *out, size_t batch, size_t out_size, void *arg) {
+  const session_case *c = arg;
+  (void)in, (void)batch;
+  if (layer + 1 == fsn_model_num_layers(c->m))
+    for (size_t k = 0; k < out_size; k++) out[k] += (uint64_t)(k + 1) << 20; /* position 0: another label */
+}
+
+static void session_server(fsn_channel **chs, size_t n, void *arg) {
+  session_case *c = arg;
+  fsn_card card;
+  fsn_status st = fsn_card_make(&card, c->m, "every-layer", &c->set, true, 0);
+  if (st == FSN_OK) st = fsn_card_send(chs[0], &card, c->m);
+  fsn_secure_opts o = {.tamper = c->tamper ? tamper_first : NULL, .tamper_arg = c};
+  if (st == FSN_OK) st = fsn_serve_batch(chs, n, c->m, 1000, &o, NULL, &c->server_saw_pass);
+  fsn_card_free(&card);
+  c->st[0] = st;
+}
+
+static void session_client(fsn_channel **chs, size_t n, void *arg) {
+  session_case *c = arg;
+  fsn_status st = fsn_card_recv(chs[0], &c->received);
+  fsn_mc_plan plan = {0};
+  if (st == FSN_OK) st = fsn_mc_plan_create(&plan, c->n_queries, c->R, c->B, c->set.images.count);
+  fsn_shape is = fsn_model_input_shape(c->received.arch), os = fsn_model_output_shape(c->received.arch);
+  size_t in_size = is.c * is.h * is.w, out_size = os.c * os.h * os.w;
+  uint64_t *x = malloc(plan.N * in_size * 8 + 8), *y = malloc(plan.N * out_size * 8 + 8);
+  for (size_t p = 0; st == FSN_OK && p < plan.N; p++) {
+    size_t idx;
+    const uint8_t *px = fsn_mc_plan_source(&plan, p, &idx) == FSN_MC_QUERY ? c->query_pixels + idx * in_size
+                                                                           : c->set.images.pixels + idx * in_size;
+    fsn_nn_pixels_to_fixed(x + p * in_size, px, in_size, c->received.ell, c->received.scale);
+  }
+  if (st == FSN_OK) st = fsn_client_batch(chs, n, &c->received, x, plan.N, y, NULL, NULL);
+  if (st == FSN_OK) {
+    fsn_mc_expect e = {.labels = c->received.predictions, .committed = true};
+    c->check = fsn_mc_check(&plan, y, out_size, c->received.ell, &e, &c->report);
+    st = fsn_client_verdict(chs[0], c->check == FSN_OK);
+  }
+  free(x), free(y);
+  fsn_mc_plan_destroy(&plan);
+  c->st[1] = st;
+}
+
+static void run_session(int tamper, session_case *c) {
+  *c = (session_case){.n_queries = 2, .R = 2, .B = 3, .tamper = tamper};
+  c->m = fsn_test_model_every_layer(1, 6, 6, 4, 0.5);
+  ck_assert_int_eq(fsn_model_quantize(c->m, 37, 12), FSN_OK);
+  fsn_images im = {.count = 10, .channels = 1, .rows = 6, .cols = 6, .pixels = malloc(360)};
+  fsn_labels lb = {.count = 10, .labels = malloc(10)};
+  fsn_test_fill(im.pixels, 360);
+  for (int i = 0; i < 10; i++) lb.labels[i] = (uint8_t)(i % 4);
+  size_t index[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  ck_assert_int_eq(fsn_sampleset_build(&c->set, "test-set", &im, &lb, index, 10, NULL), FSN_OK);
+  c->query_pixels = malloc(2 * 36);
+  fsn_test_fill(c->query_pixels, 72);
+  fsn_test_net_opts o = {.channels = 2};
+  fsn_test_two_party_ex(&o, session_server, c, session_client, c);
+  free(im.pixels), free(lb.labels);
+}
+
+static void end_session(session_case *c) {
+  fsn_card_free(&c->received);
+  fsn_sampleset_free(&c->set);
+  fsn_model_destroy(c->m);
+  free(c->query_pixels);
+}
+
+START_TEST(honest_session_passes) {
+  session_case c;
+  run_session(0, &c);
+  ck_assert_int_eq(c.st[0], FSN_OK);
+  ck_assert_int_eq(c.st[1], FSN_OK);
+  ck_assert_int_eq(c.check, FSN_OK);
+  ck_assert(c.server_saw_pass);
+  uint8_t hash[32];
+  ck_assert_int_eq(fsn_model_hash(c.m, hash), FSN_OK);
+  ck_assert(!memcmp(hash, c.received.model_hash, 32));
+  ck_assert(!memcmp(c.set.set_hash, c.received.set_hash, 32));
+  ck_assert_uint_eq(fsn_model_num_layers(c.received.arch), fsn_model_num_layers(c.m));
+  ck_assert_ptr_nonnull(c.received.predictions);
+  end_session(&c);
+}
+END_TEST
+
+START_TEST(tampering_server_is_caught) {
+  session_case c;
+  run_session(1, &c);
+  ck_assert_int_eq(c.st[0], FSN_OK);
+  ck_assert_int_eq(c.st[1], FSN_OK);
+  ck_assert_int_eq(c.check, FSN_E_CHEATING);
+  ck_assert(!c.report.replicas_ok || !c.report.public_ok);
+  ck_assert(!c.server_saw_pass);
+  end_session(&c);
+}
+END_TEST
+
+START_TEST(corrupt_architecture_is_rejected) {
+  fsn_model *m = fsn_test_model_every_layer(1, 6, 6, 4, 0.5), *back;
+  uint8_t *buf;
+  size_t len;
+  ck_assert_int_eq(fsn_arch_encode(m, &buf, &len), FSN_OK);
+  ck_assert_int_eq(fsn_arch_decode(&back, buf, len), FSN_OK);
+  ck_assert_uint_eq(fsn_model_num_layers(back), fsn_model_num_layers(m));
+  fsn_model_destroy(back);
+  for (size_t cut = 0; cut < len; cut += 7) ck_assert_int_eq(fsn_arch_decode(&back, buf, cut), FSN_E_PROTOCOL);
+  buf[16] = 99; /* the first layer's kind */
+  ck_assert_int_eq(fsn_arch_decode(&back, buf, len), FSN_E_PROTOCOL);
+  free(buf);
+  fsn_model_destroy(m);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("secure");
+  TCase *tc = tcase_create("secure");
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, every_layer_kind_is_exact);
+  tcase_add_test(tc, builtin_4layer_is_exact);
+  tcase_add_test(tc, honest_session_passes);
+  tcase_add_test(tc, tampering_server_is_caught);
+  tcase_add_test(tc, corrupt_architecture_is_rejected);
+  suite_add_tcase(s, tc);
+  return fsn_test_main(s);
+}
