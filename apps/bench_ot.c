@@ -16,13 +16,14 @@
 #define MAX_THREADS 16
 #define PIECE       ((size_t)1 << 20)
 
-typedef enum ot_type { T_COT, T_ROT, T_OT, T_ACOT, T_N4, T_N16, T_COUNT } ot_type;
+typedef enum ot_type { T_WIRE, T_COT, T_ROT, T_OT, T_ACOT, T_N4, T_N16, T_COUNT } ot_type;
 
 static const struct {
   const char *name, *what;
   unsigned ell, logn;
   unsigned n_div; /* the type runs n / n_div OTs */
 } types[T_COUNT] = {
+    {"wire", "baseline: 16 bytes per item, no compute", 0, 0, 1},
     {"cot", "correlated OT, global Delta, 128-bit", 0, 0, 1},
     {"rot", "random OT, 128-bit messages", 0, 0, 1},
     {"ot", "chosen-message 1-out-of-2 OT, ell = 64", 64, 0, 2},
@@ -42,6 +43,7 @@ typedef struct bench {
   fsn_role role;
   ot_type type;
   fsn_ot *ots[MAX_THREADS];
+  fsn_channel **chs;
   thread_buf buf[MAX_THREADS];
   double base_ot_s, seconds[T_COUNT], bits[T_COUNT];
   size_t count[T_COUNT];
@@ -53,8 +55,23 @@ static thread_buf *buf_of(bench *b, fsn_ot *ot) {
   return &b->buf[0];
 }
 
+/* The baseline: the receiver's traffic of a correlated OT (128 bits per item, in frames of one IKNP chunk) with no
+ * computation, on the same channels, so COT/s can be read as a fraction of what the link carries. */
+static fsn_status wire(bench *b, fsn_ot *ot, thread_buf *tb, size_t m) {
+  fsn_channel *ch = b->chs[buf_of(b, ot) - b->buf];
+  const size_t frame = (size_t)1 << 15; /* items per frame, as FSN_OT_CHUNK */
+  for (size_t i = 0; i < m; i += frame) {
+    const size_t len = 16 * (m - i < frame ? m - i : frame);
+    fsn_status st = b->role == FSN_ROLE_CLIENT ? fsn_channel_send(ch, tb->a, len) : fsn_channel_recv(ch, tb->a, len);
+    if (st == FSN_OK && b->role == FSN_ROLE_CLIENT) st = fsn_channel_flush(ch);
+    if (st != FSN_OK) return st;
+  }
+  return FSN_OK;
+}
+
 static fsn_status piece(bench *b, fsn_ot *ot, thread_buf *tb, size_t m) {
   const unsigned ell = types[b->type].ell, logn = types[b->type].logn;
+  if (b->type == T_WIRE) return wire(b, ot, tb, m);
   if (b->role == FSN_ROLE_SERVER) switch (b->type) {
     case T_COT: return fsn_ot_cot_send(ot, tb->a, m);
     case T_ROT: return fsn_ot_rot_send(ot, tb->a, tb->b, m);
@@ -110,6 +127,7 @@ static int fail(const char *what, fsn_status st) {
 static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg) {
   bench *b = arg;
   b->role = role;
+  b->chs = ch;
   const fsn_ot_role orole = role == FSN_ROLE_SERVER ? FSN_OT_SENDER : FSN_OT_RECEIVER;
   int rc = 1;
   fsn_status st;
