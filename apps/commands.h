@@ -13,4 +13,7 @@ int fsn_bench_trunc(int argc, char **argv);
 int fsn_cmd_netbench(int argc, char **argv);
 int fsn_cmd_plain(int argc, char **argv);
 
+int fsn_cmd_server(int argc, char **argv);
+int fsn_cmd_client(int argc, char **argv);
+
 #endif

@@ -16,6 +16,8 @@ static const struct {
     {"params", fsn_cmd_params, "mix-and-check parameters (R, B) for n queries at escape <= 2^-kappa"},
     {"netbench", fsn_cmd_netbench, "measure RTT and throughput over loopback, optionally with --net PROFILE"},
     {"plain", fsn_cmd_plain, "run a model in the clear (float and fixed point): accuracy, model hash, headroom"},
+    {"server", fsn_cmd_server, "serve secure inference with a private model (mix-and-check ready)"},
+    {"client", fsn_cmd_client, "secure inference of test images, with Fusion's mix-and-check by default"},
 };
 
 static int usage(FILE *out) {

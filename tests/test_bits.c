@@ -54,8 +54,9 @@ END_TEST
 
 START_TEST(transpose_bulk_shapes) {
   setup();
-  static const size_t shapes[][2] = {{128, 8},   {128, 1024}, {128, 1000}, {8, 128},  {256, 384},  {1024, 128},
-                                     {128, 136}, {136, 128},  {64, 64},    {32, 160}, {192, 1032}, {8, 8}};
+  static const size_t shapes[][2] = {{128, 8},    {128, 1024}, {128, 1000}, {8, 128},   {256, 384},
+                                     {1024, 128}, {128, 136},  {136, 128},  {64, 64},   {32, 160},
+                                     {192, 1032}, {8, 8},      {600, 264},  {2048, 128}};
   for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
     size_t rows = shapes[s][0], cols = shapes[s][1], bytes = rows * cols / 8;
     fsn_test_buf bin, bout;

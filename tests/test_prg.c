@@ -183,7 +183,7 @@ START_TEST(paths_match_ref) {
   size_t np = paths(p);
   const fsn_aes128_impl *ref = fsn_aes128_impl_for(FSN_ISA_REF);
   for (int op = OP_ECB; op <= OP_CCRH; op++) {
-    for (size_t n = 0; n <= 2 * FSN_AES128_PEAK_BLOCKS_AVX512 + 3; n++) {
+    for (size_t n = 0; n <= 2 * FSN_AES128_BATCH_AVX512 + 3; n++) {
       fsn_test_fill(ctr0, 16);
       ctr0[8] = 0xff; /* sometimes carry out of the low half inside the run */
       fsn_test_buf bin, bout, bwant;

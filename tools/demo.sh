@@ -1,10 +1,51 @@
 #!/usr/bin/env bash
-# The main job: install, build, and run the demo. Until the inference engine lands, the demo reports what the
-# machine offers and runs the kernel benchmarks briefly.
+# The main job: install, build, then secure inference between two processes over loopback with the shipped
+# Fashion-MNIST model: a server holds the model, a client classifies real test images with Fusion's mix-and-check
+# (then without it, for the cost comparison), and a server that secretly runs a weak model gets caught.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/deps.sh
 [ -d build ] || meson setup build --buildtype=release >/dev/null
 meson compile -C build >/dev/null
-build/apps/fusion info
-build/bench/fusion-bench --benchmark_min_time=0.05
+fusion=build/apps/fusion
+model=data/models/fmnist-4layer.onnx weak=data/models/fmnist-4layer-weak.onnx
+queries=${FSN_DEMO_QUERIES:-0-7}
+logs=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$logs"' EXIT
+
+# Start a server (or the adversary) on an ephemeral port; print the port once it listens.
+start() {
+  local log=$1; shift
+  "$@" --listen 127.0.0.1:0 >"$log" 2>&1 &
+  for _ in $(seq 1 600); do
+    port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$log")
+    [ -n "$port" ] && { echo "$port"; return; }
+    kill -0 $! 2>/dev/null || { cat "$log" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "server did not start" >&2; exit 1
+}
+
+echo "== the machine"
+$fusion info | head -4
+echo
+echo "== the model in the clear (float vs the fixed-point semantics the secure run reproduces bit for bit)"
+$fusion plain --model "$model" --count 10000 | head -4
+echo
+port=$(start "$logs/server" $fusion server --model "$model" --sessions 2)
+echo "== secure inference with mix-and-check (kappa = 40): server on port $port, client classifies images $queries"
+$fusion client --connect 127.0.0.1:$port --index "$queries"
+echo
+echo "== the same queries without Fusion (semi-honest only, no checks)"
+$fusion client --connect 127.0.0.1:$port --index "$queries" --no-fusion | tail -2
+sleep 0.5
+echo
+echo "== server log"
+cat "$logs/server"
+echo
+port=$(start "$logs/adversary" build/apps/fusion-adversary --deviation weak --model "$model" --weak-model "$weak" \
+  --sessions 1)
+echo "== a cheating server: it claims the good model but runs the weak one (client: 1 query, kappa = 40)"
+set +e
+$fusion client --connect 127.0.0.1:$port --index 0
+echo "client exit code: $? (3 = caught)"

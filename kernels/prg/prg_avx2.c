@@ -8,7 +8,7 @@
 
 /* ---- AES-NI, 8 x 1 block ---- */
 
-enum { B128 = FSN_AES128_PEAK_BLOCKS_AESNI };
+enum { B128 = FSN_AES128_BATCH_AESNI };
 
 typedef struct keys128 {
   __m128i k[11];
@@ -18,23 +18,24 @@ static inline void load_keys128(keys128 *k, const fsn_aes128_key *key) {
   for (int r = 0; r < 11; r++) k->k[r] = _mm_loadu_si128((const __m128i *)key->rk[r]);
 }
 
-static inline void encrypt128(__m128i x[B128], const keys128 *k) {
-#pragma GCC unroll 8
-  for (int j = 0; j < B128; j++) x[j] = _mm_xor_si128(x[j], k->k[0]);
+/* n independent chains (a constant after inlining, so the loops unroll and x stays in registers). */
+static inline void encrypt128(__m128i *x, int n, const keys128 *k) {
+#pragma GCC unroll 12
+  for (int j = 0; j < n; j++) x[j] = _mm_xor_si128(x[j], k->k[0]);
 #pragma GCC unroll 9
   for (int r = 1; r < 10; r++) {
-#pragma GCC unroll 8
-    for (int j = 0; j < B128; j++) x[j] = _mm_aesenc_si128(x[j], k->k[r]);
+#pragma GCC unroll 12
+    for (int j = 0; j < n; j++) x[j] = _mm_aesenc_si128(x[j], k->k[r]);
   }
-#pragma GCC unroll 8
-  for (int j = 0; j < B128; j++) x[j] = _mm_aesenclast_si128(x[j], k->k[10]);
+#pragma GCC unroll 12
+  for (int j = 0; j < n; j++) x[j] = _mm_aesenclast_si128(x[j], k->k[10]);
 }
 
 static inline void ecb_batch_aesni(uint8_t *out, const uint8_t *in, const keys128 *k) {
   __m128i x[B128];
 #pragma GCC unroll 8
   for (int j = 0; j < B128; j++) x[j] = _mm_loadu_si128((const __m128i *)(in + 16 * j));
-  encrypt128(x, k);
+  encrypt128(x, B128, k);
 #pragma GCC unroll 8
   for (int j = 0; j < B128; j++) _mm_storeu_si128((__m128i *)(out + 16 * j), x[j]);
 }
@@ -45,13 +46,17 @@ static inline void ctr_batch_aesni(uint8_t *out, const uint8_t *in, const keys12
     uint8_t blocks[16 * B128];
     fsn_aes128_counter_blocks(blocks, &hi, &lo, B128);
     for (int j = 0; j < B128; j++) x[j] = _mm_loadu_si128((const __m128i *)(blocks + 16 * j));
+  } else if (fsn_aes128_batch_low_byte_fits(lo, B128)) {
+    const __m128i base = _mm_set_epi64x((long long)__builtin_bswap64(lo), (long long)__builtin_bswap64(hi));
+#pragma GCC unroll 8
+    for (int j = 0; j < B128; j++) x[j] = _mm_add_epi8(base, _mm_set_epi64x((long long)((uint64_t)j << 56), 0));
   } else {
     const __m128i bswap = _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m128i base = _mm_set_epi64x((long long)hi, (long long)lo);
 #pragma GCC unroll 8
     for (int j = 0; j < B128; j++) x[j] = _mm_shuffle_epi8(_mm_add_epi64(base, _mm_set_epi64x(0, j)), bswap);
   }
-  encrypt128(x, k);
+  encrypt128(x, B128, k);
   if (in) {
 #pragma GCC unroll 8
     for (int j = 0; j < B128; j++) x[j] = _mm_xor_si128(x[j], _mm_loadu_si128((const __m128i *)(in + 16 * j)));
@@ -67,7 +72,7 @@ static inline void ccrh_batch_aesni(uint8_t *out, const uint8_t *in, const keys1
   __m128i s[B128], x[B128];
 #pragma GCC unroll 8
   for (int j = 0; j < B128; j++) x[j] = s[j] = sigma128(_mm_loadu_si128((const __m128i *)(in + 16 * j)));
-  encrypt128(x, k);
+  encrypt128(x, B128, k);
 #pragma GCC unroll 8
   for (int j = 0; j < B128; j++) _mm_storeu_si128((__m128i *)(out + 16 * j), _mm_xor_si128(x[j], s[j]));
 }
@@ -77,16 +82,16 @@ FSN_AES128_DEFINE_DRIVERS(aesni, B128, keys128, load_keys128)
 void fsn_aes128_peak_aesni(uint8_t out[16], const fsn_aes128_key *key, size_t iters) {
   keys128 k;
   load_keys128(&k, key);
-  __m128i x[B128];
-  for (int j = 0; j < B128; j++) x[j] = _mm_set1_epi32(j);
-  for (size_t i = 0; i < iters; i++) encrypt128(x, &k);
-  for (int j = 1; j < B128; j++) x[0] = _mm_xor_si128(x[0], x[j]);
+  __m128i x[FSN_AES128_PEAK_CHAINS];
+  for (int j = 0; j < FSN_AES128_PEAK_CHAINS; j++) x[j] = _mm_set1_epi32(j);
+  for (size_t i = 0; i < iters; i++) encrypt128(x, FSN_AES128_PEAK_CHAINS, &k);
+  for (int j = 1; j < FSN_AES128_PEAK_CHAINS; j++) x[0] = _mm_xor_si128(x[0], x[j]);
   _mm_storeu_si128((__m128i *)out, x[0]);
 }
 
 /* ---- VAES-256, 8 x 2 blocks ---- */
 
-enum { R256 = 8, B256 = FSN_AES128_PEAK_BLOCKS_VAES256 }; /* registers, blocks */
+enum { R256 = 8, B256 = FSN_AES128_BATCH_VAES256 }; /* registers, blocks */
 
 typedef struct keys256 {
   __m256i k[11];
@@ -96,23 +101,24 @@ static inline void load_keys256(keys256 *k, const fsn_aes128_key *key) {
   for (int r = 0; r < 11; r++) k->k[r] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)key->rk[r]));
 }
 
-static inline void encrypt256(__m256i x[R256], const keys256 *k) {
-#pragma GCC unroll 8
-  for (int j = 0; j < R256; j++) x[j] = _mm256_xor_si256(x[j], k->k[0]);
+/* n independent chains (a constant after inlining, so the loops unroll and x stays in registers). */
+static inline void encrypt256(__m256i *x, int n, const keys256 *k) {
+#pragma GCC unroll 12
+  for (int j = 0; j < n; j++) x[j] = _mm256_xor_si256(x[j], k->k[0]);
 #pragma GCC unroll 9
   for (int r = 1; r < 10; r++) {
-#pragma GCC unroll 8
-    for (int j = 0; j < R256; j++) x[j] = _mm256_aesenc_epi128(x[j], k->k[r]);
+#pragma GCC unroll 12
+    for (int j = 0; j < n; j++) x[j] = _mm256_aesenc_epi128(x[j], k->k[r]);
   }
-#pragma GCC unroll 8
-  for (int j = 0; j < R256; j++) x[j] = _mm256_aesenclast_epi128(x[j], k->k[10]);
+#pragma GCC unroll 12
+  for (int j = 0; j < n; j++) x[j] = _mm256_aesenclast_epi128(x[j], k->k[10]);
 }
 
 static inline void ecb_batch_vaes256(uint8_t *out, const uint8_t *in, const keys256 *k) {
   __m256i x[R256];
 #pragma GCC unroll 8
   for (int j = 0; j < R256; j++) x[j] = _mm256_loadu_si256((const __m256i *)(in + 32 * j));
-  encrypt256(x, k);
+  encrypt256(x, R256, k);
 #pragma GCC unroll 8
   for (int j = 0; j < R256; j++) _mm256_storeu_si256((__m256i *)(out + 32 * j), x[j]);
 }
@@ -123,6 +129,13 @@ static inline void ctr_batch_vaes256(uint8_t *out, const uint8_t *in, const keys
     uint8_t blocks[16 * B256];
     fsn_aes128_counter_blocks(blocks, &hi, &lo, B256);
     for (int j = 0; j < R256; j++) x[j] = _mm256_loadu_si256((const __m256i *)(blocks + 32 * j));
+  } else if (fsn_aes128_batch_low_byte_fits(lo, B256)) {
+    const __m256i base =
+        _mm256_broadcastsi128_si256(_mm_set_epi64x((long long)__builtin_bswap64(lo), (long long)__builtin_bswap64(hi)));
+#pragma GCC unroll 8
+    for (int j = 0; j < R256; j++)
+      x[j] = _mm256_add_epi8(base, _mm256_set_epi64x((long long)((uint64_t)(2 * j + 1) << 56), 0,
+                                                     (long long)((uint64_t)(2 * j) << 56), 0));
   } else {
     const __m256i bswap =
         _mm256_broadcastsi128_si256(_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
@@ -131,7 +144,7 @@ static inline void ctr_batch_vaes256(uint8_t *out, const uint8_t *in, const keys
     for (int j = 0; j < R256; j++)
       x[j] = _mm256_shuffle_epi8(_mm256_add_epi64(base, _mm256_set_epi64x(0, 2 * j + 1, 0, 2 * j)), bswap);
   }
-  encrypt256(x, k);
+  encrypt256(x, R256, k);
   if (in) {
 #pragma GCC unroll 8
     for (int j = 0; j < R256; j++) x[j] = _mm256_xor_si256(x[j], _mm256_loadu_si256((const __m256i *)(in + 32 * j)));
@@ -148,7 +161,7 @@ static inline void ccrh_batch_vaes256(uint8_t *out, const uint8_t *in, const key
   __m256i s[R256], x[R256];
 #pragma GCC unroll 8
   for (int j = 0; j < R256; j++) x[j] = s[j] = sigma256(_mm256_loadu_si256((const __m256i *)(in + 32 * j)));
-  encrypt256(x, k);
+  encrypt256(x, R256, k);
 #pragma GCC unroll 8
   for (int j = 0; j < R256; j++) _mm256_storeu_si256((__m256i *)(out + 32 * j), _mm256_xor_si256(x[j], s[j]));
 }
@@ -158,10 +171,10 @@ FSN_AES128_DEFINE_DRIVERS(vaes256, B256, keys256, load_keys256)
 void fsn_aes128_peak_vaes256(uint8_t out[16], const fsn_aes128_key *key, size_t iters) {
   keys256 k;
   load_keys256(&k, key);
-  __m256i x[R256];
-  for (int j = 0; j < R256; j++) x[j] = _mm256_set1_epi32(j);
-  for (size_t i = 0; i < iters; i++) encrypt256(x, &k);
-  for (int j = 1; j < R256; j++) x[0] = _mm256_xor_si256(x[0], x[j]);
+  __m256i x[FSN_AES128_PEAK_CHAINS];
+  for (int j = 0; j < FSN_AES128_PEAK_CHAINS; j++) x[j] = _mm256_set1_epi32(j);
+  for (size_t i = 0; i < iters; i++) encrypt256(x, FSN_AES128_PEAK_CHAINS, &k);
+  for (int j = 1; j < FSN_AES128_PEAK_CHAINS; j++) x[0] = _mm256_xor_si256(x[0], x[j]);
   _mm_storeu_si128((__m128i *)out, _mm_xor_si128(_mm256_castsi256_si128(x[0]), _mm256_extracti128_si256(x[0], 1)));
 }
 

@@ -65,4 +65,8 @@
  * low half wraps inside the batch; that batch is built by the scalar helper instead. */
 static inline int fsn_aes128_batch_carries(uint64_t lo, size_t b) { return lo > UINT64_MAX - (b - 1); }
 
+/* The common case (a PRG's counter advances in whole batches): the last byte does not wrap inside the batch, so the
+ * big-endian counter blocks are the base block plus j in byte 15 -- one byte add per register, no byte swap. */
+static inline int fsn_aes128_batch_low_byte_fits(uint64_t lo, size_t b) { return (lo & 0xff) <= 256 - b; }
+
 #endif

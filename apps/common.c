@@ -1,0 +1,103 @@
+#include "apps/common.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+fsn_status fsn_app_load_model(fsn_model **m, const char *spec, unsigned long long seed) {
+  if (!strncmp(spec, "builtin:", 8)) return fsn_model_builtin(m, spec + 8, seed);
+  return fsn_model_load_onnx(m, spec);
+}
+
+bool fsn_app_parse_uint(const char *s, unsigned long long max, unsigned long long *out) {
+  char *end;
+  if (!s || !*s || *s == '-' || *s == '+') return false;
+  *out = strtoull(s, &end, 10);
+  return *end == 0 && *out <= max;
+}
+
+/* One "A" or "A-B" item of a list. */
+static bool parse_range(const char *item, size_t limit, size_t *lo, size_t *hi) {
+  char buf[64];
+  unsigned long long a, b;
+  if (strlen(item) >= sizeof buf) return false;
+  strcpy(buf, item);
+  char *dash = strchr(buf, '-');
+  if (dash) *dash = 0;
+  if (!fsn_app_parse_uint(buf, limit ? limit - 1 : 0, &a)) return false;
+  b = a;
+  if (dash && !fsn_app_parse_uint(dash + 1, limit ? limit - 1 : 0, &b)) return false;
+  if (b < a) return false;
+  *lo = a, *hi = b;
+  return true;
+}
+
+fsn_status fsn_app_parse_indices(const char *list, size_t limit, size_t max, size_t **out, size_t *n) {
+  *out = NULL, *n = 0;
+  char *copy = strdup(list ? list : "");
+  size_t *v = malloc((max + 1) * sizeof *v);
+  fsn_status st = copy && v ? FSN_OK : fsn_fail(FSN_E_NOMEM, "index list");
+  char *save = NULL;
+  for (char *item = copy ? strtok_r(copy, ",", &save) : NULL; item && st == FSN_OK; item = strtok_r(NULL, ",", &save)) {
+    size_t lo, hi;
+    if (!parse_range(item, limit, &lo, &hi)) {
+      st = fsn_fail(FSN_E_INVALID, "bad index '%s' (expected N or A-B with indices below %zu)", item, limit);
+      break;
+    }
+    for (size_t i = lo; i <= hi && st == FSN_OK; i++) {
+      if (*n == max)
+        st = fsn_fail(FSN_E_INVALID, "more than %zu indices", max);
+      else
+        v[(*n)++] = i;
+    }
+  }
+  if (st == FSN_OK && *n == 0) st = fsn_fail(FSN_E_INVALID, "empty index list");
+  free(copy);
+  if (st != FSN_OK) {
+    free(v);
+    *n = 0;
+    return st;
+  }
+  *out = v;
+  return FSN_OK;
+}
+
+fsn_status fsn_app_public_set(fsn_sampleset *set, const fsn_images *im, const fsn_labels *lb, const char *range) {
+  size_t *idx, n;
+  fsn_status st = fsn_app_parse_indices(range, im->count < lb->count ? im->count : lb->count, 1u << 20, &idx, &n);
+  if (st != FSN_OK) return st;
+  char name[256];
+  snprintf(name, sizeof name, "fashion-mnist-test:%s", range);
+  st = fsn_sampleset_build(set, name, im, lb, idx, n, NULL);
+  free(idx);
+  return st;
+}
+
+fsn_status fsn_app_channel_opts(fsn_channel_opts *o, const char *net, unsigned timeout_s) {
+  *o = (fsn_channel_opts){.timeout_ms = (int)(timeout_s * 1000)};
+  return net ? fsn_link_parse(net, &o->link) : FSN_OK;
+}
+
+double fsn_app_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void fsn_app_json_string(FILE *out, const char *s) {
+  fputc('"', out);
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\')
+      fprintf(out, "\\%c", *s);
+    else if ((unsigned char)*s < 0x20)
+      fprintf(out, "\\u%04x", (unsigned char)*s);
+    else
+      fputc(*s, out);
+  }
+  fputc('"', out);
+}
+
+void fsn_app_hex(char *out, const uint8_t *bytes, size_t n) {
+  for (size_t i = 0; i < n; i++) sprintf(out + 2 * i, "%02x", bytes[i]);
+  out[2 * n] = 0;
+}

@@ -1,0 +1,37 @@
+/* Helpers shared by the `fusion` subcommands and the adversarial server. */
+#ifndef FSN_APPS_COMMON_H
+#define FSN_APPS_COMMON_H
+
+#include <fusion/channel.h>
+#include <fusion/dataset.h>
+#include <fusion/nn.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Where Debian's dataset-fashion-mnist package puts the test set. */
+#define FSN_APP_FMNIST_IMAGES "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
+#define FSN_APP_FMNIST_LABELS "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz"
+/* The public check-sample set both parties build: the last 1000 test images. */
+#define FSN_APP_PUBLIC_RANGE "9000-9999"
+
+/* "FILE.onnx" or "builtin:NAME" (random weights from seed). */
+FSN_NODISCARD fsn_status fsn_app_load_model(fsn_model **m, const char *spec, unsigned long long seed);
+
+/* Parse "0-9,15,20-22" into indices < limit (at most max of them). */
+FSN_NODISCARD fsn_status fsn_app_parse_indices(const char *list, size_t limit, size_t max, size_t **out, size_t *n);
+
+/* The public set "fashion-mnist-test:A-B" built from IDX files (the same bytes, so the same hash, on both sides). */
+FSN_NODISCARD fsn_status fsn_app_public_set(fsn_sampleset *set, const fsn_images *im, const fsn_labels *lb,
+                                            const char *range);
+
+/* Strict unsigned parse of s (decimal), at most max. */
+bool fsn_app_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
+
+/* Link profile and timeout into channel options ("none" / NULL = no emulation). */
+FSN_NODISCARD fsn_status fsn_app_channel_opts(fsn_channel_opts *o, const char *net, unsigned timeout_s);
+
+double fsn_app_now(void);
+void fsn_app_json_string(FILE *out, const char *s);
+void fsn_app_hex(char *out, const uint8_t *bytes, size_t n); /* out: 2n + 1 chars */
+
+#endif

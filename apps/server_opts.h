@@ -1,0 +1,40 @@
+/* Command-line options shared by `fusion server` and `fusion-adversary`, and the set-up they imply. */
+#ifndef FSN_APPS_SERVER_OPTS_H
+#define FSN_APPS_SERVER_OPTS_H
+
+#include <getopt.h>
+
+#include "apps/serve.h"
+
+typedef struct fsn_server_opts {
+  const char *model, *listen, *net, *images, *labels, *public_range;
+  unsigned long long threads, sessions, max_batch, ell, scale, seed, timeout;
+  bool no_commit;
+  double claimed;
+} fsn_server_opts;
+
+#define FSN_SERVER_USAGE                                                                                               \
+  "  --model FILE.onnx|builtin:NAME --listen HOST:PORT [--threads T] [--net PROFILE] [--ell L --scale S]\n"            \
+  "  [--images IDX --labels IDX --public A-B] [--no-commit --claimed-accuracy A] [--sessions K] [--max-batch N]\n"     \
+  "  [--seed S] [--timeout SECONDS]\n"
+
+/* getopt_long table entries (terminated by the caller) and the handler for one option; returns false if `c` is not
+ * one of them or its value is bad. */
+#define FSN_SERVER_LONGOPTS                                                                                            \
+  {"model", required_argument, 0, 'm'}, {"listen", required_argument, 0, 'L'}, {"threads", required_argument, 0, 't'}, \
+      {"net", required_argument, 0, 'N'}, {"ell", required_argument, 0, 'e'}, {"scale", required_argument, 0, 's'},    \
+      {"images", required_argument, 0, 'i'}, {"labels", required_argument, 0, 'l'},                                    \
+      {"public", required_argument, 0, 'P'}, {"no-commit", no_argument, 0, 'C'},                                       \
+      {"claimed-accuracy", required_argument, 0, 'A'}, {"sessions", required_argument, 0, 'k'},                        \
+      {"max-batch", required_argument, 0, 'b'}, {"seed", required_argument, 0, 'r'}, {                                 \
+    "timeout", required_argument, 0, 'T'                                                                               \
+  }
+
+void fsn_server_opts_init(fsn_server_opts *o);
+bool fsn_server_opt(fsn_server_opts *o, int c, const char *arg);
+
+/* Load and quantise the model named by spec, build the public set; fills cfg (which then owns *model and *set). */
+FSN_NODISCARD fsn_status fsn_server_setup(const fsn_server_opts *o, fsn_serve_config *cfg, fsn_model **model,
+                                          fsn_sampleset *set);
+
+#endif
