@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "apps/bench_2p.h"
 #include "apps/commands.h"
@@ -46,6 +47,7 @@ typedef struct bench {
   fsn_channel **chs;
   thread_buf buf[MAX_THREADS];
   double base_ot_s, seconds[T_COUNT], bits[T_COUNT];
+  double cpu[T_COUNT], peer_cpu[T_COUNT]; /* CPU seconds (user + system, all threads) of the server, the client */
   size_t count[T_COUNT];
 } bench;
 
@@ -97,6 +99,15 @@ static fsn_status range(fsn_ot *ot, size_t begin, size_t end, void *arg) {
     if (st != FSN_OK) return st;
   }
   return FSN_OK;
+}
+
+/* CPU time of this process: on a shared machine wall time measures the share the scheduler gave us, CPU time what
+ * the work costs. */
+static double cpu_seconds(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
+         1e-6 * (double)ru.ru_stime.tv_usec;
 }
 
 static int alloc_buffers(bench *b) {
@@ -154,7 +165,7 @@ static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg
       rc = fail("sync", st);
       goto out;
     }
-    const double bytes0 = fsn_bench_2p_bytes(ch, nthreads), start = fsn_bench_2p_now();
+    const double bytes0 = fsn_bench_2p_bytes(ch, nthreads), start = fsn_bench_2p_now(), cpu0 = cpu_seconds();
     if ((st = fsn_ot_parallel(b->ots, nthreads, n, range, b)) != FSN_OK) {
       rc = fail(types[ty].name, st);
       goto out;
@@ -165,8 +176,17 @@ static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg
       goto out;
     }
     b->seconds[ty] = fsn_bench_2p_now() - start;
+    b->cpu[ty] = cpu_seconds() - cpu0;
     b->bits[ty] = 8 * (fsn_bench_2p_bytes(ch, nthreads) - bytes0) / (double)n; /* includes framing */
     b->count[ty] = n;
+  }
+  /* The client's CPU times go to the server, which reports. */
+  st = role == FSN_ROLE_CLIENT ? fsn_channel_send(ch[0], b->cpu, sizeof b->cpu)
+                               : fsn_channel_recv(ch[0], b->peer_cpu, sizeof b->peer_cpu);
+  if (st == FSN_OK && role == FSN_ROLE_CLIENT) st = fsn_channel_flush(ch[0]);
+  if (st != FSN_OK) {
+    rc = fail("cpu times", st);
+    goto out;
   }
   rc = 0;
 out:
@@ -181,19 +201,25 @@ static void report(const bench *b) {
            fsn_isa_name(fsn_isa_active()), b->nthreads, b->n, 1e3 * b->base_ot_s);
     for (int t = 0; t < T_COUNT; t++)
       printf("%s\n  {\"type\": \"%s\", \"what\": \"%s\", \"n\": %zu, \"seconds\": %.6f, \"per_second\": %.0f, "
-             "\"bits_per_ot\": %.2f}",
+             "\"bits_per_ot\": %.2f, \"cpu_ns_per_ot_sender\": %.1f, \"cpu_ns_per_ot_receiver\": %.1f}",
              t ? "," : "", types[t].name, types[t].what, b->count[t], b->seconds[t],
-             (double)b->count[t] / b->seconds[t], b->bits[t]);
+             (double)b->count[t] / b->seconds[t], b->bits[t], 1e9 * b->cpu[t] / (double)b->count[t],
+             1e9 * b->peer_cpu[t] / (double)b->count[t]);
     printf("\n]}\n");
     return;
   }
   printf("OT benchmark: 2 processes over loopback, %zu thread(s) each, isa %s\n", b->nthreads,
          fsn_isa_name(fsn_isa_active()));
   printf("base OT (128, one extension object): %.2f ms\n\n", 1e3 * b->base_ot_s);
-  printf("%-6s %-42s %10s %9s %12s %11s\n", "type", "what", "n", "seconds", "M OT/s", "bits/OT");
+  printf("%-6s %-42s %10s %9s %9s %9s %10s %10s\n", "type", "what", "n", "seconds", "M OT/s", "bits/OT", "cpu ns/OT",
+         "cpu ns/OT");
+  printf("%-6s %-42s %10s %9s %9s %9s %10s %10s\n", "", "", "", "", "", "", "sender", "receiver");
   for (int t = 0; t < T_COUNT; t++)
-    printf("%-6s %-42s %10zu %9.3f %12.2f %11.2f\n", types[t].name, types[t].what, b->count[t], b->seconds[t],
-           (double)b->count[t] / b->seconds[t] / 1e6, b->bits[t]);
+    printf("%-6s %-42s %10zu %9.3f %9.2f %9.2f %10.1f %10.1f\n", types[t].name, types[t].what, b->count[t],
+           b->seconds[t], (double)b->count[t] / b->seconds[t] / 1e6, b->bits[t], 1e9 * b->cpu[t] / (double)b->count[t],
+           1e9 * b->peer_cpu[t] / (double)b->count[t]);
+  printf("\ncpu ns/OT: user + system time of each party (all its threads) per OT; on a shared machine the wall-clock\n"
+         "rate is the scheduler's share, and 1e3 / max(sender, receiver) estimates M OT/s with one core per party.\n");
 }
 
 static int ot_usage(FILE *out) {
