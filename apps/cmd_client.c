@@ -19,7 +19,7 @@ typedef struct client_opts {
   const char *connect, *images, *labels, *index, *public_range, *net, *model_hash;
   unsigned long long threads, ell, scale, timeout, max_r;
   double kappa;
-  bool fusion, silent_abort, json, progress;
+  bool fusion, silent_abort, json, progress, logits;
 } client_opts;
 
 typedef struct client_run {
@@ -39,24 +39,34 @@ typedef struct client_run {
 } client_run;
 
 static int usage(void) {
-  fprintf(stderr, "usage: fusion client --connect HOST:PORT --index LIST [--images IDX --labels IDX]\n"
-                  "  [--kappa K | --no-fusion] [--silent-abort] [--model-hash HEX] [--public A-B] [--threads T]\n"
-                  "  [--net PROFILE] [--ell L --scale S] [--max-r R] [--timeout SECONDS] [--progress] [--json]\n"
-                  "  LIST: indices of test images, e.g. 0-9,15\n");
+  fprintf(stderr,
+          "usage: fusion client --connect HOST:PORT --index LIST [--images IDX --labels IDX]\n"
+          "  [--kappa K | --no-fusion] [--silent-abort] [--model-hash HEX] [--public A-B] [--threads T]\n"
+          "  [--net PROFILE] [--ell L --scale S] [--max-r R] [--timeout SECONDS] [--progress] [--json [--logits]]\n"
+          "  LIST: indices of test images, e.g. 0-9,15\n");
   return 2;
 }
 
 static bool parse(int argc, char **argv, client_opts *o) {
-  static const struct option longopts[] = {
-      {"connect", required_argument, 0, 'c'},    {"images", required_argument, 0, 'i'},
-      {"labels", required_argument, 0, 'l'},     {"index", required_argument, 0, 'x'},
-      {"public", required_argument, 0, 'P'},     {"net", required_argument, 0, 'N'},
-      {"model-hash", required_argument, 0, 'H'}, {"threads", required_argument, 0, 't'},
-      {"ell", required_argument, 0, 'e'},        {"scale", required_argument, 0, 's'},
-      {"timeout", required_argument, 0, 'T'},    {"max-r", required_argument, 0, 'R'},
-      {"kappa", required_argument, 0, 'k'},      {"no-fusion", no_argument, 0, 'F'},
-      {"silent-abort", no_argument, 0, 'S'},     {"json", no_argument, 0, 'j'},
-      {"progress", no_argument, 0, 'p'},         {0, 0, 0, 0}};
+  static const struct option longopts[] = {{"connect", required_argument, 0, 'c'},
+                                           {"images", required_argument, 0, 'i'},
+                                           {"labels", required_argument, 0, 'l'},
+                                           {"index", required_argument, 0, 'x'},
+                                           {"public", required_argument, 0, 'P'},
+                                           {"net", required_argument, 0, 'N'},
+                                           {"model-hash", required_argument, 0, 'H'},
+                                           {"threads", required_argument, 0, 't'},
+                                           {"ell", required_argument, 0, 'e'},
+                                           {"scale", required_argument, 0, 's'},
+                                           {"timeout", required_argument, 0, 'T'},
+                                           {"max-r", required_argument, 0, 'R'},
+                                           {"kappa", required_argument, 0, 'k'},
+                                           {"no-fusion", no_argument, 0, 'F'},
+                                           {"silent-abort", no_argument, 0, 'S'},
+                                           {"json", no_argument, 0, 'j'},
+                                           {"progress", no_argument, 0, 'p'},
+                                           {"logits", no_argument, 0, 'g'},
+                                           {0, 0, 0, 0}};
   *o = (client_opts){.images = FSN_APP_FMNIST_IMAGES,
                      .labels = FSN_APP_FMNIST_LABELS,
                      .public_range = FSN_APP_PUBLIC_RANGE,
@@ -89,6 +99,7 @@ static bool parse(int argc, char **argv, client_opts *o) {
     case 'S': o->silent_abort = true; break;
     case 'j': o->json = true; break;
     case 'p': o->progress = true; break;
+    case 'g': o->logits = true; break;
     default: ok = false;
     }
     if (!ok) return false;
@@ -208,9 +219,15 @@ static void print_json(const client_run *r) {
   printf("{\"model\": ");
   fsn_app_json_string(stdout, r->card.model_name);
   printf(", \"model_hash\": \"%s\", \"ell\": %u, \"scale\": %u, \"predictions\": [", hex, r->card.ell, r->card.scale);
-  for (size_t q = 0; q < r->n; q++)
-    printf("%s{\"index\": %zu, \"predicted\": %zu, \"label\": %u}", q ? ", " : "", r->queries[q], predicted(r, q),
+  for (size_t q = 0; q < r->n; q++) {
+    printf("%s{\"index\": %zu, \"predicted\": %zu, \"label\": %u", q ? ", " : "", r->queries[q], predicted(r, q),
            r->lb.labels[r->queries[q]]);
+    if (r->o.logits) {
+      printf(", \"logits\": ");
+      fsn_app_json_signed(stdout, fsn_mc_query_logits(&r->plan, r->outputs, r->out_size, q), r->out_size, r->card.ell);
+    }
+    printf("}");
+  }
   printf("], \"fusion\": {\"enabled\": %s", r->o.fusion ? "true" : "false");
   if (r->o.fusion)
     printf(", \"kappa\": %g, \"R\": %u, \"B\": %zu, \"N\": %zu, \"log2_escape\": %.3f, \"passed\": %s, "

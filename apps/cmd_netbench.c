@@ -16,7 +16,7 @@ enum { CMD_QUIT = 0, CMD_PING = 1, CMD_BULK = 2 };
 #define FRAME_BYTES ((size_t)1 << 20)
 
 typedef struct bench_opts {
-  const char *profile_name;
+  const char *profile_name, *listen_addr, *connect_addr;
   fsn_link_profile link;
   int json, check;
   double seconds;
@@ -143,7 +143,8 @@ static void report(const bench_opts *o, const results *r) {
            rtt_ok ? "true" : "false", bw_ok ? "true" : "false", counters);
     return;
   }
-  printf("fusion netbench: profile %s (%s), two processes over loopback\n", o->profile_name, desc);
+  printf("fusion netbench: profile %s (%s), two processes over %s\n", o->profile_name, desc,
+         o->listen_addr ? o->listen_addr : "loopback");
   printf("  %-22s %12s %12s %9s\n", "", "measured", "profile", "deviation");
   if (emulated)
     printf("  %-22s %12.3f %12.3f %+8.2f%%\n", "RTT (ms, median)", rtt_ms, p->rtt_s * 1e3, pct(rtt_ms, p->rtt_s * 1e3));
@@ -166,10 +167,13 @@ static void report(const bench_opts *o, const results *r) {
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: fusion netbench [--net lan|wan|wan-slow|off|bw=...,rtt=...] [--json] [--check]\n"
-                  "                       [--seconds S] [--pings N] [--bytes N]\n"
-                  "  --seconds  length of the bulk transfer at the profile bandwidth (default 1.5)\n"
-                  "  --check    exit with status 1 if the emulation misses its target\n");
+  fprintf(stderr,
+          "usage: fusion netbench [--net lan|wan|wan-slow|off|bw=...,rtt=...] [--json] [--check]\n"
+          "                       [--seconds S] [--pings N] [--bytes N] [--listen HOST:PORT | --connect HOST:PORT]\n"
+          "  by default a second process is forked and joined over loopback; on two hosts (or namespaces)\n"
+          "  run --listen on the measuring side and --connect on the other, with the same --net\n"
+          "  --seconds  length of the bulk transfer at the profile bandwidth (default 1.5)\n"
+          "  --check    exit with status 1 if the emulation misses its target\n");
   return 2;
 }
 
@@ -189,6 +193,10 @@ int fsn_cmd_netbench(int argc, char **argv) {
       o.pings = atol(argv[++i]);
     else if (!strcmp(a, "--bytes") && v)
       o.bytes = strtoull(argv[++i], NULL, 0);
+    else if (!strcmp(a, "--listen") && v)
+      o.listen_addr = argv[++i];
+    else if (!strcmp(a, "--connect") && v)
+      o.connect_addr = argv[++i];
     else
       return usage();
   }
@@ -202,22 +210,26 @@ int fsn_cmd_netbench(int argc, char **argv) {
     o.bytes = o.link.bandwidth_bps > 0 ? (uint64_t)(o.link.bandwidth_bps * o.seconds / 8) : (uint64_t)1 << 30;
 
   fsn_channel_opts co = {.link = o.link};
+  if (o.connect_addr) return echo_party(o.connect_addr, &co);
   fsn_listener *l;
-  if (fsn_listen(&l, "127.0.0.1:0") != FSN_OK) {
+  if (fsn_listen(&l, o.listen_addr ? o.listen_addr : "127.0.0.1:0") != FSN_OK) {
     fprintf(stderr, "fusion netbench: %s\n", fsn_last_error());
     return 1;
   }
   char addr[40];
   snprintf(addr, sizeof addr, "127.0.0.1:%u", fsn_listener_port(l));
   fflush(stdout);
-  pid_t pid = fork();
-  if (pid < 0) {
-    perror("fusion netbench: fork");
-    return 1;
-  }
-  if (pid == 0) {
-    fsn_listener_destroy(l);
-    _exit(echo_party(addr, &co));
+  pid_t pid = -1; /* with --listen there is no child: the peer runs --connect elsewhere */
+  if (!o.listen_addr) {
+    pid = fork();
+    if (pid < 0) {
+      perror("fusion netbench: fork");
+      return 1;
+    }
+    if (pid == 0) {
+      fsn_listener_destroy(l);
+      _exit(echo_party(addr, &co));
+    }
   }
   fsn_channel *ch = NULL;
   fsn_session_params p = {.ell = 64, .scale = 0};
@@ -229,9 +241,9 @@ int fsn_cmd_netbench(int argc, char **argv) {
   fsn_channel_destroy(ch);
   fsn_listener_destroy(l);
   int child = 0;
-  waitpid(pid, &child, 0);
+  if (pid > 0) waitpid(pid, &child, 0);
   if (st != FSN_OK) return 1;
-  if (!WIFEXITED(child) || WEXITSTATUS(child) != 0) {
+  if (pid > 0 && (!WIFEXITED(child) || WEXITSTATUS(child) != 0)) {
     fprintf(stderr, "fusion netbench: the second party failed\n");
     return 1;
   }

@@ -4,6 +4,7 @@
 #include <fusion/nn.h>
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,18 +12,19 @@
 #include <time.h>
 
 #include "apps/commands.h"
+#include "apps/common.h"
 
 typedef struct plain_opts {
   const char *model, *images, *labels;
   size_t count;
   unsigned ell, scale;
   unsigned long long seed;
-  int json;
+  int json, logits;
 } plain_opts;
 
 static int plain_usage(void) {
   fprintf(stderr, "usage: fusion plain --model FILE.onnx|builtin:NAME --images FILE|random --labels FILE\n"
-                  "                    [--count N] [--ell L --scale S] [--seed SEED] [--json]\n"
+                  "                    [--count N] [--ell L --scale S] [--seed SEED] [--json [--logits]]\n"
                   "  built-in models: 4layer, resnet18, resnet50 (weights from --seed, default 1)\n"
                   "  --images random: seeded random pixels of the model's input shape (headroom only, no labels)\n");
   return 2;
@@ -49,11 +51,17 @@ static int parse_unsigned(const char *s, unsigned long long max, unsigned long l
 }
 
 static int parse_args(int argc, char **argv, plain_opts *o) {
-  static const struct option longopts[] = {{"model", required_argument, 0, 'm'},  {"images", required_argument, 0, 'i'},
-                                           {"labels", required_argument, 0, 'l'}, {"count", required_argument, 0, 'n'},
-                                           {"ell", required_argument, 0, 'e'},    {"scale", required_argument, 0, 's'},
-                                           {"seed", required_argument, 0, 'r'},   {"json", no_argument, 0, 'j'},
-                                           {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+  static const struct option longopts[] = {{"model", required_argument, 0, 'm'},
+                                           {"images", required_argument, 0, 'i'},
+                                           {"labels", required_argument, 0, 'l'},
+                                           {"count", required_argument, 0, 'n'},
+                                           {"ell", required_argument, 0, 'e'},
+                                           {"scale", required_argument, 0, 's'},
+                                           {"seed", required_argument, 0, 'r'},
+                                           {"json", no_argument, 0, 'j'},
+                                           {"logits", no_argument, 0, 'g'},
+                                           {"help", no_argument, 0, 'h'},
+                                           {0, 0, 0, 0}};
   *o = (plain_opts){.ell = 37, .scale = 12, .seed = 1};
   unsigned long long v;
   int c;
@@ -64,6 +72,7 @@ static int parse_args(int argc, char **argv, plain_opts *o) {
     case 'i': o->images = optarg; break;
     case 'l': o->labels = optarg; break;
     case 'j': o->json = 1; break;
+    case 'g': o->logits = 1; break;
     case 'n':
       if (!parse_unsigned(optarg, 1u << 24, &v) || v == 0) return fail_line("--count must be a positive integer");
       o->count = (size_t)v;
@@ -91,11 +100,6 @@ static int parse_args(int argc, char **argv, plain_opts *o) {
   if (!o->model || !o->images) return plain_usage();
   if (strcmp(o->images, "random") && !o->labels) return fail_line("--labels is required with an image file");
   return 0;
-}
-
-static fsn_status load_model(fsn_model **m, const plain_opts *o) {
-  if (!strncmp(o->model, "builtin:", 8)) return fsn_model_builtin(m, o->model + 8, o->seed);
-  return fsn_model_load_onnx(m, o->model);
 }
 
 /* Images from IDX files, or seeded random pixels of the model's input shape. */
@@ -134,10 +138,11 @@ typedef struct results {
   size_t count, float_correct, fixed_correct, agree;
   double float_s, fixed_s;
   fsn_layer_stats *stats;
+  uint64_t *logits; /* count x output size fixed-point outputs, with --logits */
 } results;
 
 /* Both engines over every image in batches sized so that the largest tensor of a batch stays near 2^25 values. */
-static int evaluate(const fsn_model *m, const fsn_images *im, const fsn_labels *lb, results *r) {
+static int evaluate(const fsn_model *m, const fsn_images *im, const fsn_labels *lb, results *r, int keep_logits) {
   const size_t n = fsn_model_num_layers(m), isz = im->channels * im->rows * im->cols;
   const size_t osz = fsn_model_output_shape(m).c * fsn_model_output_shape(m).h * fsn_model_output_shape(m).w;
   const unsigned ell = fsn_model_ell(m), s = fsn_model_scale(m);
@@ -153,7 +158,8 @@ static int evaluate(const fsn_model *m, const fsn_images *im, const fsn_labels *
   r->stats = calloc(n ? n : 1, sizeof *r->stats);
   r->count = im->count;
   int rc = 0;
-  if (!x || !yf || !q || !yq || !r->stats) rc = fail_line("out of memory for a batch");
+  if (keep_logits) r->logits = malloc(im->count * osz * sizeof *r->logits + 8);
+  if (!x || !yf || !q || !yq || !r->stats || (keep_logits && !r->logits)) rc = fail_line("out of memory for a batch");
   for (size_t start = 0; !rc && start < im->count; start += batch) {
     size_t b = im->count - start < batch ? im->count - start : batch;
     const uint8_t *px = im->pixels + start * isz;
@@ -165,6 +171,7 @@ static int evaluate(const fsn_model *m, const fsn_images *im, const fsn_labels *
     if (!rc && fsn_model_run_fixed(m, yq, q, b, r->stats) != FSN_OK) rc = fail_status();
     r->float_s += t1 - t0;
     r->fixed_s += now_s() - t1;
+    if (!rc && r->logits) memcpy(r->logits + start * osz, yq, b * osz * sizeof *yq);
     for (size_t k = 0; !rc && k < b; k++) {
       size_t pf = fsn_nn_argmax_float(yf + k * osz, osz), pq = fsn_nn_argmax_fixed(yq + k * osz, osz, ell);
       r->agree += pf == pq;
@@ -181,10 +188,11 @@ static int evaluate(const fsn_model *m, const fsn_images *im, const fsn_labels *
   return rc;
 }
 
-/* Scale of layer i's pre-truncation values relative to real units (2s for conv/fc sums, s otherwise). */
+/* Scale of layer i's pre-truncation values relative to real units (2s where a truncation follows, s otherwise). */
 static double acc_scale(const fsn_model *m, size_t i) {
   fsn_layer_kind k = fsn_model_layer(m, i)->desc.kind;
-  return ldexp(1.0, (int)((k == FSN_LAYER_CONV || k == FSN_LAYER_FC ? 2 : 1) * fsn_model_scale(m)));
+  bool truncated = k == FSN_LAYER_CONV || k == FSN_LAYER_FC || k == FSN_LAYER_AVGPOOL || k == FSN_LAYER_GLOBAL_AVGPOOL;
+  return ldexp(1.0, (int)((truncated ? 2 : 1) * fsn_model_scale(m)));
 }
 
 static void print_text(const plain_opts *o, const fsn_model *m, const char *hex, const results *r, int labelled) {
@@ -216,23 +224,10 @@ static void print_text(const plain_opts *o, const fsn_model *m, const char *hex,
   }
 }
 
-static void print_json_string(const char *s) {
-  putchar('"');
-  for (; *s; s++) {
-    if (*s == '"' || *s == '\\')
-      printf("\\%c", *s);
-    else if ((unsigned char)*s < 0x20)
-      printf("\\u%04x", (unsigned char)*s);
-    else
-      putchar(*s);
-  }
-  putchar('"');
-}
-
 static void print_json(const plain_opts *o, const fsn_model *m, const char *hex, const results *r, int labelled) {
   const unsigned ell = fsn_model_ell(m);
   printf("{\"model\": ");
-  print_json_string(o->model);
+  fsn_app_json_string(stdout, o->model);
   printf(", \"hash\": \"%s\", \"ell\": %u, \"scale\": %u, \"count\": %zu", hex, ell, fsn_model_scale(m), r->count);
   if (labelled)
     printf(", \"float_accuracy\": %.6f, \"fixed_accuracy\": %.6f", (double)r->float_correct / (double)r->count,
@@ -242,7 +237,7 @@ static void print_json(const plain_opts *o, const fsn_model *m, const char *hex,
   for (size_t i = 0; i < fsn_model_num_layers(m); i++) {
     const fsn_layer *l = fsn_model_layer(m, i);
     printf("%s\n  {\"index\": %zu, \"name\": ", i ? "," : "", i);
-    print_json_string(l->desc.name);
+    fsn_app_json_string(stdout, l->desc.name);
     printf(", \"kind\": \"%s\", \"output\": [%zu, %zu, %zu], \"fixed_max_acc\": %llu, \"fixed_max_out\": %llu, "
            "\"fixed_headroom_bits\": %.3f, \"float_headroom_bits\": %.3f}",
            fsn_layer_kind_name(l->desc.kind), l->out_shape.c, l->out_shape.h, l->out_shape.w,
@@ -250,7 +245,18 @@ static void print_json(const plain_opts *o, const fsn_model *m, const char *hex,
            fsn_headroom_bits((double)r->stats[i].fixed_max_acc, ell),
            fsn_headroom_bits(r->stats[i].float_max_acc * acc_scale(m, i), ell));
   }
-  printf("]}\n");
+  printf("]");
+  if (r->logits) {
+    fsn_shape os = fsn_model_output_shape(m);
+    size_t osz = os.c * os.h * os.w;
+    printf(", \"logits\": [");
+    for (size_t k = 0; k < r->count; k++) {
+      printf("%s\n  ", k ? "," : "");
+      fsn_app_json_signed(stdout, r->logits + k * osz, osz, ell);
+    }
+    printf("]");
+  }
+  printf("}\n");
 }
 
 int fsn_cmd_plain(int argc, char **argv) {
@@ -263,14 +269,15 @@ int fsn_cmd_plain(int argc, char **argv) {
   results r = {0};
   uint8_t hash[32];
   char hex[65];
-  if (load_model(&m, &o) != FSN_OK || fsn_model_quantize(m, o.ell, o.scale) != FSN_OK ||
+  if (fsn_app_load_model(&m, o.model, o.seed) != FSN_OK || fsn_model_quantize(m, o.ell, o.scale) != FSN_OK ||
       fsn_model_hash(m, hash) != FSN_OK) {
     rc = fail_status();
-  } else if (!(rc = load_images(&o, m, &im, &lb)) && !(rc = evaluate(m, &im, &lb, &r))) {
+  } else if (!(rc = load_images(&o, m, &im, &lb)) && !(rc = evaluate(m, &im, &lb, &r, o.logits))) {
     for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", hash[i]);
     (o.json ? print_json : print_text)(&o, m, hex, &r, lb.labels != NULL);
   }
   free(r.stats);
+  free(r.logits);
   fsn_images_free(&im);
   fsn_labels_free(&lb);
   fsn_model_destroy(m);

@@ -101,3 +101,10 @@ void fsn_app_hex(char *out, const uint8_t *bytes, size_t n) {
   for (size_t i = 0; i < n; i++) sprintf(out + 2 * i, "%02x", bytes[i]);
   out[2 * n] = 0;
 }
+
+void fsn_app_json_signed(FILE *out, const uint64_t *v, size_t n, unsigned ell) {
+  fputc('[', out);
+  for (size_t i = 0; i < n; i++)
+    fprintf(out, "%s%lld", i ? ", " : "", (long long)((int64_t)(v[i] << (64 - ell)) >> (64 - ell)));
+  fputc(']', out);
+}

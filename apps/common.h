@@ -33,5 +33,7 @@ FSN_NODISCARD fsn_status fsn_app_channel_opts(fsn_channel_opts *o, const char *n
 double fsn_app_now(void);
 void fsn_app_json_string(FILE *out, const char *s);
 void fsn_app_hex(char *out, const uint8_t *bytes, size_t n); /* out: 2n + 1 chars */
+/* A JSON array of n signed ell-bit values: [12, -3, ...]. */
+void fsn_app_json_signed(FILE *out, const uint64_t *v, size_t n, unsigned ell);
 
 #endif

@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,18 @@ struct fsn_channel {
   uint64_t session_id, peer_max_frame;
   int64_t peer_clock_offset_ns; /* peer CLOCK_MONOTONIC minus ours, estimated by the handshake */
   uint64_t link_free_ns;        /* emulated link: when the last queued byte has left the sender */
+  struct shared_link *shared;   /* the channels of a session share one emulated link (NULL: this channel's own) */
 };
+
+/* One emulated link per direction per session: the channels' frames queue behind each other as on a real link. */
+typedef struct shared_link {
+  _Atomic uint64_t free_ns;
+  _Atomic int refs;
+} shared_link;
+
+static void shared_link_release(shared_link *s) {
+  if (s && atomic_fetch_sub(&s->refs, 1) == 1) free(s);
+}
 
 struct fsn_listener {
   int fd;
@@ -269,6 +281,7 @@ fsn_status fsn_connect(fsn_channel **out, const char *host_port, const fsn_chann
 void fsn_channel_destroy(fsn_channel *ch) {
   if (!ch) return;
   close(ch->fd);
+  shared_link_release(ch->shared);
   free(ch->wbuf);
   free(ch->rbuf);
   free(ch->phases);
@@ -426,10 +439,16 @@ fsn_status fsn_channel_flush(fsn_channel *ch) {
 /* When a frame of `len` payload bytes will have left the emulated link: the link serialises frames back to back at
  * the profile bandwidth, starting no earlier than now. */
 static uint64_t emulated_departure(fsn_channel *ch, uint64_t len) {
-  uint64_t now = fsn_net_now_ns(), start = ch->link_free_ns > now ? ch->link_free_ns : now;
   double tx_ns = ch->link.bandwidth_bps > 0 ? (double)(len + FSN_FRAME_HEADER_BYTES) * 8e9 / ch->link.bandwidth_bps : 0;
-  ch->link_free_ns = start + (uint64_t)llround(tx_ns);
-  return ch->link_free_ns;
+  uint64_t now = fsn_net_now_ns(), tx = (uint64_t)llround(tx_ns);
+  if (!ch->shared) {
+    uint64_t start = ch->link_free_ns > now ? ch->link_free_ns : now;
+    return ch->link_free_ns = start + tx;
+  }
+  uint64_t seen = atomic_load(&ch->shared->free_ns), done;
+  do done = (seen > now ? seen : now) + tx;
+  while (!atomic_compare_exchange_weak(&ch->shared->free_ns, &seen, done));
+  return done;
 }
 
 static void count_sent(fsn_channel *ch, uint64_t bytes) {
@@ -755,6 +774,16 @@ static fsn_status session_open(fsn_listener *l, const char *host_port, fsn_chann
       return st;
     }
     q.session_id = fsn_channel_session_id(chs[0]); /* the server then insists on the same id on every channel */
+  }
+  if (n > 1 && chs[0]->emulate) {
+    shared_link *s = calloc(1, sizeof *s);
+    if (!s) {
+      fsn_session_close(chs, n);
+      return fsn_fail(FSN_E_NOMEM, "session: out of memory");
+    }
+    atomic_init(&s->free_ns, 0);
+    atomic_init(&s->refs, (int)n);
+    for (size_t i = 0; i < n; i++) chs[i]->shared = s;
   }
   return FSN_OK;
 }

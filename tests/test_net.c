@@ -556,6 +556,40 @@ START_TEST(emulated_link_adds_rtt_and_serialisation) {
 }
 END_TEST
 
+static void shared_link_worker_server(fsn_channel **chs, size_t n, void *arg) {
+  (void)arg;
+  static uint8_t big[1000000];
+  for (size_t i = 0; i < n; i++) OK(fsn_channel_recv(chs[i], big, sizeof big));
+  for (size_t i = 0; i < n; i++) OK(fsn_channel_send(chs[i], big, 1));
+}
+
+static void *send_megabyte(void *p) {
+  static uint8_t big[1000000];
+  OK(fsn_channel_send(p, big, sizeof big));
+  OK(fsn_channel_flush(p));
+  return NULL;
+}
+
+/* Two channels of one session share the emulated link: 2 x 1 MB at 100 Mbit/s take 160 ms, not 80. */
+static void shared_link_worker_client(fsn_channel **chs, size_t n, void *arg) {
+  (void)arg;
+  pthread_t t[2];
+  uint8_t b;
+  double t0 = now_s();
+  for (size_t i = 0; i < n; i++) ck_assert_int_eq(pthread_create(&t[i], NULL, send_megabyte, chs[i]), 0);
+  for (size_t i = 0; i < n; i++) pthread_join(t[i], NULL);
+  for (size_t i = 0; i < n; i++) OK(fsn_channel_recv(chs[i], &b, 1));
+  double dt = now_s() - t0, model = 2 * 8e6 / 100e6 + 0.010;
+  ck_assert_msg(dt >= 0.9 * model && dt < 20, "2 MB over a shared 100 Mbit/s link took %.3f s, model %.3f s", dt,
+                model);
+}
+
+START_TEST(session_channels_share_the_emulated_link) {
+  fsn_test_net_opts o = {.channels = 2, .chan = {.link = {100e6, 0.010}}};
+  fsn_test_two_party_ex(&o, shared_link_worker_server, NULL, shared_link_worker_client, NULL);
+}
+END_TEST
+
 START_TEST(link_profiles_parse) {
   fsn_link_profile p;
   OK(fsn_link_parse("lan", &p));
@@ -605,6 +639,7 @@ int main(void) {
   tcase_add_test(tc, multi_channel_session);
   tcase_add_test(tc, addresses_are_validated);
   tcase_add_test(tc, emulated_link_adds_rtt_and_serialisation);
+  tcase_add_test(tc, session_channels_share_the_emulated_link);
   tcase_add_test(tc, link_profiles_parse);
   suite_add_tcase(s, tc);
   return fsn_test_main(s);

@@ -111,6 +111,7 @@ START_TEST(inconsistent_shapes_are_clear_errors) {
   expect_add_error(m, (fsn_layer_desc){.kind = FSN_LAYER_MAXPOOL, .in = c, .k_h = 2, .k_w = 2, .pad_h = 2},
                    FSN_E_INVALID, "pad");
   float bad[2] = {1.0f, NAN};
+  fsn_model_destroy(m);
   ck_assert_int_eq(fsn_model_create(&m, 1, 1, 1) == FSN_OK, 1);
   expect_add_error(m, (fsn_layer_desc){.kind = FSN_LAYER_FC, .in = 0, .out_c = 2, .weight = bad}, FSN_E_INVALID,
                    "not finite");

@@ -166,7 +166,7 @@ static const unsigned ells[] = {32, 37, 64};
 
 START_TEST(and_b2a_mux_exact_and_costs) {
   const unsigned ell = ells[_i];
-  const size_t n = 1024; /* a multiple of 128: no OT padding, so the formulas are exact */
+  const size_t n = 256; /* a multiple of 128: no OT padding, so the formulas are exact */
   uint64_t *x = xcalloc(n, 8);
   uint8_t *b = xcalloc(n, 1), *c = xcalloc(n, 1);
   fill_values(x, n, ell);
@@ -197,8 +197,8 @@ END_TEST
 /* ---- comparisons ----------------------------------------------------------------------------------------------- */
 
 START_TEST(millionaire_every_width) {
-  static const unsigned qs[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 17, 31, 36, 37, 63, 64};
-  const size_t n = 300;
+  static const unsigned qs[] = {1, 3, 4, 5, 8, 9, 13, 17, 31, 36, 37, 64};
+  const size_t n = 160;
   for (size_t k = 0; k < sizeof qs / sizeof qs[0]; k++) {
     const unsigned q = qs[k];
     const uint64_t mask = fsn_ring_mask(q);
@@ -208,7 +208,8 @@ START_TEST(millionaire_every_width) {
       uint64_t a = fsn_test_rand(), b = i % 4 == 0 ? a : fsn_test_rand();
       if (i % 7 == 1) b = a ^ ((uint64_t)1 << (fsn_test_rand() % q)); /* differ in one bit */
       if (i < 4) a = i & 1 ? mask : 0, b = i & 2 ? mask : 0;
-      j->xa[0][i] = a, j->xa[1][i] = b | (fsn_test_rand() << q << 1); /* high junk must be ignored */
+      const uint64_t junk = q < 64 ? fsn_test_rand() & ~mask : 0; /* bits above q must be ignored */
+      j->xa[0][i] = a, j->xa[1][i] = b | junk;
     }
     run_job(j);
     for (size_t i = 0; i < n; i++) {
@@ -223,7 +224,7 @@ END_TEST
 
 START_TEST(msb_wrap_drelu_relu_exact) {
   const unsigned ell = ells[_i];
-  const size_t n = 700;
+  const size_t n = 300;
   const uint64_t mask = fsn_ring_mask(ell);
   uint64_t *x = xcalloc(n, 8);
   fill_values(x, n, ell);
@@ -247,9 +248,34 @@ START_TEST(msb_wrap_drelu_relu_exact) {
 }
 END_TEST
 
+/* The cost of a ReLU, byte for byte: q = ell - 1 bits of millionaires (4-bit leaves by 1-out-of-16 OT with 4-bit
+ * messages, a narrower top leaf, one triple (a ROT each way) per AND group above the first level, 3 opened bits per
+ * group from each party), then the MUX (two arithmetic COTs). n = 256 keeps every OT call a multiple of 128. */
+static uint64_t relu_bytes(size_t n, unsigned ell) {
+  const unsigned q = ell - 1, m = (q + 3) / 4, wtop = q - 4 * (m - 1), full = wtop == 4 ? m : m - 1;
+  uint64_t bytes = (uint64_t)n * full * (4 * 16 + 16 * 4 / 8);
+  if (wtop < 4) bytes += (uint64_t)n * (wtop * 16 + (4u << wtop) / 8);
+  for (unsigned cnt = (m + 1) / 2; cnt > 1; cnt = (cnt + 1) / 2)
+    bytes += 2 * 16 * (uint64_t)n * (cnt / 2) + 2 * ((3 * (uint64_t)n * (cnt / 2) + 7) / 8);
+  return bytes + 2 * (16 * (uint64_t)n + ((uint64_t)n * ell + 7) / 8);
+}
+
+START_TEST(relu_cost_formula) {
+  const unsigned ell = ells[_i];
+  const size_t n = 256;
+  uint64_t *x = xcalloc(n, 8);
+  fill_values(x, n, ell);
+  job *j = make_job(OP_RELU, ell, n, n, x, NULL);
+  run_job(j);
+  ck_assert_uint_eq(wire_bytes(j), relu_bytes(n, ell));
+  free_job(j);
+  free(x);
+}
+END_TEST
+
 START_TEST(signed_ge_exact) {
   const unsigned ell = ells[_i];
-  const size_t n = 500;
+  const size_t n = 300;
   uint64_t *a = xcalloc(n, 8), *b = xcalloc(n, 8);
   fill_values(a, n, ell), fill_values(b, n, ell);
   for (size_t i = 0; i < 64; i++) a[i] = edge(i / 8, ell), b[i] = edge(i, ell); /* every pair of edges */
@@ -268,13 +294,13 @@ END_TEST
 
 START_TEST(trunc_every_mode) {
   const unsigned ell = ells[_i];
-  const size_t n = 600;
-  static const unsigned shifts[] = {1, 4, 12, 13};
+  const size_t n = 256;
+  static const unsigned shifts[] = {1, 12, 13};
   const uint64_t mask = fsn_ring_mask(ell);
   uint64_t *x = xcalloc(n, 8), *ref = xcalloc(n, 8);
   for (int mode = FSN_TRUNC_EXACT; mode <= FSN_TRUNC_NONNEG_APPROX; mode++)
-    for (size_t k = 0; k < 4 + (mode == FSN_TRUNC_EXACT); k++) {
-      const unsigned s = k < 4 ? shifts[k] : ell - 1;
+    for (size_t k = 0; k < 3 + (mode == FSN_TRUNC_EXACT); k++) {
+      const unsigned s = k < 3 ? shifts[k] : ell - 1;
       fill_values(x, n, ell);
       if (mode >= FSN_TRUNC_NONNEG)
         for (size_t i = 0; i < n; i++) x[i] &= mask >> 1; /* non-negative values, edges 0 .. 2^(ell-1) - 1 kept */
@@ -355,7 +381,7 @@ END_TEST
 /* Several worker threads, each on its own channel: the split must not change a single bit. */
 START_TEST(threads_relu_and_trunc) {
   const unsigned ell = 37;
-  const size_t n = 9000;
+  const size_t n = 4200; /* two threads from 4096 elements on */
   uint64_t *x = xcalloc(n, 8), *ref = xcalloc(n, 8);
   fill_values(x, n, ell);
   job *j = make_job(OP_RELU, ell, n, n, x, NULL);
@@ -378,6 +404,7 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, and_b2a_mux_exact_and_costs, 0, NELLS);
   tcase_add_test(tc, millionaire_every_width);
   tcase_add_loop_test(tc, msb_wrap_drelu_relu_exact, 0, NELLS);
+  tcase_add_loop_test(tc, relu_cost_formula, 0, NELLS);
   tcase_add_loop_test(tc, signed_ge_exact, 0, NELLS);
   tcase_add_loop_test(tc, trunc_every_mode, 0, NELLS);
   tcase_add_loop_test(tc, maxpool_matches_plaintext, 0, NELLS);

@@ -17,6 +17,23 @@ END_TEST
 START_TEST(div_matches_ref) { fsn_check_scalar(ref()->div, simd()->div, "div", FSN_IN_REDUCED, 1); }
 END_TEST
 
+/* The SIMD levels divide by multiply-high with a per-divisor magic number: many divisors, every bit length. */
+START_TEST(div_many_divisors) {
+  enum { N = 67 };
+  uint64_t x[N], z[N], want[N];
+  for (unsigned k = 0; k < 3000; k++) {
+    unsigned ell = fsn_test_ells[k % FSN_TEST_NELLS], bits = 1 + k % 64;
+    uint64_t d = fsn_test_rand() >> (64 - bits);
+    if (k % 7 == 0) d = (uint64_t)1 << (bits - 1);
+    if (k % 7 == 1) d = ((uint64_t)1 << (bits - 1)) + 1;
+    if (d == 0) d = 1;
+    fsn_test_fill_ring(x, N, ell);
+    ref()->div(want, x, d, N, ell), simd()->div(z, x, d, N, ell);
+    if (memcmp(z, want, sizeof z)) ck_abort_msg("div ell=%u d=%llu", ell, (unsigned long long)d);
+  }
+}
+END_TEST
+
 START_TEST(sext_matches_ref) { fsn_check_unary(ref()->sext, simd()->sext, "sext", FSN_IN_REDUCED); }
 END_TEST
 
@@ -30,7 +47,7 @@ START_TEST(signed_known_answers) {
       x[0] = minus_one, x[1] = most_negative;
       fsn_trunc_sar(z, x, 2, ell, s);
       ck_assert_uint_eq(z[0], minus_one);
-      uint64_t want = s >= ell - 1 ? minus_one : ring(-((int64_t)1 << (ell - 1 - s)), ell);
+      uint64_t want = s >= ell - 1 ? minus_one : (0 - ((uint64_t)1 << (ell - 1 - s))) & fsn_ring_mask(ell);
       ck_assert_msg(z[1] == want, "sar(-2^(ell-1), %u) ell=%u: %llx", s, ell, (unsigned long long)z[1]);
       fsn_trunc_shr(z, x, 1, ell, s);
       ck_assert_uint_eq(z[0], minus_one >> s);
@@ -76,6 +93,7 @@ int main(void) {
   tcase_add_test(tc, shifts_match_ref);
   tcase_add_test(tc, msb_matches_ref);
   tcase_add_test(tc, div_matches_ref);
+  tcase_add_test(tc, div_many_divisors);
   tcase_add_test(tc, sext_matches_ref);
   tcase_add_test(tc, signed_known_answers);
   suite_add_tcase(s, tc);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: install, build a release and an ASan+UBSan configuration with -Werror,
 # run every suite at every ISA level (ref, avx2, avx512) on the release build and once on the sanitized build,
-# check formatting, and end with one line "N passed, N failed".
+# check formatting, run the AVX-512 kernels on emulated intrinsics where the CPU lacks AVX-512, fuzz the frame
+# parser for a bounded time, and end with one line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 tools/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
@@ -50,6 +51,26 @@ if [ "$unformatted" -eq 0 ]; then passed=$((passed + 1)); else
   failed=$((failed + 1))
   git ls-files '*.c' '*.h' '*.cc' | xargs -r clang-format --dry-run -Werror 2>&1 | grep 'error:' | head -20
 fi
+
+echo "== AVX-512 kernels (gemm, conv, peak) on plain-C stand-ins for the intrinsics"
+if [ "$(build-release/apps/fusion info | sed -n 's/^best level: *//p')" = avx512 ]; then
+  echo "this machine runs AVX-512 natively (covered by the avx512 setup): skipped"
+  skipped=$((skipped + 1))
+elif tests/avx512emu/run.sh build-release >/dev/null 2>&1; then passed=$((passed + 1)); else
+  failed=$((failed + 1))
+  tests/avx512emu/run.sh build-release 2>&1 | tail -20
+fi
+
+echo "== libFuzzer: frame and handshake parser, bounded run (${FSN_FUZZ_SECONDS:-30} s)"
+probe=$(mktemp -d)
+if echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' |
+    clang -x c -fsanitize=fuzzer - -o "$probe/probe" >/dev/null 2>&1; then
+  if tests/fuzz/run.sh "${FSN_FUZZ_SECONDS:-30}" build-fuzz; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+else
+  echo "clang with -fsanitize=fuzzer unavailable: skipped"
+  skipped=$((skipped + 1))
+fi
+rm -rf "$probe"
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

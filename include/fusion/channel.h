@@ -71,6 +71,12 @@ void fsn_channel_counters(const fsn_channel *ch, fsn_counters *out);
 #define FSN_FRAME_HEADER_BYTES 24
 #define FSN_PROTOCOL_VERSION   1
 
+/* fsn_connect retries a refused connection every 50 ms until the timeout, so the two parties may start in either
+ * order; fsn_accept waits at most the timeout. Frames above the max_frame the peer announced in the handshake are
+ * refused by the sending side (FSN_E_INVALID, nothing sent); protocols split larger messages. Once a call fails with
+ * anything but FSN_E_INVALID the stream is out of step and every later call on the channel fails with the same status,
+ * naming the first error. */
+
 /* Wrap an already connected stream socket (TCP or AF_UNIX); the channel takes ownership of fd (closed on destroy and
  * on failure). TCP_NODELAY is set where it applies. */
 FSN_NODISCARD fsn_status fsn_channel_from_fd(fsn_channel **out, int fd, const fsn_channel_opts *opts);
@@ -121,7 +127,15 @@ size_t fsn_counters_json(char *buf, size_t cap, const fsn_counters *c);
 /* The channel's total plus "phases":[{"name":"conv1",...counters...},...]; same contract. */
 size_t fsn_channel_counters_json(char *buf, size_t cap, const fsn_channel *ch);
 
-/* Link profiles: "lan" (3 Gbit/s, 0.3 ms RTT), "wan" (400 Mbit/s, 40 ms), "wan-slow" (100 Mbit/s, 80 ms), "off"
+/* Link emulation (fsn_channel_opts.link, both parties the same, else the handshake fails with FSN_E_MISMATCH):
+ * the sender stamps each frame with the time its last byte leaves an emulated link that sends frames back to back at
+ * the profile bandwidth (the channels of one fsn_session_* share that link), the kernel paces the socket a little
+ * above that rate, and the receiver returns a frame no earlier than its stamp plus rtt / 2. Stamps are
+ * CLOCK_MONOTONIC; the handshake estimates the offset between the parties' clocks from its two crossing messages, so
+ * two hosts work to within the asymmetry of the real path, whose own delay then adds to the emulated one. With
+ * emulation on, each frame is written to the socket as soon as it is complete.
+ *
+ * Link profiles: "lan" (3 Gbit/s, 0.3 ms RTT), "wan" (400 Mbit/s, 40 ms), "wan-slow" (100 Mbit/s, 80 ms), "off"
  * or "none" (no emulation), or a custom "bw=400mbit,rtt=40ms" (bw units bit, kbit, mbit, gbit, optional "/s"; rtt
  * units s, ms, us; either key may be left out: no bandwidth limit, or no delay). FSN_E_INVALID names the bad part. */
 FSN_NODISCARD fsn_status fsn_link_parse(const char *spec, fsn_link_profile *out);

@@ -123,9 +123,9 @@ uint64_t fsn_nn_avg_factor(uint64_t k, unsigned scale);
  * array first; the same array can serve several batches and both engines). */
 typedef struct fsn_layer_stats {
   uint64_t fixed_max_out; /* largest |signed value| of the layer's outputs, in Z_2^ell units */
-  uint64_t fixed_max_acc; /* conv/fc: before truncation (scale 2s); pools: the window sum; else = fixed_max_out */
+  uint64_t fixed_max_acc; /* before truncation (scale 2s): conv/fc sum + bias, avg pools sum * f; else = max_out */
   double float_max_out;   /* the float engine's largest |output| */
-  double float_max_acc;   /* conv/fc: largest |sum + bias| before activation; pools: largest |window sum| */
+  double float_max_acc;   /* conv/fc: largest |sum + bias|; avg pools: largest |mean|; else = float_max_out */
 } fsn_layer_stats;
 
 /* Bits of headroom: (ell - 1) - log2(max_abs); negative means the value cannot be represented (it wrapped). */

@@ -1,6 +1,7 @@
 /* Portable conv2d and pooling: the oracles. conv2d is direct (no scratch): for each output plane and each tap,
  * a unit-stride sweep over the output rows that tap reaches, so padding costs no branches in the inner loop. */
 #include "kernels/conv/conv_ops.h"
+#include "kernels/conv/conv_portable.h"
 #include "kernels/omp.h"
 
 static void conv_plane(uint64_t *plane, const uint64_t *image, const uint64_t *filter, uint64_t bias,
@@ -39,63 +40,13 @@ void fsn_conv_conv2d__ref(uint64_t *out, const uint64_t *in, const uint64_t *wei
   }
 }
 
-void fsn_conv_im2col__ref(uint64_t *cols, const uint64_t *image, const fsn_conv2d_shape *s) {
-  const size_t oh_n = fsn_conv_out_extent(s->in_h, s->k_h, s->stride_h, s->pad_h);
-  const size_t ow_n = fsn_conv_out_extent(s->in_w, s->k_w, s->stride_w, s->pad_w);
-  for (size_t c = 0; c < s->in_c; c++)
-    for (size_t kh = 0; kh < s->k_h; kh++)
-      for (size_t kw = 0; kw < s->k_w; kw++) {
-        uint64_t *dst = cols + ((c * s->k_h + kh) * s->k_w + kw) * oh_n * ow_n;
-        size_t oh_lo, oh_hi, ow_lo, ow_hi;
-        fsn_conv_valid_range(&oh_lo, &oh_hi, oh_n, s->in_h, kh, s->stride_h, s->pad_h);
-        fsn_conv_valid_range(&ow_lo, &ow_hi, ow_n, s->in_w, kw, s->stride_w, s->pad_w);
-        for (size_t oh = 0; oh < oh_n; oh++) {
-          uint64_t *d = dst + oh * ow_n;
-          if (oh < oh_lo || oh >= oh_hi) {
-            for (size_t ow = 0; ow < ow_n; ow++) d[ow] = 0;
-            continue;
-          }
-          const uint64_t *row = image + (c * s->in_h + oh * s->stride_h + kh - s->pad_h) * s->in_w + kw - s->pad_w;
-          for (size_t ow = 0; ow < ow_lo; ow++) d[ow] = 0;
-          for (size_t ow = ow_lo; ow < ow_hi; ow++) d[ow] = row[ow * s->stride_w];
-          for (size_t ow = ow_hi; ow < ow_n; ow++) d[ow] = 0;
-        }
-      }
-}
-
-/* Flipping bit ell-1 maps signed ell-bit order onto unsigned order. */
-static inline uint64_t signed_key(uint64_t x, uint64_t sign) { return x ^ sign; }
-
-/* One pooling window, padding skipped; an empty window (only padding) yields 0. */
-static uint64_t pool_window(const uint64_t *plane, const fsn_pool_shape *s, size_t oh, size_t ow, int is_max,
-                            unsigned ell) {
-  const uint64_t sign = (uint64_t)1 << (ell - 1);
-  uint64_t acc = 0;
-  int seen = 0;
-  for (size_t kh = 0; kh < s->k_h; kh++) {
-    const size_t ih = oh * s->stride_h + kh;
-    if (ih < s->pad_h || ih - s->pad_h >= s->in_h) continue;
-    for (size_t kw = 0; kw < s->k_w; kw++) {
-      const size_t iw = ow * s->stride_w + kw;
-      if (iw < s->pad_w || iw - s->pad_w >= s->in_w) continue;
-      const uint64_t v = plane[(ih - s->pad_h) * s->in_w + iw - s->pad_w];
-      if (!is_max)
-        acc += v;
-      else if (!seen || signed_key(v, sign) > signed_key(acc, sign))
-        acc = v;
-      seen = 1;
-    }
-  }
-  return acc & fsn_ring_mask(ell);
-}
-
 static void pool_ref(uint64_t *out, const uint64_t *in, const fsn_pool_shape *s, unsigned ell, int is_max) {
   const size_t oh_n = fsn_conv_out_extent(s->in_h, s->k_h, s->stride_h, s->pad_h);
   const size_t ow_n = fsn_conv_out_extent(s->in_w, s->k_w, s->stride_w, s->pad_w);
   for (size_t p = 0; p < s->batch * s->channels; p++)
     for (size_t oh = 0; oh < oh_n; oh++)
       for (size_t ow = 0; ow < ow_n; ow++)
-        out[(p * oh_n + oh) * ow_n + ow] = pool_window(in + p * s->in_h * s->in_w, s, oh, ow, is_max, ell);
+        out[(p * oh_n + oh) * ow_n + ow] = conv_pool_window(in + p * s->in_h * s->in_w, s, oh, ow, is_max, ell);
 }
 
 void fsn_conv_maxpool2d__ref(uint64_t *out, const uint64_t *in, const fsn_pool_shape *s, unsigned ell) {
@@ -113,4 +64,8 @@ void fsn_conv_global_sumpool__ref(uint64_t *out, const uint64_t *in, size_t plan
     for (size_t i = 0; i < hw; i++) acc += in[p * hw + i];
     out[p] = acc & mask;
   }
+}
+
+void fsn_conv_im2col__ref(uint64_t *cols, const uint64_t *image, const fsn_conv2d_shape *s) {
+  conv_im2col_portable(cols, image, s);
 }

@@ -67,9 +67,11 @@ static void relu(uint64_t *out, const uint64_t *in, size_t n, unsigned ell) {
 
 uint64_t fsn_nn_avg_factor(uint64_t k, unsigned scale) { return (((uint64_t)1 << scale) + k / 2) / k; }
 
-/* Window sums to averages: times the fixed-point reciprocal of k, then the floor truncation of a product. */
-static void average(uint64_t *v, size_t n, uint64_t k, unsigned ell, unsigned s) {
+/* Window sums to averages: times the fixed-point reciprocal of k, then the floor truncation of a product.
+ * *acc_max gets the largest |sum * f| (scale 2s), the value that needs the headroom. */
+static void average(uint64_t *v, size_t n, uint64_t k, unsigned ell, unsigned s, uint64_t *acc_max) {
   fsn_ring_scale(v, v, fsn_nn_avg_factor(k, s), n, ell);
+  *acc_max = max_abs(v, n, ell);
   fsn_trunc_sar(v, v, n, ell, s);
 }
 
@@ -102,15 +104,13 @@ static fsn_status run_layer(uint64_t *out, uint64_t *const *tensors, const fsn_m
   case FSN_LAYER_AVGPOOL: {
     fsn_pool_shape ps = pool_shape(l, batch);
     fsn_sumpool2d(out, in, &ps, ell);
-    *acc_max = max_abs(out, n, ell);
-    average(out, n, l->desc.k_h * l->desc.k_w, ell, s);
+    average(out, n, l->desc.k_h * l->desc.k_w, ell, s, acc_max);
     break;
   }
   case FSN_LAYER_GLOBAL_AVGPOOL: {
     size_t hw = l->in_shape.h * l->in_shape.w;
     fsn_global_sumpool(out, in, n, hw, ell);
-    *acc_max = max_abs(out, n, ell);
-    average(out, n, hw, ell, s);
+    average(out, n, hw, ell, s, acc_max);
     break;
   }
   case FSN_LAYER_ADD: fsn_ring_add(out, in, tensors[l->desc.in2], n, ell); break;

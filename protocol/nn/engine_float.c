@@ -50,7 +50,7 @@ static void fc_one(double *out, const double *in, const fsn_layer *l) {
   }
 }
 
-/* Max or mean over windows of one sample; *acc_max gets the largest |window sum| (mean) for the stats. */
+/* Max or mean over windows of one sample; *acc_max gets the largest |mean| (the fixed engine's sum * f at 2s). */
 static void pool_one(double *out, const double *in, const fsn_layer *l, double *acc_max) {
   const fsn_layer_desc *d = &l->desc;
   const fsn_shape is = l->in_shape, os = l->out_shape;
@@ -66,8 +66,9 @@ static void pool_one(double *out, const double *in, const fsn_layer *l, double *
             double v = in[(c * is.h + y - d->pad_h) * is.w + x - d->pad_w];
             acc = is_max ? fmax(acc, v) : acc + v;
           }
+        if (!is_max) acc /= (double)(d->k_h * d->k_w);
         if (!is_max) *acc_max = fmax(*acc_max, fabs(acc));
-        out[(c * os.h + oy) * os.w + ox] = is_max ? acc : acc / (double)(d->k_h * d->k_w);
+        out[(c * os.h + oy) * os.w + ox] = acc;
       }
 }
 
@@ -95,8 +96,8 @@ static void layer_batch(double *out, double *const *tensors, const fsn_layer *l,
     for (size_t p = 0; p < batch * l->in_shape.c; p++) {
       double s = 0;
       for (size_t k = 0; k < hw; k++) s += in[p * hw + k];
-      amax = fmax(amax, fabs(s));
       out[p] = s / (double)hw;
+      amax = fmax(amax, fabs(out[p]));
     }
     break;
   }

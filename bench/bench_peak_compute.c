@@ -1,0 +1,19 @@
+/* Compute peak: the L1/register-resident 64-bit multiply-add loop every GEMM and conv figure is divided by
+ * (same binary, same run). Items are multiply-adds. */
+#include "bench/bench.h"
+#include "kernels/peak/peak_ops.h"
+
+enum { PEAK_ITERS = 4096 };
+
+static void peak_mul_add(fsn_bench_state *st, const fsn_bench_args *a) {
+  uint64_t acc[FSN_PEAK_LANES] = {0}, x[FSN_PEAK_LANES];
+  for (size_t i = 0; i < FSN_PEAK_LANES; i++) x[i] = 0x9e3779b97f4a7c15ull * (i + 1);
+  void (*loop)(uint64_t *, const uint64_t *, size_t) = fsn_peak_impl_for(a->isa)->mul_add_l1;
+  while (fsn_bench_running(st)) loop(acc, x, PEAK_ITERS);
+  fsn_bench_items_per_iter(st, (double)FSN_PEAK_LANES * PEAK_ITERS);
+  fsn_bench_counter(st, "checksum_low_bit", (double)(acc[0] & 1)); /* keeps acc observable */
+}
+
+void fsn_bench_register_peak_compute(void) {
+  fsn_bench_add_per_isa("peak/mul_add_l1", peak_mul_add, (fsn_bench_args){0}, 0, NULL);
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# End to end between two processes over TCP, with the shipped model and real Fashion-MNIST test images:
+#  1. the client's secure logits (no Fusion) equal `fusion plain`'s fixed-point logits bit for bit on 20 images;
+#  2. with mix-and-check on, an honest server passes;
+#  3. a client expecting another model hash, and a client with other ring parameters, fail cleanly (exit 1, one
+#     clear line) while the server carries on;
+#  4. bad models (missing, truncated) are one clear line and exit 1.
+# Usage: e2e.sh BUILD_DIR SOURCE_DIR
+set -uo pipefail
+build=$1 src=$2
+fusion=$build/apps/fusion model=$src/data/models/fmnist-4layer.onnx
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+t() { timeout 600 "$@"; }
+
+t "$fusion" server --model "$model" --listen 127.0.0.1:0 --sessions 4 >"$work/server.log" 2>&1 &
+for _ in $(seq 1 600); do
+  port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$work/server.log")
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+[ -n "$port" ] || fail "server did not start: $(cat "$work/server.log")"
+
+# 1. bit-exact logits on 20 test images
+t "$fusion" client --connect 127.0.0.1:$port --index 0-19 --no-fusion --json --logits >"$work/client.json" ||
+  fail "secure run: $(cat "$work/client.json")"
+t "$fusion" plain --model "$model" --count 20 --json --logits \
+  --images /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
+  --labels /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz >"$work/plain.json" || fail "plain run"
+python3 - "$work/client.json" "$work/plain.json" <<'PY' || fail "secure logits differ from the fixed-point engine"
+import json, sys
+client, plain = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+got = {p["index"]: p["logits"] for p in client["predictions"]}
+assert sorted(got) == list(range(20)), sorted(got)
+for i in range(20):
+    assert got[i] == plain["logits"][i], (i, got[i], plain["logits"][i])
+print("20 of 20 images: secure logits equal the fixed-point engine's, bit for bit")
+PY
+
+# 2. mix-and-check with an honest server
+t "$fusion" client --connect 127.0.0.1:$port --index 20-21 --kappa 10 >"$work/fusion.txt" 2>&1 ||
+  fail "honest session with mix-and-check: $(cat "$work/fusion.txt")"
+grep -q "checks passed" "$work/fusion.txt" || fail "no 'checks passed' in: $(cat "$work/fusion.txt")"
+
+# 3. disagreements fail cleanly, and the server goes on serving
+t "$fusion" client --connect 127.0.0.1:$port --index 0 --model-hash 00 >/dev/null 2>"$work/hash.err"
+[ $? -eq 1 ] && grep -q "model hash" "$work/hash.err" || fail "wrong model hash: $(cat "$work/hash.err")"
+t "$fusion" client --connect 127.0.0.1:$port --index 0 --ell 32 >/dev/null 2>"$work/ell.err"
+[ $? -eq 1 ] && [ "$(wc -l <"$work/ell.err")" -eq 1 ] || fail "ring mismatch: $(cat "$work/ell.err")"
+wait
+grep -q "session 4" "$work/server.log" || fail "server log: $(cat "$work/server.log")"
+
+# 4. bad models
+t "$fusion" server --model "$work/missing.onnx" --listen 127.0.0.1:0 2>"$work/missing.err"
+[ $? -eq 1 ] && [ "$(wc -l <"$work/missing.err")" -eq 1 ] || fail "missing model: $(cat "$work/missing.err")"
+head -c 5000 "$model" >"$work/cut.onnx"
+t "$fusion" server --model "$work/cut.onnx" --listen 127.0.0.1:0 2>"$work/cut.err"
+[ $? -eq 1 ] && [ "$(wc -l <"$work/cut.err")" -eq 1 ] || fail "truncated model: $(cat "$work/cut.err")"
+echo "e2e: all checks passed"
