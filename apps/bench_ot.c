@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "apps/bench_2p.h"
 #include "apps/commands.h"
@@ -16,13 +17,14 @@
 #define MAX_THREADS 16
 #define PIECE       ((size_t)1 << 20)
 
-typedef enum ot_type { T_COT, T_ROT, T_OT, T_ACOT, T_N4, T_N16, T_COUNT } ot_type;
+typedef enum ot_type { T_WIRE, T_COT, T_ROT, T_OT, T_ACOT, T_N4, T_N16, T_COUNT } ot_type;
 
 static const struct {
   const char *name, *what;
   unsigned ell, logn;
   unsigned n_div; /* the type runs n / n_div OTs */
 } types[T_COUNT] = {
+    {"wire", "baseline: 16 bytes per item, no compute", 0, 0, 1},
     {"cot", "correlated OT, global Delta, 128-bit", 0, 0, 1},
     {"rot", "random OT, 128-bit messages", 0, 0, 1},
     {"ot", "chosen-message 1-out-of-2 OT, ell = 64", 64, 0, 2},
@@ -42,8 +44,10 @@ typedef struct bench {
   fsn_role role;
   ot_type type;
   fsn_ot *ots[MAX_THREADS];
+  fsn_channel **chs;
   thread_buf buf[MAX_THREADS];
   double base_ot_s, seconds[T_COUNT], bits[T_COUNT];
+  double cpu[T_COUNT], peer_cpu[T_COUNT]; /* CPU seconds (user + system, all threads) of the server, the client */
   size_t count[T_COUNT];
 } bench;
 
@@ -53,8 +57,23 @@ static thread_buf *buf_of(bench *b, fsn_ot *ot) {
   return &b->buf[0];
 }
 
+/* The baseline: the receiver's traffic of a correlated OT (128 bits per item, in frames of one IKNP chunk) with no
+ * computation, on the same channels, so COT/s can be read as a fraction of what the link carries. */
+static fsn_status wire(bench *b, fsn_ot *ot, thread_buf *tb, size_t m) {
+  fsn_channel *ch = b->chs[buf_of(b, ot) - b->buf];
+  const size_t frame = (size_t)1 << 15; /* items per frame, as FSN_OT_CHUNK */
+  for (size_t i = 0; i < m; i += frame) {
+    const size_t len = 16 * (m - i < frame ? m - i : frame);
+    fsn_status st = b->role == FSN_ROLE_CLIENT ? fsn_channel_send(ch, tb->a, len) : fsn_channel_recv(ch, tb->a, len);
+    if (st == FSN_OK && b->role == FSN_ROLE_CLIENT) st = fsn_channel_flush(ch);
+    if (st != FSN_OK) return st;
+  }
+  return FSN_OK;
+}
+
 static fsn_status piece(bench *b, fsn_ot *ot, thread_buf *tb, size_t m) {
   const unsigned ell = types[b->type].ell, logn = types[b->type].logn;
+  if (b->type == T_WIRE) return wire(b, ot, tb, m);
   if (b->role == FSN_ROLE_SERVER) switch (b->type) {
     case T_COT: return fsn_ot_cot_send(ot, tb->a, m);
     case T_ROT: return fsn_ot_rot_send(ot, tb->a, tb->b, m);
@@ -80,6 +99,15 @@ static fsn_status range(fsn_ot *ot, size_t begin, size_t end, void *arg) {
     if (st != FSN_OK) return st;
   }
   return FSN_OK;
+}
+
+/* CPU time of this process: on a shared machine wall time measures the share the scheduler gave us, CPU time what
+ * the work costs. */
+static double cpu_seconds(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
+         1e-6 * (double)ru.ru_stime.tv_usec;
 }
 
 static int alloc_buffers(bench *b) {
@@ -110,6 +138,7 @@ static int fail(const char *what, fsn_status st) {
 static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg) {
   bench *b = arg;
   b->role = role;
+  b->chs = ch;
   const fsn_ot_role orole = role == FSN_ROLE_SERVER ? FSN_OT_SENDER : FSN_OT_RECEIVER;
   int rc = 1;
   fsn_status st;
@@ -136,7 +165,7 @@ static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg
       rc = fail("sync", st);
       goto out;
     }
-    const double bytes0 = fsn_bench_2p_bytes(ch, nthreads), start = fsn_bench_2p_now();
+    const double bytes0 = fsn_bench_2p_bytes(ch, nthreads), start = fsn_bench_2p_now(), cpu0 = cpu_seconds();
     if ((st = fsn_ot_parallel(b->ots, nthreads, n, range, b)) != FSN_OK) {
       rc = fail(types[ty].name, st);
       goto out;
@@ -147,8 +176,17 @@ static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg
       goto out;
     }
     b->seconds[ty] = fsn_bench_2p_now() - start;
+    b->cpu[ty] = cpu_seconds() - cpu0;
     b->bits[ty] = 8 * (fsn_bench_2p_bytes(ch, nthreads) - bytes0) / (double)n; /* includes framing */
     b->count[ty] = n;
+  }
+  /* The client's CPU times go to the server, which reports. */
+  st = role == FSN_ROLE_CLIENT ? fsn_channel_send(ch[0], b->cpu, sizeof b->cpu)
+                               : fsn_channel_recv(ch[0], b->peer_cpu, sizeof b->peer_cpu);
+  if (st == FSN_OK && role == FSN_ROLE_CLIENT) st = fsn_channel_flush(ch[0]);
+  if (st != FSN_OK) {
+    rc = fail("cpu times", st);
+    goto out;
   }
   rc = 0;
 out:
@@ -163,19 +201,25 @@ static void report(const bench *b) {
            fsn_isa_name(fsn_isa_active()), b->nthreads, b->n, 1e3 * b->base_ot_s);
     for (int t = 0; t < T_COUNT; t++)
       printf("%s\n  {\"type\": \"%s\", \"what\": \"%s\", \"n\": %zu, \"seconds\": %.6f, \"per_second\": %.0f, "
-             "\"bits_per_ot\": %.2f}",
+             "\"bits_per_ot\": %.2f, \"cpu_ns_per_ot_sender\": %.1f, \"cpu_ns_per_ot_receiver\": %.1f}",
              t ? "," : "", types[t].name, types[t].what, b->count[t], b->seconds[t],
-             (double)b->count[t] / b->seconds[t], b->bits[t]);
+             (double)b->count[t] / b->seconds[t], b->bits[t], 1e9 * b->cpu[t] / (double)b->count[t],
+             1e9 * b->peer_cpu[t] / (double)b->count[t]);
     printf("\n]}\n");
     return;
   }
   printf("OT benchmark: 2 processes over loopback, %zu thread(s) each, isa %s\n", b->nthreads,
          fsn_isa_name(fsn_isa_active()));
   printf("base OT (128, one extension object): %.2f ms\n\n", 1e3 * b->base_ot_s);
-  printf("%-6s %-42s %10s %9s %12s %11s\n", "type", "what", "n", "seconds", "M OT/s", "bits/OT");
+  printf("%-6s %-42s %10s %9s %9s %9s %10s %10s\n", "type", "what", "n", "seconds", "M OT/s", "bits/OT", "cpu ns/OT",
+         "cpu ns/OT");
+  printf("%-6s %-42s %10s %9s %9s %9s %10s %10s\n", "", "", "", "", "", "", "sender", "receiver");
   for (int t = 0; t < T_COUNT; t++)
-    printf("%-6s %-42s %10zu %9.3f %12.2f %11.2f\n", types[t].name, types[t].what, b->count[t], b->seconds[t],
-           (double)b->count[t] / b->seconds[t] / 1e6, b->bits[t]);
+    printf("%-6s %-42s %10zu %9.3f %9.2f %9.2f %10.1f %10.1f\n", types[t].name, types[t].what, b->count[t],
+           b->seconds[t], (double)b->count[t] / b->seconds[t] / 1e6, b->bits[t], 1e9 * b->cpu[t] / (double)b->count[t],
+           1e9 * b->peer_cpu[t] / (double)b->count[t]);
+  printf("\ncpu ns/OT: user + system time of each party (all its threads) per OT; on a shared machine the wall-clock\n"
+         "rate is the scheduler's share, and 1e3 / max(sender, receiver) estimates M OT/s with one core per party.\n");
 }
 
 static int ot_usage(FILE *out) {

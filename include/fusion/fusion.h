@@ -10,6 +10,7 @@
 #include <fusion/conv.h>
 #include <fusion/cpu.h>
 #include <fusion/gemm.h>
+#include <fusion/ot.h>
 #include <fusion/ring.h>
 #include <fusion/status.h>
 #include <fusion/trunc.h>

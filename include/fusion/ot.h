@@ -41,7 +41,8 @@ typedef struct fsn_ot fsn_ot;
 typedef enum fsn_ot_role { FSN_OT_SENDER = 0, FSN_OT_RECEIVER = 1 } fsn_ot_role;
 
 /* Create an extension object on `ch` and run its 128 base OTs (with reversed roles) over it. The channel must
- * outlive the object and is not owned by it. Allocates about 1.5 MiB of working buffers. */
+ * outlive the object and is not owned by it. Allocates about 2.5 MiB of working buffers, whatever the n of later
+ * calls (OTs are produced in chunks of 2^15). */
 FSN_NODISCARD fsn_status fsn_ot_create(fsn_ot **out, fsn_channel *ch, fsn_ot_role role);
 
 /* NOT FOR PRODUCTION: as fsn_ot_create, but every random choice (base-OT scalars, seeds, Delta) comes from an

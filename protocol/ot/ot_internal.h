@@ -6,6 +6,7 @@
 #include <fusion/prg.h>
 
 #include <stdbool.h>
+#include <string.h>
 
 /* OTs per chunk: the column matrices are 128 x FSN_OT_CHUNK bits (512 KiB each), small enough to stay in L2/L3 and
  * bound memory for any n; a multiple of 128. */
@@ -44,14 +45,21 @@ static inline fsn_status fsn_ot_broke(fsn_ot *ot, fsn_status st) {
   return st;
 }
 
+/* Little-endian 64-bit loads and stores of block halves (one mov each on x86). */
 static inline uint64_t fsn_ot_low64(const uint8_t *block) {
-  uint64_t v = 0;
-  for (int b = 7; b >= 0; b--) v = v << 8 | block[b];
+  uint64_t v;
+  memcpy(&v, block, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  v = __builtin_bswap64(v);
+#endif
   return v;
 }
 
 static inline void fsn_ot_store64(uint8_t *block, uint64_t v) {
-  for (int b = 0; b < 8; b++) block[b] = (uint8_t)(v >> (8 * b));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  v = __builtin_bswap64(v);
+#endif
+  memcpy(block, &v, 8);
 }
 
 static inline unsigned fsn_ot_bit(const uint8_t *packed, size_t i) { return packed[i / 8] >> (i % 8) & 1; }
