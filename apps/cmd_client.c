@@ -19,7 +19,7 @@ typedef struct client_opts {
   const char *connect, *images, *labels, *index, *public_range, *net, *model_hash;
   unsigned long long threads, ell, scale, timeout, max_r;
   double kappa;
-  bool fusion, silent_abort, json, progress, logits;
+  bool fusion, silent_abort, json, progress, logits, approx;
 } client_opts;
 
 typedef struct client_run {
@@ -41,32 +41,24 @@ typedef struct client_run {
 static int usage(void) {
   fprintf(stderr,
           "usage: fusion client --connect HOST:PORT --index LIST [--images IDX --labels IDX]\n"
-          "  [--kappa K | --no-fusion] [--silent-abort] [--model-hash HEX] [--public A-B] [--threads T]\n"
+          "  [--kappa K | --no-fusion] [--silent-abort] [--approx] [--model-hash HEX] [--public A-B] [--threads T]\n"
           "  [--net PROFILE] [--ell L --scale S] [--max-r R] [--timeout SECONDS] [--progress] [--json [--logits]]\n"
           "  LIST: indices of test images, e.g. 0-9,15\n");
   return 2;
 }
 
 static bool parse(int argc, char **argv, client_opts *o) {
-  static const struct option longopts[] = {{"connect", required_argument, 0, 'c'},
-                                           {"images", required_argument, 0, 'i'},
-                                           {"labels", required_argument, 0, 'l'},
-                                           {"index", required_argument, 0, 'x'},
-                                           {"public", required_argument, 0, 'P'},
-                                           {"net", required_argument, 0, 'N'},
-                                           {"model-hash", required_argument, 0, 'H'},
-                                           {"threads", required_argument, 0, 't'},
-                                           {"ell", required_argument, 0, 'e'},
-                                           {"scale", required_argument, 0, 's'},
-                                           {"timeout", required_argument, 0, 'T'},
-                                           {"max-r", required_argument, 0, 'R'},
-                                           {"kappa", required_argument, 0, 'k'},
-                                           {"no-fusion", no_argument, 0, 'F'},
-                                           {"silent-abort", no_argument, 0, 'S'},
-                                           {"json", no_argument, 0, 'j'},
-                                           {"progress", no_argument, 0, 'p'},
-                                           {"logits", no_argument, 0, 'g'},
-                                           {0, 0, 0, 0}};
+  static const struct option longopts[] = {
+      {"connect", required_argument, 0, 'c'},    {"images", required_argument, 0, 'i'},
+      {"labels", required_argument, 0, 'l'},     {"index", required_argument, 0, 'x'},
+      {"public", required_argument, 0, 'P'},     {"net", required_argument, 0, 'N'},
+      {"model-hash", required_argument, 0, 'H'}, {"threads", required_argument, 0, 't'},
+      {"ell", required_argument, 0, 'e'},        {"scale", required_argument, 0, 's'},
+      {"timeout", required_argument, 0, 'T'},    {"max-r", required_argument, 0, 'R'},
+      {"kappa", required_argument, 0, 'k'},      {"no-fusion", no_argument, 0, 'F'},
+      {"silent-abort", no_argument, 0, 'S'},     {"json", no_argument, 0, 'j'},
+      {"progress", no_argument, 0, 'p'},         {"logits", no_argument, 0, 'g'},
+      {"approx", no_argument, 0, 'a'},           {0, 0, 0, 0}};
   *o = (client_opts){.images = FSN_APP_FMNIST_IMAGES,
                      .labels = FSN_APP_FMNIST_LABELS,
                      .public_range = FSN_APP_PUBLIC_RANGE,
@@ -100,6 +92,7 @@ static bool parse(int argc, char **argv, client_opts *o) {
     case 'j': o->json = true; break;
     case 'p': o->progress = true; break;
     case 'g': o->logits = true; break;
+    case 'a': o->approx = true; break;
     default: ok = false;
     }
     if (!ok) return false;
@@ -156,6 +149,10 @@ static fsn_status plan_batch(client_run *r) {
   return st == FSN_OK ? fsn_mc_plan_create(&r->plan, r->n, r->choice.R, r->choice.B, r->set.images.count) : st;
 }
 
+/* Approximate truncation may leave each truncation one ulp low, and the errors propagate through the network: replicas
+ * must then agree on the label and on every logit within 1.0 (2^s units). A stated tolerance, not a proof. */
+static uint64_t approx_tolerance(const fsn_card *c) { return (uint64_t)1 << c->scale; }
+
 static fsn_status run_batch(client_run *r, fsn_channel **chs) {
   const fsn_card *c = &r->card;
   size_t in_size = r->im.channels * r->im.rows * r->im.cols, N = r->plan.N;
@@ -174,7 +171,8 @@ static fsn_status run_batch(client_run *r, fsn_channel **chs) {
     fsn_nn_pixels_to_fixed(x + p * in_size, px, in_size, c->ell, c->scale);
   }
   r->layers = calloc(fsn_model_num_layers(c->arch) + 1, sizeof *r->layers);
-  fsn_secure_opts so = {.progress = r->o.progress, .layer_costs = r->layers};
+  fsn_secure_opts so = {
+      .progress = r->o.progress, .layer_costs = r->layers, .trunc = r->o.approx ? FSN_TRUNC_APPROX : FSN_TRUNC_EXACT};
   fsn_status st = fsn_client_batch(chs, r->o.threads, c, x, N, r->outputs, &so, &r->cost);
   free(x);
   if (st != FSN_OK) return st;
@@ -182,7 +180,8 @@ static fsn_status run_batch(client_run *r, fsn_channel **chs) {
   if (r->o.fusion) {
     fsn_mc_expect e = {.labels = c->predictions ? c->predictions : r->set.labels,
                        .committed = c->predictions != NULL,
-                       .threshold = r->choice.threshold};
+                       .threshold = r->choice.threshold,
+                       .tolerance = r->o.approx ? approx_tolerance(c) : 0};
     r->check = fsn_mc_check(&r->plan, r->outputs, r->out_size, c->ell, &e, &r->report);
   }
   return fsn_client_verdict(chs[0], r->check == FSN_OK || r->o.silent_abort);
@@ -204,9 +203,10 @@ static void print_text(const client_run *r) {
   }
   printf("%zu of %zu correct\n", correct, r->n);
   if (r->o.fusion)
-    printf("fusion: kappa %g, R = %u, B = %zu, batch %zu for %zu queries (%.1fx), escape <= 2^%.1f; checks %s\n",
+    printf("fusion: kappa %g, R = %u, B = %zu, batch %zu for %zu queries (%.1fx), escape <= 2^%.1f; checks %s%s\n",
            r->o.kappa, r->choice.R, r->choice.B, r->choice.N, r->n, (double)r->choice.N / (double)r->n,
-           r->choice.log2_escape, r->check == FSN_OK ? "passed" : "FAILED");
+           r->choice.log2_escape, r->check == FSN_OK ? "passed" : "FAILED",
+           r->o.approx ? " (approximate truncation: replicas compared by label, logits within 1.0)" : "");
   else
     printf("fusion: off (semi-honest run, no checks)\n");
   printf("cost: %.2f s, sent %.2f MiB, received %.2f MiB, %llu rounds\n", r->cost.seconds,

@@ -170,6 +170,41 @@ START_TEST(checks_catch_what_they_should) {
 }
 END_TEST
 
+/* Approximate mode: replicas may differ by a little, never in their label or by more than the tolerance. */
+START_TEST(tolerance_mode) {
+  enum { DIM = 4, PUB = 8 };
+  uint8_t labels[PUB] = {0, 1, 2, 3, 0, 1, 2, 3};
+  fsn_mc_plan plan;
+  ck_assert_int_eq(fsn_mc_plan_create(&plan, 1, 3, 2, PUB), FSN_OK);
+  uint64_t logits[5 * DIM];
+  fsn_mc_expect e = {.labels = labels, .committed = true, .tolerance = 4};
+  fsn_mc_report rep;
+  honest(&plan, logits, DIM, labels);
+  size_t rep0 = SIZE_MAX, rep1 = SIZE_MAX;
+  for (size_t p = 0; p < plan.N; p++) {
+    size_t index;
+    if (fsn_mc_plan_source(&plan, p, &index) == FSN_MC_QUERY) {
+      if (rep0 == SIZE_MAX)
+        rep0 = p;
+      else if (rep1 == SIZE_MAX)
+        rep1 = p;
+    }
+  }
+  logits[rep1 * DIM + 1] = fsn_ring_mask(37) - 3; /* -4 where the first replica has 0: within tolerance */
+  ck_assert_int_eq(fsn_mc_check(&plan, logits, DIM, 37, &e, &rep), FSN_OK);
+  logits[rep1 * DIM + 1] = fsn_ring_mask(37) - 4; /* -5: outside */
+  ck_assert_int_eq(fsn_mc_check(&plan, logits, DIM, 37, &e, &rep), FSN_E_CHEATING);
+  logits[rep1 * DIM + 1] = 0;
+  logits[rep0 * DIM + 1] = 5; /* query 0's label is 0 (logit 5): a tie at index 1 keeps label 0 ... */
+  ck_assert_int_eq(fsn_mc_check(&plan, logits, DIM, 37, &e, &rep), FSN_E_CHEATING); /* ... but 5 - 0 > 4 */
+  e.tolerance = 8;
+  logits[rep0 * DIM + 1] = 6; /* within 8 of 0, but now the first replica's label is 1: caught */
+  ck_assert_int_eq(fsn_mc_check(&plan, logits, DIM, 37, &e, &rep), FSN_E_CHEATING);
+  ck_assert(!rep.replicas_ok);
+  fsn_mc_plan_destroy(&plan);
+}
+END_TEST
+
 START_TEST(argmax_is_signed) {
   const uint64_t mask = fsn_ring_mask(37);
   uint64_t v[4] = {mask, (1ull << 36), 3, 3}; /* -1, -2^36, 3, 3 */
@@ -214,6 +249,7 @@ int main(void) {
   tcase_add_test(tc, plans_are_permutations);
   tcase_add_test(tc, plans_are_uniform);
   tcase_add_test(tc, checks_catch_what_they_should);
+  tcase_add_test(tc, tolerance_mode);
   tcase_add_test(tc, argmax_is_signed);
   tcase_add_test(tc, monte_carlo_matches_formula);
   suite_add_tcase(s, tc);

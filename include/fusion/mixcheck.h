@@ -86,6 +86,8 @@ typedef struct fsn_mc_expect {
   const uint8_t *labels; /* per public-set index: committed predictions, or ground truth for the accuracy test */
   bool committed;        /* labels are the server's committed predictions: each must match exactly */
   size_t threshold;      /* accuracy test: minimum number correct (ignored when committed) */
+  uint64_t tolerance;    /* 0: replicas must be bit-identical (exact mode); else (approximate truncation) they must
+                            have the same label and every logit within `tolerance` units of the first replica's */
 } fsn_mc_expect;
 
 /* The outcome of the checks, for the client's report. */
@@ -98,7 +100,8 @@ typedef struct fsn_mc_report {
 } fsn_mc_report;
 
 /* Check batch outputs (N x dim logits, signed ell-bit values, in batch order) against the plan. Replicas must be
- * bit-identical (exact mode); a public sample's label is the argmax of its logits (first maximum on ties).
+ * bit-identical in exact mode, or agree within expect->tolerance in approximate mode; a public sample's label is the
+ * argmax of its logits (first maximum on ties).
  * Returns FSN_OK if both checks pass, FSN_E_CHEATING otherwise (the report says which and by how much). */
 FSN_NODISCARD fsn_status fsn_mc_check(const fsn_mc_plan *plan, const uint64_t *logits, size_t dim, unsigned ell,
                                       const fsn_mc_expect *expect, fsn_mc_report *report);

@@ -92,6 +92,18 @@ fsn_mc_source fsn_mc_plan_source(const fsn_mc_plan *plan, size_t p, size_t *inde
   return FSN_MC_PUBLIC;
 }
 
+/* Exact mode: bit-identical. Approximate mode: the same label, and every logit within tol of the other's. */
+static bool replicas_agree(const uint64_t *a, const uint64_t *b, size_t dim, unsigned ell, uint64_t tol) {
+  if (tol == 0) return !memcmp(a, b, dim * sizeof *a);
+  if (fsn_nn_argmax_fixed(a, dim, ell) != fsn_nn_argmax_fixed(b, dim, ell)) return false;
+  const unsigned up = 64 - ell;
+  for (size_t k = 0; k < dim; k++) {
+    int64_t d = ((int64_t)(a[k] << up) >> up) - ((int64_t)(b[k] << up) >> up);
+    if ((uint64_t)(d < 0 ? -d : d) > tol) return false;
+  }
+  return true;
+}
+
 const uint64_t *fsn_mc_query_logits(const fsn_mc_plan *plan, const uint64_t *logits, size_t dim, size_t q) {
   for (size_t p = 0; p < plan->N; p++)
     if (plan->slot_of[p] == q * plan->R) return logits + p * dim;
@@ -108,7 +120,7 @@ fsn_status fsn_mc_check(const fsn_mc_plan *plan, const uint64_t *logits, size_t 
   for (size_t q = 0; q < plan->n; q++) {
     const uint64_t *first = logits + (size_t)pos_of[q * plan->R] * dim;
     for (unsigned r = 1; r < plan->R; r++) {
-      if (memcmp(first, logits + (size_t)pos_of[q * plan->R + r] * dim, dim * sizeof *first)) {
+      if (!replicas_agree(first, logits + (size_t)pos_of[q * plan->R + r] * dim, dim, ell, expect->tolerance)) {
         report->groups_inconsistent++;
         break;
       }
