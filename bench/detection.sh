@@ -3,9 +3,10 @@
 # SESSIONS client sessions (one query each, a different test image each time) and count how often the client's
 # checks caught the server; then an honest server for HONEST sessions, which must pass every one.
 # Usage: bench/detection.sh [--sessions 20] [--honest 50] [--kappa 20] [--threads 2] [--out results/detection]
+#                           [--only weak|flip|bias-layer|skip-relu|bias-all|honest]  (rows are appended to the CSV)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-sessions=20 honest=50 kappa=20 threads=2 out=results/detection
+sessions=20 honest=50 kappa=20 threads=2 out=results/detection only=
 while [ $# -gt 0 ]; do
   case $1 in
     --sessions) sessions=$2; shift 2 ;;
@@ -13,6 +14,7 @@ while [ $# -gt 0 ]; do
     --kappa) kappa=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -20,26 +22,15 @@ fusion=build/apps/fusion adversary=build/apps/fusion-adversary
 model=data/models/fmnist-4layer.onnx weak=data/models/fmnist-4layer-weak.onnx
 [ -x "$adversary" ] || { echo "build first: meson setup build && meson compile -C build" >&2; exit 1; }
 mkdir -p "$out"
+. tools/start-server.sh
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
-
-# start LOG CMD...: run a server on an ephemeral port, echo the port once it listens
-start() {
-  local log=$1; shift
-  "$@" --listen 127.0.0.1:0 --threads "$threads" >"$log" 2>&1 &
-  for _ in $(seq 1 3000); do
-    port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$log")
-    [ -n "$port" ] && { echo "$port"; return; }
-    kill -0 $! 2>/dev/null || { cat "$log" >&2; exit 1; }
-    sleep 0.1
-  done
-  exit 1
-}
 
 # run NAME COUNT CMD...: COUNT client sessions against the server CMD; prints one CSV row
 run() {
   local name=$1 count=$2; shift 2
   local port caught=0 passed=0 errors=0 t0=$SECONDS
-  port=$(start "$out/$name.server.log" "$@" --sessions "$count")
+  [ -z "$only" ] || [ "$only" = "$name" ] || return 0
+  port=$(fsn_start_server "$out/$name.server.log" "$@" --threads "$threads" --sessions "$count")
   for i in $(seq 1 "$count"); do
     set +e
     "$fusion" client --connect 127.0.0.1:"$port" --index $((i * 37 % 9000)) --kappa "$kappa" --threads "$threads" \
@@ -55,7 +46,7 @@ run() {
   echo "$name,$count,$caught,$passed,$errors,$((SECONDS - t0))" >>"$out/detection.csv"
 }
 
-echo "deviation,sessions,caught,passed,errors,seconds" >"$out/detection.csv"
+[ -n "$only" ] && [ -f "$out/detection.csv" ] || echo "deviation,sessions,caught,passed,errors,seconds" >"$out/detection.csv"
 run weak "$sessions" "$adversary" --deviation weak --model "$model" --weak-model "$weak"
 run flip "$sessions" "$adversary" --deviation flip --fraction 0.5 --model "$model"
 run bias-layer "$sessions" "$adversary" --deviation bias-layer --fraction 0.5 --model "$model"

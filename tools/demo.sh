@@ -13,18 +13,7 @@ queries=${FSN_DEMO_QUERIES:-0-7}
 logs=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$logs"' EXIT
 
-# Start a server (or the adversary) on an ephemeral port; print the port once it listens.
-start() {
-  local log=$1; shift
-  "$@" --listen 127.0.0.1:0 >"$log" 2>&1 &
-  for _ in $(seq 1 600); do
-    port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$log")
-    [ -n "$port" ] && { echo "$port"; return; }
-    kill -0 $! 2>/dev/null || { cat "$log" >&2; exit 1; }
-    sleep 0.1
-  done
-  echo "server did not start" >&2; exit 1
-}
+. tools/start-server.sh
 
 echo "== the machine"
 $fusion info | head -4
@@ -32,7 +21,7 @@ echo
 echo "== the model in the clear (float vs the fixed-point semantics the secure run reproduces bit for bit)"
 $fusion plain --model "$model" --count 2000 | head -5
 echo
-port=$(start "$logs/server" $fusion server --model "$model" --sessions 2)
+port=$(fsn_start_server "$logs/server" $fusion server --model "$model" --sessions 2)
 echo "== secure inference with mix-and-check (kappa = 40): server on port $port, client classifies images $queries"
 $fusion client --connect 127.0.0.1:$port --index "$queries"
 echo
@@ -43,7 +32,7 @@ echo
 echo "== server log"
 cat "$logs/server"
 echo
-port=$(start "$logs/adversary" build/apps/fusion-adversary --deviation weak --model "$model" --weak-model "$weak" \
+port=$(fsn_start_server "$logs/adversary" build/apps/fusion-adversary --deviation weak --model "$model" --weak-model "$weak" \
   --sessions 1)
 echo "== a cheating server: it claims the good model but runs the weak one (client: 1 query, kappa = 40)"
 set +e
