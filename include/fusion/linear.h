@@ -25,6 +25,10 @@ FSN_NODISCARD fsn_status fsn_linear_conv2d(fsn_2pc *p, uint64_t *y, const uint64
 FSN_NODISCARD fsn_status fsn_linear_fc(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight,
                                        const uint64_t *bias, size_t batch, size_t in, size_t out);
 
+/* Cost models: the chunks the busiest thread works through for this shape (fc: in x 1 x 1 to out x 1 x 1). Each
+ * chunk is one batch of random OTs and its corrections, so the layer's rounds grow in proportion. */
+size_t fsn_linear_conv2d_chunks(const fsn_2pc *p, const fsn_conv2d_shape *s);
+
 #ifdef __cplusplus
 }
 #endif

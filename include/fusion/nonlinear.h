@@ -74,6 +74,10 @@ FSN_NODISCARD fsn_status fsn_2pc_maxpool2d(fsn_2pc *p, uint64_t *out, const uint
  * revealed to the client: on the client label[i] is the index, on the server label is untouched (may be NULL). */
 FSN_NODISCARD fsn_status fsn_2pc_argmax(fsn_2pc *p, uint64_t *label, const uint64_t *logits, size_t batch, size_t dim);
 
+/* Cost models: the number of blocks the busiest thread works through when a non-linear protocol above runs on n
+ * elements. Each block runs the protocol's whole round structure, so its rounds grow in proportion. */
+size_t fsn_2pc_blocks(const fsn_2pc *p, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

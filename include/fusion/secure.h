@@ -32,6 +32,9 @@ typedef struct fsn_secure_opts {
   fsn_secure_tamper tamper;
   void *tamper_arg;
   fsn_cost *layer_costs; /* NULL, or fsn_model_num_layers entries filled per layer (as the costs argument) */
+  /* NULL, or fsn_model_num_layers entries: for a conv/fc layer, the part of its cost spent in the linear protocol
+   * (the rest is its truncation and any fused ReLU); zero for the other layers. For cost models and benchmarks. */
+  fsn_cost *linear_costs;
 } fsn_secure_opts;
 
 /* Run the model on `batch` inputs. Both parties pass a model of the same architecture; the server's carries the

@@ -36,7 +36,8 @@ fsn_ot *fsn_2pc_ot_receiver(const fsn_2pc *p, size_t thread);
 /* Arrays of nthreads OT objects, for fsn_ot_parallel. */
 fsn_ot *const *fsn_2pc_ot_senders(const fsn_2pc *p);
 fsn_ot *const *fsn_2pc_ot_receivers(const fsn_2pc *p);
-/* Sum of the counters of every channel. */
+/* Sum of the counters of every channel, except rounds: the most any one channel saw (the channels run side by side,
+ * so that is what a round-trip time is paid for). */
 void fsn_2pc_counters(const fsn_2pc *p, fsn_counters *out);
 
 /* Run fn(p, t, arg) for every thread t at once, each on its own channel and OT objects (thread 0 on the caller).

@@ -145,16 +145,27 @@ static fsn_status run_chunk(fsn_2pc *p, size_t thread, const conv_job *j, chunk 
   return server ? fsn_channel_flush(ch) : FSN_OK;
 }
 
+/* Input elements per chunk: at most MAX_ROTS random OTs and MAX_TOUCHES weight meetings. */
+static size_t chunk_elements(const fsn_conv2d_shape *s, unsigned ell) {
+  const size_t m_max = s->out_c * s->k_h * s->k_w;
+  size_t K = MAX_ROTS / ell;
+  if (K * m_max > MAX_TOUCHES) K = MAX_TOUCHES / m_max;
+  return K ? K : 1;
+}
+
+size_t fsn_linear_conv2d_chunks(const fsn_2pc *p, const fsn_conv2d_shape *s) {
+  const size_t T = fsn_2pc_threads(p), total = s->batch * s->in_c * s->in_h * s->in_w, per = (total + T - 1) / T;
+  const size_t K = chunk_elements(s, fsn_2pc_ell(p));
+  return (per + K - 1) / K;
+}
+
 /* Thread t's share of the input elements, in chunks both parties cut identically. */
 static fsn_status conv_task(fsn_2pc *p, size_t thread, void *arg) {
   const conv_job *j = arg;
   const fsn_conv2d_shape *s = j->s;
   const unsigned ell = fsn_2pc_ell(p);
   size_t T = fsn_2pc_threads(p), lo = j->total * thread / T, hi = j->total * (thread + 1) / T;
-  size_t m_max = s->out_c * s->k_h * s->k_w;
-  size_t K_max = MAX_ROTS / ell;
-  if (K_max * m_max > MAX_TOUCHES) K_max = MAX_TOUCHES / m_max;
-  if (K_max == 0) K_max = 1;
+  size_t m_max = s->out_c * s->k_h * s->k_w, K_max = chunk_elements(s, ell);
   chunk c;
   fsn_status st = chunk_alloc(&c, K_max, K_max * m_max, ell);
   for (size_t begin = lo; begin < hi && st == FSN_OK; begin += c.K) {

@@ -40,10 +40,20 @@ static fsn_status nl_task(fsn_2pc *p, size_t t, void *arg) {
   return j->fn(&thr, b, e, j->arg);
 }
 
+/* Threads worth using for n elements. */
+static size_t threads_for(const fsn_2pc *p, size_t n) {
+  const size_t nt = fsn_2pc_threads(p);
+  return n / MIN_PER_THREAD >= nt ? nt : n / MIN_PER_THREAD > 0 ? n / MIN_PER_THREAD : 1;
+}
+
 fsn_status fsn_nl_run(fsn_2pc *p, size_t n, fsn_nl_fn fn, void *arg) {
-  nl_job j = {.n = n, .nt = fsn_2pc_threads(p), .fn = fn, .arg = arg};
-  if (n / MIN_PER_THREAD < j.nt) j.nt = n / MIN_PER_THREAD > 0 ? n / MIN_PER_THREAD : 1;
+  nl_job j = {.n = n, .nt = threads_for(p, n), .fn = fn, .arg = arg};
   return j.nt == 1 ? nl_task(p, 0, &j) : fsn_2pc_run(p, nl_task, &j);
+}
+
+size_t fsn_2pc_blocks(const fsn_2pc *p, size_t n) {
+  const size_t nt = threads_for(p, n), per = (n + nt - 1) / nt;
+  return (per + FSN_NL_BLOCK - 1) / FSN_NL_BLOCK;
 }
 
 void fsn_nl_random_bits(fsn_nl_thr *t, uint8_t *bits, size_t n) {

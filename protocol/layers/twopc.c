@@ -86,11 +86,14 @@ fsn_ot *const *fsn_2pc_ot_receivers(const fsn_2pc *p) { return p->receivers; }
 
 void fsn_2pc_counters(const fsn_2pc *p, fsn_counters *out) {
   *out = (fsn_counters){0};
+  uint64_t rounds = 0;
   for (size_t t = 0; t < p->nthreads; t++) {
     fsn_counters c;
     fsn_channel_counters(p->ch[t], &c);
     fsn_counters_add(out, &c);
+    rounds = c.rounds > rounds ? c.rounds : rounds;
   }
+  out->rounds = rounds;
 }
 
 typedef struct run_arg {

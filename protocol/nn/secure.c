@@ -48,7 +48,6 @@ static fsn_status average(fsn_2pc *p, uint64_t *v, size_t n, uint64_t k, fsn_tru
   return fsn_2pc_trunc(p, v, v, n, s, mode);
 }
 
-/* Layer i. *fused is set when layer i + 1 (its ReLU) was done here too. */
 /* A fused conv/fc + ReLU pair: the ReLU before the (non-negative) truncation. A tamper hook sees the linear output
  * as layer i and the ReLU as layer i + 1 (both at scale 2s, before the truncation). */
 static fsn_status fused_relu(fsn_2pc *p, size_t i, uint64_t *out, const uint64_t *in, size_t batch, size_t n,
@@ -66,6 +65,16 @@ static fsn_status fused_relu(fsn_2pc *p, size_t i, uint64_t *out, const uint64_t
   return st == FSN_OK ? fsn_2pc_trunc(p, out, out, n, fsn_2pc_scale(p), nonneg(mode)) : st;
 }
 
+static void note_cost(fsn_2pc *p, fsn_cost *c, double t0, const fsn_counters *before) {
+  fsn_counters after;
+  fsn_2pc_counters(p, &after);
+  *c = (fsn_cost){.seconds = now() - t0,
+                  .bytes_sent = after.bytes_sent - before->bytes_sent,
+                  .bytes_recv = after.bytes_recv - before->bytes_recv,
+                  .rounds = after.rounds - before->rounds};
+}
+
+/* Layer i. *fused is set when layer i + 1 (its ReLU) was done here too. */
 static fsn_status run_layer(fsn_2pc *p, const fsn_model *m, size_t i, uint64_t *const *t, size_t batch,
                             const fsn_secure_opts *o, const size_t *last_use, bool *fused) {
   const fsn_layer *l = fsn_model_layer(m, i);
@@ -78,13 +87,18 @@ static fsn_status run_layer(fsn_2pc *p, const fsn_model *m, size_t i, uint64_t *
   *fused = false;
   switch (l->desc.kind) {
   case FSN_LAYER_CONV:
-  case FSN_LAYER_FC:
+  case FSN_LAYER_FC: {
+    fsn_counters before;
+    fsn_2pc_counters(p, &before);
+    const double t0 = now();
     if ((st = linear(p, out, in, m, i, batch)) != FSN_OK) return st;
+    if (o->linear_costs) note_cost(p, &o->linear_costs[i], t0, &before);
     if (relu_follows(m, i, last_use)) {
       *fused = true;
       return fused_relu(p, i, out, in, batch, n, mode, o);
     }
     return fsn_2pc_trunc(p, out, out, n, s, mode);
+  }
   case FSN_LAYER_RELU: return fsn_2pc_relu(p, out, NULL, in, n);
   case FSN_LAYER_MAXPOOL: {
     fsn_pool_shape ps = fsn_nn_pool_shape(l, batch);
@@ -106,14 +120,6 @@ static fsn_status run_layer(fsn_2pc *p, const fsn_model *m, size_t i, uint64_t *
   return fsn_fail(FSN_E_UNSUPPORTED, "secure run: layer '%s' of unknown kind %d", l->desc.name, (int)l->desc.kind);
 }
 
-static void note_cost(fsn_2pc *p, fsn_cost *c, double t0, const fsn_counters *before) {
-  fsn_counters after;
-  fsn_2pc_counters(p, &after);
-  *c = (fsn_cost){.seconds = now() - t0,
-                  .bytes_sent = after.bytes_sent - before->bytes_sent,
-                  .bytes_recv = after.bytes_recv - before->bytes_recv,
-                  .rounds = after.rounds - before->rounds};
-}
 
 fsn_status fsn_secure_run(fsn_2pc *p, const fsn_model *m, uint64_t *out, const uint64_t *in, size_t batch,
                           const fsn_secure_opts *opts, fsn_cost *costs) {
@@ -125,6 +131,7 @@ fsn_status fsn_secure_run(fsn_2pc *p, const fsn_model *m, uint64_t *out, const u
   if (client && !in) return fsn_fail(FSN_E_INVALID, "secure run: the client must pass its inputs");
   if (opts->trunc != FSN_TRUNC_EXACT && opts->trunc != FSN_TRUNC_APPROX)
     return fsn_fail(FSN_E_INVALID, "secure run: truncation mode must be exact or approximate");
+  if (opts->linear_costs) memset(opts->linear_costs, 0, L * sizeof *opts->linear_costs);
   uint64_t **t = calloc(L + 1, sizeof *t);
   size_t *last_use = malloc((L + 1) * sizeof *last_use);
   fsn_status st = t && last_use ? FSN_OK : fsn_fail(FSN_E_NOMEM, "secure run of %zu layers", L);

@@ -1,0 +1,391 @@
+/* `fusion bench model`: what one secure inference of a network costs, layer by layer, with both parties as two
+ * processes over loopback (no link emulation: the seconds are compute plus loopback transfer).
+ *
+ * A layer whose full size would take too long here runs as a *probe*: the same layer (same kind, kernel, stride,
+ * padding, full spatial size, and its fused ReLU) with only the first c' of its C input channels and o' of its O
+ * output channels, through the same secure executor. Costs are exactly linear in the channel counts, part by part:
+ * in the linear protocol the client's OT columns grow with C (ell random OTs per input element) and the server's
+ * corrections with C * O (one per weight an element meets); the truncation, ReLU and pooling that follow grow with
+ * O. So the probe's bytes are scaled part by part (C / c', C O / (c' o'), O / o'), the linear protocol's seconds by
+ * its bytes' ratio and the rest's by O / o'. Rounds follow the protocols' work units: the linear protocol's chunks
+ * and the non-linear protocols' blocks per thread (fsn_linear_conv2d_chunks, fsn_2pc_blocks), counted for the full
+ * layer and for the probe. Every projected figure is marked as such. */
+#include <fusion/fusion.h>
+
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apps/bench_2p.h"
+#include "apps/commands.h"
+#include "apps/common.h"
+
+#define MAX_THREADS 16
+
+typedef struct part {
+  double seconds, c2s, s2c, rounds; /* bytes client -> server and server -> client */
+} part;
+
+typedef struct probe {
+  size_t layer, span;  /* model layers covered: layer .. layer + span - 1 (a conv/fc and its fused ReLU) */
+  size_t C, O, c, o;   /* full and probe channel counts (O = C for layers that keep the channels) */
+  fsn_shape in;        /* the layer's input shape (per sample) */
+  part lin, rest, all; /* measured: the linear protocol, everything else; projected: all */
+} probe;
+
+typedef struct bench {
+  const char *spec, *only; /* only: NULL, or a comma-separated list of layer names to run */
+  unsigned long long seed, threads, ell, scale, elements, meetings;
+  bool json;
+  fsn_model *m;
+  probe *probes;
+  size_t count;
+  part setup, total;
+} bench;
+
+static size_t min_z(size_t a, size_t b) { return a < b ? a : b; }
+static size_t max1(size_t a) { return a ? a : 1; }
+static size_t values(fsn_shape s) { return s.c * s.h * s.w; }
+
+static bool is_linear(const fsn_layer *l) { return l->desc.kind == FSN_LAYER_CONV || l->desc.kind == FSN_LAYER_FC; }
+
+/* The executor runs a conv/fc and the ReLU after it as one step when the ReLU is the output's only reader. */
+static bool relu_fused(const fsn_model *m, size_t i) {
+  const size_t L = fsn_model_num_layers(m), t = i + 1;
+  if (!is_linear(fsn_model_layer(m, i)) || t >= L) return false;
+  const fsn_layer *next = fsn_model_layer(m, t);
+  if (next->desc.kind != FSN_LAYER_RELU || next->desc.in != t) return false;
+  for (size_t k = t + 1; k < L; k++) {
+    const fsn_layer_desc *d = &fsn_model_layer(m, k)->desc;
+    if (d->in == t || (d->kind == FSN_LAYER_ADD && d->in2 == t)) return false;
+  }
+  return true;
+}
+
+/* Weights an input element meets in a probe with c input and o output channels (upper bound: ignores borders). */
+static size_t meetings(const fsn_layer *l, size_t c, size_t o) {
+  const fsn_layer_desc *d = &l->desc;
+  if (d->kind == FSN_LAYER_FC) return c * o;
+  return c * l->in_shape.h * l->in_shape.w * o * d->k_h * d->k_w / (max1(d->stride_h) * max1(d->stride_w));
+}
+
+/* Probe channel counts within the budget: at most `elements` values in the probe's input and in its output, at most
+ * `meetings` weight meetings in its linear protocol. */
+static void plan_probe(const bench *b, probe *p) {
+  const fsn_layer *l = fsn_model_layer(b->m, p->layer);
+  const size_t hw = l->in_shape.h * l->in_shape.w, ohw = l->out_shape.h * l->out_shape.w;
+  p->in = l->in_shape;
+  if (!is_linear(l)) {
+    p->C = p->O = l->in_shape.c;
+    p->c = p->o = min_z(p->C, max1(b->elements / hw));
+    return;
+  }
+  p->C = l->desc.kind == FSN_LAYER_FC ? l->in_shape.c * hw : l->in_shape.c;
+  p->O = l->desc.out_c;
+  const size_t in_hw = l->desc.kind == FSN_LAYER_FC ? 1 : hw, out_hw = l->desc.kind == FSN_LAYER_FC ? 1 : ohw;
+  p->c = min_z(p->C, max1(b->elements / in_hw));
+  p->o = min_z(p->O, max1(b->elements / out_hw));
+  while (p->o > 1 && meetings(l, p->c, p->o) > b->meetings) p->o = (p->o + 1) / 2;
+  while (p->c > 1 && meetings(l, p->c, p->o) > b->meetings) p->c = (p->c + 1) / 2;
+}
+
+static void random_floats(float *v, size_t n, uint64_t *state) {
+  for (size_t i = 0; i < n; i++) {
+    *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+    v[i] = (float)((double)(*state >> 40) / (double)(1 << 24) - 0.5) * 0.1f;
+  }
+}
+
+/* The probe model: the layer with c input and o output channels, plus its fused ReLU; weights are random. */
+static fsn_status build_probe(const bench *b, const probe *p, fsn_model **out) {
+  const fsn_layer *l = fsn_model_layer(b->m, p->layer);
+  fsn_layer_desc d = l->desc;
+  const bool fc = d.kind == FSN_LAYER_FC;
+  fsn_model *m;
+  fsn_status st = fc ? fsn_model_create(&m, p->c, 1, 1) : fsn_model_create(&m, p->c, p->in.h, p->in.w);
+  if (st != FSN_OK) return st;
+  float *w = NULL, *bias = NULL;
+  d.in = d.in2 = 0;
+  if (is_linear(l)) {
+    size_t nw = p->c * p->o * (fc ? 1 : d.k_h * d.k_w);
+    uint64_t state = b->seed + p->layer;
+    w = malloc(nw * sizeof *w), bias = malloc(p->o * sizeof *bias);
+    if (!w || !bias) st = fsn_fail(FSN_E_NOMEM, "probe weights of layer '%s'", d.name);
+    if (st == FSN_OK) random_floats(w, nw, &state), random_floats(bias, p->o, &state);
+    d.out_c = p->o, d.weight = w, d.bias = bias;
+  }
+  if (st == FSN_OK) st = fsn_model_add(m, &d, NULL);
+  if (st == FSN_OK && p->span == 2) st = fsn_model_add(m, &(fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = 1}, NULL);
+  if (st == FSN_OK) st = fsn_model_quantize(m, (unsigned)b->ell, (unsigned)b->scale);
+  free(w), free(bias);
+  if (st != FSN_OK) fsn_model_destroy(m), m = NULL;
+  *out = m;
+  return st;
+}
+
+static part part_of(const fsn_cost *c, fsn_role role) {
+  const bool server = role == FSN_ROLE_SERVER;
+  return (part){.seconds = c->seconds,
+                .c2s = (double)(server ? c->bytes_recv : c->bytes_sent),
+                .s2c = (double)(server ? c->bytes_sent : c->bytes_recv),
+                .rounds = (double)c->rounds};
+}
+
+static void part_add(part *acc, const part *x, double k) {
+  acc->seconds += k * x->seconds, acc->c2s += k * x->c2s, acc->s2c += k * x->s2c, acc->rounds += k * x->rounds;
+}
+
+/* The linear protocol's shape for c input and o output channels of the layer. */
+static fsn_conv2d_shape linear_shape(const fsn_layer *l, size_t c, size_t o) {
+  const fsn_layer_desc *d = &l->desc;
+  if (d->kind == FSN_LAYER_FC) return (fsn_conv2d_shape){1, c, 1, 1, o, 1, 1, 1, 1, 0, 0};
+  return (fsn_conv2d_shape){1,      c,           l->in_shape.h, l->in_shape.w, o,       d->k_h,
+                            d->k_w, d->stride_h, d->stride_w,   d->pad_h,      d->pad_w};
+}
+
+static double ratio(size_t a, size_t b) { return (double)a / (double)(b ? b : 1); }
+
+/* Scale the probe's measurement to the full layer (see the top of the file). */
+static void project(probe *p, const fsn_model *m, const fsn_2pc *p2) {
+  const fsn_layer *l = fsn_model_layer(m, p->layer);
+  const double in = ratio(p->C, p->c), out = ratio(p->O, p->o), cross = in * out;
+  const double probe_lin = p->lin.c2s + p->lin.s2c, full_lin = p->lin.c2s * in + p->lin.s2c * cross;
+  const double k_lin = probe_lin > 0 ? full_lin / probe_lin : 1.0;
+  const size_t ohw = l->out_shape.h * l->out_shape.w;
+  double k_chunks = 1.0;
+  if (is_linear(l)) {
+    fsn_conv2d_shape full = linear_shape(l, p->C, p->O), small = linear_shape(l, p->c, p->o);
+    k_chunks = ratio(fsn_linear_conv2d_chunks(p2, &full), fsn_linear_conv2d_chunks(p2, &small));
+  }
+  const double k_blocks = ratio(fsn_2pc_blocks(p2, p->O * ohw), fsn_2pc_blocks(p2, p->o * ohw));
+  p->all = (part){.seconds = p->lin.seconds * k_lin + p->rest.seconds * out,
+                  .c2s = p->lin.c2s * in + p->rest.c2s * out,
+                  .s2c = p->lin.s2c * cross + p->rest.s2c * out,
+                  .rounds = p->lin.rounds * k_chunks + p->rest.rounds * k_blocks};
+}
+
+static bool is_projected(const probe *p) { return p->c != p->C || p->o != p->O; }
+
+static fsn_status run_probe(const bench *b, fsn_2pc *p2, fsn_role role, probe *p) {
+  fsn_model *m;
+  fsn_status st = build_probe(b, p, &m);
+  if (st != FSN_OK) return st;
+  const size_t in_n = values(fsn_model_input_shape(m)), L = fsn_model_num_layers(m);
+  uint64_t *x = malloc((in_n + 1) * sizeof *x), *y = malloc((values(fsn_model_output_shape(m)) + 1) * sizeof *y);
+  fsn_cost costs[2] = {{0}}, lin[2] = {{0}};
+  if (!x || !y) st = fsn_fail(FSN_E_NOMEM, "probe of %zu inputs", in_n);
+  if (st == FSN_OK) {
+    randombytes_buf(x, in_n * sizeof *x);
+    fsn_ring_reduce(x, x, in_n, (unsigned)b->ell);
+    st = fsn_bench_2p_sync(fsn_2pc_channel(p2, 0), role);
+  }
+  fsn_secure_opts o = {.trunc = FSN_TRUNC_EXACT, .layer_costs = costs, .linear_costs = lin};
+  if (st == FSN_OK) st = fsn_secure_run(p2, m, y, role == FSN_ROLE_CLIENT ? x : NULL, 1, &o, NULL);
+  if (st == FSN_OK) st = fsn_bench_2p_sync(fsn_2pc_channel(p2, 0), role);
+  if (st == FSN_OK) {
+    p->lin = part_of(&lin[0], role);
+    fsn_cost rest = {0};
+    for (size_t k = 0; k < L; k++) {
+      rest.seconds += costs[k].seconds - lin[k].seconds;
+      rest.bytes_sent += costs[k].bytes_sent - lin[k].bytes_sent;
+      rest.bytes_recv += costs[k].bytes_recv - lin[k].bytes_recv;
+      rest.rounds += costs[k].rounds - lin[k].rounds;
+    }
+    p->rest = part_of(&rest, role);
+    project(p, b->m, p2);
+  }
+  free(x), free(y);
+  fsn_model_destroy(m);
+  return st;
+}
+
+static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg) {
+  bench *b = arg;
+  fsn_2pc *p2;
+  fsn_counters c;
+  const double t0 = fsn_bench_2p_now();
+  fsn_status st = fsn_2pc_create(&p2, ch, nthreads, role, (unsigned)b->ell, (unsigned)b->scale, NULL);
+  if (st != FSN_OK) {
+    fprintf(stderr, "fusion bench model: context: %s\n", fsn_last_error());
+    return 1;
+  }
+  fsn_2pc_counters(p2, &c);
+  fsn_cost setup = {fsn_bench_2p_now() - t0, c.bytes_sent, c.bytes_recv, c.rounds};
+  b->setup = part_of(&setup, role);
+  b->total = b->setup;
+  const double start = fsn_bench_2p_now();
+  for (size_t i = 0; i < b->count && st == FSN_OK; i++) {
+    probe *p = &b->probes[i];
+    const fsn_layer *l = fsn_model_layer(b->m, p->layer);
+    st = run_probe(b, p2, role, p);
+    if (st != FSN_OK || role != FSN_ROLE_SERVER) continue;
+    part_add(&b->total, &p->all, 1.0);
+    fprintf(stderr, "\r  probe %zu/%zu %-14s channels %zu/%zu -> %zu/%zu  %6.2f s  (elapsed %.0f s)   ", i + 1,
+            b->count, l->desc.name, p->c, p->C, p->o, p->O, p->lin.seconds + p->rest.seconds,
+            fsn_bench_2p_now() - start);
+  }
+  if (role == FSN_ROLE_SERVER) fprintf(stderr, "\n");
+  if (st != FSN_OK) fprintf(stderr, "fusion bench model: %s\n", fsn_last_error());
+  fsn_2pc_destroy(p2);
+  return st == FSN_OK ? 0 : 1;
+}
+
+static void json_part(const char *key, const part *p) {
+  printf("\"%s\": {\"seconds\": %.6f, \"bytes_client_to_server\": %.0f, \"bytes_server_to_client\": %.0f, "
+         "\"rounds\": %.0f}",
+         key, p->seconds, p->c2s, p->s2c, p->rounds);
+}
+
+static void report_json(const bench *b) {
+  bool any = false;
+  for (size_t i = 0; i < b->count; i++) any |= is_projected(&b->probes[i]);
+  printf("{\"bench\": \"model\", \"model\": ");
+  fsn_app_json_string(stdout, b->spec);
+  printf(", \"isa\": \"%s\", \"ell\": %llu, \"scale\": %llu, \"threads\": %llu, \"probe_elements\": %llu, "
+         "\"probe_meetings\": %llu, \"projected\": %s, ",
+         fsn_isa_name(fsn_isa_active()), b->ell, b->scale, b->threads, b->elements, b->meetings,
+         any ? "true" : "false");
+  json_part("setup", &b->setup);
+  printf(", ");
+  json_part("total", &b->total);
+  printf(", \"layers\": [");
+  for (size_t i = 0; i < b->count; i++) {
+    const probe *p = &b->probes[i];
+    const fsn_layer *l = fsn_model_layer(b->m, p->layer);
+    printf("%s\n  {\"index\": %zu, \"name\": ", i ? "," : "", p->layer);
+    fsn_app_json_string(stdout, l->desc.name);
+    printf(", \"kind\": \"%s\", \"fused_relu\": %s, \"in\": [%zu, %zu, %zu], \"out\": [%zu, %zu, %zu], "
+           "\"channels\": [%zu, %zu], \"probe_channels\": [%zu, %zu], \"projected\": %s, ",
+           fsn_layer_kind_name(l->desc.kind), p->span == 2 ? "true" : "false", l->in_shape.c, l->in_shape.h,
+           l->in_shape.w, l->out_shape.c, l->out_shape.h, l->out_shape.w, p->C, p->O, p->c, p->o,
+           is_projected(p) ? "true" : "false");
+    json_part("probe_linear", &p->lin);
+    printf(", ");
+    json_part("probe_rest", &p->rest);
+    printf(", ");
+    json_part("cost", &p->all);
+    printf("}");
+  }
+  printf("]}\n");
+}
+
+static void report_text(const bench *b) {
+  printf("%s: one inference, 2 processes over loopback (both parties share this machine's cores), %llu thread(s) "
+         "each, isa %s, ell %llu, s %llu\n",
+         b->spec, b->threads, fsn_isa_name(fsn_isa_active()), b->ell, b->scale);
+  printf("%-18s %-8s %12s %6s %10s %12s %12s %9s\n", "layer", "kind", "channels", "probe", "seconds", "client MiB",
+         "server MiB", "rounds");
+  for (size_t i = 0; i < b->count; i++) {
+    const probe *p = &b->probes[i];
+    const fsn_layer *l = fsn_model_layer(b->m, p->layer);
+    char ch[32];
+    snprintf(ch, sizeof ch, "%zu/%zu", p->c, p->C);
+    printf("%-18s %-8s %12s %6s %10.3f %12.2f %12.2f %9.0f\n", l->desc.name,
+           p->span == 2 ? "conv+relu" : fsn_layer_kind_name(l->desc.kind), ch, is_projected(p) ? "yes" : "-",
+           p->all.seconds, p->all.c2s / 1048576.0, p->all.s2c / 1048576.0, p->all.rounds);
+  }
+  printf(
+      "setup (base OTs): %.3f s; total with setup: %.2f s, client sent %.2f MiB, server sent %.2f MiB, %.0f rounds\n",
+      b->setup.seconds, b->total.seconds, b->total.c2s / 1048576.0, b->total.s2c / 1048576.0, b->total.rounds);
+  for (size_t i = 0; i < b->count; i++)
+    if (is_projected(&b->probes[i])) {
+      printf("(projected from probes with fewer channels; see `fusion bench model --help`)\n");
+      break;
+    }
+}
+
+/* name is one of the comma-separated names in list. */
+static bool listed(const char *list, const char *name) {
+  const size_t n = strlen(name);
+  for (const char *p = list; *p;) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len == n && !strncmp(p, name, n)) return true;
+    p += len + (end != NULL);
+  }
+  return false;
+}
+
+static int usage(FILE *out) {
+  fprintf(out,
+          "usage: fusion bench model [--model FILE.onnx|builtin:NAME] [--seed S] [--ell L --scale S] [--threads T]\n"
+          "                          [--probe-elements E] [--probe-meetings M] [--layers NAME,...] [--json]\n"
+          "  The cost of one secure inference, layer by layer (default model builtin:resnet50). A layer too big to\n"
+          "  run here runs on its first c' of C input and o' of O output channels (at most E values in the probe's\n"
+          "  input and output, default 65536; at most M weight meetings in its linear protocol, default 2097152),\n"
+          "  and its cost is scaled to the full layer part by part: bytes exactly (client OT columns x C/c', server\n"
+          "  corrections x CO/c'o', truncation/ReLU/pooling x O/o'), seconds in the same proportions, rounds by the\n"
+          "  protocols' chunks and blocks. --layers runs only the named layers (a conv names its fused ReLU too).\n");
+  return out == stderr ? 2 : 0;
+}
+
+int fsn_bench_model(int argc, char **argv) {
+  static bench b;
+  b = (bench){.spec = "builtin:resnet50",
+              .seed = 1,
+              .threads = 2,
+              .ell = 37,
+              .scale = 12,
+              .elements = 65536,
+              .meetings = 1u << 21};
+  static const struct option long_opts[] = {{"model", required_argument, NULL, 'm'},
+                                            {"seed", required_argument, NULL, 'S'},
+                                            {"ell", required_argument, NULL, 'l'},
+                                            {"scale", required_argument, NULL, 's'},
+                                            {"threads", required_argument, NULL, 't'},
+                                            {"probe-elements", required_argument, NULL, 'E'},
+                                            {"probe-meetings", required_argument, NULL, 'M'},
+                                            {"layers", required_argument, NULL, 'L'},
+                                            {"json", no_argument, NULL, 'j'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
+  int c;
+  bool ok = true;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+    switch (c) {
+    case 'm': b.spec = optarg; break;
+    case 'S': ok &= fsn_app_parse_uint(optarg, ~0ULL, &b.seed); break;
+    case 'l': ok &= fsn_app_parse_uint(optarg, 64, &b.ell); break;
+    case 's': ok &= fsn_app_parse_uint(optarg, 62, &b.scale); break;
+    case 't': ok &= fsn_app_parse_uint(optarg, MAX_THREADS, &b.threads) && b.threads > 0; break;
+    case 'E': ok &= fsn_app_parse_uint(optarg, 1ULL << 28, &b.elements) && b.elements > 0; break;
+    case 'M': ok &= fsn_app_parse_uint(optarg, 1ULL << 32, &b.meetings) && b.meetings > 0; break;
+    case 'L': b.only = optarg; break;
+    case 'j': b.json = true; break;
+    case 'h': return usage(stdout);
+    default: return usage(stderr);
+    }
+  }
+  if (!ok || optind != argc) return usage(stderr);
+  fsn_status st = fsn_app_load_model(&b.m, b.spec, b.seed);
+  if (st == FSN_OK) st = fsn_model_quantize(b.m, (unsigned)b.ell, (unsigned)b.scale);
+  const size_t L = st == FSN_OK ? fsn_model_num_layers(b.m) : 0;
+  if (st == FSN_OK && !(b.probes = calloc(L + 1, sizeof *b.probes))) st = fsn_fail(FSN_E_NOMEM, "probes");
+  if (st != FSN_OK) {
+    fprintf(stderr, "fusion bench model: %s\n", fsn_last_error());
+    fsn_model_destroy(b.m);
+    return 1;
+  }
+  for (size_t i = 0; i < L; i++) {
+    probe *p = &b.probes[b.count];
+    p->layer = i;
+    p->span = relu_fused(b.m, i) ? 2 : 1;
+    plan_probe(&b, p);
+    i += p->span - 1;
+    b.count += !b.only || listed(b.only, fsn_model_layer(b.m, p->layer)->desc.name);
+  }
+  if (b.count == 0) {
+    fprintf(stderr, "fusion bench model: no layer of %s is named in --layers %s\n", b.spec, b.only);
+    free(b.probes);
+    fsn_model_destroy(b.m);
+    return 2;
+  }
+  int rc = fsn_bench_2p_run(b.threads, run_party, &b);
+  if (rc == 0) b.json ? report_json(&b) : report_text(&b);
+  free(b.probes);
+  fsn_model_destroy(b.m);
+  return rc;
+}
