@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "apps/bench_2p.h"
 #include "apps/commands.h"
@@ -37,7 +38,7 @@ typedef struct probe {
 
 typedef struct bench {
   const char *spec, *only; /* only: NULL, or a comma-separated list of layer names to run */
-  unsigned long long seed, threads, ell, scale, elements, meetings;
+  unsigned long long seed, threads, ell, scale, elements, meetings, batch;
   bool json;
   fsn_model *m;
   probe *probes;
@@ -172,8 +173,9 @@ static fsn_status run_probe(const bench *b, fsn_2pc *p2, fsn_role role, probe *p
   fsn_model *m;
   fsn_status st = build_probe(b, p, &m);
   if (st != FSN_OK) return st;
-  const size_t in_n = values(fsn_model_input_shape(m)), L = fsn_model_num_layers(m);
-  uint64_t *x = malloc((in_n + 1) * sizeof *x), *y = malloc((values(fsn_model_output_shape(m)) + 1) * sizeof *y);
+  const size_t L = fsn_model_num_layers(m), batch = b->batch, in_n = batch * values(fsn_model_input_shape(m));
+  uint64_t *x = malloc((in_n + 1) * sizeof *x),
+           *y = malloc((batch * values(fsn_model_output_shape(m)) + 1) * sizeof *y);
   fsn_cost costs[2] = {{0}}, lin[2] = {{0}};
   if (!x || !y) st = fsn_fail(FSN_E_NOMEM, "probe of %zu inputs", in_n);
   if (st == FSN_OK) {
@@ -182,7 +184,7 @@ static fsn_status run_probe(const bench *b, fsn_2pc *p2, fsn_role role, probe *p
     st = fsn_bench_2p_sync(fsn_2pc_channel(p2, 0), role);
   }
   fsn_secure_opts o = {.trunc = FSN_TRUNC_EXACT, .layer_costs = costs, .linear_costs = lin};
-  if (st == FSN_OK) st = fsn_secure_run(p2, m, y, role == FSN_ROLE_CLIENT ? x : NULL, 1, &o, NULL);
+  if (st == FSN_OK) st = fsn_secure_run(p2, m, y, role == FSN_ROLE_CLIENT ? x : NULL, batch, &o, NULL);
   if (st == FSN_OK) st = fsn_bench_2p_sync(fsn_2pc_channel(p2, 0), role);
   if (st == FSN_OK) {
     p->lin = part_of(&lin[0], role);
@@ -222,8 +224,11 @@ static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg
     st = run_probe(b, p2, role, p);
     if (st != FSN_OK || role != FSN_ROLE_SERVER) continue;
     part_add(&b->total, &p->all, 1.0);
-    fprintf(stderr, "\r  probe %zu/%zu %-14s channels %zu/%zu -> %zu/%zu  %6.2f s  (elapsed %.0f s)   ", i + 1,
-            b->count, l->desc.name, p->c, p->C, p->o, p->O, p->lin.seconds + p->rest.seconds,
+    fprintf(stderr, "%s  probe %zu/%zu %-14s channels %zu/%zu -> %zu/%zu  %6.2f s  (elapsed %.0f s)   ",
+            isatty(2) ? "\r"
+            : i       ? "\n"
+                      : "",
+            i + 1, b->count, l->desc.name, p->c, p->C, p->o, p->O, p->lin.seconds + p->rest.seconds,
             fsn_bench_2p_now() - start);
   }
   if (role == FSN_ROLE_SERVER) fprintf(stderr, "\n");
@@ -329,6 +334,7 @@ int fsn_bench_model(int argc, char **argv) {
               .ell = 37,
               .scale = 12,
               .elements = 65536,
+              .batch = 1,
               .meetings = 1u << 21};
   static const struct option long_opts[] = {{"model", required_argument, NULL, 'm'},
                                             {"seed", required_argument, NULL, 'S'},
@@ -386,6 +392,122 @@ int fsn_bench_model(int argc, char **argv) {
   int rc = fsn_bench_2p_run(b.threads, run_party, &b);
   if (rc == 0) b.json ? report_json(&b) : report_text(&b);
   free(b.probes);
+  fsn_model_destroy(b.m);
+  return rc;
+}
+
+/* ---- `fusion bench linear`: one conv or fc layer's linear protocol, measured whole ---- */
+
+/* Weight meetings of the whole layer: out_c * in_c * (output position, kernel offset) pairs inside the input. */
+static double layer_meetings(const fsn_layer *l) {
+  const fsn_layer_desc *d = &l->desc;
+  if (d->kind == FSN_LAYER_FC) return (double)l->in_shape.c * l->in_shape.h * l->in_shape.w * (double)d->out_c;
+  double pairs = 0;
+  for (size_t oh = 0; oh < l->out_shape.h; oh++)
+    for (size_t kh = 0; kh < d->k_h; kh++) {
+      const size_t ih = oh * max1(d->stride_h) + kh;
+      if (ih < d->pad_h || ih >= d->pad_h + l->in_shape.h) continue;
+      for (size_t ow = 0; ow < l->out_shape.w; ow++)
+        for (size_t kw = 0; kw < d->k_w; kw++) {
+          const size_t iw = ow * max1(d->stride_w) + kw;
+          pairs += iw >= d->pad_w && iw < d->pad_w + l->in_shape.w;
+        }
+    }
+  return pairs * (double)l->in_shape.c * (double)d->out_c;
+}
+
+static void report_linear(const bench *b, const char *shape) {
+  const probe *p = &b->probes[0];
+  const fsn_layer *l = fsn_model_layer(b->m, 0);
+  const double n = (double)b->batch * (double)values(l->in_shape), ell = (double)b->ell;
+  const double bits = 8 * (p->lin.c2s + p->lin.s2c) / n;
+  const double formula = ell * 128 + layer_meetings(l) * ell * (ell + 1) / 2 / (double)values(l->in_shape);
+  const double rate = n / p->lin.seconds;
+  if (b->json) {
+    printf("{\"bench\": \"linear\", \"layer\": \"%s\", \"isa\": \"%s\", \"ell\": %llu, \"batch\": %llu, "
+           "\"threads\": %llu, \"input_elements\": %.0f, \"seconds\": %.6f, \"elements_per_second\": %.0f, "
+           "\"bits_per_element\": %.1f, \"formula_bits_per_element\": %.1f, \"bytes_client_to_server\": %.0f, "
+           "\"bytes_server_to_client\": %.0f, \"rounds\": %.0f}\n",
+           shape, fsn_isa_name(fsn_isa_active()), b->ell, b->batch, b->threads, n, p->lin.seconds, rate, bits, formula,
+           p->lin.c2s, p->lin.s2c, p->lin.rounds);
+    return;
+  }
+  printf("linear %s: 2 processes over loopback (both parties share this machine's cores), %llu thread(s) each, "
+         "isa %s, ell %llu, batch %llu\n",
+         shape, b->threads, fsn_isa_name(fsn_isa_active()), b->ell, b->batch);
+  printf("  %.0f input elements in %.3f s: %.0f per second\n", n, p->lin.seconds, rate);
+  printf("  %.1f bits per input element both ways (formula: ell * 128 + meetings * ell (ell + 1) / 2 = %.1f)\n", bits,
+         formula);
+  printf("  client sent %.2f MiB, server sent %.2f MiB, %.0f rounds\n", p->lin.c2s / 1048576.0, p->lin.s2c / 1048576.0,
+         p->lin.rounds);
+}
+
+static int linear_usage(FILE *out) {
+  fprintf(out, "usage: fusion bench linear [--fc IN,OUT | --conv C,H,W,O,K[,STRIDE[,PAD]]] [--batch B] [--ell L]\n"
+               "                           [--threads T] [--json]\n"
+               "  The linear protocol of one layer alone (default --conv 64,56,56,64,3,1,1, a ResNet 3x3 layer):\n"
+               "  input elements per second, bits per input element beside the formula, rounds.\n");
+  return out == stderr ? 2 : 0;
+}
+
+int fsn_bench_linear(int argc, char **argv) {
+  static bench b;
+  b = (bench){.spec = "linear", .seed = 1, .threads = 2, .ell = 37, .scale = 12, .batch = 1};
+  static const struct option long_opts[] = {
+      {"fc", required_argument, NULL, 'f'},      {"conv", required_argument, NULL, 'c'},
+      {"batch", required_argument, NULL, 'b'},   {"ell", required_argument, NULL, 'l'},
+      {"threads", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
+      {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+  const char *shape = "64,56,56,64,3,1,1";
+  bool fc = false, ok = true;
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+    switch (c) {
+    case 'f': shape = optarg, fc = true; break;
+    case 'c': shape = optarg, fc = false; break;
+    case 'b': ok &= fsn_app_parse_uint(optarg, 1u << 20, &b.batch) && b.batch > 0; break;
+    case 'l': ok &= fsn_app_parse_uint(optarg, 64, &b.ell) && b.ell >= 2 * b.scale + 2; break;
+    case 't': ok &= fsn_app_parse_uint(optarg, MAX_THREADS, &b.threads) && b.threads > 0; break;
+    case 'j': b.json = true; break;
+    case 'h': return linear_usage(stdout);
+    default: return linear_usage(stderr);
+    }
+  }
+  size_t v[7] = {0, 0, 0, 0, 0, 1, 0};
+  int got = fc ? sscanf(shape, "%zu,%zu", &v[0], &v[3])
+               : sscanf(shape, "%zu,%zu,%zu,%zu,%zu,%zu,%zu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]);
+  if (fc) v[1] = v[2] = v[4] = 1;
+  if (!ok || optind != argc || got < (fc ? 2 : 5)) return linear_usage(stderr);
+  const fsn_layer_desc d = {.kind = fc ? FSN_LAYER_FC : FSN_LAYER_CONV,
+                            .out_c = v[3],
+                            .k_h = v[4],
+                            .k_w = v[4],
+                            .stride_h = v[5],
+                            .stride_w = v[5],
+                            .pad_h = v[6],
+                            .pad_w = v[6]};
+  fsn_status st = fsn_model_create(&b.m, v[0], v[1], v[2]);
+  float *w = NULL;
+  size_t nw = v[0] * v[3] * v[4] * v[4];
+  if (st == FSN_OK && !(w = calloc(nw + 1, sizeof *w))) st = fsn_fail(FSN_E_NOMEM, "weights");
+  if (st == FSN_OK) {
+    fsn_layer_desc dw = d;
+    dw.weight = w;
+    st = fsn_model_add(b.m, &dw, NULL);
+  }
+  if (st == FSN_OK) st = fsn_model_quantize(b.m, (unsigned)b.ell, (unsigned)b.scale);
+  free(w);
+  static probe one;
+  if (st != FSN_OK) {
+    fprintf(stderr, "fusion bench linear: %s\n", fsn_last_error());
+    fsn_model_destroy(b.m);
+    return 1;
+  }
+  b.probes = &one, b.count = 1, b.elements = b.meetings = ~0ULL;
+  plan_probe(&b, &one);
+  int rc = fsn_bench_2p_run(b.threads, run_party, &b);
+  if (rc == 0) report_linear(&b, shape);
   fsn_model_destroy(b.m);
   return rc;
 }

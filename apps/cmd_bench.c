@@ -12,6 +12,7 @@ static const struct {
     {"ot", fsn_bench_ot, "base OT, IKNP correlated/random/chosen/arithmetic OT, 1-out-of-N OT"},
     {"relu", fsn_bench_relu, "secure ReLU (millionaires DReLU + MUX) on shares"},
     {"trunc", fsn_bench_trunc, "secure truncation by s bits (exact, approx, non-negative)"},
+    {"linear", fsn_bench_linear, "secure conv2d / fully connected layer (vector-COT) with server-known weights"},
     {"model", fsn_bench_model, "one secure inference of a network, layer by layer (probes for big layers)"},
 };
 

@@ -36,6 +36,7 @@ typedef struct client_run {
   fsn_mc_report report;
   fsn_status check;
   fsn_cost cost, *layers; /* the whole run; per layer */
+  fsn_link_profile link;  /* the emulated link, zero if none */
 } client_run;
 
 static int usage(void) {
@@ -191,6 +192,15 @@ static size_t predicted(const client_run *r, size_t q) {
   return fsn_nn_argmax_fixed(fsn_mc_query_logits(&r->plan, r->outputs, r->out_size, q), r->out_size, r->card.ell);
 }
 
+/* The link terms of the model estimate (fsn_link_model_seconds without the compute term). */
+static double link_transfer_s(const client_run *r) {
+  return fsn_link_model_seconds(&(fsn_link_profile){.bandwidth_bps = r->link.bandwidth_bps}, 0,
+                                r->cost.bytes_sent + r->cost.bytes_recv, 0);
+}
+static double link_latency_s(const client_run *r) {
+  return fsn_link_model_seconds(&(fsn_link_profile){.rtt_s = r->link.rtt_s}, 0, 0, r->cost.rounds);
+}
+
 static void print_text(const client_run *r) {
   char hex[65];
   fsn_app_hex(hex, r->card.model_hash, 32);
@@ -212,6 +222,13 @@ static void print_text(const client_run *r) {
   printf("cost: %.2f s, sent %.2f MiB, received %.2f MiB, %llu rounds\n", r->cost.seconds,
          (double)r->cost.bytes_sent / 1048576.0, (double)r->cost.bytes_recv / 1048576.0,
          (unsigned long long)r->cost.rounds);
+  if (r->link.bandwidth_bps > 0 || r->link.rtt_s > 0) {
+    char link[96];
+    fsn_link_format(link, sizeof link, &r->link);
+    printf("link %s (emulated): model estimate = compute + %.2f s (bytes both ways / bandwidth) + %.2f s "
+           "(rounds x RTT)\n",
+           link, link_transfer_s(r), link_latency_s(r));
+  }
 }
 
 static void print_json(const client_run *r) {
@@ -239,6 +256,9 @@ static void print_json(const client_run *r) {
   printf("}, \"cost\": {\"seconds\": %.4f, \"bytes_sent\": %llu, \"bytes_recv\": %llu, \"rounds\": %llu}",
          r->cost.seconds, (unsigned long long)r->cost.bytes_sent, (unsigned long long)r->cost.bytes_recv,
          (unsigned long long)r->cost.rounds);
+  printf(
+      ", \"link\": {\"bandwidth_bps\": %.0f, \"rtt_s\": %.6f, \"transfer_seconds\": %.4f, \"latency_seconds\": %.4f}",
+      r->link.bandwidth_bps, r->link.rtt_s, link_transfer_s(r), link_latency_s(r));
   printf(", \"layers\": [");
   for (size_t i = 0; r->layers && i < fsn_model_num_layers(r->card.arch); i++) {
     const fsn_layer *l = fsn_model_layer(r->card.arch, i);
@@ -262,6 +282,7 @@ static fsn_status run(client_run *r) {
   fsn_channel_opts co;
   if (st == FSN_OK) st = fsn_app_channel_opts(&co, r->o.net, (unsigned)r->o.timeout);
   if (st != FSN_OK) return st;
+  r->link = co.link;
   fsn_channel *chs[64] = {0};
   const fsn_session_params params = {.ell = (uint32_t)r->o.ell, .scale = (uint32_t)r->o.scale};
   st = fsn_session_connect(chs, r->o.threads, r->o.connect, FSN_ROLE_CLIENT, &params, &co);

@@ -11,6 +11,7 @@ int fsn_bench_ot(int argc, char **argv);
 int fsn_bench_relu(int argc, char **argv);
 int fsn_bench_trunc(int argc, char **argv);
 int fsn_bench_model(int argc, char **argv);
+int fsn_bench_linear(int argc, char **argv);
 int fsn_cmd_netbench(int argc, char **argv);
 int fsn_cmd_plain(int argc, char **argv);
 

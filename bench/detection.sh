@@ -30,7 +30,8 @@ run() {
   local name=$1 count=$2; shift 2
   local port caught=0 passed=0 errors=0 t0=$SECONDS
   [ -z "$only" ] || [ "$only" = "$name" ] || return 0
-  port=$(fsn_start_server "$out/$name.server.log" "$@" --threads "$threads" --sessions "$count")
+  fsn_start_server "$out/$name.server.log" "$@" --threads "$threads" --sessions "$count" || exit 1
+  port=$server_port
   for i in $(seq 1 "$count"); do
     set +e
     "$fusion" client --connect 127.0.0.1:"$port" --index $((i * 37 % 9000)) --kappa "$kappa" --threads "$threads" \

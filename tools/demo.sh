@@ -21,19 +21,21 @@ echo
 echo "== the model in the clear (float vs the fixed-point semantics the secure run reproduces bit for bit)"
 $fusion plain --model "$model" --count 2000 | head -5
 echo
-port=$(fsn_start_server "$logs/server" $fusion server --model "$model" --sessions 2)
+fsn_start_server "$logs/server" $fusion server --model "$model" --sessions 2
+port=$server_port
 echo "== secure inference with mix-and-check (kappa = 40): server on port $port, client classifies images $queries"
 $fusion client --connect 127.0.0.1:$port --index "$queries"
 echo
 echo "== the same queries without Fusion (semi-honest only, no checks)"
 $fusion client --connect 127.0.0.1:$port --index "$queries" --no-fusion | tail -2
-sleep 0.5
+wait "$server_pid" # its two sessions are over
 echo
 echo "== server log"
 cat "$logs/server"
 echo
-port=$(fsn_start_server "$logs/adversary" build/apps/fusion-adversary --deviation weak --model "$model" --weak-model "$weak" \
-  --sessions 1)
+fsn_start_server "$logs/adversary" build/apps/fusion-adversary --deviation weak --model "$model" --weak-model "$weak" \
+  --sessions 1
+port=$server_port
 echo "== a cheating server: it claims the good model but runs the weak one (client: 1 query, kappa = 40)"
 set +e
 $fusion client --connect 127.0.0.1:$port --index 0

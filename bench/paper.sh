@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The paper's LAN/WAN time and communication figures, reproduced on this machine: for each network and link profile,
+# the semi-honest base on one query, Fusion on one query and Fusion on a batch of 16 queries (kappa = 40).
+#  - 4layer (the shipped Fashion-MNIST model) runs for real: `fusion server` and `fusion client` as two processes over
+#    loopback with the link emulated in process, and once without emulation for the compute term of the model estimate.
+#  - resnet18 and resnet50 (built-in, seeded weights) are too slow here with OT-based linear layers: `fusion bench
+#    model` measures every layer (big ones on channel-cropped probes) and bench/paper.py projects each run from it.
+#    Projected figures are labelled as such everywhere.
+# Results go to OUT (default results/paper): runs/*.json (raw), paper.json, paper.csv, paper.md, plots (SVG + PNG).
+# Both parties share this machine's cores.
+# Usage: bench/paper.sh [--net lan,wan] [--quick] [--only 4layer,resnet18,resnet50] [--resume] [--out DIR]
+#                       [--threads T] [--build DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+net=lan,wan quick=0 only=4layer,resnet18,resnet50 resume=0 out=results/paper threads=2 build=build
+while [ $# -gt 0 ]; do
+  case $1 in
+    --net) net=$2; shift 2 ;;
+    --quick) quick=1; shift ;;
+    --only) only=$2; shift 2 ;;
+    --resume) resume=1; shift ;;
+    --out) out=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --build) build=$2; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench/paper.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+fusion=$build/apps/fusion
+model=data/models/fmnist-4layer.onnx
+[ -x "$fusion" ] || { echo "bench/paper.sh: build first (meson setup $build --buildtype=release && meson compile -C $build)" >&2; exit 1; }
+runs_wanted="semi fusion1 fusion16" probe=()
+if [ "$quick" = 1 ]; then
+  # A smoke test: LAN only, no 16-query batch, small probes (their projections are coarser).
+  net=lan runs_wanted="semi fusion1" probe=(--probe-elements 8192 --probe-meetings 262144)
+fi
+mkdir -p "$out/runs"
+. tools/start-server.sh
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+wanted() { case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+start=$SECONDS
+say() { printf '[paper %4d s] %s\n' $((SECONDS - start)) "$*" >&2; }
+# fresh FILE: true unless --resume and FILE already holds a result
+fresh() { [ "$resume" = 0 ] || [ ! -s "$1" ]; }
+
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "cores: $(nproc)"
+  echo "cpu: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)"
+  "$fusion" info
+  echo "threads per party: $threads"
+  echo "command: bench/paper.sh --net $net$([ "$quick" = 1 ] && echo ' --quick') --only $only"
+} >"$out/runs/machine.txt"
+
+# client_run PROFILE RUN: one session of the 4-layer network with the link profile on both sides.
+client_run() {
+  local profile=$1 run=$2 file=$out/runs/4layer-$1-$2.json index=0 mode=(--kappa 40)
+  fresh "$file" || { say "4layer $profile $run: kept from an earlier run"; return 0; }
+  [ "$run" = fusion16 ] && index=0-15
+  [ "$run" = semi ] && mode=(--no-fusion)
+  say "4layer $profile $run: running (per-layer progress below)"
+  fsn_start_server "$out/runs/4layer-$profile-$run.server.log" "$fusion" server --model "$model" \
+    --threads "$threads" --net "$profile" --sessions 1 --timeout 600 || exit 1
+  "$fusion" client --connect 127.0.0.1:"$server_port" --index "$index" "${mode[@]}" --threads "$threads" --net "$profile" \
+    --timeout 600 --json --progress >"$file.part"
+  wait "$server_pid"
+  mv "$file.part" "$file"
+}
+
+# model_run NAME FILE ARGS...: `fusion bench model` into FILE.
+model_run() {
+  local name=$1 file=$2
+  shift 2
+  fresh "$file" || { say "$name: kept from an earlier run"; return 0; }
+  say "$name: fusion bench model $*"
+  "$fusion" bench model --threads "$threads" --json "$@" >"$file.part"
+  mv "$file.part" "$file"
+}
+
+if wanted 4layer; then
+  for run in $runs_wanted; do client_run off "$run"; done
+  for profile in ${net//,/ }; do
+    for run in $runs_wanted; do client_run "$profile" "$run"; done
+  done
+  # The projection method checked where the truth is known: every layer measured, then every layer on probes.
+  model_run "4layer, every layer measured" "$out/runs/4layer-model.json" --model "$model"
+  model_run "4layer, every layer on tiny probes" "$out/runs/4layer-model-probed.json" --model "$model" \
+    --probe-elements 256 --probe-meetings 4096
+fi
+for name in resnet18 resnet50; do
+  wanted "$name" && model_run "$name (projection)" "$out/runs/$name-model.json" --model "builtin:$name" "${probe[@]}"
+done
+if wanted resnet18 && [ "$quick" = 0 ]; then
+  # One real ResNet-18 layer measured whole, against its probe.
+  model_run "resnet18 conv16 measured whole" "$out/runs/resnet18-check-full.json" --model builtin:resnet18 \
+    --layers conv16 --probe-elements 268435456 --probe-meetings 4294967296
+  model_run "resnet18 conv16 on a probe" "$out/runs/resnet18-check-probe.json" --model builtin:resnet18 --layers conv16
+fi
+say "tables and plots"
+python3 bench/paper.py --out "$out" --fusion "$fusion" --net "$net" --runs "$runs_wanted" --only "$only"
+say "done: $out/paper.md"
