@@ -9,8 +9,9 @@
 #include <string.h>
 
 enum {
-  MAX_ROTS = 1 << 17,    /* random OTs per chunk */
-  MAX_TOUCHES = 1 << 20, /* weights met by one chunk's elements */
+  MAX_ROTS = 1 << 17,      /* random OTs per chunk */
+  MAX_TOUCHES = 1 << 20,   /* weights met by one chunk's elements */
+  GROUP_TOUCHES = 1 << 12, /* weights met by one group (see struct chunk) */
 };
 
 /* One weight an input element meets: the output it feeds (within a batch item) and the weight's index. */
@@ -46,62 +47,123 @@ static size_t touches_of(const conv_job *j, size_t c, size_t h, size_t w, touch 
   return m;
 }
 
-/* Buffers of one chunk, reused across chunks of a thread. */
+/* Buffers of one chunk, reused across chunks of a thread. A chunk (one batch of random OTs) is worked through in
+ * groups of whole elements with about GROUP_TOUCHES touches, each group through every bit level before the next,
+ * so the per-touch arrays stay in cache; touch k of a group is element e's (k - first[e])-th. */
 typedef struct chunk {
-  size_t K, M;      /* elements, touches */
-  touch *t;         /* M touches */
-  size_t *first;    /* K + 1 offsets into t */
-  uint8_t *k0, *k1; /* ROT keys, 16 bytes each, index i * K + e for bit i of element e */
-  uint8_t *choice;  /* packed choice bits (client) */
-  uint8_t *blocks;  /* PRG input/output blocks for one bit level */
-  uint64_t *g0, *g1, *u;
+  size_t K, M;                     /* elements, touches */
+  touch *t;                        /* M touches */
+  size_t *first;                   /* K + 1 offsets into t */
+  uint8_t *k0, *k1;                /* ROT keys, 16 bytes each, index i * K + e for bit i of element e */
+  uint8_t *choice;                 /* packed choice bits (client) */
+  uint8_t *blocks;                 /* PRG input/output blocks of one group at one bit level */
+  uint64_t *g0, *g1, *u, *w, *sum; /* per touch of a group: expansions, corrections, its weight, its running sum */
 } chunk;
 
 static void chunk_free(chunk *c) {
   free(c->t), free(c->first), free(c->k0), free(c->k1), free(c->choice), free(c->blocks);
-  free(c->g0), free(c->g1), free(c->u);
+  free(c->g0), free(c->g1), free(c->u), free(c->w), free(c->sum);
 }
 
-static fsn_status chunk_alloc(chunk *c, size_t K, size_t M, unsigned ell) {
-  size_t words = M + 2 * K; /* each element's expansion rounds up to whole blocks */
+/* K elements and M touches per chunk, G touches per group at most. */
+static fsn_status chunk_alloc(chunk *c, size_t K, size_t M, size_t G, unsigned ell) {
+  const size_t words = G + 1, block_bytes = 8 * G + 16 * (G + 1); /* each element rounds up to whole blocks */
   *c = (chunk){0};
   c->t = malloc(M * sizeof *c->t + 1);
   c->first = malloc((K + 1) * sizeof *c->first);
   c->k0 = malloc(K * ell * 16), c->k1 = malloc(K * ell * 16);
   c->choice = malloc((K * ell + 7) / 8 + 1);
-  c->blocks = malloc(words * 8 + 16);
-  c->g0 = malloc(words * 8 + 16), c->g1 = malloc(words * 8 + 16), c->u = malloc(M * 8 + 8);
-  if (!c->t || !c->first || !c->k0 || !c->k1 || !c->choice || !c->blocks || !c->g0 || !c->g1 || !c->u) {
+  c->blocks = malloc(block_bytes);
+  c->g0 = malloc(words * 8), c->g1 = malloc(words * 8), c->u = malloc(words * 8), c->w = malloc(words * 8);
+  c->sum = malloc(words * 8);
+  if (!c->t || !c->first || !c->k0 || !c->k1 || !c->choice || !c->blocks || !c->g0 || !c->g1 || !c->u || !c->w ||
+      !c->sum) {
     chunk_free(c);
     return fsn_fail(FSN_E_NOMEM, "linear layer chunk of %zu elements, %zu weights", K, M);
   }
   return FSN_OK;
 }
 
-/* G(k) for every element of the chunk at one bit level: element e gets words g[first[e] + 2e ..] (its touches, rounded
- * up to whole blocks), as the fixed-key CCR hash of k XOR (counter in the high half). */
-static void expand(const chunk *c, const uint8_t *keys, uint64_t *g) {
+/* G(k) at one bit level of width w for elements [e0, e1): element e's touches get g[first[e] - first[e0] ..] from
+ * the fixed-key CCR hash of k XOR (counter in the high half), read in lanes of 16, 32 or 64 bits (the narrowest that
+ * holds w bits: at most a quarter of the AES work of 64-bit lanes for the many narrow levels). */
+static void expand(const chunk *c, const uint8_t *keys, size_t e0, size_t e1, unsigned w, uint64_t *g) {
+  const size_t lane = w <= 16 ? 2 : w <= 32 ? 4 : 8;
   size_t nb = 0;
-  for (size_t e = 0; e < c->K; e++) {
-    size_t m = c->first[e + 1] - c->first[e];
-    for (size_t b = 0; b < (m + 1) / 2; b++, nb++) {
+  for (size_t e = e0; e < e1; e++) {
+    const size_t blocks = ((c->first[e + 1] - c->first[e]) * lane + 15) / 16;
+    for (size_t b = 0; b < blocks; b++, nb++) {
       uint64_t blk[2];
       memcpy(blk, keys + 16 * e, 16);
       blk[1] ^= (uint64_t)b;
       memcpy(c->blocks + 16 * nb, blk, 16);
     }
   }
-  fsn_ccrh((uint8_t *)g, c->blocks, nb);
+  fsn_ccrh(c->blocks, c->blocks, nb);
+  const uint8_t *src = c->blocks;
+  for (size_t e = e0; e < e1; e++) {
+    const size_t m = c->first[e + 1] - c->first[e];
+    uint64_t *dst = g + (c->first[e] - c->first[e0]);
+    if (lane == 2)
+      for (size_t k = 0; k < m; k++) dst[k] = (uint64_t)src[2 * k] | (uint64_t)src[2 * k + 1] << 8;
+    else if (lane == 4)
+      for (size_t k = 0; k < m; k++) {
+        uint32_t v;
+        memcpy(&v, src + 4 * k, 4);
+        dst[k] = v;
+      }
+    else
+      memcpy(dst, src, 8 * m);
+    src += (m * lane + 15) / 16 * 16;
+  }
+}
+
+/* Elements [e0, e1) of the chunk (input elements begin + e) through every bit level: the server keeps
+ * r0 = G(k0) and sends u = G(k1) - r0 - w per touch and level; the receiver with bit 1 gets G(k1) - u = r0 + w. */
+static fsn_status run_group(fsn_2pc *p, size_t thread, const conv_job *j, chunk *c, size_t begin, size_t e0,
+                            size_t e1) {
+  const unsigned ell = fsn_2pc_ell(p);
+  const bool server = fsn_2pc_role(p) == FSN_ROLE_SERVER;
+  fsn_channel *ch = fsn_2pc_channel(p, thread);
+  const size_t K = c->K, base = c->first[e0], M = c->first[e1] - base;
+  const touch *t = c->t + base;
+  fsn_status st;
+  if (server)
+    for (size_t k = 0; k < M; k++) c->w[k] = j->w[t[k].widx];
+  memset(c->sum, 0, M * sizeof *c->sum);
+  for (unsigned i = 0; i < ell; i++) {
+    const unsigned width = ell - i;
+    const uint64_t mask = fsn_ring_mask(width);
+    expand(c, c->k0 + 16 * (size_t)i * K, e0, e1, width, c->g0);
+    if (server) {
+      expand(c, c->k1 + 16 * (size_t)i * K, e0, e1, width, c->g1);
+      for (size_t k = 0; k < M; k++) {
+        const uint64_t r0 = c->g0[k] & mask;
+        c->u[k] = (c->g1[k] - r0 - c->w[k]) & mask;
+        c->sum[k] -= r0 << i;
+      }
+      if ((st = fsn_channel_send_ring(ch, c->u, M, width)) != FSN_OK) return st;
+    } else {
+      if ((st = fsn_channel_recv_ring(ch, c->u, M, width)) != FSN_OK) return st;
+      for (size_t e = e0; e < e1; e++) {
+        const uint64_t b = 0 - (j->x[begin + e] >> i & 1);
+        for (size_t k = c->first[e] - base; k < c->first[e + 1] - base; k++)
+          c->sum[k] += ((c->g0[k] - (b & c->u[k])) & mask) << i;
+      }
+    }
+  }
+  for (size_t e = e0; e < e1; e++) {
+    uint64_t *out = j->acc[thread] + (begin + e) / j->in_size * j->out_size;
+    for (size_t k = c->first[e] - base; k < c->first[e + 1] - base; k++) out[t[k].dest] += c->sum[k];
+  }
+  return FSN_OK;
 }
 
 static fsn_status run_chunk(fsn_2pc *p, size_t thread, const conv_job *j, chunk *c, size_t begin) {
   const unsigned ell = fsn_2pc_ell(p);
   const bool server = fsn_2pc_role(p) == FSN_ROLE_SERVER;
-  fsn_channel *ch = fsn_2pc_channel(p, thread);
-  uint64_t *acc = j->acc[thread];
-  size_t K = c->K, n_rot = K * ell;
+  const size_t K = c->K, n_rot = K * ell;
   fsn_status st;
-
   if (server) {
     st = fsn_ot_rot_send(fsn_2pc_ot_sender(p, thread), c->k0, c->k1, n_rot);
   } else {
@@ -111,38 +173,11 @@ static fsn_status run_chunk(fsn_2pc *p, size_t thread, const conv_job *j, chunk 
         if (j->x[begin + e] >> i & 1) c->choice[(i * K + e) / 8] |= (uint8_t)(1u << ((i * K + e) % 8));
     st = fsn_ot_rot_recv(fsn_2pc_ot_receiver(p, thread), c->k0, c->choice, n_rot);
   }
-  if (st != FSN_OK) return st;
-
-  for (unsigned i = 0; i < ell; i++) {
-    const unsigned width = ell - i;
-    const uint64_t mask = fsn_ring_mask(width);
-    expand(c, c->k0 + 16 * (size_t)i * K, c->g0);
-    if (server)
-      expand(c, c->k1 + 16 * (size_t)i * K, c->g1);
-    else if ((st = fsn_channel_recv_ring(ch, c->u, c->M, width)) != FSN_OK)
-      return st;
-    size_t gi = 0; /* running index into the expansion words */
-    for (size_t e = 0; e < K; e++) {
-      size_t item = (begin + e) / j->in_size, m = c->first[e + 1] - c->first[e];
-      uint64_t *out = acc + item * j->out_size;
-      const touch *t = c->t + c->first[e];
-      const uint64_t *g0 = c->g0 + gi, *g1 = c->g1 + gi;
-      uint64_t *u = c->u + c->first[e];
-      if (server) {
-        for (size_t k = 0; k < m; k++) {
-          uint64_t r0 = g0[k] & mask;
-          u[k] = (g1[k] - r0 - j->w[t[k].widx]) & mask;
-          out[t[k].dest] -= r0 << i;
-        }
-      } else {
-        uint64_t b = j->x[begin + e] >> i & 1;
-        for (size_t k = 0; k < m; k++) out[t[k].dest] += ((g0[k] - b * u[k]) & mask) << i;
-      }
-      gi += (m + 1) / 2 * 2;
-    }
-    if (server && (st = fsn_channel_send_ring(ch, c->u, c->M, width)) != FSN_OK) return st;
+  for (size_t e0 = 0, e1; e0 < K && st == FSN_OK; e0 = e1) {
+    for (e1 = e0 + 1; e1 < K && c->first[e1 + 1] - c->first[e0] <= GROUP_TOUCHES;) e1++;
+    st = run_group(p, thread, j, c, begin, e0, e1);
   }
-  return server ? fsn_channel_flush(ch) : FSN_OK;
+  return st == FSN_OK && server ? fsn_channel_flush(fsn_2pc_channel(p, thread)) : st;
 }
 
 /* Input elements per chunk: at most MAX_ROTS random OTs and MAX_TOUCHES weight meetings. */
@@ -167,7 +202,7 @@ static fsn_status conv_task(fsn_2pc *p, size_t thread, void *arg) {
   size_t T = fsn_2pc_threads(p), lo = j->total * thread / T, hi = j->total * (thread + 1) / T;
   size_t m_max = s->out_c * s->k_h * s->k_w, K_max = chunk_elements(s, ell);
   chunk c;
-  fsn_status st = chunk_alloc(&c, K_max, K_max * m_max, ell);
+  fsn_status st = chunk_alloc(&c, K_max, K_max * m_max, m_max > GROUP_TOUCHES ? m_max : GROUP_TOUCHES, ell);
   for (size_t begin = lo; begin < hi && st == FSN_OK; begin += c.K) {
     c.K = hi - begin < K_max ? hi - begin : K_max;
     c.M = 0;
