@@ -9,7 +9,7 @@
 int fsn_cmd_info(int argc, char **argv) {
   (void)argv;
   if (argc > 1) {
-    fprintf(stderr, "fusion info: takes no arguments\n");
+    fprintf(stderr, "usage: fusion info   (no arguments)\n");
     return 2;
   }
   const fsn_cpu_features *f = fsn_cpu();

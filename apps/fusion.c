@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "apps/commands.h"
 
@@ -36,8 +37,19 @@ int main(int argc, char **argv) {
     fprintf(stderr, "fusion: %s\n", fsn_last_error());
     return 2;
   }
-  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+    if (strcmp(argv[1], commands[i].name)) continue;
+    /* `fusion COMMAND --help`: the command's usage (which it prints on stderr for bad arguments) on stdout, exit 0.
+     * bench dispatches its own targets' --help. */
+    if (argc == 3 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help")) && commands[i].run != fsn_cmd_bench) {
+      fflush(stderr);
+      dup2(STDOUT_FILENO, STDERR_FILENO);
+      opterr = 0; /* no "unrecognized option" line before the usage */
+      commands[i].run(2, (char *[]){argv[1], (char *)"--usage-only", NULL});
+      return 0;
+    }
+    return commands[i].run(argc - 1, argv + 1);
+  }
   fprintf(stderr, "fusion: unknown command '%s'\n", argv[1]);
   return usage(stderr);
 }
