@@ -39,7 +39,7 @@ typedef struct probe {
 typedef struct bench {
   const char *spec, *only; /* only: NULL, or a comma-separated list of layer names to run */
   unsigned long long seed, threads, ell, scale, elements, meetings, batch;
-  bool json;
+  bool json, image_input; /* image_input: the model's input is an image (s + 1 bits a value) */
   fsn_model *m;
   probe *probes;
   size_t count;
@@ -141,7 +141,7 @@ static void part_add(part *acc, const part *x, double k) {
 /* The linear protocol's shape for c input and o output channels of the layer. */
 static fsn_conv2d_shape linear_shape(const fsn_layer *l, size_t c, size_t o) {
   const fsn_layer_desc *d = &l->desc;
-  if (d->kind == FSN_LAYER_FC) return (fsn_conv2d_shape){1, c, 1, 1, o, 1, 1, 1, 1, 0, 0};
+  if (d->kind == FSN_LAYER_FC) return fsn_linear_fc_shape(1, c, o);
   return (fsn_conv2d_shape){1,      c,           l->in_shape.h, l->in_shape.w, o,       d->k_h,
                             d->k_w, d->stride_h, d->stride_w,   d->pad_h,      d->pad_w};
 }
@@ -183,7 +183,12 @@ static fsn_status run_probe(const bench *b, fsn_2pc *p2, fsn_role role, probe *p
     fsn_ring_reduce(x, x, in_n, (unsigned)b->ell);
     st = fsn_bench_2p_sync(fsn_2pc_channel(p2, 0), role);
   }
-  fsn_secure_opts o = {.trunc = FSN_TRUNC_EXACT, .layer_costs = costs, .linear_costs = lin};
+  /* a layer reading the model input gets image inputs, as `fusion client` sends them: s + 1 bits */
+  const bool reads_input = b->image_input && fsn_model_layer(b->m, p->layer)->desc.in == 0;
+  fsn_secure_opts o = {.trunc = FSN_TRUNC_EXACT,
+                       .layer_costs = costs,
+                       .linear_costs = lin,
+                       .input_bits = reads_input ? (unsigned)b->scale + 1 : 0};
   if (st == FSN_OK) st = fsn_secure_run(p2, m, y, role == FSN_ROLE_CLIENT ? x : NULL, batch, &o, NULL);
   if (st == FSN_OK) st = fsn_bench_2p_sync(fsn_2pc_channel(p2, 0), role);
   if (st == FSN_OK) {
@@ -335,6 +340,7 @@ int fsn_bench_model(int argc, char **argv) {
               .scale = 12,
               .elements = 65536,
               .batch = 1,
+              .image_input = true,
               .meetings = 1u << 21};
   static const struct option long_opts[] = {{"model", required_argument, NULL, 'm'},
                                             {"seed", required_argument, NULL, 'S'},

@@ -172,8 +172,11 @@ static fsn_status run_batch(client_run *r, fsn_channel **chs) {
     fsn_nn_pixels_to_fixed(x + p * in_size, px, in_size, c->ell, c->scale);
   }
   r->layers = calloc(fsn_model_num_layers(c->arch) + 1, sizeof *r->layers);
-  fsn_secure_opts so = {
-      .progress = r->o.progress, .layer_costs = r->layers, .trunc = r->o.approx ? FSN_TRUNC_APPROX : FSN_TRUNC_EXACT};
+  /* pixel / 255 at scale s lies in [0, 2^s]: s + 1 bits */
+  fsn_secure_opts so = {.progress = r->o.progress,
+                        .layer_costs = r->layers,
+                        .trunc = r->o.approx ? FSN_TRUNC_APPROX : FSN_TRUNC_EXACT,
+                        .input_bits = c->scale + 1};
   fsn_status st = fsn_client_batch(chs, r->o.threads, c, x, N, r->outputs, &so, &r->cost);
   free(x);
   if (st != FSN_OK) return st;

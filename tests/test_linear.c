@@ -1,5 +1,5 @@
 /* Secure conv2d / fc over real sockets: the reconstructed output equals the plaintext conv2d mod 2^ell, bit for
- * bit, and the server's correction traffic matches the formula sum_i M (ell - i) bits. */
+ * bit, and the server's correction traffic matches the formula sum_i M (ell - i) bits (i < the client's bits). */
 #include <fusion/conv.h>
 #include <fusion/linear.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 
 typedef struct layer_case {
   fsn_conv2d_shape s;
-  unsigned ell;
+  unsigned ell, bits; /* bits: 0 for fsn_linear_conv2d, else fsn_linear_conv2d_narrow with that many client bits */
   uint64_t *x0, *x1, *w, *bias, *y0, *y1;
   size_t nx, ny, nw;
   uint64_t server_bytes; /* bytes the server sent during the layer */
@@ -24,10 +24,10 @@ static void run_party(fsn_channel *ch, layer_case *c, fsn_role role) {
   if (st == FSN_OK) {
     fsn_counters before, after;
     fsn_channel_counters(ch, &before);
-    if (role == FSN_ROLE_SERVER)
-      st = fsn_linear_conv2d(p, c->y0, c->x0, c->w, c->bias, &c->s);
-    else
-      st = fsn_linear_conv2d(p, c->y1, c->x1, NULL, NULL, &c->s);
+    const bool server = role == FSN_ROLE_SERVER;
+    uint64_t *y = server ? c->y0 : c->y1, *x = server ? c->x0 : c->x1, *w = server ? c->w : NULL;
+    uint64_t *b = server ? c->bias : NULL;
+    st = c->bits ? fsn_linear_conv2d_narrow(p, y, x, w, b, &c->s, c->bits) : fsn_linear_conv2d(p, y, x, w, b, &c->s);
     fsn_channel_counters(ch, &after);
     if (role == FSN_ROLE_SERVER) c->server_bytes = after.bytes_sent - before.bytes_sent;
     fsn_2pc_destroy(p);
@@ -53,8 +53,10 @@ static size_t count_touches(const fsn_conv2d_shape *s) {
   return m * s->in_c * s->batch;
 }
 
-static void check_layer(fsn_conv2d_shape s, unsigned ell, int with_bias) {
-  layer_case c = {.s = s, .ell = ell};
+/* bits = 0: random shares of a random x; else the server's share is 0 and the client's is x, with values below
+ * 2^bits, or (wide) with random higher bits too, which the protocol must ignore: the result is for x mod 2^bits. */
+static void check_layer_bits(fsn_conv2d_shape s, unsigned ell, int with_bias, unsigned bits, int wide) {
+  layer_case c = {.s = s, .ell = ell, .bits = bits};
   const uint64_t mask = fsn_ring_mask(ell);
   c.nx = s.batch * s.in_c * s.in_h * s.in_w;
   c.ny = s.batch * s.out_c * fsn_conv2d_out_h(&s) * fsn_conv2d_out_w(&s);
@@ -63,9 +65,12 @@ static void check_layer(fsn_conv2d_shape s, unsigned ell, int with_bias) {
   c.y0 = malloc(c.ny * 8), c.y1 = malloc(c.ny * 8);
   uint64_t *x = malloc(c.nx * 8), *want = malloc(c.ny * 8);
   void *scratch = aligned_alloc(64, (fsn_conv2d_scratch_bytes(&s) + 64) / 64 * 64);
-  fsn_test_fill_ring(x, c.nx, ell);
+  fsn_test_fill_ring(x, c.nx, bits && !wide ? bits : ell);
   fsn_test_fill_ring(c.x0, c.nx, ell);
+  if (bits) memset(c.x0, 0, c.nx * 8);
   for (size_t i = 0; i < c.nx; i++) c.x1[i] = (x[i] - c.x0[i]) & mask;
+  if (bits)
+    for (size_t i = 0; i < c.nx; i++) x[i] &= fsn_ring_mask(bits);
   fsn_test_fill_ring(c.w, c.nw, ell);
   fsn_test_fill_ring(c.bias, s.out_c, ell);
   if (!with_bias) c.bias = (free(c.bias), NULL);
@@ -78,13 +83,15 @@ static void check_layer(fsn_conv2d_shape s, unsigned ell, int with_bias) {
   for (size_t i = 0; i < c.ny; i++)
     ck_assert_msg(((c.y0[i] + c.y1[i]) & mask) == (want[i] & mask), "ell=%u output %zu of %zu", ell, i, c.ny);
 
-  uint64_t bits = 0, M = count_touches(&s);
-  for (unsigned i = 0; i < ell; i++) bits += (M * (ell - i) + 7) / 8 * 8;
-  ck_assert_uint_ge(c.server_bytes, bits / 8);
-  ck_assert_msg(c.server_bytes <= bits / 8 + 64 * ell * (1 + c.nx * ell / 4096), "server sent %llu, formula %llu",
-                (unsigned long long)c.server_bytes, (unsigned long long)(bits / 8));
+  uint64_t wire = 0, M = count_touches(&s);
+  for (unsigned i = 0; i < (bits ? bits : ell); i++) wire += (M * (ell - i) + 7) / 8 * 8;
+  ck_assert_uint_ge(c.server_bytes, wire / 8);
+  ck_assert_msg(c.server_bytes <= wire / 8 + 64 * ell * (1 + c.nx * ell / 4096), "server sent %llu, formula %llu",
+                (unsigned long long)c.server_bytes, (unsigned long long)(wire / 8));
   free(c.x0), free(c.x1), free(c.w), free(c.bias), free(c.y0), free(c.y1), free(x), free(want), free(scratch);
 }
+
+static void check_layer(fsn_conv2d_shape s, unsigned ell, int with_bias) { check_layer_bits(s, ell, with_bias, 0, 0); }
 
 START_TEST(conv_matches_plaintext) {
   static const unsigned ells[] = {32, 37, 64};
@@ -104,12 +111,23 @@ START_TEST(fc_matches_plaintext) {
 }
 END_TEST
 
+START_TEST(narrow_input_matches_plaintext) {
+  /* the first layer of the 4-layer net on pixel-like inputs (13 bits at s = 12), and 1 and ell bits */
+  check_layer_bits((fsn_conv2d_shape){1, 1, 12, 12, 4, 5, 5, 1, 1, 0, 0}, 37, 1, 13, 0);
+  check_layer_bits((fsn_conv2d_shape){2, 3, 7, 6, 2, 3, 3, 2, 2, 1, 1}, 32, 1, 1, 0);
+  check_layer_bits((fsn_conv2d_shape){3, 20, 1, 1, 7, 1, 1, 1, 1, 0, 0}, 64, 0, 64, 0);
+  /* client values with higher bits set: computed modulo 2^bits */
+  check_layer_bits((fsn_conv2d_shape){1, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1}, 37, 1, 13, 1);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("linear");
   TCase *tc = tcase_create("linear");
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, conv_matches_plaintext);
   tcase_add_test(tc, fc_matches_plaintext);
+  tcase_add_test(tc, narrow_input_matches_plaintext);
   suite_add_tcase(s, tc);
   return fsn_test_main(s);
 }

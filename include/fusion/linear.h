@@ -21,11 +21,21 @@ extern "C" {
 FSN_NODISCARD fsn_status fsn_linear_conv2d(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight,
                                            const uint64_t *bias, const fsn_conv2d_shape *s);
 
+/* The same when the server's share of x is zero and the client's values are known to lie in [0, 2^client_bits)
+ * (the model's input, e.g. pixel / 255 at scale s: s + 1 bits): only the low client_bits bits of each element get
+ * an OT, so the cost per element is client_bits random OTs plus m_j (ell - i) bits for i < client_bits. A client
+ * value with higher bits set is computed modulo 2^client_bits. 1 <= client_bits <= ell. */
+FSN_NODISCARD fsn_status fsn_linear_conv2d_narrow(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight,
+                                                  const uint64_t *bias, const fsn_conv2d_shape *s,
+                                                  unsigned client_bits);
+
 /* Fully connected: y (batch x out) = x (batch x in) · W^T + bias, W row-major out x in (as ONNX Gemm with transB). */
 FSN_NODISCARD fsn_status fsn_linear_fc(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight,
                                        const uint64_t *bias, size_t batch, size_t in, size_t out);
+/* The conv2d shape fsn_linear_fc runs: in x 1 x 1 to out x 1 x 1 with a 1 x 1 kernel. */
+fsn_conv2d_shape fsn_linear_fc_shape(size_t batch, size_t in, size_t out);
 
-/* Cost models: the chunks the busiest thread works through for this shape (fc: in x 1 x 1 to out x 1 x 1). Each
+/* Cost models: the chunks the busiest thread works through for this shape (fc: fsn_linear_fc_shape). Each
  * chunk is one batch of random OTs and its corrections, so the layer's rounds grow in proportion. */
 size_t fsn_linear_conv2d_chunks(const fsn_2pc *p, const fsn_conv2d_shape *s);
 

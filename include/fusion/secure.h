@@ -35,6 +35,10 @@ typedef struct fsn_secure_opts {
   /* NULL, or fsn_model_num_layers entries: for a conv/fc layer, the part of its cost spent in the linear protocol
    * (the rest is its truncation and any fused ReLU); zero for the other layers. For cost models and benchmarks. */
   fsn_cost *linear_costs;
+  /* 0, or a bound the client's inputs are known to satisfy: 0 <= x < 2^input_bits (pixel / 255 at scale s fits in
+   * s + 1 bits). Conv/fc layers that read the model input then OT only those bits (fsn_linear_conv2d_narrow). Both
+   * parties must pass the same value; a larger input is computed modulo 2^input_bits. */
+  unsigned input_bits;
 } fsn_secure_opts;
 
 /* Run the model on `batch` inputs. Both parties pass a model of the same architecture; the server's carries the

@@ -1,7 +1,8 @@
 /* One inference session between a server and a client over connected channels:
  *   1. the server sends its model card (model hash, ell, s, the architecture without weights, the public set's name,
  *      hash and size, its claimed accuracy, optionally its committed labels on the public set);
- *   2. the client sends the batch size N and the truncation mode (exact or approximate);
+ *   2. the client sends the batch size N, the truncation mode (exact or approximate) and the bit bound of its inputs
+ *      (fsn_secure_opts.input_bits; 0 = none);
  *   3. both run the secure executor on the batch (fsn_secure_run), and the outputs are revealed to the client;
  *   4. the client sends a one-byte verdict (1 = its checks passed, 0 = it aborts). With --silent-abort a client
  *      always sends 1, so the server cannot tell whether it was caught.
@@ -44,14 +45,15 @@ void fsn_card_free(fsn_card *card);
 FSN_NODISCARD fsn_status fsn_arch_encode(const fsn_model *m, uint8_t **out, size_t *len);
 FSN_NODISCARD fsn_status fsn_arch_decode(fsn_model **out, const uint8_t *buf, size_t len);
 
-/* Server: receive N (at most max_batch) and the truncation mode the client asked for, run the model on the client's
- * batch, reveal the outputs to the client, receive the verdict (*passed). total: this party's cost (may be NULL). */
+/* Server: receive N (at most max_batch), the truncation mode and the input bound the client declared, run the model
+ * on the client's batch, reveal the outputs to the client, receive the verdict (*passed). total: this party's cost
+ * (may be NULL). */
 FSN_NODISCARD fsn_status fsn_serve_batch(fsn_channel *const *chs, size_t nthreads, const fsn_model *m, size_t max_batch,
                                          const fsn_secure_opts *opts, fsn_cost *total, bool *passed);
 
-/* Client: send N and opts->trunc (exact or approximate), run the batch (inputs: N x input size in Z_2^ell at scale s),
- * receive the outputs (N x output size) in `outputs`. The verdict is sent separately with fsn_client_verdict once the
- * client has checked the outputs. */
+/* Client: send N, opts->trunc (exact or approximate) and opts->input_bits, run the batch (inputs: N x input size in
+ * Z_2^ell at scale s), receive the outputs (N x output size) in `outputs`. The verdict is sent separately with
+ * fsn_client_verdict once the client has checked the outputs. */
 FSN_NODISCARD fsn_status fsn_client_batch(fsn_channel *const *chs, size_t nthreads, const fsn_card *card,
                                           const uint64_t *inputs, size_t n, uint64_t *outputs,
                                           const fsn_secure_opts *opts, fsn_cost *total);

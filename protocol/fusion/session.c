@@ -335,9 +335,9 @@ static fsn_status run_batch(fsn_channel *const *chs, size_t T, fsn_role role, co
 
 fsn_status fsn_serve_batch(fsn_channel *const *chs, size_t T, const fsn_model *m, size_t max_batch,
                            const fsn_secure_opts *opts, fsn_cost *total, bool *passed) {
-  uint8_t b[9];
+  uint8_t b[10];
   *passed = false;
-  fsn_status st = fsn_channel_recv(chs[0], b, 9);
+  fsn_status st = fsn_channel_recv(chs[0], b, sizeof b);
   if (st != FSN_OK) return st;
   uint64_t n = 0;
   for (int i = 0; i < 8; i++) n |= (uint64_t)b[i] << (8 * i);
@@ -346,8 +346,11 @@ fsn_status fsn_serve_batch(fsn_channel *const *chs, size_t T, const fsn_model *m
                     (unsigned long long)n, max_batch);
   if (b[8] != FSN_TRUNC_EXACT && b[8] != FSN_TRUNC_APPROX)
     return fsn_fail(FSN_E_PROTOCOL, "client asked for truncation mode %u", b[8]);
+  if (b[9] > fsn_model_ell(m))
+    return fsn_fail(FSN_E_PROTOCOL, "client declared %u-bit inputs (ell is %u)", b[9], fsn_model_ell(m));
   fsn_secure_opts o = opts ? *opts : (fsn_secure_opts){0};
   o.trunc = (fsn_trunc_mode)b[8];
+  o.input_bits = b[9];
   st = run_batch(chs, T, FSN_ROLE_SERVER, m, fsn_model_ell(m), fsn_model_scale(m), NULL, n, NULL, &o, total);
   uint8_t verdict;
   if (st == FSN_OK && (st = fsn_channel_recv(chs[0], &verdict, 1)) == FSN_OK) {
@@ -359,10 +362,11 @@ fsn_status fsn_serve_batch(fsn_channel *const *chs, size_t T, const fsn_model *m
 
 fsn_status fsn_client_batch(fsn_channel *const *chs, size_t T, const fsn_card *card, const uint64_t *inputs, size_t n,
                             uint64_t *outputs, const fsn_secure_opts *opts, fsn_cost *total) {
-  uint8_t b[9];
+  uint8_t b[10];
   for (int i = 0; i < 8; i++) b[i] = (uint8_t)((uint64_t)n >> (8 * i));
   b[8] = (uint8_t)(opts ? opts->trunc : FSN_TRUNC_EXACT);
-  fsn_status st = fsn_channel_send(chs[0], b, 9);
+  b[9] = (uint8_t)(opts && opts->input_bits <= card->ell ? opts->input_bits : 0);
+  fsn_status st = fsn_channel_send(chs[0], b, sizeof b);
   if (st != FSN_OK) return st;
   return run_batch(chs, T, FSN_ROLE_CLIENT, card->arch, card->ell, card->scale, inputs, n, outputs, opts, total);
 }

@@ -25,6 +25,7 @@ typedef struct conv_job {
   const uint64_t *x, *w;
   uint64_t **acc; /* per thread: N x out_size cross-term accumulators */
   size_t total;   /* input elements over the batch */
+  unsigned bits;  /* low bits of the client's share that get an OT each (ell, or fewer for a bounded input) */
 } conv_job;
 
 /* The weights input element (c, h, w) of one batch item meets, in a fixed order both parties derive from the shape. */
@@ -66,13 +67,13 @@ static void chunk_free(chunk *c) {
 }
 
 /* K elements and M touches per chunk, G touches per group at most. */
-static fsn_status chunk_alloc(chunk *c, size_t K, size_t M, size_t G, unsigned ell) {
+static fsn_status chunk_alloc(chunk *c, size_t K, size_t M, size_t G, unsigned bits) {
   const size_t words = G + 1, block_bytes = 8 * G + 16 * (G + 1); /* each element rounds up to whole blocks */
   *c = (chunk){0};
   c->t = malloc(M * sizeof *c->t + 1);
   c->first = malloc((K + 1) * sizeof *c->first);
-  c->k0 = malloc(K * ell * 16), c->k1 = malloc(K * ell * 16);
-  c->choice = malloc((K * ell + 7) / 8 + 1);
+  c->k0 = malloc(K * bits * 16), c->k1 = malloc(K * bits * 16);
+  c->choice = malloc((K * bits + 7) / 8 + 1);
   c->blocks = malloc(block_bytes);
   c->g0 = malloc(words * 8), c->g1 = malloc(words * 8), c->u = malloc(words * 8), c->w = malloc(words * 8);
   c->sum = malloc(words * 8);
@@ -131,7 +132,7 @@ static fsn_status run_group(fsn_2pc *p, size_t thread, const conv_job *j, chunk 
   if (server)
     for (size_t k = 0; k < M; k++) c->w[k] = j->w[t[k].widx];
   memset(c->sum, 0, M * sizeof *c->sum);
-  for (unsigned i = 0; i < ell; i++) {
+  for (unsigned i = 0; i < j->bits; i++) {
     const unsigned width = ell - i;
     const uint64_t mask = fsn_ring_mask(width);
     expand(c, c->k0 + 16 * (size_t)i * K, e0, e1, width, c->g0);
@@ -160,16 +161,16 @@ static fsn_status run_group(fsn_2pc *p, size_t thread, const conv_job *j, chunk 
 }
 
 static fsn_status run_chunk(fsn_2pc *p, size_t thread, const conv_job *j, chunk *c, size_t begin) {
-  const unsigned ell = fsn_2pc_ell(p);
+  const unsigned bits = j->bits;
   const bool server = fsn_2pc_role(p) == FSN_ROLE_SERVER;
-  const size_t K = c->K, n_rot = K * ell;
+  const size_t K = c->K, n_rot = K * bits;
   fsn_status st;
   if (server) {
     st = fsn_ot_rot_send(fsn_2pc_ot_sender(p, thread), c->k0, c->k1, n_rot);
   } else {
     memset(c->choice, 0, (n_rot + 7) / 8);
     for (size_t e = 0; e < K; e++)
-      for (unsigned i = 0; i < ell; i++)
+      for (unsigned i = 0; i < bits; i++)
         if (j->x[begin + e] >> i & 1) c->choice[(i * K + e) / 8] |= (uint8_t)(1u << ((i * K + e) % 8));
     st = fsn_ot_rot_recv(fsn_2pc_ot_receiver(p, thread), c->k0, c->choice, n_rot);
   }
@@ -181,9 +182,9 @@ static fsn_status run_chunk(fsn_2pc *p, size_t thread, const conv_job *j, chunk 
 }
 
 /* Input elements per chunk: at most MAX_ROTS random OTs and MAX_TOUCHES weight meetings. */
-static size_t chunk_elements(const fsn_conv2d_shape *s, unsigned ell) {
+static size_t chunk_elements(const fsn_conv2d_shape *s, unsigned bits) {
   const size_t m_max = s->out_c * s->k_h * s->k_w;
-  size_t K = MAX_ROTS / ell;
+  size_t K = MAX_ROTS / bits;
   if (K * m_max > MAX_TOUCHES) K = MAX_TOUCHES / m_max;
   return K ? K : 1;
 }
@@ -198,11 +199,11 @@ size_t fsn_linear_conv2d_chunks(const fsn_2pc *p, const fsn_conv2d_shape *s) {
 static fsn_status conv_task(fsn_2pc *p, size_t thread, void *arg) {
   const conv_job *j = arg;
   const fsn_conv2d_shape *s = j->s;
-  const unsigned ell = fsn_2pc_ell(p);
+  const unsigned bits = j->bits;
   size_t T = fsn_2pc_threads(p), lo = j->total * thread / T, hi = j->total * (thread + 1) / T;
-  size_t m_max = s->out_c * s->k_h * s->k_w, K_max = chunk_elements(s, ell);
+  size_t m_max = s->out_c * s->k_h * s->k_w, K_max = chunk_elements(s, bits);
   chunk c;
-  fsn_status st = chunk_alloc(&c, K_max, K_max * m_max, m_max > GROUP_TOUCHES ? m_max : GROUP_TOUCHES, ell);
+  fsn_status st = chunk_alloc(&c, K_max, K_max * m_max, m_max > GROUP_TOUCHES ? m_max : GROUP_TOUCHES, bits);
   for (size_t begin = lo; begin < hi && st == FSN_OK; begin += c.K) {
     c.K = hi - begin < K_max ? hi - begin : K_max;
     c.M = 0;
@@ -220,14 +221,21 @@ static fsn_status conv_task(fsn_2pc *p, size_t thread, void *arg) {
 
 fsn_status fsn_linear_conv2d(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight, const uint64_t *bias,
                              const fsn_conv2d_shape *s) {
+  return fsn_linear_conv2d_narrow(p, y, x, weight, bias, s, fsn_2pc_ell(p));
+}
+
+fsn_status fsn_linear_conv2d_narrow(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight,
+                                    const uint64_t *bias, const fsn_conv2d_shape *s, unsigned client_bits) {
   const unsigned ell = fsn_2pc_ell(p);
+  if (client_bits < 1 || client_bits > ell)
+    return fsn_fail(FSN_E_INVALID, "secure conv2d: %u client bits outside 1 .. ell = %u", client_bits, ell);
   const bool server = fsn_2pc_role(p) == FSN_ROLE_SERVER;
   if (server && !weight) return fsn_fail(FSN_E_INVALID, "secure conv2d: the server must pass the weights");
   if (s->stride_h == 0 || s->stride_w == 0 || s->k_h == 0 || s->k_w == 0 || s->in_h + 2 * s->pad_h < s->k_h ||
       s->in_w + 2 * s->pad_w < s->k_w)
     return fsn_fail(FSN_E_INVALID, "secure conv2d: kernel %zux%zu, stride %zux%zu does not fit %zux%zu (pad %zu, %zu)",
                     s->k_h, s->k_w, s->stride_h, s->stride_w, s->in_h, s->in_w, s->pad_h, s->pad_w);
-  conv_job j = {.s = s, .oh = fsn_conv2d_out_h(s), .ow = fsn_conv2d_out_w(s), .x = x, .w = weight};
+  conv_job j = {.s = s, .oh = fsn_conv2d_out_h(s), .ow = fsn_conv2d_out_w(s), .x = x, .w = weight, .bits = client_bits};
   j.in_size = s->in_c * s->in_h * s->in_w;
   j.out_size = s->out_c * j.oh * j.ow;
   j.total = s->batch * j.in_size;
@@ -262,9 +270,13 @@ fsn_status fsn_linear_conv2d(fsn_2pc *p, uint64_t *y, const uint64_t *x, const u
   return st;
 }
 
+fsn_conv2d_shape fsn_linear_fc_shape(size_t batch, size_t in, size_t out) {
+  return (fsn_conv2d_shape){
+      .batch = batch, .in_c = in, .in_h = 1, .in_w = 1, .out_c = out, .k_h = 1, .k_w = 1, .stride_h = 1, .stride_w = 1};
+}
+
 fsn_status fsn_linear_fc(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight, const uint64_t *bias,
                          size_t batch, size_t in, size_t out) {
-  const fsn_conv2d_shape s = {
-      .batch = batch, .in_c = in, .in_h = 1, .in_w = 1, .out_c = out, .k_h = 1, .k_w = 1, .stride_h = 1, .stride_w = 1};
+  const fsn_conv2d_shape s = fsn_linear_fc_shape(batch, in, out);
   return fsn_linear_conv2d(p, y, x, weight, bias, &s);
 }

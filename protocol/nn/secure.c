@@ -30,15 +30,17 @@ static fsn_trunc_mode nonneg(fsn_trunc_mode mode) {
   return mode == FSN_TRUNC_APPROX ? FSN_TRUNC_NONNEG_APPROX : FSN_TRUNC_NONNEG;
 }
 
-static fsn_status linear(fsn_2pc *p, uint64_t *out, const uint64_t *in, const fsn_model *m, size_t i, size_t batch) {
+/* A conv or fc layer; one that reads the model input OTs only the bits the input is known to need. */
+static fsn_status linear(fsn_2pc *p, uint64_t *out, const uint64_t *in, const fsn_model *m, size_t i, size_t batch,
+                         unsigned input_bits) {
   const fsn_layer *l = fsn_model_layer(m, i);
   const bool server = fsn_2pc_role(p) == FSN_ROLE_SERVER;
   const uint64_t *w = server ? l->qweight : NULL, *b = server ? l->qbias : NULL;
   if (server && !w) return fsn_fail(FSN_E_INVALID, "secure run: layer '%s' is not quantised", l->desc.name);
-  if (l->desc.kind == FSN_LAYER_FC)
-    return fsn_linear_fc(p, out, in, w, b, batch, fsn_shape_size(l->in_shape), l->desc.out_c);
   fsn_conv2d_shape s = fsn_nn_conv_shape(l, batch);
-  return fsn_linear_conv2d(p, out, in, w, b, &s);
+  if (l->desc.kind == FSN_LAYER_FC) s = fsn_linear_fc_shape(batch, fsn_shape_size(l->in_shape), l->desc.out_c);
+  const unsigned bits = l->desc.in == 0 && input_bits ? input_bits : fsn_2pc_ell(p);
+  return fsn_linear_conv2d_narrow(p, out, in, w, b, &s, bits);
 }
 
 /* Window sums to averages, as the fixed engine: times round(2^s / k) locally, then the faithful truncation. */
@@ -91,7 +93,7 @@ static fsn_status run_layer(fsn_2pc *p, const fsn_model *m, size_t i, uint64_t *
     fsn_counters before;
     fsn_2pc_counters(p, &before);
     const double t0 = now();
-    if ((st = linear(p, out, in, m, i, batch)) != FSN_OK) return st;
+    if ((st = linear(p, out, in, m, i, batch, o->input_bits)) != FSN_OK) return st;
     if (o->linear_costs) note_cost(p, &o->linear_costs[i], t0, &before);
     if (relu_follows(m, i, last_use)) {
       *fused = true;
@@ -119,7 +121,6 @@ static fsn_status run_layer(fsn_2pc *p, const fsn_model *m, size_t i, uint64_t *
   }
   return fsn_fail(FSN_E_UNSUPPORTED, "secure run: layer '%s' of unknown kind %d", l->desc.name, (int)l->desc.kind);
 }
-
 
 fsn_status fsn_secure_run(fsn_2pc *p, const fsn_model *m, uint64_t *out, const uint64_t *in, size_t batch,
                           const fsn_secure_opts *opts, fsn_cost *costs) {
