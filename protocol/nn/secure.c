@@ -145,6 +145,8 @@ fsn_status fsn_secure_run(fsn_2pc *p, const fsn_model *m, uint64_t *out, const u
       fsn_2pc_share_input(p, t[0], client ? in : NULL, batch * in_size);
   }
   const double start = now();
+  fsn_counters at_start;
+  fsn_2pc_counters(p, &at_start);
   for (size_t i = 0; i < L && st == FSN_OK; i++) {
     const fsn_layer *l = fsn_model_layer(m, i);
     size_t n = batch * fsn_shape_size(l->out_shape);
@@ -170,10 +172,15 @@ fsn_status fsn_secure_run(fsn_2pc *p, const fsn_model *m, uint64_t *out, const u
       costs[++i] = (fsn_cost){0};
     else if (fused)
       i++;
-    if (opts->progress && st == FSN_OK)
-      fprintf(stderr, "  layer %zu/%zu %-16s %-14s %8.3f s  sent %10.3f MiB  recv %10.3f MiB  (total %.2f s)\n", i + 1,
+    if (opts->progress && st == FSN_OK) {
+      fsn_counters so_far;
+      fsn_2pc_counters(p, &so_far);
+      fprintf(stderr,
+              "  layer %zu/%zu %-16s %-10s %8.3f s  sent %9.2f MiB  recv %9.2f MiB  (so far %.2f s, %.1f MiB)\n", i + 1,
               L, l->desc.name, fused ? "(+relu)" : fsn_layer_kind_name(l->desc.kind), c.seconds,
-              (double)c.bytes_sent / 1048576.0, (double)c.bytes_recv / 1048576.0, now() - start);
+              (double)c.bytes_sent / 1048576.0, (double)c.bytes_recv / 1048576.0, now() - start,
+              (double)(so_far.bytes_sent + so_far.bytes_recv - at_start.bytes_sent - at_start.bytes_recv) / 1048576.0);
+    }
     /* tensors read for the last time are freed */
     for (size_t k = 0; k <= i && st == FSN_OK; k++)
       if (t[k] && last_use[k] <= i && k != 0) free(t[k]), t[k] = NULL;
