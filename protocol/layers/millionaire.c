@@ -186,7 +186,8 @@ fsn_status fsn_nl_mill(fsn_nl_thr *t, uint8_t *lt, uint8_t *eq, const uint64_t *
     return FSN_OK;
   }
   const mill_shape s = shape_of(q);
-  const size_t block = ((size_t)1 << 15) / s.m > 64 ? ((size_t)1 << 15) / s.m : 64;
+  /* About 2^15 leaves per block, in multiples of 128 elements so that no OT call but the last pads its chunk. */
+  const size_t block = ((size_t)1 << 15) / s.m / 128 * 128 > 128 ? ((size_t)1 << 15) / s.m / 128 * 128 : 128;
   for (size_t off = 0; off < n; off += block) {
     const size_t b = n - off < block ? n - off : block;
     fsn_status st = mill_block(t, lt + off, eq ? eq + off : NULL, v + off, b, &s);

@@ -1,4 +1,7 @@
-/* 1-out-of-N OT from logn correlated OTs per instance (Naor-Pinkas style over IKNP's correlated OT). Instance i uses
+/* 1-out-of-N OT: the entry points, and the path for N = 2. For logn >= 2 the calls go to the KK13 extension
+ * (kk13.c: 256 + N ell bits per instance). For N = 2 one IKNP correlated OT per instance is cheaper (128 + 2 ell):
+ *
+ * 1-out-of-N OT from logn correlated OTs per instance (Naor-Pinkas style over IKNP's correlated OT). Instance i uses
  * the COTs i logn + j, j < logn, with choice bit j of the receiver's index. The pad of message x is
  *   pad_x = XOR_j H(q_{i,j} ^ x_j Delta ^ tweak(j, x))
  * with H the fixed-key CCR hash: the receiver knows t_{i,j} = q_{i,j} ^ c_j Delta, hence pad_c; every other pad has
@@ -30,10 +33,8 @@ static size_t slice_len(unsigned logn) {
 
 static uint64_t mask_of(unsigned ell) { return ell >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << ell) - 1; }
 
-fsn_status fsn_ot_nchoose1_send(fsn_ot *ot, const uint64_t *msgs, size_t n, unsigned logn, unsigned ell) {
-  fsn_status st = fsn_ot_check(ot, FSN_OT_SENDER, n, "fsn_ot_nchoose1_send");
-  if (st == FSN_OK) st = check_n1(logn, ell, "fsn_ot_nchoose1_send");
-  if (st != FSN_OK) return st;
+static fsn_status np_send(fsn_ot *ot, const uint64_t *msgs, size_t n, unsigned logn, unsigned ell) {
+  fsn_status st;
   const size_t N = (size_t)1 << logn, S = slice_len(logn), per_group = FSN_OT_CHUNK / (N * logn);
   const uint64_t mask = mask_of(ell), d0 = fsn_ot_low64(ot->delta), d1 = fsn_ot_low64(ot->delta + 8);
   for (size_t off = 0; off < n; off += S) {
@@ -66,14 +67,10 @@ fsn_status fsn_ot_nchoose1_send(fsn_ot *ot, const uint64_t *msgs, size_t n, unsi
   return FSN_OK;
 }
 
-fsn_status fsn_ot_nchoose1_recv(fsn_ot *ot, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn, unsigned ell) {
-  fsn_status st = fsn_ot_check(ot, FSN_OT_RECEIVER, n, "fsn_ot_nchoose1_recv");
-  if (st == FSN_OK) st = check_n1(logn, ell, "fsn_ot_nchoose1_recv");
-  if (st != FSN_OK) return st;
+static fsn_status np_recv(fsn_ot *ot, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn, unsigned ell) {
+  fsn_status st;
   const size_t N = (size_t)1 << logn, S = slice_len(logn);
   const uint64_t mask = mask_of(ell);
-  for (size_t i = 0; i < n; i++)
-    if (idx[i] >= N) return fsn_fail(FSN_E_INVALID, "fsn_ot_nchoose1_recv: idx[%zu] = %u >= N = %zu", i, idx[i], N);
   for (size_t off = 0; off < n; off += S) {
     const size_t s = n - off < S ? n - off : S;
     uint8_t *bits = ot->rows2; /* packed choice bits of the s logn COTs */
@@ -97,4 +94,21 @@ fsn_status fsn_ot_nchoose1_recv(fsn_ot *ot, uint64_t *out, const uint8_t *idx, s
     }
   }
   return FSN_OK;
+}
+
+fsn_status fsn_ot_nchoose1_send(fsn_ot *ot, const uint64_t *msgs, size_t n, unsigned logn, unsigned ell) {
+  fsn_status st = fsn_ot_check(ot, FSN_OT_SENDER, n, "fsn_ot_nchoose1_send");
+  if (st == FSN_OK) st = check_n1(logn, ell, "fsn_ot_nchoose1_send");
+  if (st != FSN_OK) return st;
+  return logn == 1 ? np_send(ot, msgs, n, logn, ell) : fsn_ot_kk_send(ot, msgs, n, logn, ell);
+}
+
+fsn_status fsn_ot_nchoose1_recv(fsn_ot *ot, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn, unsigned ell) {
+  fsn_status st = fsn_ot_check(ot, FSN_OT_RECEIVER, n, "fsn_ot_nchoose1_recv");
+  if (st == FSN_OK) st = check_n1(logn, ell, "fsn_ot_nchoose1_recv");
+  if (st != FSN_OK) return st;
+  const size_t N = (size_t)1 << logn;
+  for (size_t i = 0; i < n; i++)
+    if (idx[i] >= N) return fsn_fail(FSN_E_INVALID, "fsn_ot_nchoose1_recv: idx[%zu] = %u >= N = %zu", i, idx[i], N);
+  return logn == 1 ? np_recv(ot, out, idx, n, logn, ell) : fsn_ot_kk_recv(ot, out, idx, n, logn, ell);
 }
