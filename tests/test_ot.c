@@ -275,11 +275,13 @@ START_TEST(nchoose1_extreme_indices) {
 END_TEST
 
 /* The KK13 wire format and hash, from the specification in protocol/ot/kk13.c and docs/SECURITY.md, by a receiver
- * written here from the public primitives only: it must decrypt its chosen messages, and its pad must decrypt no
- * other message (ell = 64, so a chance match has probability 2^-64). */
+ * written here from the public primitives only: it must decrypt its chosen messages, and (at ell = 64, where a chance
+ * match has probability 2^-64) its pad must decrypt no other message. At ell = 4 the sender packs 16 x 4 bits into
+ * one word itself; the receiver here reads them with fsn_channel_recv_ring. */
 enum { SPEC_N = 384, SPEC_LOGN = 4 };
 
 typedef struct spec {
+  unsigned ell;
   uint64_t msgs[SPEC_N << SPEC_LOGN];
   uint8_t idx[SPEC_N];
   fsn_status st_s, st_r;
@@ -292,7 +294,7 @@ static void spec_server(fsn_channel *ch, void *arg) {
   fsn_ot *ot = NULL;
   sp->st_s = fsn_ot_create(&ot, ch, FSN_OT_SENDER);
   if (sp->st_s == FSN_OK) sp->st_s = fsn_ot_nchoose1_setup(ot);
-  if (sp->st_s == FSN_OK) sp->st_s = fsn_ot_nchoose1_send(ot, sp->msgs, SPEC_N, SPEC_LOGN, 64);
+  if (sp->st_s == FSN_OK) sp->st_s = fsn_ot_nchoose1_send(ot, sp->msgs, SPEC_N, SPEC_LOGN, sp->ell);
   keep_error(sp->err_s, sp->st_s);
   fsn_ot_destroy(ot);
 }
@@ -333,12 +335,12 @@ static void spec_client(fsn_channel *ch, void *arg) {
   }
   if (st == FSN_OK) st = fsn_channel_send(ch, u, K * LEN);
   if (st == FSN_OK) st = fsn_channel_flush(ch);
-  if (st == FSN_OK) st = fsn_channel_recv_ring(ch, ct, SPEC_N * N, 64);
+  if (st == FSN_OK) st = fsn_channel_recv_ring(ch, ct, SPEC_N * N, sp->ell);
   fsn_bits_transpose(lo, t, 128, SPEC_N);
   fsn_bits_transpose(hi, t + 128 * LEN, 128, SPEC_N);
   sp->chosen_ok = sp->others_differ = st == FSN_OK;
   for (size_t i = 0; i < SPEC_N && st == FSN_OK; i++) {
-    const uint64_t pad = spec_hash(lo + 16 * i, hi + 16 * i, i);
+    const uint64_t pad = spec_hash(lo + 16 * i, hi + 16 * i, i) & fsn_ring_mask(sp->ell);
     for (unsigned x = 0; x < N; x++) {
       const int match = (ct[i * N + x] ^ pad) == sp->msgs[i * N + x];
       if (x == sp->idx[i])
@@ -352,15 +354,19 @@ static void spec_client(fsn_channel *ch, void *arg) {
 }
 
 START_TEST(kk13_matches_its_specification) {
-  spec *sp = calloc(1, sizeof *sp);
-  ck_assert_ptr_nonnull(sp);
-  fsn_test_fill(sp->msgs, sizeof sp->msgs);
-  for (size_t i = 0; i < SPEC_N; i++) sp->idx[i] = (uint8_t)(fsn_test_rand() % 16);
-  fsn_test_two_party(spec_server, sp, spec_client, sp);
-  ck_assert_msg(sp->st_s == FSN_OK && sp->st_r == FSN_OK, "%s / %d", sp->err_s, sp->st_r);
-  ck_assert_msg(sp->chosen_ok, "a chosen message does not decrypt with H_j(t_i)");
-  ck_assert_msg(sp->others_differ, "the chosen pad decrypts another message");
-  free(sp);
+  static const unsigned ells[] = {64, 4};
+  for (int e = 0; e < 2; e++) {
+    spec *sp = calloc(1, sizeof *sp);
+    ck_assert_ptr_nonnull(sp);
+    sp->ell = ells[e];
+    fsn_test_fill_ring(sp->msgs, SPEC_N << SPEC_LOGN, sp->ell);
+    for (size_t i = 0; i < SPEC_N; i++) sp->idx[i] = (uint8_t)(fsn_test_rand() % 16);
+    fsn_test_two_party(spec_server, sp, spec_client, sp);
+    ck_assert_msg(sp->st_s == FSN_OK && sp->st_r == FSN_OK, "%s / %d", sp->err_s, sp->st_r);
+    ck_assert_msg(sp->chosen_ok, "ell = %u: a chosen message does not decrypt with H_j(t_i)", sp->ell);
+    if (sp->ell == 64) ck_assert_msg(sp->others_differ, "the chosen pad decrypts another message");
+    free(sp);
+  }
 }
 END_TEST
 

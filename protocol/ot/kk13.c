@@ -128,12 +128,29 @@ static void tx_cipher(fsn_ot *ot, uint64_t *restrict ct, const uint64_t *restric
   for (size_t k = 0; k < g * N; k++) ct[k] = (fsn_ot_le64(blk[2 * k]) ^ msg[k]) & mask;
 }
 
+/* Ciphertexts that fill whole bytes, at most 64 bits per instance (the millionaires' 16 x 4, 8 x 4 and 4 x 4 bits):
+ * the wire form of fsn_channel_send_ring, built here one 64-bit word per instance, and read back by the receiver
+ * with one shift instead of unpacking all N. */
+static bool packed_words(size_t N, unsigned ell) { return N * ell % 8 == 0 && N * ell <= 64; }
+
+/* Instance i's N ell-bit ciphertexts as bytes [i B, (i + 1) B) of out, B = N ell / 8 (little-endian bit stream).
+ * Each store writes 8 bytes: out needs 8 bytes of room past the last instance. */
+static void pack_words(uint8_t *out, const uint64_t *ct, size_t g, size_t N, unsigned ell) {
+  const size_t B = N * ell / 8;
+  for (size_t i = 0; i < g; i++) {
+    uint64_t w = 0;
+    for (size_t x = 0; x < N; x++) w |= ct[i * N + x] << (x * ell);
+    fsn_ot_store64(out + i * B, w);
+  }
+}
+
 fsn_status fsn_ot_kk_send(fsn_ot *ot, const uint64_t *msgs, size_t n, unsigned logn, unsigned ell) {
   fsn_status st = fsn_ot_nchoose1_setup(ot);
   if (st != FSN_OK) return st;
-  const unsigned N = 1u << logn;
-  const size_t frame = RING / N, group = GROUP / N > 0 ? GROUP / N : 1;
+  const size_t N = (size_t)1 << logn, frame = RING / N, group = GROUP / N > 0 ? GROUP / N : 1;
   const uint64_t mask = fsn_ring_mask(ell), j0 = ot->kk->count;
+  const bool words = packed_words(N, ell);
+  uint8_t *bytes = ot->u; /* free once the rows are formed */
   for (size_t off = 0; off < n; off += FSN_KK_CHUNK) {
     const size_t m = chunk_len(n, off);
     if ((st = tx_rows(ot, m)) != FSN_OK) return fsn_ot_broke(ot, st);
@@ -141,9 +158,13 @@ fsn_status fsn_ot_kk_send(fsn_ot *ot, const uint64_t *msgs, size_t n, unsigned l
       const size_t fl = m - f < frame ? m - f : frame;
       for (size_t g = f; g < f + fl; g += group) {
         const size_t gl = f + fl - g < group ? f + fl - g : group;
-        tx_cipher(ot, ot->ring + (g - f) * N, msgs + (off + g) * N, g, gl, N, j0 + off, mask);
+        uint64_t *ct = ot->ring + (g - f) * N;
+        tx_cipher(ot, ct, msgs + (off + g) * N, g, gl, N, j0 + off, mask);
+        if (words) pack_words(bytes + (g - f) * N * ell / 8, ct, gl, N, ell);
       }
-      if ((st = fsn_channel_send_ring(ot->ch, ot->ring, fl * N, ell)) != FSN_OK) return fsn_ot_broke(ot, st);
+      st = words ? fsn_channel_send(ot->ch, bytes, fl * N * ell / 8)
+                 : fsn_channel_send_ring(ot->ch, ot->ring, fl * N, ell);
+      if (st != FSN_OK) return fsn_ot_broke(ot, st);
     }
     if ((st = fsn_channel_flush(ot->ch)) != FSN_OK) return fsn_ot_broke(ot, st);
   }
@@ -198,12 +219,24 @@ static void rx_pads(fsn_ot *ot, uint64_t *pad, size_t m, uint64_t j0) {
 }
 
 /* Read this chunk's ciphertexts frame by frame; out holds the pads and receives the messages. Every ciphertext of
- * an instance is read, so the memory accesses do not depend on the index. */
-static fsn_status rx_finish(fsn_ot *ot, uint64_t *out, const uint8_t *idx, size_t m, unsigned N, unsigned ell) {
+ * an instance is read, so the memory accesses do not depend on the index (in the packed-word form, one word per
+ * instance and a shift by r ell). */
+static fsn_status rx_finish(fsn_ot *ot, uint64_t *out, const uint8_t *idx, size_t m, size_t N, unsigned ell) {
   const size_t frame = RING / N;
   const uint64_t mask = fsn_ring_mask(ell);
+  const bool words = packed_words(N, ell);
+  uint8_t *bytes = (uint8_t *)ot->ring;
   for (size_t f = 0; f < m; f += frame) {
     const size_t fl = m - f < frame ? m - f : frame;
+    if (words) {
+      const size_t B = N * ell / 8;
+      fsn_status st = fsn_channel_recv(ot->ch, bytes, fl * B);
+      if (st != FSN_OK) return st;
+      memset(bytes + fl * B, 0, 8); /* the last word's load reads up to 8 bytes */
+      for (size_t i = 0; i < fl; i++)
+        out[f + i] = (out[f + i] ^ fsn_ot_low64(bytes + i * B) >> (idx[f + i] * ell)) & mask;
+      continue;
+    }
     fsn_status st = fsn_channel_recv_ring(ot->ch, ot->ring, fl * N, ell);
     if (st != FSN_OK) return st;
     for (size_t i = 0; i < fl; i++) {
@@ -231,7 +264,7 @@ fsn_status fsn_ot_kk_recv(fsn_ot *ot, uint64_t *out, const uint8_t *idx, size_t 
       rx_columns(ot, idx + next, mn, logn);
       rx_pads(ot, out + next, mn, j0 + next);
     }
-    if ((st = rx_finish(ot, out + off, idx + off, m, 1u << logn, ell)) != FSN_OK) return fsn_ot_broke(ot, st);
+    if ((st = rx_finish(ot, out + off, idx + off, m, (size_t)1 << logn, ell)) != FSN_OK) return fsn_ot_broke(ot, st);
     off = next, m = mn;
   }
   ot->kk->count += n;
