@@ -25,7 +25,9 @@ typedef struct run {
   /* outputs */
   uint8_t *x0, *r0, *r1, *xc, delta[16];
   uint64_t *y0, *yc;
-  uint64_t sent_s, sent_r; /* payload bytes each party sent during the body (after the set-up) */
+  uint64_t sent_s, sent_r;  /* payload bytes each party sent during the body (after the set-up) */
+  int use_gen;              /* 1-out-of-N: the sender's messages through fsn_ot_nchoose1_send_fn */
+  size_t gen_next, gen_bad; /* the next instance gen expects; contract violations seen */
   fsn_status st_s, st_r;
   char err_s[256], err_r[256];
 } run;
@@ -36,13 +38,24 @@ static void *xmalloc(size_t bytes) {
   return p;
 }
 
+/* fsn_ot_msgs_fn over the run's message array, checking the contract: increasing, contiguous, bounded ranges. */
+static void gen_msgs(uint64_t *msgs, size_t begin, size_t count, void *arg) {
+  run *r = arg;
+  const size_t N = (size_t)1 << r->logn;
+  if (begin != r->gen_next || count == 0 || count > ((size_t)1 << 15) / N || begin + count > r->n) r->gen_bad++;
+  r->gen_next = begin + count;
+  memcpy(msgs, r->msgs + begin * N, count * N * sizeof *msgs);
+}
+
 static fsn_status sender_body(fsn_ot *ot, run *r) {
   switch (r->k) {
   case COT: return fsn_ot_cot_send(ot, r->x0, r->n);
   case ROT: return fsn_ot_rot_send(ot, r->r0, r->r1, r->n);
   case CHOSEN: return fsn_ot_send(ot, r->m0, r->m1, r->n, r->ell);
   case ACOT: return fsn_ot_acot_send(ot, r->y0, r->corr, r->n, r->ell);
-  case NCHOOSE1: return fsn_ot_nchoose1_send(ot, r->msgs, r->n, r->logn, r->ell);
+  case NCHOOSE1:
+    return r->use_gen ? fsn_ot_nchoose1_send_fn(ot, gen_msgs, r, r->n, r->logn, r->ell)
+                      : fsn_ot_nchoose1_send(ot, r->msgs, r->n, r->logn, r->ell);
   default: return FSN_E_INVALID;
   }
 }
@@ -246,8 +259,11 @@ START_TEST(nchoose1_sizes) {
       if (n << logn > cap) continue;
       run r;
       run_alloc(&r, NCHOOSE1, n, ell, logn);
+      r.use_gen = s % 2; /* every other size through the message generator */
       run_both(&r);
       check_outputs(&r);
+      ck_assert_msg(!r.gen_bad && (!r.use_gen || r.gen_next == n), "nchoose1 N=%zu n=%zu: generator contract broken",
+                    (size_t)1 << logn, n);
       uint64_t want_r, want_s;
       nchoose1_bytes(n, logn, ell, &want_r, &want_s);
       ck_assert_msg(r.sent_r == want_r && r.sent_s == want_s,
@@ -645,6 +661,7 @@ START_TEST(bad_arguments) {
   ck_assert_int_eq(fsn_ot_parallel(NULL, 1, 1, NULL, NULL), FSN_E_INVALID);
   ck_assert_int_eq(fsn_ot_nchoose1_setup(NULL), FSN_E_INVALID);
   ck_assert_int_eq(fsn_ot_nchoose1_send(NULL, NULL, 1, 4, 4), FSN_E_INVALID);
+  ck_assert_int_eq(fsn_ot_nchoose1_send_fn(NULL, NULL, NULL, 1, 4, 4), FSN_E_INVALID);
 }
 END_TEST
 

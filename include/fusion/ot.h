@@ -95,6 +95,16 @@ FSN_NODISCARD fsn_status fsn_ot_acot_recv(fsn_ot *ot, uint64_t *xc, const uint8_
  * sessions. It also needs about 100 KiB of state; the working buffers are the object's. */
 FSN_NODISCARD fsn_status fsn_ot_nchoose1_setup(fsn_ot *ot);
 FSN_NODISCARD fsn_status fsn_ot_nchoose1_send(fsn_ot *ot, const uint64_t *msgs, size_t n, unsigned logn, unsigned ell);
+
+/* The sender's messages on demand: write the messages of instances [begin, begin + count) of the call to
+ * msgs[(i - begin) * N + x] (count * N values, reduced mod 2^ell or not). Called in increasing order of begin, once
+ * per instance, with count at most 2^15 / N, from the calling thread. */
+typedef void (*fsn_ot_msgs_fn)(uint64_t *msgs, size_t begin, size_t count, void *arg);
+
+/* fsn_ot_nchoose1_send with the messages from gen(.., arg) instead of an array: the same wire traffic and the same
+ * receiver output, without the n N words of messages in memory (the OT consumes them while they are in cache). */
+FSN_NODISCARD fsn_status fsn_ot_nchoose1_send_fn(fsn_ot *ot, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned logn,
+                                                 unsigned ell);
 FSN_NODISCARD fsn_status fsn_ot_nchoose1_recv(fsn_ot *ot, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn,
                                               unsigned ell);
 

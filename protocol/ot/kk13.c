@@ -124,9 +124,6 @@ static void tx_cipher(fsn_ot *ot, uint64_t *restrict ct, const uint64_t *restric
     uint64_t *restrict out = blk + 2 * N * i;
     for (size_t x = 0; x < N; x++) out[2 * x] ^= dhi[2 * x] ^ b0, out[2 * x + 1] ^= dhi[2 * x + 1] ^ b1;
   }
-  /* The caller's messages are usually far out of cache (the millionaires write 128 bytes per leaf): ask for them
-   * before the outer hash, so that they arrive while it runs. */
-  for (size_t k = 0; k < g * N; k += 8) __builtin_prefetch(msg + k);
   fsn_ccrh((uint8_t *)blk, (const uint8_t *)blk, g * N);
   for (size_t k = 0; k < g * N; k++) ct[k] = (fsn_ot_le64(blk[2 * k]) ^ msg[k]) & mask;
 }
@@ -147,13 +144,15 @@ static void pack_words(uint8_t *out, const uint64_t *ct, size_t g, size_t N, uns
   }
 }
 
-fsn_status fsn_ot_kk_send(fsn_ot *ot, const uint64_t *msgs, size_t n, unsigned logn, unsigned ell) {
+fsn_status fsn_ot_kk_send(fsn_ot *ot, const uint64_t *msgs, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned logn,
+                          unsigned ell) {
   fsn_status st = fsn_ot_nchoose1_setup(ot);
   if (st != FSN_OK) return st;
   const size_t N = (size_t)1 << logn, frame = RING / N, group = GROUP / N > 0 ? GROUP / N : 1;
   const uint64_t mask = fsn_ring_mask(ell), j0 = ot->kk->count;
   const bool words = packed_words(N, ell);
-  uint8_t *bytes = ot->u; /* free once the rows are formed */
+  uint8_t *bytes = ot->u;                                        /* free once the rows are formed */
+  uint64_t *made = (uint64_t *)(void *)(ot->rows2 + 16 * GROUP); /* gen's messages, one group at a time */
   for (size_t off = 0; off < n; off += FSN_KK_CHUNK) {
     const size_t m = chunk_len(n, off);
     if ((st = tx_rows(ot, m)) != FSN_OK) return fsn_ot_broke(ot, st);
@@ -162,7 +161,8 @@ fsn_status fsn_ot_kk_send(fsn_ot *ot, const uint64_t *msgs, size_t n, unsigned l
       for (size_t g = f; g < f + fl; g += group) {
         const size_t gl = f + fl - g < group ? f + fl - g : group;
         uint64_t *ct = ot->ring + (g - f) * N;
-        tx_cipher(ot, ct, msgs + (off + g) * N, g, gl, N, j0 + off, mask);
+        if (!msgs) gen(made, off + g, gl, arg);
+        tx_cipher(ot, ct, msgs ? msgs + (off + g) * N : made, g, gl, N, j0 + off, mask);
         if (words) pack_words(bytes + (g - f) * N * ell / 8, ct, gl, N, ell);
       }
       st = words ? fsn_channel_send(ot->ch, bytes, fl * N * ell / 8)

@@ -33,7 +33,8 @@ static size_t slice_len(unsigned logn) {
 
 static uint64_t mask_of(unsigned ell) { return ell >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << ell) - 1; }
 
-static fsn_status np_send(fsn_ot *ot, const uint64_t *msgs, size_t n, unsigned logn, unsigned ell) {
+static fsn_status np_send(fsn_ot *ot, const uint64_t *msgs, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned logn,
+                          unsigned ell) {
   fsn_status st;
   const size_t N = (size_t)1 << logn, S = slice_len(logn), per_group = FSN_OT_CHUNK / (N * logn);
   const uint64_t mask = mask_of(ell), d0 = fsn_ot_low64(ot->delta), d1 = fsn_ot_low64(ot->delta + 8);
@@ -52,12 +53,15 @@ static fsn_status np_send(fsn_ot *ot, const uint64_t *msgs, size_t n, unsigned l
             fsn_ot_store64(blk + 8, fsn_ot_low64(q + 8) ^ (d1 & d));
           }
       fsn_ccrh(ot->rows2, ot->rows2, gs * N * logn);
+      /* gen's messages go to the u matrix, free after the transpose: gs N <= FSN_OT_CHUNK words fit. */
+      const uint64_t *msg = msgs ? msgs + (off + g) * N : (const uint64_t *)(void *)ot->u;
+      if (!msgs) gen((uint64_t *)(void *)ot->u, off + g, gs, arg);
       blk = ot->rows2;
       for (size_t i = g; i < g + gs; i++)
         for (unsigned x = 0; x < N; x++) {
           uint64_t pad = 0;
           for (unsigned j = 0; j < logn; j++, blk += 16) pad ^= fsn_ot_low64(blk);
-          ot->ring[i * N + x] = (msgs[(off + i) * N + x] ^ pad) & mask;
+          ot->ring[i * N + x] = (msg[(i - g) * N + x] ^ pad) & mask;
         }
     }
     if ((st = fsn_channel_send_ring(ot->ch, ot->ring, s * N, ell)) != FSN_OK ||
@@ -96,11 +100,21 @@ static fsn_status np_recv(fsn_ot *ot, uint64_t *out, const uint8_t *idx, size_t 
   return FSN_OK;
 }
 
-fsn_status fsn_ot_nchoose1_send(fsn_ot *ot, const uint64_t *msgs, size_t n, unsigned logn, unsigned ell) {
-  fsn_status st = fsn_ot_check(ot, FSN_OT_SENDER, n, "fsn_ot_nchoose1_send");
-  if (st == FSN_OK) st = check_n1(logn, ell, "fsn_ot_nchoose1_send");
+static fsn_status send(fsn_ot *ot, const uint64_t *msgs, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned logn,
+                       unsigned ell, const char *what) {
+  fsn_status st = fsn_ot_check(ot, FSN_OT_SENDER, n, what);
+  if (st == FSN_OK) st = check_n1(logn, ell, what);
+  if (st == FSN_OK && !msgs && !gen && n) st = fsn_fail(FSN_E_INVALID, "%s: no messages", what);
   if (st != FSN_OK) return st;
-  return logn == 1 ? np_send(ot, msgs, n, logn, ell) : fsn_ot_kk_send(ot, msgs, n, logn, ell);
+  return logn == 1 ? np_send(ot, msgs, gen, arg, n, logn, ell) : fsn_ot_kk_send(ot, msgs, gen, arg, n, logn, ell);
+}
+
+fsn_status fsn_ot_nchoose1_send(fsn_ot *ot, const uint64_t *msgs, size_t n, unsigned logn, unsigned ell) {
+  return send(ot, msgs, NULL, NULL, n, logn, ell, "fsn_ot_nchoose1_send");
+}
+
+fsn_status fsn_ot_nchoose1_send_fn(fsn_ot *ot, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned logn, unsigned ell) {
+  return send(ot, NULL, gen, arg, n, logn, ell, "fsn_ot_nchoose1_send_fn");
 }
 
 fsn_status fsn_ot_nchoose1_recv(fsn_ot *ot, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn, unsigned ell) {

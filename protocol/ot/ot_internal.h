@@ -109,8 +109,10 @@ static inline void fsn_ot_xor_masked(uint8_t *restrict q, const uint8_t *restric
 /* KK13 state: free it (wiped). */
 void fsn_ot_kk_free(fsn_ot *ot);
 
-/* The KK13 path of fsn_ot_nchoose1_send / _recv for 2 <= logn <= 8, arguments already checked (kk13.c). */
-FSN_NODISCARD fsn_status fsn_ot_kk_send(fsn_ot *ot, const uint64_t *msgs, size_t n, unsigned logn, unsigned ell);
+/* The KK13 path of fsn_ot_nchoose1_send / _recv for 2 <= logn <= 8, arguments already checked (kk13.c). The
+ * sender's messages come from msgs, or (msgs NULL) from gen. */
+FSN_NODISCARD fsn_status fsn_ot_kk_send(fsn_ot *ot, const uint64_t *msgs, fsn_ot_msgs_fn gen, void *arg, size_t n,
+                                        unsigned logn, unsigned ell);
 FSN_NODISCARD fsn_status fsn_ot_kk_recv(fsn_ot *ot, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn,
                                         unsigned ell);
 
