@@ -11,9 +11,9 @@
  * Ring values (ell-bit messages, 1 <= ell <= 64) live in uint64_t, reduced mod 2^ell.
  *
  * Sessions. An extension object runs its 128 base OTs once, at creation (and 256 more for 1-out-of-N, once, see
- * fsn_ot_nchoose1_setup), and keeps its seeds and PRG counters: every
- * later call extends from the same state, so the two parties must make the same calls, with the same n (and ell),
- * in the same order. Any error leaves the object unusable (every later call fails); destroy it. */
+ * fsn_ot_nchoose1_setup), and keeps its seeds and PRG counters: every later call extends from the same state, so the
+ * two parties must make the same calls, with the same n (and ell), in the same order. Any error leaves the object
+ * unusable (every later call fails); destroy it. */
 #ifndef FUSION_OT_H
 #define FUSION_OT_H
 
@@ -88,7 +88,8 @@ FSN_NODISCARD fsn_status fsn_ot_acot_recv(fsn_ot *ot, uint64_t *xc, const uint8_
  * (docs/SECURITY.md). 256 + N ell bits per OT on the wire: per chunk of up to 2^14 OTs, one frame of
  * 32 round128(m) bytes of columns (receiver to sender), then the ciphertexts, packed to ell bits, in frames of at
  * most 2^16 / N OTs (sender to receiver); one round trip per chunk.
- * logn = 1: one IKNP correlated OT per instance, 128 + 2 ell bits (cheaper than a 256-bit column).
+ * logn = 1: one IKNP correlated OT per instance, 128 + 2 ell bits (cheaper than a 256-bit column): per slice of up
+ * to 2^15 OTs, 16 round128(m) bytes of u, then the 2 m ciphertexts in one frame.
  *
  * The KK13 extension has base OTs of its own (256, same roles as the IKNP ones), run by fsn_ot_nchoose1_setup, or
  * by the first call with logn >= 2 if the setup was not called; both parties must do it at the same point of their
@@ -97,8 +98,8 @@ FSN_NODISCARD fsn_status fsn_ot_nchoose1_setup(fsn_ot *ot);
 FSN_NODISCARD fsn_status fsn_ot_nchoose1_send(fsn_ot *ot, const uint64_t *msgs, size_t n, unsigned logn, unsigned ell);
 
 /* The sender's messages on demand: write the messages of instances [begin, begin + count) of the call to
- * msgs[(i - begin) * N + x] (count * N values, reduced mod 2^ell or not). Called in increasing order of begin, once
- * per instance, with count at most 2^15 / N, from the calling thread. */
+ * msgs[(i - begin) * N + x] (count * N values; the receiver gets them mod 2^ell). Called in increasing order of
+ * begin, once per instance, with count at most 2^15 / N, from the calling thread. */
 typedef void (*fsn_ot_msgs_fn)(uint64_t *msgs, size_t begin, size_t count, void *arg);
 
 /* fsn_ot_nchoose1_send with the messages from gen(.., arg) instead of an array: the same wire traffic and the same

@@ -1,7 +1,8 @@
 /* 1-out-of-N OT: the entry points, and the path for N = 2. For logn >= 2 the calls go to the KK13 extension
  * (kk13.c: 256 + N ell bits per instance). For N = 2 one IKNP correlated OT per instance is cheaper (128 + 2 ell):
  *
- * 1-out-of-N OT from logn correlated OTs per instance (Naor-Pinkas style over IKNP's correlated OT). Instance i uses
+ * 1-out-of-N OT from logn correlated OTs per instance (Naor-Pinkas style over IKNP's correlated OT; written for any
+ * logn, used for logn = 1 only). Instance i uses
  * the COTs i logn + j, j < logn, with choice bit j of the receiver's index. The pad of message x is
  *   pad_x = XOR_j H(q_{i,j} ^ x_j Delta ^ tweak(j, x))
  * with H the fixed-key CCR hash: the receiver knows t_{i,j} = q_{i,j} ^ c_j Delta, hence pad_c; every other pad has
