@@ -249,13 +249,14 @@ START_TEST(msb_wrap_drelu_relu_exact) {
 }
 END_TEST
 
-/* The cost of a ReLU, byte for byte: q = ell - 1 bits of millionaires (4-bit leaves by 1-out-of-16 OT with 4-bit
- * messages, a narrower top leaf, one triple (a ROT each way) per AND group above the first level, 3 opened bits per
- * group from each party), then the MUX (two arithmetic COTs). n = 256 keeps every OT call a multiple of 128. */
+/* The cost of a ReLU, byte for byte: q = ell - 1 bits of millionaires (4-bit leaves by KK13 1-out-of-16 OT with
+ * 4-bit messages: one 256-bit column and 16 x 4 bits each; a narrower top leaf: 1-out-of-2^wtop, KK13 for wtop >= 2,
+ * one IKNP COT for wtop = 1), one triple (a ROT each way) per AND group above the first level, 3 opened bits per
+ * group from each party, then the MUX (two arithmetic COTs). n = 256 keeps every OT call a multiple of 128. */
 static uint64_t relu_bytes(size_t n, unsigned ell) {
   const unsigned q = ell - 1, m = (q + 3) / 4, wtop = q - 4 * (m - 1), full = wtop == 4 ? m : m - 1;
-  uint64_t bytes = (uint64_t)n * full * (4 * 16 + 16 * 4 / 8);
-  if (wtop < 4) bytes += (uint64_t)n * (wtop * 16 + (4u << wtop) / 8);
+  uint64_t bytes = (uint64_t)n * full * (256 / 8 + 16 * 4 / 8);
+  if (wtop < 4) bytes += (uint64_t)n * ((wtop >= 2 ? 256 : 128) / 8 + (4u << wtop) / 8);
   for (unsigned cnt = (m + 1) / 2; cnt > 1; cnt = (cnt + 1) / 2)
     bytes += 2 * 16 * (uint64_t)n * (cnt / 2) + 2 * ((3 * (uint64_t)n * (cnt / 2) + 7) / 8);
   return bytes + 2 * (16 * (uint64_t)n + ((uint64_t)n * ell + 7) / 8);

@@ -33,7 +33,8 @@ FSN_NODISCARD fsn_status fsn_2pc_mux(fsn_2pc *p, uint64_t *out, const uint8_t *b
 
 /* Millionaires: boolean shares of lt = [a < b] (and, if eq is not NULL, of eq = [a == b]) for q-bit unsigned a
  * (the server's v) and b (the client's v), 0 <= q <= 64; bits of v above q are ignored. Radix-4 leaves by
- * 1-out-of-16 OT, the first level of the AND tree folded into the leaf messages, then one AND round per level. */
+ * 1-out-of-16 OT (KK13: 256 + 64 bits per leaf), the first level of the AND tree folded into the leaf messages,
+ * then one AND round per level. */
 FSN_NODISCARD fsn_status fsn_2pc_millionaire(fsn_2pc *p, uint8_t *lt, uint8_t *eq, const uint64_t *v, size_t n,
                                              unsigned q);
 

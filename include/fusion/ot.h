@@ -1,5 +1,6 @@
 /* Oblivious transfer: base OT (Chou-Orlandi "simplest OT" over ristretto255), IKNP OT extension (correlated,
- * random, chosen-message, arithmetic-correlated) and 1-out-of-N OT, all semi-honest (see docs/SECURITY.md).
+ * random, chosen-message, arithmetic-correlated) and 1-out-of-N OT (KK13 extension), all semi-honest (see
+ * docs/SECURITY.md).
  *
  * Roles. The *sender* holds the messages (and, for correlated OT, the global 128-bit offset Delta); the *receiver*
  * holds one choice bit (or, for 1-out-of-N, one index) per OT and learns one message each. A party that needs OTs in
@@ -9,9 +10,10 @@
  * alignment. Choice bits are packed as in <fusion/bits.h>: bit i is bit (i % 8) of byte i / 8, ceil(n / 8) bytes.
  * Ring values (ell-bit messages, 1 <= ell <= 64) live in uint64_t, reduced mod 2^ell.
  *
- * Sessions. An extension object runs its 128 base OTs once, at creation, and keeps its seeds and PRG counters: every
- * later call extends from the same state, so the two parties must make the same calls, with the same n (and ell),
- * in the same order. Any error leaves the object unusable (every later call fails); destroy it. */
+ * Sessions. An extension object runs its 128 base OTs once, at creation (and 256 more for 1-out-of-N, once, see
+ * fsn_ot_nchoose1_setup), and keeps its seeds and PRG counters: every later call extends from the same state, so the
+ * two parties must make the same calls, with the same n (and ell), in the same order. Any error leaves the object
+ * unusable (every later call fails); destroy it. */
 #ifndef FUSION_OT_H
 #define FUSION_OT_H
 
@@ -76,12 +78,34 @@ FSN_NODISCARD fsn_status fsn_ot_recv(fsn_ot *ot, uint64_t *mc, const uint8_t *ch
 FSN_NODISCARD fsn_status fsn_ot_acot_send(fsn_ot *ot, uint64_t *x0, const uint64_t *corr, size_t n, unsigned ell);
 FSN_NODISCARD fsn_status fsn_ot_acot_recv(fsn_ot *ot, uint64_t *xc, const uint8_t *choice, size_t n, unsigned ell);
 
-/* 1-out-of-N OT of ell-bit messages, N = 2^logn with 1 <= logn <= 8 (the millionaires' protocol uses N = 4 and 16).
- * The sender inputs msgs[i * N + x] for x in [0, N); the receiver inputs one index per OT in idx[i] (< N) and gets
- * out[i] = msgs[i * N + idx[i]]. Built from logn random OTs per instance (Naor-Pinkas style: the pad of message x
- * XORs one fixed-key-AES hash per bit position, keyed by the ROT key for that bit of x and tweaked by x), so
- * 128 logn + N ell bits per OT on the wire. */
+/* 1-out-of-N OT of ell-bit messages, N = 2^logn with 1 <= logn <= 8 (the millionaires' protocol uses N = 4 .. 16).
+ * The sender inputs msgs[i * N + x] for x in [0, N); the receiver inputs one index per OT in idx[i] (< N, else
+ * FSN_E_INVALID before anything is sent) and gets out[i] = msgs[i * N + idx[i]].
+ *
+ * logn >= 2: the KK13 extension (Kolesnikov-Kumaresan 2013). The receiver encodes its index with the
+ * Walsh-Hadamard code repeated to 256 bits (minimum distance 128) and sends one 256-bit column per instance; the
+ * pads hash the 256-bit rows with the fixed-key CCR hash, tweaked by the instance's index in the object's session
+ * (docs/SECURITY.md). 256 + N ell bits per OT on the wire: per chunk of up to 2^14 OTs, one frame of
+ * 32 round128(m) bytes of columns (receiver to sender), then the ciphertexts, packed to ell bits, in frames of at
+ * most 2^16 / N OTs (sender to receiver); one round trip per chunk.
+ * logn = 1: one IKNP correlated OT per instance, 128 + 2 ell bits (cheaper than a 256-bit column): per slice of up
+ * to 2^15 OTs, 16 round128(m) bytes of u, then the 2 m ciphertexts in one frame.
+ *
+ * The KK13 extension has base OTs of its own (256, same roles as the IKNP ones), run by fsn_ot_nchoose1_setup, or
+ * by the first call with logn >= 2 if the setup was not called; both parties must do it at the same point of their
+ * sessions. It also needs about 100 KiB of state; the working buffers are the object's. */
+FSN_NODISCARD fsn_status fsn_ot_nchoose1_setup(fsn_ot *ot);
 FSN_NODISCARD fsn_status fsn_ot_nchoose1_send(fsn_ot *ot, const uint64_t *msgs, size_t n, unsigned logn, unsigned ell);
+
+/* The sender's messages on demand: write the messages of instances [begin, begin + count) of the call to
+ * msgs[(i - begin) * N + x] (count * N values; the receiver gets them mod 2^ell). Called in increasing order of
+ * begin, once per instance, with count at most 2^15 / N, from the calling thread. */
+typedef void (*fsn_ot_msgs_fn)(uint64_t *msgs, size_t begin, size_t count, void *arg);
+
+/* fsn_ot_nchoose1_send with the messages from gen(.., arg) instead of an array: the same wire traffic and the same
+ * receiver output, without the n N words of messages in memory (the OT consumes them while they are in cache). */
+FSN_NODISCARD fsn_status fsn_ot_nchoose1_send_fn(fsn_ot *ot, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned logn,
+                                                 unsigned ell);
 FSN_NODISCARD fsn_status fsn_ot_nchoose1_recv(fsn_ot *ot, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn,
                                               unsigned ell);
 

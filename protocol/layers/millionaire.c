@@ -39,43 +39,61 @@ static size_t leaf_slot(size_t i, unsigned j, const mill_shape *s, bool *top) {
   return *top ? i : i * s->full + j;
 }
 
-/* Server: fill the OT messages of every leaf and its own shares of the first-level nodes. */
-static void server_leaves(fsn_nl_thr *t, uint64_t *mfull, uint64_t *mtop, uint8_t *nlt, uint8_t *neq, const uint64_t *v,
-                          size_t n, const mill_shape *s) {
-  uint8_t *rnd = (uint8_t *)nlt; /* reuse: random byte per node, consumed before the node shares are written */
+/* Server, per block: one random byte per first-level node (the leaves' masks and the cross products' masks), and
+ * from it the server's shares of the nodes. The leaves' OT messages are made from the same bytes on demand. */
+static void server_nodes(fsn_nl_thr *t, uint8_t *rnd, uint8_t *nlt, uint8_t *neq, size_t n, const mill_shape *s) {
   fsn_prg_bytes(&t->prg, rnd, n * s->m1);
-  const unsigned ntop = 1u << s->wtop;
   for (size_t i = 0; i < n; i++)
     for (unsigned k = 0; k < s->m1; k++) {
-      const unsigned r = rnd[i * s->m1 + k];
-      const unsigned slo = r & 1, sqlo = r >> 1 & 1, slth = r >> 2 & 1, seqh = r >> 3 & 1;
+      const size_t g = i * s->m1 + k;
+      const unsigned r = rnd[g], slo = r & 1, sqlo = r >> 1 & 1, slth = r >> 2 & 1, seqh = r >> 3 & 1;
       const unsigned r1 = r >> 4 & 1, r3 = r >> 5 & 1, r4 = r >> 6 & 1;
-      const unsigned lo = 2 * k, hi = lo + 1;
-      bool top;
-      const unsigned alo = digit(v[i], lo, s);
-      size_t slot = leaf_slot(i, lo, s, &top);
-      uint64_t *dst = top ? mtop + slot * ntop : mfull + slot * 16;
-      const unsigned nlo = top ? ntop : 16;
-      if (hi >= s->m) { /* unpaired top leaf */
-        for (unsigned x = 0; x < nlo; x++) dst[x] = ((alo < x) ^ slo) | ((unsigned)(alo == x) ^ sqlo) << 1;
-        nlt[i * s->m1 + k] = (uint8_t)slo, neq[i * s->m1 + k] = (uint8_t)sqlo;
-        continue;
-      }
-      for (unsigned x = 0; x < nlo; x++) {
-        const unsigned cl = (alo < x) ^ slo, cq = (alo == x) ^ sqlo;
-        dst[x] = cl | cq << 1 | ((seqh & cl) ^ r1) << 2 | ((seqh & cq) ^ r3) << 3;
-      }
-      const unsigned ahi = digit(v[i], hi, s);
-      slot = leaf_slot(i, hi, s, &top);
-      dst = top ? mtop + slot * ntop : mfull + slot * 16;
-      const unsigned nhi = top ? ntop : 16;
-      for (unsigned x = 0; x < nhi; x++) {
-        const unsigned ce = (ahi == x) ^ seqh, clh = (ahi < x) ^ slth;
-        dst[x] = ce | (clh ^ (ce & slo)) << 1 | ((ce & sqlo) ^ r4) << 2;
-      }
-      nlt[i * s->m1 + k] = (uint8_t)(slth ^ (seqh & slo) ^ r1);
-      neq[i * s->m1 + k] = (uint8_t)((seqh & sqlo) ^ r3 ^ r4);
+      if (2 * k + 1 >= s->m) /* unpaired top leaf */
+        nlt[g] = (uint8_t)slo, neq[g] = (uint8_t)sqlo;
+      else
+        nlt[g] = (uint8_t)(slth ^ (seqh & slo) ^ r1), neq[g] = (uint8_t)((seqh & sqlo) ^ r3 ^ r4);
     }
+}
+
+/* The OT messages of leaf j (2^width of them, one per value x of the client's digit) for the server's digit a and
+ * the random byte r of the leaf's node. Each message bit of the header's table is [a < x], [a == x] (never both
+ * 1) or a constant, XORed: message x = (a < x ? A : 0) ^ (a == x ? B : 0) ^ C. */
+static void leaf_msgs(uint64_t *dst, unsigned a, unsigned j, unsigned r, const mill_shape *s) {
+  const unsigned slo = r & 1, sqlo = r >> 1 & 1, slth = r >> 2 & 1, seqh = r >> 3 & 1;
+  const unsigned r1 = r >> 4 & 1, r3 = r >> 5 & 1, r4 = r >> 6 & 1, nx = 1u << (j == s->m - 1 ? s->wtop : 4);
+  unsigned A, B, C;
+  if (j % 2) { /* hi leaf: C_eqh, C_lth ^ (C_eqh & S_lt_lo), (C_eqh & S_eq_lo) ^ r4 */
+    A = 2, B = 1 | slo << 1 | sqlo << 2, C = seqh | (slth ^ (seqh & slo)) << 1 | ((seqh & sqlo) ^ r4) << 2;
+  } else if (j + 1 >= s->m) { /* unpaired top leaf: C_lt, C_eq */
+    A = 1, B = 2, C = slo | sqlo << 1;
+  } else { /* lo leaf: C_lt, C_eq, (S_eq_hi & C_lt) ^ r1, (S_eq_hi & C_eq) ^ r3 */
+    A = 1 | seqh << 2, B = 2 | seqh << 3, C = slo | sqlo << 1 | ((seqh & slo) ^ r1) << 2 | ((seqh & sqlo) ^ r3) << 3;
+  }
+  for (unsigned x = 0; x < nx; x++) dst[x] = (A & (0u - (a < x))) ^ (B & (0u - (a == x))) ^ C;
+}
+
+typedef struct leaf_gen {
+  const uint64_t *v;
+  const uint8_t *rnd;
+  const mill_shape *s;
+  bool top; /* the top-leaf call (one instance per element) rather than the full-leaf one (i full + j) */
+} leaf_gen;
+
+/* fsn_ot_msgs_fn for the leaf OTs: the messages of the instances [begin, begin + count), made as the OT uses them,
+ * so that the block's 2^15 x 16 messages never sit in memory. */
+static void gen_leaves(uint64_t *msgs, size_t begin, size_t count, void *arg) {
+  const leaf_gen *g = arg;
+  const mill_shape *s = g->s;
+  const size_t per = g->top ? 1 : s->full, nx = g->top ? (size_t)1 << s->wtop : 16;
+  size_t i = begin / per;
+  unsigned j = g->top ? s->m - 1 : (unsigned)(begin % per);
+  for (size_t k = 0; k < count; k++, msgs += nx) {
+    leaf_msgs(msgs, digit(g->v[i], j, s), j, g->rnd[i * s->m1 + j / 2], s);
+    if (g->top)
+      i++;
+    else if (++j == s->full)
+      j = 0, i++;
+  }
 }
 
 static void client_digits(uint8_t *ifull, uint8_t *itop, const uint64_t *v, size_t n, const mill_shape *s) {
@@ -105,13 +123,14 @@ static void client_nodes(uint8_t *nlt, uint8_t *neq, const uint64_t *ofull, cons
     }
 }
 
-/* The 1-out-of-16 (and narrower top) leaf OTs, server as OT sender. */
-static fsn_status leaf_ots(fsn_nl_thr *t, uint64_t *full, uint64_t *top, const uint8_t *ifull, const uint8_t *itop,
-                           size_t n, const mill_shape *s) {
+/* The 1-out-of-16 (and narrower top) leaf OTs, server as OT sender (messages from gen_leaves). */
+static fsn_status leaf_ots(fsn_nl_thr *t, const uint64_t *v, const uint8_t *rnd, uint64_t *full, uint64_t *top,
+                           const uint8_t *ifull, const uint8_t *itop, size_t n, const mill_shape *s) {
   fsn_status st = FSN_OK;
   if (fsn_nl_server(t)) {
-    if (s->full) st = fsn_ot_nchoose1_send(t->snd, full, n * s->full, 4, 4);
-    if (st == FSN_OK && s->full < s->m) st = fsn_ot_nchoose1_send(t->snd, top, n, s->wtop, 4);
+    leaf_gen gf = {.v = v, .rnd = rnd, .s = s}, gt = {.v = v, .rnd = rnd, .s = s, .top = true};
+    if (s->full) st = fsn_ot_nchoose1_send_fn(t->snd, gen_leaves, &gf, n * s->full, 4, 4);
+    if (st == FSN_OK && s->full < s->m) st = fsn_ot_nchoose1_send_fn(t->snd, gen_leaves, &gt, n, s->wtop, 4);
   } else {
     if (s->full) st = fsn_ot_nchoose1_recv(t->rcv, full, ifull, n * s->full, 4, 4);
     if (st == FSN_OK && s->full < s->m) st = fsn_ot_nchoose1_recv(t->rcv, top, itop, n, s->wtop, 4);
@@ -151,10 +170,9 @@ static fsn_status tree(fsn_nl_thr *t, uint8_t *nlt, uint8_t *neq, uint8_t *work,
 static fsn_status mill_block(fsn_nl_thr *t, uint8_t *lt, uint8_t *eq, const uint64_t *v, size_t n,
                              const mill_shape *s) {
   const bool server = fsn_nl_server(t);
-  const size_t nfull = n * s->full, ntop = s->full < s->m ? n : 0, topn = (size_t)1 << s->wtop;
-  const size_t words = server ? nfull * 16 + ntop * topn : nfull + ntop;
-  uint64_t *msg = malloc(words * sizeof *msg + 8);
-  uint8_t *bytes = malloc(2 * n * s->m1 + 5 * n * s->groups + nfull + ntop + 1);
+  const size_t nfull = n * s->full, ntop = s->full < s->m ? n : 0;
+  uint64_t *msg = malloc((server ? 0 : nfull + ntop) * sizeof *msg + 8); /* the client's OT outputs */
+  uint8_t *bytes = malloc(3 * n * s->m1 + 5 * n * s->groups + nfull + ntop + 1);
   fsn_nl_triples tr = {0};
   fsn_status st = FSN_OK;
   if (!msg || !bytes) {
@@ -162,12 +180,13 @@ static fsn_status mill_block(fsn_nl_thr *t, uint8_t *lt, uint8_t *eq, const uint
     goto done;
   }
   uint8_t *nlt = bytes, *neq = bytes + n * s->m1, *work = neq + n * s->m1, *idx = work + 5 * n * s->groups;
-  uint64_t *full = msg, *top = msg + (server ? nfull * 16 : nfull);
+  uint8_t *rnd = idx + nfull + ntop;
+  uint64_t *full = msg, *top = msg + nfull;
   if (server)
-    server_leaves(t, full, top, nlt, neq, v, n, s);
+    server_nodes(t, rnd, nlt, neq, n, s);
   else
     client_digits(idx, idx + nfull, v, n, s);
-  if ((st = leaf_ots(t, full, top, idx, idx + nfull, n, s)) != FSN_OK) goto done;
+  if ((st = leaf_ots(t, v, rnd, full, top, idx, idx + nfull, n, s)) != FSN_OK) goto done;
   if (s->groups && (st = fsn_nl_triples_make(t, &tr, n * s->groups)) != FSN_OK) goto done;
   if (!server) client_nodes(nlt, neq, full, top, n, s);
   if ((st = tree(t, nlt, neq, work, n, s, &tr)) != FSN_OK) goto done;
@@ -186,7 +205,8 @@ fsn_status fsn_nl_mill(fsn_nl_thr *t, uint8_t *lt, uint8_t *eq, const uint64_t *
     return FSN_OK;
   }
   const mill_shape s = shape_of(q);
-  const size_t block = ((size_t)1 << 15) / s.m > 64 ? ((size_t)1 << 15) / s.m : 64;
+  /* About 2^15 leaves per block, in multiples of 128 elements so that no OT call but the last pads its chunk. */
+  const size_t block = ((size_t)1 << 15) / s.m / 128 * 128 > 128 ? ((size_t)1 << 15) / s.m / 128 * 128 : 128;
   for (size_t off = 0; off < n; off += block) {
     const size_t b = n - off < block ? n - off : block;
     fsn_status st = mill_block(t, lt + off, eq ? eq + off : NULL, v + off, b, &s);

@@ -18,7 +18,8 @@ struct fsn_2pc {
 };
 
 /* The OT objects of thread t: the server creates its sender first, the client its receiver first, so each
- * creation meets its counterpart on the other side. Seeds (tests only) differ per object. */
+ * creation meets its counterpart on the other side. Seeds (tests only) differ per object. The millionaires' leaves
+ * run 1-out-of-N OT from the server to the client: that first pair also runs its KK13 base OTs now, at set-up. */
 static fsn_status create_ots(fsn_2pc *p, size_t t, const uint8_t *seed) {
   fsn_ot_role first = p->role == FSN_ROLE_SERVER ? FSN_OT_SENDER : FSN_OT_RECEIVER;
   for (int k = 0; k < 2; k++) {
@@ -33,6 +34,7 @@ static fsn_status create_ots(fsn_2pc *p, size_t t, const uint8_t *seed) {
     } else {
       st = fsn_ot_create(slot, p->ch[t], r);
     }
+    if (st == FSN_OK && k == 0) st = fsn_ot_nchoose1_setup(*slot);
     if (st != FSN_OK) return st;
   }
   return FSN_OK;

@@ -29,39 +29,44 @@ static fsn_status alloc_buffers(fsn_ot *ot) {
   return FSN_OK;
 }
 
-/* Base OTs with reversed roles: the extension receiver sends, the extension sender receives with choice Delta. */
-static fsn_status run_base_ots(fsn_ot *ot, const uint8_t *seed) {
-  uint8_t k0[FSN_OT_KAPPA * 16], k1[FSN_OT_KAPPA * 16], base_seed[32];
+fsn_status fsn_ot_base_setup(fsn_ot *ot, size_t k, fsn_prg *g0, fsn_prg *g1, uint8_t *choice, const char domain[16]) {
+  uint8_t *k0 = malloc(16 * k), *k1 = malloc(16 * k), base_seed[32];
+  if (!k0 || !k1) {
+    free(k0), free(k1);
+    return fsn_fail(FSN_E_NOMEM, "base OTs: %zu keys", 2 * k);
+  }
   const uint8_t *bseed = NULL;
   fsn_prg seeded;
-  if (seed) {
+  if (ot->seeded) {
     uint8_t key[16];
-    crypto_generichash(key, sizeof key, seed, 32, (const uint8_t *)"fusion/iknp/seed", 16);
+    crypto_generichash(key, sizeof key, ot->seed, 32, (const uint8_t *)domain, 16);
     fsn_prg_seed(&seeded, key);
+    sodium_memzero(key, sizeof key);
     fsn_prg_bytes(&seeded, base_seed, sizeof base_seed);
     bseed = base_seed;
   }
   fsn_status st;
   if (ot->role == FSN_OT_RECEIVER) {
-    st = fsn_base_ot_send(ot->ch, k0, k1, FSN_OT_KAPPA, bseed);
+    st = fsn_base_ot_send(ot->ch, k0, k1, k, bseed);
     if (st == FSN_OK)
-      for (int j = 0; j < FSN_OT_KAPPA; j++) {
-        fsn_prg_seed(&ot->g0[j], k0 + 16 * j);
-        fsn_prg_seed(&ot->g1[j], k1 + 16 * j);
+      for (size_t j = 0; j < k; j++) {
+        fsn_prg_seed(&g0[j], k0 + 16 * j);
+        fsn_prg_seed(&g1[j], k1 + 16 * j);
       }
   } else {
-    if (seed)
-      fsn_prg_bytes(&seeded, ot->delta, 16);
+    if (ot->seeded)
+      fsn_prg_bytes(&seeded, choice, k / 8);
     else
-      randombytes_buf(ot->delta, 16);
-    st = fsn_base_ot_recv(ot->ch, k0, ot->delta, FSN_OT_KAPPA, bseed);
+      randombytes_buf(choice, k / 8);
+    st = fsn_base_ot_recv(ot->ch, k0, choice, k, bseed);
     if (st == FSN_OK)
-      for (int j = 0; j < FSN_OT_KAPPA; j++) fsn_prg_seed(&ot->g0[j], k0 + 16 * j);
+      for (size_t j = 0; j < k; j++) fsn_prg_seed(&g0[j], k0 + 16 * j);
   }
-  sodium_memzero(k0, sizeof k0);
-  sodium_memzero(k1, sizeof k1);
+  sodium_memzero(k0, 16 * k);
+  sodium_memzero(k1, 16 * k);
   sodium_memzero(base_seed, sizeof base_seed);
   sodium_memzero(&seeded, sizeof seeded);
+  free(k0), free(k1);
   return st;
 }
 
@@ -74,8 +79,13 @@ static fsn_status create(fsn_ot **out, fsn_channel *ch, fsn_ot_role role, const 
   if (!ot) return fsn_fail(FSN_E_NOMEM, "fsn_ot_create: %zu bytes", sizeof *ot);
   ot->ch = ch;
   ot->role = role;
+  if (seed) {
+    ot->seeded = true;
+    memcpy(ot->seed, seed, 32);
+  }
   fsn_status st = alloc_buffers(ot);
-  if (st == FSN_OK) st = run_base_ots(ot, seed);
+  /* Base OTs with reversed roles: the extension receiver sends, the extension sender receives with choice Delta. */
+  if (st == FSN_OK) st = fsn_ot_base_setup(ot, FSN_OT_KAPPA, ot->g0, ot->g1, ot->delta, "fusion/iknp/seed");
   if (st != FSN_OK) {
     fsn_ot_destroy(ot);
     return st;
@@ -99,6 +109,7 @@ void fsn_ot_destroy(fsn_ot *ot) {
   free(ot->rows2);
   free(ot->choice);
   free(ot->ring);
+  fsn_ot_kk_free(ot);
   sodium_memzero(ot, sizeof *ot);
   free(ot);
 }
@@ -152,14 +163,6 @@ fsn_status fsn_ot_rx_chunk(fsn_ot *ot, const uint8_t *choice, size_t m, uint8_t 
   return st;
 }
 
-/* q ^= u & mask, 64 bits at a time: the sender's s_j u_j without a branch on the bit of Delta. The buffers are
- * 64-byte aligned and len is a multiple of 16. */
-static void xor_masked(uint8_t *restrict q, const uint8_t *restrict u, size_t len, uint64_t mask) {
-  uint64_t *restrict q64 = (uint64_t *)(void *)q;
-  const uint64_t *restrict u64 = (const uint64_t *)(const void *)u;
-  for (size_t k = 0; k < len / 8; k++) q64[k] ^= u64[k] & mask;
-}
-
 fsn_status fsn_ot_tx_chunk(fsn_ot *ot, size_t m, uint8_t *q_rows) {
   const size_t mp = fsn_ot_round128(m), len = mp / 8, blocks = len / 16;
   fsn_status st = fsn_channel_recv(ot->ch, ot->u, FSN_OT_KAPPA * len);
@@ -168,7 +171,7 @@ fsn_status fsn_ot_tx_chunk(fsn_ot *ot, size_t m, uint8_t *q_rows) {
     uint8_t *q = ot->cols + j * len;
     const uint8_t *u = ot->u + j * len;
     fsn_aes128_ctr(q, NULL, blocks, &ot->g0[j].key, ot->g0[j].ctr);
-    xor_masked(q, u, len, 0 - (uint64_t)((ot->delta[j / 8] >> (j % 8)) & 1u));
+    fsn_ot_xor_masked(q, u, len, 0 - (uint64_t)((ot->delta[j / 8] >> (j % 8)) & 1u));
   }
   fsn_bits_transpose(q_rows, ot->cols, FSN_OT_KAPPA, mp);
   return FSN_OK;

@@ -1,0 +1,275 @@
+/* KK13 1-out-of-N OT extension (Kolesnikov-Kumaresan 2013), semi-honest, for N = 2^logn with 2 <= logn <= 8.
+ *
+ * The code. C(x) for an index x < 256 is the 256-bit word with bit p = parity(x AND p), p = 0 .. 255: the
+ * Walsh-Hadamard code of the 8-bit index. For x < N only the low logn bits of p matter, so C(x) is the
+ * Walsh-Hadamard code of the logn-bit index (length N) repeated 256 / N times. It is linear, and every nonzero
+ * codeword has weight exactly 128 (parity(y AND p) = 1 for exactly half of all p when y != 0): minimum distance 128.
+ *
+ * The extension is IKNP with 256 columns and the codeword in place of the choice bit. The receiver (base-OT sender)
+ * holds seed pairs (k_j^0, k_j^1), the sender (base-OT receiver) k_j^{s_j} for a uniform s of 256 bits. Per chunk
+ * of m instances the receiver sends u_j = G(k_j^0) ^ G(k_j^1) ^ c_j, c_j column j of the matrix whose rows are
+ * C(r_i); the sender forms q_j = G(k_j^{s_j}) ^ s_j u_j, so that after the transpose q_i = t_i ^ (C(r_i) AND s).
+ * The pad of message x of instance i is H_j(q_i ^ (C(x) AND s)), j the instance's index in the object's session;
+ * the receiver knows H_j(t_i), the pad of r_i. For x != r_i the input differs from t_i by C(x ^ r_i) AND s: 128
+ * bits of s the receiver does not know.
+ *
+ * The hash of a 256-bit value a || b (a: columns 0-127) with tweak j, from the fixed-key CCR hash H of <fusion/prg.h>:
+ *   H_j(a || b) = H(b ^ tau(j, 1) ^ H(a ^ tau(j, 0))),   tau(j, h) = the block (j, h) (low 64 bits j, high 64 bits h)
+ * chained, not H(a ^ ..) ^ H(b ^ ..): the code puts (for logn <= 7) 64 of the 128 unknown bits in each half, and a
+ * XOR of two independent half hashes could be attacked half by half (meet in the middle, 2^64); here the outer input
+ * depends on both halves at once. docs/SECURITY.md gives the argument. Pads are the low ell bits of H_j.
+ *
+ * Wire, per call: per chunk of up to FSN_KK_CHUNK instances one frame of 256 round128(m) / 8 bytes of u (receiver to
+ * sender), then the ciphertexts in frames of at most RING values (sender to receiver): 256 + N ell bits per
+ * instance. The receiver computes the next chunk's columns and its pads while the sender works on this one; it
+ * sends the next u only after this chunk's ciphertexts are read. */
+#include "protocol/ot/ot_internal.h"
+
+#include <fusion/bits.h>
+#include <fusion/ring.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+  K = FSN_KK_K,
+  RING = 2 * FSN_OT_CHUNK, /* ciphertexts per frame: the ring buffer */
+  GROUP = 1024,            /* hash inputs per pass on the sender: 16 KiB, L1-resident */
+};
+
+/* Rows of a chunk: columns 0-127 of row i at rows + 16 i, columns 128-255 at rows + 16 (FSN_KK_CHUNK + i). */
+static uint8_t *rows_hi(fsn_ot *ot) { return ot->rows + 16 * FSN_KK_CHUNK; }
+
+void fsn_ot_kk_free(fsn_ot *ot) {
+  if (!ot->kk) return;
+  sodium_memzero(ot->kk, sizeof *ot->kk);
+  free(ot->kk);
+  ot->kk = NULL;
+}
+
+/* C(x) AND s for every x < 256: C(2^b) is the code's generator b (bit p set iff bit b of p is), the rest by
+ * linearity, C(x) = C(x & (x - 1)) ^ C(lowest bit of x). */
+static void code_table(fsn_ot_kk *kk) {
+  uint8_t d[256][32];
+  memset(d[0], 0, 32);
+  for (unsigned b = 0; b < 8; b++) {
+    uint8_t *row = d[1u << b];
+    memset(row, 0, 32);
+    for (unsigned p = 0; p < K; p++) row[p / 8] |= (uint8_t)((p >> b & 1u) << (p % 8));
+    for (int k = 0; k < 32; k++) row[k] &= kk->s[k];
+  }
+  for (unsigned x = 3; x < 256; x++)
+    if (x & (x - 1))
+      for (int k = 0; k < 32; k++) d[x][k] = d[x & (x - 1)][k] ^ d[x & (0u - x)][k];
+  for (unsigned x = 0; x < 256; x++) memcpy(kk->dlo[x], d[x], 16), memcpy(kk->dhi[x], d[x] + 16, 16);
+  sodium_memzero(d, sizeof d);
+}
+
+fsn_status fsn_ot_nchoose1_setup(fsn_ot *ot) {
+  fsn_status st = fsn_ot_check(ot, ot ? ot->role : FSN_OT_SENDER, 0, "fsn_ot_nchoose1_setup");
+  if (st != FSN_OK || ot->kk) return st;
+  fsn_ot_kk *kk = aligned_alloc(64, sizeof *kk);
+  if (!kk) return fsn_fail(FSN_E_NOMEM, "fsn_ot_nchoose1_setup: %zu bytes", sizeof *kk);
+  memset(kk, 0, sizeof *kk);
+  ot->kk = kk;
+  st = fsn_ot_base_setup(ot, K, kk->g0, kk->g1, kk->s, "fusion/kk13/seed");
+  if (st != FSN_OK) {
+    fsn_ot_kk_free(ot);
+    return fsn_ot_broke(ot, st);
+  }
+  if (ot->role == FSN_OT_SENDER) code_table(kk);
+  return FSN_OK;
+}
+
+static size_t chunk_len(size_t n, size_t off) { return n - off < FSN_KK_CHUNK ? n - off : FSN_KK_CHUNK; }
+
+/* ---- sender ------------------------------------------------------------------------------------------------------ */
+
+/* Receive u for m instances and leave the rows q_i in ot->rows (two halves). */
+static fsn_status tx_rows(fsn_ot *ot, size_t m) {
+  const size_t mp = fsn_ot_round128(m), len = mp / 8;
+  fsn_ot_kk *kk = ot->kk;
+  fsn_status st = fsn_channel_recv(ot->ch, ot->u, K * len);
+  if (st != FSN_OK) return st;
+  for (unsigned j = 0; j < K; j++) {
+    uint8_t *q = ot->cols + j * len;
+    fsn_aes128_ctr(q, NULL, len / 16, &kk->g0[j].key, kk->g0[j].ctr);
+    fsn_ot_xor_masked(q, ot->u + j * len, len, 0 - (uint64_t)(kk->s[j / 8] >> (j % 8) & 1u));
+  }
+  fsn_bits_transpose(ot->rows, ot->cols, 128, mp);
+  fsn_bits_transpose(rows_hi(ot), ot->cols + 128 * len, 128, mp);
+  return FSN_OK;
+}
+
+/* The ciphertexts of instances [i0, i0 + g) of the chunk (global index j0 + i0 ...): ct[i N + x] = msg[i N + x] ^
+ * H_j(q_i ^ (C(x) AND s)), low ell bits. Two passes over one buffer of g N blocks build the inner and the outer hash
+ * inputs, 64-bit words in native order (the tweak converted to it), in loops the compiler vectorises. */
+static void tx_cipher(fsn_ot *ot, uint64_t *restrict ct, const uint64_t *restrict msg, size_t i0, size_t g, size_t N,
+                      uint64_t j0, uint64_t mask) {
+  const fsn_ot_kk *kk = ot->kk;
+  uint64_t *restrict blk = (uint64_t *)(void *)ot->rows2;
+  const uint64_t *restrict dlo = (const uint64_t *)(const void *)kk->dlo[0];
+  const uint64_t *restrict dhi = (const uint64_t *)(const void *)kk->dhi[0];
+  const uint64_t *lo = (const uint64_t *)(const void *)ot->rows + 2 * i0;
+  const uint64_t *hi = (const uint64_t *)(const void *)rows_hi(ot) + 2 * i0;
+  const uint64_t one = fsn_ot_le64(1);
+  for (size_t i = 0; i < g; i++) {
+    const uint64_t a0 = lo[2 * i] ^ fsn_ot_le64(j0 + i0 + i), a1 = lo[2 * i + 1];
+    uint64_t *restrict out = blk + 2 * N * i;
+    for (size_t x = 0; x < N; x++) out[2 * x] = dlo[2 * x] ^ a0, out[2 * x + 1] = dlo[2 * x + 1] ^ a1;
+  }
+  fsn_ccrh((uint8_t *)blk, (const uint8_t *)blk, g * N);
+  for (size_t i = 0; i < g; i++) {
+    const uint64_t b0 = hi[2 * i] ^ fsn_ot_le64(j0 + i0 + i), b1 = hi[2 * i + 1] ^ one;
+    uint64_t *restrict out = blk + 2 * N * i;
+    for (size_t x = 0; x < N; x++) out[2 * x] ^= dhi[2 * x] ^ b0, out[2 * x + 1] ^= dhi[2 * x + 1] ^ b1;
+  }
+  fsn_ccrh((uint8_t *)blk, (const uint8_t *)blk, g * N);
+  for (size_t k = 0; k < g * N; k++) ct[k] = (fsn_ot_le64(blk[2 * k]) ^ msg[k]) & mask;
+}
+
+/* Ciphertexts that fill whole bytes, at most 64 bits per instance (the millionaires' 16 x 4, 8 x 4 and 4 x 4 bits):
+ * the wire form of fsn_channel_send_ring, built here one 64-bit word per instance, and read back by the receiver
+ * with one shift instead of unpacking all N. */
+static bool packed_words(size_t N, unsigned ell) { return N * ell % 8 == 0 && N * ell <= 64; }
+
+/* Instance i's N ell-bit ciphertexts as bytes [i B, (i + 1) B) of out, B = N ell / 8 (little-endian bit stream).
+ * Each store writes 8 bytes: out needs 8 bytes of room past the last instance. */
+static void pack_words(uint8_t *out, const uint64_t *ct, size_t g, size_t N, unsigned ell) {
+  const size_t B = N * ell / 8;
+  for (size_t i = 0; i < g; i++) {
+    uint64_t w = 0;
+    for (size_t x = 0; x < N; x++) w |= ct[i * N + x] << (x * ell);
+    fsn_ot_store64(out + i * B, w);
+  }
+}
+
+fsn_status fsn_ot_kk_send(fsn_ot *ot, const uint64_t *msgs, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned logn,
+                          unsigned ell) {
+  fsn_status st = fsn_ot_nchoose1_setup(ot);
+  if (st != FSN_OK) return st;
+  const size_t N = (size_t)1 << logn, frame = RING / N, group = GROUP / N > 0 ? GROUP / N : 1;
+  const uint64_t mask = fsn_ring_mask(ell), j0 = ot->kk->count;
+  const bool words = packed_words(N, ell);
+  uint8_t *bytes = ot->u;                                        /* free once the rows are formed */
+  uint64_t *made = (uint64_t *)(void *)(ot->rows2 + 16 * GROUP); /* gen's messages, one group at a time */
+  for (size_t off = 0; off < n; off += FSN_KK_CHUNK) {
+    const size_t m = chunk_len(n, off);
+    if ((st = tx_rows(ot, m)) != FSN_OK) return fsn_ot_broke(ot, st);
+    for (size_t f = 0; f < m; f += frame) {
+      const size_t fl = m - f < frame ? m - f : frame;
+      for (size_t g = f; g < f + fl; g += group) {
+        const size_t gl = f + fl - g < group ? f + fl - g : group;
+        uint64_t *ct = ot->ring + (g - f) * N;
+        if (!msgs) gen(made, off + g, gl, arg);
+        tx_cipher(ot, ct, msgs ? msgs + (off + g) * N : made, g, gl, N, j0 + off, mask);
+        if (words) pack_words(bytes + (g - f) * N * ell / 8, ct, gl, N, ell);
+      }
+      st = words ? fsn_channel_send(ot->ch, bytes, fl * N * ell / 8)
+                 : fsn_channel_send_ring(ot->ch, ot->ring, fl * N, ell);
+      if (st != FSN_OK) return fsn_ot_broke(ot, st);
+    }
+    if ((st = fsn_channel_flush(ot->ch)) != FSN_OK) return fsn_ot_broke(ot, st);
+  }
+  ot->kk->count += n;
+  return FSN_OK;
+}
+
+/* ---- receiver ---------------------------------------------------------------------------------------------------- */
+
+/* Columns of a chunk of m instances with indices idx[0 .. m): t_j = G(k_j^0) into ot->cols, u_j into ot->u. */
+static void rx_columns(fsn_ot *ot, const uint8_t *idx, size_t m, unsigned logn) {
+  const size_t mp = fsn_ot_round128(m), len = mp / 8;
+  const unsigned N = 1u << logn;
+  fsn_ot_kk *kk = ot->kk;
+  /* Bit planes of the indices (row b: bit b of every index), through the scratch rows. */
+  uint8_t *pad_idx = ot->rows2, *planes = ot->rows2 + mp;
+  memcpy(pad_idx, idx, m);
+  memset(pad_idx + m, 0, mp - m);
+  fsn_bits_transpose(planes, pad_idx, mp, 8);
+  /* Code column p < N is the XOR of the planes of the bits set in p; column j of the code is column j mod N. */
+  memset(ot->u, 0, len);
+  for (unsigned p = 1; p < N; p++)
+    fsn_bits_xor(ot->u + p * len, ot->u + (p & (p - 1)) * len, planes + (size_t)__builtin_ctz(p) * len, len);
+  /* Downwards, so that code column j mod N is still in place when column j >= N reads it. */
+  for (unsigned j = K; j-- > 0;) {
+    uint8_t *t = ot->cols + j * len, *u = ot->u + j * len;
+    fsn_aes128_ctr(t, NULL, len / 16, &kk->g0[j].key, kk->g0[j].ctr);
+    fsn_bits_xor(u, t, ot->u + (j & (N - 1)) * len, len);
+    fsn_aes128_ctr(u, u, len / 16, &kk->g1[j].key, kk->g1[j].ctr);
+  }
+}
+
+static fsn_status rx_send(fsn_ot *ot, size_t m) {
+  fsn_status st = fsn_channel_send(ot->ch, ot->u, K * fsn_ot_round128(m) / 8);
+  return st == FSN_OK ? fsn_channel_flush(ot->ch) : st;
+}
+
+/* The rows t_i of the chunk and the pads of the chosen messages, H_j(t_i), low 64 bits into pad[0 .. m). */
+static void rx_pads(fsn_ot *ot, uint64_t *pad, size_t m, uint64_t j0) {
+  const size_t mp = fsn_ot_round128(m), len = mp / 8;
+  uint8_t *lo = ot->rows, *hi = rows_hi(ot);
+  fsn_bits_transpose(lo, ot->cols, 128, mp);
+  fsn_bits_transpose(hi, ot->cols + 128 * len, 128, mp);
+  for (size_t i = 0; i < m; i++) fsn_ot_store64(lo + 16 * i, fsn_ot_low64(lo + 16 * i) ^ (j0 + i));
+  fsn_ccrh(lo, lo, m);
+  for (size_t i = 0; i < m; i++) {
+    fsn_ot_store64(lo + 16 * i, fsn_ot_low64(lo + 16 * i) ^ fsn_ot_low64(hi + 16 * i) ^ (j0 + i));
+    fsn_ot_store64(lo + 16 * i + 8, fsn_ot_high64(lo + 16 * i) ^ fsn_ot_high64(hi + 16 * i) ^ 1);
+  }
+  fsn_ccrh(lo, lo, m);
+  for (size_t i = 0; i < m; i++) pad[i] = fsn_ot_low64(lo + 16 * i);
+}
+
+/* Read this chunk's ciphertexts frame by frame; out holds the pads and receives the messages. Every ciphertext of
+ * an instance is read, so the memory accesses do not depend on the index (in the packed-word form, one word per
+ * instance and a shift by r ell). */
+static fsn_status rx_finish(fsn_ot *ot, uint64_t *out, const uint8_t *idx, size_t m, size_t N, unsigned ell) {
+  const size_t frame = RING / N;
+  const uint64_t mask = fsn_ring_mask(ell);
+  const bool words = packed_words(N, ell);
+  uint8_t *bytes = (uint8_t *)ot->ring;
+  for (size_t f = 0; f < m; f += frame) {
+    const size_t fl = m - f < frame ? m - f : frame;
+    if (words) {
+      const size_t B = N * ell / 8;
+      fsn_status st = fsn_channel_recv(ot->ch, bytes, fl * B);
+      if (st != FSN_OK) return st;
+      memset(bytes + fl * B, 0, 8); /* the last word's load reads up to 8 bytes */
+      for (size_t i = 0; i < fl; i++)
+        out[f + i] = (out[f + i] ^ fsn_ot_low64(bytes + i * B) >> (idx[f + i] * ell)) & mask;
+      continue;
+    }
+    fsn_status st = fsn_channel_recv_ring(ot->ch, ot->ring, fl * N, ell);
+    if (st != FSN_OK) return st;
+    for (size_t i = 0; i < fl; i++) {
+      const uint64_t *ct = ot->ring + i * N;
+      const unsigned r = idx[f + i];
+      uint64_t c = 0;
+      for (unsigned x = 0; x < N; x++) c |= ct[x] & (0 - (uint64_t)(x == r));
+      out[f + i] = (out[f + i] ^ c) & mask;
+    }
+  }
+  return FSN_OK;
+}
+
+fsn_status fsn_ot_kk_recv(fsn_ot *ot, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn, unsigned ell) {
+  fsn_status st = fsn_ot_nchoose1_setup(ot);
+  if (st != FSN_OK || n == 0) return st;
+  const uint64_t j0 = ot->kk->count;
+  size_t off = 0, m = chunk_len(n, 0);
+  rx_columns(ot, idx, m, logn);
+  rx_pads(ot, out, m, j0);
+  while (off < n) {
+    if ((st = rx_send(ot, m)) != FSN_OK) return fsn_ot_broke(ot, st);
+    const size_t next = off + m, mn = next < n ? chunk_len(n, next) : 0;
+    if (mn) {
+      rx_columns(ot, idx + next, mn, logn);
+      rx_pads(ot, out + next, mn, j0 + next);
+    }
+    if ((st = rx_finish(ot, out + off, idx + off, m, (size_t)1 << logn, ell)) != FSN_OK) return fsn_ot_broke(ot, st);
+    off = next, m = mn;
+  }
+  ot->kk->count += n;
+  return FSN_OK;
+}
