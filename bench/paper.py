@@ -255,8 +255,11 @@ def markdown(rows, checks, ov, ref, machine, args):
             r = c["ratio"]
             cell = lambda k: f"{r[k]:.3f}" if r[k] is not None else "–"
             lines.append(f"| {c['what']} | {cell('seconds')} | {cell('c2s')} | {cell('s2c')} | {cell('rounds')} |")
-        lines += ["", "Bytes scale exactly (ratios 1.000 up to packing); seconds and rounds of tiny probes carry "
-                  "per-call overheads, so the small 4-layer check is the pessimistic case.", ""]
+        lines += ["", "Bytes scale exactly up to the protocols' per-call rounding (OT batches padded to 128, packing to "
+                  "bytes), which probes of one or a few channels multiply; seconds and rounds of such tiny probes also "
+                  "carry per-call overheads (a round trip costs a scheduler wake-up on a loaded machine), so the "
+                  "4-layer check, whose layers have 1 to 16 channels, is the pessimistic case. The ResNet probes "
+                  "hold tens of thousands of values each.", ""]
     lines += ["## Fusion's batch per query", "",
               "Inputs the client sends per query (N / n) as the parameter search picks them (`fusion params`), with "
               "committed labels: the factor by which Fusion multiplies the cost of one inference.", "",

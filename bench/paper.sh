@@ -86,7 +86,7 @@ if wanted 4layer; then
   # The projection method checked where the truth is known: every layer measured, then every layer on probes.
   model_run "4layer, every layer measured" "$out/runs/4layer-model.json" --model "$model"
   model_run "4layer, every layer on tiny probes" "$out/runs/4layer-model-probed.json" --model "$model" \
-    --probe-elements 256 --probe-meetings 4096
+    --probe-elements 1024 --probe-meetings 16384
 fi
 for name in resnet18 resnet50; do
   wanted "$name" && model_run "$name (projection)" "$out/runs/$name-model.json" --model "builtin:$name" "${probe[@]}"
