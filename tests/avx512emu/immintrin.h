@@ -395,7 +395,7 @@ static inline __m512d _mm512_abs_pd(__m512d a) { /* clears the sign bit, NaNs in
 }
 
 static inline int emu_cmp_pd(double a, double b, int predicate) {
-  const int u = isnan(a) || isnan(b), eq = a == b, lt = a < b, gt = a > b;
+  const int u = isnan(a) || isnan(b), eq = a == b, lt = a<b, gt = a> b;
   switch (predicate & 15) {
   case _CMP_EQ_OQ: return !u && eq;
   case _CMP_LT_OS: return lt;
@@ -476,28 +476,49 @@ static const uint8_t emu_aes_sbox[256] = {
     0xe1, 0xf8, 0x98, 0x11, 0x69, 0xd9, 0x8e, 0x94, 0x9b, 0x1e, 0x87, 0xe9, 0xce, 0x55, 0x28, 0xdf, /* 0xe0 */
     0x8c, 0xa1, 0x89, 0x0d, 0xbf, 0xe6, 0x42, 0x68, 0x41, 0x99, 0x2d, 0x0f, 0xb0, 0x54, 0xbb, 0x16, /* 0xf0 */
 };
-static inline uint8_t emu_xtime(uint8_t x) { return (uint8_t)((x << 1) ^ (x & 0x80 ? 0x1b : 0)); }
+#define EMU_ROTR32(x, n) ((x) >> (n) | (x) << (32 - (n)))
 
-/* One round on each 128-bit lane: byte 4c + r of a lane is state row r, column c (the FIPS-197 input order).
- * ShiftRows (row r rotated left by r) and SubBytes commute, so both are one gather; then MixColumns unless last,
- * then AddRoundKey. */
-static inline __m512i emu_aes_round(__m512i a, __m512i key, int last) {
+/* SubBytes and MixColumns of a row-0 byte x, as the column word it contributes: (2 S(x), S(x), S(x), 3 S(x))
+ * little-endian; a row-r byte contributes the word rotated left by 8r bits. Filled from the S-box before main. */
+static uint32_t emu_aes_te[256];
+__attribute__((constructor)) static void emu_aes_te_init(void) {
+  for (int x = 0; x < 256; x++) {
+    const uint32_t s = emu_aes_sbox[x], s2 = ((s << 1) ^ (s & 0x80 ? 0x1b : 0)) & 0xff;
+    emu_aes_te[x] = s2 | s << 8 | s << 16 | (s2 ^ s) << 24;
+  }
+}
+
+/* One round on each 128-bit lane. A lane is four column words (little-endian), byte r of column c being state row r,
+ * column c (the FIPS-197 input order). ShiftRows (row r rotated left by r: new column c takes row r from old column
+ * c + r) and SubBytes commute, so both are one gather of bytes b_r; then MixColumns unless last (the sum over rows of
+ * te[b_r] rotated), then AddRoundKey. Not instrumented by the sanitizers: it reads only its arguments and the tables
+ * at byte indices, and checking every lookup would make the prg-heavy suites crawl. */
+__attribute__((no_sanitize("address", "undefined"))) static inline __m512i emu_aes_round(__m512i a, __m512i key,
+                                                                                         int last) {
+  const uint8_t *sbox = emu_aes_sbox;
+  const uint32_t *te = emu_aes_te;
   __m512i r;
-  for (int lane = 0; lane < 64; lane += 16) {
-    uint8_t s[16];
-    for (int i = 0; i < 16; i++) s[i] = emu_aes_sbox[a.b[lane + (i + 4 * (i % 4)) % 16]];
-    if (!last) {
-      for (int c = 0; c < 16; c += 4) {
-        const uint8_t s0 = s[c], s1 = s[c + 1], s2 = s[c + 2], s3 = s[c + 3], all = s0 ^ s1 ^ s2 ^ s3;
-        s[c] = s0 ^ all ^ emu_xtime(s0 ^ s1); /* 2 s0 + 3 s1 + s2 + s3 */
-        s[c + 1] = s1 ^ all ^ emu_xtime(s1 ^ s2);
-        s[c + 2] = s2 ^ all ^ emu_xtime(s2 ^ s3);
-        s[c + 3] = s3 ^ all ^ emu_xtime(s3 ^ s0);
-      }
+  for (int lane = 0; lane < 16; lane += 4) {
+    const uint32_t *x = &a.d[lane];
+    for (int c = 0; c < 4; c++) {
+      const uint32_t b0 = x[c] & 0xff, b1 = (x[(c + 1) & 3] >> 8) & 0xff, b2 = (x[(c + 2) & 3] >> 16) & 0xff,
+                     b3 = x[(c + 3) & 3] >> 24;
+      const uint32_t w =
+          last ? (uint32_t)sbox[b0] | (uint32_t)sbox[b1] << 8 | (uint32_t)sbox[b2] << 16 | (uint32_t)sbox[b3] << 24
+               : te[b0] ^ EMU_ROTR32(te[b1], 24) ^ EMU_ROTR32(te[b2], 16) ^ EMU_ROTR32(te[b3], 8);
+      r.d[lane + c] = w ^ key.d[lane + c];
     }
-    for (int i = 0; i < 16; i++) r.b[lane + i] = s[i] ^ key.b[lane + i];
   }
   return r;
 }
-static inline __m512i _mm512_aesenc_epi128(__m512i a, __m512i key) { return emu_aes_round(a, key, 0); }
-static inline __m512i _mm512_aesenclast_epi128(__m512i a, __m512i key) { return emu_aes_round(a, key, 1); }
+/* VAES is a CPUID feature of its own, which AVX-512 F/BW/VL/DQ does not imply: without it vaesenc on zmm is #UD.
+ * fsn_emu_vaes (tests/avx512emu/cpu.c) says whether the emulated CPU has it. */
+int fsn_emu_vaes(void);
+static inline __m512i _mm512_aesenc_epi128(__m512i a, __m512i key) {
+  if (!fsn_emu_vaes()) __builtin_trap();
+  return emu_aes_round(a, key, 0);
+}
+static inline __m512i _mm512_aesenclast_epi128(__m512i a, __m512i key) {
+  if (!fsn_emu_vaes()) __builtin_trap();
+  return emu_aes_round(a, key, 1);
+}

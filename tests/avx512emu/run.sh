@@ -1,59 +1,69 @@
 #!/bin/sh
-# Check every AVX-512 kernel family (ring, prg, bits, trunc, gemm, conv, peak) on a machine without AVX-512: compile
-# kernels/*/*_avx512.c against plain-C stand-ins for the intrinsics (immintrin.h here) and link them in place of the
-# archive's real AVX-512 objects, with cpu.c here in place of the archive's kernels/cpu.c (it reports the avx512
-# level on an avx2 host); then run the kernel suites and the protocol suites at FSN_ISA=avx512, so every table the
-# library dispatches through is the emulated one. Fails if the linker pulls in any real AVX-512 member.
+# Check every AVX-512 kernel family (ring, prg, bits, trunc, gemm, conv, peak) on a machine without AVX-512. All of
+# kernels/*/*_avx512.c are compiled against plain-C stand-ins for the intrinsics (immintrin.h here) and linked in place
+# of the archive's real AVX-512 members, and cpu.c here in place of its kernels/cpu.c member (it reports the avx512
+# level on an avx2 host). The kernel suites and the protocol suites then run at FSN_ISA=avx512, so every table the
+# library dispatches through, in the tests and inside the protocols, is the emulated one; the link fails the run if it
+# loads any real AVX-512 or cpu.c member. prg runs once more as on an AVX-512 CPU without VAES (Skylake-SP).
+# Objects and tests are built with ASan and UBSan, two compiler jobs at a time.
 # Usage: tests/avx512emu/run.sh [build-dir [suite...]]   (build-dir holds a compiled libfusion.a; default: all suites)
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
-[ $# -gt 1 ] && shift && suites=$* || suites="ring prg bits trunc gemm conv linear secure nn mixcheck ot nonlinear"
+kernel_suites="ring prg bits trunc gemm conv"
+protocol_suites="linear nn mixcheck ot nonlinear secure"
+if [ $# -gt 1 ]; then shift && suites=$*; else suites="$kernel_suites $protocol_suites"; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+start=$(date +%s)
+
 cc=${CC:-cc}
 # -ffp-contract=off: the stand-ins' separate multiplies and adds must stay separate roundings, as vmulpd/vaddpd are.
 flags="-O1 -g -std=c17 -D_GNU_SOURCE -fopenmp -ffp-contract=off -Wall -Wextra -Werror"
-san="-fsanitize=address,undefined -fno-sanitize-recover=all"
-inc="-I$root/include -I$root -I$build/include"
-libs="$build/libfusion.a $(pkg-config --libs check libsodium) -lm -lpthread"
+flags="$flags -fsanitize=address,undefined -fno-sanitize-recover=all -I$root/include -I$root -I$build/include"
+# The library's own dependencies, as its generated pkg-config file lists them.
+requires=$(PKG_CONFIG_PATH="$build/meson-private" pkg-config --print-requires-private fusion)
+libs="$build/libfusion.a $(pkg-config --libs check $requires) -fopenmp -lm -lpthread"
+export cc flags libs work root
 
-start=$(date +%s)
-objs="" pids=""
-for f in "$root"/kernels/*/*_avx512.c; do
-  o="$work/$(basename "$f" .c).o"
-  $cc $flags $san -I"$root/tests/avx512emu" $inc -c "$f" -o "$o" &
-  pids="$pids $!" objs="$objs $o"
-done
-$cc $flags $san $inc -c "$root/tests/avx512emu/cpu.c" -o "$work/cpu.o" &
-pids="$pids $!"
-for f in fsn_test fsn_test_net fsn_test_models; do
-  $cc $flags $san $inc -c "$root/tests/common/$f.c" -o "$work/$f.o" &
-  pids="$pids $!"
-done
-for pid in $pids; do wait "$pid" || { echo "compiling the emulated objects failed"; exit 1; }; done
-[ "$(echo $objs | wc -w)" -eq 7 ] || { echo "expected 7 kernels/*/*_avx512.c, found: $objs"; exit 1; }
-common="$work/cpu.o $work/fsn_test.o $work/fsn_test_net.o $work/fsn_test_models.o"
+# Compile: "kernel FILE" against the stand-ins, "plain FILE" against the real headers. Two jobs at a time.
+kernels=$(ls "$root"/kernels/*/*_avx512.c)
+[ "$(echo "$kernels" | wc -l)" -eq 7 ] || { echo "expected 7 kernels/*/*_avx512.c, found: $kernels"; exit 1; }
+{
+  for f in $kernels; do echo "kernel $f"; done
+  for f in tests/avx512emu/cpu.c tests/common/fsn_test.c tests/common/fsn_test_net.c tests/common/fsn_test_models.c; do
+    echo "plain $root/$f"
+  done
+} | xargs -P 2 -L 1 sh -c 'o="$work/$(basename "$1" .c).o"; [ "$0" = kernel ] && i="-I$root/tests/avx512emu" || i=
+  $cc $flags $i -c "$1" -o "$o"' || { echo "== compiling the emulated objects failed"; exit 1; }
+objs=$(for f in $kernels; do echo "$work/$(basename "$f" .c).o"; done)
+objs="$objs $work/cpu.o $work/fsn_test.o $work/fsn_test_net.o $work/fsn_test_models.o"
+export objs
+
+# Link: the emulated objects come first, so the archive's own members for those symbols are never needed; --trace lists
+# every member the link loads, and none may be a real AVX-512 kernel or the real cpu.c.
+for suite in $suites; do echo "$suite"; done | xargs -P 2 -I '{}' sh -c '
+  $cc $flags "$root/tests/test_{}.c" $objs $libs -Wl,--trace -o "$work/test_{}" >"$work/link_{}.txt" 2>&1 &&
+    ! grep -qE "_avx512\.c\.o|kernels_cpu\.c\.o" "$work/link_{}.txt" || : >"$work/bad_{}"'
 
 status=0
-run() { # suite: link against the emulated objects (first, so the archive's members are never needed), then run
-  suite=$1
-  # --trace lists every archive member the link loads: none may be a real AVX-512 kernel or the real cpu.c.
-  if ! $cc $flags $san $inc "$root/tests/test_$suite.c" $objs $common $libs -Wl,--trace -o "$work/test_$suite" \
-      >"$work/link_$suite.txt" 2>&1; then
-    cat "$work/link_$suite.txt"; echo "== $suite: link failed"; status=1; return
-  fi
-  if grep -E '_avx512\.c\.o|kernels_cpu\.c\.o' "$work/link_$suite.txt"; then
-    echo "== $suite: real AVX-512 or cpu objects linked in"; status=1; return
-  fi
+run() { # suite label [VAR=value]
   t0=$(date +%s)
-  echo "== $suite, AVX-512 kernels on emulated intrinsics"
-  if FSN_ISA=avx512 CK_DEFAULT_TIMEOUT=600 CK_VERBOSITY=normal ASAN_OPTIONS=detect_leaks=1 "$work/test_$suite"; then
-    echo "== $suite: ok ($(($(date +%s) - t0)) s)"
+  if [ -e "$work/bad_$1" ] || [ ! -x "$work/test_$1" ]; then
+    grep -E "error|undefined|multiple|_avx512\.c\.o|kernels_cpu\.c\.o" "$work/link_$1.txt" || true
+    echo "== $1: link failed, or a real AVX-512 or cpu.c member was loaded"
+    status=1
+    return
+  fi
+  echo "== $1, AVX-512 kernels on emulated intrinsics$2"
+  if env FSN_ISA=avx512 CK_DEFAULT_TIMEOUT=600 CK_VERBOSITY=normal ASAN_OPTIONS=detect_leaks=1 ${3:-} "$work/test_$1"; then
+    echo "== $1: ok ($(($(date +%s) - t0)) s)"
   else
-    echo "== $suite: FAILED"; status=1
+    echo "== $1: FAILED"
+    status=1
   fi
 }
-for suite in $suites; do run "$suite"; done
+for suite in $suites; do run "$suite" ""; done
+case " $suites " in *" prg "*) run prg ", CPU without VAES" FSN_EMU_NO_VAES=1 ;; esac
 echo "== avx512emu: $(($(date +%s) - start)) s, $([ $status -eq 0 ] && echo ok || echo FAILED)"
 exit $status
