@@ -4,7 +4,8 @@
 # of the archive's real AVX-512 members, and cpu.c here in place of its kernels/cpu.c member (it reports the avx512
 # level on an avx2 host). The kernel suites and the protocol suites then run at FSN_ISA=avx512, so every table the
 # library dispatches through, in the tests and inside the protocols, is the emulated one; the link fails the run if it
-# loads any real AVX-512 or cpu.c member. prg runs once more as on an AVX-512 CPU without VAES (Skylake-SP).
+# loads any real AVX-512 or cpu.c member. prg runs once more as on an AVX-512 CPU without VAES (Skylake-SP). First,
+# selftest_host.c checks the stand-ins against the host's real AVX2 and AES-NI instructions.
 # Objects and tests are built with ASan and UBSan, two compiler jobs at a time.
 # Usage: tests/avx512emu/run.sh [build-dir [suite...]]   (build-dir holds a compiled libfusion.a; default: all suites)
 set -eu
@@ -26,16 +27,18 @@ requires=$(PKG_CONFIG_PATH="$build/meson-private" pkg-config --print-requires-pr
 libs="$build/libfusion.a $(pkg-config --libs check $requires) -fopenmp -lm -lpthread"
 export cc flags libs work root
 
-# Compile: "kernel FILE" against the stand-ins, "plain FILE" against the real headers. Two jobs at a time.
+# Compile: "emu FILE" against the stand-ins, "plain FILE" against the real headers, "host FILE" with the real AVX2
+# and AES-NI intrinsics (the self-test's reference side). Two jobs at a time.
 kernels=$(ls "$root"/kernels/*/*_avx512.c)
 [ "$(echo "$kernels" | wc -l)" -eq 7 ] || { echo "expected 7 kernels/*/*_avx512.c, found: $kernels"; exit 1; }
 {
-  for f in $kernels; do echo "kernel $f"; done
+  for f in $kernels "$root/tests/avx512emu/selftest_emu.c"; do echo "emu $f"; done
   for f in tests/avx512emu/cpu.c tests/common/fsn_test.c tests/common/fsn_test_net.c tests/common/fsn_test_models.c; do
     echo "plain $root/$f"
   done
-} | xargs -P 2 -L 1 sh -c 'o="$work/$(basename "$1" .c).o"; [ "$0" = kernel ] && i="-I$root/tests/avx512emu" || i=
-  $cc $flags $i -c "$1" -o "$o"' || { echo "== compiling the emulated objects failed"; exit 1; }
+  echo "host $root/tests/avx512emu/selftest_host.c"
+} | xargs -P 2 -L 1 sh -c 'case $0 in emu) i="-I$root/tests/avx512emu" ;; host) i="-mavx2 -maes" ;; *) i= ;; esac
+  $cc $flags $i -c "$1" -o "$work/$(basename "$1" .c).o"' || { echo "== compiling the emulated objects failed"; exit 1; }
 objs=$(for f in $kernels; do echo "$work/$(basename "$f" .c).o"; done)
 objs="$objs $work/cpu.o $work/fsn_test.o $work/fsn_test_net.o $work/fsn_test_models.o"
 export objs
@@ -47,6 +50,11 @@ for suite in $suites; do echo "$suite"; done | xargs -P 2 -I '{}' sh -c '
     ! grep -qE "_avx512\.c\.o|kernels_cpu\.c\.o" "$work/link_{}.txt" || : >"$work/bad_{}"'
 
 status=0
+# The stand-ins against the host's own AVX2 / AES-NI instructions, where they have a 256- or 128-bit counterpart.
+if grep -qw avx2 /proc/cpuinfo && grep -qw aes /proc/cpuinfo; then
+  echo "== stand-in intrinsics against the host's instructions"
+  $cc $flags "$work/selftest_emu.o" "$work/selftest_host.o" -lm -o "$work/selftest" && "$work/selftest" || status=1
+fi
 run() { # suite label [VAR=value]
   t0=$(date +%s)
   if [ -e "$work/bad_$1" ] || [ ! -x "$work/test_$1" ]; then
