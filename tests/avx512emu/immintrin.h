@@ -3,8 +3,9 @@
  * machine without AVX-512 (see run.sh). Not a general emulator: only what those files call, each with the lane
  * semantics of Intel's definition. Masked loads and stores touch only live lanes; aligned loads and stores (and the
  * non-temporal store, which needs alignment too) trap when misaligned; the undefined upper lanes of a widening cast
- * hold a poison pattern rather than zeros, so code relying on them shows; the AES rounds follow FIPS-197.
- * Little-endian byte order throughout, as on x86. */
+ * hold a poison pattern rather than zeros, so code relying on them shows; the AES rounds follow FIPS-197 and trap
+ * unless the emulated CPU has VAES. Little-endian byte order throughout, as on x86. selftest_host.c compares every
+ * stand-in that has a 256- or 128-bit counterpart with the host's real AVX2 / AES-NI instruction. */
 #pragma once
 #include <math.h>
 #include <stdint.h>
