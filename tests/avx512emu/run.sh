@@ -1,28 +1,84 @@
 #!/bin/sh
-# Check the AVX-512 gemm/conv/peak kernels' logic on a machine without AVX-512: compile them against plain-C
-# stand-ins for the intrinsics (immintrin.h here), link them in place of the real AVX-512 objects, and run the gemm
-# and conv suites with the active level reported as avx512. Usage: tests/avx512emu/run.sh [build-dir]
+# Check every AVX-512 kernel family (ring, prg, bits, trunc, gemm, conv, peak) on a machine without AVX-512. All of
+# kernels/*/*_avx512.c are compiled against plain-C stand-ins for the intrinsics (immintrin.h here) and linked in place
+# of the archive's real AVX-512 members, and cpu.c here in place of its kernels/cpu.c member (it reports the avx512
+# level on an avx2 host). The kernel suites and the protocol suites then run at FSN_ISA=avx512, so every table the
+# library dispatches through, in the tests and inside the protocols, is the emulated one; the link fails the run if it
+# loads any real AVX-512 or cpu.c member. prg runs once more as on an AVX-512 CPU without VAES (Skylake-SP). First,
+# selftest_host.c checks the stand-ins against the host's real AVX2 and AES-NI instructions.
+# Objects and tests are built with ASan and UBSan, two compiler jobs at a time.
+# Usage: tests/avx512emu/run.sh [build-dir [suite...]]   (build-dir holds a compiled libfusion.a; default: all suites)
+# Exit status: 0 all passed, 77 skipped (the host lacks avx2), otherwise failed.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
+kernel_suites="ring prg bits trunc gemm conv"
+protocol_suites="linear nn mixcheck ot nonlinear secure"
+if [ $# -gt 1 ]; then shift && suites=$*; else suites="$kernel_suites $protocol_suites"; fi
+# The emulated avx512 level sits on the host's avx2 one (the suites also run the real avx2 paths): without it, every
+# suite would skip. Exit 77, the conventional "skipped", instead of passing vacuously.
+if [ "$("$build/apps/fusion" info 2>/dev/null | sed -n 's/^best level: *//p')" = ref ]; then
+  echo "== avx512emu: this host lacks the avx2 level the emulation builds on: skipped"
+  exit 77
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-flags="-O1 -g -std=c17 -D_GNU_SOURCE -fopenmp -fsanitize=address,undefined -fno-sanitize-recover=all"
-inc="-I$root/tests/avx512emu -I$root/include -I$root -I$build/include"
-objs=""
-for f in gemm/gemm_avx512 conv/conv_avx512 peak/peak_avx512; do
-  cc $flags $inc -c "$root/kernels/$f.c" -o "$work/${f#*/}.o"
-  objs="$objs $work/${f#*/}.o"
-done
-printf '#include <fusion/cpu.h>\nfsn_isa emu_active(void) { return FSN_ISA_AVX512; }\n' > "$work/active.c"
-cc $flags $inc -c "$work/active.c" -o "$work/active.o"
-cc $flags $inc -c "$root/tests/common/fsn_test.c" -o "$work/fsn_test.o"
+start=$(date +%s)
+
+cc=${CC:-cc}
+# -ffp-contract=off: the stand-ins' separate multiplies and adds must stay separate roundings, as vmulpd/vaddpd are.
+flags="-O1 -g -std=c17 -D_GNU_SOURCE -fopenmp -ffp-contract=off -Wall -Wextra -Werror"
+flags="$flags -fsanitize=address,undefined -fno-sanitize-recover=all -I$root/include -I$root -I$build/include"
+# The library's own dependencies, as its generated pkg-config file lists them.
+requires=$(PKG_CONFIG_PATH="$build/meson-private" pkg-config --print-requires-private fusion)
+libs="$build/libfusion.a $(pkg-config --libs check $requires) -fopenmp -lm -lpthread"
+export cc flags libs work root
+
+# Compile: "emu FILE" against the stand-ins, "plain FILE" against the real headers, "host FILE" with the real AVX2
+# and AES-NI intrinsics (the self-test's reference side). Two jobs at a time.
+kernels=$(ls "$root"/kernels/*/*_avx512.c)
+[ "$(echo "$kernels" | wc -l)" -eq 7 ] || { echo "expected 7 kernels/*/*_avx512.c, found: $kernels"; exit 1; }
+{
+  for f in $kernels "$root/tests/avx512emu/selftest_emu.c"; do echo "emu $f"; done
+  for f in tests/avx512emu/cpu.c tests/common/fsn_test.c tests/common/fsn_test_net.c tests/common/fsn_test_models.c; do
+    echo "plain $root/$f"
+  done
+  echo "host $root/tests/avx512emu/selftest_host.c"
+} | xargs -P 2 -L 1 sh -c 'case $0 in emu) i="-I$root/tests/avx512emu" ;; host) i="-mavx2 -maes" ;; *) i= ;; esac
+  $cc $flags $i -c "$1" -o "$work/$(basename "$1" .c).o"' || { echo "== compiling the emulated objects failed"; exit 1; }
+objs=$(for f in $kernels; do echo "$work/$(basename "$f" .c).o"; done)
+objs="$objs $work/cpu.o $work/fsn_test.o $work/fsn_test_net.o $work/fsn_test_models.o"
+export objs
+
+# Link: the emulated objects come first, so the archive's own members for those symbols are never needed; --trace lists
+# every member the link loads, and none may be a real AVX-512 kernel or the real cpu.c.
+for suite in $suites; do echo "$suite"; done | xargs -P 2 -I '{}' sh -c '
+  $cc $flags "$root/tests/test_{}.c" $objs $libs -Wl,--trace -o "$work/test_{}" >"$work/link_{}.txt" 2>&1 &&
+    ! grep -qE "_avx512\.c\.o|kernels_cpu\.c\.o" "$work/link_{}.txt" || : >"$work/bad_{}"'
+
 status=0
-for suite in gemm conv; do
-  # The emulated objects come first, so the archive's real AVX-512 members are never pulled in.
-  cc $flags $inc -Dfsn_isa_active=emu_active "$root/tests/test_$suite.c" $objs "$work/active.o" "$work/fsn_test.o" \
-    "$build/libfusion.a" $(pkg-config --libs check libsodium) -lm -o "$work/test_$suite"
-  echo "== $suite, AVX-512 kernels on emulated intrinsics"
-  CK_DEFAULT_TIMEOUT=600 CK_VERBOSITY=normal "$work/test_$suite" || status=1
-done
+# The stand-ins against the host's own AVX2 / AES-NI instructions, where they have a 256- or 128-bit counterpart.
+if grep -qw avx2 /proc/cpuinfo && grep -qw aes /proc/cpuinfo; then
+  echo "== stand-in intrinsics against the host's instructions"
+  $cc $flags "$work/selftest_emu.o" "$work/selftest_host.o" -lm -o "$work/selftest" && "$work/selftest" || status=1
+fi
+run() { # suite label [VAR=value]
+  t0=$(date +%s)
+  if [ -e "$work/bad_$1" ] || [ ! -x "$work/test_$1" ]; then
+    grep -E "error|undefined|multiple|_avx512\.c\.o|kernels_cpu\.c\.o" "$work/link_$1.txt" || true
+    echo "== $1: link failed, or a real AVX-512 or cpu.c member was loaded"
+    status=1
+    return
+  fi
+  echo "== $1, AVX-512 kernels on emulated intrinsics$2"
+  if env FSN_ISA=avx512 CK_DEFAULT_TIMEOUT=600 CK_VERBOSITY=normal ASAN_OPTIONS=detect_leaks=1 ${3:-} "$work/test_$1"; then
+    echo "== $1: ok ($(($(date +%s) - t0)) s)"
+  else
+    echo "== $1: FAILED"
+    status=1
+  fi
+}
+for suite in $suites; do run "$suite" ""; done
+case " $suites " in *" prg "*) run prg ", CPU without VAES" FSN_EMU_NO_VAES=1 ;; esac
+echo "== avx512emu: $(($(date +%s) - start)) s, $([ $status -eq 0 ] && echo ok || echo FAILED)"
 exit $status
