@@ -307,7 +307,7 @@ def plots(out, rows, ov, profiles):
             keys.append(k)
     cols = ["off"] + profiles
     with open(os.path.join(d, "runs.dat"), "w") as f:
-        f.write("label " + " ".join(cols) + " gib\n")
+        f.write("# label " + " ".join(cols) + " gib\n")
         for net, run in keys:
             cells = []
             for p in cols:
