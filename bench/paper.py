@@ -172,6 +172,11 @@ def fmt_b(x):
     return f"{x / GIB:.2f} GiB" if x >= GIB else f"{x / MIB:.1f} MiB"
 
 
+def both(r):
+    """Bytes of a row, both ways."""
+    return r["client_sent"] + r["client_recv"]
+
+
 def find(rows, **kw):
     for r in rows:
         if all(r.get(k) == v for k, v in kw.items()):
@@ -187,14 +192,14 @@ def reference_section(rows, ref):
     p = paper.get(("resnet50", "Fusion"))
     if r50 and p:
         lines.append(f"| ResNet-50, Fusion, 1 query, WAN | {fmt_s(p['seconds'])}, {fmt_b(p['bytes'])} (paper) | "
-                     f"{fmt_s(r50['estimate_seconds'])}, {fmt_b(r50['client_sent'] + r50['client_recv'])} | "
+                     f"{fmt_s(r50['estimate_seconds'])}, {fmt_b(both(r50))} | "
                      f"{r50['source']}: batch {r50['batch']} × one inference, model estimate |")
     semi = find(rows, network="resnet50", profile="wan", run="semi")
     p = paper.get(("resnet50", "Fusion vs semi-honest CrypTFlow2"))
     if r50 and semi and p:
         lines.append(f"| ResNet-50, Fusion vs semi-honest, WAN | {p['time_ratio']}× faster, {p['bytes_ratio']}× less "
                      f"traffic (paper, vs CrypTFlow2) | Fusion costs {r50['estimate_seconds'] / semi['estimate_seconds']:.1f}× "
-                     f"the time and {(r50['client_sent'] + r50['client_recv']) / (semi['client_sent'] + semi['client_recv']):.1f}× "
+                     f"the time and {both(r50) / both(semi):.1f}× "
                      f"the traffic of our semi-honest run | the same base protocol with and without the checks |")
     for system in ("Cheetah, 2 threads (semi-honest, RLWE linear + silent OT)",
                    "CrypTFlow2 SCI_HE, 2 threads (semi-honest)"):
@@ -202,13 +207,13 @@ def reference_section(rows, ref):
         if a and ours:
             lines.append(f"| ResNet-50, semi-honest, loopback: {system} | {fmt_s(a['seconds'])}, {fmt_b(a['bytes'])} "
                          f"({a['what']}) | {fmt_s(ours['estimate_seconds'])}, "
-                         f"{fmt_b(ours['client_sent'] if 'client sent' in a['what'] else ours['client_sent'] + ours['client_recv'])} | "
+                         f"{fmt_b(ours['client_sent'] if 'client sent' in a['what'] else both(ours))} | "
                          f"{ours['source']} |")
     f1 = find(rows, network="4layer", profile="off", run="fusion1")
     p = paper.get(("4layer", "Fusion vs a maliciously secure protocol"))
     spdz = paper.get(("4layer", "MP-SPDZ spdz2k (malicious, Z_2^64)"))
     if f1 and p and spdz:
-        nb = f1["client_sent"] + f1["client_recv"]
+        nb = both(f1)
         lines.append(f"| 4-layer, Fusion (1 query) vs malicious | {p['time_ratio']}× faster, {p['bytes_ratio']}× less "
                      f"traffic (paper) | {spdz['seconds'] / f1['seconds']:.1f}× faster, {spdz['bytes'] / nb:.1f}× less "
                      f"traffic than MP-SPDZ spdz2k here ({fmt_s(spdz['seconds'])}, {fmt_b(spdz['bytes'])}) | "
@@ -216,7 +221,7 @@ def reference_section(rows, ref):
     s1 = find(rows, network="4layer", profile="off", run="semi")
     semi2k = paper.get(("4layer", "MP-SPDZ semi2k (semi-honest)"))
     if s1 and semi2k:
-        nb = s1["client_sent"] + s1["client_recv"]
+        nb = both(s1)
         lines.append(f"| 4-layer, semi-honest, loopback | MP-SPDZ semi2k {fmt_s(semi2k['seconds'])}, "
                      f"{fmt_b(semi2k['bytes'])} | {fmt_s(s1['seconds'])}, {fmt_b(nb)} | measured |")
     lines += ["",
@@ -314,7 +319,7 @@ def plots(out, rows, ov, profiles):
                 r = find(rows, network=net, run=run, profile=p)
                 cells.append(f"{r['estimate_seconds']:.6g}" if r and r["estimate_seconds"] else "NaN")
             r = find(rows, network=net, run=run, profile="off")
-            gib = (r["client_sent"] + r["client_recv"]) / GIB if r else float("nan")
+            gib = both(r) / GIB if r else float("nan")
             f.write(f"\"{net} {run}\" " + " ".join(cells) + f" {gib:.6g}\n")
     ok = True
     hist = "set style data histograms\nset style histogram cluster gap 1\nset style fill solid 0.8 border -1\n" \
