@@ -338,6 +338,16 @@ START_TEST(pool_known_answers) {
 }
 END_TEST
 
+/* Planes whose sum leaves the signed 64-bit range wrap mod 2^64 without signed overflow (see test_ring.c). */
+START_TEST(global_sumpool_wraps_without_signed_overflow) {
+  uint64_t in[2 * 24], out[2];
+  for (size_t i = 0; i < 2 * 24; i++) in[i] = i < 24 ? (uint64_t)1 << 62 : UINT64_MAX;
+  fsn_global_sumpool(out, in, 2, 24, 64);
+  ck_assert_uint_eq(out[0], 0);
+  ck_assert_uint_eq(out[1], (uint64_t)0 - 24);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("conv");
   TCase *tc = tcase_create("conv");
@@ -349,6 +359,7 @@ int main(void) {
   tcase_add_test(tc, sumpool_matches_ref);
   tcase_add_test(tc, global_sumpool_matches_ref);
   tcase_add_test(tc, pool_known_answers);
+  tcase_add_test(tc, global_sumpool_wraps_without_signed_overflow);
   suite_add_tcase(s, tc);
   return fsn_test_main(s);
 }

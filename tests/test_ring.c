@@ -172,6 +172,21 @@ START_TEST(arithmetic_known_answers) {
 }
 END_TEST
 
+/* Lanes whose sum leaves the signed 64-bit range: a SIMD reduction must wrap mod 2^64 without signed overflow
+ * (GCC 12's _mm512_reduce_add_epi64 overflows signed long long; the sanitised runs, native or emulated, catch it). */
+START_TEST(sum_wraps_without_signed_overflow) {
+  uint64_t x[40], s;
+  for (size_t n = 8; n <= 40; n += 8) {
+    for (size_t i = 0; i < n; i++) x[i] = (uint64_t)1 << 62;
+    fsn_ring_sum(&s, x, n, 64);
+    ck_assert_uint_eq(s, (uint64_t)(n % 4) << 62);
+    for (size_t i = 0; i < n; i++) x[i] = UINT64_MAX - i;
+    fsn_ring_sum(&s, x, n, 64);
+    ck_assert_uint_eq(s, (uint64_t)0 - n - n * (n - 1) / 2);
+  }
+}
+END_TEST
+
 START_TEST(encode_decode_known_answers) {
   const double x[] = {0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.49999999999999994, -3.25, 0.0, -0.0, NAN, INFINITY};
   const int64_t want[] = {1, -1, 2, -2, 3, -3, 0, -3, 0, 0, 0, 0}; /* s = 0: half away from zero */
@@ -220,6 +235,7 @@ int main(void) {
   tcase_add_test(tc, unary_ops_match_ref);
   tcase_add_test(tc, scalar_ops_match_ref);
   tcase_add_test(tc, sum_matches_ref);
+  tcase_add_test(tc, sum_wraps_without_signed_overflow);
   tcase_add_test(tc, encode_matches_ref);
   tcase_add_test(tc, decode_matches_ref);
   tcase_add_test(tc, streaming_path_matches_ref);

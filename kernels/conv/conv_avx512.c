@@ -5,6 +5,7 @@
 
 #include "kernels/conv/conv_portable.h"
 #include "kernels/gemm/gemm_ops.h"
+#include "kernels/simd_avx512.h"
 
 void fsn_conv_conv2d__avx512(uint64_t *out, const uint64_t *in, const uint64_t *weight, const uint64_t *bias,
                              const fsn_conv2d_shape *s, void *scratch) {
@@ -87,7 +88,7 @@ void fsn_conv_global_sumpool__avx512(uint64_t *out, const uint64_t *in, size_t p
       acc0 = _mm512_add_epi64(acc0, _mm512_loadu_si512(x + i));
       acc1 = _mm512_add_epi64(acc1, _mm512_loadu_si512(x + i + 8));
     }
-    uint64_t sum = (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(acc0, acc1));
+    uint64_t sum = fsn_sum_u64x8(_mm512_add_epi64(acc0, acc1));
     for (; i < hw; i++) sum += x[i];
     out[p] = sum & fsn_ring_mask(ell);
   }

@@ -6,14 +6,12 @@
 #include <stdint.h>
 
 #include "kernels/ring/ring_ops.h"
+#include "kernels/simd_avx512.h"
 
 #define LANES  8
 #define INLINE static inline __attribute__((always_inline))
 
 enum ring_op { OP_ADD, OP_SUB, OP_MUL, OP_NEG, OP_REDUCE, OP_SCALE };
-
-/* Lanes live in the block that starts at i: all 8, or the n - i of the tail. */
-INLINE __mmask8 live_lanes(size_t i, size_t n) { return n - i >= LANES ? 0xff : (__mmask8)((1u << (n - i)) - 1); }
 
 INLINE __m512i apply(enum ring_op op, __m512i x, __m512i y) {
   switch (op) {
@@ -53,7 +51,7 @@ INLINE void run_vectors(enum ring_op op, uint64_t *z, const uint64_t *x, const u
       _mm512_storeu_si512(z + i, zv);
   }
   if (i < n) {
-    __mmask8 live = live_lanes(i, n);
+    __mmask8 live = fsn_live_lanes8(i, n);
     __m512i xv = _mm512_maskz_loadu_epi64(live, x + i), yv = binary ? _mm512_maskz_loadu_epi64(live, y + i) : av;
     _mm512_mask_storeu_epi64(z + i, live, _mm512_and_si512(apply(op, xv, yv), mask));
   }
@@ -96,7 +94,7 @@ void fsn_ring_scale__avx512(uint64_t *z, const uint64_t *x, uint64_t a, size_t n
 void fsn_ring_axpy__avx512(uint64_t *y, const uint64_t *x, uint64_t a, size_t n, unsigned ell) {
   const __m512i mask = _mm512_set1_epi64((long long)fsn_ring_mask(ell)), av = _mm512_set1_epi64((long long)a);
   for (size_t i = 0; i < n; i += LANES) {
-    __mmask8 live = live_lanes(i, n);
+    __mmask8 live = fsn_live_lanes8(i, n);
     __m512i ax = _mm512_mullo_epi64(_mm512_maskz_loadu_epi64(live, x + i), av);
     __m512i yv = _mm512_maskz_loadu_epi64(live, y + i);
     _mm512_mask_storeu_epi64(y + i, live, _mm512_and_si512(_mm512_add_epi64(yv, ax), mask));
@@ -110,8 +108,8 @@ void fsn_ring_sum__avx512(uint64_t *out, const uint64_t *x, size_t n, unsigned e
     acc0 = _mm512_add_epi64(acc0, _mm512_loadu_si512(x + i));
     acc1 = _mm512_add_epi64(acc1, _mm512_loadu_si512(x + i + LANES));
   }
-  for (; i < n; i += LANES) acc0 = _mm512_add_epi64(acc0, _mm512_maskz_loadu_epi64(live_lanes(i, n), x + i));
-  *out = (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(acc0, acc1)) & fsn_ring_mask(ell);
+  for (; i < n; i += LANES) acc0 = _mm512_add_epi64(acc0, _mm512_maskz_loadu_epi64(fsn_live_lanes8(i, n), x + i));
+  *out = fsn_sum_u64x8(_mm512_add_epi64(acc0, acc1)) & fsn_ring_mask(ell);
 }
 
 /* Encode: the algorithm of ring_avx2.c (trunc, +-1 where the fraction is >= 1/2, bits of r + 1.5 * 2^52, exact while
@@ -122,7 +120,7 @@ void fsn_ring_encode__avx512(uint64_t *z, const double *x, size_t n, unsigned el
   const __m512d one = _mm512_set1_pd(1.0), sign = _mm512_set1_pd(-0.0), magic = _mm512_set1_pd(0x1.8p52);
   const __m512i mask = _mm512_set1_epi64((long long)fsn_ring_mask(ell));
   for (size_t i = 0; i < n; i += LANES) {
-    __mmask8 live = live_lanes(i, n);
+    __mmask8 live = fsn_live_lanes8(i, n);
     __m512d v = _mm512_mul_pd(_mm512_maskz_loadu_pd(live, x + i), scale);
     __mmask8 in_range = _mm512_cmp_pd_mask(_mm512_abs_pd(v), limit, _CMP_LT_OQ);
     if ((in_range & live) != live) {
@@ -146,7 +144,7 @@ void fsn_ring_decode__avx512(double *z, const uint64_t *x, size_t n, unsigned el
   const __m512d lo_bias = _mm512_set1_pd(0x1p52), hi_bias = _mm512_set1_pd(0x1p84 + 0x1p63);
   const __m512d inv_scale = _mm512_set1_pd(ldexp(1.0, -(int)s));
   for (size_t i = 0; i < n; i += LANES) {
-    __mmask8 live = live_lanes(i, n);
+    __mmask8 live = fsn_live_lanes8(i, n);
     __m512i u = _mm512_and_si512(_mm512_maskz_loadu_epi64(live, x + i), mask);
     __m512i v = _mm512_sub_epi64(_mm512_xor_si512(u, half), half);
     __m512d lo = _mm512_sub_pd(_mm512_castsi512_pd(_mm512_mask_blend_epi32(0xaaaa, v, lo_exp)), lo_bias);

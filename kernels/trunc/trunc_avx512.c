@@ -4,12 +4,9 @@
 
 #include "kernels/trunc/trunc_divmagic.h"
 #include "kernels/trunc/trunc_ops.h"
+#include "kernels/simd_avx512.h"
 
 #define LANES 8
-
-static inline __mmask8 live_lanes(size_t i, size_t n) {
-  return n - i >= LANES ? 0xff : (__mmask8)((1u << (n - i)) - 1);
-}
 
 void fsn_trunc_sar__avx512(uint64_t *z, const uint64_t *x, size_t n, unsigned ell, unsigned s) {
   const unsigned shift = s < ell - 1 ? s : ell - 1;
@@ -18,7 +15,7 @@ void fsn_trunc_sar__avx512(uint64_t *z, const uint64_t *x, size_t n, unsigned el
   const __m512i bias = _mm512_set1_epi64((long long)(half >> shift));
   const __m128i count = _mm_cvtsi32_si128((int)shift);
   for (size_t i = 0; i < n; i += LANES) {
-    __mmask8 live = live_lanes(i, n);
+    __mmask8 live = fsn_live_lanes8(i, n);
     __m512i w = _mm512_xor_si512(_mm512_maskz_loadu_epi64(live, x + i), halfv);
     _mm512_mask_storeu_epi64(z + i, live, _mm512_and_si512(_mm512_sub_epi64(_mm512_srl_epi64(w, count), bias), mask));
   }
@@ -28,7 +25,7 @@ void fsn_trunc_shr__avx512(uint64_t *z, const uint64_t *x, size_t n, unsigned el
   const __m512i mask = _mm512_set1_epi64((long long)fsn_ring_mask(ell));
   const __m128i count = _mm_cvtsi32_si128((int)s);
   for (size_t i = 0; i < n; i += LANES) {
-    __mmask8 live = live_lanes(i, n);
+    __mmask8 live = fsn_live_lanes8(i, n);
     __m512i u = _mm512_and_si512(_mm512_maskz_loadu_epi64(live, x + i), mask);
     _mm512_mask_storeu_epi64(z + i, live, _mm512_srl_epi64(u, count));
   }
@@ -38,7 +35,7 @@ void fsn_trunc_shr__avx512(uint64_t *z, const uint64_t *x, size_t n, unsigned el
 void fsn_trunc_msb__avx512(uint8_t *bits, const uint64_t *x, size_t n, unsigned ell) {
   const __m512i top = _mm512_set1_epi64((long long)((uint64_t)1 << (ell - 1)));
   for (size_t i = 0; i < n; i += LANES)
-    bits[i / 8] = (uint8_t)_mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(live_lanes(i, n), x + i), top);
+    bits[i / 8] = (uint8_t)_mm512_test_epi64_mask(_mm512_maskz_loadu_epi64(fsn_live_lanes8(i, n), x + i), top);
 }
 
 /* hi64(a m) per lane, as in trunc_avx2.c (AVX-512 has no 64 x 64 -> 128 multiply either). */
@@ -63,7 +60,7 @@ void fsn_trunc_div__avx512(uint64_t *z, const uint64_t *x, uint64_t d, size_t n,
   const __m512i m = _mm512_set1_epi64((long long)g.m), m_hi = _mm512_set1_epi64((long long)(g.m >> 32));
   const __m128i count = _mm_cvtsi32_si128((int)g.post_shift);
   for (size_t i = 0; i < n; i += LANES) {
-    __mmask8 live = live_lanes(i, n);
+    __mmask8 live = fsn_live_lanes8(i, n);
     __m512i xv = _mm512_maskz_loadu_epi64(live, x + i);
     __m512i negative = _mm512_movm_epi64(_mm512_test_epi64_mask(xv, top));
     __m512i a = _mm512_and_si512(_mm512_xor_si512(xv, negative), mask);
@@ -75,7 +72,7 @@ void fsn_trunc_div__avx512(uint64_t *z, const uint64_t *x, uint64_t d, size_t n,
 void fsn_trunc_sext__avx512(uint64_t *z, const uint64_t *x, size_t n, unsigned ell) {
   const __m512i half = _mm512_set1_epi64((long long)((uint64_t)1 << (ell - 1)));
   for (size_t i = 0; i < n; i += LANES) {
-    __mmask8 live = live_lanes(i, n);
+    __mmask8 live = fsn_live_lanes8(i, n);
     __m512i u = _mm512_maskz_loadu_epi64(live, x + i);
     _mm512_mask_storeu_epi64(z + i, live, _mm512_sub_epi64(_mm512_xor_si512(u, half), half));
   }

@@ -289,10 +289,14 @@ static inline __m512i _mm512_srli_epi64(__m512i a, unsigned imm) {
   for (int i = 0; i < 8; i++) r.q[i] = imm > 63 ? 0 : a.q[i] >> imm;
   return r;
 }
+/* GCC 12 defines this through signed long long vector additions (halves, then quarters, then the pair), so a sum
+ * that leaves the signed range is undefined behaviour there and UBSan reports it on real AVX-512. The stand-in adds
+ * in the same order in the same signed type, so the emulated sanitised run catches code that relies on wrap-around. */
 static inline long long _mm512_reduce_add_epi64(__m512i a) {
-  uint64_t s = 0;
-  for (int i = 0; i < 8; i++) s += a.q[i];
-  return (long long)s;
+  long long half[4], quarter[2];
+  for (int i = 0; i < 4; i++) half[i] = (long long)a.q[4 + i] + (long long)a.q[i];
+  for (int i = 0; i < 2; i++) quarter[i] = half[2 + i] + half[i];
+  return quarter[0] + quarter[1];
 }
 
 /* ---- masks ---- */
