@@ -121,6 +121,8 @@ typedef struct graph {
   int64_t in_dims[4];
   size_t in_rank;
   const char *output;
+  const char *extra_inputs[4]; /* further graph inputs after "x" (to be bound to constants) */
+  size_t n_extra;
 } graph;
 
 /* node(g, "Conv", "name", "out", {inputs}, {attrs}) */
@@ -195,8 +197,10 @@ static uint8_t *pack(const graph *g, size_t *len) {
   gp.node = (node_t **)g->nodes;
   gp.n_initializer = g->n_inits;
   gp.initializer = (tensor_t **)g->inits;
-  Fsn__Onnx__ValueInfoProto *in = value_info("x", g->in_dims, g->in_rank), *out = value_info(g->output, NULL, 0);
-  gp.n_input = 1, gp.input = &in;
+  Fsn__Onnx__ValueInfoProto *ins[5] = {value_info("x", g->in_dims, g->in_rank)};
+  Fsn__Onnx__ValueInfoProto *out = value_info(g->output, NULL, 0);
+  for (size_t i = 0; i < g->n_extra; i++) ins[1 + i] = value_info(g->extra_inputs[i], g->in_dims, g->in_rank);
+  gp.n_input = 1 + g->n_extra, gp.input = ins;
   gp.n_output = 1, gp.output = &out;
   Fsn__Onnx__ModelProto mp;
   fsn__onnx__model_proto__init(&mp);
@@ -505,6 +509,82 @@ START_TEST(shipped_models) {
 }
 END_TEST
 
+/* A TensorProto packed to bytes. */
+static uint8_t *pack_tensor(const tensor_t *t, size_t *len) {
+  *len = fsn__onnx__tensor_proto__get_packed_size(t);
+  uint8_t *buf = zalloc(*len);
+  ck_assert_uint_eq(fsn__onnx__tensor_proto__pack(t, buf), *len);
+  return buf;
+}
+
+START_TEST(tensor_files) {
+  const int64_t dims[3] = {2, 3, 4};
+  const float *v = floats(24, 2.0);
+  for (int raw = 0; raw < 2; raw++) {
+    size_t len;
+    uint8_t *buf = pack_tensor(ftensor("t", dims, 3, v, raw), &len);
+    fsn_tensor t;
+    ck_assert_int_eq(fsn_tensor_parse_pb(&t, buf, len), FSN_OK);
+    ck_assert_uint_eq(t.rank, 3);
+    ck_assert(t.dims[0] == 2 && t.dims[1] == 3 && t.dims[2] == 4 && t.count == 24);
+    ck_assert(!memcmp(t.data, v, 24 * sizeof *v));
+    fsn_tensor_free(&t);
+    ck_assert_int_eq(fsn_tensor_parse_pb(&t, buf, len - 1), FSN_E_FORMAT); /* cut short */
+    ck_assert_ptr_null(t.data);
+  }
+  size_t len;
+  const int64_t ints[2] = {1, 2};
+  uint8_t *buf = pack_tensor(i64tensor("i", ints, 2), &len);
+  fsn_tensor t;
+  ck_assert_int_eq(fsn_tensor_parse_pb(&t, buf, len), FSN_E_UNSUPPORTED);
+  ck_assert_ptr_nonnull(strstr(fsn_last_error(), "float32"));
+  const int64_t wrong[1] = {25}; /* dims for 25 values, 24 given */
+  tensor_t *bad = ftensor("bad", dims, 3, v, 1);
+  bad->dims = (int64_t *)wrong, bad->n_dims = 1;
+  buf = pack_tensor(bad, &len);
+  ck_assert_int_eq(fsn_tensor_parse_pb(&t, buf, len), FSN_E_FORMAT);
+}
+END_TEST
+
+/* Weights that arrive as graph inputs (ONNX's operator tests) import as constants once bound, and give the model the
+ * same as initializers would; binding errors are clear. */
+START_TEST(graph_inputs_bound_as_constants) {
+  const int64_t wd[4] = {2, 1, 3, 3};
+  const float *w = floats(18, 0.5);
+  graph as_init = {0}, as_input = {0};
+  input(&as_init, 1, 5, 5), input(&as_input, 1, 5, 5);
+  init(&as_init, ftensor("W", wd, 4, w, 1));
+  NODE(&as_init, "Conv", "conv", "y", IN("x", "W"), );
+  NODE(&as_input, "Conv", "conv", "y", IN("x", "W"), );
+  as_input.extra_inputs[as_input.n_extra++] = "W";
+  size_t len, wlen;
+  uint8_t *model = pack(&as_input, &len), *wpb = pack_tensor(ftensor("W", wd, 4, w, 0), &wlen);
+  const void *consts[2] = {NULL, wpb};
+  const size_t lens[2] = {0, wlen};
+  fsn_model *a, *b;
+  ck_assert_int_eq(import(&as_init, &a), FSN_OK);
+  ck_assert_msg(fsn_model_parse_onnx_bound(&b, model, len, consts, lens, 2) == FSN_OK, "%s", fsn_last_error());
+  double x[25], ya[18], yb[18]; /* 2 x 3 x 3 outputs */
+  for (int i = 0; i < 25; i++) x[i] = (double)i / 7.0 - 1.5;
+  ck_assert_int_eq(fsn_model_run_float(a, ya, x, 1, NULL), FSN_OK);
+  ck_assert_int_eq(fsn_model_run_float(b, yb, x, 1, NULL), FSN_OK);
+  ck_assert(!memcmp(ya, yb, sizeof ya));
+  fsn_model_destroy(a), fsn_model_destroy(b);
+  /* unbound, the weight is a second data input */
+  ck_assert_int_eq(fsn_model_parse_onnx(&b, model, len), FSN_E_UNSUPPORTED);
+  ck_assert_ptr_nonnull(strstr(fsn_last_error(), "several data inputs"));
+  /* more constants than inputs, and bytes that are no tensor */
+  const void *three[3] = {NULL, wpb, wpb};
+  const size_t lens3[3] = {0, wlen, wlen};
+  ck_assert_int_eq(fsn_model_parse_onnx_bound(&b, model, len, three, lens3, 3), FSN_E_INVALID);
+  const uint8_t junk[5] = {0xff, 0xff, 0xff, 0xff, 0xff};
+  const void *bad[2] = {NULL, junk};
+  const size_t badlen[2] = {0, sizeof junk};
+  ck_assert_int_eq(fsn_model_parse_onnx_bound(&b, model, len, bad, badlen, 2), FSN_E_FORMAT);
+  ck_assert_ptr_nonnull(strstr(fsn_last_error(), "'W'"));
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("onnx");
   TCase *tc = tcase_create("onnx");
@@ -518,6 +598,8 @@ int main(void) {
   tcase_add_test(tc, truncated_and_corrupt_files);
   tcase_add_test(tc, files);
   tcase_add_test(tc, shipped_models);
+  tcase_add_test(tc, tensor_files);
+  tcase_add_test(tc, graph_inputs_bound_as_constants);
   suite_add_tcase(s, tc);
   return fsn_test_main(s);
 }

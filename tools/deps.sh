@@ -10,6 +10,7 @@ packages=(
   clang clang-format libclang-rt-14-dev                    # format check, libFuzzer
   gnuplot-nox iproute2                                     # plots; namespace/tc recipes
   dataset-fashion-mnist                                    # the demo's images
+  libonnx-testdata                                         # ONNX's operator tests (conformance test)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -153,6 +153,24 @@ FSN_NODISCARD fsn_status fsn_model_load_onnx(fsn_model **out, const char *path);
 /* The same from a buffer of n bytes. */
 FSN_NODISCARD fsn_status fsn_model_parse_onnx(fsn_model **out, const void *data, size_t n);
 
+/* A float tensor read from a file format (ONNX TensorProto .pb, as ONNX's tests store their inputs and outputs):
+ * rank <= 8 dims, count = their product (<= 2^28), data owned (free with fsn_tensor_free). */
+typedef struct fsn_tensor {
+  size_t rank, dims[8], count;
+  float *data;
+} fsn_tensor;
+
+/* Decode an ONNX TensorProto of float32 values (raw_data or float_data). FSN_E_FORMAT for a corrupt message or data
+ * that disagrees with the dims, FSN_E_UNSUPPORTED for another element type or external data. */
+FSN_NODISCARD fsn_status fsn_tensor_parse_pb(fsn_tensor *out, const void *data, size_t n);
+void fsn_tensor_free(fsn_tensor *t);
+
+/* fsn_model_parse_onnx with graph inputs bound to constants, as ONNX's operator tests need (their weights arrive as
+ * graph inputs): for i < count, consts[i] (TensorProto bytes, lens[i] long), if not NULL, becomes the value of the
+ * graph's input i as if it were an initializer. Exactly one graph input must stay unbound: the data input. */
+FSN_NODISCARD fsn_status fsn_model_parse_onnx_bound(fsn_model **out, const void *data, size_t n,
+                                                    const void *const *consts, const size_t *lens, size_t count);
+
 /* Built-in architectures with deterministic random weights from `seed` (He-style scaling, BatchNorm already folded):
  *   "4layer"   1x28x28: conv 5x5 1->16, relu, maxpool 2, conv 5x5 16->16, relu, maxpool 2, flatten, fc 256->100,
  *              relu, fc 100->10

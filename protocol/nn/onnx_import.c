@@ -35,6 +35,8 @@ typedef struct importer {
   fsn_model *m;
   value *values;
   size_t n_values, cap; /* open addressing, cap a power of two */
+  tensor_t **bound;     /* graph inputs bound to constants (fsn_model_parse_onnx_bound), unpacked; n_bound entries */
+  size_t n_bound;
 } importer;
 
 static size_t hash_name(const char *s) {
@@ -159,25 +161,26 @@ static size_t tensor_count(const tensor_t *t) {
   return count;
 }
 
-/* A float constant of `count` elements, copied to a fresh array. */
-static fsn_status read_floats(const node_t *n, const tensor_t *t, size_t count, float **out) {
+/* The float32 values of tensor t, which must hold `count` of them, copied to a fresh array; `who` names the context
+ * in messages. */
+static fsn_status decode_floats(const tensor_t *t, size_t count, float **out, const char *who) {
   *out = NULL;
   const char *tn = t->name ? t->name : "";
   if (t->has_data_location && t->data_location == ONNX_EXTERNAL)
-    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s': tensor '%s' uses external data (not supported)", node_label(n), tn);
+    return fsn_fail(FSN_E_UNSUPPORTED, "%s: tensor '%s' uses external data (not supported)", who, tn);
   if (!t->has_data_type || t->data_type != ONNX_FLOAT)
-    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s': tensor '%s' has data type %d, only float32 (1) is supported",
-                    node_label(n), tn, t->has_data_type ? (int)t->data_type : 0);
+    return fsn_fail(FSN_E_UNSUPPORTED, "%s: tensor '%s' has data type %d, only float32 (1) is supported", who, tn,
+                    t->has_data_type ? (int)t->data_type : 0);
   if (tensor_count(t) != count)
-    return fsn_fail(FSN_E_FORMAT, "node '%s': tensor '%s' has dims for %zu elements, expected %zu", node_label(n), tn,
-                    tensor_count(t), count);
+    return fsn_fail(FSN_E_FORMAT, "%s: tensor '%s' has dims for %zu elements, expected %zu", who, tn, tensor_count(t),
+                    count);
   float *v = malloc((count ? count : 1) * sizeof *v);
-  if (!v) return fsn_fail(FSN_E_NOMEM, "node '%s': out of memory for %zu weights", node_label(n), count);
+  if (!v) return fsn_fail(FSN_E_NOMEM, "%s: out of memory for %zu values", who, count);
   if (t->has_raw_data) {
     if (t->raw_data.len != count * 4) {
       free(v);
-      return fsn_fail(FSN_E_FORMAT, "node '%s': tensor '%s' has %zu raw bytes, expected %zu", node_label(n), tn,
-                      t->raw_data.len, count * 4);
+      return fsn_fail(FSN_E_FORMAT, "%s: tensor '%s' has %zu raw bytes, expected %zu", who, tn, t->raw_data.len,
+                      count * 4);
     }
     for (size_t i = 0; i < count; i++) { /* little-endian IEEE 754 on the wire */
       const uint8_t *b = t->raw_data.data + 4 * i;
@@ -188,16 +191,48 @@ static fsn_status read_floats(const node_t *n, const tensor_t *t, size_t count, 
     memcpy(v, t->float_data, count * sizeof *v);
   } else {
     free(v);
-    return fsn_fail(FSN_E_FORMAT, "node '%s': tensor '%s' holds %zu floats, expected %zu", node_label(n), tn,
-                    t->n_float_data, count);
+    return fsn_fail(FSN_E_FORMAT, "%s: tensor '%s' holds %zu floats, expected %zu", who, tn, t->n_float_data, count);
   }
   for (size_t i = 0; i < count; i++)
     if (!isfinite(v[i])) {
       free(v);
-      return fsn_fail(FSN_E_FORMAT, "node '%s': tensor '%s' element %zu is not finite", node_label(n), tn, i);
+      return fsn_fail(FSN_E_FORMAT, "%s: tensor '%s' element %zu is not finite", who, tn, i);
     }
   *out = v;
   return FSN_OK;
+}
+
+/* A float constant of a node, `count` elements. */
+static fsn_status read_floats(const node_t *n, const tensor_t *t, size_t count, float **out) {
+  char who[160];
+  snprintf(who, sizeof who, "node '%s'", node_label(n));
+  return decode_floats(t, count, out, who);
+}
+
+fsn_status fsn_tensor_parse_pb(fsn_tensor *out, const void *data, size_t n) {
+  *out = (fsn_tensor){0};
+  if (n > MAX_FILE_BYTES) return fsn_fail(FSN_E_FORMAT, "tensor of %zu bytes is above the 1 GiB limit", n);
+  tensor_t *t = fsn__onnx__tensor_proto__unpack(NULL, n, data);
+  if (!t) return fsn_fail(FSN_E_FORMAT, "not a valid ONNX TensorProto: truncated or corrupt protobuf (%zu bytes)", n);
+  fsn_status st = FSN_OK;
+  size_t count = tensor_count(t);
+  if (t->n_dims > 8)
+    st = fsn_fail(FSN_E_UNSUPPORTED, "tensor of rank %zu (at most 8 is supported)", t->n_dims);
+  else if (count == SIZE_MAX)
+    st = fsn_fail(FSN_E_FORMAT, "tensor dims are negative or hold more than 2^28 elements");
+  if (st == FSN_OK) st = decode_floats(t, count, &out->data, "TensorProto");
+  if (st == FSN_OK) {
+    out->rank = t->n_dims, out->count = count;
+    for (size_t i = 0; i < t->n_dims; i++) out->dims[i] = (size_t)t->dims[i];
+  }
+  fsn__onnx__tensor_proto__free_unpacked(t, NULL);
+  return st;
+}
+
+void fsn_tensor_free(fsn_tensor *t) {
+  if (!t) return;
+  free(t->data);
+  *t = (fsn_tensor){0};
 }
 
 /* An int64 constant of rank 1 with at most `max` elements. */
@@ -585,7 +620,26 @@ static fsn_status graph_input(importer *im, const Fsn__Onnx__GraphProto *g, fsn_
   return FSN_OK;
 }
 
-static fsn_status import_graph(importer *im, const Fsn__Onnx__GraphProto *g) {
+/* Graph input i takes the value of consts[i] (a TensorProto message) where that is not NULL. */
+static fsn_status bind_inputs(importer *im, const Fsn__Onnx__GraphProto *g, const void *const *consts,
+                              const size_t *lens, size_t count) {
+  if (count > g->n_input)
+    return fsn_fail(FSN_E_INVALID, "%zu constants bound to a graph of %zu inputs", count, g->n_input);
+  if (count && !(im->bound = calloc(count, sizeof *im->bound))) return fsn_fail(FSN_E_NOMEM, "ONNX import");
+  im->n_bound = count;
+  for (size_t i = 0; i < count; i++) {
+    if (!consts[i]) continue;
+    const char *nm = g->input[i]->name;
+    if (!nm || !nm[0]) return fsn_fail(FSN_E_FORMAT, "graph input %zu has no name", i);
+    if (!(im->bound[i] = fsn__onnx__tensor_proto__unpack(NULL, lens[i], consts[i])))
+      return fsn_fail(FSN_E_FORMAT, "the constant bound to graph input '%s' is not a valid TensorProto", nm);
+    define(im, nm)->konst = im->bound[i];
+  }
+  return FSN_OK;
+}
+
+static fsn_status import_graph(importer *im, const Fsn__Onnx__GraphProto *g, const void *const *consts,
+                               const size_t *lens, size_t count) {
   if (g->n_node > MAX_NODES || g->n_initializer > MAX_INITIALIZERS)
     return fsn_fail(FSN_E_FORMAT, "graph has %zu nodes and %zu initializers (limits %d, %d)", g->n_node,
                     g->n_initializer, MAX_NODES, MAX_INITIALIZERS);
@@ -601,9 +655,10 @@ static fsn_status import_graph(importer *im, const Fsn__Onnx__GraphProto *g) {
     if (!nm || !nm[0]) return fsn_fail(FSN_E_FORMAT, "initializer %zu has no name", i);
     define(im, nm)->konst = g->initializer[i];
   }
+  fsn_status st = bind_inputs(im, g, consts, lens, count);
   fsn_shape in_shape = {0, 0, 0};
   const char *in_name = "";
-  fsn_status st = graph_input(im, g, &in_shape, &in_name);
+  if (st == FSN_OK) st = graph_input(im, g, &in_shape, &in_name);
   if (st != FSN_OK) return st;
   if ((st = fsn_model_create(&im->m, in_shape.c, in_shape.h, in_shape.w)) != FSN_OK) return st;
   define(im, in_name)->tensor = 0;
@@ -627,12 +682,17 @@ static fsn_status import_graph(importer *im, const Fsn__Onnx__GraphProto *g) {
 }
 
 fsn_status fsn_model_parse_onnx(fsn_model **out, const void *data, size_t n) {
+  return fsn_model_parse_onnx_bound(out, data, n, NULL, NULL, 0);
+}
+
+fsn_status fsn_model_parse_onnx_bound(fsn_model **out, const void *data, size_t n, const void *const *consts,
+                                      const size_t *lens, size_t count) {
   *out = NULL;
   if (n > MAX_FILE_BYTES) return fsn_fail(FSN_E_FORMAT, "ONNX model of %zu bytes is above the 1 GiB limit", n);
   Fsn__Onnx__ModelProto *mp = fsn__onnx__model_proto__unpack(NULL, n, data);
   if (!mp) return fsn_fail(FSN_E_FORMAT, "not a valid ONNX model: truncated or corrupt protobuf (%zu bytes)", n);
   importer im = {0};
-  fsn_status st = mp->graph ? import_graph(&im, mp->graph)
+  fsn_status st = mp->graph ? import_graph(&im, mp->graph, consts, lens, count)
                             : fsn_fail(FSN_E_FORMAT, "not a valid ONNX model: no graph (%zu bytes)", n);
   if (st == FSN_OK) {
     *out = im.m;
@@ -640,6 +700,9 @@ fsn_status fsn_model_parse_onnx(fsn_model **out, const void *data, size_t n) {
     fsn_model_destroy(im.m);
   }
   free(im.values);
+  for (size_t i = 0; i < im.n_bound; i++)
+    if (im.bound[i]) fsn__onnx__tensor_proto__free_unpacked(im.bound[i], NULL);
+  free(im.bound);
   fsn__onnx__model_proto__free_unpacked(mp, NULL);
   return st;
 }
