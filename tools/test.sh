@@ -2,7 +2,7 @@
 # The whole test suite, as CI runs it: install, build a release and an ASan+UBSan configuration with -Werror,
 # run every suite at every ISA level (ref, avx2, avx512) on the release build and once on the sanitized build,
 # check formatting, run every AVX-512 kernel family (ring, prg, bits, trunc, gemm, conv, peak) on emulated intrinsics
-# under the kernel and protocol suites where the CPU lacks AVX-512, fuzz the frame parser for a bounded time, and end
+# under the kernel and protocol suites where the CPU lacks AVX-512, fuzz the frame, IDX and ONNX parsers for a bounded time, and end
 # with one line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -71,11 +71,11 @@ else
   rm -f "$emulog"
 fi
 
-echo "== libFuzzer: frame and handshake parser, bounded run (${FSN_FUZZ_SECONDS:-30} s)"
+echo "== libFuzzer: frame/handshake, IDX and ONNX parsers, bounded runs (${FSN_FUZZ_SECONDS:-60} s in all)"
 probe=$(mktemp -d)
 if echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' |
     clang -x c -fsanitize=fuzzer - -o "$probe/probe" >/dev/null 2>&1; then
-  if tests/fuzz/run.sh "${FSN_FUZZ_SECONDS:-30}" build-fuzz; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  if tests/fuzz/run.sh "${FSN_FUZZ_SECONDS:-60}" build-fuzz; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 else
   echo "clang with -fsanitize=fuzzer unavailable: skipped"
   skipped=$((skipped + 1))

@@ -188,7 +188,7 @@ static fsn_status decode_floats(const tensor_t *t, size_t count, float **out, co
       memcpy(&v[i], &bits, 4);
     }
   } else if (t->n_float_data == count) {
-    memcpy(v, t->float_data, count * sizeof *v);
+    if (count) memcpy(v, t->float_data, count * sizeof *v); /* float_data is NULL when empty */
   } else {
     free(v);
     return fsn_fail(FSN_E_FORMAT, "%s: tensor '%s' holds %zu floats, expected %zu", who, tn, t->n_float_data, count);
