@@ -6,7 +6,7 @@ packages=(
   gcc g++ meson ninja-build pkg-config binutils python3   # build
   check libbenchmark-dev                                   # tests, benchmarks
   libsodium-dev libprotobuf-c-dev protobuf-c-compiler      # CSPRNG + ristretto255; ONNX import
-  zlib1g-dev                                               # gzip IDX datasets
+  zlib1g-dev libpng-dev libjpeg62-turbo-dev                # gzip IDX datasets; PNG and JPEG inputs
   clang clang-format libclang-rt-14-dev                    # format check, libFuzzer
   gnuplot-nox iproute2                                     # plots; namespace/tc recipes
   dataset-fashion-mnist                                    # the demo's images

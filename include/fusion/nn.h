@@ -165,6 +165,27 @@ typedef struct fsn_tensor {
 FSN_NODISCARD fsn_status fsn_tensor_parse_pb(fsn_tensor *out, const void *data, size_t n);
 void fsn_tensor_free(fsn_tensor *t);
 
+/* A tensor from a user's file, the format told by its first bytes: NumPy .npy (little-endian float32, float64 or
+ * uint8, C order), an ONNX TensorProto (.pb), or a PNG or JPEG image (1 x C x H x W, C = 1 for gray or 3 for RGB,
+ * values pixel / 255; alpha dropped, palettes and 16-bit PNGs converted). Errors name the file (`name` for
+ * fsn_tensor_parse) and what is wrong: FSN_E_IO (cannot read), FSN_E_FORMAT (corrupt, truncated, sizes that
+ * disagree), FSN_E_UNSUPPORTED (another element type, Fortran order, images above 16384 pixels a side). */
+FSN_NODISCARD fsn_status fsn_tensor_load(fsn_tensor *out, const char *path);
+FSN_NODISCARD fsn_status fsn_tensor_parse(fsn_tensor *out, const void *data, size_t n, const char *name);
+
+/* The preprocessing a model declares for image inputs (its model card carries it, so client and server agree):
+ * resize so the shorter side is `resize` pixels (bilinear, half-pixel centres; 0 = keep), center-crop to
+ * crop_h x crop_w (0 = keep), convert to `channels` (0 = keep; RGB to gray by BT.601 weights, gray to RGB by
+ * copying), then per channel (v * scale - mean[c]) / std[c] with v = pixel / 255 (scale 0 means 1, std 0 means 1). */
+typedef struct fsn_preprocess {
+  size_t resize, crop_h, crop_w, channels;
+  double scale, mean[3], std[3];
+} fsn_preprocess;
+
+/* Apply p to an image tensor (1 x C x H x W, C = 1 or 3), in place. FSN_E_INVALID if it is not one, or the crop is
+ * larger than the resized image. */
+FSN_NODISCARD fsn_status fsn_preprocess_apply(fsn_tensor *t, const fsn_preprocess *p);
+
 /* fsn_model_parse_onnx with graph inputs bound to constants, as ONNX's operator tests need (their weights arrive as
  * graph inputs): for i < count, consts[i] (TensorProto bytes, lens[i] long), if not NULL, becomes the value of the
  * graph's input i as if it were an initializer. Exactly one graph input must stay unbound: the data input. */

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-30}
 out=${2:-build-fuzz}
-targets=(frame idx onnx)
+targets=(${FSN_FUZZ_TARGETS:-frame idx onnx})
 flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
 if [ ! -f "$out/build.ninja" ]; then
   CC=clang meson setup "$out" --buildtype=debugoptimized -Dtests=false -Dbench=false -Dopenmp=disabled \
