@@ -15,7 +15,7 @@
 #include "apps/common.h"
 
 typedef struct plain_opts {
-  const char *model, *images, *labels;
+  const char *model, *images, *labels, *input, *preprocess;
   size_t count;
   unsigned ell, scale;
   unsigned long long seed;
@@ -24,7 +24,11 @@ typedef struct plain_opts {
 
 static int plain_usage(void) {
   fprintf(stderr, "usage: fusion plain --model FILE.onnx|builtin:NAME [--images IDX|random --labels IDX]\n"
+                  "                    [--input FILE [--preprocess SPEC]]\n"
                   "                    [--count N] [--ell L --scale S] [--seed SEED] [--json [--logits]]\n"
+                  "  --input: a .npy array, an ONNX TensorProto .pb, or a PNG/JPEG image (pixel / 255) instead of\n"
+                  "    --images; SPEC preprocesses an image, e.g. resize=256,crop=224,mean=0.485/0.456/0.406,\n"
+                  "    std=0.229/0.224/0.225 (keys resize, crop, channels, scale, mean, std)\n"
                   "  built-in models: 4layer, resnet18, resnet50 (weights from --seed, default 1)\n"
                   "  --images random: seeded random pixels of the model's input shape (headroom only, no labels)\n"
                   "  default images: the Fashion-MNIST test set of Debian's dataset-fashion-mnist\n");
@@ -55,6 +59,8 @@ static int parse_args(int argc, char **argv, plain_opts *o) {
   static const struct option longopts[] = {{"model", required_argument, 0, 'm'},
                                            {"images", required_argument, 0, 'i'},
                                            {"labels", required_argument, 0, 'l'},
+                                           {"input", required_argument, 0, 'I'},
+                                           {"preprocess", required_argument, 0, 'P'},
                                            {"count", required_argument, 0, 'n'},
                                            {"ell", required_argument, 0, 'e'},
                                            {"scale", required_argument, 0, 's'},
@@ -73,6 +79,8 @@ static int parse_args(int argc, char **argv, plain_opts *o) {
     case 'm': o->model = optarg; break;
     case 'i': o->images = optarg; break;
     case 'l': o->labels = optarg; break;
+    case 'I': o->input = optarg; break;
+    case 'P': o->preprocess = optarg; break;
     case 'j': o->json = 1; break;
     case 'g': o->logits = 1; break;
     case 'n':
@@ -100,7 +108,9 @@ static int parse_args(int argc, char **argv, plain_opts *o) {
     return 2;
   }
   if (!o->model || !o->images) return plain_usage();
-  if (strcmp(o->images, "random") && !o->labels) return fail_line("--labels is required with an image file");
+  if (o->preprocess && !o->input) return fail_line("--preprocess applies to --input");
+  if (!o->input && strcmp(o->images, "random") && !o->labels)
+    return fail_line("--labels is required with an image file");
   return 0;
 }
 
@@ -136,16 +146,58 @@ static int load_images(const plain_opts *o, const fsn_model *m, fsn_images *im, 
   return 0;
 }
 
+/* --input: a tensor file (an image preprocessed by --preprocess) holding N inputs of the model's shape, as doubles. */
+static int load_input(const plain_opts *o, const fsn_model *m, double **x, size_t *count) {
+  fsn_shape in = fsn_model_input_shape(m);
+  const size_t size = in.c * in.h * in.w;
+  fsn_tensor t;
+  fsn_preprocess pp;
+  if (fsn_preprocess_parse(o->preprocess, &pp) != FSN_OK || fsn_tensor_load(&t, o->input) != FSN_OK)
+    return fail_status();
+  int rc = 0;
+  if (o->preprocess && fsn_preprocess_apply(&t, &pp) != FSN_OK) rc = fail_status();
+  const size_t batch = t.rank == 4 || (t.rank == 2 && in.h == 1 && in.w == 1) ? t.dims[0] : 1;
+  if (!rc && (t.rank < 1 || t.count != batch * size || (t.rank == 4 && (t.dims[1] != in.c || t.dims[2] != in.h)))) {
+    char msg[400];
+    snprintf(msg, sizeof msg,
+             "'%s' holds %zu values in %zu dimensions (first %zu x %zu), the model takes N x %zu x %zu x %zu%s",
+             o->input, t.count, t.rank, t.dims[0], t.rank > 1 ? t.dims[1] : 1, in.c, in.h, in.w,
+             o->preprocess ? "" : " (an image may need --preprocess, e.g. resize=H,crop=HxW,channels=C)");
+    rc = fail_line(msg);
+  }
+  if (!rc && !(*x = malloc(t.count * sizeof **x))) rc = fail_line("out of memory");
+  for (size_t i = 0; !rc && i < t.count; i++) (*x)[i] = t.data[i];
+  *count = batch;
+  fsn_tensor_free(&t);
+  return rc;
+}
+
 typedef struct results {
   size_t count, float_correct, fixed_correct, agree;
   double float_s, fixed_s;
   fsn_layer_stats *stats;
-  uint64_t *logits; /* count x output size fixed-point outputs, with --logits */
+  uint64_t *logits;  /* count x output size fixed-point outputs, with --logits */
+  size_t *predicted; /* --input: the fixed-point engine's label of each input */
 } results;
 
-/* Both engines over every image in batches sized so that the largest tensor of a batch stays near 2^25 values. */
-static int evaluate(const fsn_model *m, const fsn_images *im, const fsn_labels *lb, results *r, int keep_logits) {
-  const size_t n = fsn_model_num_layers(m), isz = im->channels * im->rows * im->cols;
+/* The inputs: IDX images (x = pixel / 255) or a tensor's values. */
+typedef struct source {
+  const fsn_images *im;
+  const double *values;
+  size_t count;
+} source;
+
+static void fill(double *x, const source *src, size_t start, size_t n, size_t isz) {
+  if (src->im)
+    fsn_nn_pixels_to_float(x, src->im->pixels + start * isz, n * isz);
+  else
+    memcpy(x, src->values + start * isz, n * isz * sizeof *x);
+}
+
+/* Both engines over every input in batches sized so that the largest tensor of a batch stays near 2^25 values. */
+static int evaluate(const fsn_model *m, const source *src, const fsn_labels *lb, results *r, int keep_logits) {
+  const fsn_shape is = fsn_model_input_shape(m);
+  const size_t n = fsn_model_num_layers(m), isz = is.c * is.h * is.w;
   const size_t osz = fsn_model_output_shape(m).c * fsn_model_output_shape(m).h * fsn_model_output_shape(m).w;
   const unsigned ell = fsn_model_ell(m), s = fsn_model_scale(m);
   size_t widest = isz;
@@ -158,15 +210,14 @@ static int evaluate(const fsn_model *m, const fsn_images *im, const fsn_labels *
   double *x = malloc(batch * isz * sizeof *x), *yf = malloc(batch * osz * sizeof *yf);
   uint64_t *q = malloc(batch * isz * sizeof *q), *yq = malloc(batch * osz * sizeof *yq);
   r->stats = calloc(n ? n : 1, sizeof *r->stats);
-  r->count = im->count;
+  r->count = src->count;
   int rc = 0;
-  if (keep_logits) r->logits = malloc(im->count * osz * sizeof *r->logits + 8);
+  if (keep_logits) r->logits = malloc(src->count * osz * sizeof *r->logits + 8);
   if (!x || !yf || !q || !yq || !r->stats || (keep_logits && !r->logits)) rc = fail_line("out of memory for a batch");
-  for (size_t start = 0; !rc && start < im->count; start += batch) {
-    size_t b = im->count - start < batch ? im->count - start : batch;
-    const uint8_t *px = im->pixels + start * isz;
-    fsn_nn_pixels_to_float(x, px, b * isz);
-    fsn_nn_pixels_to_fixed(q, px, b * isz, ell, s);
+  for (size_t start = 0; !rc && start < src->count; start += batch) {
+    size_t b = src->count - start < batch ? src->count - start : batch;
+    fill(x, src, start, b, isz);
+    fsn_nn_encode(q, x, b * isz, ell, s);
     double t0 = now_s();
     if (fsn_model_run_float(m, yf, x, b, r->stats) != FSN_OK) rc = fail_status();
     double t1 = now_s();
@@ -177,6 +228,7 @@ static int evaluate(const fsn_model *m, const fsn_images *im, const fsn_labels *
     for (size_t k = 0; !rc && k < b; k++) {
       size_t pf = fsn_nn_argmax_float(yf + k * osz, osz), pq = fsn_nn_argmax_fixed(yq + k * osz, osz, ell);
       r->agree += pf == pq;
+      if (r->predicted) r->predicted[start + k] = pq;
       if (lb->labels) {
         r->float_correct += pf == lb->labels[start + k];
         r->fixed_correct += pq == lb->labels[start + k];
@@ -203,7 +255,8 @@ static void print_text(const plain_opts *o, const fsn_model *m, const char *hex,
   printf("model:  %s (%zu layers, input %zux%zux%zu, output %zu)\n", o->model, fsn_model_num_layers(m), in.c, in.h,
          in.w, out.c * out.h * out.w);
   printf("hash:   %s (SHA-256 of the quantised model, ell = %u, s = %u)\n", hex, ell, fsn_model_scale(m));
-  printf("images: %zu from %s\n", r->count, o->images);
+  printf("inputs: %zu from %s\n", r->count, o->input ? o->input : o->images);
+  for (size_t k = 0; r->predicted && k < r->count; k++) printf("input %zu: predicted %zu\n", k, r->predicted[k]);
   if (labelled) {
     double fa = 100.0 * (double)r->float_correct / (double)r->count;
     double qa = 100.0 * (double)r->fixed_correct / (double)r->count;
@@ -234,6 +287,11 @@ static void print_json(const plain_opts *o, const fsn_model *m, const char *hex,
   if (labelled)
     printf(", \"float_accuracy\": %.6f, \"fixed_accuracy\": %.6f", (double)r->float_correct / (double)r->count,
            (double)r->fixed_correct / (double)r->count);
+  if (r->predicted) {
+    printf(", \"predicted\": [");
+    for (size_t k = 0; k < r->count; k++) printf("%s%zu", k ? ", " : "", r->predicted[k]);
+    printf("]");
+  }
   printf(", \"agreement\": %.6f, \"float_seconds\": %.3f, \"fixed_seconds\": %.3f, \"layers\": [",
          (double)r->agree / (double)r->count, r->float_s, r->fixed_s);
   for (size_t i = 0; i < fsn_model_num_layers(m); i++) {
@@ -274,12 +332,26 @@ int fsn_cmd_plain(int argc, char **argv) {
   if (fsn_app_load_model(&m, o.model, o.seed) != FSN_OK || fsn_model_quantize(m, o.ell, o.scale) != FSN_OK ||
       fsn_model_hash(m, hash) != FSN_OK) {
     rc = fail_status();
-  } else if (!(rc = load_images(&o, m, &im, &lb)) && !(rc = evaluate(m, &im, &lb, &r, o.logits))) {
+  } else if (o.input) {
+    source src = {0};
+    double *values = NULL;
+    if (!(rc = load_input(&o, m, &values, &src.count))) {
+      src.values = values;
+      if (!(r.predicted = malloc(src.count * sizeof *r.predicted + 1))) rc = fail_line("out of memory");
+      if (!rc && !(rc = evaluate(m, &src, &lb, &r, o.logits))) {
+        for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+        (o.json ? print_json : print_text)(&o, m, hex, &r, 0);
+      }
+    }
+    free(values);
+  } else if (!(rc = load_images(&o, m, &im, &lb)) &&
+             !(rc = evaluate(m, &(source){.im = &im, .count = im.count}, &lb, &r, o.logits))) {
     for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", hash[i]);
     (o.json ? print_json : print_text)(&o, m, hex, &r, lb.labels != NULL);
   }
   free(r.stats);
   free(r.logits);
+  free(r.predicted);
   fsn_images_free(&im);
   fsn_labels_free(&lb);
   fsn_model_destroy(m);

@@ -238,6 +238,30 @@ START_TEST(preprocessing) {
 }
 END_TEST
 
+START_TEST(preprocessing_specs) {
+  fsn_preprocess p;
+  char buf[256];
+  ck_assert_int_eq(fsn_preprocess_parse("resize=256,crop=224,mean=0.485/0.456/0.406,std=0.229/0.224/0.225", &p),
+                   FSN_OK);
+  ck_assert(p.resize == 256 && p.crop_h == 224 && p.crop_w == 224 && p.mean[1] == 0.456 && p.std[2] == 0.225);
+  fsn_preprocess q;
+  fsn_preprocess_format(buf, sizeof buf, &p);
+  ck_assert_int_eq(fsn_preprocess_parse(buf, &q), FSN_OK); /* the canonical form reads back the same */
+  ck_assert(!memcmp(&p, &q, sizeof p));
+  ck_assert_int_eq(fsn_preprocess_parse("crop=28x20,channels=1,scale=255,mean=0.5,std=2", &p), FSN_OK);
+  ck_assert(p.crop_h == 28 && p.crop_w == 20 && p.channels == 1 && p.scale == 255 && p.mean[2] == 0.5 && p.std[1] == 2);
+  ck_assert_int_eq(fsn_preprocess_parse("none", &p), FSN_OK);
+  ck_assert_uint_eq(fsn_preprocess_format(buf, sizeof buf, &p), 4);
+  ck_assert_str_eq(buf, "none");
+  static const char *const bad[] = {"resize=0", "crop=5x", "channels=2",   "scale=-1",    "mean=1/2", "std=0",
+                                    "zoom=2",   "resize",  "mean=1/2/3/4", "crop=100000", NULL};
+  for (const char *const *b = bad; *b; b++) {
+    ck_assert_msg(fsn_preprocess_parse(*b, &p) == FSN_E_INVALID, "%s accepted", *b);
+    ck_assert_ptr_nonnull(strstr(fsn_last_error(), "bad part"));
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("inputs");
   TCase *tc = tcase_create("inputs");
@@ -246,6 +270,7 @@ int main(void) {
   tcase_add_test(tc, jpeg_images);
   tcase_add_test(tc, files_and_garbage);
   tcase_add_test(tc, preprocessing);
+  tcase_add_test(tc, preprocessing_specs);
   suite_add_tcase(s, tc);
   return fsn_test_main(s);
 }

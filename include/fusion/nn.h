@@ -182,6 +182,14 @@ typedef struct fsn_preprocess {
   double scale, mean[3], std[3];
 } fsn_preprocess;
 
+/* Parse a preprocessing spec, comma-separated keys: "resize=256,crop=224x224,channels=3,scale=1,
+ * mean=0.485/0.456/0.406,std=0.229/0.224/0.225" (crop=N means N x N; mean and std take 1 or 3 values; any key may be
+ * left out; "" or "none" is no preprocessing). FSN_E_INVALID names the bad part. fsn_preprocess_format writes the
+ * canonical spec (keys in that order, only those set; "none" if nothing is) and returns the length it needs, like
+ * snprintf. */
+FSN_NODISCARD fsn_status fsn_preprocess_parse(const char *spec, fsn_preprocess *out);
+size_t fsn_preprocess_format(char *buf, size_t cap, const fsn_preprocess *p);
+
 /* Apply p to an image tensor (1 x C x H x W, C = 1 or 3), in place. FSN_E_INVALID if it is not one, or the crop is
  * larger than the resized image. */
 FSN_NODISCARD fsn_status fsn_preprocess_apply(fsn_tensor *t, const fsn_preprocess *p);

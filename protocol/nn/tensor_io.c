@@ -4,6 +4,7 @@
 #include <fusion/nn.h>
 #include <math.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdio.h> /* before jpeglib.h, which uses FILE */
 #include <stdlib.h>
 #include <string.h>
@@ -331,4 +332,87 @@ fsn_status fsn_preprocess_apply(fsn_tensor *t, const fsn_preprocess *pp) {
   fsn_tensor_free(t);
   *t = r;
   return FSN_OK;
+}
+
+/* ---- preprocessing specs ---- */
+
+/* One finite number filling s[0..len). */
+static bool parse_number(const char *s, size_t len, double *v) {
+  char buf[64], *end;
+  if (!len || len >= sizeof buf) return false;
+  memcpy(buf, s, len);
+  buf[len] = 0;
+  errno = 0;
+  *v = strtod(buf, &end);
+  return *end == 0 && !errno && isfinite(*v);
+}
+
+/* 1 or 3 slash-separated numbers into v[3] (one value fills all three). */
+static bool parse_triple(const char *s, size_t len, double *v) {
+  const char *a = memchr(s, '/', len), *b = a ? memchr(a + 1, '/', len - (size_t)(a + 1 - s)) : NULL;
+  if (!a) return parse_number(s, len, &v[0]) && (v[1] = v[2] = v[0], true);
+  return b && parse_number(s, (size_t)(a - s), &v[0]) && parse_number(a + 1, (size_t)(b - a - 1), &v[1]) &&
+         parse_number(b + 1, len - (size_t)(b + 1 - s), &v[2]);
+}
+
+static bool parse_size(const char *s, size_t len, size_t *v) {
+  if (!len || len > 5) return false;
+  size_t x = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    x = x * 10 + (size_t)(s[i] - '0');
+  }
+  *v = x;
+  return x >= 1 && x <= MAX_SIDE;
+}
+
+fsn_status fsn_preprocess_parse(const char *spec, fsn_preprocess *out) {
+  *out = (fsn_preprocess){0};
+  if (!spec || !*spec || !strcmp(spec, "none")) return FSN_OK;
+  for (const char *p = spec; *p;) {
+    const char *comma = strchr(p, ','), *end = comma ? comma : p + strlen(p), *eq = memchr(p, '=', (size_t)(end - p));
+    bool ok = eq != NULL;
+    if (ok) {
+      const size_t klen = (size_t)(eq - p), vlen = (size_t)(end - eq - 1);
+      const char *v = eq + 1, *x;
+      if (klen == 6 && !memcmp(p, "resize", 6))
+        ok = parse_size(v, vlen, &out->resize);
+      else if (klen == 8 && !memcmp(p, "channels", 8))
+        ok = vlen == 1 && (*v == '1' || *v == '3'), out->channels = (size_t)(*v - '0');
+      else if (klen == 5 && !memcmp(p, "scale", 5))
+        ok = parse_number(v, vlen, &out->scale) && out->scale > 0;
+      else if (klen == 4 && !memcmp(p, "mean", 4))
+        ok = parse_triple(v, vlen, out->mean);
+      else if (klen == 3 && !memcmp(p, "std", 3))
+        ok = parse_triple(v, vlen, out->std) && out->std[0] > 0 && out->std[1] > 0 && out->std[2] > 0;
+      else if (klen == 4 && !memcmp(p, "crop", 4)) {
+        x = memchr(v, 'x', vlen);
+        ok = x ? parse_size(v, (size_t)(x - v), &out->crop_h) && parse_size(x + 1, (size_t)(end - x - 1), &out->crop_w)
+               : parse_size(v, vlen, &out->crop_h) && (out->crop_w = out->crop_h);
+      } else
+        ok = false;
+    }
+    if (!ok)
+      return fsn_fail(FSN_E_INVALID,
+                      "preprocessing '%s': bad part '%.*s' (keys: resize=N, crop=HxW, channels=1|3, scale=X, "
+                      "mean=A[/B/C], std=A[/B/C])",
+                      spec, (int)(end - p > 64 ? 64 : end - p), p);
+    p = comma ? comma + 1 : end;
+  }
+  return FSN_OK;
+}
+
+size_t fsn_preprocess_format(char *buf, size_t cap, const fsn_preprocess *p) {
+  char s[512];
+  size_t n = 0;
+#define PUT(...) n += (size_t)snprintf(s + n, sizeof s - n, __VA_ARGS__)
+  if (p->resize) PUT(",resize=%zu", p->resize);
+  if (p->crop_h) PUT(",crop=%zux%zu", p->crop_h, p->crop_w);
+  if (p->channels) PUT(",channels=%zu", p->channels);
+  if (p->scale != 0) PUT(",scale=%.17g", p->scale);
+  if (p->mean[0] != 0 || p->mean[1] != 0 || p->mean[2] != 0)
+    PUT(",mean=%.17g/%.17g/%.17g", p->mean[0], p->mean[1], p->mean[2]);
+  if (p->std[0] != 0) PUT(",std=%.17g/%.17g/%.17g", p->std[0], p->std[1], p->std[2]);
+#undef PUT
+  return (size_t)snprintf(buf, cap, "%s", n ? s + 1 : "none");
 }

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Users' input files through `fusion plain`: the first three Fashion-MNIST test images written as a PNG (one image),
+# a JPEG-free .npy batch (float32, 3 x 1 x 28 x 28) and a 56 x 56 RGB PNG that --preprocess brings back to the model's
+# 1 x 28 x 28 give the same fixed-point logits, bit for bit, as the IDX images; bad files are one clear line, exit 1.
+# Usage: inputs.sh BUILD_DIR SOURCE_DIR
+set -uo pipefail
+build=$1 src=$2
+fusion=$build/apps/fusion model=$src/data/models/fmnist-4layer.onnx
+images=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+"$fusion" info >/dev/null 2>&1 || { echo "skipped: $("$fusion" info 2>&1 | head -1)"; exit 77; }
+
+# Files written with the standard library only (PNG: zlib-compressed scanlines with CRCs; .npy: header + raw data).
+python3 - "$images" "$work" <<'PY' || fail "writing the input files"
+import gzip, struct, sys, zlib
+px = gzip.open(sys.argv[1]).read()[16:16 + 3 * 784]
+def png(path, w, h, channels, rows):
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\0" + r for r in rows)
+    hdr = struct.pack(">IIBBBBB", w, h, 8, {1: 0, 3: 2}[channels], 0, 0, 0)
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", hdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+png(sys.argv[2] + "/gray.png", 28, 28, 1, [px[r * 28:(r + 1) * 28] for r in range(28)])
+# 56 x 56 RGB, each pixel repeated 2 x 2 and in every channel: resize=28 (2 x 2 means of equal values) and channels=1
+# (0.299 + 0.587 + 0.114 = 1) give back the image within float rounding
+big = [bytes(v for x in range(56) for v in [px[(y // 2) * 28 + x // 2]] * 3) for y in range(56)]
+png(sys.argv[2] + "/rgb56.png", 56, 56, 3, big)
+hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 1, 28, 28), }"
+hdr += " " * (63 - (10 + len(hdr)) % 64) + "\n"
+data = struct.pack("<%df" % len(px), *[p / 255.0 for p in px])
+open(sys.argv[2] + "/three.npy", "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + data)
+PY
+
+"$fusion" plain --model "$model" --images "$images" --labels "${images/images-idx3/labels-idx1}" --count 3 --json \
+  --logits >"$work/idx.json" || fail "plain run on IDX images"
+"$fusion" plain --model "$model" --input "$work/gray.png" --json --logits >"$work/png.json" || fail "plain --input png"
+"$fusion" plain --model "$model" --input "$work/three.npy" --json --logits >"$work/npy.json" || fail "plain --input npy"
+"$fusion" plain --model "$model" --input "$work/rgb56.png" --preprocess resize=28,channels=1 --json --logits \
+  >"$work/rgb.json" || fail "plain --input with --preprocess"
+python3 - "$work" <<'PY' || fail "logits from input files differ from the IDX images'"
+import json, sys
+w = sys.argv[1]
+idx, png, npy, rgb = (json.load(open(f"{w}/{n}.json"))["logits"] for n in ("idx", "png", "npy", "rgb"))
+assert png == idx[:1], (png, idx[:1])
+assert npy == idx, "npy"
+assert rgb == idx[:1], (rgb, idx[:1])
+print("PNG, .npy and a preprocessed RGB PNG: logits equal the IDX images', bit for bit")
+PY
+
+# bad files: one clear line naming the file, exit 1
+head -c 100 "$work/gray.png" >"$work/cut.png"
+for bad in "$work/cut.png" "$work/missing.npy" "$work/rgb56.png"; do
+  "$fusion" plain --model "$model" --input "$bad" >"$work/out" 2>"$work/err"
+  [ $? -eq 1 ] && [ "$(wc -l <"$work/err")" -eq 1 ] && grep -q "$(basename "$bad")" "$work/err" ||
+    fail "bad input $bad: $(cat "$work/err")"
+done
+"$fusion" plain --model "$model" --input "$work/gray.png" --preprocess zoom=2 >"$work/out" 2>"$work/err"
+[ $? -eq 1 ] && grep -q "bad part 'zoom=2'" "$work/err" || fail "bad --preprocess: $(cat "$work/err")"
+echo "bad files and specs: one clear line each"
