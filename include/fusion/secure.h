@@ -1,9 +1,12 @@
 /* The secure executor: a model run on a batch of secret-shared inputs through the two-party layers, with exactly
  * the fixed-point engine's semantics (include/fusion/nn.h), so the reconstructed result equals
- * fsn_model_run_fixed bit for bit in exact mode. */
+ * fsn_model_run_fixed bit for bit in exact mode. It walks the model's execution plan (fsn_nn_plan: the same steps,
+ * fusions and buffer lifetimes as the plaintext engines) and runs conv/fc layers through a linear backend
+ * (fusion/linear.h). */
 #ifndef FUSION_SECURE_H
 #define FUSION_SECURE_H
 
+#include <fusion/linear.h>
 #include <fusion/nn.h>
 #include <fusion/nonlinear.h>
 #include <fusion/twopc.h>
@@ -36,9 +39,13 @@ typedef struct fsn_secure_opts {
    * (the rest is its truncation and any fused ReLU); zero for the other layers. For cost models and benchmarks. */
   fsn_cost *linear_costs;
   /* 0, or a bound the client's inputs are known to satisfy: 0 <= x < 2^input_bits (pixel / 255 at scale s fits in
-   * s + 1 bits). Conv/fc layers that read the model input then OT only those bits (fsn_linear_conv2d_narrow). Both
-   * parties must pass the same value; a larger input is computed modulo 2^input_bits. */
+   * s + 1 bits). Conv/fc layers that read the model input pass it to the linear backend as client_bits (vcot then
+   * OTs only those bits). Both parties must pass the same value; a larger input is computed modulo 2^input_bits
+   * by vcot (another backend may compute it whole). */
   unsigned input_bits;
+  /* The linear backend every conv/fc layer runs through (fsn_linear_backend_find in fusion/linear.h): NULL or ""
+   * = the default, "vcot". Both parties must name the same one; an unknown name is FSN_E_INVALID. */
+  const char *linear_backend;
 } fsn_secure_opts;
 
 /* Run the model on `batch` inputs. Both parties pass a model of the same architecture; the server's carries the
