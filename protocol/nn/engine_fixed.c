@@ -143,19 +143,13 @@ fsn_status fsn_model_run_fixed(const fsn_model *m, uint64_t *out, const uint64_t
                                fsn_layer_stats *stats) {
   if (!fsn_model_ell(m))
     return fsn_fail(FSN_E_INVALID, "fixed engine: the model is not quantised (call fsn_model_quantize)");
-  fsn_nn_plan *plan;
-  fsn_status st = fsn_nn_plan_create(&plan, m);
-  if (st != FSN_OK) return st;
   engine e = {.m = m, .batch = batch, .stats = stats};
-  const fsn_nn_walk w = {.plan = plan,
-                         .batch = batch,
+  const fsn_nn_walk w = {.batch = batch,
                          .elem_size = sizeof *out,
                          .in = (void *)in,
                          .out = out,
                          .step = run_step,
                          .engine = &e,
                          .who = "fixed engine"};
-  st = fsn_nn_walk_run(&w);
-  fsn_nn_plan_destroy(plan);
-  return st;
+  return fsn_nn_walk_model(m, &w);
 }

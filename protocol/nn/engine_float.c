@@ -139,19 +139,13 @@ static fsn_status run_step(void *arg, const fsn_nn_step *step, void *const *tens
 
 fsn_status fsn_model_run_float(const fsn_model *m, double *out, const double *in, size_t batch,
                                fsn_layer_stats *stats) {
-  fsn_nn_plan *plan;
-  fsn_status st = fsn_nn_plan_create(&plan, m);
-  if (st != FSN_OK) return st;
   engine e = {.m = m, .batch = batch, .stats = stats};
-  const fsn_nn_walk w = {.plan = plan,
-                         .batch = batch,
+  const fsn_nn_walk w = {.batch = batch,
                          .elem_size = sizeof *out,
                          .in = (void *)in,
                          .out = out,
                          .step = run_step,
                          .engine = &e,
                          .who = "float engine"};
-  st = fsn_nn_walk_run(&w);
-  fsn_nn_plan_destroy(plan);
-  return st;
+  return fsn_nn_walk_model(m, &w);
 }

@@ -36,6 +36,8 @@ typedef struct fsn_nn_walk {
  * that reads it last. Returns the first failure (FSN_E_NOMEM naming the layer, or the step's); every buffer it
  * allocated is freed either way, and `in` too if owned. */
 FSN_NODISCARD fsn_status fsn_nn_walk_run(const fsn_nn_walk *w);
+/* The same over m's plan, built for this walk (w->plan is ignored). */
+FSN_NODISCARD fsn_status fsn_nn_walk_model(const fsn_model *m, const fsn_nn_walk *w);
 
 /* a * b into *out, false on overflow of size_t. */
 static inline bool fsn_nn_mul_ok(size_t a, size_t b, size_t *out) { return !__builtin_mul_overflow(a, b, out); }

@@ -173,3 +173,17 @@ fsn_status fsn_nn_walk_run(const fsn_nn_walk *w) {
   free(t);
   return st;
 }
+
+fsn_status fsn_nn_walk_model(const fsn_model *m, const fsn_nn_walk *w) {
+  fsn_nn_walk with_plan = *w;
+  fsn_nn_plan *plan;
+  fsn_status st = fsn_nn_plan_create(&plan, m);
+  if (st != FSN_OK) {
+    if (w->own_input) free(w->in);
+    return st;
+  }
+  with_plan.plan = plan;
+  st = fsn_nn_walk_run(&with_plan);
+  fsn_nn_plan_destroy(plan);
+  return st;
+}

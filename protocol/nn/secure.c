@@ -180,18 +180,12 @@ fsn_status fsn_secure_run(fsn_2pc *p, const fsn_model *m, uint64_t *out, const u
   fsn_status st = find_backend(opts->linear_backend, &r.linear);
   if (st != FSN_OK) return st;
   if (opts->linear_costs) memset(opts->linear_costs, 0, L * sizeof *opts->linear_costs);
-  fsn_nn_plan *plan;
-  if ((st = fsn_nn_plan_create(&plan, m)) != FSN_OK) return st;
   uint64_t *share = malloc((batch * in_size + 1) * sizeof *share); /* tensor 0; the walk frees it after use */
-  if (!share) {
-    fsn_nn_plan_destroy(plan);
-    return fsn_fail(FSN_E_NOMEM, "secure run: input of %zu values", batch * in_size);
-  }
+  if (!share) return fsn_fail(FSN_E_NOMEM, "secure run: input of %zu values", batch * in_size);
   fsn_2pc_share_input(p, share, client ? in : NULL, batch * in_size);
   r.start = now();
   fsn_2pc_counters(p, &r.at_start);
-  const fsn_nn_walk w = {.plan = plan,
-                         .batch = batch,
+  const fsn_nn_walk w = {.batch = batch,
                          .elem_size = sizeof *out,
                          .in = share,
                          .own_input = true,
@@ -199,7 +193,5 @@ fsn_status fsn_secure_run(fsn_2pc *p, const fsn_model *m, uint64_t *out, const u
                          .step = run_step,
                          .engine = &r,
                          .who = "secure run"};
-  st = fsn_nn_walk_run(&w);
-  fsn_nn_plan_destroy(plan);
-  return st;
+  return fsn_nn_walk_model(m, &w);
 }
