@@ -33,7 +33,7 @@ typedef struct fsn_nn_walk {
 } fsn_nn_walk;
 
 /* Run every step in order, each output in a fresh buffer (the last in w->out), each buffer freed after the step
- * that reads it last. Returns the first failure (FSN_E_NOMEM naming the layer, or the step's); every buffer it
+ * that reads it last. Returns the first failure (FSN_E_NOMEM with the layer index, or the step's); every buffer it
  * allocated is freed either way, and `in` too if owned. */
 FSN_NODISCARD fsn_status fsn_nn_walk_run(const fsn_nn_walk *w);
 /* The same over m's plan, built for this walk (w->plan is ignored). */
