@@ -52,19 +52,6 @@ static size_t values(fsn_shape s) { return s.c * s.h * s.w; }
 
 static bool is_linear(const fsn_layer *l) { return l->desc.kind == FSN_LAYER_CONV || l->desc.kind == FSN_LAYER_FC; }
 
-/* The executor runs a conv/fc and the ReLU after it as one step when the ReLU is the output's only reader. */
-static bool relu_fused(const fsn_model *m, size_t i) {
-  const size_t L = fsn_model_num_layers(m), t = i + 1;
-  if (!is_linear(fsn_model_layer(m, i)) || t >= L) return false;
-  const fsn_layer *next = fsn_model_layer(m, t);
-  if (next->desc.kind != FSN_LAYER_RELU || next->desc.in != t) return false;
-  for (size_t k = t + 1; k < L; k++) {
-    const fsn_layer_desc *d = &fsn_model_layer(m, k)->desc;
-    if (d->in == t || (d->kind == FSN_LAYER_ADD && d->in2 == t)) return false;
-  }
-  return true;
-}
-
 /* Weights an input element meets in a probe with c input and o output channels (upper bound: ignores borders). */
 static size_t meetings(const fsn_layer *l, size_t c, size_t o) {
   const fsn_layer_desc *d = &l->desc;
@@ -376,19 +363,24 @@ int fsn_bench_model(int argc, char **argv) {
   if (st == FSN_OK) st = fsn_model_quantize(b.m, (unsigned)b.ell, (unsigned)b.scale);
   const size_t L = st == FSN_OK ? fsn_model_num_layers(b.m) : 0;
   if (st == FSN_OK && !(b.probes = calloc(L + 1, sizeof *b.probes))) st = fsn_fail(FSN_E_NOMEM, "probes");
+  fsn_nn_plan *plan = NULL;
+  if (st == FSN_OK) st = fsn_nn_plan_create(&plan, b.m);
   if (st != FSN_OK) {
+    free(b.probes);
     fprintf(stderr, "fusion bench model: %s\n", fsn_last_error());
     fsn_model_destroy(b.m);
     return 1;
   }
-  for (size_t i = 0; i < L; i++) {
+  /* one probe per step of the executor's plan: a conv/fc and the ReLU fused with it are measured together */
+  for (size_t i = 0; i < fsn_nn_plan_num_steps(plan); i++) {
+    const fsn_nn_step *step = fsn_nn_plan_step(plan, i);
     probe *p = &b.probes[b.count];
-    p->layer = i;
-    p->span = relu_fused(b.m, i) ? 2 : 1;
+    p->layer = step->layer;
+    p->span = step->fused_relu ? 2 : 1;
     plan_probe(&b, p);
-    i += p->span - 1;
     b.count += !b.only || listed(b.only, fsn_model_layer(b.m, p->layer)->desc.name);
   }
+  fsn_nn_plan_destroy(plan);
   if (b.count == 0) {
     fprintf(stderr, "fusion bench model: no layer of %s is named in --layers %s\n", b.spec, b.only);
     free(b.probes);

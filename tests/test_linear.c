@@ -1,5 +1,7 @@
 /* Secure conv2d / fc over real sockets: the reconstructed output equals the plaintext conv2d mod 2^ell, bit for
- * bit, and the server's correction traffic matches the formula sum_i M (ell - i) bits (i < the client's bits). */
+ * bit, and the server's correction traffic matches the formula sum_i M (ell - i) bits (i < the client's bits).
+ * The same through the linear backend table (the secure executor's only way to conv/fc): "vcot" there sends exactly
+ * the bytes of the direct calls. */
 #include <fusion/conv.h>
 #include <fusion/linear.h>
 #include <stdio.h>
@@ -9,8 +11,12 @@
 #include "tests/common/fsn_test.h"
 #include "tests/common/fsn_test_net.h"
 
+/* How a case reaches the protocol: the vcot functions directly, or the backend table's conv2d or fc entry. */
+typedef enum via { DIRECT, BACKEND_CONV2D, BACKEND_FC } via;
+
 typedef struct layer_case {
   fsn_conv2d_shape s;
+  via via;
   unsigned ell, bits; /* bits: 0 for fsn_linear_conv2d, else fsn_linear_conv2d_narrow with that many client bits */
   uint64_t *x0, *x1, *w, *bias, *y0, *y1;
   size_t nx, ny, nw;
@@ -27,7 +33,14 @@ static void run_party(fsn_channel *ch, layer_case *c, fsn_role role) {
     const bool server = role == FSN_ROLE_SERVER;
     uint64_t *y = server ? c->y0 : c->y1, *x = server ? c->x0 : c->x1, *w = server ? c->w : NULL;
     uint64_t *b = server ? c->bias : NULL;
-    st = c->bits ? fsn_linear_conv2d_narrow(p, y, x, w, b, &c->s, c->bits) : fsn_linear_conv2d(p, y, x, w, b, &c->s);
+    const fsn_linear_backend *vcot = fsn_linear_backend_find("vcot");
+    const unsigned bits = c->bits ? c->bits : c->ell;
+    if (c->via == BACKEND_CONV2D)
+      st = vcot->conv2d(p, y, x, w, b, &c->s, bits);
+    else if (c->via == BACKEND_FC)
+      st = vcot->fc(p, y, x, w, b, c->s.batch, c->s.in_c, c->s.out_c, bits);
+    else
+      st = c->bits ? fsn_linear_conv2d_narrow(p, y, x, w, b, &c->s, c->bits) : fsn_linear_conv2d(p, y, x, w, b, &c->s);
     fsn_channel_counters(ch, &after);
     if (role == FSN_ROLE_SERVER) c->server_bytes = after.bytes_sent - before.bytes_sent;
     fsn_2pc_destroy(p);
@@ -55,8 +68,8 @@ static size_t count_touches(const fsn_conv2d_shape *s) {
 
 /* bits = 0: random shares of a random x; else the server's share is 0 and the client's is x, with values below
  * 2^bits, or (wide) with random higher bits too, which the protocol must ignore: the result is for x mod 2^bits. */
-static void check_layer_bits(fsn_conv2d_shape s, unsigned ell, int with_bias, unsigned bits, int wide) {
-  layer_case c = {.s = s, .ell = ell, .bits = bits};
+static uint64_t check_layer_via(fsn_conv2d_shape s, unsigned ell, int with_bias, unsigned bits, int wide, via via) {
+  layer_case c = {.s = s, .ell = ell, .bits = bits, .via = via};
   const uint64_t mask = fsn_ring_mask(ell);
   c.nx = s.batch * s.in_c * s.in_h * s.in_w;
   c.ny = s.batch * s.out_c * fsn_conv2d_out_h(&s) * fsn_conv2d_out_w(&s);
@@ -89,6 +102,11 @@ static void check_layer_bits(fsn_conv2d_shape s, unsigned ell, int with_bias, un
   ck_assert_msg(c.server_bytes <= wire / 8 + 64 * ell * (1 + c.nx * ell / 4096), "server sent %llu, formula %llu",
                 (unsigned long long)c.server_bytes, (unsigned long long)(wire / 8));
   free(c.x0), free(c.x1), free(c.w), free(c.bias), free(c.y0), free(c.y1), free(x), free(want), free(scratch);
+  return c.server_bytes;
+}
+
+static void check_layer_bits(fsn_conv2d_shape s, unsigned ell, int with_bias, unsigned bits, int wide) {
+  check_layer_via(s, ell, with_bias, bits, wide, DIRECT);
 }
 
 static void check_layer(fsn_conv2d_shape s, unsigned ell, int with_bias) { check_layer_bits(s, ell, with_bias, 0, 0); }
@@ -121,6 +139,35 @@ START_TEST(narrow_input_matches_plaintext) {
 }
 END_TEST
 
+START_TEST(backend_table) {
+  const fsn_linear_backend *vcot = fsn_linear_backend_find("vcot");
+  ck_assert_ptr_nonnull(vcot);
+  ck_assert_str_eq(vcot->name, "vcot");
+  ck_assert_ptr_eq(fsn_linear_backend_find(NULL), vcot); /* the default */
+  ck_assert_ptr_eq(fsn_linear_backend_find(""), vcot);
+  ck_assert_ptr_eq(fsn_linear_backend_at(0), vcot);
+  ck_assert_ptr_null(fsn_linear_backend_find("VCOT"));
+  ck_assert_ptr_null(fsn_linear_backend_find("no-such-backend"));
+  size_t n = 0;
+  for (const fsn_linear_backend *b; (b = fsn_linear_backend_at(n)); n++) {
+    ck_assert_ptr_nonnull(b->conv2d);
+    ck_assert_ptr_nonnull(b->fc);
+    ck_assert_ptr_eq(fsn_linear_backend_find(b->name), b);
+  }
+  ck_assert_uint_ge(n, 1);
+}
+END_TEST
+
+START_TEST(vcot_through_the_backend) {
+  /* conv (full width and narrow client inputs) and fc: exact results, and the direct calls' bytes to the byte */
+  const fsn_conv2d_shape conv = {2, 3, 7, 6, 2, 3, 3, 2, 2, 1, 1}, fc = {3, 20, 1, 1, 7, 1, 1, 1, 1, 0, 0};
+  ck_assert_uint_eq(check_layer_via(conv, 37, 1, 0, 0, BACKEND_CONV2D), check_layer_via(conv, 37, 1, 0, 0, DIRECT));
+  ck_assert_uint_eq(check_layer_via(conv, 37, 1, 13, 0, BACKEND_CONV2D), check_layer_via(conv, 37, 1, 13, 0, DIRECT));
+  ck_assert_uint_eq(check_layer_via(fc, 64, 0, 0, 0, BACKEND_FC), check_layer_via(fc, 64, 0, 0, 0, DIRECT));
+  ck_assert_uint_eq(check_layer_via(fc, 37, 1, 13, 0, BACKEND_FC), check_layer_via(fc, 37, 1, 13, 0, DIRECT));
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("linear");
   TCase *tc = tcase_create("linear");
@@ -128,6 +175,8 @@ int main(void) {
   tcase_add_test(tc, conv_matches_plaintext);
   tcase_add_test(tc, fc_matches_plaintext);
   tcase_add_test(tc, narrow_input_matches_plaintext);
+  tcase_add_test(tc, backend_table);
+  tcase_add_test(tc, vcot_through_the_backend);
   suite_add_tcase(s, tc);
   return fsn_test_main(s);
 }

@@ -1,6 +1,7 @@
 /* protocol/nn: the model graph (shape inference and its errors), quantisation, the model hash, the float engine
- * against plain loops, built-in architectures, and the fixed-point engine bit for bit against an independent naive
- * oracle written here (nested loops, no kernels). */
+ * against plain loops, built-in architectures, the fixed-point engine bit for bit against an independent naive
+ * oracle written here (nested loops, no kernels), and the execution plan the engines walk (steps, fusions, tensor
+ * lifetimes, peak). */
 #include <fusion/nn.h>
 #include <math.h>
 #include <stdlib.h>
@@ -501,6 +502,123 @@ START_TEST(average_factor_known_answers) {
 }
 END_TEST
 
+/* ---- the execution plan ---- */
+
+typedef struct want_step {
+  size_t layer, in, in2, out; /* in2: SIZE_MAX unless an add */
+  bool fused;
+  size_t n_dead, dead[3];
+} want_step;
+
+/* The plan of m against the expected steps, per-sample tensor values (0 = never materialised) and peak; every
+ * tensor's death must agree with the dead lists, and the model output must never die. */
+static void check_plan(const fsn_model *m, const want_step *want, size_t n_steps, const size_t *values, size_t peak) {
+  fsn_nn_plan *p;
+  ck_assert_int_eq(fsn_nn_plan_create(&p, m), FSN_OK);
+  const size_t T = fsn_model_num_layers(m) + 1;
+  ck_assert_uint_eq(fsn_nn_plan_num_steps(p), n_steps);
+  ck_assert_uint_eq(fsn_nn_plan_num_tensors(p), T);
+  for (size_t s = 0; s < n_steps; s++) {
+    const fsn_nn_step *got = fsn_nn_plan_step(p, s);
+    const want_step *w = &want[s];
+    ck_assert_msg(got->layer == w->layer && got->in == w->in && got->in2 == w->in2 && got->out == w->out &&
+                      got->fused_relu == w->fused,
+                  "step %zu: layer %zu in %zu in2 %zu out %zu fused %d", s, got->layer, got->in, got->in2, got->out,
+                  got->fused_relu);
+    ck_assert_int_eq(got->kind, fsn_model_layer(m, w->layer)->desc.kind);
+    ck_assert_uint_eq(got->n_dead, w->n_dead);
+    for (size_t k = 0; k < w->n_dead; k++) {
+      ck_assert_uint_eq(got->dead[k], w->dead[k]);
+      ck_assert_uint_eq(fsn_nn_plan_tensor_death(p, got->dead[k]), s);
+    }
+  }
+  size_t dying = 0;
+  for (size_t t = 0; t < T; t++) {
+    ck_assert_msg(fsn_nn_plan_tensor_values(p, t) == values[t], "tensor %zu: %zu values, want %zu", t,
+                  fsn_nn_plan_tensor_values(p, t), values[t]);
+    dying += fsn_nn_plan_tensor_death(p, t) != SIZE_MAX;
+  }
+  size_t listed = 0;
+  for (size_t s = 0; s < n_steps; s++) listed += fsn_nn_plan_step(p, s)->n_dead;
+  ck_assert_uint_eq(dying, listed);
+  ck_assert_uint_eq(fsn_nn_plan_tensor_death(p, T - 1), SIZE_MAX);
+  ck_assert_uint_eq(fsn_nn_plan_peak_values(p), peak);
+  fsn_nn_plan_destroy(p);
+}
+
+START_TEST(plan_of_4layer) {
+  fsn_model *m;
+  ck_assert_int_eq(fsn_model_builtin(&m, "4layer", 1), FSN_OK);
+  /* conv0+relu1, maxpool2, conv3+relu4, maxpool5, flatten6, fc7+relu8, fc9 */
+  const want_step want[] = {
+      {0, 0, SIZE_MAX, 2, true, 1, {0}},   {2, 2, SIZE_MAX, 3, false, 1, {2}}, {3, 3, SIZE_MAX, 5, true, 1, {3}},
+      {5, 5, SIZE_MAX, 6, false, 1, {5}},  {6, 6, SIZE_MAX, 7, false, 1, {6}}, {7, 7, SIZE_MAX, 9, true, 1, {7}},
+      {9, 9, SIZE_MAX, 10, false, 1, {9}},
+  };
+  const size_t values[] = {784, 0, 16 * 24 * 24, 16 * 12 * 12, 0, 16 * 8 * 8, 256, 256, 0, 100, 10};
+  /* the largest pair alive at once: the first ReLU's output and the first max pool's */
+  check_plan(m, want, 7, values, 16 * 24 * 24 + 16 * 12 * 12);
+  fsn_model_destroy(m);
+}
+END_TEST
+
+/* A residual model: an add that keeps an early tensor alive across steps, a conv whose output a ReLU and an add both
+ * read (so it is not fused), and a final fc that is the model output. */
+static fsn_model *residual_model(void) {
+  fsn_model *m;
+  ck_assert_int_eq(fsn_model_create(&m, 2, 6, 6), FSN_OK);
+  size_t a = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = add_conv(m, 0, 4, 3, 1, 1, 0.5)}); /* t2 */
+  size_t b = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = add_conv(m, a, 4, 3, 1, 1, 0.5)}); /* t4 */
+  size_t r = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_ADD, .in = b, .in2 = a});                      /* t5 */
+  size_t c = add_conv(m, r, 4, 1, 1, 0, 0.5);                                                            /* t6 */
+  size_t d = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = c});                               /* t7 */
+  r = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_ADD, .in = d, .in2 = c});                             /* t8 */
+  r = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_FLATTEN, .in = r});                                   /* t9 */
+  add_fc(m, r, 3, 0.5);                                                                                  /* t10 */
+  return m;
+}
+
+START_TEST(plan_of_residual_model) {
+  fsn_model *m = residual_model();
+  const want_step want[] = {
+      {0, 0, SIZE_MAX, 2, true, 1, {0}},  {2, 2, SIZE_MAX, 4, true, 0, {0}},   {4, 4, 2, 5, false, 2, {2, 4}},
+      {5, 5, SIZE_MAX, 6, false, 1, {5}}, {6, 6, SIZE_MAX, 7, false, 0, {0}},  {7, 7, 6, 8, false, 2, {6, 7}},
+      {8, 8, SIZE_MAX, 9, false, 1, {8}}, {9, 9, SIZE_MAX, 10, false, 1, {9}},
+  };
+  const size_t values[] = {72, 0, 144, 0, 144, 144, 144, 144, 144, 144, 3};
+  check_plan(m, want, 8, values, 3 * 144); /* the adds: both operands and the sum */
+  /* the engines walk it: fixed = the naive layer-by-layer oracle, bit for bit */
+  ck_assert_int_eq(fsn_model_quantize(m, 37, 12), FSN_OK);
+  uint64_t in[2 * 72], got[2 * 3], want_out[2 * 3];
+  fsn_test_fill_ring(in, 2 * 72, 37);
+  ck_assert_int_eq(fsn_model_run_fixed(m, got, in, 2, NULL), FSN_OK);
+  oracle_run(m, want_out, in, 2);
+  ck_assert(!memcmp(got, want_out, sizeof got));
+  fsn_model_destroy(m);
+}
+END_TEST
+
+/* A tensor nobody reads dies after the step that writes it; a model without layers is its input. */
+START_TEST(plan_edge_cases) {
+  fsn_model *m;
+  ck_assert_int_eq(fsn_model_create(&m, 1, 4, 4), FSN_OK);
+  const size_t in_values[] = {16};
+  check_plan(m, NULL, 0, in_values, 16);
+  double x[32], y[32];
+  for (int i = 0; i < 32; i++) x[i] = i - 7.5;
+  ck_assert_int_eq(fsn_model_run_float(m, y, x, 2, NULL), FSN_OK);
+  ck_assert(!memcmp(x, y, sizeof x));
+  add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_MAXPOOL, .in = 0, .k_h = 2, .k_w = 2, .stride_h = 2, .stride_w = 2});
+  add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = 0});
+  const want_step want[] = {{0, 0, SIZE_MAX, 1, false, 1, {1}}, {1, 0, SIZE_MAX, 2, false, 1, {0}}};
+  const size_t values[] = {16, 4, 16};
+  check_plan(m, want, 2, values, 32);
+  ck_assert_int_eq(fsn_model_run_float(m, y, x, 2, NULL), FSN_OK);
+  for (int i = 0; i < 32; i++) ck_assert(y[i] == (x[i] > 0 ? x[i] : 0.0));
+  fsn_model_destroy(m);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("nn");
   TCase *tc = tcase_create("nn");
@@ -516,6 +634,9 @@ int main(void) {
   tcase_add_test(tc, fixed_engine_truncates_by_floor);
   tcase_add_test(tc, engines_agree_on_4layer);
   tcase_add_test(tc, average_factor_known_answers);
+  tcase_add_test(tc, plan_of_4layer);
+  tcase_add_test(tc, plan_of_residual_model);
+  tcase_add_test(tc, plan_edge_cases);
   suite_add_tcase(s, tc);
   return fsn_test_main(s);
 }

@@ -1,5 +1,6 @@
 /* The secure executor and the session layer over real sockets: secure logits equal the fixed-point engine's bit for
- * bit; a model card survives the wire; mix-and-check passes an honest server and catches a tampering one. */
+ * bit, through the linear backend chosen by name; a model card survives the wire; mix-and-check passes an honest server
+ * and catches a tampering one. */
 #include <fusion/mixcheck.h>
 #include <fusion/session.h>
 #include <stdio.h>
@@ -16,45 +17,89 @@ typedef struct run_case {
   uint64_t *x, *out0, *out1;
   fsn_secure_opts opts;
   fsn_status st[2];
+  uint64_t sent[2];   /* bytes each party sent during the run */
+  char error[2][256]; /* each party's message on failure */
 } run_case;
 
 static void party(fsn_channel **chs, size_t n, run_case *c, fsn_role role) {
   fsn_2pc *p;
   fsn_status st = fsn_2pc_create(&p, chs, n, role, fsn_model_ell(c->m), fsn_model_scale(c->m), NULL);
   if (st == FSN_OK) {
+    fsn_counters before, after;
+    fsn_2pc_counters(p, &before);
     st = role == FSN_ROLE_SERVER ? fsn_secure_run(p, c->m, c->out0, NULL, c->batch, &c->opts, NULL)
                                  : fsn_secure_run(p, c->m, c->out1, c->x, c->batch, &c->opts, NULL);
+    fsn_2pc_counters(p, &after);
+    c->sent[role] = after.bytes_sent - before.bytes_sent;
     fsn_2pc_destroy(p);
   }
-  if (st != FSN_OK) fprintf(stderr, "%s: %s\n", role == FSN_ROLE_SERVER ? "server" : "client", fsn_last_error());
+  if (st != FSN_OK) snprintf(c->error[role], sizeof c->error[role], "%s", fsn_last_error());
   c->st[role] = st;
 }
 
 static void server_fn(fsn_channel **chs, size_t n, void *arg) { party(chs, n, arg, FSN_ROLE_SERVER); }
 static void client_fn(fsn_channel **chs, size_t n, void *arg) { party(chs, n, arg, FSN_ROLE_CLIENT); }
 
-/* Run m securely on `batch` random pixel images over `threads` channels and compare with the fixed engine. */
-static void check_exact(fsn_model *m, size_t batch, size_t threads, unsigned ell, unsigned scale) {
-  ck_assert_int_eq(fsn_model_quantize(m, ell, scale), FSN_OK);
+/* Run m securely on `batch` random pixel images over `threads` channels with the options given and return the
+ * finished case (the caller frees x, out0, out1; failures are in c.st and c.error). */
+static run_case run_secure(const fsn_model *m, size_t batch, size_t threads, fsn_secure_opts opts) {
+  const unsigned ell = fsn_model_ell(m), scale = fsn_model_scale(m);
   fsn_shape is = fsn_model_input_shape(m), os = fsn_model_output_shape(m);
-  run_case c = {.m = m, .batch = batch, .in_size = is.c * is.h * is.w, .out_size = os.c * os.h * os.w};
+  run_case c = {.m = m, .batch = batch, .in_size = is.c * is.h * is.w, .out_size = os.c * os.h * os.w, .opts = opts};
   size_t nx = batch * c.in_size, ny = batch * c.out_size;
   uint8_t *pixels = malloc(nx);
   fsn_test_fill(pixels, nx);
   c.x = malloc(nx * 8), c.out0 = malloc(ny * 8), c.out1 = malloc(ny * 8);
-  uint64_t *want = malloc(ny * 8);
   fsn_nn_pixels_to_fixed(c.x, pixels, nx, ell, scale);
-  ck_assert_int_eq(fsn_model_run_fixed(m, want, c.x, batch, NULL), FSN_OK);
+  free(pixels);
   fsn_test_net_opts o = {.channels = threads, .params = {.ell = ell, .scale = scale}};
   fsn_test_two_party_ex(&o, server_fn, &c, client_fn, &c);
-  ck_assert_int_eq(c.st[0], FSN_OK);
-  ck_assert_int_eq(c.st[1], FSN_OK);
+  return c;
+}
+
+/* Both parties' shares reconstruct to the fixed engine's outputs on the same inputs, bit for bit. */
+static void expect_fixed(const run_case *c) {
+  for (int r = 0; r < 2; r++) ck_assert_msg(c->st[r] == FSN_OK, "%s: %s", r ? "client" : "server", c->error[r]);
+  const unsigned ell = fsn_model_ell(c->m);
+  size_t ny = c->batch * c->out_size;
+  uint64_t *want = malloc(ny * 8);
+  ck_assert_int_eq(fsn_model_run_fixed(c->m, want, c->x, c->batch, NULL), FSN_OK);
   const uint64_t mask = fsn_ring_mask(ell);
   for (size_t i = 0; i < ny; i++)
-    ck_assert_msg(((c.out0[i] + c.out1[i]) & mask) == want[i], "output %zu of %zu: secure %llu, engine %llu", i, ny,
-                  (unsigned long long)((c.out0[i] + c.out1[i]) & mask), (unsigned long long)want[i]);
-  free(pixels), free(c.x), free(c.out0), free(c.out1), free(want);
+    ck_assert_msg(((c->out0[i] + c->out1[i]) & mask) == want[i], "output %zu of %zu: secure %llu, engine %llu", i, ny,
+                  (unsigned long long)((c->out0[i] + c->out1[i]) & mask), (unsigned long long)want[i]);
+  free(want);
 }
+
+static void free_case(run_case *c) { free(c->x), free(c->out0), free(c->out1); }
+
+/* Run m securely on `batch` random pixel images over `threads` channels and compare with the fixed engine. */
+static void check_exact(fsn_model *m, size_t batch, size_t threads, unsigned ell, unsigned scale) {
+  ck_assert_int_eq(fsn_model_quantize(m, ell, scale), FSN_OK);
+  run_case c = run_secure(m, batch, threads, (fsn_secure_opts){0});
+  expect_fixed(&c);
+  free_case(&c);
+}
+
+/* The linear backend is chosen by name: "vcot" is the default (the same bytes both ways) and equals the fixed
+ * engine through the executor; a name no backend has is a clear error on both sides before anything is sent. */
+START_TEST(linear_backend_is_chosen_by_name) {
+  fsn_model *m = fsn_test_model_every_layer(2, 8, 8, 5, 0.5);
+  ck_assert_int_eq(fsn_model_quantize(m, 37, 12), FSN_OK);
+  run_case def = run_secure(m, 2, 2, (fsn_secure_opts){.input_bits = 13});
+  run_case named = run_secure(m, 2, 2, (fsn_secure_opts){.input_bits = 13, .linear_backend = "vcot"});
+  expect_fixed(&def);
+  expect_fixed(&named);
+  for (int r = 0; r < 2; r++) ck_assert_uint_eq(named.sent[r], def.sent[r]);
+  run_case bad = run_secure(m, 1, 1, (fsn_secure_opts){.linear_backend = "no-such-backend"});
+  for (int r = 0; r < 2; r++) {
+    ck_assert_int_eq(bad.st[r], FSN_E_INVALID);
+    ck_assert_msg(strstr(bad.error[r], "no-such-backend") && strstr(bad.error[r], "vcot"), "%s", bad.error[r]);
+  }
+  free_case(&def), free_case(&named), free_case(&bad);
+  fsn_model_destroy(m);
+}
+END_TEST
 
 START_TEST(every_layer_kind_is_exact) {
   fsn_model *m = fsn_test_model_every_layer(2, 8, 8, 5, 0.5);
@@ -213,6 +258,7 @@ int main(void) {
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, every_layer_kind_is_exact);
   tcase_add_test(tc, builtin_4layer_is_exact);
+  tcase_add_test(tc, linear_backend_is_chosen_by_name);
   tcase_add_test(tc, honest_session_passes);
   tcase_add_test(tc, tampering_server_is_caught);
   tcase_add_test(tc, corrupt_architecture_is_rejected);

@@ -39,6 +39,40 @@ fsn_conv2d_shape fsn_linear_fc_shape(size_t batch, size_t in, size_t out);
  * chunk is one batch of random OTs and its corrections, so the layer's rounds grow in proportion. */
 size_t fsn_linear_conv2d_chunks(const fsn_2pc *p, const fsn_conv2d_shape *s);
 
+/* ---- linear backends ----
+ * The secure executor (fusion/secure.h) runs every conv and fc layer through one of these tables, chosen by name in
+ * fsn_secure_opts.linear_backend. Today there is one: "vcot" (the vector-COT protocol above, the default); the RLWE
+ * backend "he" plugs in here.
+ *
+ * Contract of every entry (conv2d and fc alike): y gets this party's shares of conv(x, W) + bias (fc: x · W^T + bias)
+ * mod 2^ell at scale 2s, exactly; the caller truncates. The server passes the weights and bias reduced mod 2^ell,
+ * the client NULL for both. client_bits is a promise both parties make (1 <= client_bits <= ell): the server's share
+ * of x is zero and the client's values lie in [0, 2^client_bits); a backend may use it to send less or ignore it,
+ * and a value outside it is computed modulo 2^client_bits or as it is — the promise must hold for an exact result.
+ * Pass ell for no promise.
+ *
+ * One call is the whole batch (s->batch images, or `batch` rows of an fc): a backend that prepares the weights
+ * (he: each filter's transform to the NTT domain) does so once per call and shares the result across the batch —
+ * every replica and public sample of a Fusion batch meets the same weights. Per-session state (he: the keys) lives
+ * in the two-party context, which outlives a batch. If weights prepared once must outlive a call (a server answering
+ * many sessions), optional prepare/release entries will be added beside these; a NULL entry will mean "not needed".
+ *
+ * Both parties must run the same backend. Today each side passes the same name; the session handshake will carry
+ * it and refuse a mismatch. A backend never changes the protocol of any other layer. */
+typedef struct fsn_linear_backend {
+  const char *name;
+  fsn_status (*conv2d)(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight, const uint64_t *bias,
+                       const fsn_conv2d_shape *s, unsigned client_bits);
+  /* weight: out x in, row-major (row o = output o) */
+  fsn_status (*fc)(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight, const uint64_t *bias,
+                   size_t batch, size_t in, size_t out, unsigned client_bits);
+} fsn_linear_backend;
+
+/* The backend called `name`; NULL or "" gives the default ("vcot"). NULL for an unknown name. */
+const fsn_linear_backend *fsn_linear_backend_find(const char *name);
+/* The i-th backend (i = 0 is the default), NULL past the last: for listings and error messages. */
+const fsn_linear_backend *fsn_linear_backend_at(size_t i);
+
 #ifdef __cplusplus
 }
 #endif

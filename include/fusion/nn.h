@@ -28,6 +28,7 @@
 #define FUSION_NN_H
 
 #include <fusion/status.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -140,6 +141,50 @@ FSN_NODISCARD fsn_status fsn_model_run_float(const fsn_model *m, double *out, co
  * in Z_2^ell at scale s (inputs must be reduced). stats: NULL or fsn_model_num_layers entries. */
 FSN_NODISCARD fsn_status fsn_model_run_fixed(const fsn_model *m, uint64_t *out, const uint64_t *in, size_t batch,
                                              fsn_layer_stats *stats);
+
+/* ---- execution plan ----
+ * What every engine (float, fixed point, secure) and `fusion bench model` walk: the model's layers as steps in order,
+ * with the conv/fc + ReLU fusion decided once, and each tensor's buffer size and lifetime.
+ *
+ * Fusion: a conv or fc at layer i whose output's only reader is a ReLU at layer i + 1 runs with that ReLU as one step
+ * writing the ReLU's tensor (i + 2); the conv/fc's own tensor (i + 1) is never materialised. Every engine computes
+ * the same bits fused or not: truncation by s after the ReLU equals the ReLU after the truncation (floor shifts
+ * keep the sign), and the secure engine then runs the cheaper truncation that knows its input is non-negative.
+ *
+ * Sizes are per sample: a batch of N samples needs N times a tensor's values (NCHW, dense), and N times the peak.
+ * Lifetimes: the model input (tensor 0) is live from the start, a step's output from that step; a tensor dies after
+ * the step that reads it last (a tensor nobody reads dies after the step that writes it); the model output lives to
+ * the end. The peak is the most values live while any one step runs (inputs, outputs and every tensor kept for a
+ * later step; an engine's scratch not included). A plan reads its model only while being built and stays valid
+ * until the model is changed (fsn_model_add). */
+typedef struct fsn_nn_step {
+  size_t layer;        /* the layer this step runs (a fused step: the conv/fc; its ReLU is layer + 1) */
+  fsn_layer_kind kind; /* that layer's kind */
+  size_t in, in2;      /* tensors read; in2: the add's second operand, SIZE_MAX for other kinds */
+  size_t out;          /* the tensor written: layer + 1, or layer + 2 for a fused step */
+  bool fused_relu;     /* a conv/fc whose only reader, the ReLU at layer + 1, runs in this step */
+  const size_t *dead;  /* n_dead tensors (ascending) read for the last time here, or written and never read */
+  size_t n_dead;
+} fsn_nn_step;
+
+typedef struct fsn_nn_plan fsn_nn_plan;
+
+/* Build the plan of m (any model: quantised or not, with or without layers). FSN_E_NOMEM only. */
+FSN_NODISCARD fsn_status fsn_nn_plan_create(fsn_nn_plan **out, const fsn_model *m);
+void fsn_nn_plan_destroy(fsn_nn_plan *p);
+
+size_t fsn_nn_plan_num_steps(const fsn_nn_plan *p);
+/* Step i < fsn_nn_plan_num_steps(p); valid until the plan is destroyed. */
+const fsn_nn_step *fsn_nn_plan_step(const fsn_nn_plan *p, size_t i);
+/* Tensors: fsn_model_num_layers + 1 (0 = the input, the last = the output). */
+size_t fsn_nn_plan_num_tensors(const fsn_nn_plan *p);
+/* Values per sample in tensor t's buffer: its shape's size, or 0 for a fused conv/fc output (never materialised). */
+size_t fsn_nn_plan_tensor_values(const fsn_nn_plan *p, size_t t);
+/* The step after which tensor t's buffer can go (see the lifetimes above); SIZE_MAX for the model output, which
+ * outlives the walk (and for tensors never materialised). */
+size_t fsn_nn_plan_tensor_death(const fsn_nn_plan *p, size_t t);
+/* The most values live at once per sample (times the batch and the element size gives the engines' tensor memory). */
+size_t fsn_nn_plan_peak_values(const fsn_nn_plan *p);
 
 /* Index of the largest of n values (the first on ties); signed ell-bit comparison for the fixed variant. */
 size_t fsn_nn_argmax_float(const double *v, size_t n);

@@ -1,9 +1,12 @@
 /* The secure executor: a model run on a batch of secret-shared inputs through the two-party layers, with exactly
  * the fixed-point engine's semantics (include/fusion/nn.h), so the reconstructed result equals
- * fsn_model_run_fixed bit for bit in exact mode. */
+ * fsn_model_run_fixed bit for bit in exact mode. It walks the model's execution plan (fsn_nn_plan: the same steps,
+ * fusions and buffer lifetimes as the plaintext engines) and runs conv/fc layers through a linear backend
+ * (fusion/linear.h). */
 #ifndef FUSION_SECURE_H
 #define FUSION_SECURE_H
 
+#include <fusion/linear.h>
 #include <fusion/nn.h>
 #include <fusion/nonlinear.h>
 #include <fusion/twopc.h>
@@ -20,8 +23,9 @@ typedef struct fsn_cost {
 
 /* A deviation hook, for the adversarial server of tests and benchmarks only: called on this party after layer i with
  * the layer's input and output shares (out has batch x out_size values; for element-wise layers in has as many), which
- * it may change. A conv/fc layer followed by its only reader, a ReLU, runs fused (ReLU, then a truncation that knows
- * the sign): there the hook sees the linear output as layer i and the ReLU as layer i + 1, both before truncation.
+ * it may change. A conv/fc layer followed by its only reader, a ReLU, runs fused (a fused step of fsn_nn_plan: ReLU,
+ * then a truncation that knows the sign): there the hook sees the linear output as layer i and the ReLU as layer
+ * i + 1, both before truncation.
  * The hook never changes which protocols run, so a tampering party stays in step with an honest peer. */
 typedef void (*fsn_secure_tamper)(size_t layer, const uint64_t *in, uint64_t *out, size_t batch, size_t out_size,
                                   void *arg);
@@ -36,9 +40,13 @@ typedef struct fsn_secure_opts {
    * (the rest is its truncation and any fused ReLU); zero for the other layers. For cost models and benchmarks. */
   fsn_cost *linear_costs;
   /* 0, or a bound the client's inputs are known to satisfy: 0 <= x < 2^input_bits (pixel / 255 at scale s fits in
-   * s + 1 bits). Conv/fc layers that read the model input then OT only those bits (fsn_linear_conv2d_narrow). Both
-   * parties must pass the same value; a larger input is computed modulo 2^input_bits. */
+   * s + 1 bits). Conv/fc layers that read the model input pass it to the linear backend as client_bits (vcot then
+   * OTs only those bits). Both parties must pass the same value; a larger input is computed modulo 2^input_bits
+   * by vcot (another backend may compute it whole). */
   unsigned input_bits;
+  /* The linear backend every conv/fc layer runs through (fsn_linear_backend_find in fusion/linear.h): NULL or ""
+   * = the default, "vcot". Both parties must name the same one; an unknown name is FSN_E_INVALID. */
+  const char *linear_backend;
 } fsn_secure_opts;
 
 /* Run the model on `batch` inputs. Both parties pass a model of the same architecture; the server's carries the

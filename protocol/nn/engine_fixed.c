@@ -63,13 +63,13 @@ static void average(uint64_t *v, size_t n, uint64_t k, unsigned ell, unsigned s,
   fsn_trunc_sar(v, v, n, ell, s);
 }
 
-/* One layer over the batch; *acc_max gets the largest |value| before truncation / division (0 if none). */
-static fsn_status run_layer(uint64_t *out, uint64_t *const *tensors, const fsn_model *m, size_t i, size_t batch,
-                            uint64_t *acc_max) {
+/* One layer over the batch from its input(s) (in2: the add's second operand); *acc_max gets the largest |value|
+ * before truncation / division (0 if none). out may be in for element-wise layers (the ReLU of a fused step). */
+static fsn_status run_layer(uint64_t *out, const uint64_t *in, const uint64_t *in2, const fsn_model *m, size_t i,
+                            size_t batch, uint64_t *acc_max) {
   const fsn_layer *l = fsn_model_layer(m, i);
   const unsigned ell = fsn_model_ell(m), s = fsn_model_scale(m);
   const size_t n = batch * fsn_shape_size(l->out_shape);
-  const uint64_t *in = tensors[l->desc.in];
   *acc_max = 0;
   switch (l->desc.kind) {
   case FSN_LAYER_CONV:
@@ -101,57 +101,55 @@ static fsn_status run_layer(uint64_t *out, uint64_t *const *tensors, const fsn_m
     average(out, n, hw, ell, s, acc_max);
     break;
   }
-  case FSN_LAYER_ADD: fsn_ring_add(out, in, tensors[l->desc.in2], n, ell); break;
+  case FSN_LAYER_ADD: fsn_ring_add(out, in, in2, n, ell); break;
   case FSN_LAYER_FLATTEN: memcpy(out, in, n * sizeof *out); break;
   }
   return FSN_OK;
 }
 
+typedef struct engine {
+  const fsn_model *m;
+  size_t batch;
+  fsn_layer_stats *stats; /* NULL or one per layer */
+} engine;
+
+/* Layer i wrote out: raise its headroom figures. */
+static void note_stats(const engine *e, size_t i, const uint64_t *out, uint64_t acc_max) {
+  if (!e->stats) return;
+  const unsigned ell = fsn_model_ell(e->m);
+  const uint64_t om = max_abs(out, e->batch * fsn_shape_size(fsn_model_layer(e->m, i)->out_shape), ell);
+  fsn_layer_stats *st = &e->stats[i];
+  if (om > st->fixed_max_out) st->fixed_max_out = om;
+  if (!acc_max) acc_max = om;
+  if (acc_max > st->fixed_max_acc) st->fixed_max_acc = acc_max;
+}
+
+/* A step of the plan: the layer, then (fused) its ReLU in place; the same bits as the two layers apart. */
+static fsn_status run_step(void *arg, const fsn_nn_step *step, void *const *tensors) {
+  const engine *e = arg;
+  uint64_t *out = tensors[step->out], acc_max;
+  const uint64_t *in2 = step->in2 == SIZE_MAX ? NULL : tensors[step->in2];
+  fsn_status st = run_layer(out, tensors[step->in], in2, e->m, step->layer, e->batch, &acc_max);
+  if (st != FSN_OK) return st;
+  note_stats(e, step->layer, out, acc_max);
+  if (step->fused_relu) {
+    st = run_layer(out, out, NULL, e->m, step->layer + 1, e->batch, &acc_max);
+    if (st == FSN_OK) note_stats(e, step->layer + 1, out, acc_max);
+  }
+  return st;
+}
+
 fsn_status fsn_model_run_fixed(const fsn_model *m, uint64_t *out, const uint64_t *in, size_t batch,
                                fsn_layer_stats *stats) {
-  const size_t n = fsn_model_num_layers(m);
-  const unsigned ell = fsn_model_ell(m);
-  if (!ell) return fsn_fail(FSN_E_INVALID, "fixed engine: the model is not quantised (call fsn_model_quantize)");
-  if (n == 0) {
-    memcpy(out, in, batch * fsn_shape_size(fsn_model_input_shape(m)) * sizeof *out);
-    return FSN_OK;
-  }
-  uint64_t **tensors = calloc(n + 1, sizeof *tensors);
-  size_t *last_use = malloc((n + 1) * sizeof *last_use);
-  fsn_status st = FSN_OK;
-  if (!tensors || !last_use) {
-    st = fsn_fail(FSN_E_NOMEM, "fixed engine: out of memory");
-    goto done;
-  }
-  fsn_nn_last_uses(m, last_use);
-  tensors[0] = (uint64_t *)in;
-  for (size_t i = 0; i < n && st == FSN_OK; i++) {
-    const fsn_layer *l = fsn_model_layer(m, i);
-    size_t osz = batch * fsn_shape_size(l->out_shape);
-    uint64_t *t = i + 1 == n ? out : malloc((osz ? osz : 1) * sizeof *t);
-    if (!t) {
-      st = fsn_fail(FSN_E_NOMEM, "fixed engine: out of memory for layer '%s' (%zu values)", l->desc.name, osz);
-      break;
-    }
-    tensors[i + 1] = t;
-    uint64_t acc_max;
-    st = run_layer(t, tensors, m, i, batch, &acc_max);
-    if (st == FSN_OK && stats) {
-      uint64_t om = max_abs(t, osz, ell);
-      if (om > stats[i].fixed_max_out) stats[i].fixed_max_out = om;
-      if (!acc_max) acc_max = om;
-      if (acc_max > stats[i].fixed_max_acc) stats[i].fixed_max_acc = acc_max;
-    }
-    for (size_t k = 1; k <= i; k++)
-      if (last_use[k] == i) {
-        free(tensors[k]);
-        tensors[k] = NULL;
-      }
-  }
-done:
-  if (tensors)
-    for (size_t k = 1; k < n; k++) free(tensors[k]);
-  free(tensors);
-  free(last_use);
-  return st;
+  if (!fsn_model_ell(m))
+    return fsn_fail(FSN_E_INVALID, "fixed engine: the model is not quantised (call fsn_model_quantize)");
+  engine e = {.m = m, .batch = batch, .stats = stats};
+  const fsn_nn_walk w = {.batch = batch,
+                         .elem_size = sizeof *out,
+                         .in = (void *)in,
+                         .out = out,
+                         .step = run_step,
+                         .engine = &e,
+                         .who = "fixed engine"};
+  return fsn_nn_walk_model(m, &w);
 }

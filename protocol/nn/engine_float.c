@@ -72,9 +72,11 @@ static void pool_one(double *out, const double *in, const fsn_layer *l, double *
       }
 }
 
-static void layer_batch(double *out, double *const *tensors, const fsn_layer *l, size_t batch, double *acc_max) {
+/* One layer over the batch from its input(s) (in2: the add's second operand); out may be in for element-wise
+ * layers (the ReLU of a fused step). */
+static void layer_batch(double *out, const double *in, const double *in2, const fsn_layer *l, size_t batch,
+                        double *acc_max) {
   const size_t isz = fsn_shape_size(l->in_shape), osz = fsn_shape_size(l->out_shape);
-  const double *in = tensors[l->desc.in];
   double amax = 0;
   switch (l->desc.kind) {
   case FSN_LAYER_CONV:
@@ -101,58 +103,49 @@ static void layer_batch(double *out, double *const *tensors, const fsn_layer *l,
     }
     break;
   }
-  case FSN_LAYER_ADD: {
-    const double *in2 = tensors[l->desc.in2];
+  case FSN_LAYER_ADD:
     for (size_t i = 0; i < batch * osz; i++) out[i] = in[i] + in2[i];
     break;
-  }
   case FSN_LAYER_FLATTEN: memcpy(out, in, batch * osz * sizeof *out); break;
   }
   *acc_max = amax;
 }
 
+typedef struct engine {
+  const fsn_model *m;
+  size_t batch;
+  fsn_layer_stats *stats; /* NULL or one per layer */
+} engine;
+
+/* Layer i over the batch, and its headroom figures. */
+static void run_layer(const engine *e, size_t i, double *out, const double *in, const double *in2) {
+  const fsn_layer *l = fsn_model_layer(e->m, i);
+  double acc_max;
+  layer_batch(out, in, in2, l, e->batch, &acc_max);
+  if (!e->stats) return;
+  const double om = max_abs(out, e->batch * fsn_shape_size(l->out_shape));
+  e->stats[i].float_max_out = fmax(e->stats[i].float_max_out, om);
+  e->stats[i].float_max_acc = fmax(e->stats[i].float_max_acc, acc_max > 0 ? acc_max : om);
+}
+
+/* A step of the plan: the layer, then (fused) its ReLU in place. */
+static fsn_status run_step(void *arg, const fsn_nn_step *step, void *const *tensors) {
+  const engine *e = arg;
+  double *out = tensors[step->out];
+  run_layer(e, step->layer, out, tensors[step->in], step->in2 == SIZE_MAX ? NULL : tensors[step->in2]);
+  if (step->fused_relu) run_layer(e, step->layer + 1, out, out, NULL);
+  return FSN_OK;
+}
+
 fsn_status fsn_model_run_float(const fsn_model *m, double *out, const double *in, size_t batch,
                                fsn_layer_stats *stats) {
-  const size_t n = fsn_model_num_layers(m);
-  if (n == 0) {
-    memcpy(out, in, batch * fsn_shape_size(fsn_model_input_shape(m)) * sizeof *out);
-    return FSN_OK;
-  }
-  double **tensors = calloc(n + 1, sizeof *tensors);
-  size_t *last_use = malloc((n + 1) * sizeof *last_use);
-  fsn_status st = FSN_OK;
-  if (!tensors || !last_use) {
-    st = fsn_fail(FSN_E_NOMEM, "float engine: out of memory");
-    goto done;
-  }
-  fsn_nn_last_uses(m, last_use);
-  tensors[0] = (double *)in;
-  for (size_t i = 0; i < n; i++) {
-    const fsn_layer *l = fsn_model_layer(m, i);
-    size_t osz = batch * fsn_shape_size(l->out_shape);
-    double *t = i + 1 == n ? out : malloc((osz ? osz : 1) * sizeof *t);
-    if (!t) {
-      st = fsn_fail(FSN_E_NOMEM, "float engine: out of memory for layer '%s' (%zu values)", l->desc.name, osz);
-      goto done;
-    }
-    tensors[i + 1] = t;
-    double acc_max;
-    layer_batch(t, tensors, l, batch, &acc_max);
-    if (stats) {
-      double om = max_abs(t, osz);
-      stats[i].float_max_out = fmax(stats[i].float_max_out, om);
-      stats[i].float_max_acc = fmax(stats[i].float_max_acc, acc_max > 0 ? acc_max : om);
-    }
-    for (size_t k = 1; k <= i; k++)
-      if (last_use[k] == i) {
-        free(tensors[k]);
-        tensors[k] = NULL;
-      }
-  }
-done:
-  if (tensors)
-    for (size_t k = 1; k < n; k++) free(tensors[k]);
-  free(tensors);
-  free(last_use);
-  return st;
+  engine e = {.m = m, .batch = batch, .stats = stats};
+  const fsn_nn_walk w = {.batch = batch,
+                         .elem_size = sizeof *out,
+                         .in = (void *)in,
+                         .out = out,
+                         .step = run_step,
+                         .engine = &e,
+                         .who = "float engine"};
+  return fsn_nn_walk_model(m, &w);
 }

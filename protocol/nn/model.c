@@ -235,14 +235,6 @@ void fsn_nn_layer_params_mut(fsn_model *m, size_t i, float **weight, float **bia
 
 const uint64_t *fsn_nn_fc_qweight_t(const fsn_model *m, size_t i) { return m->layers[i].qweight_t; }
 
-void fsn_nn_last_uses(const fsn_model *m, size_t *last_use) {
-  for (size_t t = 0; t <= m->n; t++) last_use[t] = SIZE_MAX;
-  for (size_t i = 0; i < m->n; i++) {
-    last_use[m->layers[i].view.desc.in] = i;
-    if (m->layers[i].view.desc.kind == FSN_LAYER_ADD) last_use[m->layers[i].view.desc.in2] = i;
-  }
-}
-
 /* ---- quantisation ---- */
 
 /* round(x * 2^scale) as an ell-bit two's-complement value, or false if it does not fit. */

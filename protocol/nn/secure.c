@@ -1,5 +1,5 @@
-/* The secure executor (include/fusion/secure.h): the fixed-point engine's layers, each through its two-party
- * protocol, with per-layer cost accounting. */
+/* The secure executor (include/fusion/secure.h): the model's execution plan walked step by step, each layer through
+ * its two-party protocol (conv/fc through the chosen linear backend), with per-layer cost accounting. */
 #include <fusion/conv.h>
 #include <fusion/linear.h>
 #include <fusion/ring.h>
@@ -18,29 +18,34 @@ static double now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* A conv or fc output feeds only a ReLU: truncating after the ReLU gives the same bits (floor shifts commute with
- * max(., 0)) and the truncation can assume a non-negative value. */
-static bool relu_follows(const fsn_model *m, size_t i, const size_t *last_use) {
-  if (i + 1 >= fsn_model_num_layers(m) || last_use[i + 1] != i + 1) return false;
-  const fsn_layer *next = fsn_model_layer(m, i + 1);
-  return next->desc.kind == FSN_LAYER_RELU && next->desc.in == i + 1;
-}
+/* One run: what every step needs. */
+typedef struct secure_run {
+  fsn_2pc *p;
+  const fsn_model *m;
+  const fsn_secure_opts *o;
+  const fsn_linear_backend *linear;
+  fsn_cost *costs; /* NULL or one per layer */
+  size_t batch;
+  double start;
+  fsn_counters at_start;
+} secure_run;
 
 static fsn_trunc_mode nonneg(fsn_trunc_mode mode) {
   return mode == FSN_TRUNC_APPROX ? FSN_TRUNC_NONNEG_APPROX : FSN_TRUNC_NONNEG;
 }
 
-/* A conv or fc layer; one that reads the model input OTs only the bits the input is known to need. */
-static fsn_status linear(fsn_2pc *p, uint64_t *out, const uint64_t *in, const fsn_model *m, size_t i, size_t batch,
-                         unsigned input_bits) {
-  const fsn_layer *l = fsn_model_layer(m, i);
-  const bool server = fsn_2pc_role(p) == FSN_ROLE_SERVER;
+/* A conv or fc layer through the backend; one that reads the model input passes the bits the input is known to
+ * need. */
+static fsn_status linear(const secure_run *r, uint64_t *out, const uint64_t *in, size_t i) {
+  const fsn_layer *l = fsn_model_layer(r->m, i);
+  const bool server = fsn_2pc_role(r->p) == FSN_ROLE_SERVER;
   const uint64_t *w = server ? l->qweight : NULL, *b = server ? l->qbias : NULL;
   if (server && !w) return fsn_fail(FSN_E_INVALID, "secure run: layer '%s' is not quantised", l->desc.name);
-  fsn_conv2d_shape s = fsn_nn_conv_shape(l, batch);
-  if (l->desc.kind == FSN_LAYER_FC) s = fsn_linear_fc_shape(batch, fsn_shape_size(l->in_shape), l->desc.out_c);
-  const unsigned bits = l->desc.in == 0 && input_bits ? input_bits : fsn_2pc_ell(p);
-  return fsn_linear_conv2d_narrow(p, out, in, w, b, &s, bits);
+  const unsigned bits = l->desc.in == 0 && r->o->input_bits ? r->o->input_bits : fsn_2pc_ell(r->p);
+  if (l->desc.kind == FSN_LAYER_FC)
+    return r->linear->fc(r->p, out, in, w, b, r->batch, fsn_shape_size(l->in_shape), l->desc.out_c, bits);
+  const fsn_conv2d_shape s = fsn_nn_conv_shape(l, r->batch);
+  return r->linear->conv2d(r->p, out, in, w, b, &s, bits);
 }
 
 /* Window sums to averages, as the fixed engine: times round(2^s / k) locally, then the faithful truncation. */
@@ -76,38 +81,34 @@ static void note_cost(fsn_2pc *p, fsn_cost *c, double t0, const fsn_counters *be
                   .rounds = after.rounds - before->rounds};
 }
 
-/* Layer i. *fused is set when layer i + 1 (its ReLU) was done here too. */
-static fsn_status run_layer(fsn_2pc *p, const fsn_model *m, size_t i, uint64_t *const *t, size_t batch,
-                            const fsn_secure_opts *o, const size_t *last_use, bool *fused) {
-  const fsn_layer *l = fsn_model_layer(m, i);
+/* The layer of a step (and, fused, its ReLU) from its input(s) into out. */
+static fsn_status run_layer(const secure_run *r, const fsn_nn_step *step, uint64_t *out, const uint64_t *in,
+                            const uint64_t *in2) {
+  fsn_2pc *p = r->p;
+  const size_t i = step->layer;
+  const fsn_layer *l = fsn_model_layer(r->m, i);
   const unsigned ell = fsn_2pc_ell(p), s = fsn_2pc_scale(p);
-  const size_t n = batch * fsn_shape_size(l->out_shape);
-  const uint64_t *in = t[l->desc.in];
-  uint64_t *out = t[i + 1];
-  const fsn_trunc_mode mode = o->trunc;
-  fsn_status st = FSN_OK;
-  *fused = false;
+  const size_t n = r->batch * fsn_shape_size(l->out_shape);
+  const fsn_trunc_mode mode = r->o->trunc;
+  fsn_status st;
   switch (l->desc.kind) {
   case FSN_LAYER_CONV:
   case FSN_LAYER_FC: {
     fsn_counters before;
     fsn_2pc_counters(p, &before);
     const double t0 = now();
-    if ((st = linear(p, out, in, m, i, batch, o->input_bits)) != FSN_OK) return st;
-    if (o->linear_costs) note_cost(p, &o->linear_costs[i], t0, &before);
-    if (relu_follows(m, i, last_use)) {
-      *fused = true;
-      return fused_relu(p, i, out, in, batch, n, mode, o);
-    }
+    if ((st = linear(r, out, in, i)) != FSN_OK) return st;
+    if (r->o->linear_costs) note_cost(p, &r->o->linear_costs[i], t0, &before);
+    if (step->fused_relu) return fused_relu(p, i, out, in, r->batch, n, mode, r->o);
     return fsn_2pc_trunc(p, out, out, n, s, mode);
   }
   case FSN_LAYER_RELU: return fsn_2pc_relu(p, out, NULL, in, n);
   case FSN_LAYER_MAXPOOL: {
-    fsn_pool_shape ps = fsn_nn_pool_shape(l, batch);
+    fsn_pool_shape ps = fsn_nn_pool_shape(l, r->batch);
     return fsn_2pc_maxpool2d(p, out, in, &ps);
   }
   case FSN_LAYER_AVGPOOL: {
-    fsn_pool_shape ps = fsn_nn_pool_shape(l, batch);
+    fsn_pool_shape ps = fsn_nn_pool_shape(l, r->batch);
     fsn_sumpool2d(out, in, &ps, ell);
     return average(p, out, n, l->desc.k_h * l->desc.k_w, mode);
   }
@@ -116,77 +117,81 @@ static fsn_status run_layer(fsn_2pc *p, const fsn_model *m, size_t i, uint64_t *
     fsn_global_sumpool(out, in, n, hw, ell);
     return average(p, out, n, hw, mode);
   }
-  case FSN_LAYER_ADD: fsn_ring_add(out, in, t[l->desc.in2], n, ell); return FSN_OK;
+  case FSN_LAYER_ADD: fsn_ring_add(out, in, in2, n, ell); return FSN_OK;
   case FSN_LAYER_FLATTEN: memcpy(out, in, n * sizeof *out); return FSN_OK;
   }
   return fsn_fail(FSN_E_UNSUPPORTED, "secure run: layer '%s' of unknown kind %d", l->desc.name, (int)l->desc.kind);
+}
+
+/* A step of the plan: its layer(s), the tamper hook, the cost (a fused step's on its conv/fc, zero on its ReLU) and
+ * the progress line. */
+static fsn_status run_step(void *arg, const fsn_nn_step *step, void *const *t) {
+  const secure_run *r = arg;
+  const fsn_secure_opts *o = r->o;
+  const fsn_layer *l = fsn_model_layer(r->m, step->layer);
+  uint64_t *out = t[step->out];
+  const uint64_t *in = t[step->in], *in2 = step->in2 == SIZE_MAX ? NULL : t[step->in2];
+  fsn_counters before;
+  fsn_2pc_counters(r->p, &before);
+  const double t0 = now();
+  fsn_status st = run_layer(r, step, out, in, in2);
+  if (st == FSN_OK && o->tamper && !step->fused_relu)
+    o->tamper(step->layer, in, out, r->batch, fsn_shape_size(l->out_shape), o->tamper_arg);
+  fsn_cost c;
+  note_cost(r->p, &c, t0, &before);
+  if (r->costs) {
+    r->costs[step->layer] = c;
+    if (step->fused_relu) r->costs[step->layer + 1] = (fsn_cost){0};
+  }
+  if (o->progress && st == FSN_OK) {
+    fsn_counters so_far;
+    fsn_2pc_counters(r->p, &so_far);
+    fprintf(stderr, "  layer %zu/%zu %-16s %-10s %8.3f s  sent %9.2f MiB  recv %9.2f MiB  (so far %.2f s, %.1f MiB)\n",
+            step->out, fsn_model_num_layers(r->m), l->desc.name,
+            step->fused_relu ? "(+relu)" : fsn_layer_kind_name(l->desc.kind), c.seconds,
+            (double)c.bytes_sent / 1048576.0, (double)c.bytes_recv / 1048576.0, now() - r->start,
+            (double)(so_far.bytes_sent + so_far.bytes_recv - r->at_start.bytes_sent - r->at_start.bytes_recv) /
+                1048576.0);
+  }
+  return st;
+}
+
+/* The backend named in the options, or FSN_E_INVALID listing the known ones. */
+static fsn_status find_backend(const char *name, const fsn_linear_backend **out) {
+  if ((*out = fsn_linear_backend_find(name))) return FSN_OK;
+  char known[256] = "";
+  for (size_t i = 0; fsn_linear_backend_at(i); i++) {
+    const size_t used = strlen(known);
+    snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "", fsn_linear_backend_at(i)->name);
+  }
+  return fsn_fail(FSN_E_INVALID, "secure run: unknown linear backend '%s' (known: %s)", name, known);
 }
 
 fsn_status fsn_secure_run(fsn_2pc *p, const fsn_model *m, uint64_t *out, const uint64_t *in, size_t batch,
                           const fsn_secure_opts *opts, fsn_cost *costs) {
   const fsn_secure_opts defaults = {.trunc = FSN_TRUNC_EXACT};
   if (!opts) opts = &defaults;
-  if (!costs) costs = opts->layer_costs;
+  secure_run r = {.p = p, .m = m, .o = opts, .costs = costs ? costs : opts->layer_costs, .batch = batch};
   const size_t L = fsn_model_num_layers(m), in_size = fsn_shape_size(fsn_model_input_shape(m));
   const bool client = fsn_2pc_role(p) == FSN_ROLE_CLIENT;
   if (client && !in) return fsn_fail(FSN_E_INVALID, "secure run: the client must pass its inputs");
   if (opts->trunc != FSN_TRUNC_EXACT && opts->trunc != FSN_TRUNC_APPROX)
     return fsn_fail(FSN_E_INVALID, "secure run: truncation mode must be exact or approximate");
+  fsn_status st = find_backend(opts->linear_backend, &r.linear);
+  if (st != FSN_OK) return st;
   if (opts->linear_costs) memset(opts->linear_costs, 0, L * sizeof *opts->linear_costs);
-  uint64_t **t = calloc(L + 1, sizeof *t);
-  size_t *last_use = malloc((L + 1) * sizeof *last_use);
-  fsn_status st = t && last_use ? FSN_OK : fsn_fail(FSN_E_NOMEM, "secure run of %zu layers", L);
-  if (st == FSN_OK) {
-    fsn_nn_last_uses(m, last_use);
-    t[0] = malloc((batch * in_size + 1) * sizeof *t[0]);
-    if (!t[0])
-      st = fsn_fail(FSN_E_NOMEM, "secure run: input of %zu values", batch * in_size);
-    else
-      fsn_2pc_share_input(p, t[0], client ? in : NULL, batch * in_size);
-  }
-  const double start = now();
-  fsn_counters at_start;
-  fsn_2pc_counters(p, &at_start);
-  for (size_t i = 0; i < L && st == FSN_OK; i++) {
-    const fsn_layer *l = fsn_model_layer(m, i);
-    size_t n = batch * fsn_shape_size(l->out_shape);
-    if (!(t[i + 1] = malloc((n + 1) * sizeof *t[i + 1]))) {
-      st = fsn_fail(FSN_E_NOMEM, "secure run: layer '%s' output of %zu values", l->desc.name, n);
-      break;
-    }
-    fsn_counters before;
-    fsn_2pc_counters(p, &before);
-    double t0 = now();
-    bool fused;
-    st = run_layer(p, m, i, t, batch, opts, last_use, &fused);
-    if (st == FSN_OK && opts->tamper && !fused)
-      opts->tamper(i, t[l->desc.in], t[i + 1], batch, fsn_shape_size(l->out_shape), opts->tamper_arg);
-    if (st == FSN_OK && fused) { /* the ReLU ran in place on layer i's output: layer i + 1 is that tensor */
-      t[i + 2] = t[i + 1];
-      t[i + 1] = NULL;
-    }
-    fsn_cost c;
-    note_cost(p, &c, t0, &before);
-    if (costs) costs[i] = c;
-    if (fused && costs)
-      costs[++i] = (fsn_cost){0};
-    else if (fused)
-      i++;
-    if (opts->progress && st == FSN_OK) {
-      fsn_counters so_far;
-      fsn_2pc_counters(p, &so_far);
-      fprintf(stderr,
-              "  layer %zu/%zu %-16s %-10s %8.3f s  sent %9.2f MiB  recv %9.2f MiB  (so far %.2f s, %.1f MiB)\n", i + 1,
-              L, l->desc.name, fused ? "(+relu)" : fsn_layer_kind_name(l->desc.kind), c.seconds,
-              (double)c.bytes_sent / 1048576.0, (double)c.bytes_recv / 1048576.0, now() - start,
-              (double)(so_far.bytes_sent + so_far.bytes_recv - at_start.bytes_sent - at_start.bytes_recv) / 1048576.0);
-    }
-    /* tensors read for the last time are freed */
-    for (size_t k = 0; k <= i && st == FSN_OK; k++)
-      if (t[k] && last_use[k] <= i && k != 0) free(t[k]), t[k] = NULL;
-  }
-  if (st == FSN_OK) memcpy(out, L ? t[L] : t[0], batch * fsn_shape_size(fsn_model_output_shape(m)) * sizeof *out);
-  for (size_t k = 0; t && k <= L; k++) free(t[k]);
-  free(t), free(last_use);
-  return st;
+  uint64_t *share = malloc((batch * in_size + 1) * sizeof *share); /* tensor 0; the walk frees it after use */
+  if (!share) return fsn_fail(FSN_E_NOMEM, "secure run: input of %zu values", batch * in_size);
+  fsn_2pc_share_input(p, share, client ? in : NULL, batch * in_size);
+  r.start = now();
+  fsn_2pc_counters(p, &r.at_start);
+  const fsn_nn_walk w = {.batch = batch,
+                         .elem_size = sizeof *out,
+                         .in = share,
+                         .own_input = true,
+                         .out = out,
+                         .step = run_step,
+                         .engine = &r,
+                         .who = "secure run"};
+  return fsn_nn_walk_model(m, &w);
 }

@@ -9,7 +9,7 @@
  *   unpaired top leaf: C_lt, C_eq
  * with C = (leaf value) ^ S and S, r the server's random bits. Higher levels use bit triples (one ROT each way per
  * node, generated together with the leaf OTs) and one exchange per level for all comparisons of the batch. */
-#include "protocol/layers/nl_internal.h"
+#include "protocol/nonlinear/nl_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * md = MSB(a - b), ge = !md ^ (s & (!md ^ MSB(b))), and the sign of the maximum is MSB(a) & MSB(b) = (s & MSB(b)) ^
  * MSB(b): both ANDs share the operand s, so one correlated triple covers them. On ties ge keeps a, the earlier
  * candidate, so argmax returns the first maximum. */
-#include "protocol/layers/nl_internal.h"
+#include "protocol/nonlinear/nl_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

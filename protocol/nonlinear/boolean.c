@@ -1,5 +1,5 @@
 /* Boolean pieces: bit triples from random OT, AND, arithmetic-COT products, B2A and MUX. */
-#include "protocol/layers/nl_internal.h"
+#include "protocol/nonlinear/nl_internal.h"
 
 #include <fusion/bits.h>
 

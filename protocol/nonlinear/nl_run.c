@@ -1,5 +1,5 @@
 /* Thread driver and small exchange helpers of the non-linear protocols. */
-#include "protocol/layers/nl_internal.h"
+#include "protocol/nonlinear/nl_internal.h"
 
 #include <fusion/bits.h>
 

@@ -6,7 +6,7 @@
  * APPROX drops c (the result is then 0 or 1 below the exact one) and gets w from one ell-bit comparison.
  * For a value known to be non-negative no bias is needed and w = MSB(x_s) OR MSB(x_c), a product of two private
  * bits: one arithmetic COT, no comparison at all. */
-#include "protocol/layers/nl_internal.h"
+#include "protocol/nonlinear/nl_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
