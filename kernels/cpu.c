@@ -72,11 +72,20 @@ unsigned fsn_cpu_feature_bits(void) {
     bool has;
     unsigned bit;
   } map[] = {
-      {f->sse41, FSN_CPU_SSE41},         {f->aesni, FSN_CPU_AESNI},           {f->pclmul, FSN_CPU_PCLMUL},
-      {f->avx2, FSN_CPU_AVX2},           {f->fma, FSN_CPU_FMA},               {f->bmi2, FSN_CPU_BMI2},
-      {f->avx512f, FSN_CPU_AVX512F},     {f->avx512bw, FSN_CPU_AVX512BW},     {f->avx512vl, FSN_CPU_AVX512VL},
-      {f->avx512dq, FSN_CPU_AVX512DQ},   {f->avx512ifma, FSN_CPU_AVX512IFMA}, {f->vaes, FSN_CPU_VAES},
-      {f->vpclmulqdq, FSN_CPU_VPCLMULQDQ}, {f->gfni, FSN_CPU_GFNI},
+      {f->sse41, FSN_CPU_SSE41},
+      {f->aesni, FSN_CPU_AESNI},
+      {f->pclmul, FSN_CPU_PCLMUL},
+      {f->avx2, FSN_CPU_AVX2},
+      {f->fma, FSN_CPU_FMA},
+      {f->bmi2, FSN_CPU_BMI2},
+      {f->avx512f, FSN_CPU_AVX512F},
+      {f->avx512bw, FSN_CPU_AVX512BW},
+      {f->avx512vl, FSN_CPU_AVX512VL},
+      {f->avx512dq, FSN_CPU_AVX512DQ},
+      {f->avx512ifma, FSN_CPU_AVX512IFMA},
+      {f->vaes, FSN_CPU_VAES},
+      {f->vpclmulqdq, FSN_CPU_VPCLMULQDQ},
+      {f->gfni, FSN_CPU_GFNI},
   };
   unsigned bits = 0;
   for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) bits |= map[i].has ? map[i].bit : 0;

@@ -49,7 +49,7 @@
 #define FSN_FAMILY_DEFINE(fam, OPS, VARIANTS)                                                                          \
   const fsn_##fam##_variant fsn_##fam##_variants[] = {VARIANTS(FSN_VARIANT_ENTRY, OPS)};                               \
   const size_t fsn_##fam##_variant_count = sizeof fsn_##fam##_variants / sizeof fsn_##fam##_variants[0];               \
-  static const fsn_##fam##_variant *fsn_##fam##_variant_at(fsn_isa level) {                                           \
+  static const fsn_##fam##_variant *fsn_##fam##_variant_at(fsn_isa level) {                                            \
     static _Atomic(const fsn_##fam##_variant *) chosen[FSN_ISA_COUNT];                                                 \
     const fsn_##fam##_variant *v = atomic_load_explicit(&chosen[level], memory_order_relaxed);                         \
     if (!v) {                                                                                                          \

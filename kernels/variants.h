@@ -16,7 +16,7 @@
 #define FSN_KERNEL_VARIANTS(X)                                                                                         \
   X(ref, FSN_ISA_REF, 0u)                                                                                              \
   X(avx2, FSN_ISA_AVX2, FSN_CPU_LEVEL_AVX2)                                                                            \
-  X(avx2_vaes, FSN_ISA_AVX2, FSN_CPU_LEVEL_AVX2 | FSN_CPU_VAES)                                                         \
+  X(avx2_vaes, FSN_ISA_AVX2, FSN_CPU_LEVEL_AVX2 | FSN_CPU_VAES)                                                        \
   X(avx512, FSN_ISA_AVX512, FSN_CPU_LEVEL_AVX512)                                                                      \
   X(avx512_vaes, FSN_ISA_AVX512, FSN_CPU_LEVEL_AVX512 | FSN_CPU_VAES)                                                  \
   X(avx512_ifma, FSN_ISA_AVX512, FSN_CPU_LEVEL_AVX512 | FSN_CPU_AVX512IFMA)

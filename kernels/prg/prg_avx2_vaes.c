@@ -90,4 +90,3 @@ void fsn_aes128_peak__avx2_vaes(uint8_t out[16], const fsn_aes128_key *key, size
   for (int j = 1; j < FSN_AES128_PEAK_CHAINS; j++) x[0] = _mm256_xor_si256(x[0], x[j]);
   _mm_storeu_si128((__m128i *)out, _mm_xor_si128(_mm256_castsi256_si128(x[0]), _mm256_extracti128_si256(x[0], 1)));
 }
-

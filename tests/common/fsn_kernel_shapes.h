@@ -1,5 +1,5 @@
-/* Differential checkers for kernel families over Z_2^ell, one per signature shape (not one per op): the active ISA
- * level against the portable oracle, bit for bit, over every ell in fsn_test_ells, every tail length 0 .. 2x a
+/* Differential checkers for kernel families over Z_2^ell, one per signature shape (not one per op): a variant against
+ * the portable oracle, bit for bit, over every ell in fsn_test_ells, every tail length 0 .. 2x a
  * 512-bit vector (+3), every misalignment, canaries intact, and in place (z == x) against the oracle in place.
  * Header-only so each kernel suite (test_ring, test_trunc, ...) includes it without a build-file change. */
 #ifndef FSN_TESTS_KERNEL_SHAPES_H
@@ -7,7 +7,55 @@
 
 #include <string.h>
 
+#include "kernels/variants.h"
 #include "tests/common/fsn_test.h"
+
+/* checkasm style: a differential test is a Check loop test with one iteration per variant the machine runs at the
+ * active level (FSN_ISA caps it), so one binary compares every runnable SIMD variant with ref, each reported on its
+ * own. Where no SIMD variant runs (the ref level), ref is checked against itself so the harness still runs.
+ *   FSN_VARIANT_TEST(name, fam) { ... FSN_TEST_IMPL(fam)->op(...) ... } END_TEST
+ *   FSN_ADD_VARIANT_TEST(tc, name, fam); */
+static inline size_t fsn_test_variant_list(const fsn_variant *first, size_t stride, size_t n,
+                                           size_t index[FSN_VARIANT_COUNT]) {
+  size_t count = 0;
+  for (size_t i = 1; i < n; i++)
+    if (fsn_variant_runs(*(const fsn_variant *)(const void *)((const char *)first + i * stride), fsn_isa_active()))
+      index[count++] = i;
+  if (count == 0) index[count++] = 0;
+  return count;
+}
+#define FSN_TEST_VARIANT_LIST(fam, index)                                                                              \
+  fsn_test_variant_list(&fsn_##fam##_variants[0].id, sizeof fsn_##fam##_variants[0], fsn_##fam##_variant_count, index)
+
+/* The variant the running test checks: its index in the family's list, and its name for messages. */
+static inline size_t *fsn_test_variant_slot(void) {
+  static size_t slot;
+  return &slot;
+}
+static inline const char **fsn_test_variant_name_slot(void) {
+  static const char *name = "ref";
+  return &name;
+}
+#define FSN_TEST_VARIANT_NAME (*fsn_test_variant_name_slot())
+#define FSN_TEST_IMPL(fam)    (&fsn_##fam##_variants[*fsn_test_variant_slot()].impl)
+
+#define FSN_VARIANT_TEST(name, fam)                                                                                    \
+  static void name##_body(void);                                                                                       \
+  START_TEST(name) {                                                                                                   \
+    size_t index[FSN_VARIANT_COUNT];                                                                                   \
+    FSN_TEST_VARIANT_LIST(fam, index);                                                                                 \
+    *fsn_test_variant_slot() = index[_i];                                                                              \
+    FSN_TEST_VARIANT_NAME = fsn_variant_name(fsn_##fam##_variants[index[_i]].id);                                      \
+    name##_body();                                                                                                     \
+  }                                                                                                                    \
+  END_TEST                                                                                                             \
+  static void name##_body(void)
+
+#define FSN_ADD_VARIANT_TEST(tc, name, fam)                                                                            \
+  do {                                                                                                                 \
+    size_t index_[FSN_VARIANT_COUNT];                                                                                  \
+    tcase_add_loop_test(tc, name, 0, (int)FSN_TEST_VARIANT_LIST(fam, index_));                                         \
+  } while (0)
 
 typedef void (*fsn_shape_binary)(uint64_t *, const uint64_t *, const uint64_t *, size_t, unsigned);
 typedef void (*fsn_shape_unary)(uint64_t *, const uint64_t *, size_t, unsigned);
@@ -45,8 +93,9 @@ static inline void fsn_shape_case_open(fsn_shape_case *c, size_t n, size_t off, 
 static inline void fsn_shape_case_close(fsn_shape_case *c, const char *name, unsigned ell, size_t off, unsigned param) {
   size_t n = c->n; /* ck_abort only on failure: a passing ck_assert costs a system call */
   if (n && memcmp(c->z, c->want, n * 8))
-    ck_abort_msg("%s ell=%u n=%zu misalign=%zu param=%u", name, ell, n, off, param);
-  if (n && memcmp(c->zi, c->wi, n * 8)) ck_abort_msg("%s in place ell=%u n=%zu param=%u", name, ell, n, param);
+    ck_abort_msg("%s on %s ell=%u n=%zu misalign=%zu param=%u", name, FSN_TEST_VARIANT_NAME, ell, n, off, param);
+  if (n && memcmp(c->zi, c->wi, n * 8))
+    ck_abort_msg("%s on %s in place ell=%u n=%zu param=%u", name, FSN_TEST_VARIANT_NAME, ell, n, param);
   for (int k = 0; k < 6; k++) fsn_test_buf_check(&c->b[k]), fsn_test_buf_free(&c->b[k]);
 }
 
@@ -120,7 +169,8 @@ static inline void fsn_check_pack(fsn_shape_pack ref, fsn_shape_pack simd, const
     uint8_t *bits = fsn_test_buf_alloc(&bb, nbytes, off / 8 + 1), *want = fsn_test_buf_alloc(&bw, nbytes, 0);
     fsn_shape_fill(x, n, ell, kind);
     ref(want, x, n, ell), simd(bits, x, n, ell);
-    if (nbytes && memcmp(bits, want, nbytes)) ck_abort_msg("%s ell=%u n=%zu misalign=%zu", name, ell, n, off);
+    if (nbytes && memcmp(bits, want, nbytes))
+      ck_abort_msg("%s on %s ell=%u n=%zu misalign=%zu", name, FSN_TEST_VARIANT_NAME, ell, n, off);
     if (n % 8 && bits[nbytes - 1] >> (n % 8)) ck_abort_msg("%s: high bits of the last byte set, n=%zu", name, n);
     fsn_test_buf_check(&bx), fsn_test_buf_check(&bb), fsn_test_buf_check(&bw);
     fsn_test_buf_free(&bx), fsn_test_buf_free(&bb), fsn_test_buf_free(&bw);
