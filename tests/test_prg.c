@@ -29,6 +29,16 @@ static size_t paths(path out[FSN_VARIANT_COUNT]) {
   return n;
 }
 
+/* Dispatch runs the most preferred variant each level admits: VAES where the CPU has it, and at the avx512 level
+ * without VAES the AES-NI variant of the avx2 level, never a VAES one. */
+START_TEST(dispatch_follows_features) {
+  const int vaes = fsn_cpu()->vaes;
+  static const char *const want[FSN_ISA_COUNT][2] = {{"ref", "ref"}, {"avx2", "avx2_vaes"}, {"avx2", "avx512_vaes"}};
+  for (int level = FSN_ISA_REF; level <= (int)fsn_isa_best(); level++)
+    ck_assert_str_eq(fsn_aes128_variant_chosen((fsn_isa)level), want[level][vaes]);
+}
+END_TEST
+
 START_TEST(fips197_c1_encrypt) {
   uint8_t k[16], pt[16], want[16], got[16];
   hex(k, "000102030405060708090a0b0c0d0e0f");
@@ -260,6 +270,7 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("prg");
   TCase *tc = tcase_create("prg");
+  tcase_add_test(tc, dispatch_follows_features);
   tcase_add_test(tc, fips197_c1_encrypt);
   tcase_add_test(tc, fips197_a1_key_expansion);
   tcase_add_test(tc, ccrh_fixed_key_and_known_answer);
