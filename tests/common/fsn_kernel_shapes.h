@@ -177,4 +177,62 @@ static inline void fsn_check_pack(fsn_shape_pack ref, fsn_shape_pack simd, const
   }
 }
 
+/* The op list drives the checks (checkasm style): FSN_CHECK_ALL_OPS(fam, OPS, own, raw, nonzero) runs, for every op
+ * of OPS whose signature is one of the shapes above, that shape's checker on the test's variant against ref.
+ *   own      ops with a test of their own, skipped here (sum shares the unary signature but writes one element);
+ *   raw      ops whose contract takes any 64-bit input (FSN_IN_RAW);
+ *   nonzero  scalar ops whose scalar must not be 0 (division).
+ * Each is a comma-separated list of op names in one string. An op with no shape that is not in `own` fails the test,
+ * so an op added to a family's list is checked from the start or the test says why not. */
+typedef enum {
+  FSN_SHAPE_NONE,
+  FSN_SHAPE_BINARY,
+  FSN_SHAPE_UNARY,
+  FSN_SHAPE_SCALAR,
+  FSN_SHAPE_SHIFT,
+  FSN_SHAPE_PACK
+} fsn_shape_kind;
+typedef void (*fsn_shape_any)(void);
+
+#define FSN_SHAPE_OF(f)                                                                                                \
+  _Generic((f), fsn_shape_binary                                                                                       \
+           : FSN_SHAPE_BINARY, fsn_shape_unary                                                                         \
+           : FSN_SHAPE_UNARY, fsn_shape_scalar                                                                         \
+           : FSN_SHAPE_SCALAR, fsn_shape_shift                                                                         \
+           : FSN_SHAPE_SHIFT, fsn_shape_pack                                                                           \
+           : FSN_SHAPE_PACK, default                                                                                   \
+           : FSN_SHAPE_NONE)
+
+static inline int fsn_shape_listed(const char *list, const char *name) {
+  const size_t len = strlen(name);
+  for (const char *p = list; (p = strstr(p, name)) != NULL; p += len)
+    if ((p == list || p[-1] == ',') && (p[len] == ',' || p[len] == 0)) return 1;
+  return 0;
+}
+
+static inline void fsn_shape_check(const char *name, fsn_shape_kind shape, fsn_shape_any ref, fsn_shape_any simd,
+                                   const char *own, const char *raw, const char *nonzero) {
+  if (fsn_shape_listed(own, name)) return;
+  const fsn_input_kind kind = fsn_shape_listed(raw, name) ? FSN_IN_RAW : FSN_IN_REDUCED;
+  switch (shape) {
+  case FSN_SHAPE_BINARY: fsn_check_binary((fsn_shape_binary)ref, (fsn_shape_binary)simd, name, kind); break;
+  case FSN_SHAPE_UNARY: fsn_check_unary((fsn_shape_unary)ref, (fsn_shape_unary)simd, name, kind); break;
+  case FSN_SHAPE_SCALAR:
+    fsn_check_scalar((fsn_shape_scalar)ref, (fsn_shape_scalar)simd, name, kind, fsn_shape_listed(nonzero, name));
+    break;
+  case FSN_SHAPE_SHIFT: fsn_check_shift((fsn_shape_shift)ref, (fsn_shape_shift)simd, name, kind); break;
+  case FSN_SHAPE_PACK: fsn_check_pack((fsn_shape_pack)ref, (fsn_shape_pack)simd, name, kind); break;
+  case FSN_SHAPE_NONE: ck_abort_msg("op %s: no shape checker and no test of its own", name);
+  }
+}
+
+#define FSN_SHAPE_CHECK_OP(fam, v, op, params, args)                                                                   \
+  fsn_shape_check(#op, FSN_SHAPE_OF(ref_->op), (fsn_shape_any)ref_->op, (fsn_shape_any)simd_->op, own_, raw_, nonzero_);
+#define FSN_CHECK_ALL_OPS(fam, OPS, own, raw, nonzero)                                                                 \
+  do {                                                                                                                 \
+    const fsn_##fam##_impl *ref_ = fsn_##fam##_impl_for(FSN_ISA_REF), *simd_ = FSN_TEST_IMPL(fam);                     \
+    const char *own_ = (own), *raw_ = (raw), *nonzero_ = (nonzero);                                                    \
+    OPS(FSN_SHAPE_CHECK_OP, _)                                                                                         \
+  } while (0)
+
 #endif
