@@ -1,11 +1,12 @@
 /* Plain-C stand-ins for every intrinsic the kernels' variant files beyond the avx2 level use (*_avx512*.c and
- * *_avx2_vaes.c, with the few _mm_ / _mm256_ ones they call too, since this header replaces the whole of <immintrin.h>), so their logic can be checked against the oracle on a
- * machine without AVX-512 (see run.sh). Not a general emulator: only what those files call, each with the lane
- * semantics of Intel's definition. Masked loads and stores touch only live lanes; aligned loads and stores (and the
- * non-temporal store, which needs alignment too) trap when misaligned; the undefined upper lanes of a widening cast
- * hold a poison pattern rather than zeros, so code relying on them shows; the AES rounds follow FIPS-197 and trap
- * unless the emulated CPU has VAES. Little-endian byte order throughout, as on x86. selftest_host.c compares every
- * stand-in that has a 256- or 128-bit counterpart with the host's real AVX2 / AES-NI instruction. */
+ * *_avx2_vaes.c, with the few _mm_ / _mm256_ ones they call too, since this header replaces the whole of
+ * <immintrin.h>), so their logic can be checked against the oracle on a machine without those features (see run.sh).
+ * Not a general emulator: only what those files call, each with the lane semantics of Intel's definition. Masked loads
+ * and stores touch only live lanes; aligned loads and stores (and the non-temporal store, which needs alignment too)
+ * trap when misaligned; the undefined upper lanes of a widening cast hold a poison pattern rather than zeros, so code
+ * relying on them shows; the AES rounds follow FIPS-197 and trap unless the emulated CPU has VAES. Little-endian byte
+ * order throughout, as on x86. selftest_host.c compares every stand-in that has a 256- or 128-bit counterpart with the
+ * host's real AVX2 / AES-NI instruction. */
 #pragma once
 #include <math.h>
 #include <stdint.h>
