@@ -11,7 +11,8 @@
 extern "C" {
 #endif
 
-/* Dispatch levels, in increasing order; each includes the ones below it. */
+/* Dispatch levels, in increasing order; each includes the ones below it. A level caps the kernel variants dispatch may
+ * choose: within it, each family runs its most preferred variant whose CPU features are present (e.g. VAES). */
 typedef enum fsn_isa {
   FSN_ISA_REF = 0,    /* portable C17, the oracle */
   FSN_ISA_AVX2 = 1,   /* AVX2 + FMA + BMI2 + AES-NI + PCLMUL, OS saves ymm state */
