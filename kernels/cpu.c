@@ -154,5 +154,6 @@ fsn_status fsn_init(void) {
   fsn_status st = resolve(&isa);
   if (st != FSN_OK) return st;
   atomic_store(&active, (int)isa);
+  for (size_t i = 0; i < fsn_kernel_family_count(); i++) fsn_kernel_family_variant(i); /* choose every variant now */
   return FSN_OK;
 }
