@@ -3,7 +3,8 @@
  * the flags of its group (meson.build variant_flags), so it cannot execute an instruction it did not declare here.
  * A level caps the variants dispatch may choose (FSN_ISA=avx2 never runs an avx512_* variant); within the cap each
  * family runs the last variant of its own list (FSN_<FAMILY>_VARIANTS, in increasing preference) whose features the
- * CPU and the OS have. The choice is made once per family and level and cached. */
+ * CPU and the OS have. The choice is made once per family and level (by fsn_init for the active level, else on first
+ * use) and cached. */
 #ifndef FSN_KERNELS_VARIANTS_H
 #define FSN_KERNELS_VARIANTS_H
 
