@@ -14,6 +14,7 @@
   X(trunc, trunc)                                                                                                      \
   X(gemm, u64)                                                                                                         \
   X(conv, conv)                                                                                                        \
-  X(peak, peak)
+  X(peak, peak)                                                                                                        \
+  /* one family per line above, each ending in a backslash, so concurrent additions merge line by line */
 
 #endif
