@@ -14,9 +14,7 @@
   X(bits, isa, xor, (uint8_t * out, const uint8_t *a, const uint8_t *b, size_t nbytes), (out, a, b, nbytes))           \
   X(bits, isa, and, (uint8_t * out, const uint8_t *a, const uint8_t *b, size_t nbytes), (out, a, b, nbytes))
 
-#define FSN_BITS_VARIANTS(V, a) V(a, ref) V(a, avx2) V(a, avx512)
-
-FSN_FAMILY_DECLARE(bits, FSN_BITS_OPS, FSN_BITS_VARIANTS)
+FSN_FAMILY_DECLARE(bits, FSN_BITS_OPS)
 
 /* Portable tile transposer shared by the reference and the SIMD edges: the 8 x 8-bit tiles with rows in [r0, r1)
  * and byte columns in [cb0, cb1) of a rows x cols matrix (r0, r1 multiples of 8). */

@@ -1,7 +1,7 @@
 /* Dispatch table of the conv family, the public entry points and the portable shape helpers. */
 #include "kernels/conv/conv_ops.h"
 
-FSN_FAMILY_DEFINE(conv, FSN_CONV_OPS, FSN_CONV_VARIANTS)
+FSN_FAMILY_TABLES(conv, FSN_CONV_OPS, FSN_LEVEL_VARIANTS)
 
 static const fsn_conv_impl *active(void) { return fsn_conv_impl_for(fsn_isa_active()); }
 

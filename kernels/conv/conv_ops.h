@@ -21,9 +21,7 @@
   X(conv, isa, global_sumpool, (uint64_t * out, const uint64_t *in, size_t planes, size_t hw, unsigned ell),           \
     (out, in, planes, hw, ell))
 
-#define FSN_CONV_VARIANTS(V, a) V(a, ref) V(a, avx2) V(a, avx512)
-
-FSN_FAMILY_DECLARE(conv, FSN_CONV_OPS, FSN_CONV_VARIANTS)
+FSN_FAMILY_DECLARE(conv, FSN_CONV_OPS)
 
 /* Output extent of a window of `k` sliding by `stride` over `in` values padded by `pad` on both sides. */
 static inline size_t fsn_conv_out_extent(size_t in, size_t k, size_t stride, size_t pad) {

@@ -10,8 +10,6 @@
   X(u64, isa, gemm, (uint64_t * c, const uint64_t *a, const uint64_t *b, size_t m, size_t n, size_t k),                \
     (c, a, b, m, n, k))
 
-#define FSN_U64_VARIANTS(V, a) V(a, ref) V(a, avx2) V(a, avx512)
-
-FSN_FAMILY_DECLARE(u64, FSN_U64_OPS, FSN_U64_VARIANTS)
+FSN_FAMILY_DECLARE(u64, FSN_U64_OPS)
 
 #endif

@@ -16,8 +16,6 @@
 #define FSN_PEAK_OPS(X, isa)                                                                                           \
   X(peak, isa, mul_add_l1, (uint64_t * acc, const uint64_t *x, size_t iters), (acc, x, iters))
 
-#define FSN_PEAK_VARIANTS(V, a) V(a, ref) V(a, avx2) V(a, avx512)
-
-FSN_FAMILY_DECLARE(peak, FSN_PEAK_OPS, FSN_PEAK_VARIANTS)
+FSN_FAMILY_DECLARE(peak, FSN_PEAK_OPS)
 
 #endif

@@ -1,5 +1,4 @@
 /* Dispatched entry points of the ring family. */
 #include "kernels/ring/ring_ops.h"
 
-FSN_FAMILY_DEFINE(ring, FSN_RING_OPS, FSN_RING_VARIANTS)
-FSN_FAMILY_ENTRY_POINTS(ring, FSN_RING_OPS)
+FSN_FAMILY_DEFINE(ring, FSN_RING_OPS)

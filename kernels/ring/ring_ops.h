@@ -18,9 +18,7 @@
   X(ring, isa, encode, (uint64_t * z, const double *x, size_t n, unsigned ell, unsigned s), (z, x, n, ell, s))         \
   X(ring, isa, decode, (double *z, const uint64_t *x, size_t n, unsigned ell, unsigned s), (z, x, n, ell, s))
 
-#define FSN_RING_VARIANTS(V, a) V(a, ref) V(a, avx2) V(a, avx512)
-
-FSN_FAMILY_DECLARE(ring, FSN_RING_OPS, FSN_RING_VARIANTS)
+FSN_FAMILY_DECLARE(ring, FSN_RING_OPS)
 
 /* Output-writing streaming ops use non-temporal stores from this many elements (8 MiB per array) on, where the
  * output cannot stay in cache anyway and a normal store would first read the line it overwrites. */

@@ -14,8 +14,6 @@
   X(trunc, isa, div, (uint64_t * z, const uint64_t *x, uint64_t d, size_t n, unsigned ell), (z, x, d, n, ell))         \
   X(trunc, isa, sext, (uint64_t * z, const uint64_t *x, size_t n, unsigned ell), (z, x, n, ell))
 
-#define FSN_TRUNC_VARIANTS(V, a) V(a, ref) V(a, avx2) V(a, avx512)
-
-FSN_FAMILY_DECLARE(trunc, FSN_TRUNC_OPS, FSN_TRUNC_VARIANTS)
+FSN_FAMILY_DECLARE(trunc, FSN_TRUNC_OPS)
 
 #endif
