@@ -33,5 +33,9 @@ int fsn_cmd_info(int argc, char **argv) {
     if (!*(const bool *)((const char *)f + flags[i].offset)) printf(" %s", flags[i].name);
   printf("\nbest level:   %s\nactive level: %s%s\n", fsn_isa_name(fsn_isa_best()), fsn_isa_name(fsn_isa_active()),
          fsn_isa_active() != fsn_isa_best() ? " (forced by FSN_ISA)" : "");
+  printf("kernel variants:");
+  for (size_t i = 0; i < fsn_kernel_family_count(); i++)
+    printf(" %s=%s", fsn_kernel_family_name(i), fsn_kernel_family_variant(i));
+  printf("\n");
   return 0;
 }

@@ -11,11 +11,14 @@
 extern "C" {
 #endif
 
+#include "kernels/families.h"
+#include "kernels/variants.h"
+
 typedef struct fsn_bench_state fsn_bench_state;
 
-/* Parameters a body receives; what they mean is the body's business (sizes, shapes, a level). */
+/* Parameters a body receives; what they mean is the body's business (sizes, shapes, a variant). */
 typedef struct fsn_bench_args {
-  fsn_isa isa;
+  size_t variant; /* index in the family's fsn_<family>_variants (FSN_BENCH_ADD_VARIANTS) */
   int64_t n, m, k;
 } fsn_bench_args;
 
@@ -26,7 +29,7 @@ enum {
   FSN_BENCH_MANUAL_TIME = 2, /* the body reports each iteration's time (two-party runs) */
 };
 
-/* Register a benchmark named `<family>/<op>/<isa>/<size>`. */
+/* Register a benchmark named `<family>/<op>/<variant>/<size>`. */
 void fsn_bench_add(const char *name, fsn_bench_fn fn, fsn_bench_args args, unsigned flags);
 
 bool fsn_bench_running(fsn_bench_state *st);
@@ -38,13 +41,22 @@ void fsn_bench_items_per_iter(fsn_bench_state *st, double items); /* call after 
 void fsn_bench_counter(fsn_bench_state *st, const char *name, double value);
 void fsn_bench_skip(fsn_bench_state *st, const char *why);
 
-/* Register one benchmark per level this machine runs; `name` gets `/<isa>` and `/<size>` appended if given. */
-void fsn_bench_add_per_isa(const char *family_op, fsn_bench_fn fn, fsn_bench_args args, unsigned flags,
-                           const char *size);
+/* Register one benchmark per variant this machine runs at the active level (FSN_ISA caps it), among n variant entries
+ * `stride` bytes apart from `first`; `family_op` gets `/<variant>` and `/<size>` appended if given, and args.variant
+ * is the entry's index. FSN_BENCH_ADD_VARIANTS passes a family's list; a body reaches the variant's table with
+ * FSN_BENCH_IMPL. */
+void fsn_bench_add_variants(const char *family_op, fsn_bench_fn fn, fsn_bench_args args, unsigned flags,
+                            const char *size, const fsn_variant *first, size_t stride, size_t n);
+/* FSN_BENCH_ADD_VARIANTS(fam, family_op, fn, args, flags, size); variadic since args is often a compound literal. */
+#define FSN_BENCH_ADD_VARIANTS(fam, family_op, fn, ...)                                                                \
+  fsn_bench_add_variants(family_op, fn, __VA_ARGS__, &fsn_##fam##_variants[0].id, sizeof fsn_##fam##_variants[0],      \
+                         fsn_##fam##_variant_count)
+#define FSN_BENCH_IMPL(fam, a) (&fsn_##fam##_variants[(a)->variant].impl)
 
-/* Each family's registration function, listed once in bench/families.h. */
-#define FSN_BENCH_FAMILY(name) void fsn_bench_register_##name(void);
-#include "bench/families.h"
+/* Each family's registration function (bench/bench_<folder>.c), from the one family list; weak, since a family need
+ * not have benchmarks (the shim skips a missing one). */
+#define FSN_BENCH_FAMILY(folder, prefix) __attribute__((weak)) void fsn_bench_register_##folder(void);
+FSN_KERNEL_FAMILIES(FSN_BENCH_FAMILY)
 #undef FSN_BENCH_FAMILY
 
 #ifdef __cplusplus

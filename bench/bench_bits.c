@@ -14,7 +14,7 @@ static uint8_t *filled(size_t bytes) {
 
 static void transpose128(fsn_bench_state *st, const fsn_bench_args *a) {
   uint8_t *in = filled(2048), *out = filled(2048);
-  void (*op)(uint8_t *, const uint8_t *) = fsn_bits_impl_for(a->isa)->transpose128;
+  void (*op)(uint8_t *, const uint8_t *) = FSN_BENCH_IMPL(bits, a)->transpose128;
   while (fsn_bench_running(st)) op(out, in);
   fsn_bench_bytes_per_iter(st, 2048);
   free(in), free(out);
@@ -24,7 +24,7 @@ static void transpose128(fsn_bench_state *st, const fsn_bench_args *a) {
 static void transpose(fsn_bench_state *st, const fsn_bench_args *a) {
   size_t rows = (size_t)a->n, cols = (size_t)a->m, bytes = rows * cols / 8;
   uint8_t *in = filled(bytes), *out = filled(bytes);
-  void (*op)(uint8_t *, const uint8_t *, size_t, size_t) = fsn_bits_impl_for(a->isa)->transpose;
+  void (*op)(uint8_t *, const uint8_t *, size_t, size_t) = FSN_BENCH_IMPL(bits, a)->transpose;
   while (fsn_bench_running(st)) op(out, in, rows, cols);
   fsn_bench_bytes_per_iter(st, (double)bytes);
   free(in), free(out);
@@ -34,7 +34,7 @@ static void pack(fsn_bench_state *st, const fsn_bench_args *a) {
   size_t n = (size_t)a->n;
   uint8_t *bits = filled(n), *packed = filled(n / 8);
   for (size_t i = 0; i < n; i++) bits[i] &= 1;
-  void (*op)(uint8_t *, const uint8_t *, size_t) = fsn_bits_impl_for(a->isa)->pack;
+  void (*op)(uint8_t *, const uint8_t *, size_t) = FSN_BENCH_IMPL(bits, a)->pack;
   while (fsn_bench_running(st)) op(packed, bits, n);
   fsn_bench_items_per_iter(st, (double)n); /* bits */
   fsn_bench_bytes_per_iter(st, (double)n + (double)n / 8);
@@ -44,7 +44,7 @@ static void pack(fsn_bench_state *st, const fsn_bench_args *a) {
 static void unpack(fsn_bench_state *st, const fsn_bench_args *a) {
   size_t n = (size_t)a->n;
   uint8_t *bits = filled(n), *packed = filled(n / 8);
-  void (*op)(uint8_t *, const uint8_t *, size_t) = fsn_bits_impl_for(a->isa)->unpack;
+  void (*op)(uint8_t *, const uint8_t *, size_t) = FSN_BENCH_IMPL(bits, a)->unpack;
   while (fsn_bench_running(st)) op(bits, packed, n);
   fsn_bench_items_per_iter(st, (double)n);
   fsn_bench_bytes_per_iter(st, (double)n + (double)n / 8);
@@ -54,7 +54,7 @@ static void unpack(fsn_bench_state *st, const fsn_bench_args *a) {
 static void bytewise(fsn_bench_state *st, const fsn_bench_args *a, int is_and) {
   size_t n = (size_t)a->n;
   uint8_t *x = filled(n), *y = filled(n), *z = filled(n);
-  const fsn_bits_impl *impl = fsn_bits_impl_for(a->isa);
+  const fsn_bits_impl *impl = FSN_BENCH_IMPL(bits, a);
   void (*op)(uint8_t *, const uint8_t *, const uint8_t *, size_t) = is_and ? impl->and : impl->xor ;
   while (fsn_bench_running(st)) op(z, x, y, n);
   fsn_bench_bytes_per_iter(st, 3.0 * (double)n);
@@ -65,11 +65,11 @@ static void xor_bytes(fsn_bench_state *st, const fsn_bench_args *a) { bytewise(s
 static void and_bytes(fsn_bench_state *st, const fsn_bench_args *a) { bytewise(st, a, 1); }
 
 void fsn_bench_register_bits(void) {
-  fsn_bench_add_per_isa("bits/transpose128", transpose128, (fsn_bench_args){0}, 0, NULL);
-  fsn_bench_add_per_isa("bits/transpose", transpose, (fsn_bench_args){.n = 128, .m = 65536}, 0, "128x65536");
-  fsn_bench_add_per_isa("bits/transpose", transpose, (fsn_bench_args){.n = 65536, .m = 128}, 0, "65536x128");
-  fsn_bench_add_per_isa("bits/pack", pack, (fsn_bench_args){.n = 1 << 16}, 0, "65536");
-  fsn_bench_add_per_isa("bits/unpack", unpack, (fsn_bench_args){.n = 1 << 16}, 0, "65536");
-  fsn_bench_add_per_isa("bits/xor", xor_bytes, (fsn_bench_args){.n = 1 << 16}, 0, "65536");
-  fsn_bench_add_per_isa("bits/and", and_bytes, (fsn_bench_args){.n = 1 << 16}, 0, "65536");
+  FSN_BENCH_ADD_VARIANTS(bits, "bits/transpose128", transpose128, (fsn_bench_args){0}, 0, NULL);
+  FSN_BENCH_ADD_VARIANTS(bits, "bits/transpose", transpose, (fsn_bench_args){.n = 128, .m = 65536}, 0, "128x65536");
+  FSN_BENCH_ADD_VARIANTS(bits, "bits/transpose", transpose, (fsn_bench_args){.n = 65536, .m = 128}, 0, "65536x128");
+  FSN_BENCH_ADD_VARIANTS(bits, "bits/pack", pack, (fsn_bench_args){.n = 1 << 16}, 0, "65536");
+  FSN_BENCH_ADD_VARIANTS(bits, "bits/unpack", unpack, (fsn_bench_args){.n = 1 << 16}, 0, "65536");
+  FSN_BENCH_ADD_VARIANTS(bits, "bits/xor", xor_bytes, (fsn_bench_args){.n = 1 << 16}, 0, "65536");
+  FSN_BENCH_ADD_VARIANTS(bits, "bits/and", and_bytes, (fsn_bench_args){.n = 1 << 16}, 0, "65536");
 }

@@ -32,7 +32,7 @@ static void conv2d(fsn_bench_state *st, const fsn_bench_args *a) {
   uint64_t *in = random_words(s.in_c * s.in_h * s.in_w, 1, ~0ull), *w = random_words(s.out_c * filter, 2, ~0ull);
   uint64_t *bias = random_words(s.out_c, 3, ~0ull), *out = random_words(out_n, 4, ~0ull);
   void *scratch = random_words(fsn_conv2d_scratch_bytes(&s) / 8 + 1, 5, ~0ull);
-  const fsn_conv_impl *impl = fsn_conv_impl_for(a->isa);
+  const fsn_conv_impl *impl = FSN_BENCH_IMPL(conv, a);
   while (fsn_bench_running(st)) impl->conv2d(out, in, w, bias, &s, scratch);
   fsn_bench_items_per_iter(st, (double)out_n * (double)filter);
   free(in), free(w), free(bias), free(out), free(scratch);
@@ -42,7 +42,7 @@ static void im2col(fsn_bench_state *st, const fsn_bench_args *a) {
   const fsn_conv2d_shape s = conv_shape(a);
   const size_t cols_n = fsn_conv2d_scratch_bytes(&s) / 8;
   uint64_t *in = random_words(s.in_c * s.in_h * s.in_w, 1, ~0ull), *cols = random_words(cols_n + 1, 2, ~0ull);
-  const fsn_conv_impl *impl = fsn_conv_impl_for(a->isa);
+  const fsn_conv_impl *impl = FSN_BENCH_IMPL(conv, a);
   while (fsn_bench_running(st)) impl->im2col(cols, in, &s);
   fsn_bench_items_per_iter(st, (double)cols_n);
   fsn_bench_bytes_per_iter(st, 8.0 * (double)cols_n);
@@ -66,7 +66,7 @@ static void pool(fsn_bench_state *st, const fsn_bench_args *a, int is_max) {
   const size_t out_n = s->batch * s->channels * fsn_pool_out_h(s) * fsn_pool_out_w(s);
   uint64_t *in = random_words(s->batch * s->channels * s->in_h * s->in_w, 1, (1ull << 37) - 1);
   uint64_t *out = random_words(out_n, 2, ~0ull);
-  const fsn_conv_impl *impl = fsn_conv_impl_for(a->isa);
+  const fsn_conv_impl *impl = FSN_BENCH_IMPL(conv, a);
   while (fsn_bench_running(st)) (is_max ? impl->maxpool2d : impl->sumpool2d)(out, in, s, 37);
   fsn_bench_items_per_iter(st, (double)out_n);
   free(in), free(out);
@@ -78,19 +78,19 @@ static void sumpool2d(fsn_bench_state *st, const fsn_bench_args *a) { pool(st, a
 static void global_sumpool(fsn_bench_state *st, const fsn_bench_args *a) {
   const size_t planes = 2048, hw = 49;
   uint64_t *in = random_words(planes * hw, 1, (1ull << 37) - 1), *out = random_words(planes, 2, ~0ull);
-  const fsn_conv_impl *impl = fsn_conv_impl_for(a->isa);
+  const fsn_conv_impl *impl = FSN_BENCH_IMPL(conv, a);
   while (fsn_bench_running(st)) impl->global_sumpool(out, in, planes, hw, 37);
   fsn_bench_items_per_iter(st, (double)planes * hw);
   free(in), free(out);
 }
 
 void fsn_bench_register_conv(void) {
-  fsn_bench_add_per_isa("conv/conv2d", conv2d, (fsn_bench_args){.n = 64, .m = 56, .k = 3}, FSN_BENCH_REAL_TIME,
-                        "3x3_64x56x56");
-  fsn_bench_add_per_isa("conv/conv2d", conv2d, (fsn_bench_args){.n = 256, .m = 14, .k = 1}, FSN_BENCH_REAL_TIME,
-                        "1x1_256x14x14");
-  fsn_bench_add_per_isa("conv/im2col", im2col, (fsn_bench_args){.n = 64, .m = 56, .k = 3}, 0, "3x3_64x56x56");
-  fsn_bench_add_per_isa("conv/maxpool2d", maxpool2d, (fsn_bench_args){0}, 0, "3x3s2_64x112x112");
-  fsn_bench_add_per_isa("conv/sumpool2d", sumpool2d, (fsn_bench_args){0}, 0, "3x3s2_64x112x112");
-  fsn_bench_add_per_isa("conv/global_sumpool", global_sumpool, (fsn_bench_args){0}, 0, "2048x49");
+  FSN_BENCH_ADD_VARIANTS(conv, "conv/conv2d", conv2d, (fsn_bench_args){.n = 64, .m = 56, .k = 3}, FSN_BENCH_REAL_TIME,
+                         "3x3_64x56x56");
+  FSN_BENCH_ADD_VARIANTS(conv, "conv/conv2d", conv2d, (fsn_bench_args){.n = 256, .m = 14, .k = 1}, FSN_BENCH_REAL_TIME,
+                         "1x1_256x14x14");
+  FSN_BENCH_ADD_VARIANTS(conv, "conv/im2col", im2col, (fsn_bench_args){.n = 64, .m = 56, .k = 3}, 0, "3x3_64x56x56");
+  FSN_BENCH_ADD_VARIANTS(conv, "conv/maxpool2d", maxpool2d, (fsn_bench_args){0}, 0, "3x3s2_64x112x112");
+  FSN_BENCH_ADD_VARIANTS(conv, "conv/sumpool2d", sumpool2d, (fsn_bench_args){0}, 0, "3x3s2_64x112x112");
+  FSN_BENCH_ADD_VARIANTS(conv, "conv/global_sumpool", global_sumpool, (fsn_bench_args){0}, 0, "2048x49");
 }

@@ -46,7 +46,7 @@ static void ring_op(fsn_bench_state *st, const fsn_bench_args *a) {
     fsn_bench_skip(st, "out of memory");
     return;
   }
-  const fsn_ring_impl *k = fsn_ring_impl_for(a->isa);
+  const fsn_ring_impl *k = FSN_BENCH_IMPL(ring, a);
   uint64_t *x = pool.x, *y = pool.y, *z = pool.z, out;
   double *d = pool.d;
   while (fsn_bench_running(st)) {
@@ -76,6 +76,6 @@ void fsn_bench_register_ring(void) {
   for (int op = 0; op < NOPS; op++) {
     snprintf(name, sizeof name, "ring/%s", op_names[op]);
     for (int s = 0; s < 2; s++)
-      fsn_bench_add_per_isa(name, ring_op, (fsn_bench_args){.n = sizes[s].n, .m = op}, 0, sizes[s].label);
+      FSN_BENCH_ADD_VARIANTS(ring, name, ring_op, (fsn_bench_args){.n = sizes[s].n, .m = op}, 0, sizes[s].label);
   }
 }

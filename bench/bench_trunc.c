@@ -35,7 +35,7 @@ static void trunc_op(fsn_bench_state *st, const fsn_bench_args *a) {
     fsn_bench_skip(st, "out of memory");
     return;
   }
-  const fsn_trunc_impl *k = fsn_trunc_impl_for(a->isa);
+  const fsn_trunc_impl *k = FSN_BENCH_IMPL(trunc, a);
   while (fsn_bench_running(st)) {
     switch ((int)a->m) {
     case SAR: k->sar(pool.z, pool.x, n, ELL, 12); break;
@@ -58,6 +58,6 @@ void fsn_bench_register_trunc(void) {
   for (int op = 0; op < NOPS; op++) {
     snprintf(name, sizeof name, "trunc/%s", op_names[op]);
     for (int s = 0; s < 2; s++)
-      fsn_bench_add_per_isa(name, trunc_op, (fsn_bench_args){.n = sizes[s].n, .m = op}, 0, sizes[s].label);
+      FSN_BENCH_ADD_VARIANTS(trunc, name, trunc_op, (fsn_bench_args){.n = sizes[s].n, .m = op}, 0, sizes[s].label);
   }
 }

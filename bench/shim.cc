@@ -21,11 +21,13 @@ void fsn_bench_add(const char *name, fsn_bench_fn fn, fsn_bench_args args, unsig
   if (flags & FSN_BENCH_MANUAL_TIME) b->UseManualTime();
 }
 
-void fsn_bench_add_per_isa(const char *family_op, fsn_bench_fn fn, fsn_bench_args args, unsigned flags,
-                           const char *size) {
-  for (int i = 0; i <= fsn_isa_best(); i++) {
-    args.isa = static_cast<fsn_isa>(i);
-    std::string name = std::string(family_op) + "/" + fsn_isa_name(args.isa);
+void fsn_bench_add_variants(const char *family_op, fsn_bench_fn fn, fsn_bench_args args, unsigned flags,
+                            const char *size, const fsn_variant *first, size_t stride, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    fsn_variant id = *reinterpret_cast<const fsn_variant *>(reinterpret_cast<const char *>(first) + i * stride);
+    if (!fsn_variant_runs(id, fsn_isa_active())) continue;
+    args.variant = i;
+    std::string name = std::string(family_op) + "/" + fsn_variant_name(id);
     if (size) name += std::string("/") + size;
     fsn_bench_add(name.c_str(), fn, args, flags);
   }
@@ -51,8 +53,9 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "fusion-bench: %s\n", fsn_last_error());
     return 2;
   }
-#define FSN_BENCH_FAMILY(name) fsn_bench_register_##name();
-#include "bench/families.h"
+#define FSN_BENCH_FAMILY(folder, prefix)                                                                               \
+  if (fsn_bench_register_##folder) fsn_bench_register_##folder();
+  FSN_KERNEL_FAMILIES(FSN_BENCH_FAMILY)
 #undef FSN_BENCH_FAMILY
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

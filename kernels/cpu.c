@@ -66,11 +66,37 @@ const fsn_cpu_features *fsn_cpu(void) {
   return &features;
 }
 
-fsn_isa fsn_isa_best(void) {
+unsigned fsn_cpu_feature_bits(void) {
   const fsn_cpu_features *f = fsn_cpu();
-  bool avx2 = f->avx2 && f->fma && f->bmi2 && f->aesni && f->pclmul && f->sse41;
-  bool avx512 = avx2 && f->avx512f && f->avx512bw && f->avx512vl && f->avx512dq;
-  return avx512 ? FSN_ISA_AVX512 : avx2 ? FSN_ISA_AVX2 : FSN_ISA_REF;
+  const struct {
+    bool has;
+    unsigned bit;
+  } map[] = {
+      {f->sse41, FSN_CPU_SSE41},
+      {f->aesni, FSN_CPU_AESNI},
+      {f->pclmul, FSN_CPU_PCLMUL},
+      {f->avx2, FSN_CPU_AVX2},
+      {f->fma, FSN_CPU_FMA},
+      {f->bmi2, FSN_CPU_BMI2},
+      {f->avx512f, FSN_CPU_AVX512F},
+      {f->avx512bw, FSN_CPU_AVX512BW},
+      {f->avx512vl, FSN_CPU_AVX512VL},
+      {f->avx512dq, FSN_CPU_AVX512DQ},
+      {f->avx512ifma, FSN_CPU_AVX512IFMA},
+      {f->vaes, FSN_CPU_VAES},
+      {f->vpclmulqdq, FSN_CPU_VPCLMULQDQ},
+      {f->gfni, FSN_CPU_GFNI},
+  };
+  unsigned bits = 0;
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) bits |= map[i].has ? map[i].bit : 0;
+  return bits;
+}
+
+fsn_isa fsn_isa_best(void) {
+  unsigned have = fsn_cpu_feature_bits();
+  if ((have & FSN_CPU_LEVEL_AVX512) == FSN_CPU_LEVEL_AVX512) return FSN_ISA_AVX512;
+  if ((have & FSN_CPU_LEVEL_AVX2) == FSN_CPU_LEVEL_AVX2) return FSN_ISA_AVX2;
+  return FSN_ISA_REF;
 }
 
 const char *fsn_isa_name(fsn_isa isa) { return (unsigned)isa < FSN_ISA_COUNT ? isa_names[isa] : "?"; }
@@ -128,5 +154,6 @@ fsn_status fsn_init(void) {
   fsn_status st = resolve(&isa);
   if (st != FSN_OK) return st;
   atomic_store(&active, (int)isa);
+  for (size_t i = 0; i < fsn_kernel_family_count(); i++) fsn_kernel_family_variant(i); /* choose every variant now */
   return FSN_OK;
 }

@@ -1,9 +1,9 @@
-/* Bit matrices and packed bits: transposes against a bit-by-bit definition, and every op of the active level
+/* Bit matrices and packed bits: transposes against a bit-by-bit definition, and every op of every runnable variant
  * against the portable oracle over every tail length, misaligned guarded buffers and in place. */
 #include <string.h>
 
 #include "kernels/bits/bits_ops.h"
-#include "tests/common/fsn_test.h"
+#include "tests/common/fsn_kernel_shapes.h"
 
 static int get_bit(const uint8_t *row, size_t j) { return (row[j / 8] >> (j % 8)) & 1; }
 
@@ -20,12 +20,12 @@ static const char *impl_names[2];
 
 static void setup(void) {
   impls[0] = fsn_bits_impl_for(FSN_ISA_REF);
-  impls[1] = fsn_bits_impl_for(fsn_isa_active());
+  impls[1] = FSN_TEST_IMPL(bits);
   impl_names[0] = "ref";
-  impl_names[1] = fsn_isa_name(fsn_isa_active());
+  impl_names[1] = FSN_TEST_VARIANT_NAME;
 }
 
-START_TEST(transpose128_definition_and_involution) {
+FSN_VARIANT_TEST(transpose128_definition_and_involution, bits) {
   setup();
   for (int rep = 0; rep < 4; rep++) {
     fsn_test_buf bin, bout, bback;
@@ -52,7 +52,7 @@ START_TEST(transpose128_definition_and_involution) {
 }
 END_TEST
 
-START_TEST(transpose_bulk_shapes) {
+FSN_VARIANT_TEST(transpose_bulk_shapes, bits) {
   setup();
   static const size_t shapes[][2] = {{128, 8},    {128, 1024}, {128, 1000}, {8, 128},   {256, 384},
                                      {1024, 128}, {128, 136},  {136, 128},  {64, 64},   {32, 160},
@@ -82,7 +82,7 @@ START_TEST(transpose_bulk_shapes) {
 }
 END_TEST
 
-START_TEST(pack_unpack_round_trip) {
+FSN_VARIANT_TEST(pack_unpack_round_trip, bits) {
   setup();
   for (size_t n = 0; n <= 130; n++) {
     for (int i = 0; i < 2; i++) {
@@ -108,7 +108,7 @@ START_TEST(pack_unpack_round_trip) {
 END_TEST
 
 /* Only bit 0 of each input byte counts, on every level; unpack of arbitrary packed bytes matches the oracle. */
-START_TEST(pack_unpack_match_ref) {
+FSN_VARIANT_TEST(pack_unpack_match_ref, bits) {
   setup();
   for (size_t n = 0; n <= 2 * 64 * 8 + 9; n += (n < 300 ? 1 : 37)) {
     uint8_t bits[1100], want[140], got[140], uwant[1100], ugot[1100];
@@ -127,7 +127,7 @@ START_TEST(pack_unpack_match_ref) {
 }
 END_TEST
 
-START_TEST(xor_and_match_ref) {
+FSN_VARIANT_TEST(xor_and_match_ref, bits) {
   setup();
   for (size_t n = 0; n <= 2 * 64 * 4 + 3; n++) {
     FSN_TEST_FOR_MISALIGN(off, 1) {
@@ -162,11 +162,11 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("bits");
   TCase *tc = tcase_create("bits");
-  tcase_add_test(tc, transpose128_definition_and_involution);
-  tcase_add_test(tc, transpose_bulk_shapes);
-  tcase_add_test(tc, pack_unpack_round_trip);
-  tcase_add_test(tc, pack_unpack_match_ref);
-  tcase_add_test(tc, xor_and_match_ref);
+  FSN_ADD_VARIANT_TEST(tc, transpose128_definition_and_involution, bits);
+  FSN_ADD_VARIANT_TEST(tc, transpose_bulk_shapes, bits);
+  FSN_ADD_VARIANT_TEST(tc, pack_unpack_round_trip, bits);
+  FSN_ADD_VARIANT_TEST(tc, pack_unpack_match_ref, bits);
+  FSN_ADD_VARIANT_TEST(tc, xor_and_match_ref, bits);
   suite_add_tcase(s, tc);
   return fsn_test_main(s);
 }

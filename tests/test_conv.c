@@ -1,10 +1,10 @@
-/* conv2d and pooling: the oracle and the active level against a naive 7-loop convolution, the active level
+/* conv2d and pooling: the oracle and every runnable variant against a naive 7-loop convolution, each variant
  * against the oracle bit for bit (guarded, misaligned buffers), ResNet-like shapes, and signed-max semantics. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/conv/conv_ops.h"
-#include "tests/common/fsn_test.h"
+#include "tests/common/fsn_kernel_shapes.h"
 
 /* fsn_test_buf_check asserts once per canary byte, and each assert costs Check a pipe write; scan first and let it
  * report only when a canary really changed. */
@@ -79,10 +79,10 @@ static void check_conv(conv_fn fn, const fsn_conv2d_shape *s, int with_bias, siz
 }
 
 static conv_fn ref_conv(void) { return fsn_conv_impl_for(FSN_ISA_REF)->conv2d; }
-static conv_fn active_conv(void) { return fsn_conv_impl_for(fsn_isa_active())->conv2d; }
+static conv_fn active_conv(void) { return FSN_TEST_IMPL(conv)->conv2d; }
 
 /* Small random shapes: every kernel size 1..3 (and 5), stride 1..2, padding 0..2, widths that leave every tail. */
-START_TEST(small_shapes_match_naive) {
+FSN_VARIANT_TEST(small_shapes_match_naive, conv) {
   for (int trial = 0; trial < 300; trial++) {
     uint64_t r = fsn_test_rand();
     fsn_conv2d_shape s = {.batch = 1 + r % 2,
@@ -106,7 +106,7 @@ START_TEST(small_shapes_match_naive) {
 END_TEST
 
 /* ResNet-like layers at reduced size: 3x3 stride 1 and 2, 1x1 projections (stride 1 and 2), the 7x7 stem. */
-START_TEST(resnet_shapes_match_naive) {
+FSN_VARIANT_TEST(resnet_shapes_match_naive, conv) {
   const fsn_conv2d_shape shapes[] = {
       {.batch = 1,
        .in_c = 64,
@@ -199,7 +199,7 @@ START_TEST(shape_helpers) {
 }
 END_TEST
 
-START_TEST(im2col_matches_ref) {
+FSN_VARIANT_TEST(im2col_matches_ref, conv) {
   for (int trial = 0; trial < 100; trial++) {
     uint64_t r = fsn_test_rand();
     fsn_conv2d_shape s = {.batch = 1,
@@ -220,7 +220,7 @@ START_TEST(im2col_matches_ref) {
     uint64_t *want = malloc(cols_n * 8 + 8);
     fsn_test_fill(in, in_n * 8);
     fsn_conv_impl_for(FSN_ISA_REF)->im2col(want, in, &s);
-    fsn_conv_impl_for(fsn_isa_active())->im2col(cols, in, &s);
+    FSN_TEST_IMPL(conv)->im2col(cols, in, &s);
     ck_assert_msg(cols_n == 0 || !memcmp(cols, want, cols_n * 8), "im2col trial %d", trial);
     check_guards(&bi);
     check_guards(&bc);
@@ -271,18 +271,18 @@ static void check_pool(pool_fn ref, pool_fn simd, const char *name) {
   }
 }
 
-START_TEST(maxpool_matches_ref) {
-  check_pool(fsn_conv_impl_for(FSN_ISA_REF)->maxpool2d, fsn_conv_impl_for(fsn_isa_active())->maxpool2d, "maxpool");
+FSN_VARIANT_TEST(maxpool_matches_ref, conv) {
+  check_pool(fsn_conv_impl_for(FSN_ISA_REF)->maxpool2d, FSN_TEST_IMPL(conv)->maxpool2d, "maxpool");
 }
 END_TEST
 
-START_TEST(sumpool_matches_ref) {
-  check_pool(fsn_conv_impl_for(FSN_ISA_REF)->sumpool2d, fsn_conv_impl_for(fsn_isa_active())->sumpool2d, "sumpool");
+FSN_VARIANT_TEST(sumpool_matches_ref, conv) {
+  check_pool(fsn_conv_impl_for(FSN_ISA_REF)->sumpool2d, FSN_TEST_IMPL(conv)->sumpool2d, "sumpool");
 }
 END_TEST
 
-START_TEST(global_sumpool_matches_ref) {
-  const fsn_conv_impl *ref = fsn_conv_impl_for(FSN_ISA_REF), *simd = fsn_conv_impl_for(fsn_isa_active());
+FSN_VARIANT_TEST(global_sumpool_matches_ref, conv) {
+  const fsn_conv_impl *ref = fsn_conv_impl_for(FSN_ISA_REF), *simd = FSN_TEST_IMPL(conv);
   for (size_t e = 0; e < FSN_TEST_NELLS; e++)
     for (size_t hw = 0; hw <= 4 * fsn_test_tail_max(8) + 3; hw++)
       for (size_t planes = 1; planes <= 3; planes++) {
@@ -351,13 +351,13 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("conv");
   TCase *tc = tcase_create("conv");
-  tcase_add_test(tc, small_shapes_match_naive);
-  tcase_add_test(tc, resnet_shapes_match_naive);
+  FSN_ADD_VARIANT_TEST(tc, small_shapes_match_naive, conv);
+  FSN_ADD_VARIANT_TEST(tc, resnet_shapes_match_naive, conv);
   tcase_add_test(tc, shape_helpers);
-  tcase_add_test(tc, im2col_matches_ref);
-  tcase_add_test(tc, maxpool_matches_ref);
-  tcase_add_test(tc, sumpool_matches_ref);
-  tcase_add_test(tc, global_sumpool_matches_ref);
+  FSN_ADD_VARIANT_TEST(tc, im2col_matches_ref, conv);
+  FSN_ADD_VARIANT_TEST(tc, maxpool_matches_ref, conv);
+  FSN_ADD_VARIANT_TEST(tc, sumpool_matches_ref, conv);
+  FSN_ADD_VARIANT_TEST(tc, global_sumpool_matches_ref, conv);
   tcase_add_test(tc, pool_known_answers);
   tcase_add_test(tc, global_sumpool_wraps_without_signed_overflow);
   suite_add_tcase(s, tc);

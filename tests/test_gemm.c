@@ -1,4 +1,4 @@
-/* GEMM over Z_2^64: the oracle against a plain triple loop, the active level against the oracle bit for bit on
+/* GEMM over Z_2^64: the oracle against a plain triple loop, every runnable variant against the oracle bit for bit on
  * every tail of m, n and k, misaligned guarded buffers, shapes that cross the cache blocks, and thread counts. */
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +8,7 @@
 
 #include "kernels/gemm/gemm_ops.h"
 #include "kernels/peak/peak_ops.h"
-#include "tests/common/fsn_test.h"
+#include "tests/common/fsn_kernel_shapes.h"
 
 /* fsn_test_buf_check asserts once per canary byte, and each assert costs Check a pipe write; scan first and let it
  * report only when a canary really changed. */
@@ -56,7 +56,7 @@ static void check_shape(gemm_fn want_fn, gemm_fn got_fn, size_t m, size_t n, siz
 }
 
 static gemm_fn ref_gemm(void) { return fsn_u64_impl_for(FSN_ISA_REF)->gemm; }
-static gemm_fn active_gemm(void) { return fsn_u64_impl_for(fsn_isa_active())->gemm; }
+static gemm_fn active_gemm(void) { return FSN_TEST_IMPL(u64)->gemm; }
 
 START_TEST(ref_matches_naive) {
   const size_t sizes[] = {0, 1, 2, 5, 17, 130, 300};
@@ -69,7 +69,7 @@ START_TEST(ref_matches_naive) {
 END_TEST
 
 /* Every tail of n up to two 512-bit vectors and a few more, every m up to two register tiles, k around the unroll. */
-START_TEST(small_shapes_match_ref) {
+FSN_VARIANT_TEST(small_shapes_match_ref, u64) {
   const size_t ks[] = {0, 1, 2, 3, 4, 7, 9};
   for (size_t m = 0; m <= 14; m++)
     for (size_t n = 0; n <= fsn_test_tail_max(8) + 3; n++)
@@ -77,7 +77,7 @@ START_TEST(small_shapes_match_ref) {
 }
 END_TEST
 
-START_TEST(misaligned_match_ref) {
+FSN_VARIANT_TEST(misaligned_match_ref, u64) {
   FSN_TEST_FOR_MISALIGN(off, 8) {
     check_shape(ref_gemm(), active_gemm(), 7, 13, 11, off);
     check_shape(ref_gemm(), active_gemm(), 13, 21, 37, off);
@@ -86,7 +86,7 @@ START_TEST(misaligned_match_ref) {
 END_TEST
 
 /* Shapes that cross the k, n and m cache blocks with ragged edges, and a few more. */
-START_TEST(large_shapes_match_ref) {
+FSN_VARIANT_TEST(large_shapes_match_ref, u64) {
   const size_t shapes[][3] = {{67, 131, 259}, {5, 1000, 300}, {300, 9, 520},
                               {64, 196, 288}, {1, 777, 1025}, {97, 53, 1}};
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
@@ -95,7 +95,7 @@ START_TEST(large_shapes_match_ref) {
 END_TEST
 
 /* Integers: the result cannot depend on how many threads split the blocks of C. */
-START_TEST(thread_count_does_not_matter) {
+FSN_VARIANT_TEST(thread_count_does_not_matter, u64) {
 #ifdef _OPENMP
   for (int threads = 1; threads <= 3; threads++) {
     omp_set_num_threads(threads);
@@ -120,14 +120,14 @@ START_TEST(known_answers) {
 END_TEST
 
 /* The benchmark's peak loop computes what it claims (so its rate is a rate of real multiply-adds). */
-START_TEST(peak_loop_matches_ref) {
+FSN_VARIANT_TEST(peak_loop_matches_ref, peak) {
   for (size_t iters = 0; iters <= 70; iters += 7) {
     uint64_t x[FSN_PEAK_LANES], want[FSN_PEAK_LANES], got[FSN_PEAK_LANES];
     fsn_test_fill(x, sizeof x);
     fsn_test_fill(want, sizeof want);
     memcpy(got, want, sizeof got);
     fsn_peak_impl_for(FSN_ISA_REF)->mul_add_l1(want, x, iters);
-    fsn_peak_impl_for(fsn_isa_active())->mul_add_l1(got, x, iters);
+    FSN_TEST_IMPL(peak)->mul_add_l1(got, x, iters);
     ck_assert_msg(!memcmp(got, want, sizeof got), "peak mul_add_l1 iters=%zu", iters);
   }
 }
@@ -137,12 +137,12 @@ int main(void) {
   Suite *s = suite_create("gemm");
   TCase *tc = tcase_create("gemm");
   tcase_add_test(tc, ref_matches_naive);
-  tcase_add_test(tc, small_shapes_match_ref);
-  tcase_add_test(tc, misaligned_match_ref);
-  tcase_add_test(tc, large_shapes_match_ref);
-  tcase_add_test(tc, thread_count_does_not_matter);
+  FSN_ADD_VARIANT_TEST(tc, small_shapes_match_ref, u64);
+  FSN_ADD_VARIANT_TEST(tc, misaligned_match_ref, u64);
+  FSN_ADD_VARIANT_TEST(tc, large_shapes_match_ref, u64);
+  FSN_ADD_VARIANT_TEST(tc, thread_count_does_not_matter, u64);
   tcase_add_test(tc, known_answers);
-  tcase_add_test(tc, peak_loop_matches_ref);
+  FSN_ADD_VARIANT_TEST(tc, peak_loop_matches_ref, peak);
   suite_add_tcase(s, tc);
   return fsn_test_main(s);
 }

@@ -14,24 +14,30 @@ static void hex(uint8_t *out, const char *s) {
   }
 }
 
-/* Every implementation this level can run: the oracle, the dispatched level, and at avx2 both AES paths. */
+/* Every variant the machine runs at the active level (FSN_ISA caps it), the oracle first: each is checked against the
+ * known answers and the oracle in one process, whichever of them dispatch chose. */
 typedef struct path {
   const char *name;
   fsn_aes128_impl impl;
 } path;
 
-static size_t paths(path out[4]) {
+static size_t paths(path out[FSN_VARIANT_COUNT]) {
   size_t n = 0;
-  out[n++] = (path){"ref", *fsn_aes128_impl_for(FSN_ISA_REF)};
-  fsn_isa isa = fsn_isa_active();
-  if (isa != FSN_ISA_REF) out[n++] = (path){fsn_isa_name(isa), *fsn_aes128_impl_for(isa)};
-  if (isa >= FSN_ISA_AVX2) {
-    out[n++] = (path){"aesni", {fsn_aes128_ecb__aesni, fsn_aes128_ctr__aesni, fsn_aes128_ccrh__aesni}};
-    if (fsn_cpu()->vaes)
-      out[n++] = (path){"vaes256", {fsn_aes128_ecb__vaes256, fsn_aes128_ctr__vaes256, fsn_aes128_ccrh__vaes256}};
-  }
+  for (size_t i = 0; i < fsn_aes128_variant_count; i++)
+    if (fsn_variant_runs(fsn_aes128_variants[i].id, fsn_isa_active()))
+      out[n++] = (path){fsn_variant_name(fsn_aes128_variants[i].id), fsn_aes128_variants[i].impl};
   return n;
 }
+
+/* Dispatch runs the most preferred variant each level admits: VAES where the CPU has it, and at the avx512 level
+ * without VAES the AES-NI variant of the avx2 level, never a VAES one. */
+START_TEST(dispatch_follows_features) {
+  const int vaes = fsn_cpu()->vaes;
+  static const char *const want[FSN_ISA_COUNT][2] = {{"ref", "ref"}, {"avx2", "avx2_vaes"}, {"avx2", "avx512_vaes"}};
+  for (int level = FSN_ISA_REF; level <= (int)fsn_isa_best(); level++)
+    ck_assert_str_eq(fsn_aes128_variant_chosen((fsn_isa)level), want[level][vaes]);
+}
+END_TEST
 
 START_TEST(fips197_c1_encrypt) {
   uint8_t k[16], pt[16], want[16], got[16];
@@ -40,7 +46,7 @@ START_TEST(fips197_c1_encrypt) {
   hex(want, "69c4e0d86a7b0430d8cdb78070b4c55a");
   fsn_aes128_key key;
   fsn_aes128_expand(&key, k);
-  path p[4];
+  path p[FSN_VARIANT_COUNT];
   for (size_t i = 0, n = paths(p); i < n; i++) {
     memset(got, 0, 16);
     p[i].impl.ecb(got, pt, 1, &key);
@@ -72,7 +78,7 @@ START_TEST(ccrh_fixed_key_and_known_answer) {
   ck_assert(!memcmp(&key, fsn_ccrh_key(), sizeof key));
   for (int i = 0; i < 16; i++) x[i] = (uint8_t)i;
   hex(want, "a5da6ea20221b4c3b09440739bb6e439"); /* AES_k(sigma(x)) ^ sigma(x), AES by OpenSSL */
-  path p[4];
+  path p[FSN_VARIANT_COUNT];
   for (size_t i = 0, n = paths(p); i < n; i++) {
     memset(got, 0, 16);
     p[i].impl.ccrh(got, x, 1, fsn_ccrh_key());
@@ -94,7 +100,7 @@ START_TEST(sp800_38a_f51_ctr) {
   hex(ctr_end, "f0f1f2f3f4f5f6f7f8f9fafbfcfdff03");
   fsn_aes128_key key;
   fsn_aes128_expand(&key, k);
-  path p[4];
+  path p[FSN_VARIANT_COUNT];
   for (size_t i = 0, n = paths(p); i < n; i++) {
     for (size_t split = 0; split <= 4; split++) { /* two calls, split at every block boundary */
       uint8_t ctr[16], got[64];
@@ -130,7 +136,7 @@ START_TEST(ctr_counter_carries) {
   fsn_test_fill(k, 16);
   fsn_aes128_expand(&key, k);
   enum { N = 80 };
-  path p[4];
+  path p[FSN_VARIANT_COUNT];
   size_t np = paths(p);
   for (size_t s = 0; s < sizeof starts / sizeof *starts; s++) {
     uint8_t start[16], blocks[16 * N], want[16 * N], ctr[16], end[16];
@@ -179,9 +185,9 @@ START_TEST(paths_match_ref) {
   uint8_t k[16], ctr0[16];
   fsn_test_fill(k, 16);
   fsn_aes128_expand(&key, k);
-  path p[4];
+  path p[FSN_VARIANT_COUNT];
   size_t np = paths(p);
-  const fsn_aes128_impl *ref = fsn_aes128_impl_for(FSN_ISA_REF);
+  const fsn_aes128_impl *ref = &p[0].impl;
   for (int op = OP_ECB; op <= OP_CCRH; op++) {
     for (size_t n = 0; n <= 2 * FSN_AES128_BATCH_AVX512 + 3; n++) {
       fsn_test_fill(ctr0, 16);
@@ -264,6 +270,7 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("prg");
   TCase *tc = tcase_create("prg");
+  tcase_add_test(tc, dispatch_follows_features);
   tcase_add_test(tc, fips197_c1_encrypt);
   tcase_add_test(tc, fips197_a1_key_expansion);
   tcase_add_test(tc, ccrh_fixed_key_and_known_answer);

@@ -1,4 +1,4 @@
-/* Ring kernels: the active ISA level against the portable oracle, bit for bit, plus known answers. */
+/* Ring kernels: every variant the machine runs against the portable oracle, bit for bit, plus known answers. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,29 +7,16 @@
 #include "tests/common/fsn_kernel_shapes.h"
 
 static const fsn_ring_impl *ref(void) { return fsn_ring_impl_for(FSN_ISA_REF); }
-static const fsn_ring_impl *simd(void) { return fsn_ring_impl_for(fsn_isa_active()); }
+static const fsn_ring_impl *simd(void) { return FSN_TEST_IMPL(ring); }
 
-START_TEST(binary_ops_match_ref) {
-  fsn_check_binary(ref()->add, simd()->add, "add", FSN_IN_REDUCED);
-  fsn_check_binary(ref()->sub, simd()->sub, "sub", FSN_IN_REDUCED);
-  fsn_check_binary(ref()->mul, simd()->mul, "mul", FSN_IN_REDUCED);
-}
-END_TEST
-
-START_TEST(unary_ops_match_ref) {
-  fsn_check_unary(ref()->neg, simd()->neg, "neg", FSN_IN_REDUCED);
-  fsn_check_unary(ref()->reduce, simd()->reduce, "reduce", FSN_IN_RAW);
-}
-END_TEST
-
-START_TEST(scalar_ops_match_ref) {
-  fsn_check_scalar(ref()->scale, simd()->scale, "scale", FSN_IN_REDUCED, 0);
-  fsn_check_scalar(ref()->axpy, simd()->axpy, "axpy", FSN_IN_REDUCED, 0);
+/* Every op of FSN_RING_OPS with a shape signature; sum, encode and decode have tests of their own below. */
+FSN_VARIANT_TEST(shaped_ops_match_ref, ring) {
+  FSN_CHECK_ALL_OPS(ring, FSN_RING_OPS, "sum,encode,decode", "reduce", "");
 }
 END_TEST
 
 /* Sum folds to one element: check it over the same cases, raw and reduced inputs, and that nothing else is written. */
-START_TEST(sum_matches_ref) {
+FSN_VARIANT_TEST(sum_matches_ref, ring) {
   for (int kind = FSN_IN_REDUCED; kind <= FSN_IN_RAW; kind++) {
     FSN_SHAPE_FOR_CASES(ell, n, off) {
       fsn_test_buf bx, bo;
@@ -63,7 +50,7 @@ static double encode_input(unsigned ell, unsigned s) {
   }
 }
 
-START_TEST(encode_matches_ref) {
+FSN_VARIANT_TEST(encode_matches_ref, ring) {
   static const unsigned scales[] = {0, 1, 12, 20, 40, 62};
   for (size_t k = 0; k < sizeof scales / sizeof scales[0]; k++) {
     unsigned s = scales[k];
@@ -84,7 +71,7 @@ START_TEST(encode_matches_ref) {
 }
 END_TEST
 
-START_TEST(decode_matches_ref) {
+FSN_VARIANT_TEST(decode_matches_ref, ring) {
   static const unsigned scales[] = {0, 1, 12, 37, 63};
   for (size_t k = 0; k < sizeof scales / sizeof scales[0]; k++) {
     unsigned s = scales[k];
@@ -103,7 +90,7 @@ START_TEST(decode_matches_ref) {
 END_TEST
 
 /* Arrays large enough for the streaming-store path (FSN_RING_STREAM_MIN elements), with a misaligned output. */
-START_TEST(streaming_path_matches_ref) {
+FSN_VARIANT_TEST(streaming_path_matches_ref, ring) {
   size_t n = FSN_RING_STREAM_MIN + 13;
   fsn_test_buf bx, by, bz;
   uint64_t *x = fsn_test_buf_alloc(&bx, n * 8, 8), *y = fsn_test_buf_alloc(&by, n * 8, 16);
@@ -231,14 +218,12 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("ring");
   TCase *tc = tcase_create("ring");
-  tcase_add_test(tc, binary_ops_match_ref);
-  tcase_add_test(tc, unary_ops_match_ref);
-  tcase_add_test(tc, scalar_ops_match_ref);
-  tcase_add_test(tc, sum_matches_ref);
+  FSN_ADD_VARIANT_TEST(tc, shaped_ops_match_ref, ring);
+  FSN_ADD_VARIANT_TEST(tc, sum_matches_ref, ring);
   tcase_add_test(tc, sum_wraps_without_signed_overflow);
-  tcase_add_test(tc, encode_matches_ref);
-  tcase_add_test(tc, decode_matches_ref);
-  tcase_add_test(tc, streaming_path_matches_ref);
+  FSN_ADD_VARIANT_TEST(tc, encode_matches_ref, ring);
+  FSN_ADD_VARIANT_TEST(tc, decode_matches_ref, ring);
+  FSN_ADD_VARIANT_TEST(tc, streaming_path_matches_ref, ring);
   tcase_add_test(tc, arithmetic_known_answers);
   tcase_add_test(tc, encode_decode_known_answers);
   suite_add_tcase(s, tc);

@@ -1,24 +1,16 @@
-/* Trunc kernels: the active ISA level against the portable oracle, bit for bit, plus signed edge cases. */
+/* Trunc kernels: every variant the machine runs against the portable oracle, bit for bit, plus signed edge cases. */
 #include "kernels/trunc/trunc_ops.h"
 #include "tests/common/fsn_kernel_shapes.h"
 
 static const fsn_trunc_impl *ref(void) { return fsn_trunc_impl_for(FSN_ISA_REF); }
-static const fsn_trunc_impl *simd(void) { return fsn_trunc_impl_for(fsn_isa_active()); }
+static const fsn_trunc_impl *simd(void) { return FSN_TEST_IMPL(trunc); }
 
-START_TEST(shifts_match_ref) {
-  fsn_check_shift(ref()->sar, simd()->sar, "sar", FSN_IN_REDUCED);
-  fsn_check_shift(ref()->shr, simd()->shr, "shr", FSN_IN_RAW);
-}
-END_TEST
-
-START_TEST(msb_matches_ref) { fsn_check_pack(ref()->msb, simd()->msb, "msb", FSN_IN_REDUCED); }
-END_TEST
-
-START_TEST(div_matches_ref) { fsn_check_scalar(ref()->div, simd()->div, "div", FSN_IN_REDUCED, 1); }
+/* Every op of FSN_TRUNC_OPS: all have a shape signature. */
+FSN_VARIANT_TEST(every_op_matches_ref, trunc) { FSN_CHECK_ALL_OPS(trunc, FSN_TRUNC_OPS, "", "shr", "div"); }
 END_TEST
 
 /* The SIMD levels divide by multiply-high with a per-divisor magic number: many divisors, every bit length. */
-START_TEST(div_many_divisors) {
+FSN_VARIANT_TEST(div_many_divisors, trunc) {
   enum { N = 67 };
   uint64_t x[N], z[N], want[N];
   for (unsigned k = 0; k < 3000; k++) {
@@ -32,9 +24,6 @@ START_TEST(div_many_divisors) {
     if (memcmp(z, want, sizeof z)) ck_abort_msg("div ell=%u d=%llu", ell, (unsigned long long)d);
   }
 }
-END_TEST
-
-START_TEST(sext_matches_ref) { fsn_check_unary(ref()->sext, simd()->sext, "sext", FSN_IN_REDUCED); }
 END_TEST
 
 static uint64_t ring(int64_t v, unsigned ell) { return (uint64_t)v & fsn_ring_mask(ell); }
@@ -90,11 +79,8 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("trunc");
   TCase *tc = tcase_create("trunc");
-  tcase_add_test(tc, shifts_match_ref);
-  tcase_add_test(tc, msb_matches_ref);
-  tcase_add_test(tc, div_matches_ref);
-  tcase_add_test(tc, div_many_divisors);
-  tcase_add_test(tc, sext_matches_ref);
+  FSN_ADD_VARIANT_TEST(tc, every_op_matches_ref, trunc);
+  FSN_ADD_VARIANT_TEST(tc, div_many_divisors, trunc);
   tcase_add_test(tc, signed_known_answers);
   suite_add_tcase(s, tc);
   return fsn_test_main(s);

@@ -5,12 +5,14 @@
 #include <fusion/status.h>
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Dispatch levels, in increasing order; each includes the ones below it. */
+/* Dispatch levels, in increasing order; each includes the ones below it. A level caps the kernel variants dispatch may
+ * choose: within it, each family runs its most preferred variant whose CPU features are present (e.g. VAES). */
 typedef enum fsn_isa {
   FSN_ISA_REF = 0,    /* portable C17, the oracle */
   FSN_ISA_AVX2 = 1,   /* AVX2 + FMA + BMI2 + AES-NI + PCLMUL, OS saves ymm state */
@@ -28,6 +30,37 @@ typedef struct fsn_cpu_features {
 
 /* Detected once, thread-safe; never fails. */
 const fsn_cpu_features *fsn_cpu(void);
+
+/* The same features as bits, for kernel variants to declare what they need (see kernels/variants.h). */
+enum {
+  FSN_CPU_SSE41 = 1u << 0,
+  FSN_CPU_AESNI = 1u << 1,
+  FSN_CPU_PCLMUL = 1u << 2,
+  FSN_CPU_AVX2 = 1u << 3,
+  FSN_CPU_FMA = 1u << 4,
+  FSN_CPU_BMI2 = 1u << 5,
+  FSN_CPU_AVX512F = 1u << 6,
+  FSN_CPU_AVX512BW = 1u << 7,
+  FSN_CPU_AVX512VL = 1u << 8,
+  FSN_CPU_AVX512DQ = 1u << 9,
+  FSN_CPU_AVX512IFMA = 1u << 10,
+  FSN_CPU_VAES = 1u << 11,
+  FSN_CPU_VPCLMULQDQ = 1u << 12,
+  FSN_CPU_GFNI = 1u << 13,
+  /* What each level requires of the CPU and the OS. */
+  FSN_CPU_LEVEL_AVX2 = FSN_CPU_SSE41 | FSN_CPU_AESNI | FSN_CPU_PCLMUL | FSN_CPU_AVX2 | FSN_CPU_FMA | FSN_CPU_BMI2,
+  FSN_CPU_LEVEL_AVX512 = FSN_CPU_LEVEL_AVX2 | FSN_CPU_AVX512F | FSN_CPU_AVX512BW | FSN_CPU_AVX512VL | FSN_CPU_AVX512DQ,
+};
+
+/* fsn_cpu() as FSN_CPU_* bits (features whose register state the OS does not save are absent). */
+unsigned fsn_cpu_feature_bits(void);
+
+/* Kernel families and the variant dispatch chose for each at the active level, for reports such as `fusion info`:
+ * family i < fsn_kernel_family_count() is named fsn_kernel_family_name(i) and runs fsn_kernel_family_variant(i)
+ * ("ref", "avx2", "avx2_vaes", "avx512", ...). */
+size_t fsn_kernel_family_count(void);
+const char *fsn_kernel_family_name(size_t i);
+const char *fsn_kernel_family_variant(size_t i);
 
 /* The highest level the machine supports. */
 fsn_isa fsn_isa_best(void);

@@ -1,10 +1,7 @@
 /* Dispatch table of the conv family, the public entry points and the portable shape helpers. */
 #include "kernels/conv/conv_ops.h"
 
-static const fsn_conv_impl conv_impls[FSN_ISA_COUNT] = {
-    {FSN_CONV_OPS(FSN_OP_INIT, ref)}, {FSN_CONV_OPS(FSN_OP_INIT, avx2)}, {FSN_CONV_OPS(FSN_OP_INIT, avx512)}};
-
-const fsn_conv_impl *fsn_conv_impl_for(fsn_isa isa) { return &conv_impls[isa]; }
+FSN_FAMILY_TABLES(conv, FSN_CONV_OPS, FSN_LEVEL_VARIANTS)
 
 static const fsn_conv_impl *active(void) { return fsn_conv_impl_for(fsn_isa_active()); }
 

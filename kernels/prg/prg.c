@@ -5,7 +5,7 @@
 
 #include "kernels/prg/prg_ops.h"
 
-FSN_FAMILY_DEFINE(aes128, FSN_AES128_OPS)
+FSN_FAMILY_DEFINE(aes128, FSN_AES128_OPS, FSN_AES128_VARIANTS)
 
 /* The fixed public key of fsn_ccrh: AES-128 key 254c6c97e4ed52fcc3231eb77817dbe5, the first 16 bytes of
  * SHA-256("fusion ccrh v1"), expanded. A test re-derives this from the key with fsn_aes128_expand. */

@@ -1,7 +1,5 @@
-/* AES-128 at the avx2 level, two paths:
- *   aesni    128-bit AES-NI, 8 independent blocks in flight (hides the aesenc latency of 4 cycles at 2 per cycle);
- *   vaes256  VAES on ymm, 2 blocks per instruction, 8 registers = 16 blocks in flight.
- * The dispatched __avx2 ops take vaes256 when the CPU has VAES (cpuid checked once, cached by fsn_cpu). */
+/* AES-128 with 128-bit AES-NI (variant avx2): 8 independent blocks in flight hide the aesenc latency of 4 cycles at
+ * 2 per cycle. The VAES paths are the variants avx2_vaes (prg_avx2_vaes.c) and avx512_vaes (prg_avx512_vaes.c). */
 #include <immintrin.h>
 
 #include "kernels/prg/prg_drivers.h"
@@ -31,7 +29,7 @@ static inline void encrypt128(__m128i *x, int n, const keys128 *k) {
   for (int j = 0; j < n; j++) x[j] = _mm_aesenclast_si128(x[j], k->k[10]);
 }
 
-static inline void ecb_batch_aesni(uint8_t *out, const uint8_t *in, const keys128 *k) {
+static inline void ecb_batch_avx2(uint8_t *out, const uint8_t *in, const keys128 *k) {
   __m128i x[B128];
 #pragma GCC unroll 8
   for (int j = 0; j < B128; j++) x[j] = _mm_loadu_si128((const __m128i *)(in + 16 * j));
@@ -40,7 +38,7 @@ static inline void ecb_batch_aesni(uint8_t *out, const uint8_t *in, const keys12
   for (int j = 0; j < B128; j++) _mm_storeu_si128((__m128i *)(out + 16 * j), x[j]);
 }
 
-static inline void ctr_batch_aesni(uint8_t *out, const uint8_t *in, const keys128 *k, uint64_t hi, uint64_t lo) {
+static inline void ctr_batch_avx2(uint8_t *out, const uint8_t *in, const keys128 *k, uint64_t hi, uint64_t lo) {
   __m128i x[B128];
   if (fsn_aes128_batch_carries(lo, B128)) {
     uint8_t blocks[16 * B128];
@@ -68,7 +66,7 @@ static inline void ctr_batch_aesni(uint8_t *out, const uint8_t *in, const keys12
 /* sigma(a || b) = (a ^ b) || a: the halves swapped, XOR the low half kept in place. */
 static inline __m128i sigma128(__m128i x) { return _mm_xor_si128(_mm_shuffle_epi32(x, 0x4e), _mm_move_epi64(x)); }
 
-static inline void ccrh_batch_aesni(uint8_t *out, const uint8_t *in, const keys128 *k) {
+static inline void ccrh_batch_avx2(uint8_t *out, const uint8_t *in, const keys128 *k) {
   __m128i s[B128], x[B128];
 #pragma GCC unroll 8
   for (int j = 0; j < B128; j++) x[j] = s[j] = sigma128(_mm_loadu_si128((const __m128i *)(in + 16 * j)));
@@ -77,9 +75,9 @@ static inline void ccrh_batch_aesni(uint8_t *out, const uint8_t *in, const keys1
   for (int j = 0; j < B128; j++) _mm_storeu_si128((__m128i *)(out + 16 * j), _mm_xor_si128(x[j], s[j]));
 }
 
-FSN_AES128_DEFINE_DRIVERS(aesni, B128, keys128, load_keys128)
+FSN_AES128_DEFINE_DRIVERS(avx2, B128, keys128, load_keys128)
 
-void fsn_aes128_peak_aesni(uint8_t out[16], const fsn_aes128_key *key, size_t iters) {
+void fsn_aes128_peak__avx2(uint8_t out[16], const fsn_aes128_key *key, size_t iters) {
   keys128 k;
   load_keys128(&k, key);
   __m128i x[FSN_AES128_PEAK_CHAINS];
@@ -87,116 +85,4 @@ void fsn_aes128_peak_aesni(uint8_t out[16], const fsn_aes128_key *key, size_t it
   for (size_t i = 0; i < iters; i++) encrypt128(x, FSN_AES128_PEAK_CHAINS, &k);
   for (int j = 1; j < FSN_AES128_PEAK_CHAINS; j++) x[0] = _mm_xor_si128(x[0], x[j]);
   _mm_storeu_si128((__m128i *)out, x[0]);
-}
-
-/* ---- VAES-256, 8 x 2 blocks ---- */
-
-enum { R256 = 8, B256 = FSN_AES128_BATCH_VAES256 }; /* registers, blocks */
-
-typedef struct keys256 {
-  __m256i k[11];
-} keys256;
-
-static inline void load_keys256(keys256 *k, const fsn_aes128_key *key) {
-  for (int r = 0; r < 11; r++) k->k[r] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)key->rk[r]));
-}
-
-/* n independent chains (a constant after inlining, so the loops unroll and x stays in registers). */
-static inline void encrypt256(__m256i *x, int n, const keys256 *k) {
-#pragma GCC unroll 12
-  for (int j = 0; j < n; j++) x[j] = _mm256_xor_si256(x[j], k->k[0]);
-#pragma GCC unroll 9
-  for (int r = 1; r < 10; r++) {
-#pragma GCC unroll 12
-    for (int j = 0; j < n; j++) x[j] = _mm256_aesenc_epi128(x[j], k->k[r]);
-  }
-#pragma GCC unroll 12
-  for (int j = 0; j < n; j++) x[j] = _mm256_aesenclast_epi128(x[j], k->k[10]);
-}
-
-static inline void ecb_batch_vaes256(uint8_t *out, const uint8_t *in, const keys256 *k) {
-  __m256i x[R256];
-#pragma GCC unroll 8
-  for (int j = 0; j < R256; j++) x[j] = _mm256_loadu_si256((const __m256i *)(in + 32 * j));
-  encrypt256(x, R256, k);
-#pragma GCC unroll 8
-  for (int j = 0; j < R256; j++) _mm256_storeu_si256((__m256i *)(out + 32 * j), x[j]);
-}
-
-static inline void ctr_batch_vaes256(uint8_t *out, const uint8_t *in, const keys256 *k, uint64_t hi, uint64_t lo) {
-  __m256i x[R256];
-  if (fsn_aes128_batch_carries(lo, B256)) {
-    uint8_t blocks[16 * B256];
-    fsn_aes128_counter_blocks(blocks, &hi, &lo, B256);
-    for (int j = 0; j < R256; j++) x[j] = _mm256_loadu_si256((const __m256i *)(blocks + 32 * j));
-  } else if (fsn_aes128_batch_low_byte_fits(lo, B256)) {
-    const __m256i base =
-        _mm256_broadcastsi128_si256(_mm_set_epi64x((long long)__builtin_bswap64(lo), (long long)__builtin_bswap64(hi)));
-#pragma GCC unroll 8
-    for (int j = 0; j < R256; j++)
-      x[j] = _mm256_add_epi8(base, _mm256_set_epi64x((long long)((uint64_t)(2 * j + 1) << 56), 0,
-                                                     (long long)((uint64_t)(2 * j) << 56), 0));
-  } else {
-    const __m256i bswap =
-        _mm256_broadcastsi128_si256(_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
-    const __m256i base = _mm256_broadcastsi128_si256(_mm_set_epi64x((long long)hi, (long long)lo));
-#pragma GCC unroll 8
-    for (int j = 0; j < R256; j++)
-      x[j] = _mm256_shuffle_epi8(_mm256_add_epi64(base, _mm256_set_epi64x(0, 2 * j + 1, 0, 2 * j)), bswap);
-  }
-  encrypt256(x, R256, k);
-  if (in) {
-#pragma GCC unroll 8
-    for (int j = 0; j < R256; j++) x[j] = _mm256_xor_si256(x[j], _mm256_loadu_si256((const __m256i *)(in + 32 * j)));
-  }
-#pragma GCC unroll 8
-  for (int j = 0; j < R256; j++) _mm256_storeu_si256((__m256i *)(out + 32 * j), x[j]);
-}
-
-static inline __m256i sigma256(__m256i x) {
-  return _mm256_xor_si256(_mm256_shuffle_epi32(x, 0x4e), _mm256_blend_epi32(_mm256_setzero_si256(), x, 0x33));
-}
-
-static inline void ccrh_batch_vaes256(uint8_t *out, const uint8_t *in, const keys256 *k) {
-  __m256i s[R256], x[R256];
-#pragma GCC unroll 8
-  for (int j = 0; j < R256; j++) x[j] = s[j] = sigma256(_mm256_loadu_si256((const __m256i *)(in + 32 * j)));
-  encrypt256(x, R256, k);
-#pragma GCC unroll 8
-  for (int j = 0; j < R256; j++) _mm256_storeu_si256((__m256i *)(out + 32 * j), _mm256_xor_si256(x[j], s[j]));
-}
-
-FSN_AES128_DEFINE_DRIVERS(vaes256, B256, keys256, load_keys256)
-
-void fsn_aes128_peak_vaes256(uint8_t out[16], const fsn_aes128_key *key, size_t iters) {
-  keys256 k;
-  load_keys256(&k, key);
-  __m256i x[FSN_AES128_PEAK_CHAINS];
-  for (int j = 0; j < FSN_AES128_PEAK_CHAINS; j++) x[j] = _mm256_set1_epi32(j);
-  for (size_t i = 0; i < iters; i++) encrypt256(x, FSN_AES128_PEAK_CHAINS, &k);
-  for (int j = 1; j < FSN_AES128_PEAK_CHAINS; j++) x[0] = _mm256_xor_si256(x[0], x[j]);
-  _mm_storeu_si128((__m128i *)out, _mm_xor_si128(_mm256_castsi256_si128(x[0]), _mm256_extracti128_si256(x[0], 1)));
-}
-
-/* ---- the dispatched avx2 ops ---- */
-
-void fsn_aes128_ecb__avx2(uint8_t *out, const uint8_t *in, size_t nblocks, const fsn_aes128_key *key) {
-  if (fsn_cpu()->vaes)
-    fsn_aes128_ecb__vaes256(out, in, nblocks, key);
-  else
-    fsn_aes128_ecb__aesni(out, in, nblocks, key);
-}
-
-void fsn_aes128_ctr__avx2(uint8_t *out, const uint8_t *in, size_t nblocks, const fsn_aes128_key *key, uint8_t ctr[16]) {
-  if (fsn_cpu()->vaes)
-    fsn_aes128_ctr__vaes256(out, in, nblocks, key, ctr);
-  else
-    fsn_aes128_ctr__aesni(out, in, nblocks, key, ctr);
-}
-
-void fsn_aes128_ccrh__avx2(uint8_t *out, const uint8_t *in, size_t nblocks, const fsn_aes128_key *key) {
-  if (fsn_cpu()->vaes)
-    fsn_aes128_ccrh__vaes256(out, in, nblocks, key);
-  else
-    fsn_aes128_ccrh__aesni(out, in, nblocks, key);
 }

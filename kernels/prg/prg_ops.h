@@ -15,28 +15,26 @@
   X(aes128, isa, ccrh, (uint8_t * out, const uint8_t *in, size_t nblocks, const fsn_aes128_key *key),                  \
     (out, in, nblocks, key))
 
-FSN_FAMILY_DECLARE(aes128, FSN_AES128_OPS)
+/* AES-NI (avx2), VAES on ymm (avx2_vaes) and on zmm (avx512_vaes): an avx512 CPU without VAES runs avx2. */
+#define FSN_AES128_VARIANTS(V, a) V(a, ref) V(a, avx2) V(a, avx2_vaes) V(a, avx512_vaes)
 
-/* The avx2 level has two AES paths; the dispatched __avx2 ops pick VAES-256 when fsn_cpu()->vaes, else AES-NI.
- * Both are exported separately so tests and benchmarks reach each one. */
-FSN_AES128_OPS(FSN_OP_PROTO, aesni)
-FSN_AES128_OPS(FSN_OP_PROTO, vaes256)
+FSN_FAMILY_DECLARE(aes128, FSN_AES128_OPS, FSN_AES128_VARIANTS)
 
-/* Peak loops: `iters` rounds of full AES-128 (10 rounds) on 12 register-resident independent chains, no memory
- * traffic for the state. 12 chains, more than the 8 registers the batches use, so the loop is bound by aesenc
- * throughput, not by the latency of a chain: it is the ceiling the CTR path is compared with.
- * Blocks processed = iters * FSN_AES128_PEAK_BLOCKS_<PATH>. The folded state is written to out. */
-#define FSN_AES128_PEAK_CHAINS         12
-#define FSN_AES128_PEAK_BLOCKS_AESNI   12 /* 12 xmm */
-#define FSN_AES128_PEAK_BLOCKS_VAES256 24 /* 12 ymm x 2 blocks */
-#define FSN_AES128_PEAK_BLOCKS_AVX512  48 /* 12 zmm x 4 blocks */
+/* Peak loops of the SIMD variants: `iters` rounds of full AES-128 (10 rounds) on 12 register-resident independent
+ * chains, no memory traffic for the state. 12 chains, more than the 8 registers the batches use, so the loop is bound
+ * by aesenc throughput, not by the latency of a chain: it is the ceiling the CTR path is compared with.
+ * Blocks processed = iters * FSN_AES128_PEAK_BLOCKS_<VARIANT>. The folded state is written to out. */
+#define FSN_AES128_PEAK_CHAINS             12
+#define FSN_AES128_PEAK_BLOCKS_AVX2        12 /* 12 xmm */
+#define FSN_AES128_PEAK_BLOCKS_AVX2_VAES   24 /* 12 ymm x 2 blocks */
+#define FSN_AES128_PEAK_BLOCKS_AVX512_VAES 48 /* 12 zmm x 4 blocks */
 /* Blocks per batch of the CTR/ECB/CCRH paths: 8 registers in flight. */
 #define FSN_AES128_BATCH_AESNI   8
 #define FSN_AES128_BATCH_VAES256 16
 #define FSN_AES128_BATCH_AVX512  32
-void fsn_aes128_peak_aesni(uint8_t out[16], const fsn_aes128_key *key, size_t iters);
-void fsn_aes128_peak_vaes256(uint8_t out[16], const fsn_aes128_key *key, size_t iters);
-void fsn_aes128_peak_avx512(uint8_t out[16], const fsn_aes128_key *key, size_t iters);
+void fsn_aes128_peak__avx2(uint8_t out[16], const fsn_aes128_key *key, size_t iters);
+void fsn_aes128_peak__avx2_vaes(uint8_t out[16], const fsn_aes128_key *key, size_t iters);
+void fsn_aes128_peak__avx512_vaes(uint8_t out[16], const fsn_aes128_key *key, size_t iters);
 
 /* Counter blocks as a big-endian 128-bit integer split into host-order halves. */
 static inline uint64_t fsn_aes128_load_be64(const uint8_t *p) {

@@ -1,11 +1,12 @@
-/* Plain-C stand-ins for every intrinsic the kernels' *_avx512.c files use (and the few _mm_ / _mm256_ ones they call
- * too, since this header replaces the whole of <immintrin.h>), so their logic can be checked against the oracle on a
- * machine without AVX-512 (see run.sh). Not a general emulator: only what those files call, each with the lane
- * semantics of Intel's definition. Masked loads and stores touch only live lanes; aligned loads and stores (and the
- * non-temporal store, which needs alignment too) trap when misaligned; the undefined upper lanes of a widening cast
- * hold a poison pattern rather than zeros, so code relying on them shows; the AES rounds follow FIPS-197 and trap
- * unless the emulated CPU has VAES. Little-endian byte order throughout, as on x86. selftest_host.c compares every
- * stand-in that has a 256- or 128-bit counterpart with the host's real AVX2 / AES-NI instruction. */
+/* Plain-C stand-ins for every intrinsic the kernels' variant files beyond the avx2 level use (*_avx512*.c and
+ * *_avx2_vaes.c, with the few _mm_ / _mm256_ ones they call too, since this header replaces the whole of
+ * <immintrin.h>), so their logic can be checked against the oracle on a machine without those features (see run.sh).
+ * Not a general emulator: only what those files call, each with the lane semantics of Intel's definition. Masked loads
+ * and stores touch only live lanes; aligned loads and stores (and the non-temporal store, which needs alignment too)
+ * trap when misaligned; the undefined upper lanes of a widening cast hold a poison pattern rather than zeros, so code
+ * relying on them shows; the AES rounds follow FIPS-197 and trap unless the emulated CPU has VAES. Little-endian byte
+ * order throughout, as on x86. selftest_host.c compares every stand-in that has a 256- or 128-bit counterpart with the
+ * host's real AVX2 / AES-NI instruction. */
 #pragma once
 #include <math.h>
 #include <stdint.h>
@@ -526,4 +527,54 @@ static inline __m512i _mm512_aesenc_epi128(__m512i a, __m512i key) {
 static inline __m512i _mm512_aesenclast_epi128(__m512i a, __m512i key) {
   if (!fsn_emu_vaes()) __builtin_trap();
   return emu_aes_round(a, key, 1);
+}
+
+/* ---- 256 bits on the 512-bit stand-ins (VAES on ymm, prg_avx2_vaes.c) ----
+ * These ops act on each 128-bit lane alone (or on each element), so a ymm op is the low half of the zmm op on the
+ * operands widened with poison; selftest_host.c's checks of the 512-bit forms cover them. */
+
+static inline __m512i emu_widen256(__m256i a) {
+  __m512i r = {{a.q[0], a.q[1], a.q[2], a.q[3], EMU_POISON, EMU_POISON, EMU_POISON, EMU_POISON}};
+  return r;
+}
+static inline __m256i _mm256_setzero_si256(void) {
+  __m256i r;
+  memset(&r, 0, sizeof r);
+  return r;
+}
+static inline __m256i _mm256_set1_epi32(int x) { return _mm512_castsi512_si256(_mm512_set1_epi32(x)); }
+static inline __m256i _mm256_set_epi64x(long long e3, long long e2, long long e1, long long e0) {
+  __m256i r = {{(uint64_t)e0, (uint64_t)e1, (uint64_t)e2, (uint64_t)e3}};
+  return r;
+}
+static inline __m256i _mm256_loadu_si256(const __m256i *p) {
+  __m256i r;
+  memcpy(&r, p, 32);
+  return r;
+}
+static inline void _mm256_storeu_si256(__m256i *p, __m256i a) { memcpy(p, &a, 32); }
+static inline __m256i _mm256_broadcastsi128_si256(__m128i a) {
+  __m256i r = {{a.q[0], a.q[1], a.q[0], a.q[1]}};
+  return r;
+}
+static inline __m256i _mm256_add_epi8(__m256i a, __m256i b) {
+  return _mm512_castsi512_si256(_mm512_add_epi8(emu_widen256(a), emu_widen256(b)));
+}
+static inline __m256i _mm256_add_epi64(__m256i a, __m256i b) {
+  return _mm512_castsi512_si256(_mm512_add_epi64(emu_widen256(a), emu_widen256(b)));
+}
+static inline __m256i _mm256_shuffle_epi8(__m256i a, __m256i b) {
+  return _mm512_castsi512_si256(_mm512_shuffle_epi8(emu_widen256(a), emu_widen256(b)));
+}
+static inline __m256i _mm256_shuffle_epi32(__m256i a, int imm) {
+  return _mm512_castsi512_si256(_mm512_shuffle_epi32(emu_widen256(a), (_MM_PERM_ENUM)imm));
+}
+static inline __m256i _mm256_blend_epi32(__m256i a, __m256i b, int imm) {
+  return _mm512_castsi512_si256(_mm512_mask_blend_epi32((__mmask16)(imm & 0xff), emu_widen256(a), emu_widen256(b)));
+}
+static inline __m256i _mm256_aesenc_epi128(__m256i a, __m256i key) {
+  return _mm512_castsi512_si256(_mm512_aesenc_epi128(emu_widen256(a), emu_widen256(key)));
+}
+static inline __m256i _mm256_aesenclast_epi128(__m256i a, __m256i key) {
+  return _mm512_castsi512_si256(_mm512_aesenclast_epi128(emu_widen256(a), emu_widen256(key)));
 }

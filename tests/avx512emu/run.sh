@@ -1,11 +1,13 @@
 #!/bin/sh
-# Check every AVX-512 kernel family (ring, prg, bits, trunc, gemm, conv, peak) on a machine without AVX-512. All of
-# kernels/*/*_avx512.c are compiled against plain-C stand-ins for the intrinsics (immintrin.h here) and linked in place
-# of the archive's real AVX-512 members, and cpu.c here in place of its kernels/cpu.c member (it reports the avx512
-# level on an avx2 host). The kernel suites and the protocol suites then run at FSN_ISA=avx512, so every table the
-# library dispatches through, in the tests and inside the protocols, is the emulated one; the link fails the run if it
-# loads any real AVX-512 or cpu.c member. prg runs once more as on an AVX-512 CPU without VAES (Skylake-SP). First,
-# selftest_host.c checks the stand-ins against the host's real AVX2 and AES-NI instructions.
+# Check every kernel variant beyond the avx2 level (avx512, avx512_vaes, avx512_ifma, avx2_vaes: see
+# kernels/variants.h) on a machine without them. All of kernels/*/*_avx512*.c and kernels/*/*_avx2_*.c are compiled
+# against plain-C stand-ins for the intrinsics (immintrin.h here) and linked in place of the archive's real members,
+# and cpu.c here in place of its kernels/cpu.c member (it reports AVX-512, IFMA and VAES on an avx2 host). The kernel
+# suites and the protocol suites then run at FSN_ISA=avx512, so every variant the library dispatches to above avx2, in
+# the tests and inside the protocols, is an emulated one, and the kernel suites compare every variant with ref; the
+# link fails the run if it loads any real member of those variants or cpu.c. prg runs once more as on an AVX-512 CPU
+# without VAES (Skylake-SP). First, selftest_host.c checks the stand-ins against the host's real AVX2 and AES-NI
+# instructions.
 # Objects and tests are built with ASan and UBSan, two compiler jobs at a time.
 # Usage: tests/avx512emu/run.sh [build-dir [suite...]]   (build-dir holds a compiled libfusion.a; default: all suites)
 # Exit status: 0 all passed, 77 skipped (the host lacks avx2), otherwise failed.
@@ -36,8 +38,12 @@ export cc flags libs work root
 
 # Compile: "emu FILE" against the stand-ins, "plain FILE" against the real headers, "host FILE" with the real AVX2
 # and AES-NI intrinsics (the self-test's reference side). Two jobs at a time.
-kernels=$(ls "$root"/kernels/*/*_avx512.c)
-[ "$(echo "$kernels" | wc -l)" -eq 7 ] || { echo "expected 7 kernels/*/*_avx512.c, found: $kernels"; exit 1; }
+# Every variant file beyond avx2: one avx512 file per family at least.
+kernels=$(ls "$root"/kernels/*/*_avx512*.c "$root"/kernels/*/*_avx2_*.c 2>/dev/null)
+families=$(sed -n 's/^ *X(\([a-z0-9_]*\),.*/\1/p' "$root/kernels/families.h")
+for family in $families; do
+  echo "$kernels" | grep -q "/kernels/$family/${family}_avx512" || { echo "no kernels/$family/${family}_avx512*.c"; exit 1; }
+done
 {
   for f in $kernels "$root/tests/avx512emu/selftest_emu.c"; do echo "emu $f"; done
   for f in tests/avx512emu/cpu.c tests/common/fsn_test.c tests/common/fsn_test_net.c tests/common/fsn_test_models.c; do
@@ -48,13 +54,14 @@ kernels=$(ls "$root"/kernels/*/*_avx512.c)
   $cc $flags $i -c "$1" -o "$work/$(basename "$1" .c).o"' || { echo "== compiling the emulated objects failed"; exit 1; }
 objs=$(for f in $kernels; do echo "$work/$(basename "$f" .c).o"; done)
 objs="$objs $work/cpu.o $work/fsn_test.o $work/fsn_test_net.o $work/fsn_test_models.o"
-export objs
+real='_avx512[a-z0-9_]*\.c\.o|_avx2_[a-z0-9_]+\.c\.o|kernels_cpu\.c\.o' # archive members that must not be loaded
+export objs real
 
 # Link: the emulated objects come first, so the archive's own members for those symbols are never needed; --trace lists
-# every member the link loads, and none may be a real AVX-512 kernel or the real cpu.c.
+# every member the link loads, and none may be a real emulated-variant kernel or the real cpu.c.
 for suite in $suites; do echo "$suite"; done | xargs -P 2 -I '{}' sh -c '
   $cc $flags "$root/tests/test_{}.c" $objs $libs -Wl,--trace -o "$work/test_{}" >"$work/link_{}.txt" 2>&1 &&
-    ! grep -qE "_avx512\.c\.o|kernels_cpu\.c\.o" "$work/link_{}.txt" || : >"$work/bad_{}"'
+    ! grep -qE "$real" "$work/link_{}.txt" || : >"$work/bad_{}"'
 
 status=0
 # The stand-ins against the host's own AVX2 / AES-NI instructions, where they have a 256- or 128-bit counterpart.
@@ -65,12 +72,12 @@ fi
 run() { # suite label [VAR=value]
   t0=$(date +%s)
   if [ -e "$work/bad_$1" ] || [ ! -x "$work/test_$1" ]; then
-    grep -E "error|undefined|multiple|_avx512\.c\.o|kernels_cpu\.c\.o" "$work/link_$1.txt" || true
-    echo "== $1: link failed, or a real AVX-512 or cpu.c member was loaded"
+    grep -E "error|undefined|multiple|$real" "$work/link_$1.txt" || true
+    echo "== $1: link failed, or a real emulated-variant or cpu.c member was loaded"
     status=1
     return
   fi
-  echo "== $1, AVX-512 kernels on emulated intrinsics$2"
+  echo "== $1, emulated variants$2"
   if env FSN_ISA=avx512 CK_DEFAULT_TIMEOUT=600 CK_VERBOSITY=normal ASAN_OPTIONS=detect_leaks=1 ${3:-} "$work/test_$1"; then
     echo "== $1: ok ($(($(date +%s) - t0)) s)"
   else

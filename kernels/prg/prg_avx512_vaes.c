@@ -1,8 +1,7 @@
-/* AES-128 at the avx512 level: VAES on zmm, 4 blocks per instruction, 8 registers = 32 blocks in flight. The same
- * structure as the vaes256 path of prg_avx2.c with lanes twice as wide. VAES is not part of the avx512 level
- * (Skylake-SP and Cascade Lake have AVX-512 F/BW/VL/DQ but no VAES, and vaesenc on zmm faults there), so the
- * dispatched __avx512 ops run this vaes512 path when fsn_cpu()->vaes and AES-NI otherwise, as the __avx2 ops choose
- * between VAES-256 and AES-NI. */
+/* AES-128 on VAES-512 (variant avx512_vaes: avx512 + VAES): 4 blocks per instruction, 8 zmm registers = 32 blocks in
+ * flight; the structure of prg_avx2_vaes.c with lanes twice as wide. VAES is not part of the avx512 level
+ * (Skylake-SP and Cascade Lake have AVX-512 F/BW/VL/DQ but no VAES, and vaesenc on zmm faults there), so this is a
+ * variant of its own; without VAES an avx512 machine runs the AES-NI variant avx2. */
 #include <immintrin.h>
 
 #include "kernels/prg/prg_drivers.h"
@@ -30,7 +29,7 @@ static inline void encrypt512(__m512i *x, int n, const keys512 *k) {
   for (int j = 0; j < n; j++) x[j] = _mm512_aesenclast_epi128(x[j], k->k[10]);
 }
 
-static inline void ecb_batch_vaes512(uint8_t *out, const uint8_t *in, const keys512 *k) {
+static inline void ecb_batch_avx512_vaes(uint8_t *out, const uint8_t *in, const keys512 *k) {
   __m512i x[R512];
 #pragma GCC unroll 8
   for (int j = 0; j < R512; j++) x[j] = _mm512_loadu_si512(in + 64 * j);
@@ -39,7 +38,7 @@ static inline void ecb_batch_vaes512(uint8_t *out, const uint8_t *in, const keys
   for (int j = 0; j < R512; j++) _mm512_storeu_si512(out + 64 * j, x[j]);
 }
 
-static inline void ctr_batch_vaes512(uint8_t *out, const uint8_t *in, const keys512 *k, uint64_t hi, uint64_t lo) {
+static inline void ctr_batch_avx512_vaes(uint8_t *out, const uint8_t *in, const keys512 *k, uint64_t hi, uint64_t lo) {
   __m512i x[R512];
   if (fsn_aes128_batch_carries(lo, B512)) {
     uint8_t blocks[16 * B512];
@@ -76,7 +75,7 @@ static inline __m512i sigma512(__m512i x) {
   return _mm512_xor_si512(_mm512_shuffle_epi32(x, (_MM_PERM_ENUM)0x4e), _mm512_maskz_mov_epi64(0x55, x));
 }
 
-static inline void ccrh_batch_vaes512(uint8_t *out, const uint8_t *in, const keys512 *k) {
+static inline void ccrh_batch_avx512_vaes(uint8_t *out, const uint8_t *in, const keys512 *k) {
   __m512i s[R512], x[R512];
 #pragma GCC unroll 8
   for (int j = 0; j < R512; j++) x[j] = s[j] = sigma512(_mm512_loadu_si512(in + 64 * j));
@@ -85,33 +84,9 @@ static inline void ccrh_batch_vaes512(uint8_t *out, const uint8_t *in, const key
   for (int j = 0; j < R512; j++) _mm512_storeu_si512(out + 64 * j, _mm512_xor_si512(x[j], s[j]));
 }
 
-FSN_AES128_OPS(FSN_OP_PROTO, vaes512)
-FSN_AES128_DEFINE_DRIVERS(vaes512, B512, keys512, load_keys512)
+FSN_AES128_DEFINE_DRIVERS(avx512_vaes, B512, keys512, load_keys512)
 
-void fsn_aes128_ecb__avx512(uint8_t *out, const uint8_t *in, size_t nblocks, const fsn_aes128_key *key) {
-  if (fsn_cpu()->vaes)
-    fsn_aes128_ecb__vaes512(out, in, nblocks, key);
-  else
-    fsn_aes128_ecb__aesni(out, in, nblocks, key);
-}
-
-void fsn_aes128_ctr__avx512(uint8_t *out, const uint8_t *in, size_t nblocks, const fsn_aes128_key *key,
-                            uint8_t ctr[16]) {
-  if (fsn_cpu()->vaes)
-    fsn_aes128_ctr__vaes512(out, in, nblocks, key, ctr);
-  else
-    fsn_aes128_ctr__aesni(out, in, nblocks, key, ctr);
-}
-
-void fsn_aes128_ccrh__avx512(uint8_t *out, const uint8_t *in, size_t nblocks, const fsn_aes128_key *key) {
-  if (fsn_cpu()->vaes)
-    fsn_aes128_ccrh__vaes512(out, in, nblocks, key);
-  else
-    fsn_aes128_ccrh__aesni(out, in, nblocks, key);
-}
-
-/* Needs VAES: callers check fsn_cpu()->vaes, as bench/bench_prg.c does. */
-void fsn_aes128_peak_avx512(uint8_t out[16], const fsn_aes128_key *key, size_t iters) {
+void fsn_aes128_peak__avx512_vaes(uint8_t out[16], const fsn_aes128_key *key, size_t iters) {
   keys512 k;
   load_keys512(&k, key);
   __m512i x[FSN_AES128_PEAK_CHAINS];
