@@ -142,8 +142,8 @@ FSN_NODISCARD fsn_status fsn_ot_nchoose1_recv(fsn_ot_n1 *n1, uint64_t *out, cons
 typedef struct fsn_ot_pack fsn_ot_pack;
 
 typedef struct fsn_ot_pack_options {
-  /* NULL or "kk13": IKNP COTs, KK13 1-out-of-N (semi-honest). "iknp": IKNP COTs, 1-out-of-N from their random OTs
-   * ("rot", as checked as the COTs). */
+  /* NULL or "iknp": IKNP COTs, 1-out-of-N from them ("rot", as checked as the COTs: the default, secure against a
+   * malicious receiver). "kk13": IKNP COTs, KK13 1-out-of-N (cheaper leaves, semi-honest receiver only). */
   const char *ext;
   bool unchecked; /* IKNP without the KOS15 check (benchmarks comparing costs only) */
 } fsn_ot_pack_options;

@@ -22,8 +22,9 @@ typedef struct fsn_2pc fsn_2pc;
 
 /* The context's choices; a zeroed struct (or NULL) is the default. */
 typedef struct fsn_2pc_options {
-  /* The OT pack's extension (fsn_ot_pack_options): NULL or "kk13" (IKNP COTs, KK13 1-out-of-N), "iknp" (IKNP COTs,
-   * 1-out-of-N from their random OTs). */
+  /* The OT pack's extension (fsn_ot_pack_options): NULL or "iknp" (checked IKNP COTs, 1-out-of-N from them: secure
+   * against a malicious OT receiver), "kk13" (IKNP COTs, KK13 1-out-of-N: the semi-honest costs of earlier
+   * versions). */
   const char *ot;
   /* IKNP without the KOS15 consistency check: a malicious peer receiving OTs then learns this party's Delta and
    * with it every OT message this party sends. For benchmarks and tests that compare costs with the semi-honest

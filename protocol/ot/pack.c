@@ -20,7 +20,7 @@ static fsn_status create_role(fsn_ot_pack *pack, fsn_channel *ch, fsn_ot_role ro
 fsn_status fsn_ot_pack_create(fsn_ot_pack **out, fsn_channel *ch, fsn_role party, const fsn_ot_pack_options *opt) {
   if (!out || !ch) return fsn_fail(FSN_E_INVALID, "fsn_ot_pack_create: NULL argument");
   *out = NULL;
-  const char *name = opt && opt->ext ? opt->ext : "kk13";
+  const char *name = opt && opt->ext ? opt->ext : "iknp";
   size_t k = 0;
   while (k < sizeof kinds / sizeof kinds[0] && strcmp(kinds[k].name, name)) k++;
   if (k == sizeof kinds / sizeof kinds[0])
