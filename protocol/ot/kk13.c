@@ -1,4 +1,7 @@
-/* KK13 1-out-of-N OT extension (Kolesnikov-Kumaresan 2013), semi-honest, for N = 2^logn with 2 <= logn <= 8.
+/* KK13 1-out-of-N OT extension (Kolesnikov-Kumaresan 2013), semi-honest, for N = 2^logn with 2 <= logn <= 8: an
+ * implementation of the 1-out-of-N interface with its own 256 base OTs (run at creation) and its own buffers; logn = 1
+ * goes to the "rot" construction on the COT the object was made on. No consistency check (OOS17 would add one): a
+ * malicious receiver can learn s, see docs/SECURITY.md.
  *
  * The code. C(x) for an index x < 256 is the 256-bit word with bit p = parity(x AND p), p = 0 .. 255: the
  * Walsh-Hadamard code of the 8-bit index. For x < N only the low logn bits of p matter, so C(x) is the
