@@ -309,12 +309,12 @@ END_TEST
 /* The wire format of <fusion/ot.h>, byte for byte. KK13 (logn >= 2): per chunk of up to 2^14 instances 32 bytes of
  * columns per instance (rounded up to 128 instances) from the receiver; ciphertexts in frames of 2^16 / N
  * instances from the sender, each frame packed to ell bits. "rot" (and KK13 at logn = 1): per slice of up to
- * min(2^15 / logn, 2^16 / N) instances, the slice's logn COTs, then its N packed ciphertexts each. */
+ * min(2^15 / logn, 2^17 / N) instances, the slice's logn COTs, then its N packed ciphertexts each. */
 static void nchoose1_bytes(const run *r, uint64_t *from_receiver, uint64_t *from_sender) {
   const size_t n = r->n, N = (size_t)1 << r->logn;
   *from_receiver = *from_sender = 0;
   if (r->logn == 1 || !strcmp(r->n1name, "rot")) {
-    const size_t by_cols = ((size_t)1 << 15) / r->logn, by_ring = ((size_t)1 << 16) / N;
+    const size_t by_cols = ((size_t)1 << 15) / r->logn, by_ring = ((size_t)1 << 17) / N;
     const size_t slice = by_cols < by_ring ? by_cols : by_ring;
     for (size_t off = 0; off < n; off += slice) {
       const size_t s = n - off < slice ? n - off : slice;

@@ -107,7 +107,7 @@ typedef struct fsn_ot_n1 fsn_ot_n1;
 
 /* Create a 1-out-of-N object on `cot` (its channel and role; the COT must outlive it):
  *   "rot"  from logn correlated OTs of `cot` per instance (Naor-Pinkas style): 128 logn + N ell bits per OT plus the
- *          COTs' check; as secure as the COT. Per slice of up to min(2^15 / logn, 2^16 / N) instances: the COTs, then
+ *          COTs' check; as secure as the COT. Per slice of up to min(2^15 / logn, 2^17 / N) instances: the COTs, then
  *          the N ell-bit ciphertexts in one frame.
  *   "kk13" Kolesnikov-Kumaresan 2013 for logn >= 2, with 256 base OTs of its own run now: 256 + N ell bits per OT,
  *          semi-honest receiver only (no consistency check, see docs/SECURITY.md); logn = 1 goes to "rot" (cheaper).

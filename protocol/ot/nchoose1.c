@@ -87,7 +87,7 @@ typedef struct n1rot {
   uint64_t count; /* instances run so far: the tweaks' instance index */
   uint8_t *rows;  /* FSN_OT_CHUNK COT rows */
   uint8_t *blk;   /* FSN_OT_CHUNK hash inputs */
-  uint64_t *ring; /* 2 FSN_OT_CHUNK ciphertexts */
+  uint64_t *ring; /* 4 FSN_OT_CHUNK ciphertexts */
   uint64_t *msgs; /* FSN_OT_CHUNK messages from gen */
 } n1rot;
 
@@ -95,9 +95,10 @@ typedef struct n1rot {
  * injective in (k, j, x). */
 static uint64_t tweak_word(unsigned j, unsigned x) { return (uint64_t)x | (uint64_t)(j + 1) << 16; }
 
-/* Instances per round trip: logn COTs each fit one chunk, N ciphertexts each fit the ring buffer. */
+/* Instances per round trip: logn COTs each fit one COT chunk, N ciphertexts each fit the ring buffer (4 chunks of
+ * words, so that a 1-out-of-16 slice fills a whole COT chunk: each slice pays one KOS15 check). */
 static size_t slice_len(unsigned logn) {
-  const size_t by_cols = FSN_OT_CHUNK / logn, by_ring = 2 * FSN_OT_CHUNK >> logn;
+  const size_t by_cols = FSN_OT_CHUNK / logn, by_ring = 4 * FSN_OT_CHUNK >> logn;
   return by_cols < by_ring ? by_cols : by_ring;
 }
 
@@ -192,10 +193,10 @@ fsn_status fsn_n1rot_create(fsn_ot_n1 **out, fsn_cot *cot) {
   if (!r) return fsn_fail(FSN_E_NOMEM, "1-out-of-N OT: %zu bytes", sizeof *r);
   fsn_ot_n1_init(&r->base, &rot_ops, cot);
   r->rows = fsn_ot_alloc64(16 * FSN_OT_CHUNK), r->blk = fsn_ot_alloc64(16 * FSN_OT_CHUNK);
-  r->ring = fsn_ot_alloc64(16 * FSN_OT_CHUNK), r->msgs = fsn_ot_alloc64(8 * FSN_OT_CHUNK);
+  r->ring = fsn_ot_alloc64(32 * FSN_OT_CHUNK), r->msgs = fsn_ot_alloc64(8 * FSN_OT_CHUNK);
   if (!r->rows || !r->blk || !r->ring || !r->msgs) {
     rot_destroy(&r->base);
-    return fsn_fail(FSN_E_NOMEM, "1-out-of-N OT: %zu bytes of working buffers", 48 * FSN_OT_CHUNK);
+    return fsn_fail(FSN_E_NOMEM, "1-out-of-N OT: %zu bytes of working buffers", 72 * FSN_OT_CHUNK);
   }
   *out = &r->base;
   return FSN_OK;
