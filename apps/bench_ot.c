@@ -1,6 +1,7 @@
 /* `fusion bench ot`: base OT time and OT extension throughput, both parties as two processes over loopback. The
  * server is the OT sender, the client the receiver; each type runs n OTs split over the threads (one channel and one
- * extension object each), produced in pieces of at most 2^20 per call into reused buffers, as a consumer would. */
+ * set of OT objects each), produced in pieces of at most 2^20 per call into reused buffers, as a consumer would.
+ * IKNP types run twice: with the KOS15 consistency check (what a session uses) and without (the semi-honest cost). */
 #include <fusion/fusion.h>
 #include <fusion/ot.h>
 
@@ -17,21 +18,45 @@
 #define MAX_THREADS 16
 #define PIECE       ((size_t)1 << 20)
 
-typedef enum ot_type { T_WIRE, T_COT, T_ROT, T_OT, T_ACOT, T_N4, T_N16, T_N256, T_COUNT } ot_type;
+typedef enum ot_type {
+  T_WIRE,
+  T_COT,
+  T_ROT,
+  T_OT,
+  T_ACOT,
+  T_COT_U,
+  T_ROT_U,
+  T_OT_U,
+  T_ACOT_U,
+  T_N4,
+  T_N16,
+  T_N256,
+  T_N16_ROT,
+  T_COUNT
+} ot_type;
+
+/* The objects a type runs on. */
+typedef enum ot_obj { O_CHECKED, O_UNCHECKED, O_KK13, O_N1ROT } ot_obj;
 
 static const struct {
   const char *name, *what;
   unsigned ell, logn;
   unsigned n_div; /* the type runs n / n_div OTs */
+  ot_obj obj;
 } types[T_COUNT] = {
-    {"wire", "baseline: 16 bytes per item, no compute", 0, 0, 1},
-    {"cot", "correlated OT, global Delta, 128-bit", 0, 0, 1},
-    {"rot", "random OT, 128-bit messages", 0, 0, 1},
-    {"ot", "chosen-message 1-out-of-2 OT, ell = 64", 64, 0, 2},
-    {"acot", "arithmetic correlated OT, ell = 37", 37, 0, 2},
-    {"n4", "1-out-of-4 OT, ell = 2", 2, 2, 8},
-    {"n16", "1-out-of-16 OT, ell = 2", 2, 4, 16},
-    {"n256", "1-out-of-256 OT, ell = 8", 8, 8, 256},
+    {"wire", "baseline: 16 bytes per item, no compute", 0, 0, 1, O_CHECKED},
+    {"cot", "correlated OT, global Delta, 128-bit, KOS15", 0, 0, 1, O_CHECKED},
+    {"rot", "random OT, 128-bit messages, KOS15", 0, 0, 1, O_CHECKED},
+    {"ot", "chosen-message 1-out-of-2 OT, ell = 64, KOS15", 64, 0, 2, O_CHECKED},
+    {"acot", "arithmetic correlated OT, ell = 37, KOS15", 37, 0, 2, O_CHECKED},
+    {"cot-unchecked", "correlated OT, no check (semi-honest)", 0, 0, 1, O_UNCHECKED},
+    {"rot-unchecked", "random OT, no check", 0, 0, 1, O_UNCHECKED},
+    {"ot-unchecked", "chosen-message OT, ell = 64, no check", 64, 0, 2, O_UNCHECKED},
+    {"acot-unchecked", "arithmetic correlated OT, ell = 37, no check", 37, 0, 2, O_UNCHECKED},
+    {"n4", "1-out-of-4 OT, ell = 2, KK13", 2, 2, 8, O_KK13},
+    {"n16", "1-out-of-16 OT, ell = 2, KK13", 2, 4, 16, O_KK13},
+    {"n256", "1-out-of-256 OT, ell = 8, KK13", 8, 8, 256, O_KK13},
+    {"n16-rot", "1-out-of-16 OT, ell = 2, from 4 checked COTs", 2, 4, 16, O_N1ROT},
 };
 
 typedef struct thread_buf {
@@ -44,7 +69,8 @@ typedef struct bench {
   int json;
   fsn_role role;
   ot_type type;
-  fsn_ot *ots[MAX_THREADS];
+  fsn_cot *checked[MAX_THREADS], *unchecked[MAX_THREADS];
+  fsn_ot_n1 *kk13[MAX_THREADS], *n1rot[MAX_THREADS];
   fsn_channel **chs;
   thread_buf buf[MAX_THREADS];
   double base_ot_s, kk_setup_s, seconds[T_COUNT], bits[T_COUNT];
@@ -52,16 +78,10 @@ typedef struct bench {
   size_t count[T_COUNT];
 } bench;
 
-static thread_buf *buf_of(bench *b, fsn_ot *ot) {
-  for (size_t t = 0; t < b->nthreads; t++)
-    if (b->ots[t] == ot) return &b->buf[t];
-  return &b->buf[0];
-}
-
 /* The baseline: the receiver's traffic of a correlated OT (128 bits per item, in frames of one IKNP chunk) with no
  * computation, on the same channels, so COT/s can be read as a fraction of what the link carries. */
-static fsn_status wire(bench *b, fsn_ot *ot, thread_buf *tb, size_t m) {
-  fsn_channel *ch = b->chs[buf_of(b, ot) - b->buf];
+static fsn_status wire(bench *b, size_t thread, thread_buf *tb, size_t m) {
+  fsn_channel *ch = b->chs[thread];
   const size_t frame = (size_t)1 << 15; /* items per frame, as FSN_OT_CHUNK */
   for (size_t i = 0; i < m; i += frame) {
     const size_t len = 16 * (m - i < frame ? m - i : frame);
@@ -72,31 +92,37 @@ static fsn_status wire(bench *b, fsn_ot *ot, thread_buf *tb, size_t m) {
   return FSN_OK;
 }
 
-static fsn_status piece(bench *b, fsn_ot *ot, thread_buf *tb, size_t m) {
+/* The same four kinds run on the checked and the unchecked COT objects. */
+static ot_type kind_of(ot_type t) { return t >= T_COT_U && t <= T_ACOT_U ? t - T_COT_U + T_COT : t; }
+
+static fsn_status piece(bench *b, size_t thread, thread_buf *tb, size_t m) {
   const unsigned ell = types[b->type].ell, logn = types[b->type].logn;
-  if (b->type == T_WIRE) return wire(b, ot, tb, m);
-  if (b->role == FSN_ROLE_SERVER) switch (b->type) {
-    case T_COT: return fsn_ot_cot_send(ot, tb->a, m);
-    case T_ROT: return fsn_ot_rot_send(ot, tb->a, tb->b, m);
-    case T_OT: return fsn_ot_send(ot, tb->x, tb->y, m, ell);
-    case T_ACOT: return fsn_ot_acot_send(ot, tb->x, tb->y, m, ell);
-    default: return fsn_ot_nchoose1_send(ot, tb->z, m, logn, ell);
+  const ot_obj obj = types[b->type].obj;
+  fsn_cot *cot = obj == O_UNCHECKED ? b->unchecked[thread] : b->checked[thread];
+  fsn_ot_n1 *n1 = obj == O_KK13 ? b->kk13[thread] : b->n1rot[thread];
+  if (b->type == T_WIRE) return wire(b, thread, tb, m);
+  if (b->role == FSN_ROLE_SERVER) switch (kind_of(b->type)) {
+    case T_COT: return fsn_cot_send(cot, tb->a, m);
+    case T_ROT: return fsn_ot_rot_send(cot, tb->a, tb->b, m);
+    case T_OT: return fsn_ot_send(cot, tb->x, tb->y, m, ell);
+    case T_ACOT: return fsn_ot_acot_send(cot, tb->x, tb->y, m, ell);
+    default: return fsn_ot_nchoose1_send(n1, tb->z, m, logn, ell);
     }
-  switch (b->type) {
-  case T_COT: return fsn_ot_cot_recv(ot, tb->a, tb->choice, m);
-  case T_ROT: return fsn_ot_rot_recv(ot, tb->a, tb->choice, m);
-  case T_OT: return fsn_ot_recv(ot, tb->x, tb->choice, m, ell);
-  case T_ACOT: return fsn_ot_acot_recv(ot, tb->x, tb->choice, m, ell);
-  default: return fsn_ot_nchoose1_recv(ot, tb->x, tb->idx, m, logn, ell);
+  switch (kind_of(b->type)) {
+  case T_COT: return fsn_cot_recv(cot, tb->a, tb->choice, m);
+  case T_ROT: return fsn_ot_rot_recv(cot, tb->a, tb->choice, m);
+  case T_OT: return fsn_ot_recv(cot, tb->x, tb->choice, m, ell);
+  case T_ACOT: return fsn_ot_acot_recv(cot, tb->x, tb->choice, m, ell);
+  default: return fsn_ot_nchoose1_recv(n1, tb->x, tb->idx, m, logn, ell);
   }
 }
 
-static fsn_status range(fsn_ot *ot, size_t begin, size_t end, void *arg) {
+static fsn_status range(size_t thread, size_t begin, size_t end, void *arg) {
   bench *b = arg;
-  thread_buf *tb = buf_of(b, ot);
+  thread_buf *tb = &b->buf[thread];
   const size_t len = PIECE >> types[b->type].logn; /* 1-out-of-N: N messages per OT in the buffers */
   for (size_t i = begin; i < end; i += len) {
-    fsn_status st = piece(b, ot, tb, end - i < len ? end - i : len);
+    fsn_status st = piece(b, thread, tb, end - i < len ? end - i : len);
     if (st != FSN_OK) return st;
   }
   return FSN_OK;
@@ -152,17 +178,23 @@ static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg
     goto out;
   }
   double t0 = fsn_bench_2p_now();
+  const fsn_cot_options unchecked = {.unchecked = true};
   for (size_t t = 0; t < nthreads; t++) {
-    if ((st = fsn_ot_create(&b->ots[t], ch[t], orole)) != FSN_OK) {
+    if ((st = fsn_cot_create(&b->checked[t], "iknp", ch[t], orole, NULL)) != FSN_OK) {
       rc = fail("base OT", st);
       goto out;
     }
     if (t == 0) b->base_ot_s = fsn_bench_2p_now() - t0;
+    if ((st = fsn_cot_create(&b->unchecked[t], "iknp", ch[t], orole, &unchecked)) != FSN_OK ||
+        (st = fsn_ot_n1_create(&b->n1rot[t], "rot", b->checked[t])) != FSN_OK) {
+      rc = fail("base OT", st);
+      goto out;
+    }
   }
-  /* The KK13 extension's 256 base OTs, up front (else the first 1-out-of-N call would run them). */
+  /* The KK13 extension's 256 base OTs. */
   t0 = fsn_bench_2p_now();
   for (size_t t = 0; t < nthreads; t++) {
-    if ((st = fsn_ot_nchoose1_setup(b->ots[t])) != FSN_OK) {
+    if ((st = fsn_ot_n1_create(&b->kk13[t], "kk13", b->unchecked[t])) != FSN_OK) {
       rc = fail("1-out-of-N set-up", st);
       goto out;
     }
@@ -176,7 +208,7 @@ static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg
       goto out;
     }
     const double bytes0 = fsn_bench_2p_bytes(ch, nthreads), start = fsn_bench_2p_now(), cpu0 = cpu_seconds();
-    if ((st = fsn_ot_parallel(b->ots, nthreads, n, range, b)) != FSN_OK) {
+    if ((st = fsn_ot_parallel(nthreads, n, range, b)) != FSN_OK) {
       rc = fail(types[ty].name, st);
       goto out;
     }
@@ -200,7 +232,10 @@ static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg
   }
   rc = 0;
 out:
-  for (size_t t = 0; t < nthreads; t++) fsn_ot_destroy(b->ots[t]);
+  for (size_t t = 0; t < nthreads; t++) {
+    fsn_ot_n1_destroy(b->kk13[t]), fsn_ot_n1_destroy(b->n1rot[t]);
+    fsn_cot_destroy(b->checked[t]), fsn_cot_destroy(b->unchecked[t]);
+  }
   free_buffers(b);
   return rc;
 }
@@ -223,11 +258,11 @@ static void report(const bench *b) {
          fsn_isa_name(fsn_isa_active()));
   printf("base OT (128, one extension object): %.2f ms; 1-out-of-N set-up (256 KK13 base OTs): %.2f ms\n\n",
          1e3 * b->base_ot_s, 1e3 * b->kk_setup_s);
-  printf("%-6s %-42s %10s %9s %9s %9s %10s %10s\n", "type", "what", "n", "seconds", "M OT/s", "bits/OT", "cpu ns/OT",
+  printf("%-14s %-46s %10s %9s %9s %9s %10s %10s\n", "type", "what", "n", "seconds", "M OT/s", "bits/OT", "cpu ns/OT",
          "cpu ns/OT");
-  printf("%-6s %-42s %10s %9s %9s %9s %10s %10s\n", "", "", "", "", "", "", "sender", "receiver");
+  printf("%-14s %-46s %10s %9s %9s %9s %10s %10s\n", "", "", "", "", "", "", "sender", "receiver");
   for (int t = 0; t < T_COUNT; t++)
-    printf("%-6s %-42s %10zu %9.3f %9.2f %9.2f %10.1f %10.1f\n", types[t].name, types[t].what, b->count[t],
+    printf("%-14s %-46s %10zu %9.3f %9.2f %9.2f %10.1f %10.1f\n", types[t].name, types[t].what, b->count[t],
            b->seconds[t], (double)b->count[t] / b->seconds[t] / 1e6, b->bits[t], 1e9 * b->cpu[t] / (double)b->count[t],
            1e9 * b->peer_cpu[t] / (double)b->count[t]);
   printf("\ncpu ns/OT: user + system time of each party (all its threads) per OT; on a shared machine the wall-clock\n"

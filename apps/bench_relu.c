@@ -22,6 +22,7 @@ typedef struct bench {
   size_t n, nthreads;
   unsigned ell, s;
   fsn_trunc_mode mode;
+  fsn_2pc_options ot; /* the OT pack and whether IKNP is checked */
   int json;
   double setup_s, seconds, payload_bits, wire_bits;
   double cpu[2]; /* CPU seconds (user + system, all threads) of the protocol call: server, client */
@@ -66,7 +67,7 @@ static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg
   if (b->mode >= FSN_TRUNC_NONNEG && role == FSN_ROLE_SERVER) /* the server holds the whole non-negative value */
     for (size_t i = 0; i < b->n; i++) x[i] &= mask >> 1;
   const double t0 = fsn_bench_2p_now();
-  if ((st = fsn_2pc_create(&p, ch, nthreads, role, b->ell, b->s, NULL)) != FSN_OK) {
+  if ((st = fsn_2pc_create(&p, ch, nthreads, role, b->ell, b->s, &b->ot)) != FSN_OK) {
     rc = fail(b, "context", st);
     goto out;
   }
@@ -123,6 +124,7 @@ static void report(const bench *b) {
     printf("{\"bench\": \"%s\", \"isa\": \"%s\", \"ell\": %u, \"n\": %zu, \"threads\": %zu", op_names[b->op],
            fsn_isa_name(fsn_isa_active()), b->ell, b->n, b->nthreads);
     if (b->op == FSN_BENCH_NL_TRUNC) printf(", \"s\": %u, \"mode\": \"%s\"", b->s, mode_names[b->mode]);
+    printf(", \"ot\": \"%s\", \"ot_checked\": %s", b->ot.ot ? b->ot.ot : "iknp", b->ot.ot_unchecked ? "false" : "true");
     printf(", \"setup_ms\": %.3f, \"seconds\": %.6f, \"per_second\": %.0f, \"bits_per_element\": %.1f, "
            "\"wire_bits_per_element\": %.1f, \"rounds\": %llu, \"cpu_ns_per_element_server\": %.1f, "
            "\"cpu_ns_per_element_client\": %.1f}\n",
@@ -133,6 +135,7 @@ static void report(const bench *b) {
   printf("%s: 2 processes over loopback, %zu thread(s) each, isa %s, ell = %u", op_names[b->op], b->nthreads,
          fsn_isa_name(fsn_isa_active()), b->ell);
   if (b->op == FSN_BENCH_NL_TRUNC) printf(", s = %u, mode %s", b->s, mode_names[b->mode]);
+  printf(", OT pack %s%s", b->ot.ot ? b->ot.ot : "iknp", b->ot.ot_unchecked ? " (unchecked)" : " (KOS15-checked)");
   printf("\n  setup (base OTs): %.1f ms\n  %zu elements in %.3f s: %.0f per second\n", 1e3 * b->setup_s, b->n,
          b->seconds, rate);
   printf("  %.1f bits per element both ways (%.1f with framing), %llu rounds (one thread's channel)\n", b->payload_bits,
@@ -142,8 +145,8 @@ static void report(const bench *b) {
 }
 
 static int usage(fsn_bench_nl_op op, FILE *out) {
-  fprintf(out, "usage: fusion bench %s [--ell L] [--n N] [--threads T]%s [--json]\n", op_names[op],
-          op == FSN_BENCH_NL_TRUNC ? " [--s S] [--mode exact|approx|nonneg|nonneg-approx]" : "");
+  fprintf(out, "usage: fusion bench %s [--ell L] [--n N] [--threads T]%s [--ot iknp|kk13] [--ot-unchecked] [--json]\n",
+          op_names[op], op == FSN_BENCH_NL_TRUNC ? " [--s S] [--mode exact|approx|nonneg|nonneg-approx]" : "");
   fprintf(out,
           "  --ell L      ring bits, 2..64 (default 32)\n"
           "  --n N        elements (default 2^20)\n"
@@ -152,7 +155,9 @@ static int usage(fsn_bench_nl_op op, FILE *out) {
   if (op == FSN_BENCH_NL_TRUNC)
     fprintf(out, "  --s S        shift (default 12)\n"
                  "  --mode M     truncation mode (default exact)\n");
-  fprintf(out, "  --json       one JSON object on stdout\n");
+  fprintf(out, "  --ot P       OT pack: iknp (default, 1-out-of-N from checked COTs) or kk13 (KK13 leaves)\n"
+               "  --ot-unchecked  IKNP without the KOS15 check (the semi-honest cost, for comparison)\n"
+               "  --json       one JSON object on stdout\n");
   return out == stderr ? 2 : 0;
 }
 
@@ -163,10 +168,11 @@ int fsn_bench_nl_main(fsn_bench_nl_op op, int argc, char **argv) {
       {"ell", required_argument, NULL, 'l'},     {"n", required_argument, NULL, 'n'},
       {"threads", required_argument, NULL, 't'}, {"s", required_argument, NULL, 's'},
       {"mode", required_argument, NULL, 'm'},    {"json", no_argument, NULL, 'j'},
+      {"ot", required_argument, NULL, 'o'},      {"ot-unchecked", no_argument, NULL, 'u'},
       {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
   int c, bad = 0;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "l:n:t:s:m:jh", long_opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "l:n:t:s:m:o:ujh", long_opts, NULL)) != -1) {
     switch (c) {
     case 'l': b.ell = (unsigned)strtoul(optarg, NULL, 0); break;
     case 'n': b.n = strtoull(optarg, NULL, 0); break;
@@ -177,6 +183,11 @@ int fsn_bench_nl_main(fsn_bench_nl_op op, int argc, char **argv) {
       for (int k = 0; k < 4; k++)
         if (!strcmp(optarg, mode_names[k])) b.mode = (fsn_trunc_mode)k, bad &= ~1;
       break;
+    case 'o':
+      bad |= strcmp(optarg, "iknp") && strcmp(optarg, "kk13") ? 2 : 0;
+      b.ot.ot = optarg;
+      break;
+    case 'u': b.ot.ot_unchecked = true; break;
     case 'j': b.json = 1; break;
     case 'h': return usage(op, stdout);
     default: return usage(op, stderr);

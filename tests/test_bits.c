@@ -159,6 +159,61 @@ FSN_VARIANT_TEST(xor_and_match_ref, bits) {
 }
 END_TEST
 
+/* GF(2^128): known products (x^127 * x = x^7 + x^2 + x + 1, 1 * a = a, x^64 * x^64 = x^128), the field's laws
+ * (commutative, distributive: the inner product of n terms is the sum of the single products), and the active level
+ * against the oracle at every n up to 40 on misaligned guarded buffers. */
+static void gf_mul(const fsn_bits_impl *impl, uint8_t out[16], const uint8_t a[16], const uint8_t b[16]) {
+  impl->gf128_inner(out, a, b, 1);
+}
+
+FSN_VARIANT_TEST(gf128_inner_field_and_match_ref, bits) {
+  setup();
+  for (int i = 0; i < 2; i++) {
+    uint8_t x127[16] = {0}, x1[16] = {0}, one[16] = {1}, x64[16] = {0}, got[16], want[16] = {0x87};
+    x127[15] = 0x80, x1[0] = 2, x64[8] = 1;
+    gf_mul(impls[i], got, x127, x1);
+    ck_assert_msg(!memcmp(got, want, 16), "x^127 * x on %s", impl_names[i]);
+    gf_mul(impls[i], got, x64, x64);
+    ck_assert_msg(!memcmp(got, want, 16), "x^64 * x^64 on %s", impl_names[i]);
+    uint8_t a[16], b[16], c[16], ab[16], ba[16], bc[16], sum[16], ac[16];
+    for (int rep = 0; rep < 50; rep++) {
+      fsn_test_fill(a, 16), fsn_test_fill(b, 16), fsn_test_fill(c, 16);
+      gf_mul(impls[i], got, a, one);
+      ck_assert(!memcmp(got, a, 16));
+      gf_mul(impls[i], ab, a, b), gf_mul(impls[i], ba, b, a);
+      ck_assert_msg(!memcmp(ab, ba, 16), "commutativity on %s", impl_names[i]);
+      for (int k = 0; k < 16; k++) bc[k] = b[k] ^ c[k];
+      gf_mul(impls[i], sum, a, bc), gf_mul(impls[i], ac, a, c);
+      for (int k = 0; k < 16; k++) ck_assert_msg(sum[k] == (ab[k] ^ ac[k]), "distributivity on %s", impl_names[i]);
+      /* (a b) c = a (b c): associativity ties the reduction to the field */
+      uint8_t l[16], r[16];
+      gf_mul(impls[i], l, ab, c), gf_mul(impls[i], r, a, (gf_mul(impls[i], bc, b, c), bc));
+      ck_assert_msg(!memcmp(l, r, 16), "associativity on %s", impl_names[i]);
+    }
+  }
+  for (size_t n = 0; n <= 40; n++) {
+    FSN_TEST_FOR_MISALIGN(off, 1) {
+      fsn_test_buf ba, bb;
+      uint8_t *a = fsn_test_buf_alloc(&ba, 16 * n, off), *b = fsn_test_buf_alloc(&bb, 16 * n, off + 3);
+      uint8_t want[16], got[16], acc[16] = {0}, term[16];
+      fsn_test_fill(a, 16 * n), fsn_test_fill(b, 16 * n);
+      impls[0]->gf128_inner(want, a, b, n);
+      impls[1]->gf128_inner(got, a, b, n);
+      ck_assert_msg(!memcmp(got, want, 16), "gf128_inner n=%zu off=%zu on %s", n, off, impl_names[1]);
+      for (size_t k = 0; k < n; k++) {
+        gf_mul(impls[1], term, a + 16 * k, b + 16 * k);
+        for (int j = 0; j < 16; j++) acc[j] ^= term[j];
+      }
+      ck_assert_msg(!memcmp(acc, want, 16), "gf128_inner n=%zu is not the sum of its products", n);
+      fsn_test_buf_check(&ba);
+      fsn_test_buf_check(&bb);
+      fsn_test_buf_free(&ba);
+      fsn_test_buf_free(&bb);
+    }
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("bits");
   TCase *tc = tcase_create("bits");
@@ -167,6 +222,7 @@ int main(void) {
   FSN_ADD_VARIANT_TEST(tc, pack_unpack_round_trip, bits);
   FSN_ADD_VARIANT_TEST(tc, pack_unpack_match_ref, bits);
   FSN_ADD_VARIANT_TEST(tc, xor_and_match_ref, bits);
+  FSN_ADD_VARIANT_TEST(tc, gf128_inner_field_and_match_ref, bits);
   suite_add_tcase(s, tc);
   return fsn_test_main(s);
 }

@@ -40,6 +40,8 @@ typedef struct job {
   uint8_t *ba[2], *bb[2], *yb[2], *yc[2];
   fsn_counters used[2];
   fsn_status st[2];
+  bool unchecked_ot; /* the semi-honest OT costs (fsn_2pc_options.ot_unchecked), for the cost formulas */
+  const char *ot;    /* the OT pack (fsn_2pc_options.ot), NULL: the default */
 } job;
 
 typedef struct party {
@@ -75,7 +77,8 @@ static void party_main(fsn_channel **chs, size_t n, void *arg) {
   party *pa = arg;
   job *j = pa->j;
   fsn_2pc *p = NULL;
-  j->st[pa->who] = fsn_2pc_create(&p, chs, n, pa->who ? FSN_ROLE_CLIENT : FSN_ROLE_SERVER, j->ell, 12 % j->ell, NULL);
+  const fsn_2pc_options opt = {.ot = j->ot, .ot_unchecked = j->unchecked_ot};
+  j->st[pa->who] = fsn_2pc_create(&p, chs, n, pa->who ? FSN_ROLE_CLIENT : FSN_ROLE_SERVER, j->ell, 12 % j->ell, &opt);
   if (j->st[pa->who] != FSN_OK) return;
   fsn_counters before, after;
   fsn_2pc_counters(p, &before);
@@ -165,8 +168,15 @@ static const unsigned ells[] = {32, 37, 64};
 
 /* ---- boolean pieces -------------------------------------------------------------------------------------------- */
 
+/* The bytes of one IKNP COT call of m <= 2^15 OTs (m a multiple of 128): 16 m unchecked; with the KOS15 check
+ * (the default) 16 round128(m + 192) of u and 48 of challenge and proof. */
+static uint64_t cot_call_bytes(size_t m, bool unchecked) {
+  return unchecked ? 16 * m : 16 * ((m + 192 + 127) / 128 * 128) + 48;
+}
+
 START_TEST(and_b2a_mux_exact_and_costs) {
-  const unsigned ell = ells[_i];
+  const unsigned ell = ells[_i % NELLS];
+  const bool unchecked = _i >= (int)NELLS;
   const size_t n = 256; /* a multiple of 128: no OT padding, so the formulas are exact */
   uint64_t *x = xcalloc(n, 8);
   uint8_t *b = xcalloc(n, 1), *c = xcalloc(n, 1);
@@ -174,22 +184,24 @@ START_TEST(and_b2a_mux_exact_and_costs) {
   for (size_t i = 0; i < n; i++) b[i] = fsn_test_rand() & 1, c[i] = fsn_test_rand() & 1;
 
   job *j = make_job(OP_AND, ell, n, n, NULL, NULL);
+  j->unchecked_ot = unchecked;
   share_bits(j->ba[0], j->ba[1], b, n), share_bits(j->bb[0], j->bb[1], c, n);
   run_job(j);
   for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_b(j, i), b[i] & c[i]);
-  /* one ROT each way (16 bytes each) and the opened d, e (2 bits) from both parties */
-  ck_assert_uint_eq(wire_bytes(j), 2 * 16 * n + 2 * (2 * n / 8));
+  /* one ROT each way (16 bytes each unchecked) and the opened d, e (2 bits) from both parties */
+  ck_assert_uint_eq(wire_bytes(j), 2 * cot_call_bytes(n, unchecked) + 2 * (2 * n / 8));
   j->op = OP_B2A;
   run_job(j);
   for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_a(j, i), b[i]);
-  ck_assert_uint_eq(wire_bytes(j), 16 * n + (n * ell + 7) / 8); /* 128 + ell bits */
+  ck_assert_uint_eq(wire_bytes(j), cot_call_bytes(n, unchecked) + (n * ell + 7) / 8); /* 128 + ell bits */
   free_job(j);
 
   j = make_job(OP_MUX, ell, n, n, x, NULL);
+  j->unchecked_ot = unchecked;
   share_bits(j->ba[0], j->ba[1], b, n);
   run_job(j);
   for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_a(j, i), b[i] ? x[i] : 0);
-  ck_assert_uint_eq(wire_bytes(j), 2 * (16 * n + (n * ell + 7) / 8)); /* 2 (128 + ell) bits */
+  ck_assert_uint_eq(wire_bytes(j), 2 * (cot_call_bytes(n, unchecked) + (n * ell + 7) / 8)); /* 2 (128 + ell) bits */
   free_job(j);
   free(x), free(b), free(c);
 }
@@ -249,27 +261,32 @@ START_TEST(msb_wrap_drelu_relu_exact) {
 }
 END_TEST
 
-/* The cost of a ReLU, byte for byte: q = ell - 1 bits of millionaires (4-bit leaves by KK13 1-out-of-16 OT with
- * 4-bit messages: one 256-bit column and 16 x 4 bits each; a narrower top leaf: 1-out-of-2^wtop, KK13 for wtop >= 2,
- * one IKNP COT for wtop = 1), one triple (a ROT each way) per AND group above the first level, 3 opened bits per
- * group from each party, then the MUX (two arithmetic COTs). n = 256 keeps every OT call a multiple of 128. */
-static uint64_t relu_bytes(size_t n, unsigned ell) {
+/* The cost of a ReLU with the semi-honest OTs (unchecked IKNP), byte for byte: q = ell - 1 bits of millionaires
+ * (4-bit leaves by 1-out-of-16 OT with 4-bit messages: per leaf 16 x 4 bits of ciphertexts and, with the KK13 pack,
+ * one 256-bit column, with the default "iknp" pack 4 COTs of 128 bits; a narrower top leaf: 1-out-of-2^wtop, KK13
+ * for wtop >= 2, else wtop COTs), one triple (a ROT each way) per AND group above the first level, 3 opened bits per
+ * group from each party, then the MUX (two arithmetic COTs). n = 256 keeps every OT call a multiple of 128, and every
+ * leaf call within one slice of the "iknp" construction. */
+static uint64_t relu_bytes(size_t n, unsigned ell, bool kk13) {
   const unsigned q = ell - 1, m = (q + 3) / 4, wtop = q - 4 * (m - 1), full = wtop == 4 ? m : m - 1;
-  uint64_t bytes = (uint64_t)n * full * (256 / 8 + 16 * 4 / 8);
-  if (wtop < 4) bytes += (uint64_t)n * ((wtop >= 2 ? 256 : 128) / 8 + (4u << wtop) / 8);
+  uint64_t bytes = (uint64_t)n * full * ((kk13 ? 256 : 4 * 128) / 8 + 16 * 4 / 8);
+  if (wtop < 4) bytes += (uint64_t)n * ((kk13 && wtop >= 2 ? 256 : 128 * wtop) / 8 + (4u << wtop) / 8);
   for (unsigned cnt = (m + 1) / 2; cnt > 1; cnt = (cnt + 1) / 2)
     bytes += 2 * 16 * (uint64_t)n * (cnt / 2) + 2 * ((3 * (uint64_t)n * (cnt / 2) + 7) / 8);
   return bytes + 2 * (16 * (uint64_t)n + ((uint64_t)n * ell + 7) / 8);
 }
 
 START_TEST(relu_cost_formula) {
-  const unsigned ell = ells[_i];
+  const unsigned ell = ells[_i % NELLS];
+  const bool kk13 = _i >= (int)NELLS;
   const size_t n = 256;
   uint64_t *x = xcalloc(n, 8);
   fill_values(x, n, ell);
   job *j = make_job(OP_RELU, ell, n, n, x, NULL);
+  j->unchecked_ot = true, j->ot = kk13 ? "kk13" : NULL;
   run_job(j);
-  ck_assert_uint_eq(wire_bytes(j), relu_bytes(n, ell));
+  for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_a(j, i), (x[i] >> (ell - 1) & 1) ? 0 : x[i]);
+  ck_assert_uint_eq(wire_bytes(j), relu_bytes(n, ell, kk13));
   free_job(j);
   free(x);
 }
@@ -403,10 +420,10 @@ static Suite *suite(void) {
   Suite *s = suite_create("nonlinear");
   TCase *tc = tcase_create("nonlinear");
   tcase_set_timeout(tc, 300);
-  tcase_add_loop_test(tc, and_b2a_mux_exact_and_costs, 0, NELLS);
+  tcase_add_loop_test(tc, and_b2a_mux_exact_and_costs, 0, 2 * NELLS);
   tcase_add_test(tc, millionaire_every_width);
   tcase_add_loop_test(tc, msb_wrap_drelu_relu_exact, 0, NELLS);
-  tcase_add_loop_test(tc, relu_cost_formula, 0, NELLS);
+  tcase_add_loop_test(tc, relu_cost_formula, 0, 2 * NELLS);
   tcase_add_loop_test(tc, signed_ge_exact, 0, NELLS);
   tcase_add_loop_test(tc, trunc_every_mode, 0, NELLS);
   tcase_add_loop_test(tc, maxpool_matches_plaintext, 0, NELLS);

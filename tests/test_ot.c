@@ -1,23 +1,38 @@
-/* Oblivious transfer over real loopback sockets: every OT type at sizes around the 128-bit blocks and chunks,
- * correlations checked exactly, seeded runs identical across ISA levels, malformed peers rejected. */
+/* Oblivious transfer over real loopback sockets: every OT type on every extension (IKNP checked and unchecked, IKNP
+ * through derandomisation, KK13 and the log N construction) at sizes around the 128-bit blocks and chunks,
+ * correlations checked exactly, wire bytes against their formulas, seeded runs identical across ISA levels, a
+ * malicious receiver caught by the KOS15 check, malformed peers rejected. */
 #include <fusion/bits.h>
 #include <fusion/ot.h>
+#include <fusion/ring.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/ot/ot_testing.h"
 #include "tests/common/fsn_test.h"
 #include "tests/common/fsn_test_net.h"
 
-typedef enum kind { COT, ROT, CHOSEN, ACOT, NCHOOSE1, NKINDS } kind;
-static const char *const kind_names[NKINDS] = {"cot", "rot", "chosen", "acot", "nchoose1"};
+typedef enum kind { COT, RCOT, ROT, CHOSEN, ACOT, NCHOOSE1, NKINDS } kind;
+static const char *const kind_names[NKINDS] = {"cot", "rcot", "rot", "chosen", "acot", "nchoose1"};
+
+/* The COT extensions under test: IKNP with and without the KOS15 check, and IKNP with only its random-choice entries
+ * (so chosen-choice COT goes through the interface's derandomisation). */
+typedef struct ext {
+  const char *name;
+  bool unchecked;
+} ext;
+static const ext exts[] = {{"iknp", false}, {"iknp", true}, {"iknp-rcot", false}};
+#define NEXTS (sizeof exts / sizeof exts[0])
 
 /* One two-party run: the server is the OT sender, the client the receiver. Threads write only their own fields. */
 typedef struct run {
   kind k;
   size_t n;
   unsigned ell, logn;
+  ext e;                          /* the COT extension */
+  const char *n1name;             /* 1-out-of-N: "kk13" or "rot" */
   const uint8_t *seed_s, *seed_r; /* NULL: production randomness */
   /* inputs */
   uint8_t *choice, *idx;
@@ -47,26 +62,28 @@ static void gen_msgs(uint64_t *msgs, size_t begin, size_t count, void *arg) {
   memcpy(msgs, r->msgs + begin * N, count * N * sizeof *msgs);
 }
 
-static fsn_status sender_body(fsn_ot *ot, run *r) {
+static fsn_status sender_body(fsn_cot *ot, fsn_ot_n1 *n1, run *r) {
   switch (r->k) {
-  case COT: return fsn_ot_cot_send(ot, r->x0, r->n);
+  case COT: return fsn_cot_send(ot, r->x0, r->n);
+  case RCOT: return fsn_cot_rcot_send(ot, r->x0, r->n);
   case ROT: return fsn_ot_rot_send(ot, r->r0, r->r1, r->n);
   case CHOSEN: return fsn_ot_send(ot, r->m0, r->m1, r->n, r->ell);
   case ACOT: return fsn_ot_acot_send(ot, r->y0, r->corr, r->n, r->ell);
   case NCHOOSE1:
-    return r->use_gen ? fsn_ot_nchoose1_send_fn(ot, gen_msgs, r, r->n, r->logn, r->ell)
-                      : fsn_ot_nchoose1_send(ot, r->msgs, r->n, r->logn, r->ell);
+    return r->use_gen ? fsn_ot_nchoose1_send_fn(n1, gen_msgs, r, r->n, r->logn, r->ell)
+                      : fsn_ot_nchoose1_send(n1, r->msgs, r->n, r->logn, r->ell);
   default: return FSN_E_INVALID;
   }
 }
 
-static fsn_status receiver_body(fsn_ot *ot, run *r) {
+static fsn_status receiver_body(fsn_cot *ot, fsn_ot_n1 *n1, run *r) {
   switch (r->k) {
-  case COT: return fsn_ot_cot_recv(ot, r->xc, r->choice, r->n);
+  case COT: return fsn_cot_recv(ot, r->xc, r->choice, r->n);
+  case RCOT: return fsn_cot_rcot_recv(ot, r->xc, r->choice, r->n);
   case ROT: return fsn_ot_rot_recv(ot, r->xc, r->choice, r->n);
   case CHOSEN: return fsn_ot_recv(ot, r->yc, r->choice, r->n, r->ell);
   case ACOT: return fsn_ot_acot_recv(ot, r->yc, r->choice, r->n, r->ell);
-  case NCHOOSE1: return fsn_ot_nchoose1_recv(ot, r->yc, r->idx, r->n, r->logn, r->ell);
+  case NCHOOSE1: return fsn_ot_nchoose1_recv(n1, r->yc, r->idx, r->n, r->logn, r->ell);
   default: return FSN_E_INVALID;
   }
 }
@@ -81,36 +98,45 @@ static uint64_t bytes_sent(const fsn_channel *ch) {
   return c.bytes_sent;
 }
 
-/* 1-out-of-N runs its KK13 base OTs up front, so that the body's traffic is the extension's alone. */
+/* Create the run's objects (the 1-out-of-N one runs its base OTs now), so that the body's traffic is the OTs' alone. */
+static fsn_status make(const run *r, fsn_channel *ch, fsn_ot_role role, const uint8_t *seed, fsn_cot **ot,
+                       fsn_ot_n1 **n1) {
+  const fsn_cot_options opt = {.unchecked = r->e.unchecked};
+  fsn_status st = fsn_cot_create_test(ot, r->e.name, ch, role, &opt, seed);
+  if (st == FSN_OK && r->k == NCHOOSE1) st = fsn_ot_n1_create_test(n1, r->n1name, *ot, seed);
+  return st;
+}
+
 static void server(fsn_channel *ch, void *arg) {
   run *r = arg;
-  fsn_ot *ot = NULL;
-  r->st_s = r->seed_s ? fsn_ot_create_seeded(&ot, ch, FSN_OT_SENDER, r->seed_s) : fsn_ot_create(&ot, ch, FSN_OT_SENDER);
-  if (r->st_s == FSN_OK) r->st_s = fsn_ot_delta(ot, r->delta);
-  if (r->st_s == FSN_OK && r->k == NCHOOSE1) r->st_s = fsn_ot_nchoose1_setup(ot);
+  fsn_cot *ot = NULL;
+  fsn_ot_n1 *n1 = NULL;
+  r->st_s = make(r, ch, FSN_OT_SENDER, r->seed_s, &ot, &n1);
+  if (r->st_s == FSN_OK) r->st_s = fsn_cot_delta(ot, r->delta);
   const uint64_t before = bytes_sent(ch);
-  if (r->st_s == FSN_OK) r->st_s = sender_body(ot, r);
+  if (r->st_s == FSN_OK) r->st_s = sender_body(ot, n1, r);
   r->sent_s = bytes_sent(ch) - before;
   keep_error(r->err_s, r->st_s);
-  fsn_ot_destroy(ot);
+  fsn_ot_n1_destroy(n1);
+  fsn_cot_destroy(ot);
 }
 
 static void client(fsn_channel *ch, void *arg) {
   run *r = arg;
-  fsn_ot *ot = NULL;
-  r->st_r =
-      r->seed_r ? fsn_ot_create_seeded(&ot, ch, FSN_OT_RECEIVER, r->seed_r) : fsn_ot_create(&ot, ch, FSN_OT_RECEIVER);
-  if (r->st_r == FSN_OK && r->k == NCHOOSE1) r->st_r = fsn_ot_nchoose1_setup(ot);
+  fsn_cot *ot = NULL;
+  fsn_ot_n1 *n1 = NULL;
+  r->st_r = make(r, ch, FSN_OT_RECEIVER, r->seed_r, &ot, &n1);
   const uint64_t before = bytes_sent(ch);
-  if (r->st_r == FSN_OK) r->st_r = receiver_body(ot, r);
+  if (r->st_r == FSN_OK) r->st_r = receiver_body(ot, n1, r);
   r->sent_r = bytes_sent(ch) - before;
   keep_error(r->err_r, r->st_r);
-  fsn_ot_destroy(ot);
+  fsn_ot_n1_destroy(n1);
+  fsn_cot_destroy(ot);
 }
 
 static void run_alloc(run *r, kind k, size_t n, unsigned ell, unsigned logn) {
   memset(r, 0, sizeof *r);
-  r->k = k, r->n = n, r->ell = ell, r->logn = logn;
+  r->k = k, r->n = n, r->ell = ell, r->logn = logn, r->e = exts[0], r->n1name = "kk13";
   const size_t N = (size_t)1 << logn;
   r->choice = xmalloc((n + 7) / 8);
   fsn_test_fill(r->choice, (n + 7) / 8);
@@ -133,8 +159,10 @@ static void run_free(run *r) {
 
 static void run_both(run *r) {
   fsn_test_two_party(server, r, client, r);
-  ck_assert_msg(r->st_s == FSN_OK, "%s n=%zu sender: %s", kind_names[r->k], r->n, r->err_s);
-  ck_assert_msg(r->st_r == FSN_OK, "%s n=%zu receiver: %s", kind_names[r->k], r->n, r->err_r);
+  ck_assert_msg(r->st_s == FSN_OK, "%s n=%zu on %s%s sender: %s", kind_names[r->k], r->n, r->e.name,
+                r->e.unchecked ? " unchecked" : "", r->err_s);
+  ck_assert_msg(r->st_r == FSN_OK, "%s n=%zu on %s%s receiver: %s", kind_names[r->k], r->n, r->e.name,
+                r->e.unchecked ? " unchecked" : "", r->err_r);
 }
 
 static unsigned bit(const uint8_t *packed, size_t i) { return packed[i / 8] >> (i % 8) & 1; }
@@ -145,6 +173,7 @@ static void check_outputs(const run *r) {
   for (size_t i = 0; i < r->n; i++) {
     const unsigned c = bit(r->choice, i);
     switch (r->k) {
+    case RCOT:
     case COT: {
       uint8_t want[16];
       for (int b = 0; b < 16; b++) want[b] = r->x0[16 * i + b] ^ (c ? r->delta[b] : 0);
@@ -178,15 +207,59 @@ static void check_outputs(const run *r) {
   }
 }
 
-static void check_kind(kind k, size_t n, unsigned ell, unsigned logn) {
-  run r;
-  run_alloc(&r, k, n, ell, logn);
-  run_both(&r);
-  check_outputs(&r);
-  run_free(&r);
+/* ---- wire bytes, from the formulas of <fusion/ot.h> -------------------------------------------------------------- */
+
+/* The COTs of one call of m OTs on the extension: per chunk of up to 2^15, 16 bytes per padded row from the receiver
+ * (rows: round128(m), or round128(m + 192) checked); checked, a 16-byte seed back and a 32-byte proof; through
+ * derandomisation, ceil(m / 8) bytes of d from the receiver. */
+static void cot_bytes(const ext *e, size_t n, bool random_choice, uint64_t *from_receiver, uint64_t *from_sender) {
+  for (size_t off = 0; off < n; off += (size_t)1 << 15) {
+    const size_t m = n - off < ((size_t)1 << 15) ? n - off : (size_t)1 << 15;
+    *from_receiver += 16 * ((m + (e->unchecked ? 0 : 192) + 127) / 128 * 128);
+    if (!e->unchecked) *from_receiver += 32, *from_sender += 16;
+    if (!random_choice && !strcmp(e->name, "iknp-rcot")) *from_receiver += (m + 7) / 8;
+  }
 }
 
-static const size_t sizes[] = {1, 127, 128, 129, 1000, 65537};
+/* A whole run's body: the COTs, and per chunk of 2^15 (chosen, arithmetic) the packed ciphertexts or corrections. */
+static void kind_bytes(const run *r, uint64_t *from_receiver, uint64_t *from_sender) {
+  *from_receiver = *from_sender = 0;
+  const size_t chunk = (size_t)1 << 15;
+  if (r->k != CHOSEN && r->k != ACOT) {
+    cot_bytes(&r->e, r->n, r->k == RCOT, from_receiver, from_sender);
+    return;
+  }
+  for (size_t off = 0; off < r->n; off += chunk) {
+    const size_t m = r->n - off < chunk ? r->n - off : chunk;
+    cot_bytes(&r->e, m, false, from_receiver, from_sender);
+    *from_sender += fsn_ring_packed_bytes((r->k == CHOSEN ? 2 : 1) * m, r->ell);
+  }
+}
+
+static void check_bytes(const run *r) {
+  uint64_t want_r, want_s;
+  kind_bytes(r, &want_r, &want_s);
+  ck_assert_msg(r->sent_r == want_r && r->sent_s == want_s, "%s n=%zu on %s%s: bytes %llu / %llu, want %llu / %llu",
+                kind_names[r->k], r->n, r->e.name, r->e.unchecked ? " unchecked" : "", (unsigned long long)r->sent_r,
+                (unsigned long long)r->sent_s, (unsigned long long)want_r, (unsigned long long)want_s);
+}
+
+/* Every extension, both roles, outputs and bytes. */
+static void check_kind(kind k, size_t n, unsigned ell) {
+  for (size_t e = 0; e < NEXTS; e++) {
+    run r;
+    run_alloc(&r, k, n, ell, 1);
+    r.e = exts[e];
+    run_both(&r);
+    check_outputs(&r);
+    check_bytes(&r);
+    if (k == RCOT && n % 8) ck_assert_msg(r.choice[n / 8] >> (n % 8) == 0, "rcot n=%zu: unused choice bits set", n);
+    run_free(&r);
+  }
+}
+
+/* 0 and 1, the 128-row blocks, a chunk of 2^15 and one more, two chunks and one more. */
+static const size_t sizes[] = {0, 1, 127, 128, 129, 1000, 32769, 65537};
 #define NSIZES (sizeof sizes / sizeof sizes[0])
 
 /* One-million runs for the streaming (cot) and the round-trip (chosen) paths, only without sanitizers (they slow the
@@ -207,40 +280,55 @@ static const size_t sizes[] = {1, 127, 128, 129, 1000, 65537};
 static int big_runs(void) { return FSN_TEST_BIG && fsn_isa_active() != FSN_ISA_REF; }
 
 START_TEST(cot_sizes) {
-  for (size_t s = 0; s < NSIZES; s++) check_kind(COT, sizes[s], 64, 1);
-  if (big_runs()) check_kind(COT, 1000000, 64, 1);
+  for (size_t s = 0; s < NSIZES; s++) check_kind(COT, sizes[s], 64);
+  if (big_runs()) check_kind(COT, 1000000, 64);
+}
+END_TEST
+
+START_TEST(rcot_sizes) {
+  for (size_t s = 0; s < NSIZES; s++) check_kind(RCOT, sizes[s], 64);
 }
 END_TEST
 
 START_TEST(rot_sizes) {
-  for (size_t s = 0; s < NSIZES; s++) check_kind(ROT, sizes[s], 64, 1);
+  for (size_t s = 0; s < NSIZES; s++) check_kind(ROT, sizes[s], 64);
 }
 END_TEST
 
 START_TEST(chosen_sizes) {
-  for (size_t s = 0; s < NSIZES; s++) check_kind(CHOSEN, sizes[s], fsn_test_ells[s % FSN_TEST_NELLS], 1);
-  if (big_runs()) check_kind(CHOSEN, 1000000, 37, 1);
+  for (size_t s = 0; s < NSIZES; s++) check_kind(CHOSEN, sizes[s], fsn_test_ells[s % FSN_TEST_NELLS]);
+  if (big_runs()) check_kind(CHOSEN, 1000000, 37);
 }
 END_TEST
 
 START_TEST(acot_sizes) {
-  for (size_t s = 0; s < NSIZES; s++) check_kind(ACOT, sizes[s], fsn_test_ells[(s + 3) % FSN_TEST_NELLS], 1);
+  for (size_t s = 0; s < NSIZES; s++) check_kind(ACOT, sizes[s], fsn_test_ells[(s + 3) % FSN_TEST_NELLS]);
 }
 END_TEST
 
 /* The wire format of <fusion/ot.h>, byte for byte. KK13 (logn >= 2): per chunk of up to 2^14 instances 32 bytes of
  * columns per instance (rounded up to 128 instances) from the receiver; ciphertexts in frames of 2^16 / N
- * instances from the sender, each frame packed to ell bits. logn = 1: IKNP, slices of 2^15 instances, 16 bytes of
- * u per instance (rounded up to 128), 2 packed ciphertexts each. */
-static void nchoose1_bytes(size_t n, unsigned logn, unsigned ell, uint64_t *from_receiver, uint64_t *from_sender) {
-  const size_t N = (size_t)1 << logn, chunk = logn == 1 ? (size_t)1 << 15 : (size_t)1 << 14;
-  const size_t frame = logn == 1 ? chunk : ((size_t)1 << 16) / N, col_bytes = logn == 1 ? 16 : 32;
+ * instances from the sender, each frame packed to ell bits. "rot" (and KK13 at logn = 1): per slice of up to
+ * min(2^15 / logn, 2^17 / N) instances, the slice's logn COTs, then its N packed ciphertexts each. */
+static void nchoose1_bytes(const run *r, uint64_t *from_receiver, uint64_t *from_sender) {
+  const size_t n = r->n, N = (size_t)1 << r->logn;
   *from_receiver = *from_sender = 0;
+  if (r->logn == 1 || !strcmp(r->n1name, "rot")) {
+    const size_t by_cols = ((size_t)1 << 15) / r->logn, by_ring = ((size_t)1 << 17) / N;
+    const size_t slice = by_cols < by_ring ? by_cols : by_ring;
+    for (size_t off = 0; off < n; off += slice) {
+      const size_t s = n - off < slice ? n - off : slice;
+      cot_bytes(&r->e, s * r->logn, false, from_receiver, from_sender);
+      *from_sender += fsn_ring_packed_bytes(s * N, r->ell);
+    }
+    return;
+  }
+  const size_t chunk = (size_t)1 << 14, frame = ((size_t)1 << 16) / N;
   for (size_t off = 0; off < n; off += chunk) {
     const size_t m = n - off < chunk ? n - off : chunk;
-    *from_receiver += col_bytes * ((m + 127) / 128 * 128);
+    *from_receiver += 32 * ((m + 127) / 128 * 128);
     for (size_t f = 0; f < m; f += frame)
-      *from_sender += fsn_ring_packed_bytes((m - f < frame ? m - f : frame) * N, ell);
+      *from_sender += fsn_ring_packed_bytes((m - f < frame ? m - f : frame) * N, r->ell);
   }
 }
 
@@ -248,30 +336,34 @@ static const size_t n1_sizes[] = {1, 127, 128, 129, 1000, 16385, 65537, 100000};
 static const unsigned n1_ells[] = {1, 4, 8, 13, 32, 37, 63, 64};
 
 /* N = 2, 4, 16, 256 at sizes 1 .. 10^5 (non-multiples of 128, across the frames and the 2^14-instance chunks), as
- * far as the sender's n N messages stay below 2^23 (2^19 at the reference level, whose AES is ~100x slower). */
+ * far as the sender's n N messages stay below 2^23 (2^19 at the reference level, whose AES is ~100x slower), on
+ * KK13 and on "rot" over checked IKNP, and on "rot" over unchecked IKNP. */
 START_TEST(nchoose1_sizes) {
   static const unsigned lognsizes[] = {1, 2, 4, 8};
   const size_t cap = big_runs() ? (size_t)1 << 23 : (size_t)1 << 19;
-  for (size_t l = 0; l < 4; l++)
-    for (size_t s = 0; s < sizeof n1_sizes / sizeof n1_sizes[0]; s++) {
-      const size_t n = n1_sizes[s];
-      const unsigned logn = lognsizes[l], ell = n1_ells[(s + l) % 8];
-      if (n << logn > cap) continue;
-      run r;
-      run_alloc(&r, NCHOOSE1, n, ell, logn);
-      r.use_gen = s % 2; /* every other size through the message generator */
-      run_both(&r);
-      check_outputs(&r);
-      ck_assert_msg(!r.gen_bad && (!r.use_gen || r.gen_next == n), "nchoose1 N=%zu n=%zu: generator contract broken",
-                    (size_t)1 << logn, n);
-      uint64_t want_r, want_s;
-      nchoose1_bytes(n, logn, ell, &want_r, &want_s);
-      ck_assert_msg(r.sent_r == want_r && r.sent_s == want_s,
-                    "nchoose1 N=%zu n=%zu ell=%u: bytes %llu / %llu, want %llu / %llu", (size_t)1 << logn, n, ell,
-                    (unsigned long long)r.sent_r, (unsigned long long)r.sent_s, (unsigned long long)want_r,
-                    (unsigned long long)want_s);
-      run_free(&r);
-    }
+  for (size_t v = 0; v < 3; v++)
+    for (size_t l = 0; l < 4; l++)
+      for (size_t s = 0; s < sizeof n1_sizes / sizeof n1_sizes[0]; s++) {
+        const size_t n = n1_sizes[s];
+        const unsigned logn = lognsizes[l], ell = n1_ells[(s + l) % 8];
+        if (n << logn > cap || (v == 2 && s % 3)) continue;
+        run r;
+        run_alloc(&r, NCHOOSE1, n, ell, logn);
+        r.n1name = v == 0 ? "kk13" : "rot";
+        r.e = exts[v == 2 ? 1 : 0];
+        r.use_gen = s % 2; /* every other size through the message generator */
+        run_both(&r);
+        check_outputs(&r);
+        ck_assert_msg(!r.gen_bad && (!r.use_gen || r.gen_next == n), "nchoose1 N=%zu n=%zu: generator contract broken",
+                      (size_t)1 << logn, n);
+        uint64_t want_r, want_s;
+        nchoose1_bytes(&r, &want_r, &want_s);
+        ck_assert_msg(r.sent_r == want_r && r.sent_s == want_s,
+                      "nchoose1 %s N=%zu n=%zu ell=%u: bytes %llu / %llu, want %llu / %llu", r.n1name,
+                      (size_t)1 << logn, n, ell, (unsigned long long)r.sent_r, (unsigned long long)r.sent_s,
+                      (unsigned long long)want_r, (unsigned long long)want_s);
+        run_free(&r);
+      }
 }
 END_TEST
 
@@ -279,13 +371,16 @@ END_TEST
 START_TEST(nchoose1_extreme_indices) {
   for (unsigned logn = 1; logn <= 8; logn++) {
     const size_t n = 300, N = (size_t)1 << logn;
-    run r;
-    run_alloc(&r, NCHOOSE1, n, 64, logn);
-    for (size_t i = 0; i < n; i++) r.idx[i] = (uint8_t)(i % 3 == 0 ? 0 : i % 3 == 1 ? N - 1 : fsn_test_rand() % N);
-    for (size_t k = 0; k < n * N; k++) r.msgs[k] = k * 0x9e3779b97f4a7c15ull;
-    run_both(&r);
-    check_outputs(&r);
-    run_free(&r);
+    for (int v = 0; v < 2; v++) {
+      run r;
+      run_alloc(&r, NCHOOSE1, n, 64, logn);
+      r.n1name = v ? "rot" : "kk13";
+      for (size_t i = 0; i < n; i++) r.idx[i] = (uint8_t)(i % 3 == 0 ? 0 : i % 3 == 1 ? N - 1 : fsn_test_rand() % N);
+      for (size_t k = 0; k < n * N; k++) r.msgs[k] = k * 0x9e3779b97f4a7c15ull;
+      run_both(&r);
+      check_outputs(&r);
+      run_free(&r);
+    }
   }
 }
 END_TEST
@@ -307,12 +402,14 @@ typedef struct spec {
 
 static void spec_server(fsn_channel *ch, void *arg) {
   spec *sp = arg;
-  fsn_ot *ot = NULL;
-  sp->st_s = fsn_ot_create(&ot, ch, FSN_OT_SENDER);
-  if (sp->st_s == FSN_OK) sp->st_s = fsn_ot_nchoose1_setup(ot);
-  if (sp->st_s == FSN_OK) sp->st_s = fsn_ot_nchoose1_send(ot, sp->msgs, SPEC_N, SPEC_LOGN, sp->ell);
+  fsn_cot *ot = NULL;
+  fsn_ot_n1 *n1 = NULL;
+  sp->st_s = fsn_cot_create(&ot, "iknp", ch, FSN_OT_SENDER, NULL);
+  if (sp->st_s == FSN_OK) sp->st_s = fsn_ot_n1_create(&n1, "kk13", ot);
+  if (sp->st_s == FSN_OK) sp->st_s = fsn_ot_nchoose1_send(n1, sp->msgs, SPEC_N, SPEC_LOGN, sp->ell);
   keep_error(sp->err_s, sp->st_s);
-  fsn_ot_destroy(ot);
+  fsn_ot_n1_destroy(n1);
+  fsn_cot_destroy(ot);
 }
 
 /* H_j(a || b) = H(b ^ tau(j, 1) ^ H(a ^ tau(j, 0))), tau(j, h): low 64 bits j, high 64 bits h (little-endian). */
@@ -386,9 +483,12 @@ START_TEST(kk13_matches_its_specification) {
 }
 END_TEST
 
-/* A session: several calls of different types on the same objects keep the two sides in step. */
+/* A session through the OT pack: several calls of different types on the same objects keep the two sides in step, in
+ * both directions (the client also sends chosen OTs to the server). */
 typedef struct session {
+  const char *pack;
   fsn_status st_s, st_r, bad_idx;
+  uint64_t back[300]; /* what the server received from the client */
   char err_s[256], err_r[256];
   uint8_t x0[16 * 300], xc[16 * 300], delta[16], choice[40], idx[300], bad[300];
   uint64_t m0[300], m1[300], mc[300], msgs[300 * 16], out[300];
@@ -396,52 +496,64 @@ typedef struct session {
 
 static void session_server(fsn_channel *ch, void *arg) {
   session *s = arg;
-  fsn_ot *ot = NULL;
-  s->st_s = fsn_ot_create(&ot, ch, FSN_OT_SENDER);
-  if (s->st_s == FSN_OK) s->st_s = fsn_ot_delta(ot, s->delta);
+  fsn_ot_pack *pack = NULL;
+  const fsn_ot_pack_options opt = {.ext = s->pack};
+  s->st_s = fsn_ot_pack_create(&pack, ch, FSN_ROLE_SERVER, &opt);
+  fsn_cot *ot = s->st_s == FSN_OK ? fsn_ot_pack_cot(pack, FSN_OT_SENDER) : NULL;
+  if (s->st_s == FSN_OK) s->st_s = fsn_cot_delta(ot, s->delta);
   for (int rep = 0; rep < 3 && s->st_s == FSN_OK; rep++) {
-    s->st_s = fsn_ot_cot_send(ot, s->x0, 300);
+    s->st_s = fsn_cot_send(ot, s->x0, 300);
     if (s->st_s == FSN_OK) s->st_s = fsn_ot_send(ot, s->m0, s->m1, 300, 13);
-    /* the first 1-out-of-N call runs the KK13 base OTs itself (no fsn_ot_nchoose1_setup) */
-    if (s->st_s == FSN_OK) s->st_s = fsn_ot_nchoose1_send(ot, s->msgs + 16 * rep, 200 + rep, 4, 5);
+    if (s->st_s == FSN_OK)
+      s->st_s = fsn_ot_nchoose1_send(fsn_ot_pack_n1(pack, FSN_OT_SENDER), s->msgs + 16 * rep, 200 + rep, 4, 5);
+    if (s->st_s == FSN_OK) s->st_s = fsn_ot_recv(fsn_ot_pack_cot(pack, FSN_OT_RECEIVER), s->back, s->choice, 300, 13);
   }
   keep_error(s->err_s, s->st_s);
-  fsn_ot_destroy(ot);
+  fsn_ot_pack_destroy(pack);
 }
 
 static void session_client(fsn_channel *ch, void *arg) {
   session *s = arg;
-  fsn_ot *ot = NULL;
-  s->st_r = fsn_ot_create(&ot, ch, FSN_OT_RECEIVER);
+  fsn_ot_pack *pack = NULL;
+  const fsn_ot_pack_options opt = {.ext = s->pack};
+  s->st_r = fsn_ot_pack_create(&pack, ch, FSN_ROLE_CLIENT, &opt);
+  fsn_cot *ot = s->st_r == FSN_OK ? fsn_ot_pack_cot(pack, FSN_OT_RECEIVER) : NULL;
+  fsn_ot_n1 *n1 = s->st_r == FSN_OK ? fsn_ot_pack_n1(pack, FSN_OT_RECEIVER) : NULL;
   /* An index >= N is refused before anything is sent; the object stays in step. */
-  if (s->st_r == FSN_OK) s->bad_idx = fsn_ot_nchoose1_recv(ot, s->out, s->bad, 300, 4, 5);
+  if (s->st_r == FSN_OK) s->bad_idx = fsn_ot_nchoose1_recv(n1, s->out, s->bad, 300, 4, 5);
   for (int rep = 0; rep < 3 && s->st_r == FSN_OK; rep++) {
-    s->st_r = fsn_ot_cot_recv(ot, s->xc, s->choice, 300);
+    s->st_r = fsn_cot_recv(ot, s->xc, s->choice, 300);
     if (s->st_r == FSN_OK) s->st_r = fsn_ot_recv(ot, s->mc, s->choice, 300, 13);
-    if (s->st_r == FSN_OK) s->st_r = fsn_ot_nchoose1_recv(ot, s->out, s->idx, 200 + rep, 4, 5);
+    if (s->st_r == FSN_OK) s->st_r = fsn_ot_nchoose1_recv(n1, s->out, s->idx, 200 + rep, 4, 5);
+    if (s->st_r == FSN_OK) s->st_r = fsn_ot_send(fsn_ot_pack_cot(pack, FSN_OT_SENDER), s->m1, s->m0, 300, 13);
   }
   keep_error(s->err_r, s->st_r);
-  fsn_ot_destroy(ot);
+  fsn_ot_pack_destroy(pack);
 }
 
 START_TEST(session_reuses_base_ots) {
-  session *s = calloc(1, sizeof *s);
-  ck_assert_ptr_nonnull(s);
-  fsn_test_fill(s->choice, sizeof s->choice);
-  fsn_test_fill_ring(s->m0, 300, 13);
-  fsn_test_fill_ring(s->m1, 300, 13);
-  fsn_test_fill_ring(s->msgs, 300 * 16, 5);
-  for (size_t i = 0; i < 300; i++) s->idx[i] = (uint8_t)(fsn_test_rand() % 16), s->bad[i] = i == 299 ? 16 : 0;
-  fsn_test_two_party(session_server, s, session_client, s);
-  ck_assert_msg(s->st_s == FSN_OK && s->st_r == FSN_OK, "%s / %s", s->err_s, s->err_r);
-  ck_assert_int_eq(s->bad_idx, FSN_E_INVALID);
-  for (size_t i = 0; i < 300; i++) {
-    const unsigned c = bit(s->choice, i);
-    for (int b = 0; b < 16; b++) ck_assert(s->xc[16 * i + b] == (s->x0[16 * i + b] ^ (c ? s->delta[b] : 0)));
-    ck_assert(s->mc[i] == (c ? s->m1 : s->m0)[i]);
+  static const char *const packs[] = {NULL, "kk13", "iknp"};
+  for (int p = 0; p < 3; p++) {
+    session *s = calloc(1, sizeof *s);
+    ck_assert_ptr_nonnull(s);
+    s->pack = packs[p];
+    fsn_test_fill(s->choice, sizeof s->choice);
+    fsn_test_fill_ring(s->m0, 300, 13);
+    fsn_test_fill_ring(s->m1, 300, 13);
+    fsn_test_fill_ring(s->msgs, 300 * 16, 5);
+    for (size_t i = 0; i < 300; i++) s->idx[i] = (uint8_t)(fsn_test_rand() % 16), s->bad[i] = i == 299 ? 16 : 0;
+    fsn_test_two_party(session_server, s, session_client, s);
+    ck_assert_msg(s->st_s == FSN_OK && s->st_r == FSN_OK, "%s / %s", s->err_s, s->err_r);
+    ck_assert_int_eq(s->bad_idx, FSN_E_INVALID);
+    for (size_t i = 0; i < 300; i++) {
+      const unsigned c = bit(s->choice, i);
+      for (int b = 0; b < 16; b++) ck_assert(s->xc[16 * i + b] == (s->x0[16 * i + b] ^ (c ? s->delta[b] : 0)));
+      ck_assert(s->mc[i] == (c ? s->m1 : s->m0)[i]);
+      ck_assert(s->back[i] == (c ? s->m0 : s->m1)[i]);
+    }
+    for (size_t i = 0; i < 202; i++) ck_assert(s->out[i] == s->msgs[16 * (2 + i) + s->idx[i]]); /* the last call's */
+    free(s);
   }
-  for (size_t i = 0; i < 202; i++) ck_assert(s->out[i] == s->msgs[16 * (2 + i) + s->idx[i]]); /* the last call's */
-  free(s);
 }
 END_TEST
 
@@ -453,6 +565,7 @@ static void digest_run(const run *r, uint8_t out[32]) {
   (void)N;
   crypto_generichash_update(&h, r->delta, 16);
   switch (r->k) {
+  case RCOT: crypto_generichash_update(&h, r->choice, (n + 7) / 8); /* fall through */
   case COT:
     crypto_generichash_update(&h, r->x0, 16 * n);
     crypto_generichash_update(&h, r->xc, 16 * n);
@@ -475,9 +588,11 @@ START_TEST(seeded_identical_across_isa) {
     kind k;
     unsigned logn;
     size_t n;
-  } variants[] = {{COT, 1, 1000},      {ROT, 1, 1000},      {CHOSEN, 1, 1000},
-                  {ACOT, 1, 1000},     {NCHOOSE1, 1, 1000}, {NCHOOSE1, 2, 1000},
-                  {NCHOOSE1, 4, 1000}, {NCHOOSE1, 8, 1000}, {NCHOOSE1, 2, 16385}};
+    const char *n1name;
+  } variants[] = {{COT, 1, 1000, NULL},         {RCOT, 1, 1000, NULL},       {ROT, 1, 1000, NULL},
+                  {CHOSEN, 1, 1000, NULL},      {ACOT, 1, 1000, NULL},       {NCHOOSE1, 1, 1000, "kk13"},
+                  {NCHOOSE1, 2, 1000, "kk13"},  {NCHOOSE1, 4, 1000, "kk13"}, {NCHOOSE1, 8, 1000, "kk13"},
+                  {NCHOOSE1, 2, 16385, "kk13"}, {NCHOOSE1, 4, 1000, "rot"}};
   for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
     const kind k = variants[v].k;
     const size_t N = (size_t)1 << variants[v].logn;
@@ -487,6 +602,7 @@ START_TEST(seeded_identical_across_isa) {
       run r;
       run_alloc(&r, k, variants[v].n, 37, variants[v].logn); /* same test RNG draws at every level: reseed below */
       r.seed_s = seed_s, r.seed_r = seed_r;
+      if (variants[v].n1name) r.n1name = variants[v].n1name;
       memset(r.choice, 0x5a, (r.n + 7) / 8);
       for (size_t i = 0; i < r.n; i++)
         r.idx[i] = (uint8_t)(i * 7 % N), r.m0[i] = i, r.m1[i] = ~i & fsn_ring_mask(37), r.corr[i] = 3 * i;
@@ -512,7 +628,10 @@ typedef enum fault {
   B_SHORT,       /* the base-OT receiver sends too few points */
   B_INVALID,     /* ... sends invalid encodings */
   U_SHORT,       /* the extension receiver sends a short u matrix */
+  PROOF_SHORT,   /* ... a short KOS15 proof */
+  PROOF_ZERO,    /* ... a u matrix and a proof of zeros, as a receiver without the seeds would */
   CT_SHORT,      /* the extension sender sends short ciphertexts */
+  SEED_SHORT,    /* ... a short challenge seed */
   KK_U_SHORT,    /* the KK13 receiver sends a short column matrix */
   KK_U_LONG,     /* ... one byte too long */
   KK_CT_SHORT,   /* the KK13 sender sends a short ciphertext frame */
@@ -528,55 +647,69 @@ typedef struct bad {
 
 enum { POINTS = 128 * 32 };
 
-/* The honest party: server is the OT sender (base-OT receiver), except for faults the base-OT receiver commits. */
+/* 200 OTs: a checked IKNP chunk of round128(200 + 192) = 512 rows, 8192 bytes of u. */
+enum { CHECKED_U = 128 * 512 / 8 };
+
 /* 1-out-of-16 OT of 4-bit messages, 200 instances: what the KK13 faults disturb. */
 enum { KK_N = 200 };
 
+static bool kk_fault(fault f) { return f >= KK_U_SHORT; }
+
+/* The honest parties: checked IKNP (the default), with KK13 for the KK13 faults. */
+static fsn_status honest_objects(fsn_channel *ch, fsn_ot_role role, fault f, fsn_cot **ot, fsn_ot_n1 **n1) {
+  fsn_status st = fsn_cot_create(ot, "iknp", ch, role, NULL);
+  return st == FSN_OK && kk_fault(f) ? fsn_ot_n1_create(n1, "kk13", *ot) : st;
+}
+
 static void honest_sender(fsn_channel *ch, void *arg) {
   bad *b = arg;
-  fsn_ot *ot = NULL;
-  b->st = fsn_ot_create(&ot, ch, FSN_OT_SENDER);
-  if (b->st == FSN_OK && (b->f == KK_U_SHORT || b->f == KK_U_LONG)) {
+  fsn_cot *ot = NULL;
+  fsn_ot_n1 *n1 = NULL;
+  b->st = honest_objects(ch, FSN_OT_SENDER, b->f, &ot, &n1);
+  if (b->st == FSN_OK && kk_fault(b->f)) {
     uint64_t *msgs = calloc(16 * KK_N, sizeof *msgs);
     ck_assert_ptr_nonnull(msgs);
-    b->st = fsn_ot_nchoose1_setup(ot);
-    if (b->st == FSN_OK) b->st = fsn_ot_nchoose1_send(ot, msgs, KK_N, 4, 4);
-    b->st_after = fsn_ot_nchoose1_send(ot, msgs, 1, 4, 4);
+    b->st = fsn_ot_nchoose1_send(n1, msgs, KK_N, 4, 4);
+    b->st_after = fsn_ot_nchoose1_send(n1, msgs, 1, 4, 4);
     free(msgs);
   } else if (b->st == FSN_OK) {
     uint8_t x0[16 * 200];
-    uint64_t m[200] = {0};
-    b->st = b->f == U_SHORT ? fsn_ot_cot_send(ot, x0, 200) : fsn_ot_send(ot, m, m, 200, 8);
-    b->st_after = fsn_ot_cot_send(ot, x0, 1);
+    b->st = fsn_cot_send(ot, x0, 200);
+    b->st_after = fsn_cot_send(ot, x0, 1);
   }
   keep_error(b->err, b->st);
-  fsn_ot_destroy(ot);
+  fsn_ot_n1_destroy(n1);
+  fsn_cot_destroy(ot);
 }
 
 static void honest_receiver(fsn_channel *ch, void *arg) {
   bad *b = arg;
-  fsn_ot *ot = NULL;
-  b->st = fsn_ot_create(&ot, ch, FSN_OT_RECEIVER);
-  if (b->st == FSN_OK && (b->f == KK_CT_SHORT || b->f == KK_BASE_SHORT)) {
+  fsn_cot *ot = NULL;
+  fsn_ot_n1 *n1 = NULL;
+  b->st = honest_objects(ch, FSN_OT_RECEIVER, b->f, &ot, &n1);
+  if (b->st == FSN_OK && kk_fault(b->f)) {
     uint8_t idx[KK_N] = {0};
     uint64_t out[KK_N];
-    b->st = fsn_ot_nchoose1_setup(ot);
-    if (b->st == FSN_OK) b->st = fsn_ot_nchoose1_recv(ot, out, idx, KK_N, 4, 4);
-    b->st_after = fsn_ot_nchoose1_recv(ot, out, idx, 1, 4, 4);
+    b->st = fsn_ot_nchoose1_recv(n1, out, idx, KK_N, 4, 4);
+    b->st_after = fsn_ot_nchoose1_recv(n1, out, idx, 1, 4, 4);
   } else if (b->st == FSN_OK) {
     uint8_t choice[25] = {0};
     uint64_t mc[200];
     b->st = fsn_ot_recv(ot, mc, choice, 200, 8);
     b->st_after = fsn_ot_recv(ot, mc, choice, 1, 8);
+  } else {
+    b->st_after = FSN_E_INVALID; /* no object left to use */
   }
   keep_error(b->err, b->st);
-  fsn_ot_destroy(ot);
+  fsn_ot_n1_destroy(n1);
+  fsn_cot_destroy(ot);
 }
 
 static void evil(fsn_channel *ch, void *arg) {
   bad *b = arg;
   uint8_t *buf = calloc(1, 128 * 2048);
-  fsn_ot *ot = NULL;
+  fsn_cot *ot = NULL;
+  fsn_ot_n1 *n1 = NULL;
   fsn_status st = FSN_OK;
   switch (b->f) {
   case A_SHORT: st = fsn_channel_send(ch, buf, 16); break;
@@ -592,35 +725,47 @@ static void evil(fsn_channel *ch, void *arg) {
     if (st == FSN_OK) st = fsn_channel_send(ch, buf, b->f == B_SHORT ? POINTS - 32 : POINTS);
     break;
   case U_SHORT: /* a genuine receiver set-up, then a u matrix one byte short */
-    st = fsn_ot_create(&ot, ch, FSN_OT_RECEIVER);
-    if (st == FSN_OK) st = fsn_channel_send(ch, buf, 128 * 256 / 8 - 1);
+    st = fsn_cot_create(&ot, "iknp", ch, FSN_OT_RECEIVER, NULL);
+    if (st == FSN_OK) st = fsn_channel_send(ch, buf, CHECKED_U - 1);
     break;
-  case CT_SHORT: /* a genuine sender set-up, read u, then ciphertexts one byte short */
-    st = fsn_ot_create(&ot, ch, FSN_OT_SENDER);
-    if (st == FSN_OK) st = fsn_channel_recv(ch, buf, 128 * 256 / 8);
+  case PROOF_SHORT: /* a genuine set-up, a u matrix, then a proof one byte short */
+  case PROOF_ZERO:
+    st = fsn_cot_create(&ot, "iknp", ch, FSN_OT_RECEIVER, NULL);
+    if (st == FSN_OK) st = fsn_channel_send(ch, buf, CHECKED_U);
+    if (st == FSN_OK) st = fsn_channel_flush(ch);
+    if (st == FSN_OK) st = fsn_channel_recv(ch, buf + CHECKED_U, 16);
+    if (st == FSN_OK) st = fsn_channel_send(ch, buf, b->f == PROOF_SHORT ? 31 : 32);
+    break;
+  case CT_SHORT: /* genuine COTs, then ciphertexts one byte short */
+    st = fsn_cot_create(&ot, "iknp", ch, FSN_OT_SENDER, NULL);
+    if (st == FSN_OK) st = fsn_cot_send(ot, buf, 200);
     if (st == FSN_OK) st = fsn_channel_send(ch, buf, 2 * 200 - 1);
+    break;
+  case SEED_SHORT: /* a genuine set-up, read u, then a 15-byte seed */
+    st = fsn_cot_create(&ot, "iknp", ch, FSN_OT_SENDER, NULL);
+    if (st == FSN_OK) st = fsn_channel_recv(ch, buf, CHECKED_U);
+    if (st == FSN_OK) st = fsn_channel_send(ch, buf, 15);
     break;
   case KK_U_SHORT: /* genuine set-ups (IKNP and KK13), then 256 columns for 256 instances, minus or plus a byte */
   case KK_U_LONG:
-    st = fsn_ot_create(&ot, ch, FSN_OT_RECEIVER);
-    if (st == FSN_OK) st = fsn_ot_nchoose1_setup(ot);
+    st = honest_objects(ch, FSN_OT_RECEIVER, b->f, &ot, &n1);
     if (st == FSN_OK) st = fsn_channel_send(ch, buf, 256 * 256 / 8 + (b->f == KK_U_SHORT ? -1 : 1));
     break;
   case KK_CT_SHORT: /* genuine set-ups, read the columns, then 200 x 16 4-bit ciphertexts minus a byte */
-    st = fsn_ot_create(&ot, ch, FSN_OT_SENDER);
-    if (st == FSN_OK) st = fsn_ot_nchoose1_setup(ot);
+    st = honest_objects(ch, FSN_OT_SENDER, b->f, &ot, &n1);
     if (st == FSN_OK) st = fsn_channel_recv(ch, buf, 256 * 256 / 8);
     if (st == FSN_OK) st = fsn_channel_send(ch, buf, KK_N * 16 * 4 / 8 - 1);
     break;
   case KK_BASE_SHORT: /* a genuine IKNP set-up, then the KK13 base OTs' receiver message short by a point */
-    st = fsn_ot_create(&ot, ch, FSN_OT_SENDER);
+    st = fsn_cot_create(&ot, "iknp", ch, FSN_OT_SENDER, NULL);
     if (st == FSN_OK) st = fsn_channel_recv(ch, buf, 32);
     if (st == FSN_OK) st = fsn_channel_send(ch, buf, 256 * 32 - 32);
     break;
   }
   if (st == FSN_OK) st = fsn_channel_flush(ch);
   (void)st;
-  fsn_ot_destroy(ot);
+  fsn_ot_n1_destroy(n1);
+  fsn_cot_destroy(ot);
   free(buf);
 }
 
@@ -631,6 +776,8 @@ static void check_fault(fault f, fsn_status want) {
   case A_INVALID:
   case A_IDENTITY:
   case U_SHORT:
+  case PROOF_SHORT:
+  case PROOF_ZERO:
   case KK_U_SHORT:
   case KK_U_LONG: fsn_test_two_party(honest_sender, &b, evil, &b); break;
   default: fsn_test_two_party(evil, &b, honest_receiver, &b); break;
@@ -646,7 +793,10 @@ START_TEST(malformed_peers) {
   check_fault(B_SHORT, FSN_E_PROTOCOL);
   check_fault(B_INVALID, FSN_E_CRYPTO);
   check_fault(U_SHORT, FSN_E_PROTOCOL);
+  check_fault(PROOF_SHORT, FSN_E_PROTOCOL);
+  check_fault(PROOF_ZERO, FSN_E_CHEATING);
   check_fault(CT_SHORT, FSN_E_PROTOCOL);
+  check_fault(SEED_SHORT, FSN_E_PROTOCOL);
   check_fault(KK_U_SHORT, FSN_E_PROTOCOL);
   check_fault(KK_U_LONG, FSN_E_PROTOCOL);
   check_fault(KK_CT_SHORT, FSN_E_PROTOCOL);
@@ -657,11 +807,136 @@ END_TEST
 START_TEST(bad_arguments) {
   uint8_t buf[64];
   ck_assert_int_eq(fsn_base_ot_send(NULL, buf, buf, 1, NULL), FSN_E_INVALID);
-  ck_assert_int_eq(fsn_ot_cot_send(NULL, buf, 1), FSN_E_INVALID);
-  ck_assert_int_eq(fsn_ot_parallel(NULL, 1, 1, NULL, NULL), FSN_E_INVALID);
-  ck_assert_int_eq(fsn_ot_nchoose1_setup(NULL), FSN_E_INVALID);
+  ck_assert_int_eq(fsn_cot_send(NULL, buf, 1), FSN_E_INVALID);
+  ck_assert_int_eq(fsn_ot_rot_send(NULL, buf, buf, 1), FSN_E_INVALID);
+  ck_assert_int_eq(fsn_ot_parallel(1, 1, NULL, NULL), FSN_E_INVALID);
+  ck_assert_int_eq(fsn_ot_n1_create(NULL, "kk13", NULL), FSN_E_INVALID);
   ck_assert_int_eq(fsn_ot_nchoose1_send(NULL, NULL, 1, 4, 4), FSN_E_INVALID);
   ck_assert_int_eq(fsn_ot_nchoose1_send_fn(NULL, NULL, NULL, 1, 4, 4), FSN_E_INVALID);
+  /* Unknown names are refused before anything touches the channel (which is NULL here: not even looked at). */
+  fsn_cot *cot = (fsn_cot *)buf;
+  fsn_channel *ch = (fsn_channel *)buf;
+  ck_assert_int_eq(fsn_cot_create(&cot, "ferret?", ch, FSN_OT_SENDER, NULL), FSN_E_UNSUPPORTED);
+  ck_assert_ptr_null(cot);
+  ck_assert_int_eq(fsn_cot_create(&cot, "iknp-rcot", ch, FSN_OT_SENDER, NULL), FSN_E_UNSUPPORTED);
+  fsn_ot_pack *pack = NULL;
+  const fsn_ot_pack_options popt = {.ext = "nope"};
+  ck_assert_int_eq(fsn_ot_pack_create(&pack, ch, FSN_ROLE_SERVER, &popt), FSN_E_UNSUPPORTED);
+}
+END_TEST
+
+/* ---- a malicious receiver (issue 19): KOS15 catches a flipped bit of u ------------------------------------------- */
+
+/* The attack: a client flips bit `row` of u column j. Then the sender's q_row moves by Delta_j e_j: if Delta_j = 1 the
+ * pair no longer matches what the receiver holds, and whether later results change tells the client Delta_j. With
+ * the check, the sender refuses the chunk exactly when Delta_j = 1 (FSN_E_CHEATING, before any output is used);
+ * when Delta_j = 0 the flip changes nothing. Unchecked, the broken correlation goes through unnoticed. */
+typedef struct flip {
+  bool unchecked;
+  unsigned column;
+  size_t row, n;
+  uint8_t delta[16], x0[16 * 300], xc[16 * 300], choice[40];
+  uint64_t sent_s; /* what the sender sent in the body */
+  fsn_status st_s, st_r, st_flip;
+  char err_s[256];
+} flip;
+
+static const uint8_t flip_seed[32] = {19, 19, 19};
+
+static void flip_server(fsn_channel *ch, void *arg) {
+  flip *f = arg;
+  fsn_cot *ot = NULL;
+  const fsn_cot_options opt = {.unchecked = f->unchecked};
+  f->st_s = fsn_cot_create_test(&ot, "iknp", ch, FSN_OT_SENDER, &opt, flip_seed); /* a known Delta */
+  if (f->st_s == FSN_OK) f->st_s = fsn_cot_delta(ot, f->delta);
+  const uint64_t before = bytes_sent(ch);
+  uint64_t m0[300], m1[300];
+  memset(m0, 0, sizeof m0), memset(m1, 0xff, sizeof m1);
+  /* a chosen OT: the ciphertexts are what a cheating receiver must not get */
+  if (f->st_s == FSN_OK) f->st_s = fsn_ot_send(ot, m0, m1, f->n, 37);
+  f->sent_s = bytes_sent(ch) - before;
+  keep_error(f->err_s, f->st_s);
+  fsn_cot_destroy(ot);
+}
+
+static void flip_client(fsn_channel *ch, void *arg) {
+  flip *f = arg;
+  fsn_cot *ot = NULL;
+  const fsn_cot_options opt = {.unchecked = f->unchecked};
+  f->st_r = fsn_cot_create(&ot, "iknp", ch, FSN_OT_RECEIVER, &opt);
+  if (f->st_r == FSN_OK) f->st_flip = fsn_iknp_test_flip(ot, f->column, f->row);
+  uint64_t mc[300];
+  if (f->st_r == FSN_OK) f->st_r = fsn_ot_recv(ot, mc, f->choice, f->n, 37);
+  /* what the receiver got, as 16-byte blocks for the comparison below: the chosen message's low bits */
+  for (size_t i = 0; f->st_r == FSN_OK && i < f->n; i++) memcpy(f->xc + 16 * i, &mc[i], 8);
+  fsn_cot_destroy(ot);
+}
+
+static void flip_server_ex(fsn_channel **chs, size_t n, void *arg) {
+  (void)n;
+  flip_server(chs[0], arg);
+}
+
+static void flip_client_ex(fsn_channel **chs, size_t n, void *arg) {
+  (void)n;
+  flip_client(chs[0], arg);
+}
+
+/* A caught receiver waits for ciphertexts that never come: a short read timeout ends its wait. */
+static void run_flip(flip *f) {
+  fsn_test_fill(f->choice, sizeof f->choice);
+  const fsn_test_net_opts opts = {.chan = {.timeout_ms = 3000}};
+  fsn_test_two_party_ex(&opts, flip_server_ex, f, flip_client_ex, f);
+  ck_assert_int_eq(f->st_flip, FSN_OK);
+}
+
+START_TEST(kos15_catches_a_flipped_column) {
+  int caught = 0, passed = 0;
+  for (unsigned column = 0; column < 16; column++) {
+    flip *f = calloc(1, sizeof *f);
+    ck_assert_ptr_nonnull(f);
+    *f = (flip){.column = column, .row = column % 2 ? 5 : 299 + column, .n = 300}; /* a real row, or padding */
+    run_flip(f);
+    const unsigned dj = bit(f->delta, column);
+    if (dj) {
+      ck_assert_msg(f->st_s == FSN_E_CHEATING, "column %u, Delta_j = 1: the sender got %s (%s)", column,
+                    fsn_strerror(f->st_s), f->err_s);
+      ck_assert_msg(strstr(f->err_s, "KOS15"), "the error names the check: %s", f->err_s);
+      /* nothing revealed: only the challenge seed went out, no ciphertext */
+      ck_assert_uint_eq(f->sent_s, 16);
+      ck_assert_msg(f->st_r != FSN_OK, "the cheating receiver got its messages");
+      caught++;
+    } else {
+      ck_assert_msg(f->st_s == FSN_OK && f->st_r == FSN_OK, "column %u, Delta_j = 0: %s", column, f->err_s);
+      for (size_t i = 0; i < f->n; i++) {
+        uint64_t got;
+        memcpy(&got, f->xc + 16 * i, 8);
+        ck_assert_uint_eq(got, bit(f->choice, i) ? fsn_ring_mask(37) : 0); /* the flip changed nothing */
+      }
+      passed++;
+    }
+    free(f);
+  }
+  ck_assert_msg(caught && passed, "the seeded Delta must have both bit values among columns 0-15 (%d / %d)", caught,
+                passed);
+}
+END_TEST
+
+/* The same flip against the unchecked extension: no error, and the row's OT is wrong exactly when Delta_j = 1 (the
+ * receiver's message no longer decrypts): the leak the client reads Delta from. */
+START_TEST(unchecked_iknp_leaks_delta_bits) {
+  for (unsigned column = 0; column < 8; column++) {
+    flip *f = calloc(1, sizeof *f);
+    ck_assert_ptr_nonnull(f);
+    *f = (flip){.unchecked = true, .column = column, .row = 7, .n = 300};
+    run_flip(f);
+    ck_assert_msg(f->st_s == FSN_OK && f->st_r == FSN_OK, "unchecked: %s", f->err_s);
+    uint64_t got;
+    memcpy(&got, f->xc + 16 * 7, 8);
+    const bool right = got == (bit(f->choice, 7) ? fsn_ring_mask(37) : 0);
+    ck_assert_msg(right == !bit(f->delta, column), "column %u: the flip should reveal Delta_j", column);
+    free(f);
+  }
 }
 END_TEST
 
@@ -671,29 +946,34 @@ enum { MT_THREADS = 2, MT_N = 100000 };
 
 typedef struct mt {
   uint8_t *x0, *xc, *choice, delta[MT_THREADS][16];
+  fsn_cot *objs[2][MT_THREADS], **ots;
   fsn_status st_s, st_r;
   char err_s[256], err_r[256];
 } mt;
 
-static fsn_status mt_send(fsn_ot *ot, size_t b, size_t e, void *arg) {
-  return fsn_ot_cot_send(ot, ((mt *)arg)->x0 + 16 * b, e - b);
-}
-static fsn_status mt_recv(fsn_ot *ot, size_t b, size_t e, void *arg) {
+static fsn_status mt_send(size_t t, size_t b, size_t e, void *arg) {
   mt *m = arg;
-  return fsn_ot_cot_recv(ot, m->xc + 16 * b, m->choice + b / 8, e - b);
+  return fsn_cot_send(m->ots[t], m->x0 + 16 * b, e - b);
+}
+static fsn_status mt_recv(size_t t, size_t b, size_t e, void *arg) {
+  mt *m = arg;
+  return fsn_cot_recv(m->ots[t], m->xc + 16 * b, m->choice + b / 8, e - b);
 }
 
-/* One party: one extension object per channel, then the driver with one thread per object. */
+/* One party: one extension object per channel, then the driver with one thread per object. Both parties run in this
+ * process, so each keeps its objects in its own half of the array. */
 static fsn_status mt_party(mt *m, fsn_channel **chs, fsn_ot_role role) {
-  fsn_ot *ots[MT_THREADS] = {0};
+  fsn_cot **ots = m->objs[role];
   fsn_status st = FSN_OK;
   for (int t = 0; t < MT_THREADS && st == FSN_OK; t++) {
-    st = fsn_ot_create(&ots[t], chs[t], role);
-    if (st == FSN_OK && role == FSN_OT_SENDER) st = fsn_ot_delta(ots[t], m->delta[t]);
+    st = fsn_cot_create(&ots[t], "iknp", chs[t], role, NULL);
+    if (st == FSN_OK && role == FSN_OT_SENDER) st = fsn_cot_delta(ots[t], m->delta[t]);
   }
-  if (st == FSN_OK) st = fsn_ot_parallel(ots, MT_THREADS, MT_N, role == FSN_OT_SENDER ? mt_send : mt_recv, m);
+  mt view = *m;
+  view.ots = ots;
+  if (st == FSN_OK) st = fsn_ot_parallel(MT_THREADS, MT_N, role == FSN_OT_SENDER ? mt_send : mt_recv, &view);
   keep_error(role == FSN_OT_SENDER ? m->err_s : m->err_r, st);
-  for (int t = 0; t < MT_THREADS; t++) fsn_ot_destroy(ots[t]);
+  for (int t = 0; t < MT_THREADS; t++) fsn_cot_destroy(ots[t]);
   return st;
 }
 
@@ -739,8 +1019,11 @@ int main(void) {
   Suite *s = suite_create("ot");
   ADD(s, bad_arguments);
   ADD(s, malformed_peers);
+  ADD(s, kos15_catches_a_flipped_column);
+  ADD(s, unchecked_iknp_leaks_delta_bits);
   ADD(s, session_reuses_base_ots);
   ADD(s, cot_sizes);
+  ADD(s, rcot_sizes);
   ADD(s, rot_sizes);
   ADD(s, chosen_sizes);
   ADD(s, acot_sizes);

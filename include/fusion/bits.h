@@ -24,6 +24,9 @@ void fsn_bits_pack(uint8_t *packed, const uint8_t *bits, size_t n);
 void fsn_bits_xor(uint8_t *out, const uint8_t *a, const uint8_t *b, size_t nbytes);
 /* out = a AND b, n bytes; out may equal a or b. */
 void fsn_bits_and(uint8_t *out, const uint8_t *a, const uint8_t *b, size_t nbytes);
+/* out = sum_i a_i * b_i in GF(2^128) = GF(2)[x] / (x^128 + x^7 + x^2 + x + 1), n terms; an element is 16 bytes,
+ * bit k (bit k % 8 of byte k / 8) the coefficient of x^k. n = 0 gives 0. The KOS15 check of OT extension. */
+void fsn_bits_gf128_inner(uint8_t out[16], const uint8_t *a, const uint8_t *b, size_t n);
 
 #ifdef __cplusplus
 }

@@ -1,24 +1,26 @@
-/* Oblivious transfer: base OT (Chou-Orlandi "simplest OT" over ristretto255), IKNP OT extension (correlated,
- * random, chosen-message, arithmetic-correlated) and 1-out-of-N OT (KK13 extension), all semi-honest (see
- * docs/SECURITY.md).
+/* Oblivious transfer: base OT (Chou-Orlandi "simplest OT" over ristretto255), one correlated-OT interface that every
+ * OT extension implements (IKNP today, Ferret later), the OTs derived from it once (random, chosen-message,
+ * arithmetic-correlated), a 1-out-of-N interface (KK13, or log N random OTs), and the OT pack a session holds per
+ * worker thread. docs/SECURITY.md says what each is secure against.
  *
  * Roles. The *sender* holds the messages (and, for correlated OT, the global 128-bit offset Delta); the *receiver*
  * holds one choice bit (or, for 1-out-of-N, one index) per OT and learns one message each. A party that needs OTs in
- * both directions creates one sender and one receiver object; the peer creates the opposite pair in the same order.
+ * both directions holds one sender and one receiver object; the peer creates the opposite pair in the same order
+ * (an OT pack does exactly that).
  *
  * Layouts. A 128-bit OT message is 16 bytes; arrays of them are n * 16 bytes, element i at offset 16 i, any
  * alignment. Choice bits are packed as in <fusion/bits.h>: bit i is bit (i % 8) of byte i / 8, ceil(n / 8) bytes.
  * Ring values (ell-bit messages, 1 <= ell <= 64) live in uint64_t, reduced mod 2^ell.
  *
- * Sessions. An extension object runs its 128 base OTs once, at creation (and 256 more for 1-out-of-N, once, see
- * fsn_ot_nchoose1_setup), and keeps its seeds and PRG counters: every later call extends from the same state, so the
- * two parties must make the same calls, with the same n (and ell), in the same order. Any error leaves the object
- * unusable (every later call fails); destroy it. */
+ * Sessions. An extension object runs its base OTs once, at creation, and keeps its seeds, PRG counters and hash
+ * tweaks: every later call extends from the same state, so the two parties must make the same calls, with the same n
+ * (and ell), in the same order. Any error leaves the object unusable (every later call fails); destroy it. */
 #ifndef FUSION_OT_H
 #define FUSION_OT_H
 
 #include <fusion/channel.h>
 #include <fusion/status.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,66 +38,90 @@ FSN_NODISCARD fsn_status fsn_base_ot_send(fsn_channel *ch, uint8_t *k0, uint8_t 
 FSN_NODISCARD fsn_status fsn_base_ot_recv(fsn_channel *ch, uint8_t *kc, const uint8_t *choice, size_t n,
                                           const uint8_t *seed);
 
-/* ---- IKNP extension ---------------------------------------------------------------------------------------------- */
-
-typedef struct fsn_ot fsn_ot;
-
 typedef enum fsn_ot_role { FSN_OT_SENDER = 0, FSN_OT_RECEIVER = 1 } fsn_ot_role;
 
-/* Create an extension object on `ch` and run its 128 base OTs (with reversed roles) over it. The channel must
- * outlive the object and is not owned by it. Allocates about 2.5 MiB of working buffers, whatever the n of later
- * calls (OTs are produced in chunks of 2^15). */
-FSN_NODISCARD fsn_status fsn_ot_create(fsn_ot **out, fsn_channel *ch, fsn_ot_role role);
+/* ---- the correlated-OT interface --------------------------------------------------------------------------------- */
 
-/* NOT FOR PRODUCTION: as fsn_ot_create, but every random choice (base-OT scalars, seeds, Delta) comes from an
- * AES-CTR stream keyed by `seed` (32 bytes), so a run is reproducible; tests use it to compare ISA levels. */
-FSN_NODISCARD fsn_status fsn_ot_create_seeded(fsn_ot **out, fsn_channel *ch, fsn_ot_role role, const uint8_t seed[32]);
+/* One OT extension in one role over one channel (emp-ot's COT). */
+typedef struct fsn_cot fsn_cot;
 
-void fsn_ot_destroy(fsn_ot *ot);
+typedef struct fsn_cot_options {
+  /* IKNP: leave out the KOS15 consistency check. Then a malicious receiver learns Delta (and every message the
+   * sender ever sends through the object); only for benchmarks that compare costs. */
+  bool unchecked;
+} fsn_cot_options;
 
-fsn_ot_role fsn_ot_get_role(const fsn_ot *ot);
+/* Create the extension named `ext` on `ch` in `role` and run its base OTs over it (the peer creates the opposite
+ * role at the same point). Extensions: "iknp" (Ishai-Kilian-Nissim-Petrank, with the Keller-Orsini-Scholl 2015
+ * consistency check unless opt->unchecked). opt may be NULL (defaults). The channel must outlive the object and is
+ * not owned by it. An unknown name is FSN_E_UNSUPPORTED. IKNP allocates about 4 MiB of working buffers whatever n. */
+FSN_NODISCARD fsn_status fsn_cot_create(fsn_cot **out, const char *ext, fsn_channel *ch, fsn_ot_role role,
+                                        const fsn_cot_options *opt);
+void fsn_cot_destroy(fsn_cot *cot);
 
+const char *fsn_cot_name(const fsn_cot *cot);
+fsn_ot_role fsn_cot_role(const fsn_cot *cot);
 /* The sender's global correlation Delta (16 bytes); FSN_E_INVALID on a receiver. */
-FSN_NODISCARD fsn_status fsn_ot_delta(const fsn_ot *ot, uint8_t delta[16]);
+FSN_NODISCARD fsn_status fsn_cot_delta(const fsn_cot *cot, uint8_t delta[16]);
 
-/* Correlated OT with the global Delta: the sender gets x0[i] (16 bytes, pseudorandom), implicitly x1 = x0 ^ Delta;
- * the receiver gets x0[i] ^ (c_i ? Delta : 0). 128 bits per OT on the wire (receiver to sender). */
-FSN_NODISCARD fsn_status fsn_ot_cot_send(fsn_ot *ot, uint8_t *x0, size_t n);
-FSN_NODISCARD fsn_status fsn_ot_cot_recv(fsn_ot *ot, uint8_t *xc, const uint8_t *choice, size_t n);
+/* Correlated OT with chosen choice bits: the sender gets x0[i] (16 bytes, pseudorandom), implicitly
+ * x1 = x0 ^ Delta; the receiver with choice bits c gets x0[i] ^ (c_i ? Delta : 0).
+ * IKNP, per chunk of up to 2^15 OTs (m of them): 16 round128(m) bytes of u from the receiver; checked, the chunk is
+ * padded with at least 192 random rows (16 round128(m + 192) bytes of u), the sender answers with a 16-byte
+ * challenge seed and the receiver with 32 bytes of proof: one more round trip per chunk. A failed check is
+ * FSN_E_CHEATING on the sender, which then has revealed nothing that depends on the chunk. */
+FSN_NODISCARD fsn_status fsn_cot_send(fsn_cot *cot, uint8_t *x0, size_t n);
+FSN_NODISCARD fsn_status fsn_cot_recv(fsn_cot *cot, uint8_t *xc, const uint8_t *choice, size_t n);
 
-/* Random OT: the sender gets two independent-looking 16-byte messages m0[i], m1[i] (the correlated pair hashed by
- * the circular-correlation-robust hash); the receiver gets mc[i] = (c_i ? m1 : m0)[i]. 128 bits per OT. */
-FSN_NODISCARD fsn_status fsn_ot_rot_send(fsn_ot *ot, uint8_t *m0, uint8_t *m1, size_t n);
-FSN_NODISCARD fsn_status fsn_ot_rot_recv(fsn_ot *ot, uint8_t *mc, const uint8_t *choice, size_t n);
+/* Correlated OT with random choice bits, which come out of the extension: the receiver gets the packed bits in
+ * `choice` (ceil(n / 8) bytes written; unused high bits zero) and xc as above; the sender calls fsn_cot_rcot_send.
+ * Silent extensions make these natively and derive the chosen form by derandomisation (n bits more); IKNP makes
+ * both natively, at the cost of fsn_cot_send / recv. */
+FSN_NODISCARD fsn_status fsn_cot_rcot_send(fsn_cot *cot, uint8_t *x0, size_t n);
+FSN_NODISCARD fsn_status fsn_cot_rcot_recv(fsn_cot *cot, uint8_t *xc, uint8_t *choice, size_t n);
+
+/* ---- OTs derived from any correlated OT -------------------------------------------------------------------------- */
+
+/* Every derived OT hashes the correlated pair with the fixed-key CCR hash of <fusion/prg.h> under a tweak that counts
+ * the object's derived OTs, so no two hash inputs of a session share a tweak. Wire: the COTs' plus what is stated. */
+
+/* Random OT: the sender gets two independent-looking 16-byte messages m0[i], m1[i]; the receiver gets
+ * mc[i] = (c_i ? m1 : m0)[i]. Nothing beyond the COTs. */
+FSN_NODISCARD fsn_status fsn_ot_rot_send(fsn_cot *cot, uint8_t *m0, uint8_t *m1, size_t n);
+FSN_NODISCARD fsn_status fsn_ot_rot_recv(fsn_cot *cot, uint8_t *mc, const uint8_t *choice, size_t n);
 
 /* Chosen-message 1-out-of-2 OT of ell-bit messages: the sender inputs m0[i], m1[i] (reduced mod 2^ell), the receiver
- * gets mc[i]. 128 + 2 ell bits per OT. */
-FSN_NODISCARD fsn_status fsn_ot_send(fsn_ot *ot, const uint64_t *m0, const uint64_t *m1, size_t n, unsigned ell);
-FSN_NODISCARD fsn_status fsn_ot_recv(fsn_ot *ot, uint64_t *mc, const uint8_t *choice, size_t n, unsigned ell);
+ * gets mc[i]. Per chunk of up to 2^15 OTs: the chunk's COTs, then 2 m ell-bit ciphertexts, packed (one round trip). */
+FSN_NODISCARD fsn_status fsn_ot_send(fsn_cot *cot, const uint64_t *m0, const uint64_t *m1, size_t n, unsigned ell);
+FSN_NODISCARD fsn_status fsn_ot_recv(fsn_cot *cot, uint64_t *mc, const uint8_t *choice, size_t n, unsigned ell);
 
 /* Arithmetic correlated OT over Z_2^ell: the sender inputs corr[i] and gets x0[i] (pseudorandom mod 2^ell); the
- * receiver gets x0[i] + c_i * corr[i] mod 2^ell. 128 + ell bits per OT. x0 may equal corr. */
-FSN_NODISCARD fsn_status fsn_ot_acot_send(fsn_ot *ot, uint64_t *x0, const uint64_t *corr, size_t n, unsigned ell);
-FSN_NODISCARD fsn_status fsn_ot_acot_recv(fsn_ot *ot, uint64_t *xc, const uint8_t *choice, size_t n, unsigned ell);
+ * receiver gets x0[i] + c_i * corr[i] mod 2^ell. Per chunk: the COTs, then m ell-bit corrections. x0 may equal corr. */
+FSN_NODISCARD fsn_status fsn_ot_acot_send(fsn_cot *cot, uint64_t *x0, const uint64_t *corr, size_t n, unsigned ell);
+FSN_NODISCARD fsn_status fsn_ot_acot_recv(fsn_cot *cot, uint64_t *xc, const uint8_t *choice, size_t n, unsigned ell);
 
-/* 1-out-of-N OT of ell-bit messages, N = 2^logn with 1 <= logn <= 8 (the millionaires' protocol uses N = 4 .. 16).
- * The sender inputs msgs[i * N + x] for x in [0, N); the receiver inputs one index per OT in idx[i] (< N, else
- * FSN_E_INVALID before anything is sent) and gets out[i] = msgs[i * N + idx[i]].
- *
- * logn >= 2: the KK13 extension (Kolesnikov-Kumaresan 2013). The receiver encodes its index with the
- * Walsh-Hadamard code repeated to 256 bits (minimum distance 128) and sends one 256-bit column per instance; the
- * pads hash the 256-bit rows with the fixed-key CCR hash, tweaked by the instance's index in the object's session
- * (docs/SECURITY.md). 256 + N ell bits per OT on the wire: per chunk of up to 2^14 OTs, one frame of
- * 32 round128(m) bytes of columns (receiver to sender), then the ciphertexts, packed to ell bits, in frames of at
- * most 2^16 / N OTs (sender to receiver); one round trip per chunk.
- * logn = 1: one IKNP correlated OT per instance, 128 + 2 ell bits (cheaper than a 256-bit column): per slice of up
- * to 2^15 OTs, 16 round128(m) bytes of u, then the 2 m ciphertexts in one frame.
- *
- * The KK13 extension has base OTs of its own (256, same roles as the IKNP ones), run by fsn_ot_nchoose1_setup, or
- * by the first call with logn >= 2 if the setup was not called; both parties must do it at the same point of their
- * sessions. It also needs about 100 KiB of state; the working buffers are the object's. */
-FSN_NODISCARD fsn_status fsn_ot_nchoose1_setup(fsn_ot *ot);
-FSN_NODISCARD fsn_status fsn_ot_nchoose1_send(fsn_ot *ot, const uint64_t *msgs, size_t n, unsigned logn, unsigned ell);
+/* ---- 1-out-of-N OT ----------------------------------------------------------------------------------------------- */
+
+/* 1-out-of-N OT of ell-bit messages, N = 2^logn, 1 <= logn <= 8, in the role of the COT it is made on. */
+typedef struct fsn_ot_n1 fsn_ot_n1;
+
+/* Create a 1-out-of-N object on `cot` (its channel and role; the COT must outlive it):
+ *   "rot"  from logn correlated OTs of `cot` per instance (Naor-Pinkas style): 128 logn + N ell bits per OT plus the
+ *          COTs' check; as secure as the COT. Per slice of up to min(2^15 / logn, 2^17 / N) instances: the COTs, then
+ *          the N ell-bit ciphertexts in one frame.
+ *   "kk13" Kolesnikov-Kumaresan 2013 for logn >= 2, with 256 base OTs of its own run now: 256 + N ell bits per OT,
+ *          semi-honest receiver only (no consistency check, see docs/SECURITY.md); logn = 1 goes to "rot" (cheaper).
+ *          Per chunk of up to 2^14 instances one frame of 32 round128(m) bytes of columns (receiver to sender), then
+ *          the ciphertexts, packed to ell bits, in frames of at most 2^16 / N instances; one round trip per chunk.
+ * An unknown name is FSN_E_UNSUPPORTED. */
+FSN_NODISCARD fsn_status fsn_ot_n1_create(fsn_ot_n1 **out, const char *ext, fsn_cot *cot);
+void fsn_ot_n1_destroy(fsn_ot_n1 *n1);
+const char *fsn_ot_n1_name(const fsn_ot_n1 *n1);
+
+/* The sender inputs msgs[i * N + x] for x in [0, N); the receiver inputs one index per OT in idx[i] (< N, else
+ * FSN_E_INVALID before anything is sent) and gets out[i] = msgs[i * N + idx[i]]. */
+FSN_NODISCARD fsn_status fsn_ot_nchoose1_send(fsn_ot_n1 *n1, const uint64_t *msgs, size_t n, unsigned logn,
+                                              unsigned ell);
 
 /* The sender's messages on demand: write the messages of instances [begin, begin + count) of the call to
  * msgs[(i - begin) * N + x] (count * N values; the receiver gets them mod 2^ell). Called in increasing order of
@@ -104,20 +130,42 @@ typedef void (*fsn_ot_msgs_fn)(uint64_t *msgs, size_t begin, size_t count, void 
 
 /* fsn_ot_nchoose1_send with the messages from gen(.., arg) instead of an array: the same wire traffic and the same
  * receiver output, without the n N words of messages in memory (the OT consumes them while they are in cache). */
-FSN_NODISCARD fsn_status fsn_ot_nchoose1_send_fn(fsn_ot *ot, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned logn,
+FSN_NODISCARD fsn_status fsn_ot_nchoose1_send_fn(fsn_ot_n1 *n1, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned logn,
                                                  unsigned ell);
-FSN_NODISCARD fsn_status fsn_ot_nchoose1_recv(fsn_ot *ot, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn,
+FSN_NODISCARD fsn_status fsn_ot_nchoose1_recv(fsn_ot_n1 *n1, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn,
                                               unsigned ell);
+
+/* ---- the OT pack ------------------------------------------------------------------------------------------------- */
+
+/* One party's OT objects on one channel (SCI's OTPack): a COT sender and a COT receiver, and a 1-out-of-N sender and
+ * receiver on them. Swapping the extension swaps the pack as a whole. */
+typedef struct fsn_ot_pack fsn_ot_pack;
+
+typedef struct fsn_ot_pack_options {
+  /* NULL or "iknp": IKNP COTs, 1-out-of-N from them ("rot", as checked as the COTs: the default, secure against a
+   * malicious receiver). "kk13": IKNP COTs, KK13 1-out-of-N (cheaper leaves, semi-honest receiver only). */
+  const char *ext;
+  bool unchecked; /* IKNP without the KOS15 check (benchmarks comparing costs only) */
+} fsn_ot_pack_options;
+
+/* Create the pack and run all its base OTs. The server creates its sender objects first, the client its receiver
+ * objects first, so each creation meets its counterpart; both parties must pass the same options. */
+FSN_NODISCARD fsn_status fsn_ot_pack_create(fsn_ot_pack **out, fsn_channel *ch, fsn_role party,
+                                            const fsn_ot_pack_options *opt);
+void fsn_ot_pack_destroy(fsn_ot_pack *pack);
+/* This party's objects: as OT sender (the peer receives) or as OT receiver. */
+fsn_cot *fsn_ot_pack_cot(const fsn_ot_pack *pack, fsn_ot_role role);
+fsn_ot_n1 *fsn_ot_pack_n1(const fsn_ot_pack *pack, fsn_ot_role role);
 
 /* ---- threads ----------------------------------------------------------------------------------------------------- */
 
-/* Work on the OT index range [begin, end) with one extension object (one per thread, each on its own channel). */
-typedef fsn_status (*fsn_ot_range_fn)(fsn_ot *ot, size_t begin, size_t end, void *arg);
+/* Work on the OT index range [begin, end) on thread `thread` (which uses its own objects and channel). */
+typedef fsn_status (*fsn_ot_range_fn)(size_t thread, size_t begin, size_t end, void *arg);
 
 /* Split [0, n) into `nthreads` contiguous ranges whose boundaries are multiples of 128 (so packed choice bits split
- * on byte boundaries), and run fn on range t with ots[t], one thread per range (range 0 on the calling thread).
+ * on byte boundaries), and run fn on range t as thread t, one thread per range (range 0 on the calling thread).
  * Both parties must use the same n and nthreads. Returns the first failure, or FSN_OK. */
-FSN_NODISCARD fsn_status fsn_ot_parallel(fsn_ot *const *ots, size_t nthreads, size_t n, fsn_ot_range_fn fn, void *arg);
+FSN_NODISCARD fsn_status fsn_ot_parallel(size_t nthreads, size_t n, fsn_ot_range_fn fn, void *arg);
 
 #ifdef __cplusplus
 }

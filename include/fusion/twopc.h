@@ -1,5 +1,6 @@
 /* The two-party context every secure layer runs in: this party's role, the ring (ell, scale), and per worker thread
- * one channel with two OT extension objects (this party as OT sender and as OT receiver), plus share handling.
+ * one channel with one OT pack (<fusion/ot.h>: this party's COT and 1-out-of-N objects as OT sender and as OT
+ * receiver), plus share handling.
  *
  * Shares: an arithmetic share is a uint64_t reduced mod 2^ell, x = x_server + x_client mod 2^ell. A boolean share is
  * a uint8_t holding 0 or 1, b = b_server XOR b_client. */
@@ -9,6 +10,7 @@
 #include <fusion/channel.h>
 #include <fusion/ot.h>
 #include <fusion/status.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,11 +20,22 @@ extern "C" {
 
 typedef struct fsn_2pc fsn_2pc;
 
+/* The context's choices; a zeroed struct (or NULL) is the default. */
+typedef struct fsn_2pc_options {
+  /* The OT pack's extension (fsn_ot_pack_options): NULL or "iknp" (checked IKNP COTs, 1-out-of-N from them: secure
+   * against a malicious OT receiver), "kk13" (IKNP COTs, KK13 1-out-of-N: the semi-honest costs of earlier
+   * versions). */
+  const char *ot;
+  /* IKNP without the KOS15 consistency check: a malicious peer receiving OTs then learns this party's Delta and
+   * with it every OT message this party sends. For benchmarks and tests that compare costs with the semi-honest
+   * protocol only. */
+  bool ot_unchecked;
+} fsn_2pc_options;
+
 /* Create the context over `nthreads` connected, handshaken channels (not owned; they must outlive it) and run the
- * base OTs of the 2 x nthreads extension objects. Both parties call it with the same nthreads. `seed` is NULL in
- * production; a 32-byte seed makes every OT reproducible (tests only). */
+ * base OTs of the nthreads OT packs. Both parties call it with the same nthreads and options; opt may be NULL. */
 FSN_NODISCARD fsn_status fsn_2pc_create(fsn_2pc **out, fsn_channel *const *channels, size_t nthreads, fsn_role role,
-                                        unsigned ell, unsigned scale, const uint8_t *seed);
+                                        unsigned ell, unsigned scale, const fsn_2pc_options *opt);
 void fsn_2pc_destroy(fsn_2pc *p);
 
 fsn_role fsn_2pc_role(const fsn_2pc *p);
@@ -30,12 +43,10 @@ unsigned fsn_2pc_ell(const fsn_2pc *p);
 unsigned fsn_2pc_scale(const fsn_2pc *p);
 size_t fsn_2pc_threads(const fsn_2pc *p);
 fsn_channel *fsn_2pc_channel(const fsn_2pc *p, size_t thread);
-/* This party's OT objects for a thread: as sender (peer receives) and as receiver (peer sends). */
-fsn_ot *fsn_2pc_ot_sender(const fsn_2pc *p, size_t thread);
-fsn_ot *fsn_2pc_ot_receiver(const fsn_2pc *p, size_t thread);
-/* Arrays of nthreads OT objects, for fsn_ot_parallel. */
-fsn_ot *const *fsn_2pc_ot_senders(const fsn_2pc *p);
-fsn_ot *const *fsn_2pc_ot_receivers(const fsn_2pc *p);
+/* A thread's OT pack, and its COT objects: as sender (peer receives) and as receiver (peer sends). */
+fsn_ot_pack *fsn_2pc_ot_pack(const fsn_2pc *p, size_t thread);
+fsn_cot *fsn_2pc_ot_sender(const fsn_2pc *p, size_t thread);
+fsn_cot *fsn_2pc_ot_receiver(const fsn_2pc *p, size_t thread);
 /* Sum of the counters of every channel, except rounds: the most any one channel saw (the channels run side by side,
  * so that is what a round-trip time is paid for). */
 void fsn_2pc_counters(const fsn_2pc *p, fsn_counters *out);

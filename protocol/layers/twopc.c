@@ -1,4 +1,4 @@
-/* The two-party context: channels and OT objects per worker thread, and input sharing / reveal. */
+/* The two-party context: a channel and an OT pack per worker thread, and input sharing / reveal. */
 #include <fusion/bits.h>
 #include <fusion/ring.h>
 #include <fusion/twopc.h>
@@ -14,34 +14,11 @@ struct fsn_2pc {
   unsigned ell, scale;
   size_t nthreads;
   fsn_channel **ch;
-  fsn_ot **senders, **receivers;
+  fsn_ot_pack **packs;
 };
 
-/* The OT objects of thread t: the server creates its sender first, the client its receiver first, so each
- * creation meets its counterpart on the other side. Seeds (tests only) differ per object. The millionaires' leaves
- * run 1-out-of-N OT from the server to the client: that first pair also runs its KK13 base OTs now, at set-up. */
-static fsn_status create_ots(fsn_2pc *p, size_t t, const uint8_t *seed) {
-  fsn_ot_role first = p->role == FSN_ROLE_SERVER ? FSN_OT_SENDER : FSN_OT_RECEIVER;
-  for (int k = 0; k < 2; k++) {
-    fsn_ot_role r = k == 0 ? first : (fsn_ot_role)!first;
-    fsn_ot **slot = r == FSN_OT_SENDER ? &p->senders[t] : &p->receivers[t];
-    fsn_status st;
-    if (seed) {
-      uint8_t s[32];
-      uint64_t tag[2] = {t, (uint64_t)p->role * 2 + (uint64_t)r};
-      crypto_generichash(s, sizeof s, (const uint8_t *)tag, sizeof tag, seed, 32);
-      st = fsn_ot_create_seeded(slot, p->ch[t], r, s);
-    } else {
-      st = fsn_ot_create(slot, p->ch[t], r);
-    }
-    if (st == FSN_OK && k == 0) st = fsn_ot_nchoose1_setup(*slot);
-    if (st != FSN_OK) return st;
-  }
-  return FSN_OK;
-}
-
 fsn_status fsn_2pc_create(fsn_2pc **out, fsn_channel *const *channels, size_t nthreads, fsn_role role, unsigned ell,
-                          unsigned scale, const uint8_t *seed) {
+                          unsigned scale, const fsn_2pc_options *opt) {
   *out = NULL;
   if (nthreads == 0 || ell == 0 || ell > 64 || scale >= ell)
     return fsn_fail(FSN_E_INVALID, "two-party context: %zu threads, ell = %u, scale = %u", nthreads, ell, scale);
@@ -49,15 +26,15 @@ fsn_status fsn_2pc_create(fsn_2pc **out, fsn_channel *const *channels, size_t nt
   if (!p) return fsn_fail(FSN_E_NOMEM, "two-party context");
   *p = (fsn_2pc){.role = role, .ell = ell, .scale = scale, .nthreads = nthreads};
   p->ch = calloc(nthreads, sizeof *p->ch);
-  p->senders = calloc(nthreads, sizeof *p->senders);
-  p->receivers = calloc(nthreads, sizeof *p->receivers);
-  if (!p->ch || !p->senders || !p->receivers) {
+  p->packs = calloc(nthreads, sizeof *p->packs);
+  if (!p->ch || !p->packs) {
     fsn_2pc_destroy(p);
     return fsn_fail(FSN_E_NOMEM, "two-party context");
   }
   memcpy(p->ch, channels, nthreads * sizeof *p->ch);
+  const fsn_ot_pack_options po = {.ext = opt ? opt->ot : NULL, .unchecked = opt && opt->ot_unchecked};
   for (size_t t = 0; t < nthreads; t++) {
-    fsn_status st = create_ots(p, t, seed);
+    fsn_status st = fsn_ot_pack_create(&p->packs[t], p->ch[t], role, &po);
     if (st != FSN_OK) {
       fsn_2pc_destroy(p);
       return st;
@@ -69,11 +46,8 @@ fsn_status fsn_2pc_create(fsn_2pc **out, fsn_channel *const *channels, size_t nt
 
 void fsn_2pc_destroy(fsn_2pc *p) {
   if (!p) return;
-  for (size_t t = 0; t < p->nthreads; t++) {
-    if (p->senders) fsn_ot_destroy(p->senders[t]);
-    if (p->receivers) fsn_ot_destroy(p->receivers[t]);
-  }
-  free(p->ch), free(p->senders), free(p->receivers), free(p);
+  for (size_t t = 0; p->packs && t < p->nthreads; t++) fsn_ot_pack_destroy(p->packs[t]);
+  free(p->ch), free(p->packs), free(p);
 }
 
 fsn_role fsn_2pc_role(const fsn_2pc *p) { return p->role; }
@@ -81,10 +55,9 @@ unsigned fsn_2pc_ell(const fsn_2pc *p) { return p->ell; }
 unsigned fsn_2pc_scale(const fsn_2pc *p) { return p->scale; }
 size_t fsn_2pc_threads(const fsn_2pc *p) { return p->nthreads; }
 fsn_channel *fsn_2pc_channel(const fsn_2pc *p, size_t t) { return p->ch[t]; }
-fsn_ot *fsn_2pc_ot_sender(const fsn_2pc *p, size_t t) { return p->senders[t]; }
-fsn_ot *fsn_2pc_ot_receiver(const fsn_2pc *p, size_t t) { return p->receivers[t]; }
-fsn_ot *const *fsn_2pc_ot_senders(const fsn_2pc *p) { return p->senders; }
-fsn_ot *const *fsn_2pc_ot_receivers(const fsn_2pc *p) { return p->receivers; }
+fsn_ot_pack *fsn_2pc_ot_pack(const fsn_2pc *p, size_t t) { return p->packs[t]; }
+fsn_cot *fsn_2pc_ot_sender(const fsn_2pc *p, size_t t) { return fsn_ot_pack_cot(p->packs[t], FSN_OT_SENDER); }
+fsn_cot *fsn_2pc_ot_receiver(const fsn_2pc *p, size_t t) { return fsn_ot_pack_cot(p->packs[t], FSN_OT_RECEIVER); }
 
 void fsn_2pc_counters(const fsn_2pc *p, fsn_counters *out) {
   *out = (fsn_counters){0};

@@ -129,11 +129,11 @@ static fsn_status leaf_ots(fsn_nl_thr *t, const uint64_t *v, const uint8_t *rnd,
   fsn_status st = FSN_OK;
   if (fsn_nl_server(t)) {
     leaf_gen gf = {.v = v, .rnd = rnd, .s = s}, gt = {.v = v, .rnd = rnd, .s = s, .top = true};
-    if (s->full) st = fsn_ot_nchoose1_send_fn(t->snd, gen_leaves, &gf, n * s->full, 4, 4);
-    if (st == FSN_OK && s->full < s->m) st = fsn_ot_nchoose1_send_fn(t->snd, gen_leaves, &gt, n, s->wtop, 4);
+    if (s->full) st = fsn_ot_nchoose1_send_fn(t->nsnd, gen_leaves, &gf, n * s->full, 4, 4);
+    if (st == FSN_OK && s->full < s->m) st = fsn_ot_nchoose1_send_fn(t->nsnd, gen_leaves, &gt, n, s->wtop, 4);
   } else {
-    if (s->full) st = fsn_ot_nchoose1_recv(t->rcv, full, ifull, n * s->full, 4, 4);
-    if (st == FSN_OK && s->full < s->m) st = fsn_ot_nchoose1_recv(t->rcv, top, itop, n, s->wtop, 4);
+    if (s->full) st = fsn_ot_nchoose1_recv(t->nrcv, full, ifull, n * s->full, 4, 4);
+    if (st == FSN_OK && s->full < s->m) st = fsn_ot_nchoose1_recv(t->nrcv, top, itop, n, s->wtop, 4);
   }
   return st;
 }

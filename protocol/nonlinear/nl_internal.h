@@ -15,7 +15,8 @@ typedef struct fsn_nl_thr {
   unsigned ell;
   size_t index;
   fsn_channel *ch;
-  fsn_ot *snd, *rcv; /* this party as OT sender / as OT receiver */
+  fsn_cot *snd, *rcv;     /* this party as OT sender / as OT receiver */
+  fsn_ot_n1 *nsnd, *nrcv; /* the same, 1-out-of-N */
   fsn_prg prg;
 } fsn_nl_thr;
 

@@ -18,7 +18,9 @@ static void init_thr(fsn_nl_thr *t, fsn_2pc *p, size_t i) {
                     .index = i,
                     .ch = fsn_2pc_channel(p, i),
                     .snd = fsn_2pc_ot_sender(p, i),
-                    .rcv = fsn_2pc_ot_receiver(p, i)};
+                    .rcv = fsn_2pc_ot_receiver(p, i),
+                    .nsnd = fsn_ot_pack_n1(fsn_2pc_ot_pack(p, i), FSN_OT_SENDER),
+                    .nrcv = fsn_ot_pack_n1(fsn_2pc_ot_pack(p, i), FSN_OT_RECEIVER)};
   fsn_prg_seed(&t->prg, seed);
   sodium_memzero(seed, sizeof seed);
 }

@@ -2,8 +2,7 @@
  * message each way. Sender: A = aG. Receiver: B_i = b_i G + c_i A. Keys are BLAKE2b of (index, A, B_i, point):
  * the sender's k0 from a B_i, k1 from a (B_i - A) = a B_i - a A; the receiver's from b_i A. Semi-honest only; see
  * docs/SECURITY.md for the caveats. */
-#include <fusion/ot.h>
-#include <fusion/prg.h>
+#include "protocol/ot/ot_internal.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -142,5 +141,50 @@ out:
   rng_done(&r);
   free(B);
   free(b);
+  return st;
+}
+
+/* ---- base OTs of an extension ------------------------------------------------------------------------------------ */
+
+void fsn_ot_local_prg(fsn_prg *prg, const uint8_t *seed, const char domain[16]) {
+  uint8_t key[16];
+  if (seed)
+    crypto_generichash(key, sizeof key, seed, 32, (const uint8_t *)domain, 16);
+  else
+    randombytes_buf(key, sizeof key);
+  fsn_prg_seed(prg, key);
+  sodium_memzero(key, sizeof key);
+}
+
+fsn_status fsn_ot_base_setup(fsn_channel *ch, fsn_ot_role role, size_t k, fsn_prg *g0, fsn_prg *g1, uint8_t *choice,
+                             const uint8_t *seed, const char domain[16]) {
+  uint8_t *k0 = malloc(16 * k), *k1 = malloc(16 * k), base_seed[32];
+  if (!k0 || !k1) {
+    free(k0), free(k1);
+    return fsn_fail(FSN_E_NOMEM, "base OTs: %zu keys", 2 * k);
+  }
+  fsn_prg local;
+  fsn_ot_local_prg(&local, seed, domain);
+  fsn_prg_bytes(&local, base_seed, sizeof base_seed);
+  const uint8_t *bseed = seed ? base_seed : NULL;
+  fsn_status st;
+  if (role == FSN_OT_RECEIVER) {
+    st = fsn_base_ot_send(ch, k0, k1, k, bseed);
+    if (st == FSN_OK)
+      for (size_t j = 0; j < k; j++) {
+        fsn_prg_seed(&g0[j], k0 + 16 * j);
+        fsn_prg_seed(&g1[j], k1 + 16 * j);
+      }
+  } else {
+    fsn_prg_bytes(&local, choice, k / 8);
+    st = fsn_base_ot_recv(ch, k0, choice, k, bseed);
+    if (st == FSN_OK)
+      for (size_t j = 0; j < k; j++) fsn_prg_seed(&g0[j], k0 + 16 * j);
+  }
+  sodium_memzero(k0, 16 * k);
+  sodium_memzero(k1, 16 * k);
+  sodium_memzero(base_seed, sizeof base_seed);
+  sodium_memzero(&local, sizeof local);
+  free(k0), free(k1);
   return st;
 }

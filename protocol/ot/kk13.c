@@ -1,4 +1,7 @@
-/* KK13 1-out-of-N OT extension (Kolesnikov-Kumaresan 2013), semi-honest, for N = 2^logn with 2 <= logn <= 8.
+/* KK13 1-out-of-N OT extension (Kolesnikov-Kumaresan 2013), semi-honest, for N = 2^logn with 2 <= logn <= 8: an
+ * implementation of the 1-out-of-N interface with its own 256 base OTs (run at creation) and its own buffers; logn = 1
+ * goes to the "rot" construction on the COT the object was made on. No consistency check (OOS17 would add one): a
+ * malicious receiver can learn s, see docs/SECURITY.md.
  *
  * The code. C(x) for an index x < 256 is the 256-bit word with bit p = parity(x AND p), p = 0 .. 255: the
  * Walsh-Hadamard code of the 8-bit index. For x < N only the low logn bits of p matter, so C(x) is the
@@ -31,25 +34,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Code length K = 256 (two 128-column halves), chunks of KK_CHUNK instances. */
+#define FSN_KK_K     256
+#define FSN_KK_CHUNK (FSN_OT_CHUNK / 2)
+
 enum {
   K = FSN_KK_K,
   RING = 2 * FSN_OT_CHUNK, /* ciphertexts per frame: the ring buffer */
   GROUP = 1024,            /* hash inputs per pass on the sender: 16 KiB, L1-resident */
 };
 
-/* Rows of a chunk: columns 0-127 of row i at rows + 16 i, columns 128-255 at rows + 16 (FSN_KK_CHUNK + i). */
-static uint8_t *rows_hi(fsn_ot *ot) { return ot->rows + 16 * FSN_KK_CHUNK; }
+typedef struct kk13 {
+  fsn_ot_n1 base;
+  fsn_ot_n1 *small; /* "rot" on the same COT, for logn = 1 (128 + 2 ell bits beat 256 + 2 ell) */
+  fsn_channel *ch;  /* the COT's */
+  fsn_ot_role role;
+  fsn_prg g0[FSN_KK_K]; /* receiver: the seed of column j for bit 0; sender: the seed it chose, k_j^{s_j} */
+  fsn_prg g1[FSN_KK_K]; /* receiver only: the seed for bit 1 */
+  /* Sender: C(x) AND s for every x < 256, C the code: columns 0-127 in dlo[x], 128-255 in dhi[x]. */
+  _Alignas(64) uint8_t dlo[256][16];
+  _Alignas(64) uint8_t dhi[256][16];
+  _Alignas(16) uint8_t s[32]; /* sender: the base-OT choice vector */
+  uint64_t count;             /* 1-out-of-N instances run so far: instance j's hash tweak */
+  uint8_t *cols;              /* 256 x FSN_KK_CHUNK bits: t or q */
+  uint8_t *u;                 /* 256 x FSN_KK_CHUNK bits: the receiver's columns; the sender's packed ciphertexts */
+  uint8_t *rows;              /* FSN_KK_CHUNK x 256 bits, two halves (rows_hi) */
+  uint8_t *rows2;             /* hash inputs and gen's messages (sender); index bit planes (receiver) */
+  uint64_t *ring;             /* RING ciphertexts */
+} kk13;
 
-void fsn_ot_kk_free(fsn_ot *ot) {
-  if (!ot->kk) return;
-  sodium_memzero(ot->kk, sizeof *ot->kk);
-  free(ot->kk);
-  ot->kk = NULL;
-}
+/* Rows of a chunk: columns 0-127 of row i at rows + 16 i, columns 128-255 at rows + 16 (FSN_KK_CHUNK + i). */
+static uint8_t *rows_hi(kk13 *kk) { return kk->rows + 16 * FSN_KK_CHUNK; }
 
 /* C(x) AND s for every x < 256: C(2^b) is the code's generator b (bit p set iff bit b of p is), the rest by
  * linearity, C(x) = C(x & (x - 1)) ^ C(lowest bit of x). */
-static void code_table(fsn_ot_kk *kk) {
+static void code_table(kk13 *kk) {
   uint8_t d[256][32];
   memset(d[0], 0, 32);
   for (unsigned b = 0; b < 8; b++) {
@@ -65,53 +84,35 @@ static void code_table(fsn_ot_kk *kk) {
   sodium_memzero(d, sizeof d);
 }
 
-fsn_status fsn_ot_nchoose1_setup(fsn_ot *ot) {
-  fsn_status st = fsn_ot_check(ot, ot ? ot->role : FSN_OT_SENDER, 0, "fsn_ot_nchoose1_setup");
-  if (st != FSN_OK || ot->kk) return st;
-  fsn_ot_kk *kk = aligned_alloc(64, sizeof *kk);
-  if (!kk) return fsn_fail(FSN_E_NOMEM, "fsn_ot_nchoose1_setup: %zu bytes", sizeof *kk);
-  memset(kk, 0, sizeof *kk);
-  ot->kk = kk;
-  st = fsn_ot_base_setup(ot, K, kk->g0, kk->g1, kk->s, "fusion/kk13/seed");
-  if (st != FSN_OK) {
-    fsn_ot_kk_free(ot);
-    return fsn_ot_broke(ot, st);
-  }
-  if (ot->role == FSN_OT_SENDER) code_table(kk);
-  return FSN_OK;
-}
-
 static size_t chunk_len(size_t n, size_t off) { return n - off < FSN_KK_CHUNK ? n - off : FSN_KK_CHUNK; }
 
 /* ---- sender ------------------------------------------------------------------------------------------------------ */
 
-/* Receive u for m instances and leave the rows q_i in ot->rows (two halves). */
-static fsn_status tx_rows(fsn_ot *ot, size_t m) {
+/* Receive u for m instances and leave the rows q_i in kk->rows (two halves). */
+static fsn_status tx_rows(kk13 *kk, size_t m) {
   const size_t mp = fsn_ot_round128(m), len = mp / 8;
-  fsn_ot_kk *kk = ot->kk;
-  fsn_status st = fsn_channel_recv(ot->ch, ot->u, K * len);
+  fsn_status st = fsn_channel_recv(kk->ch, kk->u, K * len);
   if (st != FSN_OK) return st;
   for (unsigned j = 0; j < K; j++) {
-    uint8_t *q = ot->cols + j * len;
+    uint8_t *q = kk->cols + j * len;
     fsn_aes128_ctr(q, NULL, len / 16, &kk->g0[j].key, kk->g0[j].ctr);
-    fsn_ot_xor_masked(q, ot->u + j * len, len, 0 - (uint64_t)(kk->s[j / 8] >> (j % 8) & 1u));
+    fsn_ot_xor_masked(q, kk->u + j * len, len, 0 - (uint64_t)(kk->s[j / 8] >> (j % 8) & 1u));
   }
-  fsn_bits_transpose(ot->rows, ot->cols, 128, mp);
-  fsn_bits_transpose(rows_hi(ot), ot->cols + 128 * len, 128, mp);
+  fsn_bits_transpose(kk->rows, kk->cols, 128, mp);
+  fsn_bits_transpose(rows_hi(kk), kk->cols + 128 * len, 128, mp);
   return FSN_OK;
 }
 
 /* The ciphertexts of instances [i0, i0 + g) of the chunk (global index j0 + i0 ...): ct[i N + x] = msg[i N + x] ^
  * H_j(q_i ^ (C(x) AND s)), low ell bits. Two passes over one buffer of g N blocks build the inner and the outer hash
  * inputs, 64-bit words in native order (the tweak converted to it), in loops the compiler vectorises. */
-static void tx_cipher(fsn_ot *ot, uint64_t *restrict ct, const uint64_t *restrict msg, size_t i0, size_t g, size_t N,
+static void tx_cipher(kk13 *kk, uint64_t *restrict ct, const uint64_t *restrict msg, size_t i0, size_t g, size_t N,
                       uint64_t j0, uint64_t mask) {
-  const fsn_ot_kk *kk = ot->kk;
-  uint64_t *restrict blk = (uint64_t *)(void *)ot->rows2;
+  uint64_t *restrict blk = (uint64_t *)(void *)kk->rows2;
   const uint64_t *restrict dlo = (const uint64_t *)(const void *)kk->dlo[0];
   const uint64_t *restrict dhi = (const uint64_t *)(const void *)kk->dhi[0];
-  const uint64_t *lo = (const uint64_t *)(const void *)ot->rows + 2 * i0;
-  const uint64_t *hi = (const uint64_t *)(const void *)rows_hi(ot) + 2 * i0;
+  const uint64_t *lo = (const uint64_t *)(const void *)kk->rows + 2 * i0;
+  const uint64_t *hi = (const uint64_t *)(const void *)rows_hi(kk) + 2 * i0;
   const uint64_t one = fsn_ot_le64(1);
   for (size_t i = 0; i < g; i++) {
     const uint64_t a0 = lo[2 * i] ^ fsn_ot_le64(j0 + i0 + i), a1 = lo[2 * i + 1];
@@ -144,73 +145,71 @@ static void pack_words(uint8_t *out, const uint64_t *ct, size_t g, size_t N, uns
   }
 }
 
-fsn_status fsn_ot_kk_send(fsn_ot *ot, const uint64_t *msgs, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned logn,
+static fsn_status kk_send(kk13 *kk, const uint64_t *msgs, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned logn,
                           unsigned ell) {
-  fsn_status st = fsn_ot_nchoose1_setup(ot);
-  if (st != FSN_OK) return st;
+  fsn_status st;
   const size_t N = (size_t)1 << logn, frame = RING / N, group = GROUP / N > 0 ? GROUP / N : 1;
-  const uint64_t mask = fsn_ring_mask(ell), j0 = ot->kk->count;
+  const uint64_t mask = fsn_ring_mask(ell), j0 = kk->count;
   const bool words = packed_words(N, ell);
-  uint8_t *bytes = ot->u;                                        /* free once the rows are formed */
-  uint64_t *made = (uint64_t *)(void *)(ot->rows2 + 16 * GROUP); /* gen's messages, one group at a time */
+  uint8_t *bytes = kk->u;                                        /* free once the rows are formed */
+  uint64_t *made = (uint64_t *)(void *)(kk->rows2 + 16 * GROUP); /* gen's messages, one group at a time */
   for (size_t off = 0; off < n; off += FSN_KK_CHUNK) {
     const size_t m = chunk_len(n, off);
-    if ((st = tx_rows(ot, m)) != FSN_OK) return fsn_ot_broke(ot, st);
+    if ((st = tx_rows(kk, m)) != FSN_OK) return st;
     for (size_t f = 0; f < m; f += frame) {
       const size_t fl = m - f < frame ? m - f : frame;
       for (size_t g = f; g < f + fl; g += group) {
         const size_t gl = f + fl - g < group ? f + fl - g : group;
-        uint64_t *ct = ot->ring + (g - f) * N;
+        uint64_t *ct = kk->ring + (g - f) * N;
         if (!msgs) gen(made, off + g, gl, arg);
-        tx_cipher(ot, ct, msgs ? msgs + (off + g) * N : made, g, gl, N, j0 + off, mask);
+        tx_cipher(kk, ct, msgs ? msgs + (off + g) * N : made, g, gl, N, j0 + off, mask);
         if (words) pack_words(bytes + (g - f) * N * ell / 8, ct, gl, N, ell);
       }
-      st = words ? fsn_channel_send(ot->ch, bytes, fl * N * ell / 8)
-                 : fsn_channel_send_ring(ot->ch, ot->ring, fl * N, ell);
-      if (st != FSN_OK) return fsn_ot_broke(ot, st);
+      st = words ? fsn_channel_send(kk->ch, bytes, fl * N * ell / 8)
+                 : fsn_channel_send_ring(kk->ch, kk->ring, fl * N, ell);
+      if (st != FSN_OK) return st;
     }
-    if ((st = fsn_channel_flush(ot->ch)) != FSN_OK) return fsn_ot_broke(ot, st);
+    if ((st = fsn_channel_flush(kk->ch)) != FSN_OK) return st;
   }
-  ot->kk->count += n;
+  kk->count += n;
   return FSN_OK;
 }
 
 /* ---- receiver ---------------------------------------------------------------------------------------------------- */
 
-/* Columns of a chunk of m instances with indices idx[0 .. m): t_j = G(k_j^0) into ot->cols, u_j into ot->u. */
-static void rx_columns(fsn_ot *ot, const uint8_t *idx, size_t m, unsigned logn) {
+/* Columns of a chunk of m instances with indices idx[0 .. m): t_j = G(k_j^0) into kk->cols, u_j into kk->u. */
+static void rx_columns(kk13 *kk, const uint8_t *idx, size_t m, unsigned logn) {
   const size_t mp = fsn_ot_round128(m), len = mp / 8;
   const unsigned N = 1u << logn;
-  fsn_ot_kk *kk = ot->kk;
   /* Bit planes of the indices (row b: bit b of every index), through the scratch rows. */
-  uint8_t *pad_idx = ot->rows2, *planes = ot->rows2 + mp;
+  uint8_t *pad_idx = kk->rows2, *planes = kk->rows2 + mp;
   memcpy(pad_idx, idx, m);
   memset(pad_idx + m, 0, mp - m);
   fsn_bits_transpose(planes, pad_idx, mp, 8);
   /* Code column p < N is the XOR of the planes of the bits set in p; column j of the code is column j mod N. */
-  memset(ot->u, 0, len);
+  memset(kk->u, 0, len);
   for (unsigned p = 1; p < N; p++)
-    fsn_bits_xor(ot->u + p * len, ot->u + (p & (p - 1)) * len, planes + (size_t)__builtin_ctz(p) * len, len);
+    fsn_bits_xor(kk->u + p * len, kk->u + (p & (p - 1)) * len, planes + (size_t)__builtin_ctz(p) * len, len);
   /* Downwards, so that code column j mod N is still in place when column j >= N reads it. */
   for (unsigned j = K; j-- > 0;) {
-    uint8_t *t = ot->cols + j * len, *u = ot->u + j * len;
+    uint8_t *t = kk->cols + j * len, *u = kk->u + j * len;
     fsn_aes128_ctr(t, NULL, len / 16, &kk->g0[j].key, kk->g0[j].ctr);
-    fsn_bits_xor(u, t, ot->u + (j & (N - 1)) * len, len);
+    fsn_bits_xor(u, t, kk->u + (j & (N - 1)) * len, len);
     fsn_aes128_ctr(u, u, len / 16, &kk->g1[j].key, kk->g1[j].ctr);
   }
 }
 
-static fsn_status rx_send(fsn_ot *ot, size_t m) {
-  fsn_status st = fsn_channel_send(ot->ch, ot->u, K * fsn_ot_round128(m) / 8);
-  return st == FSN_OK ? fsn_channel_flush(ot->ch) : st;
+static fsn_status rx_send(kk13 *kk, size_t m) {
+  fsn_status st = fsn_channel_send(kk->ch, kk->u, K * fsn_ot_round128(m) / 8);
+  return st == FSN_OK ? fsn_channel_flush(kk->ch) : st;
 }
 
 /* The rows t_i of the chunk and the pads of the chosen messages, H_j(t_i), low 64 bits into pad[0 .. m). */
-static void rx_pads(fsn_ot *ot, uint64_t *pad, size_t m, uint64_t j0) {
+static void rx_pads(kk13 *kk, uint64_t *pad, size_t m, uint64_t j0) {
   const size_t mp = fsn_ot_round128(m), len = mp / 8;
-  uint8_t *lo = ot->rows, *hi = rows_hi(ot);
-  fsn_bits_transpose(lo, ot->cols, 128, mp);
-  fsn_bits_transpose(hi, ot->cols + 128 * len, 128, mp);
+  uint8_t *lo = kk->rows, *hi = rows_hi(kk);
+  fsn_bits_transpose(lo, kk->cols, 128, mp);
+  fsn_bits_transpose(hi, kk->cols + 128 * len, 128, mp);
   for (size_t i = 0; i < m; i++) fsn_ot_store64(lo + 16 * i, fsn_ot_low64(lo + 16 * i) ^ (j0 + i));
   fsn_ccrh(lo, lo, m);
   for (size_t i = 0; i < m; i++) {
@@ -224,26 +223,26 @@ static void rx_pads(fsn_ot *ot, uint64_t *pad, size_t m, uint64_t j0) {
 /* Read this chunk's ciphertexts frame by frame; out holds the pads and receives the messages. Every ciphertext of
  * an instance is read, so the memory accesses do not depend on the index (in the packed-word form, one word per
  * instance and a shift by r ell). */
-static fsn_status rx_finish(fsn_ot *ot, uint64_t *out, const uint8_t *idx, size_t m, size_t N, unsigned ell) {
+static fsn_status rx_finish(kk13 *kk, uint64_t *out, const uint8_t *idx, size_t m, size_t N, unsigned ell) {
   const size_t frame = RING / N;
   const uint64_t mask = fsn_ring_mask(ell);
   const bool words = packed_words(N, ell);
-  uint8_t *bytes = (uint8_t *)ot->ring;
+  uint8_t *bytes = (uint8_t *)kk->ring;
   for (size_t f = 0; f < m; f += frame) {
     const size_t fl = m - f < frame ? m - f : frame;
     if (words) {
       const size_t B = N * ell / 8;
-      fsn_status st = fsn_channel_recv(ot->ch, bytes, fl * B);
+      fsn_status st = fsn_channel_recv(kk->ch, bytes, fl * B);
       if (st != FSN_OK) return st;
       memset(bytes + fl * B, 0, 8); /* the last word's load reads up to 8 bytes */
       for (size_t i = 0; i < fl; i++)
         out[f + i] = (out[f + i] ^ fsn_ot_low64(bytes + i * B) >> (idx[f + i] * ell)) & mask;
       continue;
     }
-    fsn_status st = fsn_channel_recv_ring(ot->ch, ot->ring, fl * N, ell);
+    fsn_status st = fsn_channel_recv_ring(kk->ch, kk->ring, fl * N, ell);
     if (st != FSN_OK) return st;
     for (size_t i = 0; i < fl; i++) {
-      const uint64_t *ct = ot->ring + i * N;
+      const uint64_t *ct = kk->ring + i * N;
       const unsigned r = idx[f + i];
       uint64_t c = 0;
       for (unsigned x = 0; x < N; x++) c |= ct[x] & (0 - (uint64_t)(x == r));
@@ -253,23 +252,73 @@ static fsn_status rx_finish(fsn_ot *ot, uint64_t *out, const uint8_t *idx, size_
   return FSN_OK;
 }
 
-fsn_status fsn_ot_kk_recv(fsn_ot *ot, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn, unsigned ell) {
-  fsn_status st = fsn_ot_nchoose1_setup(ot);
-  if (st != FSN_OK || n == 0) return st;
-  const uint64_t j0 = ot->kk->count;
+static fsn_status kk_recv(kk13 *kk, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn, unsigned ell) {
+  fsn_status st;
+  const uint64_t j0 = kk->count;
   size_t off = 0, m = chunk_len(n, 0);
-  rx_columns(ot, idx, m, logn);
-  rx_pads(ot, out, m, j0);
+  rx_columns(kk, idx, m, logn);
+  rx_pads(kk, out, m, j0);
   while (off < n) {
-    if ((st = rx_send(ot, m)) != FSN_OK) return fsn_ot_broke(ot, st);
+    if ((st = rx_send(kk, m)) != FSN_OK) return st;
     const size_t next = off + m, mn = next < n ? chunk_len(n, next) : 0;
     if (mn) {
-      rx_columns(ot, idx + next, mn, logn);
-      rx_pads(ot, out + next, mn, j0 + next);
+      rx_columns(kk, idx + next, mn, logn);
+      rx_pads(kk, out + next, mn, j0 + next);
     }
-    if ((st = rx_finish(ot, out + off, idx + off, m, (size_t)1 << logn, ell)) != FSN_OK) return fsn_ot_broke(ot, st);
+    if ((st = rx_finish(kk, out + off, idx + off, m, (size_t)1 << logn, ell)) != FSN_OK) return st;
     off = next, m = mn;
   }
-  ot->kk->count += n;
+  kk->count += n;
+  return FSN_OK;
+}
+
+/* ---- the 1-out-of-N interface ------------------------------------------------------------------------------------ */
+
+static kk13 *of(fsn_ot_n1 *n1) { return (kk13 *)(void *)n1; }
+
+static fsn_status send(fsn_ot_n1 *n1, const uint64_t *msgs, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned logn,
+                       unsigned ell) {
+  kk13 *kk = of(n1);
+  return logn == 1 ? kk->small->ops->send(kk->small, msgs, gen, arg, n, logn, ell)
+                   : kk_send(kk, msgs, gen, arg, n, logn, ell);
+}
+
+static fsn_status recv(fsn_ot_n1 *n1, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn, unsigned ell) {
+  kk13 *kk = of(n1);
+  return logn == 1 ? kk->small->ops->recv(kk->small, out, idx, n, logn, ell) : kk_recv(kk, out, idx, n, logn, ell);
+}
+
+static void destroy(fsn_ot_n1 *n1) {
+  kk13 *kk = of(n1);
+  fsn_ot_n1_destroy(kk->small);
+  if (kk->cols) sodium_memzero(kk->cols, K * FSN_KK_CHUNK / 8);
+  if (kk->rows) sodium_memzero(kk->rows, 32 * FSN_KK_CHUNK);
+  free(kk->cols), free(kk->u), free(kk->rows), free(kk->rows2), free(kk->ring);
+  sodium_memzero(kk, sizeof *kk);
+  free(kk);
+}
+
+static const fsn_ot_n1_ops kk13_ops = {.name = "kk13", .send = send, .recv = recv, .destroy = destroy};
+
+fsn_status fsn_kk13_create(fsn_ot_n1 **out, fsn_cot *cot, const uint8_t *seed) {
+  kk13 *kk = aligned_alloc(64, (sizeof(kk13) + 63) / 64 * 64);
+  if (!kk) return fsn_fail(FSN_E_NOMEM, "KK13: %zu bytes", sizeof *kk);
+  memset(kk, 0, sizeof *kk);
+  fsn_ot_n1_init(&kk->base, &kk13_ops, cot);
+  kk->ch = cot->ch, kk->role = cot->role;
+  kk->cols = fsn_ot_alloc64(K * FSN_KK_CHUNK / 8), kk->u = fsn_ot_alloc64(K * FSN_KK_CHUNK / 8);
+  kk->rows = fsn_ot_alloc64(32 * FSN_KK_CHUNK), kk->rows2 = fsn_ot_alloc64(2 * FSN_KK_CHUNK + 24 * GROUP);
+  kk->ring = fsn_ot_alloc64(RING * sizeof(uint64_t));
+  fsn_status st = FSN_OK;
+  if (!kk->cols || !kk->u || !kk->rows || !kk->rows2 || !kk->ring) st = fsn_fail(FSN_E_NOMEM, "KK13: working buffers");
+  if (st == FSN_OK) st = fsn_n1rot_create(&kk->small, cot);
+  /* 256 base OTs with reversed roles, as IKNP's. */
+  if (st == FSN_OK) st = fsn_ot_base_setup(kk->ch, kk->role, K, kk->g0, kk->g1, kk->s, seed, "fusion/kk13/seed");
+  if (st != FSN_OK) {
+    destroy(&kk->base);
+    return st;
+  }
+  if (kk->role == FSN_OT_SENDER) code_table(kk);
+  *out = &kk->base;
   return FSN_OK;
 }

@@ -1,129 +1,203 @@
-/* 1-out-of-N OT: the entry points, and the path for N = 2. For logn >= 2 the calls go to the KK13 extension
- * (kk13.c: 256 + N ell bits per instance). For N = 2 one IKNP correlated OT per instance is cheaper (128 + 2 ell):
+/* 1-out-of-N OT: the interface (creation by name, argument checks) and the "rot" construction on any COT.
  *
- * 1-out-of-N OT from logn correlated OTs per instance (Naor-Pinkas style over IKNP's correlated OT; written for any
- * logn, used for logn = 1 only). Instance i uses
- * the COTs i logn + j, j < logn, with choice bit j of the receiver's index. The pad of message x is
- *   pad_x = XOR_j H(q_{i,j} ^ x_j Delta ^ tweak(j, x))
+ * "rot": 1-out-of-N OT from logn correlated OTs per instance (Naor-Pinkas style). Instance i uses the COTs
+ * i logn + j, j < logn, with choice bit j of the receiver's index. The pad of message x is
+ *   pad_x = XOR_j H(q_{i,j} ^ x_j Delta ^ tweak(k, j, x)),   k the instance's index in the object's session,
  * with H the fixed-key CCR hash: the receiver knows t_{i,j} = q_{i,j} ^ c_j Delta, hence pad_c; every other pad has
  * at least one term H(t ^ Delta ^ tweak) with a tweak used nowhere else, which is pseudorandom without Delta.
- * Wire: 128 logn bits of u plus N ell bits of ciphertexts per instance. */
+ * Wire: the logn COTs plus N ell bits of ciphertexts per instance. */
 #include "protocol/ot/ot_internal.h"
+#include "protocol/ot/ot_testing.h"
 
-#include <fusion/bits.h>
-#include <string.h>
+#include <fusion/ring.h>
+#include <sodium.h>
+#include <stdlib.h>
 
-/* tweak(j, x): x in bytes 0-1 and j + 1 in byte 2 of the block's low 64 bits; injective in (j, x). */
-static uint64_t tweak_word(unsigned j, unsigned x) { return (uint64_t)x | (uint64_t)(j + 1) << 16; }
+/* ---- the interface ----------------------------------------------------------------------------------------------- */
 
-static void tweak(uint8_t *block, unsigned j, unsigned x) {
-  fsn_ot_store64(block, fsn_ot_low64(block) ^ tweak_word(j, x));
+void fsn_ot_n1_init(fsn_ot_n1 *n1, const fsn_ot_n1_ops *ops, fsn_cot *cot) {
+  n1->ops = ops, n1->cot = cot, n1->role = cot->role;
 }
 
-static fsn_status check_n1(unsigned logn, unsigned ell, const char *what) {
+static fsn_status create(fsn_ot_n1 **out, const char *ext, fsn_cot *cot, const uint8_t *seed) {
+  if (!out || !ext || !cot) return fsn_fail(FSN_E_INVALID, "fsn_ot_n1_create: NULL argument");
+  *out = NULL;
+  if (!strcmp(ext, "rot")) return fsn_n1rot_create(out, cot);
+  if (!strcmp(ext, "kk13")) return fsn_kk13_create(out, cot, seed);
+  return fsn_fail(FSN_E_UNSUPPORTED, "fsn_ot_n1_create: no 1-out-of-N OT named \"%s\" (known: rot, kk13)", ext);
+}
+
+fsn_status fsn_ot_n1_create(fsn_ot_n1 **out, const char *ext, fsn_cot *cot) { return create(out, ext, cot, NULL); }
+
+fsn_status fsn_ot_n1_create_test(fsn_ot_n1 **out, const char *ext, fsn_cot *cot, const uint8_t *seed) {
+  return create(out, ext, cot, seed);
+}
+
+void fsn_ot_n1_destroy(fsn_ot_n1 *n1) {
+  if (n1) n1->ops->destroy(n1);
+}
+
+const char *fsn_ot_n1_name(const fsn_ot_n1 *n1) { return n1->ops->name; }
+
+static fsn_status check(const fsn_ot_n1 *n1, fsn_ot_role role, size_t n, unsigned logn, unsigned ell,
+                        const char *what) {
+  if (!n1) return fsn_fail(FSN_E_INVALID, "%s: NULL OT object", what);
+  if (n1->role != role)
+    return fsn_fail(FSN_E_INVALID, "%s: called on a %s object", what,
+                    n1->role == FSN_OT_SENDER ? "sender" : "receiver");
+  if (n1->broken) return fsn_fail(FSN_E_INVALID, "%s: the OT object failed earlier and is out of step", what);
+  if (n > SIZE_MAX / 4096) return fsn_fail(FSN_E_INVALID, "%s: n = %zu too large", what, n);
   if (logn < 1 || logn > 8) return fsn_fail(FSN_E_INVALID, "%s: logn = %u outside 1 .. 8", what, logn);
   if (ell < 1 || ell > 64) return fsn_fail(FSN_E_INVALID, "%s: ell = %u outside 1 .. 64", what, ell);
   return FSN_OK;
 }
 
-/* Instances per round trip: logn COTs each fit one chunk, N ciphertexts each fit the ring buffer. */
+static fsn_status send(fsn_ot_n1 *n1, const uint64_t *msgs, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned logn,
+                       unsigned ell, const char *what) {
+  fsn_status st = check(n1, FSN_OT_SENDER, n, logn, ell, what);
+  if (st == FSN_OK && !msgs && !gen && n) st = fsn_fail(FSN_E_INVALID, "%s: no messages", what);
+  if (st != FSN_OK || n == 0) return st;
+  return fsn_n1_broke(n1, n1->ops->send(n1, msgs, gen, arg, n, logn, ell));
+}
+
+fsn_status fsn_ot_nchoose1_send(fsn_ot_n1 *n1, const uint64_t *msgs, size_t n, unsigned logn, unsigned ell) {
+  return send(n1, msgs, NULL, NULL, n, logn, ell, "fsn_ot_nchoose1_send");
+}
+
+fsn_status fsn_ot_nchoose1_send_fn(fsn_ot_n1 *n1, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned logn,
+                                   unsigned ell) {
+  return send(n1, NULL, gen, arg, n, logn, ell, "fsn_ot_nchoose1_send_fn");
+}
+
+fsn_status fsn_ot_nchoose1_recv(fsn_ot_n1 *n1, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn,
+                                unsigned ell) {
+  fsn_status st = check(n1, FSN_OT_RECEIVER, n, logn, ell, "fsn_ot_nchoose1_recv");
+  if (st != FSN_OK || n == 0) return st;
+  const size_t N = (size_t)1 << logn;
+  for (size_t i = 0; i < n; i++)
+    if (idx[i] >= N) return fsn_fail(FSN_E_INVALID, "fsn_ot_nchoose1_recv: idx[%zu] = %u >= N = %zu", i, idx[i], N);
+  return fsn_n1_broke(n1, n1->ops->recv(n1, out, idx, n, logn, ell));
+}
+
+/* ---- "rot": logn COTs per instance --------------------------------------------------------------------------------
+ */
+
+typedef struct n1rot {
+  fsn_ot_n1 base;
+  uint64_t count; /* instances run so far: the tweaks' instance index */
+  uint8_t *rows;  /* FSN_OT_CHUNK COT rows */
+  uint8_t *blk;   /* FSN_OT_CHUNK hash inputs */
+  uint64_t *ring; /* 4 FSN_OT_CHUNK ciphertexts */
+  uint64_t *msgs; /* FSN_OT_CHUNK messages from gen */
+} n1rot;
+
+/* tweak(k, j, x): x in bytes 0-1 and j + 1 in byte 2 of the block's low 64 bits, the instance k in the high 64 bits;
+ * injective in (k, j, x). */
+static uint64_t tweak_word(unsigned j, unsigned x) { return (uint64_t)x | (uint64_t)(j + 1) << 16; }
+
+/* Instances per round trip: logn COTs each fit one COT chunk, N ciphertexts each fit the ring buffer (4 chunks of
+ * words, so that a 1-out-of-16 slice fills a whole COT chunk: each slice pays one KOS15 check). */
 static size_t slice_len(unsigned logn) {
-  const size_t by_cols = FSN_OT_CHUNK / logn, by_ring = 2 * FSN_OT_CHUNK >> logn;
+  const size_t by_cols = FSN_OT_CHUNK / logn, by_ring = 4 * FSN_OT_CHUNK >> logn;
   return by_cols < by_ring ? by_cols : by_ring;
 }
 
-static uint64_t mask_of(unsigned ell) { return ell >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << ell) - 1; }
-
-static fsn_status np_send(fsn_ot *ot, const uint64_t *msgs, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned logn,
-                          unsigned ell) {
+static fsn_status rot_send(fsn_ot_n1 *n1, const uint64_t *msgs, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned logn,
+                           unsigned ell) {
+  n1rot *r = (n1rot *)(void *)n1;
+  fsn_cot *cot = n1->cot;
   fsn_status st;
   const size_t N = (size_t)1 << logn, S = slice_len(logn), per_group = FSN_OT_CHUNK / (N * logn);
-  const uint64_t mask = mask_of(ell), d0 = fsn_ot_low64(ot->delta), d1 = fsn_ot_low64(ot->delta + 8);
+  const uint64_t mask = fsn_ring_mask(ell), d0 = fsn_ot_low64(cot->delta), d1 = fsn_ot_high64(cot->delta);
   for (size_t off = 0; off < n; off += S) {
     const size_t s = n - off < S ? n - off : S;
-    if ((st = fsn_ot_tx_chunk(ot, s * logn, ot->rows)) != FSN_OK) return fsn_ot_broke(ot, st);
+    if ((st = fsn_cot_send(cot, r->rows, s * logn)) != FSN_OK) return st;
     for (size_t g = 0; g < s; g += per_group) {
       const size_t gs = s - g < per_group ? s - g : per_group;
-      uint8_t *blk = ot->rows2;
+      uint8_t *blk = r->blk;
       for (size_t i = g; i < g + gs; i++)
         for (unsigned x = 0; x < N; x++)
           for (unsigned j = 0; j < logn; j++, blk += 16) {
-            const uint8_t *q = ot->rows + 16 * (i * logn + j);
+            const uint8_t *q = r->rows + 16 * (i * logn + j);
             const uint64_t d = 0 - (uint64_t)(x >> j & 1u);
             fsn_ot_store64(blk, fsn_ot_low64(q) ^ (d0 & d) ^ tweak_word(j, x));
-            fsn_ot_store64(blk + 8, fsn_ot_low64(q + 8) ^ (d1 & d));
+            fsn_ot_store64(blk + 8, fsn_ot_high64(q) ^ (d1 & d) ^ (r->count + off + i));
           }
-      fsn_ccrh(ot->rows2, ot->rows2, gs * N * logn);
-      /* gen's messages go to the u matrix, free after the transpose: gs N <= FSN_OT_CHUNK words fit. */
-      const uint64_t *msg = msgs ? msgs + (off + g) * N : (const uint64_t *)(void *)ot->u;
-      if (!msgs) gen((uint64_t *)(void *)ot->u, off + g, gs, arg);
-      blk = ot->rows2;
+      fsn_ccrh(r->blk, r->blk, gs * N * logn);
+      const uint64_t *msg = msgs ? msgs + (off + g) * N : r->msgs;
+      if (!msgs) gen(r->msgs, off + g, gs, arg);
+      blk = r->blk;
       for (size_t i = g; i < g + gs; i++)
         for (unsigned x = 0; x < N; x++) {
           uint64_t pad = 0;
           for (unsigned j = 0; j < logn; j++, blk += 16) pad ^= fsn_ot_low64(blk);
-          ot->ring[i * N + x] = (msg[(i - g) * N + x] ^ pad) & mask;
+          r->ring[i * N + x] = (msg[(i - g) * N + x] ^ pad) & mask;
         }
     }
-    if ((st = fsn_channel_send_ring(ot->ch, ot->ring, s * N, ell)) != FSN_OK ||
-        (st = fsn_channel_flush(ot->ch)) != FSN_OK)
-      return fsn_ot_broke(ot, st);
+    if ((st = fsn_channel_send_ring(cot->ch, r->ring, s * N, ell)) != FSN_OK ||
+        (st = fsn_channel_flush(cot->ch)) != FSN_OK)
+      return st;
   }
+  r->count += n;
   return FSN_OK;
 }
 
-static fsn_status np_recv(fsn_ot *ot, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn, unsigned ell) {
+static fsn_status rot_recv(fsn_ot_n1 *n1, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn, unsigned ell) {
+  n1rot *r = (n1rot *)(void *)n1;
+  fsn_cot *cot = n1->cot;
   fsn_status st;
   const size_t N = (size_t)1 << logn, S = slice_len(logn);
-  const uint64_t mask = mask_of(ell);
+  const uint64_t mask = fsn_ring_mask(ell);
   for (size_t off = 0; off < n; off += S) {
     const size_t s = n - off < S ? n - off : S;
-    uint8_t *bits = ot->rows2; /* packed choice bits of the s logn COTs */
+    uint8_t *bits = r->blk; /* packed choice bits of the s logn COTs */
     memset(bits, 0, (s * logn + 7) / 8);
     for (size_t i = 0; i < s; i++)
       for (unsigned j = 0; j < logn; j++) {
         const size_t b = i * logn + j;
         bits[b / 8] |= (uint8_t)((idx[off + i] >> j & 1u) << (b % 8));
       }
-    if ((st = fsn_ot_rx_chunk(ot, bits, s * logn, ot->rows)) != FSN_OK) return fsn_ot_broke(ot, st);
+    if ((st = fsn_cot_recv(cot, r->rows, bits, s * logn)) != FSN_OK) return st;
     for (size_t i = 0; i < s; i++)
-      for (unsigned j = 0; j < logn; j++) tweak(ot->rows + 16 * (i * logn + j), j, idx[off + i]);
-    fsn_ccrh(ot->rows, ot->rows, s * logn);
-    if ((st = fsn_channel_recv_ring(ot->ch, ot->ring, s * N, ell)) != FSN_OK) return fsn_ot_broke(ot, st);
+      for (unsigned j = 0; j < logn; j++) {
+        uint8_t *t = r->rows + 16 * (i * logn + j);
+        fsn_ot_store64(t, fsn_ot_low64(t) ^ tweak_word(j, idx[off + i]));
+        fsn_ot_store64(t + 8, fsn_ot_high64(t) ^ (r->count + off + i));
+      }
+    fsn_ccrh(r->rows, r->rows, s * logn);
+    if ((st = fsn_channel_recv_ring(cot->ch, r->ring, s * N, ell)) != FSN_OK) return st;
     for (size_t i = 0; i < s; i++) {
       uint64_t pad = 0, ct = 0;
-      for (unsigned j = 0; j < logn; j++) pad ^= fsn_ot_low64(ot->rows + 16 * (i * logn + j));
+      for (unsigned j = 0; j < logn; j++) pad ^= fsn_ot_low64(r->rows + 16 * (i * logn + j));
       /* Read every ciphertext so the memory access does not depend on the index. */
-      for (size_t x = 0; x < N; x++) ct |= ot->ring[i * N + x] & (0 - (uint64_t)(x == idx[off + i]));
+      for (size_t x = 0; x < N; x++) ct |= r->ring[i * N + x] & (0 - (uint64_t)(x == idx[off + i]));
       out[off + i] = (ct ^ pad) & mask;
     }
   }
+  r->count += n;
   return FSN_OK;
 }
 
-static fsn_status send(fsn_ot *ot, const uint64_t *msgs, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned logn,
-                       unsigned ell, const char *what) {
-  fsn_status st = fsn_ot_check(ot, FSN_OT_SENDER, n, what);
-  if (st == FSN_OK) st = check_n1(logn, ell, what);
-  if (st == FSN_OK && !msgs && !gen && n) st = fsn_fail(FSN_E_INVALID, "%s: no messages", what);
-  if (st != FSN_OK) return st;
-  return logn == 1 ? np_send(ot, msgs, gen, arg, n, logn, ell) : fsn_ot_kk_send(ot, msgs, gen, arg, n, logn, ell);
+static void rot_destroy(fsn_ot_n1 *n1) {
+  n1rot *r = (n1rot *)(void *)n1;
+  if (r->rows) sodium_memzero(r->rows, 16 * FSN_OT_CHUNK);
+  if (r->blk) sodium_memzero(r->blk, 16 * FSN_OT_CHUNK);
+  free(r->rows), free(r->blk), free(r->ring), free(r->msgs);
+  free(r);
 }
 
-fsn_status fsn_ot_nchoose1_send(fsn_ot *ot, const uint64_t *msgs, size_t n, unsigned logn, unsigned ell) {
-  return send(ot, msgs, NULL, NULL, n, logn, ell, "fsn_ot_nchoose1_send");
-}
+static const fsn_ot_n1_ops rot_ops = {.name = "rot", .send = rot_send, .recv = rot_recv, .destroy = rot_destroy};
 
-fsn_status fsn_ot_nchoose1_send_fn(fsn_ot *ot, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned logn, unsigned ell) {
-  return send(ot, NULL, gen, arg, n, logn, ell, "fsn_ot_nchoose1_send_fn");
-}
-
-fsn_status fsn_ot_nchoose1_recv(fsn_ot *ot, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn, unsigned ell) {
-  fsn_status st = fsn_ot_check(ot, FSN_OT_RECEIVER, n, "fsn_ot_nchoose1_recv");
-  if (st == FSN_OK) st = check_n1(logn, ell, "fsn_ot_nchoose1_recv");
-  if (st != FSN_OK) return st;
-  const size_t N = (size_t)1 << logn;
-  for (size_t i = 0; i < n; i++)
-    if (idx[i] >= N) return fsn_fail(FSN_E_INVALID, "fsn_ot_nchoose1_recv: idx[%zu] = %u >= N = %zu", i, idx[i], N);
-  return logn == 1 ? np_recv(ot, out, idx, n, logn, ell) : fsn_ot_kk_recv(ot, out, idx, n, logn, ell);
+fsn_status fsn_n1rot_create(fsn_ot_n1 **out, fsn_cot *cot) {
+  n1rot *r = calloc(1, sizeof *r);
+  if (!r) return fsn_fail(FSN_E_NOMEM, "1-out-of-N OT: %zu bytes", sizeof *r);
+  fsn_ot_n1_init(&r->base, &rot_ops, cot);
+  r->rows = fsn_ot_alloc64(16 * FSN_OT_CHUNK), r->blk = fsn_ot_alloc64(16 * FSN_OT_CHUNK);
+  r->ring = fsn_ot_alloc64(32 * FSN_OT_CHUNK), r->msgs = fsn_ot_alloc64(8 * FSN_OT_CHUNK);
+  if (!r->rows || !r->blk || !r->ring || !r->msgs) {
+    rot_destroy(&r->base);
+    return fsn_fail(FSN_E_NOMEM, "1-out-of-N OT: %zu bytes of working buffers", 72 * FSN_OT_CHUNK);
+  }
+  *out = &r->base;
+  return FSN_OK;
 }

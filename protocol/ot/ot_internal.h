@@ -1,4 +1,9 @@
-/* State shared by the IKNP extension files (not installed). */
+/* Internals of protocol/ot (not installed): the COT and 1-out-of-N object headers with their tables of functions,
+ * the extensions' constructors, the base-OT set-up every extension shares, and small block helpers.
+ *
+ * Who calls whom (no cycle): cot.c (the interface, derandomisation) <- iknp.c (an extension) and derived.c (OTs on
+ * the interface); nchoose1.c (the 1-out-of-N interface and the "rot" construction, on the COT interface) <- kk13.c;
+ * pack.c on top of both; base_ot.c below all. */
 #ifndef FSN_PROTOCOL_OT_INTERNAL_H
 #define FSN_PROTOCOL_OT_INTERNAL_H
 
@@ -8,68 +13,106 @@
 #include <stdbool.h>
 #include <string.h>
 
-/* OTs per chunk: the column matrices are 128 x FSN_OT_CHUNK bits (512 KiB each), small enough to stay in L2/L3 and
- * bound memory for any n; a multiple of 128. */
+/* OTs per chunk of every extension and derived OT: the column matrices are 128 x FSN_OT_CHUNK bits (512 KiB each),
+ * small enough to stay in L2/L3 and bound memory for any n; a multiple of 128. */
 #define FSN_OT_CHUNK ((size_t)1 << 15)
 #define FSN_OT_KAPPA 128
 
-/* The KK13 1-out-of-N extension (kk13.c): code length K = 256 (two 128-column halves), chunks of FSN_KK_CHUNK
- * instances, so that its 256 x FSN_KK_CHUNK column matrices and FSN_KK_CHUNK x 256 row matrices fit the IKNP
- * buffers above. */
-#define FSN_KK_K     256
-#define FSN_KK_CHUNK (FSN_OT_CHUNK / 2)
+/* ---- the COT interface ------------------------------------------------------------------------------------------- */
 
-typedef struct fsn_ot_kk {
-  fsn_prg g0[FSN_KK_K]; /* receiver: the seed of column j for bit 0; sender: the seed it chose, k_j^{s_j} */
-  fsn_prg g1[FSN_KK_K]; /* receiver only: the seed for bit 1 */
-  /* Sender: C(x) AND s for every x < 256, C the code (kk13.c): columns 0-127 in dlo[x], 128-255 in dhi[x]. */
-  _Alignas(64) uint8_t dlo[256][16];
-  _Alignas(64) uint8_t dhi[256][16];
-  _Alignas(16) uint8_t s[32]; /* sender: the base-OT choice vector */
-  uint64_t count;             /* 1-out-of-N instances run so far: instance j's hash tweak */
-} fsn_ot_kk;
+/* An extension's table (libsodium's implementation structs, emp-ot's COT virtuals). send/recv: chosen-choice COT, or
+ * NULL when the extension makes random-choice COTs only (cot.c then derandomises); rcot_send/rcot_recv: random
+ * choice. Every entry gets checked arguments (role, n, not broken) and may assume n > 0. */
+typedef struct fsn_cot_ops {
+  const char *name;
+  fsn_status (*send)(fsn_cot *cot, uint8_t *x0, size_t n);
+  fsn_status (*recv)(fsn_cot *cot, uint8_t *xc, const uint8_t *choice, size_t n);
+  fsn_status (*rcot_send)(fsn_cot *cot, uint8_t *x0, size_t n);
+  fsn_status (*rcot_recv)(fsn_cot *cot, uint8_t *xc, uint8_t *choice, size_t n);
+  void (*destroy)(fsn_cot *cot); /* the extension's own state; cot.c frees the header */
+} fsn_cot_ops;
 
-struct fsn_ot {
+/* The header every extension's object starts with. */
+struct fsn_cot {
+  const fsn_cot_ops *ops;
   fsn_channel *ch;
   fsn_ot_role role;
-  bool broken;              /* a failed call leaves the PRG counters out of step with the peer */
-  fsn_prg g0[FSN_OT_KAPPA]; /* receiver: the seed of column j for bit 0; sender: the seed it chose, k_j^{s_j} */
-  fsn_prg g1[FSN_OT_KAPPA]; /* receiver only: the seed for bit 1 */
+  bool broken; /* a failed call leaves the PRG counters out of step with the peer */
   _Alignas(16) uint8_t delta[16];
-  uint8_t *cols;   /* 128 x FSN_OT_CHUNK bits: t (receiver) or q (sender), one row per base OT */
-  uint8_t *u;      /* 128 x FSN_OT_CHUNK bits: the receiver's correction matrix */
-  uint8_t *rows;   /* FSN_OT_CHUNK x 128 bits: the transposed chunk */
-  uint8_t *rows2;  /* FSN_OT_CHUNK x 128 bits: hashed rows */
-  uint8_t *choice; /* FSN_OT_CHUNK bits: the receiver's padded choice bits */
-  uint64_t *ring;  /* 2 FSN_OT_CHUNK ring elements: corrections and ciphertexts */
-  fsn_ot_kk *kk;   /* the 1-out-of-N extension, once fsn_ot_nchoose1_setup has run */
-  bool seeded;     /* tests only: created by fsn_ot_create_seeded; every base OT draws from `seed` */
-  uint8_t seed[32];
+  uint64_t tweak; /* derived OTs made so far: the next one's hash tweak */
+  /* Scratch of the derived OTs (derived.c): FSN_OT_CHUNK rows each, 2 FSN_OT_CHUNK ring elements. */
+  uint8_t *rows, *rows2;
+  uint64_t *ring;
 };
+
+/* How an extension is created: cot.c's registry maps names to these. seed: NULL, or 32 bytes from which every random
+ * choice of the object is derived (tests only). */
+typedef struct fsn_cot_config {
+  bool unchecked;
+  bool rcot_only; /* tests: hide the native chosen-choice entries, so cot.c derandomises */
+  const uint8_t *seed;
+} fsn_cot_config;
+
+FSN_NODISCARD fsn_status fsn_iknp_create(fsn_cot **out, fsn_channel *ch, fsn_ot_role role, const fsn_cot_config *cfg);
+
+/* For extensions: fill the header and allocate the derived OTs' scratch; free it (cot.c). */
+FSN_NODISCARD fsn_status fsn_cot_init(fsn_cot *cot, const fsn_cot_ops *ops, fsn_channel *ch, fsn_ot_role role);
+void fsn_cot_fini(fsn_cot *cot);
+
+/* Every entry point checks the role and the broken flag through this. */
+FSN_NODISCARD fsn_status fsn_cot_check(const fsn_cot *cot, fsn_ot_role role, size_t n, const char *what);
+
+/* Mark the object unusable and pass the status through. */
+static inline fsn_status fsn_cot_broke(fsn_cot *cot, fsn_status st) {
+  if (st != FSN_OK) cot->broken = true;
+  return st;
+}
+
+/* ---- the 1-out-of-N interface ------------------------------------------------------------------------------------ */
+
+typedef struct fsn_ot_n1_ops {
+  const char *name;
+  /* Arguments checked (role, logn, ell, indices < N, messages present). msgs NULL: from gen. */
+  fsn_status (*send)(fsn_ot_n1 *n1, const uint64_t *msgs, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned logn,
+                     unsigned ell);
+  fsn_status (*recv)(fsn_ot_n1 *n1, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn, unsigned ell);
+  void (*destroy)(fsn_ot_n1 *n1); /* the construction's own state; nchoose1.c frees the header */
+} fsn_ot_n1_ops;
+
+struct fsn_ot_n1 {
+  const fsn_ot_n1_ops *ops;
+  fsn_cot *cot; /* not owned */
+  fsn_ot_role role;
+  bool broken;
+};
+
+/* KK13 on cot's channel and role (kk13.c); it keeps a "rot" object on the same COT for logn = 1. */
+FSN_NODISCARD fsn_status fsn_kk13_create(fsn_ot_n1 **out, fsn_cot *cot, const uint8_t *seed);
+/* The "rot" construction (nchoose1.c). */
+FSN_NODISCARD fsn_status fsn_n1rot_create(fsn_ot_n1 **out, fsn_cot *cot);
+/* For constructions: the header; and the generic send / recv entry with checked arguments, for KK13's logn = 1. */
+void fsn_ot_n1_init(fsn_ot_n1 *n1, const fsn_ot_n1_ops *ops, fsn_cot *cot);
+
+static inline fsn_status fsn_n1_broke(fsn_ot_n1 *n1, fsn_status st) {
+  if (st != FSN_OK) n1->broken = true;
+  return st;
+}
+
+/* ---- shared pieces ----------------------------------------------------------------------------------------------- */
+
+/* Base OTs with reversed roles for an extension of k columns (k a multiple of 8): the extension receiver (base-OT
+ * sender) seeds g0[j] and g1[j] with the pair of keys of base OT j; the extension sender draws the choice vector
+ * `choice` (k bits) and seeds g0[j] with the key it chose. Randomness from libsodium, or (seed not NULL) from an
+ * AES-CTR stream keyed by BLAKE2b(seed, domain), domain 16 bytes. */
+FSN_NODISCARD fsn_status fsn_ot_base_setup(fsn_channel *ch, fsn_ot_role role, size_t k, fsn_prg *g0, fsn_prg *g1,
+                                           uint8_t *choice, const uint8_t *seed, const char domain[16]);
+
+/* A PRG for an object's local randomness: from libsodium, or from BLAKE2b(seed, domain) (tests). */
+void fsn_ot_local_prg(fsn_prg *prg, const uint8_t *seed, const char domain[16]);
 
 static inline size_t fsn_ot_round128(size_t m) { return (m + 127) / 128 * 128; }
 
-/* Base OTs with reversed roles for an extension of k columns: the extension receiver (base-OT sender) seeds g0[j]
- * and g1[j] with the pair of keys of base OT j; the extension sender draws the choice vector `choice` (k bits) and
- * seeds g0[j] with the key it chose. Randomness from libsodium, or (ot->seeded) from an AES-CTR stream keyed by
- * BLAKE2b(ot->seed, domain), domain 16 bytes. */
-FSN_NODISCARD fsn_status fsn_ot_base_setup(fsn_ot *ot, size_t k, fsn_prg *g0, fsn_prg *g1, uint8_t *choice,
-                                           const char domain[16]);
-
-/* Every entry point checks the role and the broken flag through this. */
-fsn_status fsn_ot_check(fsn_ot *ot, fsn_ot_role role, size_t n, const char *what);
-
-/* Receiver, one chunk of m <= FSN_OT_CHUNK OTs with packed choice bits (ceil(m / 8) bytes read): expand the
- * columns, send u = G(k0) ^ G(k1) ^ c, and write round128(m) rows t_i to t_rows. */
-FSN_NODISCARD fsn_status fsn_ot_rx_chunk(fsn_ot *ot, const uint8_t *choice, size_t m, uint8_t *t_rows);
-/* Sender, one chunk: receive u, write round128(m) rows q_i = t_i ^ c_i Delta to q_rows. */
-FSN_NODISCARD fsn_status fsn_ot_tx_chunk(fsn_ot *ot, size_t m, uint8_t *q_rows);
-
-/* Mark the object unusable and pass the status through. */
-static inline fsn_status fsn_ot_broke(fsn_ot *ot, fsn_status st) {
-  if (st != FSN_OK) ot->broken = true;
-  return st;
-}
+void *fsn_ot_alloc64(size_t bytes);
 
 /* Little-endian 64-bit loads and stores of block halves (one mov each on x86). */
 static inline uint64_t fsn_ot_low64(const uint8_t *block) {
@@ -106,15 +149,14 @@ static inline void fsn_ot_xor_masked(uint8_t *restrict q, const uint8_t *restric
   for (size_t k = 0; k < len / 8; k++) q64[k] ^= u64[k] & mask;
 }
 
-/* KK13 state: free it (wiped). */
-void fsn_ot_kk_free(fsn_ot *ot);
-
-/* The KK13 path of fsn_ot_nchoose1_send / _recv for 2 <= logn <= 8, arguments already checked (kk13.c). The
- * sender's messages come from msgs, or (msgs NULL) from gen. */
-FSN_NODISCARD fsn_status fsn_ot_kk_send(fsn_ot *ot, const uint64_t *msgs, fsn_ot_msgs_fn gen, void *arg, size_t n,
-                                        unsigned logn, unsigned ell);
-FSN_NODISCARD fsn_status fsn_ot_kk_recv(fsn_ot *ot, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn,
-                                        unsigned ell);
+/* dst[i] = src[i] ^ delta for m blocks (dst may equal src). */
+static inline void fsn_ot_xor_delta(uint8_t *dst, const uint8_t *src, const uint8_t delta[16], size_t m) {
+  const uint64_t d0 = fsn_ot_low64(delta), d1 = fsn_ot_high64(delta);
+  for (size_t i = 0; i < m; i++) {
+    fsn_ot_store64(dst + 16 * i, fsn_ot_low64(src + 16 * i) ^ d0);
+    fsn_ot_store64(dst + 16 * i + 8, fsn_ot_high64(src + 16 * i) ^ d1);
+  }
+}
 
 static inline unsigned fsn_ot_bit(const uint8_t *packed, size_t i) { return packed[i / 8] >> (i % 8) & 1; }
 

@@ -1,4 +1,4 @@
-/* Run an OT workload over several extension objects (one per channel), one thread per object. */
+/* Run an OT workload on several threads, each with its own OT objects and channel. */
 #include <fusion/ot.h>
 
 #include <pthread.h>
@@ -6,8 +6,7 @@
 #include <string.h>
 
 typedef struct job {
-  fsn_ot *ot;
-  size_t begin, end;
+  size_t thread, begin, end;
   fsn_ot_range_fn fn;
   void *arg;
   fsn_status st;
@@ -15,7 +14,7 @@ typedef struct job {
 } job;
 
 static void run(job *j) {
-  j->st = j->begin < j->end ? j->fn(j->ot, j->begin, j->end, j->arg) : FSN_OK;
+  j->st = j->begin < j->end ? j->fn(j->thread, j->begin, j->end, j->arg) : FSN_OK;
   if (j->st != FSN_OK) {
     strncpy(j->err, fsn_last_error(), sizeof j->err - 1);
     j->err[sizeof j->err - 1] = 0;
@@ -27,8 +26,8 @@ static void *thread_main(void *p) {
   return NULL;
 }
 
-fsn_status fsn_ot_parallel(fsn_ot *const *ots, size_t nthreads, size_t n, fsn_ot_range_fn fn, void *arg) {
-  if (!ots || !fn || nthreads == 0 || nthreads > 1024)
+fsn_status fsn_ot_parallel(size_t nthreads, size_t n, fsn_ot_range_fn fn, void *arg) {
+  if (!fn || nthreads == 0 || nthreads > 1024)
     return fsn_fail(FSN_E_INVALID, "fsn_ot_parallel: NULL argument or %zu threads", nthreads);
   job *jobs = calloc(nthreads, sizeof *jobs);
   pthread_t *tids = calloc(nthreads, sizeof *tids);
@@ -40,7 +39,7 @@ fsn_status fsn_ot_parallel(fsn_ot *const *ots, size_t nthreads, size_t n, fsn_ot
   const size_t per = ((n + nthreads - 1) / nthreads + 127) / 128 * 128;
   for (size_t t = 0; t < nthreads; t++) {
     const size_t b = t * per < n ? t * per : n, e = b + per < n ? b + per : n;
-    jobs[t] = (job){.ot = ots[t], .begin = b, .end = e, .fn = fn, .arg = arg};
+    jobs[t] = (job){.thread = t, .begin = b, .end = e, .fn = fn, .arg = arg};
   }
   size_t started = 1;
   fsn_status st = FSN_OK;
