@@ -46,6 +46,7 @@ typedef struct fsn_fusion_client_opts {
   const char *server_id;       /* the server's address, recorded with its model hash after a failed check */
   const char *state_path;      /* NULL: no records; else the file of caught servers (fsn_fusion_state_default_path) */
   bool trust_again;            /* forget this server's record before the session instead of refusing it */
+  bool require_logits;         /* refuse (FSN_E_MISMATCH) a card whose policy reveals labels only */
   size_t max_activation_bytes; /* refuse a batch whose largest tensor needs more (N x values x 8 bytes) [2^31] */
   int progress;                /* per-layer progress lines on stderr */
 } fsn_fusion_client_opts;

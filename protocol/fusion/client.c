@@ -24,6 +24,8 @@ static fsn_status check_card(const fsn_fusion_client_opts *o, const fsn_card *c)
   const fsn_fusion_public *pub = &o->public_set;
   if (strcmp(c->set_name, pub->name) || memcmp(c->set_hash, pub->hash, 32) || c->set_count != pub->count)
     return fsn_fail(FSN_E_MISMATCH, "the server's public set '%s' differs from ours ('%s')", c->set_name, pub->name);
+  if (o->require_logits && c->reveal != FSN_REVEAL_LOGITS)
+    return fsn_fail(FSN_E_MISMATCH, "the server reveals labels only, not logits (its policy: --reveal label)");
   fsn_shape in = fsn_model_input_shape(c->arch);
   if (in.c != o->input.c || in.h != o->input.h || in.w != o->input.w)
     return fsn_fail(FSN_E_MISMATCH, "the server's model takes %zux%zux%zu inputs, ours are %zux%zux%zu", in.c, in.h,
