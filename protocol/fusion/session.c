@@ -9,6 +9,7 @@
 
 enum {
   CARD_MAX = 64 << 20, /* a card is at most 64 MiB (architecture + committed labels) */
+  CARD_MIN = 8 + 32,   /* magic and model hash */
   ARCH_MAX = 1 << 20,  /* an architecture is at most 1 MiB */
   SET_MAX = 1 << 24,   /* public samples */
   LAYER_FIELDS = 10,   /* u32 fields per layer after the kind byte */
@@ -322,6 +323,7 @@ fsn_status fsn_card_recv(fsn_channel *ch, fsn_card *card) {
   if (st != FSN_OK) return st;
   uint64_t n = 0;
   for (int i = 0; i < 8; i++) n |= (uint64_t)len[i] << (8 * i);
+  if (n < CARD_MIN) return fsn_fail(FSN_E_PROTOCOL, "model card of %llu bytes is too short", (unsigned long long)n);
   if (n > CARD_MAX)
     return fsn_fail(FSN_E_PROTOCOL, "model card of %llu bytes is above the %d-byte limit", (unsigned long long)n,
                     CARD_MAX);
