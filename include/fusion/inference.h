@@ -33,22 +33,22 @@ typedef struct fsn_fusion_public {
 typedef struct fsn_fusion_client_opts {
   const uint64_t *queries; /* n x input size, encoded like the public inputs */
   size_t n;
-  fsn_shape input;     /* the shape of one input; the card's model must take it */
-  unsigned ell, scale; /* the encoding; the card must state the same */
-  unsigned input_bits; /* 0, or a bound 0 <= x < 2^input_bits every input satisfies (fsn_secure_opts) */
-  fsn_fusion_public public_set;
-  bool no_fusion;              /* semi-honest run: queries in order, no replicas, no public samples, no checks */
-  double kappa;                /* escape probability <= 2^-kappa [40] */
-  unsigned max_R;              /* largest R the search considers [48] */
-  bool approx;                 /* approximate truncation (replicas compared within a tolerance) */
-  bool report_verdict;         /* send PASS/FAIL instead of SILENT (leaks one bit per session to a cheating server) */
-  const uint8_t *model_hash;   /* NULL, or the 32-byte hash the card must state (a pin on the claim, see README) */
-  const char *server_id;       /* the server's address, recorded with its model hash after a failed check */
-  const char *state_path;      /* NULL: no records; else the file of caught servers (fsn_fusion_state_default_path) */
-  bool trust_again;            /* forget this server's record before the session instead of refusing it */
-  bool require_logits;         /* refuse (FSN_E_MISMATCH) a card whose policy reveals labels only */
-  size_t max_activation_bytes; /* refuse a batch whose largest tensor needs more (N x values x 8 bytes) [2^31] */
-  int progress;                /* per-layer progress lines on stderr */
+  fsn_shape input;              /* the shape of one input; the card's model must take it */
+  unsigned ell, scale;          /* the encoding; the card must state the same */
+  unsigned input_bits;          /* 0, or a bound 0 <= x < 2^input_bits every input satisfies (fsn_secure_opts) */
+  fsn_fusion_public public_set; /* required with Fusion; without it, may be left empty (then not compared) */
+  bool no_fusion;               /* semi-honest run: queries in order, no replicas, no public samples, no checks */
+  double kappa;                 /* escape probability <= 2^-kappa [40] */
+  unsigned max_R;               /* largest R the search considers [48] */
+  bool approx;                  /* approximate truncation (replicas compared within a tolerance) */
+  bool report_verdict;          /* send PASS/FAIL instead of SILENT (leaks one bit per session to a cheating server) */
+  const uint8_t *model_hash;    /* NULL, or the 32-byte hash the card must state (a pin on the claim, see README) */
+  const char *server_id;        /* the server's address, recorded with its model hash after a failed check */
+  const char *state_path;       /* NULL: no records; else the file of caught servers (fsn_fusion_state_default_path) */
+  bool trust_again;             /* forget this server's record before the session instead of refusing it */
+  bool require_logits;          /* refuse (FSN_E_MISMATCH) a card whose policy reveals labels only */
+  size_t max_activation_bytes;  /* refuse a batch whose largest tensor needs more (N x values x 8 bytes) [2^31] */
+  int progress;                 /* per-layer progress lines on stderr */
 } fsn_fusion_client_opts;
 
 typedef struct fsn_fusion_result {

@@ -16,13 +16,17 @@ static size_t shape_size(fsn_shape s) { return s.c * s.h * s.w; }
 /* The card must describe the public set the client holds, take the client's inputs, use its encoding, and (with
  * commitments) claim exactly the accuracy its committed labels score: the client checks model quality itself. */
 static fsn_status check_card(const fsn_fusion_client_opts *o, const fsn_card *c) {
-  if (o->model_hash && sodium_memcmp(o->model_hash, c->model_hash, 32))
-    return fsn_fail(FSN_E_MISMATCH, "the server's model hash is not the expected one");
+  if (o->model_hash && sodium_memcmp(o->model_hash, c->model_hash, 32)) {
+    char got[65], want[65];
+    sodium_bin2hex(got, sizeof got, c->model_hash, 32), sodium_bin2hex(want, sizeof want, o->model_hash, 32);
+    return fsn_fail(FSN_E_MISMATCH, "the server's model hash %s is not the expected %s", got, want);
+  }
   if (c->ell != o->ell || c->scale != o->scale)
     return fsn_fail(FSN_E_MISMATCH, "the server's card states ell %u, s %u; ours are %u, %u", c->ell, c->scale, o->ell,
                     o->scale);
   const fsn_fusion_public *pub = &o->public_set;
-  if (strcmp(c->set_name, pub->name) || memcmp(c->set_hash, pub->hash, 32) || c->set_count != pub->count)
+  if (pub->name && pub->hash &&
+      (strcmp(c->set_name, pub->name) || memcmp(c->set_hash, pub->hash, 32) || c->set_count != pub->count))
     return fsn_fail(FSN_E_MISMATCH, "the server's public set '%s' differs from ours ('%s')", c->set_name, pub->name);
   if (o->require_logits && c->reveal != FSN_REVEAL_LOGITS)
     return fsn_fail(FSN_E_MISMATCH, "the server reveals labels only, not logits (its policy: --reveal label)");
@@ -30,7 +34,7 @@ static fsn_status check_card(const fsn_fusion_client_opts *o, const fsn_card *c)
   if (in.c != o->input.c || in.h != o->input.h || in.w != o->input.w)
     return fsn_fail(FSN_E_MISMATCH, "the server's model takes %zux%zux%zu inputs, ours are %zux%zux%zu", in.c, in.h,
                     in.w, o->input.c, o->input.h, o->input.w);
-  if (c->predictions) {
+  if (c->predictions && pub->labels) {
     size_t correct = 0;
     for (size_t i = 0; i < c->set_count; i++) correct += c->predictions[i] == pub->labels[i];
     double acc = (double)correct / (double)(c->set_count ? c->set_count : 1);
@@ -175,8 +179,9 @@ static fsn_status run_and_check(fsn_channel *const *chs, size_t nthreads, const 
 fsn_status fsn_fusion_client_run(fsn_channel *const *chs, size_t nthreads, const fsn_fusion_client_opts *o,
                                  fsn_fusion_result *r) {
   *r = (fsn_fusion_result){.check = FSN_OK};
-  if (!o->queries || o->n == 0 || (!o->no_fusion && (!o->public_set.inputs || !o->public_set.labels)))
-    return fsn_fail(FSN_E_INVALID, "fusion client: no queries, or no public set");
+  const fsn_fusion_public *pub = &o->public_set;
+  if (!o->queries || o->n == 0 || (!o->no_fusion && (!pub->name || !pub->hash || !pub->inputs || !pub->labels)))
+    return fsn_fail(FSN_E_INVALID, "fusion client: no queries, or no public set (needed unless no_fusion)");
   if (sodium_init() < 0) return fsn_fail(FSN_E_CRYPTO, "libsodium failed to initialise");
   fsn_status st = fsn_card_recv(chs[0], &r->card);
   if (st == FSN_OK) st = check_card(o, &r->card);
