@@ -226,6 +226,45 @@ static uint64_t *plain_logits(const session *s) {
   return y;
 }
 
+/* The card parser accepts only the two policies. */
+typedef struct policy_card {
+  session *s;
+  int policy;
+  fsn_status st;
+} policy_card;
+
+static void send_policy_card(fsn_channel *ch, void *arg) {
+  policy_card *c = arg;
+  fsn_card card;
+  ck_assert_int_eq(fsn_card_make(&card, c->s->m, "policy", &c->s->set, true, 0), FSN_OK);
+  card.reveal = (fsn_reveal)c->policy;
+  ck_assert_int_eq(fsn_card_send(ch, &card, c->s->m), FSN_OK);
+  fsn_card_free(&card);
+}
+
+static void recv_policy_card(fsn_channel *ch, void *arg) {
+  policy_card *c = arg;
+  fsn_card card;
+  c->st = fsn_card_recv(ch, &card);
+  if (c->st == FSN_OK) {
+    ck_assert_int_eq(card.reveal, c->policy);
+    fsn_card_free(&card);
+  }
+}
+
+START_TEST(card_states_one_of_two_policies) {
+  session s;
+  session_setup(&s);
+  const int policies[4] = {FSN_REVEAL_LABEL, FSN_REVEAL_LOGITS, 2, 255};
+  for (int k = 0; k < 4; k++) {
+    policy_card c = {&s, policies[k], FSN_OK};
+    fsn_test_two_party(send_policy_card, &c, recv_policy_card, &c);
+    ck_assert_int_eq(c.st, k < 2 ? FSN_OK : FSN_E_PROTOCOL);
+  }
+  session_end(&s);
+}
+END_TEST
+
 START_TEST(honest_server_label_policy) {
   session s;
   session_setup(&s);
@@ -403,6 +442,7 @@ int main(void) {
   tcase_add_test(small, state_records);
   suite_add_tcase(s, small);
   TCase *sessions = tcase_create("sessions");
+  tcase_add_test(sessions, card_states_one_of_two_policies);
   tcase_add_test(sessions, honest_server_label_policy);
   tcase_add_test(sessions, honest_server_logits_policy);
   tcase_add_test(sessions, tampering_server_is_caught_and_learns_nothing);
