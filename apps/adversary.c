@@ -115,9 +115,9 @@ int main(int argc, char **argv) {
   }
   a.m = m, a.scale = (unsigned)o.scale;
   if (a.kind == WEAK)
-    cfg.run_model = weak;
+    cfg.fusion.run_model = weak;
   else
-    cfg.secure = (fsn_secure_opts){.tamper = tamper, .tamper_arg = &a};
+    cfg.fusion.secure = (fsn_secure_opts){.tamper = tamper, .tamper_arg = &a};
   fprintf(stderr, "fusion-adversary: deviation %s (fraction %.3g)\n", names[a.kind], a.fraction);
   int rc = fsn_app_serve(&cfg);
   fsn_model_destroy(m), fsn_model_destroy(weak);

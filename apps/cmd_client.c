@@ -1,9 +1,9 @@
 /* `fusion client`: secure inference of the client's images against a server's private model, with Fusion's
  * mix-and-check on by default (replicas and public samples shuffled into the batch, checked afterwards).
  * Exit codes: 0 = predictions delivered, 1 = error, 2 = usage, 3 = the checks caught the server. */
-#include <fusion/mixcheck.h>
-#include <fusion/session.h>
+#include <fusion/inference.h>
 
+#include <ctype.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,13 +13,13 @@
 #include "apps/commands.h"
 #include "apps/common.h"
 
-enum { EXIT_CAUGHT = 3, MAX_QUERIES = 100000 };
+enum { EXIT_CAUGHT = 3, MAX_QUERIES = 100000, MAX_THREADS = 64 };
 
 typedef struct client_opts {
-  const char *connect, *images, *labels, *index, *public_range, *net, *model_hash;
+  const char *connect, *images, *labels, *index, *public_range, *net, *model_hash, *state;
   unsigned long long threads, ell, scale, timeout, max_r;
   double kappa;
-  bool fusion, silent_abort, json, progress, logits, approx;
+  bool fusion, report_verdict, trust_again, json, progress, logits, approx;
 } client_opts;
 
 typedef struct client_run {
@@ -28,38 +28,48 @@ typedef struct client_run {
   fsn_labels lb;
   size_t *queries, n;
   fsn_sampleset set;
-  fsn_card card;
-  fsn_mc_choice choice;
-  fsn_mc_plan plan;
-  uint64_t *outputs;
-  size_t out_size;
-  fsn_mc_report report;
-  fsn_status check;
-  fsn_cost cost, *layers; /* the whole run; per layer */
-  fsn_link_profile link;  /* the emulated link, zero if none */
+  fsn_fusion_result res;
+  fsn_link_profile link; /* the emulated link, zero if none */
 } client_run;
 
 static int usage(void) {
-  fprintf(stderr,
-          "usage: fusion client --connect HOST:PORT --index LIST [--images IDX --labels IDX]\n"
-          "  [--kappa K | --no-fusion] [--silent-abort] [--approx] [--model-hash HEX] [--public A-B] [--threads T]\n"
-          "  [--net PROFILE] [--ell L --scale S] [--max-r R] [--timeout SECONDS] [--progress] [--json [--logits]]\n"
-          "  LIST: indices of test images, e.g. 0-9,15\n");
+  fprintf(
+      stderr,
+      "usage: fusion client --connect HOST:PORT --index LIST [--images IDX --labels IDX]\n"
+      "  [--kappa K | --no-fusion] [--report-verdict] [--trust-again] [--state FILE] [--approx] [--model-hash HEX]\n"
+      "  [--public A-B] [--threads T] [--net PROFILE] [--ell L --scale S] [--max-r R] [--timeout SECONDS]\n"
+      "  [--progress] [--json [--logits]]\n"
+      "  LIST: indices of test images, e.g. 0-9,15\n"
+      "  The verdict is not sent unless --report-verdict (which tells a cheating server one bit per session);\n"
+      "  a server caught once is refused afterwards (records in --state, default $FSN_STATE_FILE or\n"
+      "  $XDG_STATE_HOME/fusion/caught-servers) unless --trust-again.\n");
   return 2;
 }
 
 static bool parse(int argc, char **argv, client_opts *o) {
-  static const struct option longopts[] = {
-      {"connect", required_argument, 0, 'c'},    {"images", required_argument, 0, 'i'},
-      {"labels", required_argument, 0, 'l'},     {"index", required_argument, 0, 'x'},
-      {"public", required_argument, 0, 'P'},     {"net", required_argument, 0, 'N'},
-      {"model-hash", required_argument, 0, 'H'}, {"threads", required_argument, 0, 't'},
-      {"ell", required_argument, 0, 'e'},        {"scale", required_argument, 0, 's'},
-      {"timeout", required_argument, 0, 'T'},    {"max-r", required_argument, 0, 'R'},
-      {"kappa", required_argument, 0, 'k'},      {"no-fusion", no_argument, 0, 'F'},
-      {"silent-abort", no_argument, 0, 'S'},     {"json", no_argument, 0, 'j'},
-      {"progress", no_argument, 0, 'p'},         {"logits", no_argument, 0, 'g'},
-      {"approx", no_argument, 0, 'a'},           {0, 0, 0, 0}};
+  static const struct option longopts[] = {{"connect", required_argument, 0, 'c'},
+                                           {"images", required_argument, 0, 'i'},
+                                           {"labels", required_argument, 0, 'l'},
+                                           {"index", required_argument, 0, 'x'},
+                                           {"public", required_argument, 0, 'P'},
+                                           {"net", required_argument, 0, 'N'},
+                                           {"model-hash", required_argument, 0, 'H'},
+                                           {"threads", required_argument, 0, 't'},
+                                           {"ell", required_argument, 0, 'e'},
+                                           {"scale", required_argument, 0, 's'},
+                                           {"timeout", required_argument, 0, 'T'},
+                                           {"max-r", required_argument, 0, 'R'},
+                                           {"kappa", required_argument, 0, 'k'},
+                                           {"no-fusion", no_argument, 0, 'F'},
+                                           {"silent-abort", no_argument, 0, 'S'},
+                                           {"report-verdict", no_argument, 0, 'V'},
+                                           {"trust-again", no_argument, 0, 'G'},
+                                           {"state", required_argument, 0, 'Z'},
+                                           {"json", no_argument, 0, 'j'},
+                                           {"progress", no_argument, 0, 'p'},
+                                           {"logits", no_argument, 0, 'g'},
+                                           {"approx", no_argument, 0, 'a'},
+                                           {0, 0, 0, 0}};
   *o = (client_opts){.images = FSN_APP_FMNIST_IMAGES,
                      .labels = FSN_APP_FMNIST_LABELS,
                      .public_range = FSN_APP_PUBLIC_RANGE,
@@ -82,14 +92,17 @@ static bool parse(int argc, char **argv, client_opts *o) {
     case 'P': o->public_range = optarg; break;
     case 'N': o->net = optarg; break;
     case 'H': o->model_hash = optarg; break;
-    case 't': ok = fsn_app_parse_uint(optarg, 64, &o->threads) && o->threads > 0; break;
+    case 't': ok = fsn_app_parse_uint(optarg, MAX_THREADS, &o->threads) && o->threads > 0; break;
     case 'e': ok = fsn_app_parse_uint(optarg, 64, &o->ell); break;
     case 's': ok = fsn_app_parse_uint(optarg, 62, &o->scale); break;
     case 'T': ok = fsn_app_parse_uint(optarg, 86400, &o->timeout) && o->timeout > 0; break;
     case 'R': ok = fsn_app_parse_uint(optarg, 1024, &o->max_r) && o->max_r > 0; break;
     case 'k': o->kappa = atof(optarg), ok = o->kappa > 0 && o->kappa <= 128; break;
     case 'F': o->fusion = false; break;
-    case 'S': o->silent_abort = true; break;
+    case 'S': break; /* the default now: kept so older scripts still parse */
+    case 'V': o->report_verdict = true; break;
+    case 'G': o->trust_again = true; break;
+    case 'Z': o->state = optarg; break;
     case 'j': o->json = true; break;
     case 'p': o->progress = true; break;
     case 'g': o->logits = true; break;
@@ -101,113 +114,88 @@ static bool parse(int argc, char **argv, client_opts *o) {
   return optind == argc && o->connect && o->index;
 }
 
-/* The card must describe the public set the client holds, and (with commitments) its claimed accuracy must be
- * the committed labels' accuracy on that set: the client checks model quality itself. */
-static fsn_status check_card(client_run *r) {
-  const fsn_card *c = &r->card;
-  char hex[65];
-  fsn_app_hex(hex, c->model_hash, 32);
-  if (r->o.model_hash && strcmp(r->o.model_hash, hex))
-    return fsn_fail(FSN_E_MISMATCH, "the server's model hash %s is not the expected %s", hex, r->o.model_hash);
-  if (strcmp(c->set_name, r->set.name) || memcmp(c->set_hash, r->set.set_hash, 32) ||
-      c->set_count != r->set.images.count)
-    return fsn_fail(FSN_E_MISMATCH, "the server's public set '%s' differs from ours ('%s')", c->set_name, r->set.name);
-  fsn_shape in = fsn_model_input_shape(c->arch);
-  if (in.c != r->im.channels || in.h != r->im.rows || in.w != r->im.cols)
-    return fsn_fail(FSN_E_MISMATCH, "the server's model takes %zux%zux%zu inputs, our images are %zux%zux%zu", in.c,
-                    in.h, in.w, r->im.channels, r->im.rows, r->im.cols);
-  if (c->predictions) {
-    size_t correct = 0;
-    for (size_t i = 0; i < c->set_count; i++) correct += c->predictions[i] == r->set.labels[i];
-    double acc = (double)correct / (double)c->set_count;
-    if (fabs(acc - c->claimed_accuracy) > 1e-9)
-      return fsn_fail(FSN_E_MISMATCH, "the server claims accuracy %.4f but its committed labels score %.4f",
-                      c->claimed_accuracy, acc);
+/* --model-hash HEX: 64 hex digits (anything else can match no card). */
+static bool parse_hash(const char *hex, uint8_t out[32]) {
+  if (strlen(hex) != 64) return false;
+  for (int i = 0; i < 32; i++) {
+    unsigned v;
+    if (sscanf(hex + 2 * i, "%2x", &v) != 1 || !isxdigit((unsigned char)hex[2 * i]) ||
+        !isxdigit((unsigned char)hex[2 * i + 1]))
+      return false;
+    out[i] = (uint8_t)v;
   }
-  return FSN_OK;
+  return true;
 }
 
-/* Choose (R, B) and draw the plan; without Fusion a plan with R = 1, B = 0 keeps the queries in order. */
-static fsn_status plan_batch(client_run *r) {
-  if (!r->o.fusion) {
-    fsn_status st = fsn_mc_plan_create(&r->plan, r->n, 1, 0, 1);
-    for (size_t p = 0; st == FSN_OK && p < r->plan.N; p++) r->plan.slot_of[p] = (uint32_t)p;
-    r->choice = (fsn_mc_choice){.R = 1, .N = r->n};
-    return st;
-  }
-  fsn_mc_goal g = {.n = r->n,
-                   .kappa = r->o.kappa,
-                   .committed = r->card.predictions != NULL,
-                   .alpha = r->card.claimed_accuracy,
-                   .delta = 1e-3,
-                   .drop = 0.05,
-                   .public_size = r->set.images.count,
-                   .max_R = (unsigned)r->o.max_r};
-  fsn_mc_choice *all = calloc(g.max_R, sizeof *all);
-  if (!all) return fsn_fail(FSN_E_NOMEM, "parameter search");
-  fsn_status st = fsn_mc_search(&g, all, &r->choice);
-  free(all);
-  return st == FSN_OK ? fsn_mc_plan_create(&r->plan, r->n, r->choice.R, r->choice.B, r->set.images.count) : st;
+/* The images as the library takes them: fixed point at the client's ell and s. */
+static uint64_t *encode(const uint8_t *pixels, size_t count, size_t in_size, const client_opts *o) {
+  uint64_t *x = malloc(count * in_size * sizeof *x + 8);
+  if (x) fsn_nn_pixels_to_fixed(x, pixels, count * in_size, (unsigned)o->ell, (unsigned)o->scale);
+  return x;
 }
 
-/* Approximate truncation may leave each truncation one ulp low, and the errors propagate through the network: replicas
- * must then agree on the label and on every logit within 1.0 (2^s units). A stated tolerance, not a proof. */
-static uint64_t approx_tolerance(const fsn_card *c) { return (uint64_t)1 << c->scale; }
-
-static fsn_status run_batch(client_run *r, fsn_channel **chs) {
-  const fsn_card *c = &r->card;
-  size_t in_size = r->im.channels * r->im.rows * r->im.cols, N = r->plan.N;
-  fsn_shape os = fsn_model_output_shape(c->arch);
-  r->out_size = os.c * os.h * os.w;
-  uint64_t *x = malloc(N * in_size * sizeof *x + 8);
-  r->outputs = malloc(N * r->out_size * sizeof *r->outputs + 8);
-  if (!x || !r->outputs) {
-    free(x);
-    return fsn_fail(FSN_E_NOMEM, "a batch of %zu inputs", N);
-  }
-  for (size_t p = 0; p < N; p++) {
-    size_t idx;
-    const uint8_t *px = fsn_mc_plan_source(&r->plan, p, &idx) == FSN_MC_QUERY ? r->im.pixels + r->queries[idx] * in_size
-                                                                              : r->set.images.pixels + idx * in_size;
-    fsn_nn_pixels_to_fixed(x + p * in_size, px, in_size, c->ell, c->scale);
-  }
-  r->layers = calloc(fsn_model_num_layers(c->arch) + 1, sizeof *r->layers);
-  /* pixel / 255 at scale s lies in [0, 2^s]: s + 1 bits */
-  fsn_secure_opts so = {.progress = r->o.progress,
-                        .layer_costs = r->layers,
-                        .trunc = r->o.approx ? FSN_TRUNC_APPROX : FSN_TRUNC_EXACT,
-                        .input_bits = c->scale + 1};
-  fsn_status st = fsn_client_batch(chs, r->o.threads, c, x, N, r->outputs, &so, &r->cost);
-  free(x);
-  if (st != FSN_OK) return st;
-  r->check = FSN_OK;
-  if (r->o.fusion) {
-    fsn_mc_expect e = {.labels = c->predictions ? c->predictions : r->set.labels,
-                       .committed = c->predictions != NULL,
-                       .threshold = r->choice.threshold,
-                       .tolerance = r->o.approx ? approx_tolerance(c) : 0};
-    r->check = fsn_mc_check(&r->plan, r->outputs, r->out_size, c->ell, &e, &r->report);
-  }
-  return fsn_client_verdict(chs[0], r->check == FSN_OK || r->o.silent_abort);
+static fsn_status query(client_run *r, fsn_channel **chs) {
+  const client_opts *o = &r->o;
+  size_t in_size = r->im.channels * r->im.rows * r->im.cols;
+  uint64_t *pub = encode(r->set.images.pixels, r->set.images.count, in_size, o);
+  uint64_t *q = malloc(r->n * in_size * sizeof *q + 8);
+  for (size_t k = 0; q && k < r->n; k++)
+    fsn_nn_pixels_to_fixed(q + k * in_size, r->im.pixels + r->queries[k] * in_size, in_size, (unsigned)o->ell,
+                           (unsigned)o->scale);
+  char state[1024];
+  uint8_t pin[32];
+  fsn_status st = pub && q ? FSN_OK : fsn_fail(FSN_E_NOMEM, "encoding %zu images", r->n + r->set.images.count);
+  if (st == FSN_OK && o->model_hash && !parse_hash(o->model_hash, pin))
+    st = fsn_fail(FSN_E_MISMATCH, "the server's model hash cannot be the expected %s (not 64 hex digits)",
+                  o->model_hash);
+  if (st == FSN_OK && o->state && strcmp(o->state, "none"))
+    snprintf(state, sizeof state, "%s", o->state);
+  else if (st == FSN_OK && !o->state)
+    st = fsn_fusion_state_default_path(state, sizeof state);
+  fsn_fusion_client_opts co = {.queries = q,
+                               .n = r->n,
+                               .input = {.c = r->im.channels, .h = r->im.rows, .w = r->im.cols},
+                               .ell = (unsigned)o->ell,
+                               .scale = (unsigned)o->scale,
+                               .input_bits =
+                                   (unsigned)o->scale + 1, /* pixel / 255 at scale s lies in [0, 2^s]: s + 1 bits */
+                               .public_set = {.name = r->set.name,
+                                              .hash = r->set.set_hash,
+                                              .count = r->set.images.count,
+                                              .labels = r->set.labels,
+                                              .inputs = pub},
+                               .no_fusion = !o->fusion,
+                               .kappa = o->kappa,
+                               .max_R = (unsigned)o->max_r,
+                               .approx = o->approx,
+                               .report_verdict = o->report_verdict,
+                               .model_hash = o->model_hash ? pin : NULL,
+                               .server_id = o->connect,
+                               .state_path = o->state && !strcmp(o->state, "none") ? NULL : state,
+                               .trust_again = o->trust_again,
+                               .require_logits = o->logits,
+                               .progress = o->progress};
+  if (st == FSN_OK) st = fsn_fusion_client_run(chs, o->threads, &co, &r->res);
+  free(pub), free(q);
+  return st;
 }
 
-static size_t predicted(const client_run *r, size_t q) {
-  return fsn_nn_argmax_fixed(fsn_mc_query_logits(&r->plan, r->outputs, r->out_size, q), r->out_size, r->card.ell);
-}
+static size_t predicted(const client_run *r, size_t q) { return r->res.labels[q]; }
 
 /* The link terms of the model estimate (fsn_link_model_seconds without the compute term). */
 static double link_transfer_s(const client_run *r) {
   return fsn_link_model_seconds(&(fsn_link_profile){.bandwidth_bps = r->link.bandwidth_bps}, 0,
-                                r->cost.bytes_sent + r->cost.bytes_recv, 0);
+                                r->res.cost.bytes_sent + r->res.cost.bytes_recv, 0);
 }
 static double link_latency_s(const client_run *r) {
-  return fsn_link_model_seconds(&(fsn_link_profile){.rtt_s = r->link.rtt_s}, 0, 0, r->cost.rounds);
+  return fsn_link_model_seconds(&(fsn_link_profile){.rtt_s = r->link.rtt_s}, 0, 0, r->res.cost.rounds);
 }
 
 static void print_text(const client_run *r) {
   char hex[65];
-  fsn_app_hex(hex, r->card.model_hash, 32);
-  printf("model %s (%s), ell %u, s %u\n", r->card.model_name, hex, r->card.ell, r->card.scale);
+  fsn_app_hex(hex, r->res.card.model_hash, 32);
+  printf("model %s (%s), ell %u, s %u; the server reveals %s\n", r->res.card.model_name, hex, r->res.card.ell,
+         r->res.card.scale, r->res.card.reveal == FSN_REVEAL_LOGITS ? "logits" : "labels only");
   size_t correct = 0;
   for (size_t q = 0; q < r->n; q++) {
     size_t p = predicted(r, q), truth = r->lb.labels[r->queries[q]];
@@ -217,14 +205,14 @@ static void print_text(const client_run *r) {
   printf("%zu of %zu correct\n", correct, r->n);
   if (r->o.fusion)
     printf("fusion: kappa %g, R = %u, B = %zu, batch %zu for %zu queries (%.1fx), escape <= 2^%.1f; checks %s%s\n",
-           r->o.kappa, r->choice.R, r->choice.B, r->choice.N, r->n, (double)r->choice.N / (double)r->n,
-           r->choice.log2_escape, r->check == FSN_OK ? "passed" : "FAILED",
+           r->o.kappa, r->res.choice.R, r->res.choice.B, r->res.choice.N, r->n, (double)r->res.choice.N / (double)r->n,
+           r->res.choice.log2_escape, r->res.check == FSN_OK ? "passed" : "FAILED",
            r->o.approx ? " (approximate truncation: replicas compared by label, logits within 1.0)" : "");
   else
     printf("fusion: off (semi-honest run, no checks)\n");
-  printf("cost: %.2f s, sent %.2f MiB, received %.2f MiB, %llu rounds\n", r->cost.seconds,
-         (double)r->cost.bytes_sent / 1048576.0, (double)r->cost.bytes_recv / 1048576.0,
-         (unsigned long long)r->cost.rounds);
+  printf("cost: %.2f s, sent %.2f MiB, received %.2f MiB, %llu rounds\n", r->res.cost.seconds,
+         (double)r->res.cost.bytes_sent / 1048576.0, (double)r->res.cost.bytes_recv / 1048576.0,
+         (unsigned long long)r->res.cost.rounds);
   if (r->link.bandwidth_bps > 0 || r->link.rtt_s > 0) {
     char link[96];
     fsn_link_format(link, sizeof link, &r->link);
@@ -236,16 +224,17 @@ static void print_text(const client_run *r) {
 
 static void print_json(const client_run *r) {
   char hex[65];
-  fsn_app_hex(hex, r->card.model_hash, 32);
+  fsn_app_hex(hex, r->res.card.model_hash, 32);
   printf("{\"model\": ");
-  fsn_app_json_string(stdout, r->card.model_name);
-  printf(", \"model_hash\": \"%s\", \"ell\": %u, \"scale\": %u, \"predictions\": [", hex, r->card.ell, r->card.scale);
+  fsn_app_json_string(stdout, r->res.card.model_name);
+  printf(", \"model_hash\": \"%s\", \"ell\": %u, \"scale\": %u, \"reveal\": \"%s\", \"predictions\": [", hex,
+         r->res.card.ell, r->res.card.scale, r->res.card.reveal == FSN_REVEAL_LOGITS ? "logits" : "label");
   for (size_t q = 0; q < r->n; q++) {
     printf("%s{\"index\": %zu, \"predicted\": %zu, \"label\": %u", q ? ", " : "", r->queries[q], predicted(r, q),
            r->lb.labels[r->queries[q]]);
     if (r->o.logits) {
       printf(", \"logits\": ");
-      fsn_app_json_signed(stdout, fsn_mc_query_logits(&r->plan, r->outputs, r->out_size, q), r->out_size, r->card.ell);
+      fsn_app_json_signed(stdout, r->res.logits + q * r->res.dim, r->res.dim, r->res.card.ell);
     }
     printf("}");
   }
@@ -253,19 +242,20 @@ static void print_json(const client_run *r) {
   if (r->o.fusion)
     printf(", \"kappa\": %g, \"R\": %u, \"B\": %zu, \"N\": %zu, \"log2_escape\": %.3f, \"passed\": %s, "
            "\"replicas_ok\": %s, \"public_ok\": %s, \"groups_inconsistent\": %zu, \"public_mismatches\": %zu",
-           r->o.kappa, r->choice.R, r->choice.B, r->choice.N, r->choice.log2_escape,
-           r->check == FSN_OK ? "true" : "false", r->report.replicas_ok ? "true" : "false",
-           r->report.public_ok ? "true" : "false", r->report.groups_inconsistent, r->report.public_mismatches);
+           r->o.kappa, r->res.choice.R, r->res.choice.B, r->res.choice.N, r->res.choice.log2_escape,
+           r->res.check == FSN_OK ? "true" : "false", r->res.report.replicas_ok ? "true" : "false",
+           r->res.report.public_ok ? "true" : "false", r->res.report.groups_inconsistent,
+           r->res.report.public_mismatches);
   printf("}, \"cost\": {\"seconds\": %.4f, \"bytes_sent\": %llu, \"bytes_recv\": %llu, \"rounds\": %llu}",
-         r->cost.seconds, (unsigned long long)r->cost.bytes_sent, (unsigned long long)r->cost.bytes_recv,
-         (unsigned long long)r->cost.rounds);
+         r->res.cost.seconds, (unsigned long long)r->res.cost.bytes_sent, (unsigned long long)r->res.cost.bytes_recv,
+         (unsigned long long)r->res.cost.rounds);
   printf(
       ", \"link\": {\"bandwidth_bps\": %.0f, \"rtt_s\": %.6f, \"transfer_seconds\": %.4f, \"latency_seconds\": %.4f}",
       r->link.bandwidth_bps, r->link.rtt_s, link_transfer_s(r), link_latency_s(r));
   printf(", \"layers\": [");
-  for (size_t i = 0; r->layers && i < fsn_model_num_layers(r->card.arch); i++) {
-    const fsn_layer *l = fsn_model_layer(r->card.arch, i);
-    const fsn_cost *c = &r->layers[i]; /* a ReLU fused into the conv/fc before it shows zero */
+  for (size_t i = 0; r->res.layers && i < fsn_model_num_layers(r->res.card.arch); i++) {
+    const fsn_layer *l = fsn_model_layer(r->res.card.arch, i);
+    const fsn_cost *c = &r->res.layers[i]; /* a ReLU fused into the conv/fc before it shows zero */
     printf("%s{\"name\": ", i ? ", " : "");
     fsn_app_json_string(stdout, l->desc.name);
     printf(", \"kind\": \"%s\", \"seconds\": %.4f, \"bytes_sent\": %llu, \"bytes_recv\": %llu, \"rounds\": %llu}",
@@ -286,15 +276,29 @@ static fsn_status run(client_run *r) {
   if (st == FSN_OK) st = fsn_app_channel_opts(&co, r->o.net, (unsigned)r->o.timeout);
   if (st != FSN_OK) return st;
   r->link = co.link;
-  fsn_channel *chs[64] = {0};
+  fsn_channel *chs[MAX_THREADS] = {0};
   const fsn_session_params params = {.ell = (uint32_t)r->o.ell, .scale = (uint32_t)r->o.scale};
   st = fsn_session_connect(chs, r->o.threads, r->o.connect, FSN_ROLE_CLIENT, &params, &co);
-  if (st == FSN_OK) st = fsn_card_recv(chs[0], &r->card);
-  if (st == FSN_OK) st = check_card(r);
-  if (st == FSN_OK) st = plan_batch(r);
-  if (st == FSN_OK) st = run_batch(r, chs);
+  if (st == FSN_OK) st = query(r, chs);
   fsn_session_close(chs, r->o.threads);
   return st;
+}
+
+/* A failed check never delivers predictions: they may be wrong. */
+static void print_caught(const client_run *r) {
+  const fsn_fusion_result *res = &r->res;
+  if (res->refused) {
+    fprintf(stderr, "fusion client: %s\n", fsn_last_error());
+    return;
+  }
+  fprintf(stderr,
+          "fusion client: CHECKS FAILED — the server deviated or runs a worse model; predictions withheld\n"
+          "  replicas: %s (%zu of %zu queries inconsistent)\n  public samples: %s (%zu of %zu mismatched)\n"
+          "  %s; this server will be refused from now on (--trust-again to retry)\n",
+          res->report.replicas_ok ? "ok" : "FAILED", res->report.groups_inconsistent, r->n,
+          res->report.public_ok ? "ok" : "FAILED", res->report.public_mismatches, res->choice.B,
+          r->o.report_verdict ? "the server was told (--report-verdict)"
+                              : "the server was not told (it got the same silent verdict byte as always)");
 }
 
 int fsn_cmd_client(int argc, char **argv) {
@@ -302,28 +306,21 @@ int fsn_cmd_client(int argc, char **argv) {
   if (!parse(argc, argv, &r.o)) return usage();
   fsn_status st = run(&r);
   int rc = 0;
-  if (st != FSN_OK) {
+  if (st == FSN_E_CHEATING) {
+    print_caught(&r);
+    rc = EXIT_CAUGHT;
+  } else if (st != FSN_OK) {
     fprintf(stderr, "fusion client: %s\n", fsn_last_error());
     rc = 1;
-  } else if (r.check != FSN_OK) {
-    /* A failed check never delivers predictions: they may be wrong. */
-    fprintf(stderr,
-            "fusion client: CHECKS FAILED — the server deviated or runs a worse model; predictions withheld\n"
-            "  replicas: %s (%zu of %zu queries inconsistent)\n  public samples: %s (%zu of %zu mismatched%s)\n",
-            r.report.replicas_ok ? "ok" : "FAILED", r.report.groups_inconsistent, r.n,
-            r.report.public_ok ? "ok" : "FAILED", r.report.public_mismatches, r.choice.B,
-            r.o.silent_abort ? "; the server was told the session passed (--silent-abort)" : "");
-    rc = EXIT_CAUGHT;
   } else if (r.o.json) {
     print_json(&r);
   } else {
     print_text(&r);
   }
-  fsn_mc_plan_destroy(&r.plan);
-  fsn_card_free(&r.card);
+  fsn_fusion_result_free(&r.res);
   fsn_sampleset_free(&r.set);
   fsn_images_free(&r.im);
   fsn_labels_free(&r.lb);
-  free(r.queries), free(r.outputs), free(r.layers);
+  free(r.queries);
   return rc;
 }

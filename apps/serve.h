@@ -1,23 +1,18 @@
-/* The server loop shared by `fusion server` and the adversarial server of tests and benchmarks. */
+/* The server loop shared by `fusion server` and the adversarial server of tests and benchmarks: printing around
+ * fsn_fusion_serve (include/fusion/inference.h). */
 #ifndef FSN_APPS_SERVE_H
 #define FSN_APPS_SERVE_H
 
-#include <fusion/session.h>
+#include <fusion/inference.h>
 
 typedef struct fsn_serve_config {
   const char *listen;
-  size_t threads, sessions, max_batch; /* sessions: 0 = serve until killed */
+  size_t threads, sessions; /* sessions: 0 = serve until killed */
   fsn_channel_opts chan;
-  const fsn_model *run_model;  /* what the server computes with */
-  const fsn_model *card_model; /* what its card describes: the same model for an honest server */
-  const char *model_name;
-  const fsn_sampleset *set;
-  bool commit;
-  double claimed; /* claimed accuracy when not committing */
-  fsn_secure_opts secure;
+  fsn_fusion_server_config fusion;
 } fsn_serve_config;
 
-/* Serve clients one after another; a failed session is reported on stderr and the next one is served.
+/* Serve clients one after another; each session is logged on stderr and a failed one does not stop the server.
  * Returns the process exit code (0 after `sessions` sessions, 1 if the server cannot start). */
 int fsn_app_serve(const fsn_serve_config *cfg);
 

@@ -34,6 +34,9 @@ bool fsn_server_opt(fsn_server_opts *o, int c, const char *arg) {
   case 'b': return fsn_app_parse_uint(arg, 1u << 24, &o->max_batch) && o->max_batch > 0;
   case 'r': return fsn_app_parse_uint(arg, ~0ull, &o->seed);
   case 'T': return fsn_app_parse_uint(arg, 86400, &o->timeout) && o->timeout > 0;
+  case 'V':
+    o->reveal = !strcmp(arg, "logits") ? FSN_REVEAL_LOGITS : FSN_REVEAL_LABEL;
+    return !strcmp(arg, "logits") || !strcmp(arg, "label");
   }
   return false;
 }
@@ -58,12 +61,13 @@ fsn_status fsn_server_setup(const fsn_server_opts *o, fsn_serve_config *cfg, fsn
   *cfg = (fsn_serve_config){.listen = o->listen,
                             .threads = o->threads,
                             .sessions = o->sessions,
-                            .max_batch = o->max_batch,
-                            .run_model = *model,
-                            .card_model = *model,
-                            .model_name = o->model,
-                            .set = set,
-                            .commit = !o->no_commit,
-                            .claimed = o->claimed};
+                            .fusion = {.run_model = *model,
+                                       .card_model = *model,
+                                       .model_name = o->model,
+                                       .set = set,
+                                       .no_commit = o->no_commit,
+                                       .claimed = o->claimed,
+                                       .reveal = o->reveal,
+                                       .max_batch = o->max_batch}};
   return fsn_app_channel_opts(&cfg->chan, o->net, (unsigned)o->timeout);
 }

@@ -11,12 +11,15 @@ typedef struct fsn_server_opts {
   unsigned long long threads, sessions, max_batch, ell, scale, seed, timeout;
   bool no_commit;
   double claimed;
+  fsn_reveal reveal; /* --reveal label|logits: what the client learns [label] */
 } fsn_server_opts;
 
 #define FSN_SERVER_USAGE                                                                                               \
   "  --model FILE.onnx|builtin:NAME --listen HOST:PORT [--threads T] [--net PROFILE] [--ell L --scale S]\n"            \
   "  [--images IDX --labels IDX --public A-B] [--no-commit --claimed-accuracy A] [--sessions K] [--max-batch N]\n"     \
-  "  [--seed S] [--timeout SECONDS]\n"
+  "  [--seed S] [--timeout SECONDS] [--reveal label|logits]\n"                                                         \
+  "  --reveal: what the client learns of each output, stated in the model card: its label only (the argmax runs\n"     \
+  "  inside the protocol; the default) or all its logits\n"
 
 /* getopt_long table entries (terminated by the caller) and the handler for one option; returns false if `c` is not
  * one of them or its value is bad. */
@@ -26,8 +29,9 @@ typedef struct fsn_server_opts {
       {"images", required_argument, 0, 'i'}, {"labels", required_argument, 0, 'l'},                                    \
       {"public", required_argument, 0, 'P'}, {"no-commit", no_argument, 0, 'C'},                                       \
       {"claimed-accuracy", required_argument, 0, 'A'}, {"sessions", required_argument, 0, 'k'},                        \
-      {"max-batch", required_argument, 0, 'b'}, {"seed", required_argument, 0, 'r'}, {                                 \
-    "timeout", required_argument, 0, 'T'                                                                               \
+      {"max-batch", required_argument, 0, 'b'}, {"seed", required_argument, 0, 'r'},                                   \
+      {"timeout", required_argument, 0, 'T'}, {                                                                        \
+    "reveal", required_argument, 0, 'V'                                                                                \
   }
 
 void fsn_server_opts_init(fsn_server_opts *o);

@@ -60,7 +60,8 @@ client_run() {
   [ "$run" = fusion16 ] && index=0-15
   [ "$run" = semi ] && mode=(--no-fusion)
   say "4layer $profile $run: running (per-layer progress below)"
-  fsn_start_server "$out/runs/4layer-$profile-$run.server.log" "$fusion" server --model "$model" \
+  # --reveal logits: the paper measures the semi-honest output reveal (labels-only adds an argmax protocol)
+  fsn_start_server "$out/runs/4layer-$profile-$run.server.log" "$fusion" server --model "$model" --reveal logits \
     --threads "$threads" --net "$profile" --sessions 1 --timeout 600 || exit 1
   "$fusion" client --connect 127.0.0.1:"$server_port" --index "$index" "${mode[@]}" --threads "$threads" --net "$profile" \
     --timeout 600 --json --progress >"$file.part"

@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_error[512];
 
@@ -25,10 +26,14 @@ const char *fsn_strerror(fsn_status status) {
 
 const char *fsn_last_error(void) { return last_error; }
 
+/* Callers often wrap the previous detail: fsn_fail(code, "card: %s", fsn_last_error()). An argument may then alias
+ * last_error, so the message is formatted into a temporary first and copied after. */
 fsn_status fsn_fail(fsn_status status, const char *fmt, ...) {
+  char message[sizeof last_error];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(last_error, sizeof last_error, fmt, ap);
+  vsnprintf(message, sizeof message, fmt, ap);
   va_end(ap);
+  memcpy(last_error, message, sizeof last_error);
   return status;
 }

@@ -12,6 +12,7 @@ model=data/models/fmnist-4layer.onnx weak=data/models/fmnist-4layer-weak.onnx
 queries=${FSN_DEMO_QUERIES:-0-7}
 logs=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$logs"' EXIT
+export FSN_STATE_FILE=$logs/caught-servers # where the client records servers it caught (default: ~/.local/state)
 
 . tools/start-server.sh
 
@@ -34,9 +35,17 @@ echo "== server log"
 cat "$logs/server"
 echo
 fsn_start_server "$logs/adversary" build/apps/fusion-adversary --deviation weak --model "$model" --weak-model "$weak" \
-  --sessions 1
+  --sessions 2
 port=$server_port
 echo "== a cheating server: it claims the good model but runs the weak one (client: 1 query, kappa = 40)"
 set +e
 $fusion client --connect 127.0.0.1:$port --index 0
 echo "client exit code: $? (3 = caught)"
+echo
+echo "== the same client again: a server caught once is refused (it learns at most one bit over its lifetime)"
+$fusion client --connect 127.0.0.1:$port --index 0
+echo "client exit code: $? (3 = refused)"
+wait "$server_pid"
+echo
+echo "== adversary log (the client's verdict byte is the same whether or not it was caught)"
+cat "$logs/adversary"

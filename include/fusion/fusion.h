@@ -21,6 +21,7 @@
 #include <fusion/twopc.h>
 
 #include <fusion/dataset.h>
+#include <fusion/inference.h>
 #include <fusion/mixcheck.h>
 #include <fusion/nn.h>
 #include <fusion/secure.h>

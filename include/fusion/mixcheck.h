@@ -106,8 +106,18 @@ typedef struct fsn_mc_report {
 FSN_NODISCARD fsn_status fsn_mc_check(const fsn_mc_plan *plan, const uint64_t *logits, size_t dim, unsigned ell,
                                       const fsn_mc_expect *expect, fsn_mc_report *report);
 
-/* The logits of query q (its first replica), un-permuted. */
+/* The same when only labels were revealed (one per batch position, the server's reveal policy `label`): replicas must
+ * have the same label, public samples the expected one. A server altering outputs must now change labels to matter,
+ * and is caught on exactly the same positions (the escape formula is unchanged). */
+FSN_NODISCARD fsn_status fsn_mc_check_labels(const fsn_mc_plan *plan, const uint64_t *labels,
+                                             const fsn_mc_expect *expect, fsn_mc_report *report);
+
+/* The batch position of query q's first replica, and its logits, un-permuted. */
+size_t fsn_mc_query_position(const fsn_mc_plan *plan, size_t q);
 const uint64_t *fsn_mc_query_logits(const fsn_mc_plan *plan, const uint64_t *logits, size_t dim, size_t q);
+
+/* 2^64 mod bound: the rejection threshold of the plan's uniform draws (Lemire), exposed so tests can check it. */
+uint64_t fsn_mc_rejection_threshold(uint32_t bound);
 
 #ifdef __cplusplus
 }

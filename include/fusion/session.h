@@ -1,11 +1,14 @@
 /* One inference session between a server and a client over connected channels:
  *   1. the server sends its model card (model hash, ell, s, the architecture without weights, the public set's name,
- *      hash and size, its claimed accuracy, optionally its committed labels on the public set);
+ *      hash and size, its claimed accuracy, optionally its committed labels on the public set, and its reveal policy:
+ *      the client learns each output's label only, or the whole logits vector);
  *   2. the client sends the batch size N, the truncation mode (exact or approximate) and the bit bound of its inputs
  *      (fsn_secure_opts.input_bits; 0 = none);
- *   3. both run the secure executor on the batch (fsn_secure_run), and the outputs are revealed to the client;
- *   4. the client sends a one-byte verdict (1 = its checks passed, 0 = it aborts). With --silent-abort a client
- *      always sends 1, so the server cannot tell whether it was caught.
+ *   3. both run the secure executor on the batch (fsn_secure_run), and the outputs are revealed to the client as the
+ *      policy says (labels: fsn_2pc_argmax inside the protocol; logits: fsn_2pc_reveal);
+ *   4. the client sends one verdict byte (fsn_verdict). By default it is FSN_VERDICT_SILENT, sent before the client
+ *      checks anything, so nothing on the wire depends on the checks; a client that opts in reports PASS or FAIL,
+ *      which tells a cheating server one bit per session (docs/SECURITY.md).
  * Every message is bounded and checked: a malformed card or batch size is FSN_E_PROTOCOL with a clear message. */
 #ifndef FUSION_SESSION_H
 #define FUSION_SESSION_H
@@ -18,6 +21,25 @@
 extern "C" {
 #endif
 
+/* What the client learns of each output: the server's policy, stated in its card. */
+typedef enum fsn_reveal {
+  FSN_REVEAL_LABEL = 0,  /* the argmax only (computed inside the protocol) */
+  FSN_REVEAL_LOGITS = 1, /* every logit, ell bits each */
+} fsn_reveal;
+
+/* The byte the client sends after the batch. */
+typedef enum fsn_verdict {
+  FSN_VERDICT_FAIL = 0,   /* reported: the checks failed */
+  FSN_VERDICT_PASS = 1,   /* reported: the checks passed */
+  FSN_VERDICT_SILENT = 2, /* not reported (the default): independent of the checks */
+} fsn_verdict;
+
+/* Budgets a received architecture must fit, so a card cannot make the client allocate without bound: the parameters
+ * of all conv/fc layers (ResNet-50 has 25.6 M) and the values of any one tensor per input (ResNet-50's largest has
+ * 0.8 M). A card beyond them is FSN_E_UNSUPPORTED. */
+#define FSN_CARD_MAX_PARAMS (1ull << 26)
+#define FSN_CARD_MAX_TENSOR (1ull << 24)
+
 typedef struct fsn_card {
   uint8_t model_hash[32];
   unsigned ell, scale;
@@ -28,6 +50,7 @@ typedef struct fsn_card {
   size_t set_count;
   double claimed_accuracy;
   uint8_t *predictions; /* set_count committed labels, or NULL (owned) */
+  fsn_reveal reveal;    /* what the client learns (fsn_card_make: FSN_REVEAL_LABEL; set before sending) */
 } fsn_card;
 
 /* The server's card for a quantised model and its public set; `commit` adds the model's predicted labels on the set
@@ -41,22 +64,32 @@ FSN_NODISCARD fsn_status fsn_card_send(fsn_channel *ch, const fsn_card *card, co
 FSN_NODISCARD fsn_status fsn_card_recv(fsn_channel *ch, fsn_card *card);
 void fsn_card_free(fsn_card *card);
 
-/* Serialise a model's architecture (no weights) and rebuild it with zero weights. */
+/* Serialise a model's architecture (no weights) and rebuild it with zero weights, within the budgets above. */
 FSN_NODISCARD fsn_status fsn_arch_encode(const fsn_model *m, uint8_t **out, size_t *len);
 FSN_NODISCARD fsn_status fsn_arch_decode(fsn_model **out, const uint8_t *buf, size_t len);
 
 /* Server: receive N (at most max_batch), the truncation mode and the input bound the client declared, run the model
- * on the client's batch, reveal the outputs to the client, receive the verdict (*passed). total: this party's cost
- * (may be NULL). */
+ * on the client's batch, reveal to the client what `reveal` allows, receive the verdict byte. total: this party's
+ * cost, batch: N (both may be NULL). */
+FSN_NODISCARD fsn_status fsn_serve_batch_reveal(fsn_channel *const *chs, size_t nthreads, const fsn_model *m,
+                                                size_t max_batch, fsn_reveal reveal, const fsn_secure_opts *opts,
+                                                fsn_cost *total, fsn_verdict *verdict, size_t *batch);
+/* The same revealing the logits; *passed: the client reported PASS. */
 FSN_NODISCARD fsn_status fsn_serve_batch(fsn_channel *const *chs, size_t nthreads, const fsn_model *m, size_t max_batch,
                                          const fsn_secure_opts *opts, fsn_cost *total, bool *passed);
 
 /* Client: send N, opts->trunc (exact or approximate) and opts->input_bits, run the batch (inputs: N x input size in
- * Z_2^ell at scale s), receive the outputs (N x output size) in `outputs`. The verdict is sent separately with
- * fsn_client_verdict once the client has checked the outputs. */
+ * Z_2^ell at scale s), receive in `outputs` what `reveal` (the card's policy) allows: N labels, or N x output size
+ * logits. The verdict byte is sent separately with fsn_client_send_verdict. */
+FSN_NODISCARD fsn_status fsn_client_batch_reveal(fsn_channel *const *chs, size_t nthreads, const fsn_card *card,
+                                                 fsn_reveal reveal, const uint64_t *inputs, size_t n, uint64_t *outputs,
+                                                 const fsn_secure_opts *opts, fsn_cost *total);
+/* The same receiving the logits. */
 FSN_NODISCARD fsn_status fsn_client_batch(fsn_channel *const *chs, size_t nthreads, const fsn_card *card,
                                           const uint64_t *inputs, size_t n, uint64_t *outputs,
                                           const fsn_secure_opts *opts, fsn_cost *total);
+FSN_NODISCARD fsn_status fsn_client_send_verdict(fsn_channel *ch, fsn_verdict verdict);
+/* fsn_client_send_verdict with PASS or FAIL. */
 FSN_NODISCARD fsn_status fsn_client_verdict(fsn_channel *ch, bool passed);
 
 #ifdef __cplusplus

@@ -27,11 +27,17 @@ static uint64_t next_word(stream *s) {
   return s->words[s->used++];
 }
 
-/* Uniform in [0, bound), exactly (Lemire's multiply with rejection). */
+uint64_t fsn_mc_rejection_threshold(uint32_t bound) {
+  return (0 - (uint64_t)bound) % bound; /* 2^64 mod bound, in 64-bit arithmetic */
+}
+
+/* Uniform in [0, bound), exactly (Lemire's multiply with rejection): the low word of x * bound is below
+ * 2^64 mod bound for exactly the x that would make some results one draw likelier than others. */
 static uint32_t uniform(stream *s, uint32_t bound) {
+  const uint64_t threshold = fsn_mc_rejection_threshold(bound);
   for (;;) {
     unsigned __int128 m = (unsigned __int128)next_word(s) * bound;
-    if ((uint64_t)m >= (uint64_t)-bound % bound) return (uint32_t)(m >> 64);
+    if ((uint64_t)m >= threshold) return (uint32_t)(m >> 64);
   }
 }
 
@@ -70,13 +76,17 @@ fsn_status fsn_mc_plan_create_seeded(fsn_mc_plan *plan, size_t n, unsigned R, si
     pool[i] = pool[j], pool[j] = t;
     public_index[i] = pool[i];
   }
+  sodium_memzero(pool, public_size * sizeof *pool); /* its head is the secret choice of public samples */
   free(pool);
   sodium_memzero(&s, sizeof s);
   *plan = (fsn_mc_plan){.n = n, .R = R, .B = B, .N = N, .slot_of = slot_of, .public_index = public_index};
   return FSN_OK;
 }
 
+/* The permutation and the public picks are the client's secret: wipe them before the memory is reused. */
 void fsn_mc_plan_destroy(fsn_mc_plan *plan) {
+  if (plan->slot_of) sodium_memzero(plan->slot_of, plan->N * sizeof *plan->slot_of);
+  if (plan->public_index) sodium_memzero(plan->public_index, plan->B * sizeof *plan->public_index);
   free(plan->slot_of);
   free(plan->public_index);
   *plan = (fsn_mc_plan){0};
@@ -105,35 +115,48 @@ static bool replicas_agree(const uint64_t *a, const uint64_t *b, size_t dim, uns
 }
 
 const uint64_t *fsn_mc_query_logits(const fsn_mc_plan *plan, const uint64_t *logits, size_t dim, size_t q) {
-  for (size_t p = 0; p < plan->N; p++)
-    if (plan->slot_of[p] == q * plan->R) return logits + p * dim;
-  return NULL;
+  size_t p = fsn_mc_query_position(plan, q);
+  return p == SIZE_MAX ? NULL : logits + p * dim;
 }
 
-fsn_status fsn_mc_check(const fsn_mc_plan *plan, const uint64_t *logits, size_t dim, unsigned ell,
-                        const fsn_mc_expect *expect, fsn_mc_report *report) {
+/* What the client received for the batch: every logit (dim per position), or only labels (dim = 0). */
+typedef struct outputs {
+  const uint64_t *v;
+  size_t dim;
+  unsigned ell;
+} outputs;
+
+static size_t label_at(const outputs *o, size_t p) {
+  return o->dim ? fsn_nn_argmax_fixed(o->v + p * o->dim, o->dim, o->ell) : (size_t)o->v[p];
+}
+
+static bool agree_at(const outputs *o, size_t p, size_t q, uint64_t tol) {
+  return o->dim ? replicas_agree(o->v + p * o->dim, o->v + q * o->dim, o->dim, o->ell, tol) : o->v[p] == o->v[q];
+}
+
+static fsn_status check(const fsn_mc_plan *plan, const outputs *o, const fsn_mc_expect *expect, fsn_mc_report *report) {
   *report = (fsn_mc_report){.threshold = expect->committed ? 0 : expect->threshold};
   uint32_t *pos_of = malloc(plan->N * sizeof *pos_of);
   if (!pos_of) return fsn_fail(FSN_E_NOMEM, "mix-and-check of %zu positions", plan->N);
   for (size_t p = 0; p < plan->N; p++) pos_of[plan->slot_of[p]] = (uint32_t)p;
 
   for (size_t q = 0; q < plan->n; q++) {
-    const uint64_t *first = logits + (size_t)pos_of[q * plan->R] * dim;
     for (unsigned r = 1; r < plan->R; r++) {
-      if (!replicas_agree(first, logits + (size_t)pos_of[q * plan->R + r] * dim, dim, ell, expect->tolerance)) {
+      if (!agree_at(o, pos_of[q * plan->R], pos_of[q * plan->R + r], expect->tolerance)) {
         report->groups_inconsistent++;
         break;
       }
     }
   }
   for (size_t b = 0; b < plan->B; b++) {
-    size_t label = fsn_nn_argmax_fixed(logits + (size_t)pos_of[plan->n * plan->R + b] * dim, dim, ell);
+    size_t label = label_at(o, pos_of[plan->n * plan->R + b]);
     bool match = label == expect->labels[plan->public_index[b]];
     if (expect->committed)
       report->public_mismatches += !match;
     else
       report->public_correct += match;
   }
+  sodium_memzero(pos_of, plan->N * sizeof *pos_of);
   free(pos_of);
   report->replicas_ok = report->groups_inconsistent == 0;
   report->public_ok = expect->committed ? report->public_mismatches == 0 : report->public_correct >= expect->threshold;
@@ -141,4 +164,20 @@ fsn_status fsn_mc_check(const fsn_mc_plan *plan, const uint64_t *logits, size_t 
   return fsn_fail(FSN_E_CHEATING, "%s%s%s", report->replicas_ok ? "" : "replica check failed",
                   !report->replicas_ok && !report->public_ok ? "; " : "",
                   report->public_ok ? "" : "public-sample check failed");
+}
+
+fsn_status fsn_mc_check(const fsn_mc_plan *plan, const uint64_t *logits, size_t dim, unsigned ell,
+                        const fsn_mc_expect *expect, fsn_mc_report *report) {
+  return check(plan, &(outputs){logits, dim, ell}, expect, report);
+}
+
+fsn_status fsn_mc_check_labels(const fsn_mc_plan *plan, const uint64_t *labels, const fsn_mc_expect *expect,
+                               fsn_mc_report *report) {
+  return check(plan, &(outputs){labels, 0, 64}, expect, report);
+}
+
+size_t fsn_mc_query_position(const fsn_mc_plan *plan, size_t q) {
+  for (size_t p = 0; p < plan->N; p++)
+    if (plan->slot_of[p] == q * plan->R) return p;
+  return SIZE_MAX;
 }

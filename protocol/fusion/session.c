@@ -9,12 +9,14 @@
 
 enum {
   CARD_MAX = 64 << 20, /* a card is at most 64 MiB (architecture + committed labels) */
+  CARD_MIN = 8 + 32,   /* magic and model hash */
   ARCH_MAX = 1 << 20,  /* an architecture is at most 1 MiB */
   SET_MAX = 1 << 24,   /* public samples */
   LAYER_FIELDS = 10,   /* u32 fields per layer after the kind byte */
 };
 
-static const uint8_t card_magic[8] = {'F', 'S', 'N', 'C', 'A', 'R', 'D', '1'};
+/* Version 2 adds the reveal policy (the last byte). */
+static const uint8_t card_magic[8] = {'F', 'S', 'N', 'C', 'A', 'R', 'D', '2'};
 
 /* ---- a bounded byte writer and reader ---- */
 
@@ -117,24 +119,37 @@ fsn_status fsn_arch_encode(const fsn_model *m, uint8_t **out, size_t *len) {
   return FSN_OK;
 }
 
-/* Zero weights for a conv or fc layer reading tensor `in` of the model built so far. */
-static fsn_status zero_params(const fsn_model *m, const fsn_layer_desc *d, float **w, float **b) {
+/* The number of weights of a conv or fc layer reading tensor `in` of the model built so far (shapes only), or
+ * SIZE_MAX for a layer too large to count in size_t. */
+static size_t param_count(const fsn_model *m, const fsn_layer_desc *d) {
   fsn_shape s = fsn_model_tensor_shape(m, d->in);
-  size_t count = d->kind == FSN_LAYER_CONV ? d->out_c * s.c * d->k_h * d->k_w : d->out_c * s.c * s.h * s.w;
-  if (d->out_c == 0 || count / d->out_c > (1u << 28) || d->out_c > (1u << 20))
-    return fsn_fail(FSN_E_PROTOCOL, "model card: layer '%s' has an implausible size", d->name);
-  *w = calloc(count + 1, sizeof **w), *b = calloc(d->out_c + 1, sizeof **b);
+  size_t per_out = d->kind == FSN_LAYER_CONV ? s.c * d->k_h * d->k_w : s.c * s.h * s.w;
+  if (d->kind == FSN_LAYER_CONV && (d->k_h > (1u << 16) || d->k_w > (1u << 16))) return SIZE_MAX;
+  return d->out_c && per_out > SIZE_MAX / 2 / d->out_c ? SIZE_MAX : d->out_c * per_out;
+}
+
+/* Zero weights for a layer whose parameter count the caller has checked against the budget. The library's model
+ * holds weights for every conv/fc layer even where, as on the client, they are never read: the budget is what bounds
+ * the memory a card can make the client spend. */
+static fsn_status zero_params(size_t count, size_t out_c, float **w, float **b) {
+  *w = calloc(count + 1, sizeof **w), *b = calloc(out_c + 1, sizeof **b);
   return *w && *b ? FSN_OK : fsn_fail(FSN_E_NOMEM, "model card: %zu weights", count);
 }
+
+static size_t shape_size(fsn_shape s) { return s.h && s.w && s.c > SIZE_MAX / s.h / s.w ? SIZE_MAX : s.c * s.h * s.w; }
 
 fsn_status fsn_arch_decode(fsn_model **out, const uint8_t *buf, size_t len) {
   reader r = {buf, len, false};
   *out = NULL;
   uint32_t c = get_u32(&r), h = get_u32(&r), w = get_u32(&r), layers = get_u32(&r);
   if (r.bad || layers > 4096) return fsn_fail(FSN_E_PROTOCOL, "model card: malformed architecture header");
+  if (shape_size((fsn_shape){.c = c, .h = h, .w = w}) > FSN_CARD_MAX_TENSOR)
+    return fsn_fail(FSN_E_UNSUPPORTED, "model card: a %ux%ux%u input is beyond the client's budget of %llu values", c,
+                    h, w, (unsigned long long)FSN_CARD_MAX_TENSOR);
   fsn_model *m;
   fsn_status st = fsn_model_create(&m, c, h, w);
   if (st != FSN_OK) return fsn_fail(FSN_E_PROTOCOL, "model card: %s", fsn_last_error());
+  size_t params = 0;
   for (uint32_t i = 0; i < layers && st == FSN_OK; i++) {
     const uint8_t *kind = take(&r, 1);
     uint32_t f[LAYER_FIELDS];
@@ -157,12 +172,26 @@ fsn_status fsn_arch_decode(fsn_model **out, const uint8_t *buf, size_t len) {
                         .pad_h = f[7],
                         .pad_w = f[8]};
     float *weight = NULL, *bias = NULL;
-    if ((d.kind == FSN_LAYER_CONV || d.kind == FSN_LAYER_FC) && d.in <= i &&
-        (st = zero_params(m, &d, &weight, &bias)) != FSN_OK)
-      break;
+    if ((d.kind == FSN_LAYER_CONV || d.kind == FSN_LAYER_FC) && d.in <= i) {
+      size_t count = param_count(m, &d);
+      if (count > FSN_CARD_MAX_PARAMS - params) {
+        st = fsn_fail(FSN_E_UNSUPPORTED,
+                      "model card: layer '%s' takes the model beyond the client's budget of %llu "
+                      "parameters",
+                      name, (unsigned long long)FSN_CARD_MAX_PARAMS);
+        break;
+      }
+      params += count;
+      if ((st = zero_params(count, d.out_c, &weight, &bias)) != FSN_OK) break;
+    }
     d.weight = weight, d.bias = bias;
-    st = fsn_model_add(m, &d, NULL);
-    if (st != FSN_OK) st = fsn_fail(FSN_E_PROTOCOL, "model card: %s", fsn_last_error());
+    size_t tensor;
+    st = fsn_model_add(m, &d, &tensor);
+    if (st != FSN_OK)
+      st = fsn_fail(FSN_E_PROTOCOL, "model card: %s", fsn_last_error());
+    else if (shape_size(fsn_model_tensor_shape(m, tensor)) > FSN_CARD_MAX_TENSOR)
+      st = fsn_fail(FSN_E_UNSUPPORTED, "model card: layer '%s' outputs more than the client's budget of %llu values",
+                    name, (unsigned long long)FSN_CARD_MAX_TENSOR);
     free(weight), free(bias);
   }
   if (st == FSN_OK && r.left) st = fsn_fail(FSN_E_PROTOCOL, "model card: %zu trailing bytes", r.left);
@@ -240,6 +269,8 @@ fsn_status fsn_card_send(fsn_channel *ch, const fsn_card *card, const fsn_model 
   uint8_t committed = card->predictions != NULL;
   put(&w, &committed, 1);
   if (committed) put(&w, card->predictions, card->set_count);
+  uint8_t reveal = (uint8_t)card->reveal;
+  put(&w, &reveal, 1);
   free(arch);
   if (w.oom) st = fsn_fail(FSN_E_NOMEM, "model card");
   uint8_t len[8];
@@ -255,6 +286,7 @@ static fsn_status parse_card(fsn_card *card, const uint8_t *buf, size_t n) {
   reader r = {buf, n, false};
   const uint8_t *magic = take(&r, 8), *hash = take(&r, 32);
   if (!magic || memcmp(magic, card_magic, 8)) return fsn_fail(FSN_E_PROTOCOL, "model card: bad magic");
+  if (!hash) return fsn_fail(FSN_E_PROTOCOL, "model card: cut short");
   memcpy(card->model_hash, hash, 32);
   card->ell = get_u32(&r), card->scale = get_u32(&r);
   get_str(&r, card->model_name, sizeof card->model_name);
@@ -266,8 +298,8 @@ static fsn_status parse_card(fsn_card *card, const uint8_t *buf, size_t n) {
   uint64_t acc = get_u64(&r);
   memcpy(&card->claimed_accuracy, &acc, 8);
   const uint8_t *committed = take(&r, 1);
-  if (r.bad || !arch || card->ell < 2 || card->ell > 64 || card->scale >= card->ell || card->set_count > SET_MAX ||
-      !(card->claimed_accuracy >= 0 && card->claimed_accuracy <= 1) || *committed > 1)
+  if (r.bad || !arch || !committed || card->ell < 2 || card->ell > 64 || card->scale >= card->ell ||
+      card->set_count > SET_MAX || !(card->claimed_accuracy >= 0 && card->claimed_accuracy <= 1) || *committed > 1)
     return fsn_fail(FSN_E_PROTOCOL, "model card: malformed or out-of-range fields");
   memcpy(card->set_hash, set_hash, 32);
   if (*committed) {
@@ -276,6 +308,10 @@ static fsn_status parse_card(fsn_card *card, const uint8_t *buf, size_t n) {
     if (!(card->predictions = malloc(card->set_count + 1))) return fsn_fail(FSN_E_NOMEM, "committed labels");
     memcpy(card->predictions, labels, card->set_count);
   }
+  const uint8_t *reveal = take(&r, 1);
+  if (!reveal || (*reveal != FSN_REVEAL_LABEL && *reveal != FSN_REVEAL_LOGITS))
+    return fsn_fail(FSN_E_PROTOCOL, "model card: the reveal policy must be 'label' or 'logits'");
+  card->reveal = (fsn_reveal)*reveal;
   if (r.left) return fsn_fail(FSN_E_PROTOCOL, "model card: %zu trailing bytes", r.left);
   return fsn_arch_decode(&card->arch, arch, arch_len);
 }
@@ -287,6 +323,7 @@ fsn_status fsn_card_recv(fsn_channel *ch, fsn_card *card) {
   if (st != FSN_OK) return st;
   uint64_t n = 0;
   for (int i = 0; i < 8; i++) n |= (uint64_t)len[i] << (8 * i);
+  if (n < CARD_MIN) return fsn_fail(FSN_E_PROTOCOL, "model card of %llu bytes is too short", (unsigned long long)n);
   if (n > CARD_MAX)
     return fsn_fail(FSN_E_PROTOCOL, "model card of %llu bytes is above the %d-byte limit", (unsigned long long)n,
                     CARD_MAX);
@@ -306,22 +343,23 @@ static double now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Create the context, run the batch, reveal to the client; shared by both roles. */
+/* Create the context, run the batch, reveal to the client what the policy allows (the logits, or only each row's
+ * label: the argmax runs inside the protocol); shared by both roles. */
 static fsn_status run_batch(fsn_channel *const *chs, size_t T, fsn_role role, const fsn_model *m, unsigned ell,
-                            unsigned scale, const uint64_t *inputs, size_t n, uint64_t *outputs,
+                            unsigned scale, fsn_reveal reveal, const uint64_t *inputs, size_t n, uint64_t *outputs,
                             const fsn_secure_opts *opts, fsn_cost *total) {
   fsn_shape os = fsn_model_output_shape(m);
-  size_t out_n = n * os.c * os.h * os.w;
+  size_t dim = os.c * os.h * os.w, out_n = n * dim;
   double t0 = now();
   fsn_2pc *p;
   fsn_status st = fsn_2pc_create(&p, chs, T, role, ell, scale, NULL);
   if (st != FSN_OK) return st;
-  fsn_counters before;
-  fsn_2pc_counters(p, &before);
   uint64_t *share = malloc((out_n + 1) * sizeof *share);
   if (!share) st = fsn_fail(FSN_E_NOMEM, "outputs of %zu values", out_n);
   if (st == FSN_OK) st = fsn_secure_run(p, m, share, inputs, n, opts, NULL);
-  if (st == FSN_OK) st = fsn_2pc_reveal(p, outputs, share, out_n, FSN_ROLE_CLIENT);
+  if (st == FSN_OK)
+    st = reveal == FSN_REVEAL_LOGITS ? fsn_2pc_reveal(p, outputs, share, out_n, FSN_ROLE_CLIENT)
+                                     : fsn_2pc_argmax(p, outputs, share, n, dim);
   if (total) {
     fsn_counters after;
     fsn_2pc_counters(p, &after);
@@ -333,10 +371,12 @@ static fsn_status run_batch(fsn_channel *const *chs, size_t T, fsn_role role, co
   return st;
 }
 
-fsn_status fsn_serve_batch(fsn_channel *const *chs, size_t T, const fsn_model *m, size_t max_batch,
-                           const fsn_secure_opts *opts, fsn_cost *total, bool *passed) {
+fsn_status fsn_serve_batch_reveal(fsn_channel *const *chs, size_t T, const fsn_model *m, size_t max_batch,
+                                  fsn_reveal reveal, const fsn_secure_opts *opts, fsn_cost *total, fsn_verdict *verdict,
+                                  size_t *batch) {
   uint8_t b[10];
-  *passed = false;
+  *verdict = FSN_VERDICT_FAIL;
+  if (batch) *batch = 0;
   fsn_status st = fsn_channel_recv(chs[0], b, sizeof b);
   if (st != FSN_OK) return st;
   uint64_t n = 0;
@@ -348,31 +388,51 @@ fsn_status fsn_serve_batch(fsn_channel *const *chs, size_t T, const fsn_model *m
     return fsn_fail(FSN_E_PROTOCOL, "client asked for truncation mode %u", b[8]);
   if (b[9] > fsn_model_ell(m))
     return fsn_fail(FSN_E_PROTOCOL, "client declared %u-bit inputs (ell is %u)", b[9], fsn_model_ell(m));
+  if (batch) *batch = (size_t)n;
   fsn_secure_opts o = opts ? *opts : (fsn_secure_opts){0};
   o.trunc = (fsn_trunc_mode)b[8];
   o.input_bits = b[9];
-  st = run_batch(chs, T, FSN_ROLE_SERVER, m, fsn_model_ell(m), fsn_model_scale(m), NULL, n, NULL, &o, total);
-  uint8_t verdict;
-  if (st == FSN_OK && (st = fsn_channel_recv(chs[0], &verdict, 1)) == FSN_OK) {
-    if (verdict > 1) return fsn_fail(FSN_E_PROTOCOL, "client verdict byte %u", verdict);
-    *passed = verdict == 1;
+  st = run_batch(chs, T, FSN_ROLE_SERVER, m, fsn_model_ell(m), fsn_model_scale(m), reveal, NULL, n, NULL, &o, total);
+  uint8_t v;
+  if (st == FSN_OK && (st = fsn_channel_recv(chs[0], &v, 1)) == FSN_OK) {
+    if (v > FSN_VERDICT_SILENT) return fsn_fail(FSN_E_PROTOCOL, "client verdict byte %u", v);
+    *verdict = (fsn_verdict)v;
   }
   return st;
 }
 
-fsn_status fsn_client_batch(fsn_channel *const *chs, size_t T, const fsn_card *card, const uint64_t *inputs, size_t n,
-                            uint64_t *outputs, const fsn_secure_opts *opts, fsn_cost *total) {
+fsn_status fsn_serve_batch(fsn_channel *const *chs, size_t T, const fsn_model *m, size_t max_batch,
+                           const fsn_secure_opts *opts, fsn_cost *total, bool *passed) {
+  fsn_verdict v;
+  fsn_status st = fsn_serve_batch_reveal(chs, T, m, max_batch, FSN_REVEAL_LOGITS, opts, total, &v, NULL);
+  *passed = st == FSN_OK && v == FSN_VERDICT_PASS;
+  return st;
+}
+
+fsn_status fsn_client_batch_reveal(fsn_channel *const *chs, size_t T, const fsn_card *card, fsn_reveal reveal,
+                                   const uint64_t *inputs, size_t n, uint64_t *outputs, const fsn_secure_opts *opts,
+                                   fsn_cost *total) {
   uint8_t b[10];
   for (int i = 0; i < 8; i++) b[i] = (uint8_t)((uint64_t)n >> (8 * i));
   b[8] = (uint8_t)(opts ? opts->trunc : FSN_TRUNC_EXACT);
   b[9] = (uint8_t)(opts && opts->input_bits <= card->ell ? opts->input_bits : 0);
   fsn_status st = fsn_channel_send(chs[0], b, sizeof b);
   if (st != FSN_OK) return st;
-  return run_batch(chs, T, FSN_ROLE_CLIENT, card->arch, card->ell, card->scale, inputs, n, outputs, opts, total);
+  return run_batch(chs, T, FSN_ROLE_CLIENT, card->arch, card->ell, card->scale, reveal, inputs, n, outputs, opts,
+                   total);
+}
+
+fsn_status fsn_client_batch(fsn_channel *const *chs, size_t T, const fsn_card *card, const uint64_t *inputs, size_t n,
+                            uint64_t *outputs, const fsn_secure_opts *opts, fsn_cost *total) {
+  return fsn_client_batch_reveal(chs, T, card, FSN_REVEAL_LOGITS, inputs, n, outputs, opts, total);
+}
+
+fsn_status fsn_client_send_verdict(fsn_channel *ch, fsn_verdict verdict) {
+  uint8_t v = (uint8_t)verdict;
+  fsn_status st = fsn_channel_send(ch, &v, 1);
+  return st == FSN_OK ? fsn_channel_flush(ch) : st;
 }
 
 fsn_status fsn_client_verdict(fsn_channel *ch, bool passed) {
-  uint8_t v = passed;
-  fsn_status st = fsn_channel_send(ch, &v, 1);
-  return st == FSN_OK ? fsn_channel_flush(ch) : st;
+  return fsn_client_send_verdict(ch, passed ? FSN_VERDICT_PASS : FSN_VERDICT_FAIL);
 }

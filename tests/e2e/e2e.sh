@@ -4,13 +4,17 @@
 #  2. with mix-and-check on, an honest server passes;
 #  3. a client expecting another model hash, and a client with other ring parameters, fail cleanly (exit 1, one
 #     clear line) while the server carries on;
-#  4. bad models (missing, truncated) are one clear line and exit 1.
+#  4. bad models (missing, truncated) are one clear line and exit 1;
+#  5. a server with the default policy reveals labels only (the client's predictions still pass the checks; --logits
+#     is refused), and a cheating server is caught (exit 3), told nothing (its log shows the silent verdict), and
+#     refused in the next session.
 # Usage: e2e.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
 build=$1 src=$2
 fusion=$build/apps/fusion model=$src/data/models/fmnist-4layer.onnx
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+export FSN_STATE_FILE=$work/caught-servers # the client's records of caught servers stay in the scratch directory
 fail() { echo "FAIL: $*"; exit 1; }
 t() { timeout 600 "$@"; }
 
@@ -20,13 +24,22 @@ t() { timeout 600 "$@"; }
 "$fusion" info >/dev/null 2>&1 || { echo "skipped: $("$fusion" info 2>&1 | head -1)"; exit 77; }
 [ "${FSN_ISA:-}" = ref ] && { echo "skipped at FSN_ISA=ref (reference AES too slow for 20 secure inferences)"; exit 77; }
 
-t "$fusion" server --model "$model" --listen 127.0.0.1:0 --sessions 4 >"$work/server.log" 2>&1 &
-for _ in $(seq 1 600); do
-  port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$work/server.log")
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || fail "server did not start: $(cat "$work/server.log")"
+# start_server LOG ARGS...: a server in the background; its port in $port
+start_server() {
+  local log=$1
+  shift
+  t "$@" --listen 127.0.0.1:0 >"$log" 2>&1 &
+  port=
+  for _ in $(seq 1 600); do
+    port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$log")
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  [ -n "$port" ] || fail "server did not start: $(cat "$log")"
+}
+
+# the logits policy: the client may see every logit, so they can be compared with the plaintext engine's
+start_server "$work/server.log" "$fusion" server --model "$model" --sessions 4 --reveal logits
 
 # 1. bit-exact logits on 20 test images
 t "$fusion" client --connect 127.0.0.1:$port --index 0-19 --no-fusion --json --logits >"$work/client.json" ||
@@ -79,4 +92,31 @@ t "$fusion" server --model "$work/missing.onnx" --listen 127.0.0.1:0 2>"$work/mi
 head -c 5000 "$model" >"$work/cut.onnx"
 t "$fusion" server --model "$work/cut.onnx" --listen 127.0.0.1:0 2>"$work/cut.err"
 [ $? -eq 1 ] && [ "$(wc -l <"$work/cut.err")" -eq 1 ] || fail "truncated model: $(cat "$work/cut.err")"
+# 5. the default policy reveals labels only
+start_server "$work/label.log" "$fusion" server --model "$model" --sessions 2
+t "$fusion" client --connect 127.0.0.1:$port --index 0-1 --kappa 10 --json >"$work/label.json" 2>"$work/label.err" ||
+  fail "labels-only session: $(cat "$work/label.err")"
+python3 - "$work/label.json" "$work/plain.json" <<'PY' || fail "labels-only predictions"
+import json, sys
+client, plain = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert client["reveal"] == "label" and client["fusion"]["passed"], client
+for p in client["predictions"]:
+    assert "logits" not in p
+    logits = plain["logits"][p["index"]]
+    assert p["predicted"] == logits.index(max(logits)), (p, logits)
+print("labels-only policy: predictions equal the fixed-point engine's argmax")
+PY
+t "$fusion" client --connect 127.0.0.1:$port --index 0 --json --logits >/dev/null 2>"$work/nologits.err"
+[ $? -eq 1 ] && grep -q "labels only" "$work/nologits.err" || fail "--logits vs a labels-only server: $(cat "$work/nologits.err")"
+wait
+grep -q "reveals labels only" "$work/label.log" || fail "label server log: $(cat "$work/label.log")"
+
+# a cheating server: caught, not told, refused next time
+start_server "$work/adv.log" "$build/apps/fusion-adversary" --deviation flip --fraction 1 --model "$model" --sessions 2
+t "$fusion" client --connect 127.0.0.1:$port --index 0 --kappa 10 >/dev/null 2>"$work/caught.err"
+[ $? -eq 3 ] && grep -q "CHECKS FAILED" "$work/caught.err" || fail "cheating server: $(cat "$work/caught.err")"
+t "$fusion" client --connect 127.0.0.1:$port --index 0 --kappa 10 >/dev/null 2>"$work/refused.err"
+[ $? -eq 3 ] && grep -q "refused" "$work/refused.err" || fail "caught server not refused: $(cat "$work/refused.err")"
+wait
+grep -q "session 1: .*client verdict: not reported" "$work/adv.log" || fail "adversary log: $(cat "$work/adv.log")"
 echo "e2e: all checks passed"
