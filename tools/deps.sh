@@ -10,6 +10,7 @@ packages=(
   clang clang-format libclang-rt-14-dev                    # format check, libFuzzer
   gnuplot-nox iproute2                                     # plots; namespace/tc recipes
   dataset-fashion-mnist                                    # the demo's images
+  libflint-dev                                             # second oracle of the NTT tests
 )
 missing=()
 for p in "${packages[@]}"; do
