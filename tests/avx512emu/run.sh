@@ -1,10 +1,11 @@
 #!/bin/sh
-# Check every AVX-512 kernel family (ring, prg, bits, trunc, gemm, conv, peak) on a machine without AVX-512. All of
+# Check every AVX-512 kernel family (ring, prg, bits, trunc, gemm, conv, peak, ntt) on a machine without AVX-512. All of
 # kernels/*/*_avx512.c are compiled against plain-C stand-ins for the intrinsics (immintrin.h here) and linked in place
 # of the archive's real AVX-512 members, and cpu.c here in place of its kernels/cpu.c member (it reports the avx512
 # level on an avx2 host). The kernel suites and the protocol suites then run at FSN_ISA=avx512, so every table the
 # library dispatches through, in the tests and inside the protocols, is the emulated one; the link fails the run if it
-# loads any real AVX-512 or cpu.c member. prg runs once more as on an AVX-512 CPU without VAES (Skylake-SP). First,
+# loads any real AVX-512 or cpu.c member. prg runs once more as on an AVX-512 CPU without VAES (Skylake-SP), ntt once
+# more as on one without IFMA (its avx512 level then runs the avx2 bodies). First,
 # selftest_host.c checks the stand-ins against the host's real AVX2 and AES-NI instructions.
 # Objects and tests are built with ASan and UBSan, two compiler jobs at a time.
 # Usage: tests/avx512emu/run.sh [build-dir [suite...]]   (build-dir holds a compiled libfusion.a; default: all suites)
@@ -12,7 +13,7 @@
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
-kernel_suites="ring prg bits trunc gemm conv"
+kernel_suites="ring prg bits trunc gemm conv ntt"
 protocol_suites="linear nn mixcheck ot nonlinear secure"
 if [ $# -gt 1 ]; then shift && suites=$*; else suites="$kernel_suites $protocol_suites"; fi
 # The emulated avx512 level sits on the host's avx2 one (the suites also run the real avx2 paths): without it, every
@@ -37,7 +38,7 @@ export cc flags libs work root
 # Compile: "emu FILE" against the stand-ins, "plain FILE" against the real headers, "host FILE" with the real AVX2
 # and AES-NI intrinsics (the self-test's reference side). Two jobs at a time.
 kernels=$(ls "$root"/kernels/*/*_avx512.c)
-[ "$(echo "$kernels" | wc -l)" -eq 7 ] || { echo "expected 7 kernels/*/*_avx512.c, found: $kernels"; exit 1; }
+[ "$(echo "$kernels" | wc -l)" -eq 8 ] || { echo "expected 8 kernels/*/*_avx512.c, found: $kernels"; exit 1; }
 {
   for f in $kernels "$root/tests/avx512emu/selftest_emu.c"; do echo "emu $f"; done
   for f in tests/avx512emu/cpu.c tests/common/fsn_test.c tests/common/fsn_test_net.c tests/common/fsn_test_models.c; do
@@ -80,5 +81,6 @@ run() { # suite label [VAR=value]
 }
 for suite in $suites; do run "$suite" ""; done
 case " $suites " in *" prg "*) run prg ", CPU without VAES" FSN_EMU_NO_VAES=1 ;; esac
+case " $suites " in *" ntt "*) run ntt ", CPU without IFMA" FSN_EMU_NO_IFMA=1 ;; esac
 echo "== avx512emu: $(($(date +%s) - start)) s, $([ $status -eq 0 ] && echo ok || echo FAILED)"
 exit $status
