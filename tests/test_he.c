@@ -445,6 +445,9 @@ static void check_protocol(fsn_conv2d_shape s, bool fc, unsigned ell, unsigned b
   ck_assert_uint_eq(c.server_layer.bytes_sent, cost.server_bytes);
   ck_assert_uint_eq(c.server_layer.bytes_recv, cost.client_bytes);
   ck_assert_uint_le(c.client_layer.rounds, 1); /* one round trip: the client sends, then receives */
+  printf("# he measured %s C%zu H%zu W%zu O%zu k%zu s%zu batch %zu: client sent %llu bytes, server sent %llu bytes\n",
+         fc ? "fc" : "conv", s.in_c, s.in_h, s.in_w, s.out_c, s.k_h, s.stride_h, s.batch,
+         (unsigned long long)c.client_layer.bytes_sent, (unsigned long long)c.server_layer.bytes_sent);
   free(c.x0), free(c.x1), free(c.w), free(c.bias), free(c.y0), free(c.y1), free(x), free(want), free(scratch);
 }
 
@@ -457,6 +460,9 @@ START_TEST(conv_protocol_matches_conv2d) {
   check_protocol((fsn_conv2d_shape){1, 600, 3, 3, 2, 3, 3, 1, 1, 1, 1}, false, 40, 0);  /* channel blocks */
   check_protocol((fsn_conv2d_shape){1, 8, 9, 9, 5, 1, 1, 2, 2, 0, 0}, false, 20, 0);    /* 1x1 s2: subsampled */
   check_protocol((fsn_conv2d_shape){1, 16, 8, 8, 4, 1, 1, 1, 1, 0, 0}, false, 32, 0);   /* 1x1 */
+  /* ResNet-50 shapes at full width: res4 3x3 and res5 3x3 */
+  check_protocol((fsn_conv2d_shape){1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1}, false, 37, 0);
+  check_protocol((fsn_conv2d_shape){1, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1}, false, 37, 0);
 }
 END_TEST
 
