@@ -16,6 +16,12 @@
  *    C'H'W' <= N, below every output coefficient (>= O). No wrap ever reaches an output.
  * The largest output coefficient is O + (H' - k_h) W' + (W' - k_w) = C'H'W' - 1 < N.
  *
+ * Strides: polyphase. With stride s, kernel row u = s u' + a (phase a < s) reads padded row s (oh + u') + a, so a
+ * stride-s conv of C channels is the stride-1 conv of C s_h s_w phase channels X_(c,a,b)[i, j] = x_pad[c, s_h i + a,
+ * s_w j + b] by the sub-kernels w[o, c, s_h u' + a, s_w v' + b] of ceil(k / s) taps: every stride-1 output is
+ * needed. Phases a >= k have no taps and are left out, so a strided 1 x 1 conv keeps phase (0, 0) only: the input
+ * subsampled. Padding: the client encodes its share zero padded (public), the server's term is computed in the clear.
+ *
  * FC (Cheetah's matrix-vector encoding). The inputs x[j], j < n_i, are sum x[j] X^j; n_o rows of W go into one
  * filter sum_r sum_j w[r, j] X^(r n_i + n_i - 1 - j) with n_i n_o <= N; output r is the coefficient r n_i + n_i - 1:
  * j1 + r2 n_i + n_i - 1 - j2 = r n_i + n_i - 1 forces j1 - j2 = (r - r2) n_i, so r2 = r and j1 = j2 (|j1 - j2| <
@@ -27,24 +33,19 @@
 
 static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
-/* A strided 1 x 1 conv reads only every stride-th input: the client subsamples before encoding. */
-static bool subsampled(const fsn_conv2d_shape *s) {
-  return s->k_h == 1 && s->k_w == 1 && (s->stride_h > 1 || s->stride_w > 1);
-}
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
 fsn_status fsn_he_layer_conv(fsn_he_layer *l, const fsn_conv2d_shape *s, size_t n, const fsn_he_cost *cost) {
-  *l = (fsn_he_layer){.n = n, .s = *s, .in_c = s->in_c, .k_h = s->k_h, .k_w = s->k_w};
+  *l = (fsn_he_layer){.n = n, .s = *s};
   if (s->stride_h == 0 || s->stride_w == 0 || s->k_h == 0 || s->k_w == 0 || s->in_c == 0 || s->out_c == 0 ||
       s->in_h + 2 * s->pad_h < s->k_h || s->in_w + 2 * s->pad_w < s->k_w)
     return fsn_fail(FSN_E_INVALID, "he conv2d: kernel %zux%zu, stride %zux%zu does not fit %zux%zu (pad %zu, %zu)",
                     s->k_h, s->k_w, s->stride_h, s->stride_w, s->in_h, s->in_w, s->pad_h, s->pad_w);
   l->out_h = fsn_conv2d_out_h(s), l->out_w = fsn_conv2d_out_w(s);
-  if (subsampled(s)) {
-    l->in_h = l->out_h, l->in_w = l->out_w, l->stride_h = l->stride_w = 1;
-  } else {
-    l->in_h = s->in_h + 2 * s->pad_h, l->in_w = s->in_w + 2 * s->pad_w;
-    l->stride_h = s->stride_h, l->stride_w = s->stride_w;
-  }
+  l->ph = min_size(s->stride_h, s->k_h), l->pw = min_size(s->stride_w, s->k_w);
+  l->k_h = ceil_div(s->k_h, s->stride_h), l->k_w = ceil_div(s->k_w, s->stride_w);
+  l->in_c = s->in_c * l->ph * l->pw;
+  l->in_h = l->out_h + l->k_h - 1, l->in_w = l->out_w + l->k_w - 1;
   if (l->k_h * l->k_w > n)
     return fsn_fail(FSN_E_INVALID, "he conv2d: a %zux%zu kernel does not fit N = %zu", l->k_h, l->k_w, n);
   /* Cost: in_cts * in_bytes + out_cts * out_fixed; the output coefficients are the same for every partition (each
@@ -85,13 +86,13 @@ fsn_status fsn_he_layer_fc(fsn_he_layer *l, size_t batch, size_t in, size_t out,
 size_t fsn_he_layer_in_size(const fsn_he_layer *l) { return l->s.in_c * l->s.in_h * l->s.in_w; }
 size_t fsn_he_layer_out_size(const fsn_he_layer *l) { return l->fc ? l->s.out_c : l->s.out_c * l->out_h * l->out_w; }
 
-/* The client's input at (c, r, col) of the encoded (padded, perhaps subsampled) input; 0 in the padding. */
+/* The client's input at encoded channel c (input channel, phase a, b), row r, column col; 0 in the padding. */
 static uint64_t conv_input_at(const fsn_he_layer *l, const uint64_t *x, size_t c, size_t r, size_t col) {
   const fsn_conv2d_shape *s = &l->s;
-  const bool sub = subsampled(s);
-  size_t pr = sub ? r * s->stride_h : r, pc = sub ? col * s->stride_w : col; /* row / column of the padded input */
+  const size_t a = c / l->pw % l->ph, b = c % l->pw;
+  const size_t pr = r * s->stride_h + a, pc = col * s->stride_w + b; /* row / column of the padded input */
   if (pr < s->pad_h || pc < s->pad_w || pr - s->pad_h >= s->in_h || pc - s->pad_w >= s->in_w) return 0;
-  return x[(c * s->in_h + pr - s->pad_h) * s->in_w + pc - s->pad_w];
+  return x[(c / (l->ph * l->pw) * s->in_h + pr - s->pad_h) * s->in_w + pc - s->pad_w];
 }
 
 void fsn_he_layer_encode_input(const fsn_he_layer *l, uint64_t *poly, const uint64_t *x, size_t k) {
@@ -116,10 +117,14 @@ void fsn_he_layer_encode_filter(const fsn_he_layer *l, uint64_t *poly, const uin
         poly[r * l->ni + l->ni - 1 - j] = w[(g * l->no + r) * l->s.in_c + b * l->ni + j];
     return;
   }
-  for (size_t c = 0; c < l->cb && b * l->cb + c < l->in_c; c++)
-    for (size_t u = 0; u < l->k_h; u++)
-      for (size_t v = 0; v < l->k_w; v++)
-        poly[l->offset - (c * l->hb + u) * l->wb - v] = w[((g * l->in_c + b * l->cb + c) * l->k_h + u) * l->k_w + v];
+  const fsn_conv2d_shape *s = &l->s;
+  for (size_t c = 0; c < l->cb && b * l->cb + c < l->in_c; c++) {
+    const size_t ce = b * l->cb + c, ci = ce / (l->ph * l->pw), a = ce / l->pw % l->ph, bb = ce % l->pw;
+    for (size_t u = 0; u < l->k_h && u * s->stride_h + a < s->k_h; u++)
+      for (size_t v = 0; v < l->k_w && v * s->stride_w + bb < s->k_w; v++)
+        poly[l->offset - (c * l->hb + u) * l->wb - v] =
+            w[((g * s->in_c + ci) * s->k_h + u * s->stride_h + a) * s->k_w + v * s->stride_w + bb];
+  }
 }
 
 size_t fsn_he_layer_outputs(const fsn_he_layer *l, size_t g, size_t u, uint32_t *coeff, uint32_t *dest) {
@@ -131,13 +136,10 @@ size_t fsn_he_layer_outputs(const fsn_he_layer *l, size_t g, size_t u, uint32_t 
   }
   const size_t ho = l->hb - l->k_h + 1, wo = l->wb - l->k_w + 1, h1 = l->in_h - l->k_h + 1, w1 = l->in_w - l->k_w + 1;
   const size_t r0 = u / l->n_tw * ho, c0 = u % l->n_tw * wo;
-  for (size_t i = 0; i < ho && r0 + i < h1; i++) {
-    if ((r0 + i) % l->stride_h) continue;
+  for (size_t i = 0; i < ho && r0 + i < h1; i++)
     for (size_t j = 0; j < wo && c0 + j < w1; j++) {
-      if ((c0 + j) % l->stride_w) continue;
       coeff[m] = (uint32_t)(l->offset + i * l->wb + j);
-      dest[m++] = (uint32_t)((g * l->out_h + (r0 + i) / l->stride_h) * l->out_w + (c0 + j) / l->stride_w);
+      dest[m++] = (uint32_t)((g * l->out_h + r0 + i) * l->out_w + c0 + j);
     }
-  }
   return m;
 }

@@ -20,9 +20,9 @@ typedef struct fsn_he_layer {
   bool fc;
   size_t n; /* ring degree */
   fsn_conv2d_shape s;
-  /* conv: the client's input, zero padded (and subsampled first for a strided 1 x 1): in_c x in_h x in_w, convolved
-   * at stride 1 by k_h x k_w, then every stride_h-th row / stride_w-th column is read (stride 1 when subsampled). */
-  size_t in_c, in_h, in_w, k_h, k_w, stride_h, stride_w, out_h, out_w;
+  /* conv, after the polyphase split (encode.c): in_c x in_h x in_w encoded channels convolved at stride 1 by
+   * k_h x k_w; ph x pw phases per input channel. */
+  size_t in_c, in_h, in_w, k_h, k_w, ph, pw, out_h, out_w;
   /* conv blocks: C' x H' x W' (cb, hb, wb); tiles n_th x n_tw overlapping by k - 1; offset O of the first output. */
   size_t cb, hb, wb, n_th, n_tw, offset;
   /* fc: ni inputs and no rows per polynomial (ni * no <= N). */

@@ -201,7 +201,7 @@ static fsn_he_cost wire_cost(const fsn_he_ctx *ctx) {
 
 /* The public bound on the weights one output coefficient sums (with their neighbours in the filter polynomial). */
 static double layer_fan(const fsn_he_layer *l) {
-  return l->fc ? (double)l->s.in_c * (double)l->no : (double)l->in_c * (double)(l->k_h * l->k_w);
+  return l->fc ? (double)l->s.in_c * (double)l->no : (double)l->s.in_c * (double)(l->s.k_h * l->s.k_w);
 }
 
 typedef struct layer_run {
