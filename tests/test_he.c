@@ -63,12 +63,12 @@ static void encoded_layer(const fsn_he_layer *l, uint64_t *y, const uint64_t *x,
   free(in), free(f), free(acc), free(coeff), free(dest), free(seen);
 }
 
-static const fsn_he_cost test_cost = {.in_bytes = 100, .out_fixed_bytes = 48, .out_coeff_bytes = 5};
+static const fsn_he_cost test_cost = {.in_bytes = 100, .out_fixed_bytes = 48, .out_coeff_bytes = 5, .max_fan = 1e30};
 
 static void check_conv_encoding(fsn_conv2d_shape s, size_t n, unsigned ell) {
   fsn_he_layer l;
   ck_assert_int_eq(fsn_he_layer_conv(&l, &s, n, &test_cost), FSN_OK);
-  ck_assert_uint_le(l.cb * l.hb * l.wb, n);
+  ck_assert_uint_le(l.ob * l.cb * l.hb * l.wb, n);
   const size_t nx = s.batch * s.in_c * s.in_h * s.in_w, nw = s.out_c * s.in_c * s.k_h * s.k_w;
   const size_t ny = s.batch * s.out_c * fsn_conv2d_out_h(&s) * fsn_conv2d_out_w(&s);
   uint64_t *x = malloc(nx * 8), *w = malloc(nw * 8), *y = malloc(ny * 8), *want = malloc(ny * 8);
@@ -117,7 +117,7 @@ END_TEST
 static void check_fc_encoding(size_t batch, size_t in, size_t out, size_t n, unsigned ell) {
   fsn_he_layer l;
   ck_assert_int_eq(fsn_he_layer_fc(&l, batch, in, out, n, &test_cost), FSN_OK);
-  ck_assert_uint_le(l.ni * l.no, n);
+  ck_assert_uint_le(l.ob * l.cb * l.hb * l.wb, n);
   uint64_t *x = malloc(batch * in * 8), *w = malloc(in * out * 8), *y = malloc(batch * out * 8);
   fsn_test_fill_ring(x, batch * in, ell);
   fsn_test_fill_ring(w, in * out, ell);

@@ -22,10 +22,15 @@
  * needed. Phases a >= k have no taps and are left out, so a strided 1 x 1 conv keeps phase (0, 0) only: the input
  * subsampled. Padding: the client encodes its share zero padded (public), the server's term is computed in the clear.
  *
- * FC (Cheetah's matrix-vector encoding). The inputs x[j], j < n_i, are sum x[j] X^j; n_o rows of W go into one
- * filter sum_r sum_j w[r, j] X^(r n_i + n_i - 1 - j) with n_i n_o <= N; output r is the coefficient r n_i + n_i - 1:
- * j1 + r2 n_i + n_i - 1 - j2 = r n_i + n_i - 1 forces j1 - j2 = (r - r2) n_i, so r2 = r and j1 = j2 (|j1 - j2| <
- * n_i); a wrapped term lands on at most (n_i - 1) + (n_o n_i - 1) - N <= n_i - 2, below the first output n_i - 1. */
+ * Several output channels per polynomial. With ob C'H'W' <= N, the filter of output channels g ob + r, r < ob,
+ * is sum_r X^(r C'H'W') w_r(X), and output (r, i, j) is the coefficient O + r C'H'W' + i W' + j. With
+ * a - (c2 H'W' + u W' + v) = (r - r2) C'H'W' + i W' + j, the left side lies in (-O, C'H'W') and the right side is
+ * >= C'H'W' for r > r2 and <= -C'H'W' + (C'H'W' - 1 - O) < -O for r < r2, so r2 = r and the argument above applies;
+ * a wrapped term lands on at most (C'H'W' - 1) + O + (ob - 1) C'H'W' - N <= O - 1.
+ *
+ * FC is the conv of in x 1 x 1 inputs by a 1 x 1 kernel: n_i = C' inputs sum x[j] X^j, n_o = ob rows in
+ * sum_r sum_j w[r, j] X^(r n_i + n_i - 1 - j), output r at coefficient r n_i + n_i - 1 (Cheetah's matrix-vector
+ * encoding). */
 #include "protocol/he/he_encode.h"
 
 #include <fusion/status.h>
@@ -49,42 +54,49 @@ fsn_status fsn_he_layer_conv(fsn_he_layer *l, const fsn_conv2d_shape *s, size_t 
   if (l->k_h * l->k_w > n)
     return fsn_fail(FSN_E_INVALID, "he conv2d: a %zux%zu kernel does not fit N = %zu", l->k_h, l->k_w, n);
   /* Cost: in_cts * in_bytes + out_cts * out_fixed; the output coefficients are the same for every partition (each
-   * output lies in exactly one tile). C' is as large as the tile allows: more channels per block never costs more. */
-  const size_t h1 = l->in_h - l->k_h + 1, w1 = l->in_w - l->k_w + 1;
+   * output lies in exactly one tile). C' is as large as the tile and ob allow: more channels per block never costs
+   * more. */
+  const size_t h1 = l->out_h, w1 = l->out_w;
+  const double fan1 = (double)s->in_c * (double)(s->k_h * s->k_w);
   double best = -1;
   for (size_t hb = l->k_h; hb <= l->in_h; hb++)
     for (size_t wb = l->k_w; wb <= l->in_w && hb * wb <= n; wb++) {
-      size_t cb = n / (hb * wb) < l->in_c ? n / (hb * wb) : l->in_c;
-      size_t tiles = ceil_div(h1, hb - l->k_h + 1) * ceil_div(w1, wb - l->k_w + 1);
-      size_t in_cts = ceil_div(l->in_c, cb) * tiles, out_cts = s->out_c * tiles;
-      double c = (double)in_cts * cost->in_bytes + (double)out_cts * cost->out_fixed_bytes;
-      if (best < 0 || c < best) best = c, l->cb = cb, l->hb = hb, l->wb = wb;
+      const size_t tiles = ceil_div(h1, hb - l->k_h + 1) * ceil_div(w1, wb - l->k_w + 1);
+      for (size_t ob = 1; ob <= s->out_c && ob * hb * wb <= n && ob * fan1 <= cost->max_fan; ob++) {
+        const size_t cb = min_size(n / (ob * hb * wb), l->in_c);
+        const size_t in_cts = ceil_div(l->in_c, cb) * tiles, out_cts = ceil_div(s->out_c, ob) * tiles;
+        const double c = (double)in_cts * cost->in_bytes + (double)out_cts * cost->out_fixed_bytes;
+        if (best < 0 || c < best) best = c, l->cb = cb, l->hb = hb, l->wb = wb, l->ob = ob;
+      }
     }
+  if (best < 0)
+    return fsn_fail(FSN_E_INVALID, "he conv2d: one output channel's %.0f weights exceed the noise bound of %.0f", fan1,
+                    cost->max_fan);
   l->n_th = ceil_div(h1, l->hb - l->k_h + 1), l->n_tw = ceil_div(w1, l->wb - l->k_w + 1);
   l->terms = ceil_div(l->in_c, l->cb);
   l->cb = ceil_div(l->in_c, l->terms); /* same block count, blocks as even as they go */
+  l->groups = ceil_div(s->out_c, l->ob);
+  l->ob = ceil_div(s->out_c, l->groups);
   l->offset = (l->cb - 1) * l->hb * l->wb + (l->k_h - 1) * l->wb + (l->k_w - 1);
-  l->groups = s->out_c, l->per_group = l->n_th * l->n_tw;
+  l->per_group = l->n_th * l->n_tw;
   return FSN_OK;
 }
 
 fsn_status fsn_he_layer_fc(fsn_he_layer *l, size_t batch, size_t in, size_t out, size_t n, const fsn_he_cost *cost) {
-  *l = (fsn_he_layer){.fc = true, .n = n, .per_group = 1};
-  l->s = (fsn_conv2d_shape){
+  const fsn_conv2d_shape s = {
       .batch = batch, .in_c = in, .in_h = 1, .in_w = 1, .out_c = out, .k_h = 1, .k_w = 1, .stride_h = 1, .stride_w = 1};
   if (in == 0 || out == 0) return fsn_fail(FSN_E_INVALID, "he fc: %zu inputs, %zu outputs", in, out);
-  double best = -1;
-  for (size_t ni = 1; ni <= in && ni <= n; ni++) {
-    size_t no = n / ni < out ? n / ni : out;
-    double c = (double)ceil_div(in, ni) * cost->in_bytes + (double)ceil_div(out, no) * cost->out_fixed_bytes;
-    if (best < 0 || c < best) best = c, l->ni = ni, l->no = no;
-  }
-  l->terms = ceil_div(in, l->ni), l->groups = ceil_div(out, l->no);
-  return FSN_OK;
+  fsn_status st = fsn_he_layer_conv(l, &s, n, cost);
+  l->fc = true;
+  return st;
+}
+
+double fsn_he_layer_fan(const fsn_he_layer *l) {
+  return (double)l->ob * (double)l->s.in_c * (double)(l->s.k_h * l->s.k_w);
 }
 
 size_t fsn_he_layer_in_size(const fsn_he_layer *l) { return l->s.in_c * l->s.in_h * l->s.in_w; }
-size_t fsn_he_layer_out_size(const fsn_he_layer *l) { return l->fc ? l->s.out_c : l->s.out_c * l->out_h * l->out_w; }
+size_t fsn_he_layer_out_size(const fsn_he_layer *l) { return l->s.out_c * l->out_h * l->out_w; }
 
 /* The client's input at encoded channel c (input channel, phase a, b), row r, column col; 0 in the padding. */
 static uint64_t conv_input_at(const fsn_he_layer *l, const uint64_t *x, size_t c, size_t r, size_t col) {
@@ -98,10 +110,6 @@ static uint64_t conv_input_at(const fsn_he_layer *l, const uint64_t *x, size_t c
 void fsn_he_layer_encode_input(const fsn_he_layer *l, uint64_t *poly, const uint64_t *x, size_t k) {
   memset(poly, 0, l->n * sizeof *poly);
   const size_t b = k / l->per_group, u = k % l->per_group;
-  if (l->fc) {
-    for (size_t j = 0; j < l->ni && b * l->ni + j < l->s.in_c; j++) poly[j] = x[b * l->ni + j];
-    return;
-  }
   const size_t r0 = u / l->n_tw * (l->hb - l->k_h + 1), c0 = u % l->n_tw * (l->wb - l->k_w + 1);
   for (size_t c = 0; c < l->cb && b * l->cb + c < l->in_c; c++)
     for (size_t i = 0; i < l->hb && r0 + i < l->in_h; i++)
@@ -111,35 +119,28 @@ void fsn_he_layer_encode_input(const fsn_he_layer *l, uint64_t *poly, const uint
 
 void fsn_he_layer_encode_filter(const fsn_he_layer *l, uint64_t *poly, const uint64_t *w, size_t g, size_t b) {
   memset(poly, 0, l->n * sizeof *poly);
-  if (l->fc) {
-    for (size_t r = 0; r < l->no && g * l->no + r < l->s.out_c; r++)
-      for (size_t j = 0; j < l->ni && b * l->ni + j < l->s.in_c; j++)
-        poly[r * l->ni + l->ni - 1 - j] = w[(g * l->no + r) * l->s.in_c + b * l->ni + j];
-    return;
-  }
   const fsn_conv2d_shape *s = &l->s;
-  for (size_t c = 0; c < l->cb && b * l->cb + c < l->in_c; c++) {
-    const size_t ce = b * l->cb + c, ci = ce / (l->ph * l->pw), a = ce / l->pw % l->ph, bb = ce % l->pw;
-    for (size_t u = 0; u < l->k_h && u * s->stride_h + a < s->k_h; u++)
-      for (size_t v = 0; v < l->k_w && v * s->stride_w + bb < s->k_w; v++)
-        poly[l->offset - (c * l->hb + u) * l->wb - v] =
-            w[((g * s->in_c + ci) * s->k_h + u * s->stride_h + a) * s->k_w + v * s->stride_w + bb];
-  }
+  const size_t blk = l->cb * l->hb * l->wb;
+  for (size_t r = 0; r < l->ob && g * l->ob + r < s->out_c; r++)
+    for (size_t c = 0; c < l->cb && b * l->cb + c < l->in_c; c++) {
+      const size_t ce = b * l->cb + c, ci = ce / (l->ph * l->pw), a = ce / l->pw % l->ph, bb = ce % l->pw;
+      const uint64_t *wo = w + ((g * l->ob + r) * s->in_c + ci) * s->k_h * s->k_w;
+      for (size_t u = 0; u < l->k_h && u * s->stride_h + a < s->k_h; u++)
+        for (size_t v = 0; v < l->k_w && v * s->stride_w + bb < s->k_w; v++)
+          poly[l->offset + r * blk - (c * l->hb + u) * l->wb - v] =
+              wo[(u * s->stride_h + a) * s->k_w + v * s->stride_w + bb];
+    }
 }
 
 size_t fsn_he_layer_outputs(const fsn_he_layer *l, size_t g, size_t u, uint32_t *coeff, uint32_t *dest) {
   size_t m = 0;
-  if (l->fc) {
-    for (size_t r = 0; r < l->no && g * l->no + r < l->s.out_c; r++, m++)
-      coeff[m] = (uint32_t)(r * l->ni + l->ni - 1), dest[m] = (uint32_t)(g * l->no + r);
-    return m;
-  }
-  const size_t ho = l->hb - l->k_h + 1, wo = l->wb - l->k_w + 1, h1 = l->in_h - l->k_h + 1, w1 = l->in_w - l->k_w + 1;
+  const size_t ho = l->hb - l->k_h + 1, wo = l->wb - l->k_w + 1, blk = l->cb * l->hb * l->wb;
   const size_t r0 = u / l->n_tw * ho, c0 = u % l->n_tw * wo;
-  for (size_t i = 0; i < ho && r0 + i < h1; i++)
-    for (size_t j = 0; j < wo && c0 + j < w1; j++) {
-      coeff[m] = (uint32_t)(l->offset + i * l->wb + j);
-      dest[m++] = (uint32_t)((g * l->out_h + r0 + i) * l->out_w + c0 + j);
-    }
+  for (size_t r = 0; r < l->ob && g * l->ob + r < l->s.out_c; r++)
+    for (size_t i = 0; i < ho && r0 + i < l->out_h; i++)
+      for (size_t j = 0; j < wo && c0 + j < l->out_w; j++) {
+        coeff[m] = (uint32_t)(l->offset + r * blk + i * l->wb + j);
+        dest[m++] = (uint32_t)(((g * l->ob + r) * l->out_h + r0 + i) * l->out_w + c0 + j);
+      }
   return m;
 }

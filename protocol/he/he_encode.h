@@ -17,30 +17,33 @@
 #include <stdint.h>
 
 typedef struct fsn_he_layer {
-  bool fc;
+  bool fc;  /* an FC layer: the conv of in x 1 x 1 by a 1 x 1 kernel (informational: the encoding is the same) */
   size_t n; /* ring degree */
   fsn_conv2d_shape s;
-  /* conv, after the polyphase split (encode.c): in_c x in_h x in_w encoded channels convolved at stride 1 by
-   * k_h x k_w; ph x pw phases per input channel. */
+  /* after the polyphase split (encode.c): in_c x in_h x in_w encoded channels convolved at stride 1 by k_h x k_w;
+   * ph x pw phases per input channel. */
   size_t in_c, in_h, in_w, k_h, k_w, ph, pw, out_h, out_w;
-  /* conv blocks: C' x H' x W' (cb, hb, wb); tiles n_th x n_tw overlapping by k - 1; offset O of the first output. */
-  size_t cb, hb, wb, n_th, n_tw, offset;
-  /* fc: ni inputs and no rows per polynomial (ni * no <= N). */
-  size_t ni, no;
+  /* blocks of C' x H' x W' (cb, hb, wb) encoded inputs, ob output channels per output polynomial
+   * (ob C'H'W' <= N); tiles n_th x n_tw overlapping by k - 1; offset O of the first output. */
+  size_t cb, hb, wb, ob, n_th, n_tw, offset;
   size_t groups, per_group, terms;
 } fsn_he_layer;
 
 /* Bytes the protocol moves for one input / one output polynomial (outputs: how many coefficients it carries), as
- * the partition search weighs them. */
+ * the partition search weighs them, and the most weights one output polynomial's filter may hold (the noise bound:
+ * ob C k_h k_w). */
 typedef struct fsn_he_cost {
-  double in_bytes, out_fixed_bytes, out_coeff_bytes;
+  double in_bytes, out_fixed_bytes, out_coeff_bytes, max_fan;
 } fsn_he_cost;
 
 /* Choose the partition that minimises in_cts * in_bytes + sum over out cts (out_fixed + coeffs * out_coeff). A
- * shape the encoding cannot hold (a single kernel window of one channel above N) is FSN_E_INVALID. */
+ * shape the encoding cannot hold (a single kernel window of one channel above N, or above max_fan) is
+ * FSN_E_INVALID. */
 fsn_status fsn_he_layer_conv(fsn_he_layer *l, const fsn_conv2d_shape *s, size_t n, const fsn_he_cost *cost);
-/* FC: y (out) = W (out x in, row-major) x (in); s.batch items. */
+/* FC: y (out) = W (out x in, row-major) x (in); batch items. The conv of in x 1 x 1 inputs by out x in x 1 x 1. */
 fsn_status fsn_he_layer_fc(fsn_he_layer *l, size_t batch, size_t in, size_t out, size_t n, const fsn_he_cost *cost);
+/* Weights one output polynomial's filter holds at most: ob C k_h k_w. */
+double fsn_he_layer_fan(const fsn_he_layer *l);
 
 static inline size_t fsn_he_layer_in_cts(const fsn_he_layer *l) { return l->terms * l->per_group; }
 static inline size_t fsn_he_layer_out_cts(const fsn_he_layer *l) { return l->groups * l->per_group; }

@@ -15,6 +15,7 @@
 
 #include <fusion/channel.h>
 #include <fusion/linear.h>
+#include <math.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -189,6 +190,11 @@ const fsn_he_params *fsn_he_params_of(const fsn_he *he) { return &he->ctx.par; }
 
 /* ---- one layer ---- */
 
+/* The largest fan (weights per output filter) whose honest noise fits the budget (fsn_he_flooding's bound). */
+static double max_fan(const fsn_he_params *par) {
+  return (par->max_noise - 4 - FSN_HE_ETA * (2.0 * par->n + 1)) / ((FSN_HE_ETA + 0.5) * ldexp(1, (int)par->ell - 1));
+}
+
 /* The partition search weighs ciphertexts by the bytes they move. */
 static fsn_he_cost wire_cost(const fsn_he_ctx *ctx) {
   const fsn_he_params *par = &ctx->par;
@@ -196,12 +202,8 @@ static fsn_he_cost wire_cost(const fsn_he_ctx *ctx) {
       .in_bytes = (double)fsn_he_rns_bytes(ctx),
       .out_fixed_bytes = (double)fsn_ring_packed_bytes(par->n, fsn_he_dropped_bits(ctx, par->drop_c1)),
       .out_coeff_bytes = fsn_he_dropped_bits(ctx, par->drop_c0) / 8.0,
+      .max_fan = max_fan(par),
   };
-}
-
-/* The public bound on the weights one output coefficient sums (with their neighbours in the filter polynomial). */
-static double layer_fan(const fsn_he_layer *l) {
-  return l->fc ? (double)l->s.in_c * (double)l->no : (double)l->s.in_c * (double)(l->s.k_h * l->s.k_w);
 }
 
 typedef struct layer_run {
@@ -224,13 +226,12 @@ static fsn_status layer_plan(layer_run *r, const fsn_he_ctx *ctx, const fsn_conv
                      : fsn_he_layer_conv(&r->l, s, ctx->par.n, &cost);
   if (st != FSN_OK) return st;
   double honest;
-  if ((st = fsn_he_flooding(&ctx->par, layer_fan(&r->l), &honest, &r->flood)) != FSN_OK) return st;
+  if ((st = fsn_he_flooding(&ctx->par, fsn_he_layer_fan(&r->l), &honest, &r->flood)) != FSN_OK) return st;
   r->in_total = s->batch * fsn_he_layer_in_cts(&r->l);
   r->out_total = s->batch * fsn_he_layer_out_cts(&r->l);
   r->out_coeffs = s->batch * fsn_he_layer_out_size(&r->l);
   r->w0 = fsn_he_dropped_bits(ctx, ctx->par.drop_c0), r->w1 = fsn_he_dropped_bits(ctx, ctx->par.drop_c1);
-  if (r->l.s.out_c * (r->l.fc ? 1 : r->l.out_h * r->l.out_w) > UINT32_MAX)
-    return fsn_fail(FSN_E_INVALID, "he layer: too many outputs per item");
+  if (fsn_he_layer_out_size(&r->l) > UINT32_MAX) return fsn_fail(FSN_E_INVALID, "he layer: too many outputs per item");
   return FSN_OK;
 }
 
