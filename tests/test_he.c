@@ -64,10 +64,18 @@ static void encoded_layer(const fsn_he_layer *l, uint64_t *y, const uint64_t *x,
 }
 
 static const fsn_he_cost test_cost = {.in_bytes = 100, .out_fixed_bytes = 48, .out_coeff_bytes = 5, .max_fan = 1e30};
+/* Costs that push the search to either end: many output channels per polynomial, or many input channels. */
+static const fsn_he_cost costs[] = {
+    {.in_bytes = 100, .out_fixed_bytes = 48, .out_coeff_bytes = 5, .max_fan = 1e30},
+    {.in_bytes = 1, .out_fixed_bytes = 1000, .out_coeff_bytes = 5, .max_fan = 1e30},
+    {.in_bytes = 1000, .out_fixed_bytes = 1, .out_coeff_bytes = 5, .max_fan = 1e30},
+};
+static size_t packed_layers; /* layers the tests ran with more than one output channel per polynomial */
 
-static void check_conv_encoding(fsn_conv2d_shape s, size_t n, unsigned ell) {
+static void check_conv_encoding(fsn_conv2d_shape s, size_t n, unsigned ell, const fsn_he_cost *cost) {
   fsn_he_layer l;
-  ck_assert_int_eq(fsn_he_layer_conv(&l, &s, n, &test_cost), FSN_OK);
+  ck_assert_int_eq(fsn_he_layer_conv(&l, &s, n, cost), FSN_OK);
+  packed_layers += l.ob > 1;
   ck_assert_uint_le(l.ob * l.cb * l.hb * l.wb, n);
   const size_t nx = s.batch * s.in_c * s.in_h * s.in_w, nw = s.out_c * s.in_c * s.k_h * s.k_w;
   const size_t ny = s.batch * s.out_c * fsn_conv2d_out_h(&s) * fsn_conv2d_out_w(&s);
@@ -97,11 +105,13 @@ START_TEST(conv_encoding_matches_conv2d) {
     for (size_t n = 64; n <= 1024; n *= 4) {
       fsn_conv2d_shape s = shapes[i];
       if (s.k_h * s.k_w > n) continue;
-      check_conv_encoding(s, n, ells[(i + n) % 4]);
+      check_conv_encoding(s, n, ells[(i + n) % 4], &costs[(i + n / 64) % 3]);
     }
+  ck_assert_uint_gt(packed_layers, 5);
   /* the protocol's ring degree on a few shapes */
-  check_conv_encoding((fsn_conv2d_shape){1, 3, 24, 24, 2, 7, 7, 2, 2, 3, 3}, 4096, 37);
-  check_conv_encoding((fsn_conv2d_shape){1, 70, 7, 7, 1, 3, 3, 1, 1, 1, 1}, 4096, 37);
+  check_conv_encoding((fsn_conv2d_shape){1, 3, 24, 24, 2, 7, 7, 2, 2, 3, 3}, 4096, 37, &costs[0]);
+  check_conv_encoding((fsn_conv2d_shape){1, 70, 7, 7, 1, 3, 3, 1, 1, 1, 1}, 4096, 37, &costs[0]);
+  check_conv_encoding((fsn_conv2d_shape){1, 20, 7, 7, 12, 3, 3, 1, 1, 1, 1}, 4096, 37, &costs[1]);
 }
 END_TEST
 
@@ -116,7 +126,7 @@ END_TEST
 
 static void check_fc_encoding(size_t batch, size_t in, size_t out, size_t n, unsigned ell) {
   fsn_he_layer l;
-  ck_assert_int_eq(fsn_he_layer_fc(&l, batch, in, out, n, &test_cost), FSN_OK);
+  ck_assert_int_eq(fsn_he_layer_fc(&l, batch, in, out, n, &costs[(in + out) % 3]), FSN_OK);
   ck_assert_uint_le(l.ob * l.cb * l.hb * l.wb, n);
   uint64_t *x = malloc(batch * in * 8), *w = malloc(in * out * 8), *y = malloc(batch * out * 8);
   fsn_test_fill_ring(x, batch * in, ell);
