@@ -392,21 +392,21 @@ typedef struct he_case {
   fsn_status st_server, st_client;
 } he_case;
 
-static void he_party(fsn_channel *ch, he_case *c, fsn_role role) {
+static void he_party(fsn_channel **chs, size_t nch, he_case *c, fsn_role role) {
   fsn_2pc *p;
   fsn_he *he = NULL;
   const bool server = role == FSN_ROLE_SERVER;
-  fsn_status st = fsn_2pc_create(&p, &ch, 1, role, c->ell, 12 < c->ell ? 12 : 0, NULL);
+  fsn_status st = fsn_2pc_create(&p, chs, nch, role, c->ell, 12 < c->ell ? 12 : 0, NULL);
   if (st != FSN_OK) goto done;
   st = fsn_he_create(&he, p);
   if (st == FSN_OK) {
     fsn_counters before, after;
-    fsn_channel_counters(ch, &before);
+    fsn_2pc_counters(p, &before);
     uint64_t *y = server ? c->y0 : c->y1, *x = server ? c->x0 : c->x1, *w = server ? c->w : NULL;
     uint64_t *b = server ? c->bias : NULL;
     st = c->fc ? fsn_he_fc(he, p, y, x, w, b, c->s.batch, c->s.in_c, c->s.out_c)
                : fsn_he_conv2d(he, p, y, x, w, b, &c->s, c->bits ? c->bits : c->ell);
-    fsn_channel_counters(ch, &after);
+    fsn_2pc_counters(p, &after);
     fsn_counters *d = server ? &c->server_layer : &c->client_layer;
     d->bytes_sent = after.bytes_sent - before.bytes_sent, d->bytes_recv = after.bytes_recv - before.bytes_recv;
     d->rounds = after.rounds - before.rounds;
@@ -418,12 +418,12 @@ done:
   *(server ? &c->st_server : &c->st_client) = st;
 }
 
-static void he_server(fsn_channel *ch, void *arg) { he_party(ch, arg, FSN_ROLE_SERVER); }
-static void he_client(fsn_channel *ch, void *arg) { he_party(ch, arg, FSN_ROLE_CLIENT); }
+static void he_server(fsn_channel **chs, size_t n, void *arg) { he_party(chs, n, arg, FSN_ROLE_SERVER); }
+static void he_client(fsn_channel **chs, size_t n, void *arg) { he_party(chs, n, arg, FSN_ROLE_CLIENT); }
 
 /* Random shares of a random x (bits: the client's share is x below 2^bits, the server's 0), random weights and
  * bias at full width; the reconstructed output must be fsn_conv2d's mod 2^ell and the bytes the cost model's. */
-static void check_protocol(fsn_conv2d_shape s, bool fc, unsigned ell, unsigned bits) {
+static void check_protocol_threads(fsn_conv2d_shape s, bool fc, unsigned ell, unsigned bits, size_t threads) {
   he_case c = {.s = s, .fc = fc, .ell = ell, .bits = bits};
   const uint64_t mask = mask_of(ell);
   const size_t nx = s.batch * s.in_c * s.in_h * s.in_w, nw = s.out_c * s.in_c * s.k_h * s.k_w;
@@ -438,7 +438,8 @@ static void check_protocol(fsn_conv2d_shape s, bool fc, unsigned ell, unsigned b
   for (size_t i = 0; i < nx; i++) c.x1[i] = (x[i] - c.x0[i]) & mask;
   fsn_test_fill_ring(c.w, nw, ell);
   fsn_test_fill_ring(c.bias, s.out_c, ell);
-  fsn_test_two_party(he_server, &c, he_client, &c);
+  fsn_test_net_opts opts = {.channels = threads, .params = {.ell = ell, .scale = 12 < ell ? 12 : 0}};
+  fsn_test_two_party_ex(&opts, he_server, &c, he_client, &c);
   ck_assert_int_eq(c.st_server, FSN_OK);
   ck_assert_int_eq(c.st_client, FSN_OK);
   fsn_conv2d(want, x, c.w, c.bias, &s, scratch);
@@ -455,10 +456,15 @@ static void check_protocol(fsn_conv2d_shape s, bool fc, unsigned ell, unsigned b
   ck_assert_uint_eq(c.server_layer.bytes_sent, cost.server_bytes);
   ck_assert_uint_eq(c.server_layer.bytes_recv, cost.client_bytes);
   ck_assert_uint_le(c.client_layer.rounds, 1); /* one round trip: the client sends, then receives */
+  if (threads > 1) printf("# he measured on %zu channels:\n", threads);
   printf("# he measured %s C%zu H%zu W%zu O%zu k%zu s%zu batch %zu: client sent %llu bytes, server sent %llu bytes\n",
          fc ? "fc" : "conv", s.in_c, s.in_h, s.in_w, s.out_c, s.k_h, s.stride_h, s.batch,
          (unsigned long long)c.client_layer.bytes_sent, (unsigned long long)c.server_layer.bytes_sent);
   free(c.x0), free(c.x1), free(c.w), free(c.bias), free(c.y0), free(c.y1), free(x), free(want), free(scratch);
+}
+
+static void check_protocol(fsn_conv2d_shape s, bool fc, unsigned ell, unsigned bits) {
+  check_protocol_threads(s, fc, ell, bits, 1);
 }
 
 START_TEST(conv_protocol_matches_conv2d) {
@@ -480,6 +486,14 @@ START_TEST(fc_protocol_matches_matvec) {
   check_protocol(fsn_linear_fc_shape(3, 20, 7), true, 37, 0);
   check_protocol(fsn_linear_fc_shape(1, 256, 100), true, 37, 0);
   check_protocol(fsn_linear_fc_shape(1, 5000, 10), true, 37, 0); /* several input blocks */
+}
+END_TEST
+
+START_TEST(protocol_on_several_threads) {
+  /* the work split over 2 and 3 channels: same result, same bytes in total */
+  check_protocol_threads((fsn_conv2d_shape){2, 20, 9, 9, 7, 3, 3, 2, 2, 1, 1}, false, 37, 0, 2);
+  check_protocol_threads((fsn_conv2d_shape){1, 64, 14, 14, 33, 3, 3, 1, 1, 1, 1}, false, 37, 0, 3);
+  check_protocol_threads(fsn_linear_fc_shape(3, 300, 50), true, 37, 0, 2);
 }
 END_TEST
 
@@ -674,6 +688,7 @@ int main(void) {
   tcase_set_timeout(two, 600);
   tcase_add_test(two, conv_protocol_matches_conv2d);
   tcase_add_test(two, fc_protocol_matches_matvec);
+  tcase_add_test(two, protocol_on_several_threads);
   tcase_add_test(two, malformed_peers_fail_cleanly);
   tcase_add_test(two, resnet50_layer_bytes);
   suite_add_tcase(s, two);

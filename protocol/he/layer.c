@@ -241,53 +241,124 @@ static void layer_header(const layer_run *r, uint8_t *h, const uint8_t seed[32])
   memcpy(h + 40, seed, 32);
 }
 
-/* Client: encrypt every input block, then decrypt the returned outputs into y. */
-static fsn_status client_layer(fsn_he *he, fsn_channel *ch, const layer_run *r, uint64_t *y, const uint64_t *x) {
-  const fsn_he_ctx *ctx = &he->ctx;
-  const fsn_he_layer *l = &r->l;
-  const size_t n = ctx->par.n, in_size = fsn_he_layer_in_size(l), out_size = fsn_he_layer_out_size(l);
-  const size_t in_cts = fsn_he_layer_in_cts(l), rns_bytes = fsn_he_rns_bytes(ctx);
-  uint8_t h[HEADER_BYTES], seed[32];
-  randombytes_buf(seed, sizeof seed);
-  layer_header(r, h, seed);
+/* Work split: input ciphertext i (item-major) and output ciphertext j (group, item, tile) go to thread
+ * [count * t / T, count * (t + 1) / T); both parties cut the same way, each thread on its own channel. */
+static size_t split(size_t count, size_t t, size_t threads) { return count * t / threads; }
+
+/* One thread's buffers (shared inputs apart). */
+typedef struct worker {
+  uint64_t *filt; /* terms x 2N: the current group's filters, NTT domain (server) */
+  size_t filt_group;
+  uint64_t *acc0, *acc1, *scratch, *poly, *out1, *out0;
+  uint32_t *coeff, *dest;
+  uint8_t *wire;
   fsn_prg prg;
-  fsn_he_prg_fresh(&prg);
-  uint64_t *m = malloc(n * 8), *a = malloc(2 * n * 8), *c = malloc(2 * n * 8), *scratch = malloc(2 * n * 8);
-  uint32_t *coeff = malloc(n * 4), *dest = malloc(n * 4);
-  uint8_t *wire = malloc(rns_bytes > out_frame_bytes(r, n) ? rns_bytes : out_frame_bytes(r, n));
-  fsn_status st = m && a && c && scratch && coeff && dest && wire ? FSN_OK : fsn_fail(FSN_E_NOMEM, "he layer");
-  if (st == FSN_OK) st = fsn_channel_send(ch, h, sizeof h);
-  for (size_t i = 0; i < r->in_total && st == FSN_OK; i++) {
-    fsn_he_layer_encode_input(l, m, x + i / in_cts * in_size, i % in_cts);
-    fsn_he_expand_a(ctx, a, seed, i);
-    fsn_he_encrypt(ctx, &prg, c, a, he->s_hat, m, scratch);
-    fsn_he_rns_pack(ctx, wire, c);
-    st = fsn_channel_send(ch, wire, rns_bytes);
+} worker;
+
+static void worker_free(worker *w) {
+  free(w->filt), free(w->acc0), free(w->acc1), free(w->scratch), free(w->poly), free(w->out1), free(w->out0);
+  free(w->coeff), free(w->dest), free(w->wire);
+  sodium_memzero(&w->prg, sizeof w->prg);
+}
+
+static fsn_status worker_alloc(worker *w, const layer_run *r) {
+  const size_t n = r->ctx->par.n, words = 2 * n * 8, rns_bytes = fsn_he_rns_bytes(r->ctx);
+  *w = (worker){.filt_group = SIZE_MAX};
+  w->filt = malloc(r->l.terms * words), w->acc0 = malloc(words), w->acc1 = malloc(words);
+  w->scratch = malloc(words), w->poly = malloc(words), w->out1 = malloc(n * 8), w->out0 = malloc(n * 8);
+  w->coeff = malloc(n * 4), w->dest = malloc(n * 4);
+  w->wire = malloc(rns_bytes > out_frame_bytes(r, n) ? rns_bytes : out_frame_bytes(r, n));
+  fsn_he_prg_fresh(&w->prg);
+  if (w->filt && w->acc0 && w->acc1 && w->scratch && w->poly && w->out1 && w->out0 && w->coeff && w->dest && w->wire)
+    return FSN_OK;
+  worker_free(w);
+  return fsn_fail(FSN_E_NOMEM, "he layer: buffers");
+}
+
+/* What both parties' thread tasks share. */
+typedef struct layer_job {
+  fsn_he *he;
+  const layer_run *r;
+  uint64_t *y;              /* this party's output share */
+  const uint64_t *x, *w;    /* client: its share (reduced); server: the weights */
+  uint8_t seed[32];         /* the a's of this layer */
+  uint64_t *c0_hat, *a_hat; /* server: in_total x 2N each */
+  fsn_status *bad;          /* server: per thread, the first malformed input (stream still in step) */
+} layer_job;
+
+static void output_at(const layer_run *r, size_t j, size_t *g, size_t *item, size_t *u) {
+  const size_t pg = r->l.per_group, batch = r->l.s.batch;
+  *g = j / (batch * pg), *item = j / pg % batch, *u = j % pg;
+}
+
+/* Client, thread t: encrypt and send its input blocks. */
+static fsn_status client_inputs(fsn_2pc *p, size_t t, void *arg) {
+  const layer_job *job = arg;
+  const layer_run *r = job->r;
+  const fsn_he_ctx *ctx = &job->he->ctx;
+  const fsn_he_layer *l = &r->l;
+  const size_t T = fsn_2pc_threads(p), in_cts = fsn_he_layer_in_cts(l), in_size = fsn_he_layer_in_size(l);
+  fsn_channel *ch = fsn_2pc_channel(p, t);
+  worker w;
+  fsn_status st = worker_alloc(&w, r);
+  if (st != FSN_OK) return st;
+  for (size_t i = split(r->in_total, t, T); i < split(r->in_total, t + 1, T) && st == FSN_OK; i++) {
+    fsn_he_layer_encode_input(l, w.out0, job->x + i / in_cts * in_size, i % in_cts);
+    fsn_he_expand_a(ctx, w.acc1, job->seed, i);
+    fsn_he_encrypt(ctx, &w.prg, w.acc0, w.acc1, job->he->s_hat, w.out0, w.scratch);
+    fsn_he_rns_pack(ctx, w.wire, w.acc0);
+    st = fsn_channel_send(ch, w.wire, fsn_he_rns_bytes(ctx));
   }
   if (st == FSN_OK) st = fsn_channel_flush(ch);
-  if (st == FSN_OK) st = recv_status(ch, "layer");
-  /* Outputs in the server's order: filter group, batch item, tile. */
-  const uint64_t max0 = fsn_he_dropped_max(ctx, ctx->par.drop_c0), max1 = fsn_he_dropped_max(ctx, ctx->par.drop_c1);
-  for (size_t g = 0; g < l->groups && st == FSN_OK; g++)
-    for (size_t item = 0; item < l->s.batch && st == FSN_OK; item++)
-      for (size_t u = 0; u < l->per_group && st == FSN_OK; u++) {
-        const size_t cnt = fsn_he_layer_outputs(l, g, u, coeff, dest), c1_bytes = fsn_ring_packed_bytes(n, r->w1);
-        if ((st = fsn_channel_recv(ch, wire, out_frame_bytes(r, cnt))) != FSN_OK) break;
-        if ((st = fsn_ring_unpack(a, wire, n, r->w1)) != FSN_OK) break;
-        if ((st = fsn_ring_unpack(c, wire + c1_bytes, cnt, r->w0)) != FSN_OK) break;
-        for (size_t k = 0; k < n && st == FSN_OK; k++)
-          if (a[k] > max1 || (k < cnt && c[k] > max0))
-            st = fsn_fail(FSN_E_PROTOCOL, "he layer: returned value %zu out of range", k);
-        if (st != FSN_OK) break;
-        fsn_he_decrypt_switched(ctx, m, c, a, coeff, cnt, he->s_hat);
-        for (size_t k = 0; k < cnt; k++) y[item * out_size + dest[k]] = m[k];
-      }
-  free(m), free(a), free(c), free(scratch), free(coeff), free(dest), free(wire);
-  sodium_memzero(&prg, sizeof prg);
+  worker_free(&w);
   return st;
 }
 
-/* A uniform integer in [-f, f] (f <= 2^62) written mod p1 and mod p2 at out[0], out[n]. */
+/* Client, thread t: receive, check and decrypt its output ciphertexts into y. */
+static fsn_status client_outputs(fsn_2pc *p, size_t t, void *arg) {
+  const layer_job *job = arg;
+  const layer_run *r = job->r;
+  const fsn_he_ctx *ctx = &job->he->ctx;
+  const fsn_he_layer *l = &r->l;
+  const size_t n = ctx->par.n, T = fsn_2pc_threads(p), out_size = fsn_he_layer_out_size(l);
+  const size_t c1_bytes = fsn_ring_packed_bytes(n, r->w1);
+  const uint64_t max0 = fsn_he_dropped_max(ctx, ctx->par.drop_c0), max1 = fsn_he_dropped_max(ctx, ctx->par.drop_c1);
+  fsn_channel *ch = fsn_2pc_channel(p, t);
+  worker w;
+  fsn_status st = worker_alloc(&w, r);
+  if (st != FSN_OK) return st;
+  for (size_t j = split(r->out_total, t, T); j < split(r->out_total, t + 1, T) && st == FSN_OK; j++) {
+    size_t g, item, u;
+    output_at(r, j, &g, &item, &u);
+    const size_t cnt = fsn_he_layer_outputs(l, g, u, w.coeff, w.dest);
+    if ((st = fsn_channel_recv(ch, w.wire, out_frame_bytes(r, cnt))) != FSN_OK) break;
+    if ((st = fsn_ring_unpack(w.out1, w.wire, n, r->w1)) != FSN_OK) break;
+    if ((st = fsn_ring_unpack(w.out0, w.wire + c1_bytes, cnt, r->w0)) != FSN_OK) break;
+    for (size_t k = 0; k < n && st == FSN_OK; k++)
+      if (w.out1[k] > max1 || (k < cnt && w.out0[k] > max0))
+        st = fsn_fail(FSN_E_PROTOCOL, "he layer: output ciphertext %zu: value %zu out of range", j, k);
+    if (st != FSN_OK) break;
+    fsn_he_decrypt_switched(ctx, w.poly, w.out0, w.out1, w.coeff, cnt, job->he->s_hat);
+    for (size_t k = 0; k < cnt; k++) job->y[item * out_size + w.dest[k]] = w.poly[k];
+  }
+  worker_free(&w);
+  return st;
+}
+
+static fsn_status client_layer(fsn_he *he, fsn_2pc *p, const layer_run *r, uint64_t *y, const uint64_t *x) {
+  layer_job job = {.he = he, .r = r, .y = y, .x = x};
+  uint8_t h[HEADER_BYTES];
+  randombytes_buf(job.seed, sizeof job.seed);
+  layer_header(r, h, job.seed);
+  fsn_channel *ch = fsn_2pc_channel(p, 0);
+  fsn_status st = fsn_channel_send(ch, h, sizeof h);
+  if (st == FSN_OK) st = fsn_2pc_run(p, client_inputs, &job);
+  if (st == FSN_OK) st = recv_status(ch, "layer");
+  if (st == FSN_OK) st = fsn_2pc_run(p, client_outputs, &job);
+  return st;
+}
+
+/* A uniform integer in [-f, f] (f <= 2^62) written mod p1 and mod p2. */
 static void flood_sample(const fsn_he_ctx *ctx, fsn_prg *prg, uint64_t f, uint64_t *v1, uint64_t *v2) {
   const uint64_t range = 2 * f + 1, limit = UINT64_MAX - UINT64_MAX % range;
   uint64_t x;
@@ -304,38 +375,102 @@ static void flood_sample(const fsn_he_ctx *ctx, fsn_prg *prg, uint64_t f, uint64
 static uint64_t addmod(uint64_t a, uint64_t b, uint64_t p) { return a + b >= p ? a + b - p : a + b; }
 static uint64_t submod(uint64_t a, uint64_t b, uint64_t p) { return a >= b ? a - b : a + p - b; }
 
-typedef struct server_bufs {
-  uint64_t *c0_hat, *a_hat; /* in_total x 2N each */
-  uint64_t *filt;           /* terms x 2N: the current group's filters, NTT domain */
-  uint64_t *acc0, *acc1, *scratch, *poly, *out1, *out0;
-  uint32_t *coeff, *dest;
-  uint8_t *wire;
-} server_bufs;
-
-static void server_bufs_free(server_bufs *b) {
-  free(b->c0_hat), free(b->a_hat), free(b->filt), free(b->acc0), free(b->acc1), free(b->scratch), free(b->poly);
-  free(b->out1), free(b->out0), free(b->coeff), free(b->dest), free(b->wire);
+/* Server, thread t: receive and check its input ciphertexts (NTT domain from here on). A bad residue is recorded and
+ * the reading goes on, so the stream stays in step and the refusal reaches the client. */
+static fsn_status server_inputs(fsn_2pc *p, size_t t, void *arg) {
+  layer_job *job = arg;
+  const layer_run *r = job->r;
+  const fsn_he_ctx *ctx = &job->he->ctx;
+  const size_t n = ctx->par.n, T = fsn_2pc_threads(p), rns_bytes = fsn_he_rns_bytes(ctx);
+  fsn_channel *ch = fsn_2pc_channel(p, t);
+  uint8_t *wire = malloc(rns_bytes);
+  if (!wire) return fsn_fail(FSN_E_NOMEM, "he layer: input frame");
+  fsn_status st = FSN_OK;
+  for (size_t i = split(r->in_total, t, T); i < split(r->in_total, t + 1, T) && st == FSN_OK; i++) {
+    uint64_t *c0 = job->c0_hat + i * 2 * n;
+    if ((st = fsn_channel_recv(ch, wire, rns_bytes)) != FSN_OK) break;
+    fsn_status one = fsn_he_rns_unpack(ctx, c0, wire);
+    if (one != FSN_OK && job->bad[t] == FSN_OK)
+      job->bad[t] = fsn_fail(one, "he layer: input ciphertext %zu: %s", i, fsn_last_error());
+    fsn_he_ntt(ctx, c0);
+    fsn_he_expand_a(ctx, job->a_hat + i * 2 * n, job->seed, i);
+  }
+  free(wire);
+  return st;
 }
 
-static fsn_status server_bufs_alloc(server_bufs *b, const layer_run *r) {
-  const size_t n = r->ctx->par.n, w = 2 * n * 8, rns_bytes = fsn_he_rns_bytes(r->ctx);
-  *b = (server_bufs){0};
-  b->c0_hat = malloc(r->in_total * w), b->a_hat = malloc(r->in_total * w), b->filt = malloc(r->l.terms * w);
-  b->acc0 = malloc(w), b->acc1 = malloc(w), b->scratch = malloc(w), b->poly = malloc(w);
-  b->out1 = malloc(n * 8), b->out0 = malloc(n * 8), b->coeff = malloc(n * 4), b->dest = malloc(n * 4);
-  b->wire = malloc(rns_bytes > out_frame_bytes(r, n) ? rns_bytes : out_frame_bytes(r, n));
-  if (b->c0_hat && b->a_hat && b->filt && b->acc0 && b->acc1 && b->scratch && b->poly && b->out1 && b->out0 &&
-      b->coeff && b->dest && b->wire)
-    return FSN_OK;
-  server_bufs_free(b);
-  return fsn_fail(FSN_E_NOMEM, "he layer: %zu input ciphertexts", r->in_total);
-}
-
-/* Server: read and check every input ciphertext (NTT domain from here on). A bad header is refused at once, a bad
- * residue after the last frame (so the stream stays in step and the refusal reaches the client). */
-static fsn_status server_inputs(const fsn_he *he, fsn_channel *ch, const layer_run *r, server_bufs *b) {
-  const fsn_he_ctx *ctx = &he->ctx;
+/* Each filter of group g into w->filt (NTT domain), once per thread for every tile and batch item it meets. */
+static void load_filters(const layer_job *job, worker *w, size_t g) {
+  const fsn_he_ctx *ctx = &job->he->ctx;
   const size_t n = ctx->par.n;
+  if (w->filt_group == g) return;
+  for (size_t b = 0; b < job->r->l.terms; b++) {
+    fsn_he_layer_encode_filter(&job->r->l, w->poly, job->w, g, b);
+    fsn_he_lift(ctx, w->filt + b * 2 * n, w->poly, NULL);
+    fsn_he_ntt(ctx, w->filt + b * 2 * n);
+  }
+  w->filt_group = g;
+}
+
+/* Output ciphertext j: sum of input x filter, re-randomised, flooded, minus Delta r at the outputs (r added to the
+ * server's share y), switched to p1, low bits dropped, sent. */
+static fsn_status server_output(const layer_job *job, worker *w, fsn_channel *ch, size_t j) {
+  const fsn_he *he = job->he;
+  const fsn_he_ctx *ctx = &he->ctx;
+  const layer_run *r = job->r;
+  const fsn_he_layer *l = &r->l;
+  const size_t n = ctx->par.n, words = 2 * n, out_size = fsn_he_layer_out_size(l);
+  const uint64_t tmask = ((uint64_t)1 << ctx->par.ell) - 1;
+  size_t g, item, u;
+  output_at(r, j, &g, &item, &u);
+  load_filters(job, w, g);
+  memset(w->acc0, 0, words * 8), memset(w->acc1, 0, words * 8);
+  for (size_t b = 0; b < l->terms; b++) {
+    const size_t k = item * fsn_he_layer_in_cts(l) + b * l->per_group + u;
+    for (int i = 0; i < 2; i++) {
+      const uint64_t *f = w->filt + b * words + i * n;
+      fsn_ntt_mul_acc(w->acc0 + i * n, job->c0_hat + k * words + i * n, f, n, ctx->tab[i]);
+      fsn_ntt_mul_acc(w->acc1 + i * n, job->a_hat + k * words + i * n, f, n, ctx->tab[i]);
+    }
+  }
+  fsn_he_rerandomise(ctx, &w->prg, w->acc0, w->acc1, he->pk_b_hat, he->pk_a_hat, w->scratch);
+  const size_t cnt = fsn_he_layer_outputs(l, g, u, w->coeff, w->dest);
+  fsn_prg_ring(&w->prg, w->out0, cnt, ctx->par.ell); /* the server's output share r */
+  for (size_t k = 0; k < cnt; k++) {
+    uint64_t f1, f2, rr = w->out0[k];
+    flood_sample(ctx, &w->prg, (uint64_t)r->flood, &f1, &f2);
+    uint64_t *x1 = w->acc0 + w->coeff[k], *x2 = w->acc0 + n + w->coeff[k];
+    *x1 = submod(addmod(*x1, f1, ctx->p[0]), (uint64_t)((unsigned __int128)ctx->delta[0] * rr % ctx->p[0]), ctx->p[0]);
+    *x2 = submod(addmod(*x2, f2, ctx->p[1]), (uint64_t)((unsigned __int128)ctx->delta[1] * rr % ctx->p[1]), ctx->p[1]);
+    uint64_t *share = job->y + item * out_size + w->dest[k]; /* outputs are disjoint across ciphertexts */
+    *share = (*share + rr) & tmask;
+  }
+  fsn_he_switch_drop(ctx, w->out1, w->acc1, NULL, n, ctx->par.drop_c1, w->scratch);
+  fsn_he_switch_drop(ctx, w->out0, w->acc0, w->coeff, cnt, ctx->par.drop_c0, w->scratch);
+  fsn_ring_pack(w->wire, w->out1, n, r->w1);
+  fsn_ring_pack(w->wire + fsn_ring_packed_bytes(n, r->w1), w->out0, cnt, r->w0);
+  return fsn_channel_send(ch, w->wire, out_frame_bytes(r, cnt));
+}
+
+static fsn_status server_outputs(fsn_2pc *p, size_t t, void *arg) {
+  const layer_job *job = arg;
+  const size_t T = fsn_2pc_threads(p), total = job->r->out_total;
+  fsn_channel *ch = fsn_2pc_channel(p, t);
+  worker w;
+  fsn_status st = worker_alloc(&w, job->r);
+  if (st != FSN_OK) return st;
+  for (size_t j = split(total, t, T); j < split(total, t + 1, T) && st == FSN_OK; j++)
+    st = server_output(job, &w, ch, j);
+  if (st == FSN_OK) st = fsn_channel_flush(ch);
+  worker_free(&w);
+  return st;
+}
+
+/* Server: check the header (refused at once if it does not match), read every input, refuse if one was malformed,
+ * else accept and return the outputs. */
+static fsn_status server_layer(fsn_he *he, fsn_2pc *p, const layer_run *r, uint64_t *y, const uint64_t *w) {
+  const size_t n = he->ctx.par.n, T = fsn_2pc_threads(p);
+  fsn_channel *ch = fsn_2pc_channel(p, 0);
   uint8_t h[HEADER_BYTES], want[HEADER_BYTES];
   fsn_status st = fsn_channel_recv(ch, h, sizeof h);
   if (st != FSN_OK) return st;
@@ -348,76 +483,20 @@ static fsn_status server_inputs(const fsn_he *he, fsn_channel *ch, const layer_r
              (unsigned long long)get64(h + 32), (unsigned)r->l.fc, r->in_total, r->out_total, r->out_coeffs);
     return refuse(ch, get32(h) == LAYER_MAGIC && get32(h + 4) == WIRE_VERSION ? FSN_E_MISMATCH : FSN_E_PROTOCOL);
   }
-  fsn_status bad = FSN_OK;
-  for (size_t i = 0; i < r->in_total && st == FSN_OK; i++) {
-    uint64_t *c0 = b->c0_hat + i * 2 * n;
-    if ((st = fsn_channel_recv(ch, b->wire, fsn_he_rns_bytes(ctx))) != FSN_OK) break;
-    fsn_status one = fsn_he_rns_unpack(ctx, c0, b->wire);
-    if (one != FSN_OK && bad == FSN_OK) bad = fsn_fail(one, "he layer: input ciphertext %zu: %s", i, fsn_last_error());
-    fsn_he_ntt(ctx, c0);
-    fsn_he_expand_a(ctx, b->a_hat + i * 2 * n, h + 40, i);
-  }
-  if (st == FSN_OK && bad != FSN_OK) return refuse(ch, bad);
-  return st == FSN_OK ? send_status(ch, FSN_OK) : st;
-}
-
-/* One output ciphertext (group g, item, tile u): sum of input x filter, re-randomised, flooded, minus Delta r at the
- * outputs (r added to the server's share y), switched to p1, low bits dropped, sent. */
-static fsn_status server_output(const fsn_he *he, fsn_channel *ch, const layer_run *r, server_bufs *b, fsn_prg *prg,
-                                size_t item, size_t g, size_t u, uint64_t *y) {
-  const fsn_he_ctx *ctx = &he->ctx;
-  const fsn_he_layer *l = &r->l;
-  const size_t n = ctx->par.n, w = 2 * n, out_size = fsn_he_layer_out_size(l);
-  const uint64_t tmask = ((uint64_t)1 << ctx->par.ell) - 1;
-  memset(b->acc0, 0, w * 8), memset(b->acc1, 0, w * 8);
-  for (size_t t = 0; t < l->terms; t++) {
-    const size_t k = item * fsn_he_layer_in_cts(l) + t * l->per_group + u;
-    for (int i = 0; i < 2; i++) {
-      fsn_ntt_mul_acc(b->acc0 + i * n, b->c0_hat + k * w + i * n, b->filt + t * w + i * n, n, ctx->tab[i]);
-      fsn_ntt_mul_acc(b->acc1 + i * n, b->a_hat + k * w + i * n, b->filt + t * w + i * n, n, ctx->tab[i]);
+  layer_job job = {.he = he, .r = r, .y = y, .w = w};
+  memcpy(job.seed, h + 40, 32);
+  job.c0_hat = malloc(r->in_total * 2 * n * 8 + 8), job.a_hat = malloc(r->in_total * 2 * n * 8 + 8);
+  job.bad = calloc(T, sizeof *job.bad);
+  if (!job.c0_hat || !job.a_hat || !job.bad) st = fsn_fail(FSN_E_NOMEM, "he layer: %zu input ciphertexts", r->in_total);
+  if (st == FSN_OK) st = fsn_2pc_run(p, server_inputs, &job);
+  for (size_t t = 0; t < T && st == FSN_OK; t++)
+    if (job.bad[t] != FSN_OK) {
+      fsn_fail(job.bad[t], "he layer: a malformed input ciphertext (%s)", fsn_strerror(job.bad[t]));
+      st = refuse(ch, job.bad[t]);
     }
-  }
-  fsn_he_rerandomise(ctx, prg, b->acc0, b->acc1, he->pk_b_hat, he->pk_a_hat, b->scratch);
-  const size_t cnt = fsn_he_layer_outputs(l, g, u, b->coeff, b->dest);
-  fsn_prg_ring(prg, b->out0, cnt, ctx->par.ell); /* the server's output share r */
-  for (size_t k = 0; k < cnt; k++) {
-    uint64_t f1, f2, rr = b->out0[k];
-    flood_sample(ctx, prg, (uint64_t)r->flood, &f1, &f2);
-    uint64_t *x1 = b->acc0 + b->coeff[k], *x2 = b->acc0 + n + b->coeff[k];
-    *x1 = submod(addmod(*x1, f1, ctx->p[0]), (uint64_t)((unsigned __int128)ctx->delta[0] * rr % ctx->p[0]), ctx->p[0]);
-    *x2 = submod(addmod(*x2, f2, ctx->p[1]), (uint64_t)((unsigned __int128)ctx->delta[1] * rr % ctx->p[1]), ctx->p[1]);
-    uint64_t *share = y + item * out_size + b->dest[k];
-    *share = (*share + rr) & tmask;
-  }
-  fsn_he_switch_drop(ctx, b->out1, b->acc1, NULL, n, ctx->par.drop_c1, b->scratch);
-  fsn_he_switch_drop(ctx, b->out0, b->acc0, b->coeff, cnt, ctx->par.drop_c0, b->scratch);
-  fsn_ring_pack(b->wire, b->out1, n, r->w1);
-  fsn_ring_pack(b->wire + fsn_ring_packed_bytes(n, r->w1), b->out0, cnt, r->w0);
-  return fsn_channel_send(ch, b->wire, out_frame_bytes(r, cnt));
-}
-
-static fsn_status server_layer(fsn_he *he, fsn_channel *ch, const layer_run *r, uint64_t *y, const uint64_t *w) {
-  const fsn_he_ctx *ctx = &he->ctx;
-  const fsn_he_layer *l = &r->l;
-  const size_t n = ctx->par.n;
-  server_bufs b;
-  fsn_status st = server_bufs_alloc(&b, r);
-  if (st != FSN_OK) return st;
-  st = server_inputs(he, ch, r, &b);
-  fsn_prg prg;
-  fsn_he_prg_fresh(&prg);
-  for (size_t g = 0; g < l->groups && st == FSN_OK; g++) {
-    for (size_t t = 0; t < l->terms; t++) { /* each filter transformed once, for every tile and batch item */
-      fsn_he_layer_encode_filter(l, b.poly, w, g, t);
-      fsn_he_lift(ctx, b.filt + t * 2 * n, b.poly, NULL);
-      fsn_he_ntt(ctx, b.filt + t * 2 * n);
-    }
-    for (size_t item = 0; item < l->s.batch && st == FSN_OK; item++)
-      for (size_t u = 0; u < l->per_group && st == FSN_OK; u++) st = server_output(he, ch, r, &b, &prg, item, g, u, y);
-  }
-  if (st == FSN_OK) st = fsn_channel_flush(ch);
-  server_bufs_free(&b);
-  sodium_memzero(&prg, sizeof prg);
+  if (st == FSN_OK) st = send_status(ch, FSN_OK);
+  if (st == FSN_OK) st = fsn_2pc_run(p, server_outputs, &job);
+  free(job.c0_hat), free(job.a_hat), free(job.bad);
   return st;
 }
 
@@ -445,16 +524,15 @@ static fsn_status run_layer(fsn_he *he, fsn_2pc *p, uint64_t *y, const uint64_t 
   layer_run r;
   fsn_status st = layer_plan(&r, &he->ctx, s, fc);
   if (st != FSN_OK) return st;
-  fsn_channel *ch = fsn_2pc_channel(p, 0);
   if (server) {
     if ((st = local_term(y, x, weight, bias, s, ell)) != FSN_OK) return st;
-    return server_layer(he, ch, &r, y, weight);
+    return server_layer(he, p, &r, y, weight);
   }
   const size_t nx = s->batch * s->in_c * s->in_h * s->in_w;
   uint64_t *xc = malloc(nx * sizeof *xc + 1);
   if (!xc) return fsn_fail(FSN_E_NOMEM, "he layer: input copy");
   for (size_t i = 0; i < nx; i++) xc[i] = x[i] & (((uint64_t)1 << client_bits) - 1) & (((uint64_t)1 << ell) - 1);
-  st = client_layer(he, ch, &r, y, xc);
+  st = client_layer(he, p, &r, y, xc);
   free(xc);
   return st;
 }
