@@ -489,6 +489,24 @@ START_TEST(fc_protocol_matches_matvec) {
 }
 END_TEST
 
+/* Every distinct linear layer shape of ResNet-50 (torchvision v1.5: stride on the 3x3), channels divided by 16. */
+START_TEST(resnet50_shapes_reduced) {
+  /* {in_c, hw, out_c, k, stride} at full width */
+  static const size_t layers[][5] = {
+      {3, 224, 64, 7, 2},     {64, 56, 64, 1, 1},   {64, 56, 64, 3, 1},    {64, 56, 256, 1, 1},   {256, 56, 64, 1, 1},
+      {256, 56, 128, 1, 1},   {128, 56, 128, 3, 2}, {128, 28, 512, 1, 1},  {256, 56, 512, 1, 2},  {512, 28, 128, 1, 1},
+      {128, 28, 128, 3, 1},   {512, 28, 256, 1, 1}, {256, 28, 256, 3, 2},  {256, 14, 1024, 1, 1}, {512, 28, 1024, 1, 2},
+      {1024, 14, 256, 1, 1},  {256, 14, 256, 3, 1}, {1024, 14, 512, 1, 1}, {512, 14, 512, 3, 2},  {512, 7, 2048, 1, 1},
+      {1024, 14, 2048, 1, 2}, {2048, 7, 512, 1, 1}, {512, 7, 512, 3, 1},
+  };
+  for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
+    const size_t *L = layers[i], c = L[0] < 16 ? L[0] : L[0] / 16, k = L[3];
+    check_protocol((fsn_conv2d_shape){1, c, L[1], L[1], L[2] / 16, k, k, L[4], L[4], k / 2, k / 2}, false, 37, 0);
+  }
+  check_protocol(fsn_linear_fc_shape(1, 2048 / 16, 1000 / 16), true, 37, 0);
+}
+END_TEST
+
 START_TEST(protocol_on_several_threads) {
   /* the work split over 2 and 3 channels: same result, same bytes in total */
   check_protocol_threads((fsn_conv2d_shape){2, 20, 9, 9, 7, 3, 3, 2, 2, 1, 1}, false, 37, 0, 2);
@@ -689,6 +707,7 @@ int main(void) {
   tcase_add_test(two, conv_protocol_matches_conv2d);
   tcase_add_test(two, fc_protocol_matches_matvec);
   tcase_add_test(two, protocol_on_several_threads);
+  tcase_add_test(two, resnet50_shapes_reduced);
   tcase_add_test(two, malformed_peers_fail_cleanly);
   tcase_add_test(two, resnet50_layer_bytes);
   suite_add_tcase(s, two);
