@@ -684,6 +684,32 @@ START_TEST(resnet50_layer_bytes) {
            c.server_bytes / 1048576.0, vcot / 1048576.0);
     ck_assert(c.client_bytes + c.server_bytes < vcot);
   }
+  /* The whole network: every linear layer of one ResNet-50 inference, {in_c, hw, out_c, k, stride, count}. */
+  static const size_t net[][6] = {
+      {3, 224, 64, 7, 2, 1},                                                                               /* conv1 */
+      {64, 56, 64, 1, 1, 1},    {64, 56, 64, 3, 1, 3},   {64, 56, 256, 1, 1, 4},   {256, 56, 64, 1, 1, 2}, /* res2 */
+      {256, 56, 128, 1, 1, 1},  {128, 56, 128, 3, 2, 1}, {128, 28, 512, 1, 1, 4},  {256, 56, 512, 1, 2, 1},
+      {512, 28, 128, 1, 1, 3},  {128, 28, 128, 3, 1, 3}, /* res3 */
+      {512, 28, 256, 1, 1, 1},  {256, 28, 256, 3, 2, 1}, {256, 14, 1024, 1, 1, 6}, {512, 28, 1024, 1, 2, 1},
+      {1024, 14, 256, 1, 1, 5}, {256, 14, 256, 3, 1, 5}, /* res4 */
+      {1024, 14, 512, 1, 1, 1}, {512, 14, 512, 3, 2, 1}, {512, 7, 2048, 1, 1, 3},  {1024, 14, 2048, 1, 2, 1},
+      {2048, 7, 512, 1, 1, 2},  {512, 7, 512, 3, 1, 2}, /* res5 */
+  };
+  double client = 0, server = 0;
+  size_t convs = 0;
+  for (size_t i = 0; i < sizeof net / sizeof net[0]; i++) {
+    const size_t *L = net[i];
+    fsn_conv2d_shape s = {1, L[0], L[1], L[1], L[2], L[3], L[3], L[4], L[4], L[3] / 2, L[3] / 2};
+    fsn_he_layer_cost c;
+    ck_assert_int_eq(fsn_he_conv2d_cost(&par, &s, &c), FSN_OK);
+    client += (double)L[5] * c.client_bytes, server += (double)L[5] * c.server_bytes, convs += L[5];
+  }
+  fsn_he_layer_cost c;
+  ck_assert_int_eq(fsn_he_fc_cost(&par, 1, 2048, 1000, &c), FSN_OK);
+  client += c.client_bytes, server += c.server_bytes;
+  ck_assert_uint_eq(convs, 53);
+  printf("# he bytes ResNet-50, all 53 convs + fc, batch 1: client %.1f MiB, server %.1f MiB, both %.1f MiB\n",
+         client / 1048576, server / 1048576, (client + server) / 1048576);
 }
 END_TEST
 
