@@ -489,6 +489,31 @@ START_TEST(fc_protocol_matches_matvec) {
 }
 END_TEST
 
+/* ell = 64 (above FSN_HE_MAX_ELL): both parties refuse the keys locally, before any message. */
+static void wide_party(fsn_channel *ch, void *arg, fsn_role role) {
+  fsn_status *st = arg;
+  fsn_2pc *p;
+  fsn_he *he = NULL;
+  ck_assert_int_eq(fsn_2pc_create(&p, &ch, 1, role, 64, 12, NULL), FSN_OK);
+  fsn_counters before, after;
+  fsn_channel_counters(ch, &before);
+  st[role] = fsn_he_create(&he, p);
+  fsn_channel_counters(ch, &after);
+  ck_assert_ptr_null(he);
+  ck_assert_uint_eq(after.bytes_sent, before.bytes_sent);
+  fsn_2pc_destroy(p);
+}
+static void wide_server(fsn_channel *ch, void *arg) { wide_party(ch, arg, FSN_ROLE_SERVER); }
+static void wide_client(fsn_channel *ch, void *arg) { wide_party(ch, arg, FSN_ROLE_CLIENT); }
+
+START_TEST(unsupported_ell_refused) {
+  fsn_status st[2] = {FSN_OK, FSN_OK};
+  fsn_test_two_party(wide_server, st, wide_client, st);
+  ck_assert_int_eq(st[FSN_ROLE_SERVER], FSN_E_UNSUPPORTED);
+  ck_assert_int_eq(st[FSN_ROLE_CLIENT], FSN_E_UNSUPPORTED);
+}
+END_TEST
+
 /* Every distinct linear layer shape of ResNet-50 (torchvision v1.5: stride on the 3x3), channels divided by 16. */
 START_TEST(resnet50_shapes_reduced) {
   /* {in_c, hw, out_c, k, stride} at full width */
@@ -734,6 +759,7 @@ int main(void) {
   tcase_add_test(two, fc_protocol_matches_matvec);
   tcase_add_test(two, protocol_on_several_threads);
   tcase_add_test(two, resnet50_shapes_reduced);
+  tcase_add_test(two, unsupported_ell_refused);
   tcase_add_test(two, malformed_peers_fail_cleanly);
   tcase_add_test(two, resnet50_layer_bytes);
   suite_add_tcase(s, two);

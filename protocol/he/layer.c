@@ -1,6 +1,7 @@
 /* The two-party protocol of one conv2d / FC layer under RLWE (include/fusion/he.h, docs/PROTOCOLS.md).
  *
- * Messages (all on channel 0, one round trip per layer after the key setup):
+ * Messages (one round trip per layer after the key setup; headers and status on channel 0, the ciphertexts split
+ * over the context's channels, see split()):
  *   key setup  client -> server  key header (72 bytes: magic, version, N, ell, p1, p2, dropped bits, pk seed), b_pk
  *              server -> client  status (8 bytes: magic, 0 or the negative fsn_status of the refusal)
  *   layer      client -> server  layer header (72 bytes: magic, version, kind, counts, seed of the a's), then one
