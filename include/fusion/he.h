@@ -57,8 +57,8 @@ const fsn_he_params *fsn_he_params_of(const fsn_he *he);
 /* The contract of fsn_linear_conv2d_narrow (include/fusion/linear.h): y (N x O x OH x OW shares) = conv(x, W) + bias
  * mod 2^ell; the server passes the OIHW weights and the bias (may be NULL), the client NULL for both; the client's
  * share is read modulo 2^client_bits (1 <= client_bits <= ell). One round trip; the ciphertexts are split over the
- * context's threads and channels. A peer message that
- * does not match the layer (count, size, header, out-of-range residues) is an error on both sides, never a share. */
+ * context's threads and channels. A peer message that does not match the layer (count, size, header, out-of-range
+ * residues) is an error on both sides, never a share. */
 FSN_NODISCARD fsn_status fsn_he_conv2d(fsn_he *he, fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight,
                                        const uint64_t *bias, const fsn_conv2d_shape *s, unsigned client_bits);
 /* y (batch x out) = x (batch x in) W^T + bias, W row-major out x in. */
