@@ -38,10 +38,11 @@ typedef struct fsn_he_params {
 /* The parameter set for plaintext modulus 2^ell; FSN_E_UNSUPPORTED for ell > FSN_HE_MAX_ELL or ell < 2. */
 FSN_NODISCARD fsn_status fsn_he_params_make(fsn_he_params *out, unsigned ell);
 
-/* Flooding for a layer whose output coefficient sums over at most `fan` filter weights (conv: in_c k_h k_w; FC: the
- * inputs times the rows packed per polynomial), every weight taken at its worst |w| <= 2^(ell-1): the honest noise
- * bound H and the flooding half-width F = max_noise - H (uniform in [-F, F]). FSN_E_UNSUPPORTED when H leaves no
- * room. The bound is public (shape and ell only), so F reveals nothing about the weights. */
+/* Flooding for a layer whose output polynomial's filter holds at most `fan` weights (ob output channels stacked
+ * per polynomial times in_c k_h k_w; FC: ob rows times the inputs), every weight taken at its worst
+ * |w| <= 2^(ell-1): the honest noise bound H and the flooding half-width F = max_noise - H (uniform in [-F, F]).
+ * FSN_E_UNSUPPORTED when H leaves no room. The bound is public (shape and ell only), so F reveals nothing about the
+ * weights. */
 FSN_NODISCARD fsn_status fsn_he_flooding(const fsn_he_params *par, double fan, double *honest, double *flood);
 
 /* Per-session keys: the client's fresh ternary secret (client side) or the client's public key (server side). */
