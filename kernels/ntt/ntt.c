@@ -79,10 +79,11 @@ fsn_status fsn_ntt_table_create(fsn_ntt_table **out, uint64_t p, size_t n) {
     return fsn_fail(FSN_E_INVALID, "ntt table: p = %llu is not a prime below 2^%d with p = 1 mod 2N = %zu",
                     (unsigned long long)p, FSN_NTT_MAX_PRIME_BITS, 2 * n);
   fsn_ntt_table *t = calloc(1, sizeof *t);
-  uint64_t *block = aligned_alloc(64, 6 * n * sizeof(uint64_t));
+  const size_t bytes = (6 * n * sizeof(uint64_t) + 63) / 64 * 64; /* aligned_alloc wants a multiple of 64 */
+  uint64_t *block = aligned_alloc(64, bytes);
   if (!t || !block) {
     free(t), free(block);
-    return fsn_fail(FSN_E_NOMEM, "ntt table: %zu bytes", 6 * n * sizeof(uint64_t));
+    return fsn_fail(FSN_E_NOMEM, "ntt table: %zu bytes", bytes);
   }
   *t = (fsn_ntt_table){.p = p, .psi = find_root(p, n), .n = n, .log_n = log_n, .block = block};
   t->w = block, t->w_shoup = block + n, t->w_shoup52 = block + 2 * n;
