@@ -85,6 +85,31 @@ START_TEST(transforms_match_ref) {
 }
 END_TEST
 
+/* Many small transforms at the largest prime below 2^50, where the avx2 level's doubles have the least slack, with
+ * adversarial patterns (all p - 1, alternating 0 / p - 1) besides random ones. */
+START_TEST(transforms_many_rounds) {
+  const uint64_t p = prime_below(50, 7);
+  for (size_t n = 16; n <= 64; n *= 2) {
+    fsn_ntt_table *t = table(p, n);
+    uint64_t a[64], want[64], got[64];
+    for (int round = 0; round < 3000; round++) {
+      fill_mod(a, n, p);
+      for (size_t i = 0; i < n && round % 3 == 1; i++) a[i] = i % 2 ? p - 1 : 0;
+      for (size_t i = 0; i < n && round % 5 == 2; i++) a[i] = p - 1 - (uint64_t)(round % 7);
+      memcpy(want, a, n * 8), memcpy(got, a, n * 8);
+      ref()->forward(want, t), simd()->forward(got, t);
+      ck_assert_msg(!memcmp(want, got, n * 8), "forward n=%zu round %d", n, round);
+      ref()->inverse(want, t), simd()->inverse(got, t);
+      ck_assert_msg(!memcmp(want, got, n * 8) && !memcmp(want, a, n * 8), "inverse n=%zu round %d", n, round);
+      simd()->inverse(got, t); /* the inverse alone on arbitrary input too */
+      ref()->inverse(want, t);
+      ck_assert_msg(!memcmp(want, got, n * 8), "inverse of data n=%zu round %d", n, round);
+    }
+    fsn_ntt_table_destroy(t);
+  }
+}
+END_TEST
+
 /* The documented order: forward leaves a[k] = A(psi^(2 bitrev(k) + 1)). */
 START_TEST(forward_evaluates_at_odd_powers) {
   enum { N = 32, LOG_N = 5 };
@@ -368,6 +393,7 @@ int main(void) {
   Suite *s = suite_create("ntt");
   TCase *tc = tcase_create("ntt");
   tcase_add_test(tc, transforms_match_ref);
+  tcase_add_test(tc, transforms_many_rounds);
   tcase_add_test(tc, forward_evaluates_at_odd_powers);
   tcase_add_test(tc, product_matches_schoolbook);
 #ifdef FSN_HAVE_FLINT

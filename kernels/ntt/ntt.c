@@ -79,7 +79,7 @@ fsn_status fsn_ntt_table_create(fsn_ntt_table **out, uint64_t p, size_t n) {
     return fsn_fail(FSN_E_INVALID, "ntt table: p = %llu is not a prime below 2^%d with p = 1 mod 2N = %zu",
                     (unsigned long long)p, FSN_NTT_MAX_PRIME_BITS, 2 * n);
   fsn_ntt_table *t = calloc(1, sizeof *t);
-  const size_t bytes = (6 * n * sizeof(uint64_t) + 63) / 64 * 64; /* aligned_alloc wants a multiple of 64 */
+  const size_t bytes = (10 * n * sizeof(uint64_t) + 63) / 64 * 64; /* aligned_alloc wants a multiple of 64 */
   uint64_t *block = aligned_alloc(64, bytes);
   if (!t || !block) {
     free(t), free(block);
@@ -88,15 +88,20 @@ fsn_status fsn_ntt_table_create(fsn_ntt_table **out, uint64_t p, size_t n) {
   *t = (fsn_ntt_table){.p = p, .psi = find_root(p, n), .n = n, .log_n = log_n, .block = block};
   t->w = block, t->w_shoup = block + n, t->w_shoup52 = block + 2 * n;
   t->iw = block + 3 * n, t->iw_shoup = block + 4 * n, t->iw_shoup52 = block + 5 * n;
+  double *fp = (double *)(block + 6 * n);
+  t->w_fp = fp, t->w_over_p = fp + n, t->iw_fp = fp + 2 * n, t->iw_over_p = fp + 3 * n;
   const uint64_t psi_inv = fsn_ntt_inv_mod(t->psi, p);
   for (size_t j = 0; j < n; j++) {
     unsigned e = bit_reverse(j, log_n);
     t->w[j] = powmod(t->psi, e, p), t->iw[j] = powmod(psi_inv, e, p);
     t->w_shoup[j] = shoup64(t->w[j], p), t->w_shoup52[j] = shoup52(t->w[j], p);
     t->iw_shoup[j] = shoup64(t->iw[j], p), t->iw_shoup52[j] = shoup52(t->iw[j], p);
+    t->w_fp[j] = (double)t->w[j], t->w_over_p[j] = (double)t->w[j] / (double)p;
+    t->iw_fp[j] = (double)t->iw[j], t->iw_over_p[j] = (double)t->iw[j] / (double)p;
   }
   t->n_inv = fsn_ntt_inv_mod(n % p, p);
   t->n_inv_shoup = shoup64(t->n_inv, p), t->n_inv_shoup52 = shoup52(t->n_inv, p);
+  t->p_fp = (double)p, t->p_inv = 1.0 / (double)p, t->n_inv_over_p = (double)t->n_inv / (double)p;
   while (t->bits < 64 && (p >> t->bits)) t->bits++;
   t->barrett = (uint64_t)(((unsigned __int128)1 << (2 * t->bits)) / p);
   *out = t;
