@@ -9,7 +9,7 @@
  * subtracts |wy| < 0.93 p; a Gentleman-Sande one reduces x + y and multiplies x - y (< 3.4 p): every stage maps
  * |values| < 1.7 p to |values| < 1.7 p.
  * Stages with butterflies closer than a vector (half = 2, 1) regroup two vectors into an x vector and a y vector whose
- * lane k is butterfly k of the pair. Pointwise products use scalar Barrett (mulx). */
+ * lane k is butterfly k of the pair. */
 #include <immintrin.h>
 
 #include "kernels/ntt/ntt_ops.h"
@@ -160,15 +160,39 @@ void fsn_ntt_inverse__avx2(uint64_t *a, const fsn_ntt_table *t) {
   to_residues(a, t->n, c);
 }
 
+/* Pointwise products in doubles as well: a, b < p, h = fl(a b), l = a b - h, q = round(h / p) within one of a b / p,
+ * r = (h - q p) + l = a b - q p exactly, |r| < p; then r + p if negative (and + acc, - p if >= p for mul_acc). */
+INLINE dvec u52_to_double(vec v) {
+  return _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(v, set1(0x4330000000000000ull))), _mm256_set1_pd(TWO_52));
+}
+INLINE vec double_to_u52(dvec d) {
+  return _mm256_xor_si256(_mm256_castpd_si256(_mm256_add_pd(d, _mm256_set1_pd(TWO_52))), set1(0x4330000000000000ull));
+}
+INLINE dvec add_p_if_negative(dvec x, dvec p) {
+  return _mm256_add_pd(x, _mm256_and_pd(_mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LT_OQ), p));
+}
+INLINE dvec mul_mod(vec a, vec b, consts c) {
+  dvec x = u52_to_double(a), y = u52_to_double(b);
+  dvec h = _mm256_mul_pd(x, y), l = _mm256_fmsub_pd(x, y, h);
+  dvec q = _mm256_round_pd(_mm256_mul_pd(h, c.p_inv), ROUND_NEAREST);
+  return add_p_if_negative(_mm256_add_pd(_mm256_fnmadd_pd(q, c.p, h), l), c.p);
+}
+
 void fsn_ntt_mul__avx2(uint64_t *c, const uint64_t *a, const uint64_t *b, size_t n, const fsn_ntt_table *t) {
-  for (size_t i = 0; i < n; i++) c[i] = fsn_ntt_mul_barrett(a[i], b[i], t->p, t->bits, t->barrett);
+  const consts k = {_mm256_set1_pd(t->p_fp), _mm256_set1_pd(t->p_inv)};
+  size_t i = 0;
+  for (; i + LANES <= n; i += LANES) store(c + i, double_to_u52(mul_mod(load(a + i), load(b + i), k)));
+  fsn_ntt_mul__ref(c + i, a + i, b + i, n - i, t);
 }
 
 void fsn_ntt_mul_acc__avx2(uint64_t *acc, const uint64_t *a, const uint64_t *b, size_t n, const fsn_ntt_table *t) {
-  for (size_t i = 0; i < n; i++) {
-    uint64_t s = acc[i] + fsn_ntt_mul_barrett(a[i], b[i], t->p, t->bits, t->barrett);
-    acc[i] = s >= t->p ? s - t->p : s;
+  const consts k = {_mm256_set1_pd(t->p_fp), _mm256_set1_pd(t->p_inv)};
+  size_t i = 0;
+  for (; i + LANES <= n; i += LANES) {
+    vec s = _mm256_add_epi64(double_to_u52(mul_mod(load(a + i), load(b + i), k)), load(acc + i));
+    store(acc + i, sub_if_ge(s, set1(t->p)));
   }
+  fsn_ntt_mul_acc__ref(acc + i, a + i, b + i, n - i, t);
 }
 
 void fsn_ntt_add__avx2(uint64_t *c, const uint64_t *a, const uint64_t *b, size_t n, const fsn_ntt_table *t) {
