@@ -270,11 +270,8 @@ static uint64_t direct_pow2(unsigned __int128 x, unsigned __int128 q, unsigned k
   return (uint64_t)(r & (((unsigned __int128)1 << k) - 1));
 }
 
-START_TEST(modswitch_matches_direct) {
+static void check_modswitch(uint64_t p1, uint64_t p2) {
   enum { N = 37 };
-  uint64_t ps[2];
-  ck_assert_int_eq(fsn_ntt_primes(ps, 2, (uint64_t)1 << 50, 38), FSN_OK);
-  const uint64_t p1 = ps[0], p2 = ps[1];
   const unsigned __int128 q = (unsigned __int128)p1 * p2;
   unsigned __int128 x[N];
   uint64_t x1[N], x2[N], got[N], want[N];
@@ -306,6 +303,16 @@ START_TEST(modswitch_matches_direct) {
     }
     ck_assert_uint_eq(want[0], 0);
     ck_assert_uint_eq(want[1], 0); /* (q - 1) 2^k / q rounds to 2^k = 0 */
+  }
+}
+
+START_TEST(modswitch_matches_direct) {
+  uint64_t big[2], small;
+  ck_assert_int_eq(fsn_ntt_primes(big, 2, (uint64_t)1 << 50, 38), FSN_OK);
+  small = prime_below(36, 14);
+  for (int r = 0; r < 30; r++) { /* both orders, equal and unequal sizes */
+    check_modswitch(big[0], big[1]), check_modswitch(big[1], big[0]);
+    check_modswitch(small, big[0]), check_modswitch(big[1], small);
   }
 }
 END_TEST

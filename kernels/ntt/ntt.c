@@ -118,6 +118,33 @@ uint64_t fsn_ntt_table_modulus(const fsn_ntt_table *t) { return t->p; }
 size_t fsn_ntt_table_degree(const fsn_ntt_table *t) { return t->n; }
 uint64_t fsn_ntt_table_root(const fsn_ntt_table *t) { return t->psi; }
 
+void fsn_ntt_modswitch_prime_fast(uint64_t *out, const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t p1,
+                                  uint64_t p2) {
+  const uint64_t inv = fsn_ntt_inv_mod(p2 % p1, p1), inv_shoup = (uint64_t)(((unsigned __int128)inv << 64) / p1);
+  const uint64_t zero = p1 * (((uint64_t)1 << 63) / p1); /* a multiple of p1 in [2^62, 2^63]: keeps x1 - x2 positive */
+  for (size_t i = 0; i < n; i++) {
+    /* x1 - [x2]_p2 mod p1, as a value below 2^64 */
+    uint64_t d = x2[i] <= p2 / 2 ? x1[i] + zero - x2[i] : x1[i] + (p2 - x2[i]);
+    uint64_t r = fsn_ntt_mul_shoup_lazy(d, inv, inv_shoup, p1);
+    out[i] = r >= p1 ? r - p1 : r;
+  }
+}
+
+/* With x = x1 + p1 g (g = (x2 - x1) p1^-1 mod p2, Garner) and g 2^k = A p2 + B (B < p2):
+ * x 2^k / q = A + (B p1 + x1 2^k) / q, so round(x 2^k / q) = A + floor((B p1 + x1 2^k + (q - 1) / 2) / q); every
+ * numerator stays below 2^115. */
+void fsn_ntt_modswitch_pow2_fast(uint64_t *out, const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t p1,
+                                 uint64_t p2, unsigned k) {
+  const uint64_t p1_inv = fsn_ntt_inv_mod(p1 % p2, p2), mask = k >= 64 ? UINT64_MAX : ((uint64_t)1 << k) - 1;
+  const unsigned __int128 q = (unsigned __int128)p1 * p2;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t g = mulmod((x2[i] + p2 - x1[i] % p2) % p2, p1_inv, p2);
+    unsigned __int128 gk = (unsigned __int128)g << k, a = gk / p2, b = gk % p2;
+    unsigned __int128 rest = (b * p1 + ((unsigned __int128)x1[i] << k) + q / 2) / q;
+    out[i] = (uint64_t)(a + rest) & mask;
+  }
+}
+
 /* ---- samplers: the stream in batches of 64 words (32 AES blocks) ---- */
 
 enum { WORDS = 64 };

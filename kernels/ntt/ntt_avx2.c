@@ -212,10 +212,10 @@ void fsn_ntt_sub__avx2(uint64_t *c, const uint64_t *a, const uint64_t *b, size_t
 
 void fsn_ntt_modswitch_prime__avx2(uint64_t *out, const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t p1,
                                    uint64_t p2) {
-  fsn_ntt_modswitch_prime__ref(out, x1, x2, n, p1, p2);
+  fsn_ntt_modswitch_prime_fast(out, x1, x2, n, p1, p2);
 }
 
 void fsn_ntt_modswitch_pow2__avx2(uint64_t *out, const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t p1,
                                   uint64_t p2, unsigned k) {
-  fsn_ntt_modswitch_pow2__ref(out, x1, x2, n, p1, p2, k);
+  fsn_ntt_modswitch_pow2_fast(out, x1, x2, n, p1, p2, k);
 }

@@ -71,8 +71,16 @@ static inline uint64_t fsn_ntt_mul_barrett(uint64_t a, uint64_t b, uint64_t p, u
   return r;
 }
 
-/* Modulus switching helpers: p2^-1 mod p1, and one coefficient by the RNS formula the SIMD files use for tails:
- * round(x / p2) = (x - [x]_p2) / p2 with [x]_p2 the centred residue, so it is (x1 - [x2]) p2^-1 mod p1. */
+/* a^-1 mod p (p prime). Modulus switching to p1 rests on round(x / p2) = (x - [x]_p2) / p2 with [x]_p2 the centred
+ * residue of x mod p2, so round(x / p2) mod p1 = (x1 - [x2]_p2) p2^-1 mod p1. */
 uint64_t fsn_ntt_inv_mod(uint64_t a, uint64_t p);
+
+/* Modulus switching without the ref's bit-by-bit long division, for the SIMD levels (same results, checked against
+ * ref in the tests): prime by the centred-residue formula above with a Shoup product, pow2 by two 128-bit divisions
+ * (see ntt.c). */
+void fsn_ntt_modswitch_prime_fast(uint64_t *out, const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t p1,
+                                  uint64_t p2);
+void fsn_ntt_modswitch_pow2_fast(uint64_t *out, const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t p1,
+                                 uint64_t p2, unsigned k);
 
 #endif
