@@ -110,23 +110,22 @@ INLINE void narrow_stage(double *a, size_t n, size_t m, size_t half, const doubl
   }
 }
 
-/* Integers below 2^52 <-> doubles, in place: or the bits into 2^52's mantissa and subtract 2^52, and back. */
+/* Integers below 2^52 <-> doubles: or the bits into 2^52's mantissa and subtract 2^52, and back. */
 #define TWO_52 4503599627370496.0
+INLINE dvec u52_to_double(vec v) {
+  return _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(v, set1(0x4330000000000000ull))), _mm256_set1_pd(TWO_52));
+}
+INLINE vec double_to_u52(dvec d) {
+  return _mm256_xor_si256(_mm256_castpd_si256(_mm256_add_pd(d, _mm256_set1_pd(TWO_52))), set1(0x4330000000000000ull));
+}
+INLINE dvec add_p_if_negative(dvec x, dvec p) {
+  return _mm256_add_pd(x, _mm256_and_pd(_mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LT_OQ), p));
+}
+/* In place: the array's 8-byte values become doubles, and signed |x| < p back to residues in [0, p). */
 INLINE void to_double(uint64_t *a, size_t n) {
-  const vec bits = set1(0x4330000000000000ull);
-  for (size_t j = 0; j < n; j += LANES)
-    _mm256_storeu_pd((double *)(a + j),
-                     _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(load(a + j), bits)), _mm256_set1_pd(TWO_52)));
+  for (size_t j = 0; j < n; j += LANES) _mm256_storeu_pd((double *)(a + j), u52_to_double(load(a + j)));
 }
-/* Signed |x| < p (integers) to [0, p), then to uint64_t. */
-INLINE void to_residues(uint64_t *a, size_t n, consts c) {
-  const vec bits = set1(0x4330000000000000ull);
-  for (size_t j = 0; j < n; j += LANES) {
-    dvec x = _mm256_loadu_pd((const double *)(a + j));
-    x = _mm256_add_pd(x, _mm256_and_pd(_mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LT_OQ), c.p));
-    store(a + j, _mm256_xor_si256(_mm256_castpd_si256(_mm256_add_pd(x, _mm256_set1_pd(TWO_52))), bits));
-  }
-}
+INLINE void store_residues(uint64_t *a, dvec x, consts c) { store(a, double_to_u52(add_p_if_negative(x, c.p))); }
 
 void fsn_ntt_forward__avx2(uint64_t *a, const fsn_ntt_table *t) {
   if (t->n < 2 * LANES) {
@@ -140,8 +139,7 @@ void fsn_ntt_forward__avx2(uint64_t *a, const fsn_ntt_table *t) {
   for (; half >= LANES; m *= 2, half /= 2) wide_stage(d, m, half, t->w_fp, t->w_over_p, c, 1);
   narrow_stage(d, t->n, m, 2, t->w_fp, t->w_over_p, c, 1);
   narrow_stage(d, t->n, 2 * m, 1, t->w_fp, t->w_over_p, c, 1);
-  for (size_t j = 0; j < t->n; j += LANES) dstore(d + j, reduce(dload(d + j), c));
-  to_residues(a, t->n, c);
+  for (size_t j = 0; j < t->n; j += LANES) store_residues(a + j, reduce(dload(d + j), c), c);
 }
 
 void fsn_ntt_inverse__avx2(uint64_t *a, const fsn_ntt_table *t) {
@@ -156,21 +154,12 @@ void fsn_ntt_inverse__avx2(uint64_t *a, const fsn_ntt_table *t) {
   narrow_stage(d, t->n, t->n / 4, 2, t->iw_fp, t->iw_over_p, c, 0);
   for (size_t m = t->n / 8, half = 4; m >= 1; m /= 2, half *= 2) wide_stage(d, m, half, t->iw_fp, t->iw_over_p, c, 0);
   const dvec n_inv = _mm256_set1_pd((double)t->n_inv), n_inv_over_p = _mm256_set1_pd(t->n_inv_over_p);
-  for (size_t j = 0; j < t->n; j += LANES) dstore(d + j, reduce(mul_mod_lazy(dload(d + j), n_inv, n_inv_over_p, c), c));
-  to_residues(a, t->n, c);
+  for (size_t j = 0; j < t->n; j += LANES)
+    store_residues(a + j, reduce(mul_mod_lazy(dload(d + j), n_inv, n_inv_over_p, c), c), c);
 }
 
 /* Pointwise products in doubles as well: a, b < p, h = fl(a b), l = a b - h, q = round(h / p) within one of a b / p,
  * r = (h - q p) + l = a b - q p exactly, |r| < p; then r + p if negative (and + acc, - p if >= p for mul_acc). */
-INLINE dvec u52_to_double(vec v) {
-  return _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(v, set1(0x4330000000000000ull))), _mm256_set1_pd(TWO_52));
-}
-INLINE vec double_to_u52(dvec d) {
-  return _mm256_xor_si256(_mm256_castpd_si256(_mm256_add_pd(d, _mm256_set1_pd(TWO_52))), set1(0x4330000000000000ull));
-}
-INLINE dvec add_p_if_negative(dvec x, dvec p) {
-  return _mm256_add_pd(x, _mm256_and_pd(_mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LT_OQ), p));
-}
 INLINE dvec mul_mod(vec a, vec b, consts c) {
   dvec x = u52_to_double(a), y = u52_to_double(b);
   dvec h = _mm256_mul_pd(x, y), l = _mm256_fmsub_pd(x, y, h);
