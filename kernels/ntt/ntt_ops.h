@@ -18,6 +18,7 @@ struct fsn_ntt_table {
   uint64_t *w, *w_shoup, *w_shoup52;
   uint64_t *iw, *iw_shoup, *iw_shoup52;
   uint64_t n_inv, n_inv_shoup, n_inv_shoup52;
+  uint64_t iw1_n_inv, iw1_n_inv_shoup52; /* iw[1] N^-1: the inverse's last stage with N^-1 folded in (IFMA) */
   /* The avx2 level computes in doubles (exact below 2^53): the twiddles as doubles and w / p rounded, with 1 / p and
    * N^-1 / p (see ntt_avx2.c). */
   double *w_fp, *w_over_p, *iw_fp, *iw_over_p;
