@@ -199,9 +199,21 @@ void fsn_ntt_sub__avx2(uint64_t *c, const uint64_t *a, const uint64_t *b, size_t
   fsn_ntt_sub__ref(c + i, a + i, b + i, n - i, t);
 }
 
+/* round(x / p2) mod p1 = (x1 - [x2]_p2) p2^-1 mod p1 (see ntt_ops.h) in doubles: |x1 - [x2]| < p1 + p2 / 2 < 2^51,
+ * so the lazy product is within p1 (1/2 + 2^-1.4) < p1 of zero and one conditional + p1 finishes it. */
 void fsn_ntt_modswitch_prime__avx2(uint64_t *out, const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t p1,
                                    uint64_t p2) {
-  fsn_ntt_modswitch_prime_fast(out, x1, x2, n, p1, p2);
+  const uint64_t inv = fsn_ntt_inv_mod(p2 % p1, p1);
+  const consts c = {_mm256_set1_pd((double)p1), _mm256_set1_pd(1.0 / (double)p1)};
+  const dvec inv_d = _mm256_set1_pd((double)inv), inv_over_p = _mm256_set1_pd((double)inv / (double)p1);
+  const dvec p2_d = _mm256_set1_pd((double)p2), half_p2 = _mm256_set1_pd((double)(p2 / 2));
+  size_t i = 0;
+  for (; i + LANES <= n; i += LANES) {
+    dvec a = u52_to_double(load(x1 + i)), b = u52_to_double(load(x2 + i));
+    b = _mm256_sub_pd(b, _mm256_and_pd(_mm256_cmp_pd(b, half_p2, _CMP_GT_OQ), p2_d)); /* the centred residue */
+    store(out + i, double_to_u52(add_p_if_negative(mul_mod_lazy(_mm256_sub_pd(a, b), inv_d, inv_over_p, c), c.p)));
+  }
+  fsn_ntt_modswitch_prime_fast(out + i, x1 + i, x2 + i, n - i, p1, p2);
 }
 
 void fsn_ntt_modswitch_pow2__avx2(uint64_t *out, const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t p1,

@@ -196,9 +196,21 @@ void fsn_ntt_sub__avx512ifma(uint64_t *c, const uint64_t *a, const uint64_t *b, 
   }
 }
 
+/* round(x / p2) mod p1 = (x1 - [x2]_p2) p2^-1 mod p1 (see ntt_ops.h): d = x1 - [x2] made non-negative by adding p2
+ * (x2 above p2 / 2) or a multiple of p1 above p2 / 2 (otherwise), d < 2^52, then one Shoup product. */
 void fsn_ntt_modswitch_prime__avx512ifma(uint64_t *out, const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t p1,
                                          uint64_t p2) {
-  fsn_ntt_modswitch_prime__avx2(out, x1, x2, n, p1, p2);
+  const uint64_t inv = fsn_ntt_inv_mod(p2 % p1, p1);
+  const consts c = consts_for(p1);
+  const vec inv_v = set1(inv), inv52 = set1((uint64_t)(((unsigned __int128)inv << 52) / p1));
+  const vec half_p2 = set1(p2 / 2), p2_v = set1(p2), lift = set1(p1 * (p2 / 2 / p1 + 1));
+  for (size_t i = 0; i < n; i += LANES) {
+    const __mmask8 live = fsn_live_lanes8(i, n);
+    const vec a = _mm512_maskz_loadu_epi64(live, x1 + i), b = _mm512_maskz_loadu_epi64(live, x2 + i);
+    const vec add = _mm512_mask_blend_epi64(_mm512_cmpgt_epu64_mask(b, half_p2), lift, p2_v);
+    const vec d = _mm512_sub_epi64(_mm512_add_epi64(a, add), b);
+    _mm512_mask_storeu_epi64(out + i, live, sub_if_ge(mul_shoup52_lazy(d, inv_v, inv52, c), c.p));
+  }
 }
 
 void fsn_ntt_modswitch_pow2__avx512ifma(uint64_t *out, const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t p1,
