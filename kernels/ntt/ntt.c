@@ -102,6 +102,7 @@ fsn_status fsn_ntt_table_create(fsn_ntt_table **out, uint64_t p, size_t n) {
   t->n_inv = fsn_ntt_inv_mod(n % p, p);
   t->n_inv_shoup = shoup64(t->n_inv, p), t->n_inv_shoup52 = shoup52(t->n_inv, p);
   t->iw1_n_inv = mulmod(t->iw[1], t->n_inv, p), t->iw1_n_inv_shoup52 = shoup52(t->iw1_n_inv, p);
+  t->iw1_n_inv_over_p = (double)t->iw1_n_inv / (double)p;
   t->p_fp = (double)p, t->p_inv = 1.0 / (double)p, t->n_inv_over_p = (double)t->n_inv / (double)p;
   while (t->bits < 64 && (p >> t->bits)) t->bits++;
   t->barrett = (uint64_t)(((unsigned __int128)1 << (2 * t->bits)) / p);

@@ -63,18 +63,46 @@ INLINE void gs(dvec *x, dvec *y, dvec w, dvec wp, consts c) {
   *y = mul_mod_lazy(_mm256_sub_pd(u, v), w, wp, c);
 }
 
+/* Integers below 2^52 <-> doubles: or the bits into 2^52's mantissa and subtract 2^52, and back. */
+#define TWO_52 4503599627370496.0
+INLINE dvec u52_to_double(vec v) {
+  return _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(v, set1(0x4330000000000000ull))), _mm256_set1_pd(TWO_52));
+}
+INLINE vec double_to_u52(dvec d) {
+  return _mm256_xor_si256(_mm256_castpd_si256(_mm256_add_pd(d, _mm256_set1_pd(TWO_52))), set1(0x4330000000000000ull));
+}
+INLINE dvec add_p_if_negative(dvec x, dvec p) {
+  return _mm256_add_pd(x, _mm256_and_pd(_mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LT_OQ), p));
+}
+/* Signed |x| < p (integers in doubles) to residues in [0, p), stored as integers. */
+INLINE void store_residues(uint64_t *a, dvec x, consts c) { store(a, double_to_u52(add_p_if_negative(x, c.p))); }
+
+/* A stage's loads and stores: plain, or converting the integers in on the first stage (IO_IN), or reducing and
+ * converting the residues out on the last (IO_OUT), which saves a pass over the array each. */
+enum { IO_NONE, IO_IN, IO_OUT };
+INLINE dvec load_io(const double *p, int io) {
+  return io == IO_IN ? u52_to_double(load((const uint64_t *)p)) : dload(p);
+}
+INLINE void store_io(double *p, dvec v, int io, consts c) {
+  if (io == IO_OUT)
+    store_residues((uint64_t *)p, reduce(v, c), c);
+  else
+    dstore(p, v);
+}
+
 /* Stages with half >= 4: lanes run along j, one twiddle per group. */
-INLINE void wide_stage(double *a, size_t m, size_t half, const double *tw, const double *twp, consts c, int forward) {
+INLINE void wide_stage(double *a, size_t m, size_t half, const double *tw, const double *twp, consts c, int forward,
+                       int io) {
   for (size_t i = 0; i < m; i++) {
     const dvec w = _mm256_set1_pd(tw[m + i]), wp = _mm256_set1_pd(twp[m + i]);
     double *x = a + 2 * i * half, *y = x + half;
     for (size_t j = 0; j < half; j += LANES) {
-      dvec xv = dload(x + j), yv = dload(y + j);
+      dvec xv = load_io(x + j, io), yv = load_io(y + j, io);
       if (forward)
         ct(&xv, &yv, w, wp, c);
       else
         gs(&xv, &yv, w, wp, c);
-      dstore(x + j, xv), dstore(y + j, yv);
+      store_io(x + j, xv, io, c), store_io(y + j, yv, io, c);
     }
   }
 }
@@ -86,10 +114,10 @@ INLINE dvec twiddles(const double *tw, size_t half) {
   return dload(tw);
 }
 INLINE void narrow_stage(double *a, size_t n, size_t m, size_t half, const double *tw, const double *twp, consts c,
-                         int forward) {
+                         int forward, int io) {
   for (size_t b = 0; b < n / 2; b += LANES) { /* b: first butterfly of the step */
     double *base = a + 2 * b;
-    const dvec v0 = dload(base), v1 = dload(base + LANES);
+    const dvec v0 = load_io(base, io), v1 = load_io(base + LANES, io);
     const size_t i = m + b / half;
     dvec x, y, w = twiddles(tw + i, half), wp = twiddles(twp + i, half);
     if (half == 2) {
@@ -103,29 +131,13 @@ INLINE void narrow_stage(double *a, size_t n, size_t m, size_t half, const doubl
     else
       gs(&x, &y, w, wp, c);
     if (half == 2) {
-      dstore(base, _mm256_permute2f128_pd(x, y, 0x20)), dstore(base + LANES, _mm256_permute2f128_pd(x, y, 0x31));
+      store_io(base, _mm256_permute2f128_pd(x, y, 0x20), io, c);
+      store_io(base + LANES, _mm256_permute2f128_pd(x, y, 0x31), io, c);
     } else {
-      dstore(base, _mm256_unpacklo_pd(x, y)), dstore(base + LANES, _mm256_unpackhi_pd(x, y));
+      store_io(base, _mm256_unpacklo_pd(x, y), io, c), store_io(base + LANES, _mm256_unpackhi_pd(x, y), io, c);
     }
   }
 }
-
-/* Integers below 2^52 <-> doubles: or the bits into 2^52's mantissa and subtract 2^52, and back. */
-#define TWO_52 4503599627370496.0
-INLINE dvec u52_to_double(vec v) {
-  return _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(v, set1(0x4330000000000000ull))), _mm256_set1_pd(TWO_52));
-}
-INLINE vec double_to_u52(dvec d) {
-  return _mm256_xor_si256(_mm256_castpd_si256(_mm256_add_pd(d, _mm256_set1_pd(TWO_52))), set1(0x4330000000000000ull));
-}
-INLINE dvec add_p_if_negative(dvec x, dvec p) {
-  return _mm256_add_pd(x, _mm256_and_pd(_mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LT_OQ), p));
-}
-/* In place: the array's 8-byte values become doubles, and signed |x| < p back to residues in [0, p). */
-INLINE void to_double(uint64_t *a, size_t n) {
-  for (size_t j = 0; j < n; j += LANES) _mm256_storeu_pd((double *)(a + j), u52_to_double(load(a + j)));
-}
-INLINE void store_residues(uint64_t *a, dvec x, consts c) { store(a, double_to_u52(add_p_if_negative(x, c.p))); }
 
 void fsn_ntt_forward__avx2(uint64_t *a, const fsn_ntt_table *t) {
   if (t->n < 2 * LANES) {
@@ -134,12 +146,10 @@ void fsn_ntt_forward__avx2(uint64_t *a, const fsn_ntt_table *t) {
   }
   const consts c = {_mm256_set1_pd(t->p_fp), _mm256_set1_pd(t->p_inv)};
   double *d = (double *)a; /* the same 8 bytes per value, read and written only through intrinsics */
-  to_double(a, t->n);
   size_t m = 1, half = t->n / 2;
-  for (; half >= LANES; m *= 2, half /= 2) wide_stage(d, m, half, t->w_fp, t->w_over_p, c, 1);
-  narrow_stage(d, t->n, m, 2, t->w_fp, t->w_over_p, c, 1);
-  narrow_stage(d, t->n, 2 * m, 1, t->w_fp, t->w_over_p, c, 1);
-  for (size_t j = 0; j < t->n; j += LANES) store_residues(a + j, reduce(dload(d + j), c), c);
+  for (; half >= LANES; m *= 2, half /= 2) wide_stage(d, m, half, t->w_fp, t->w_over_p, c, 1, m == 1 ? IO_IN : IO_NONE);
+  narrow_stage(d, t->n, m, 2, t->w_fp, t->w_over_p, c, 1, IO_NONE);
+  narrow_stage(d, t->n, 2 * m, 1, t->w_fp, t->w_over_p, c, 1, IO_OUT);
 }
 
 void fsn_ntt_inverse__avx2(uint64_t *a, const fsn_ntt_table *t) {
@@ -149,13 +159,18 @@ void fsn_ntt_inverse__avx2(uint64_t *a, const fsn_ntt_table *t) {
   }
   const consts c = {_mm256_set1_pd(t->p_fp), _mm256_set1_pd(t->p_inv)};
   double *d = (double *)a;
-  to_double(a, t->n);
-  narrow_stage(d, t->n, t->n / 2, 1, t->iw_fp, t->iw_over_p, c, 0);
-  narrow_stage(d, t->n, t->n / 4, 2, t->iw_fp, t->iw_over_p, c, 0);
-  for (size_t m = t->n / 8, half = 4; m >= 1; m /= 2, half *= 2) wide_stage(d, m, half, t->iw_fp, t->iw_over_p, c, 0);
+  narrow_stage(d, t->n, t->n / 2, 1, t->iw_fp, t->iw_over_p, c, 0, IO_IN);
+  narrow_stage(d, t->n, t->n / 4, 2, t->iw_fp, t->iw_over_p, c, 0, IO_NONE);
+  size_t m = t->n / 8, half = 4;
+  for (; m > 1; m /= 2, half *= 2) wide_stage(d, m, half, t->iw_fp, t->iw_over_p, c, 0, IO_NONE);
+  /* the last stage (one group) with N^-1 folded in: x' = (u + v) N^-1, y' = (u - v) w N^-1 */
   const dvec n_inv = _mm256_set1_pd((double)t->n_inv), n_inv_over_p = _mm256_set1_pd(t->n_inv_over_p);
-  for (size_t j = 0; j < t->n; j += LANES)
-    store_residues(a + j, reduce(mul_mod_lazy(dload(d + j), n_inv, n_inv_over_p, c), c), c);
+  const dvec w = _mm256_set1_pd((double)t->iw1_n_inv), wp = _mm256_set1_pd(t->iw1_n_inv_over_p);
+  for (size_t j = 0; j < half; j += LANES) {
+    const dvec u = dload(d + j), v = dload(d + half + j);
+    store_io(d + j, mul_mod_lazy(_mm256_add_pd(u, v), n_inv, n_inv_over_p, c), IO_OUT, c);
+    store_io(d + half + j, mul_mod_lazy(_mm256_sub_pd(u, v), w, wp, c), IO_OUT, c);
+  }
 }
 
 /* Pointwise products in doubles as well: a, b < p, h = fl(a b), l = a b - h, q = round(h / p) within one of a b / p,

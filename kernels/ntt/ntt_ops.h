@@ -22,7 +22,7 @@ struct fsn_ntt_table {
   /* The avx2 level computes in doubles (exact below 2^53): the twiddles as doubles and w / p rounded, with 1 / p and
    * N^-1 / p (see ntt_avx2.c). */
   double *w_fp, *w_over_p, *iw_fp, *iw_over_p;
-  double p_fp, p_inv, n_inv_over_p;
+  double p_fp, p_inv, n_inv_over_p, iw1_n_inv_over_p;
   /* Barrett for arbitrary products a b < p^2: bits = bit length of p, barrett = floor(2^(2 bits) / p) < 2^(bits+1). */
   unsigned bits;
   uint64_t barrett;
