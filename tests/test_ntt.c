@@ -306,6 +306,29 @@ static void check_modswitch(uint64_t p1, uint64_t p2) {
   }
 }
 
+/* Inputs whose x 2^k mod q sits at the rounding edges (q / 2 +- 1, +- 3 / 2; 0, 1, q - 1): x = t 2^-k mod q. */
+static void check_modswitch_edges(uint64_t p1, uint64_t p2) {
+  const unsigned __int128 q = (unsigned __int128)p1 * p2;
+  const unsigned __int128 targets[] = {0, 1, q - 1, (q - 1) / 2, (q + 1) / 2, (q - 3) / 2, (q + 3) / 2};
+  enum { T = sizeof targets / sizeof targets[0] };
+  static const unsigned ks[] = {1, 2, 13, 27, 37, 63, 64};
+  for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+    uint64_t x1[T], x2[T], want[T], got[T];
+    unsigned __int128 x[T];
+    for (size_t i = 0; i < T; i++) {
+      x[i] = targets[i];
+      for (unsigned b = 0; b < ks[ki]; b++) x[i] = x[i] % 2 ? (x[i] + q) / 2 : x[i] / 2; /* times 2^-1 mod q */
+      x1[i] = (uint64_t)(x[i] % p1), x2[i] = (uint64_t)(x[i] % p2);
+    }
+    ref()->modswitch_pow2(want, x1, x2, T, p1, p2, ks[ki]);
+    simd()->modswitch_pow2(got, x1, x2, T, p1, p2, ks[ki]);
+    for (size_t i = 0; i < T; i++) {
+      ck_assert_msg(got[i] == want[i], "modswitch_pow2 edge %zu k=%u", i, ks[ki]);
+      if (ks[ki] <= 27) ck_assert_uint_eq(want[i], direct_pow2(x[i], q, ks[ki]));
+    }
+  }
+}
+
 START_TEST(modswitch_matches_direct) {
   uint64_t big[2], small;
   ck_assert_int_eq(fsn_ntt_primes(big, 2, (uint64_t)1 << 50, 38), FSN_OK);
@@ -314,6 +337,8 @@ START_TEST(modswitch_matches_direct) {
     check_modswitch(big[0], big[1]), check_modswitch(big[1], big[0]);
     check_modswitch(small, big[0]), check_modswitch(big[1], small);
   }
+  check_modswitch_edges(big[0], big[1]), check_modswitch_edges(big[1], big[0]);
+  check_modswitch_edges(small, big[0]), check_modswitch_edges(big[0], small);
 }
 END_TEST
 

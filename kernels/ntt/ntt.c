@@ -132,18 +132,29 @@ void fsn_ntt_modswitch_prime_fast(uint64_t *out, const uint64_t *x1, const uint6
   }
 }
 
-/* With x = x1 + p1 g (g = (x2 - x1) p1^-1 mod p2, Garner) and g 2^k = A p2 + B (B < p2):
- * x 2^k / q = A + (B p1 + x1 2^k) / q, so round(x 2^k / q) = A + floor((B p1 + x1 2^k + (q - 1) / 2) / q); every
- * numerator stays below 2^115. */
+/* x y mod p for x < 2^64 with a Shoup constant, fully reduced. */
+static uint64_t mul_shoup(uint64_t x, uint64_t y, uint64_t y_shoup, uint64_t p) {
+  uint64_t r = fsn_ntt_mul_shoup_lazy(x, y, y_shoup, p);
+  return r >= p ? r - p : r;
+}
+
+/* round(x 2^k / q) = (x 2^k - c) / q with c the centred residue of x 2^k mod q (|c| < q / 2; q odd, so no ties).
+ * Mod 2^k that is -c q^-1, so only c's low 64 bits and its sign are needed, and both come from the RNS residues
+ * c1 = x1 2^k mod p1, c2 = x2 2^k mod p2: c = c2 + p2 h (Garner, h = (c1 - c2) p2^-1 mod p1) is above q / 2 exactly
+ * when h > (p1 - 1) / 2, or h = (p1 - 1) / 2 and 2 c2 > p2. No 128-bit arithmetic per coefficient. */
 void fsn_ntt_modswitch_pow2_fast(uint64_t *out, const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t p1,
                                  uint64_t p2, unsigned k) {
-  const uint64_t p1_inv = fsn_ntt_inv_mod(p1 % p2, p2), mask = k >= 64 ? UINT64_MAX : ((uint64_t)1 << k) - 1;
-  const unsigned __int128 q = (unsigned __int128)p1 * p2;
+  const uint64_t s1 = powmod(2, k, p1), s1_shoup = shoup64(s1, p1), s2 = powmod(2, k, p2), s2_shoup = shoup64(s2, p2);
+  const uint64_t inv = fsn_ntt_inv_mod(p2 % p1, p1), inv_shoup = shoup64(inv, p1);
+  const uint64_t zero = p1 * (((uint64_t)1 << 63) / p1); /* a multiple of p1 in [2^62, 2^63]: keeps c1 - c2 positive */
+  const uint64_t q_low = p1 * p2, half1 = (p1 - 1) / 2, mask = k >= 64 ? UINT64_MAX : ((uint64_t)1 << k) - 1;
+  uint64_t q_inv = q_low; /* q^-1 mod 2^64 by Newton: q q = 1 mod 8, each step doubles the correct bits */
+  for (int i = 0; i < 5; i++) q_inv *= 2 - q_low * q_inv;
   for (size_t i = 0; i < n; i++) {
-    uint64_t g = mulmod((x2[i] + p2 - x1[i] % p2) % p2, p1_inv, p2);
-    unsigned __int128 gk = (unsigned __int128)g << k, a = gk / p2, b = gk % p2;
-    unsigned __int128 rest = (b * p1 + ((unsigned __int128)x1[i] << k) + q / 2) / q;
-    out[i] = (uint64_t)(a + rest) & mask;
+    uint64_t c1 = mul_shoup(x1[i], s1, s1_shoup, p1), c2 = mul_shoup(x2[i], s2, s2_shoup, p2);
+    uint64_t h = mul_shoup(c1 + zero - c2, inv, inv_shoup, p1);
+    uint64_t c = c2 + p2 * h - (h > half1 || (h == half1 && 2 * c2 > p2) ? q_low : 0); /* mod 2^64 */
+    out[i] = (0 - c * q_inv) & mask;
   }
 }
 

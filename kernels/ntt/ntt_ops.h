@@ -77,8 +77,8 @@ static inline uint64_t fsn_ntt_mul_barrett(uint64_t a, uint64_t b, uint64_t p, u
 uint64_t fsn_ntt_inv_mod(uint64_t a, uint64_t p);
 
 /* Modulus switching without the ref's bit-by-bit long division, for the SIMD levels (same results, checked against
- * ref in the tests): prime by the centred-residue formula above with a Shoup product, pow2 by two 128-bit divisions
- * (see ntt.c). */
+ * ref in the tests): prime by the centred-residue formula above with a Shoup product, pow2 by the centred residue of
+ * x 2^k mod q times q^-1 mod 2^k (see ntt.c). */
 void fsn_ntt_modswitch_prime_fast(uint64_t *out, const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t p1,
                                   uint64_t p2);
 void fsn_ntt_modswitch_pow2_fast(uint64_t *out, const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t p1,
