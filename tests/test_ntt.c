@@ -85,6 +85,31 @@ START_TEST(transforms_match_ref) {
 }
 END_TEST
 
+/* Many small transforms at the largest prime below 2^50, where the avx2 level's doubles have the least slack, with
+ * adversarial patterns (all p - 1, alternating 0 / p - 1) besides random ones. */
+START_TEST(transforms_many_rounds) {
+  const uint64_t p = prime_below(50, 7);
+  for (size_t n = 16; n <= 64; n *= 2) {
+    fsn_ntt_table *t = table(p, n);
+    uint64_t a[64], want[64], got[64];
+    for (int round = 0; round < 3000; round++) {
+      fill_mod(a, n, p);
+      for (size_t i = 0; i < n && round % 3 == 1; i++) a[i] = i % 2 ? p - 1 : 0;
+      for (size_t i = 0; i < n && round % 5 == 2; i++) a[i] = p - 1 - (uint64_t)(round % 7);
+      memcpy(want, a, n * 8), memcpy(got, a, n * 8);
+      ref()->forward(want, t), simd()->forward(got, t);
+      ck_assert_msg(!memcmp(want, got, n * 8), "forward n=%zu round %d", n, round);
+      ref()->inverse(want, t), simd()->inverse(got, t);
+      ck_assert_msg(!memcmp(want, got, n * 8) && !memcmp(want, a, n * 8), "inverse n=%zu round %d", n, round);
+      simd()->inverse(got, t); /* the inverse alone on arbitrary input too */
+      ref()->inverse(want, t);
+      ck_assert_msg(!memcmp(want, got, n * 8), "inverse of data n=%zu round %d", n, round);
+    }
+    fsn_ntt_table_destroy(t);
+  }
+}
+END_TEST
+
 /* The documented order: forward leaves a[k] = A(psi^(2 bitrev(k) + 1)). */
 START_TEST(forward_evaluates_at_odd_powers) {
   enum { N = 32, LOG_N = 5 };
@@ -245,11 +270,8 @@ static uint64_t direct_pow2(unsigned __int128 x, unsigned __int128 q, unsigned k
   return (uint64_t)(r & (((unsigned __int128)1 << k) - 1));
 }
 
-START_TEST(modswitch_matches_direct) {
+static void check_modswitch(uint64_t p1, uint64_t p2) {
   enum { N = 37 };
-  uint64_t ps[2];
-  ck_assert_int_eq(fsn_ntt_primes(ps, 2, (uint64_t)1 << 50, 38), FSN_OK);
-  const uint64_t p1 = ps[0], p2 = ps[1];
   const unsigned __int128 q = (unsigned __int128)p1 * p2;
   unsigned __int128 x[N];
   uint64_t x1[N], x2[N], got[N], want[N];
@@ -282,6 +304,41 @@ START_TEST(modswitch_matches_direct) {
     ck_assert_uint_eq(want[0], 0);
     ck_assert_uint_eq(want[1], 0); /* (q - 1) 2^k / q rounds to 2^k = 0 */
   }
+}
+
+/* Inputs whose x 2^k mod q sits at the rounding edges (q / 2 +- 1, +- 3 / 2; 0, 1, q - 1): x = t 2^-k mod q. */
+static void check_modswitch_edges(uint64_t p1, uint64_t p2) {
+  const unsigned __int128 q = (unsigned __int128)p1 * p2;
+  const unsigned __int128 targets[] = {0, 1, q - 1, (q - 1) / 2, (q + 1) / 2, (q - 3) / 2, (q + 3) / 2};
+  enum { T = sizeof targets / sizeof targets[0] };
+  static const unsigned ks[] = {1, 2, 13, 27, 37, 63, 64};
+  for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+    uint64_t x1[T], x2[T], want[T], got[T];
+    unsigned __int128 x[T];
+    for (size_t i = 0; i < T; i++) {
+      x[i] = targets[i];
+      for (unsigned b = 0; b < ks[ki]; b++) x[i] = x[i] % 2 ? (x[i] + q) / 2 : x[i] / 2; /* times 2^-1 mod q */
+      x1[i] = (uint64_t)(x[i] % p1), x2[i] = (uint64_t)(x[i] % p2);
+    }
+    ref()->modswitch_pow2(want, x1, x2, T, p1, p2, ks[ki]);
+    simd()->modswitch_pow2(got, x1, x2, T, p1, p2, ks[ki]);
+    for (size_t i = 0; i < T; i++) {
+      ck_assert_msg(got[i] == want[i], "modswitch_pow2 edge %zu k=%u", i, ks[ki]);
+      if (ks[ki] <= 27) ck_assert_uint_eq(want[i], direct_pow2(x[i], q, ks[ki]));
+    }
+  }
+}
+
+START_TEST(modswitch_matches_direct) {
+  uint64_t big[2], small;
+  ck_assert_int_eq(fsn_ntt_primes(big, 2, (uint64_t)1 << 50, 38), FSN_OK);
+  small = prime_below(36, 14);
+  for (int r = 0; r < 6; r++) { /* both orders, equal and unequal sizes */
+    check_modswitch(big[0], big[1]), check_modswitch(big[1], big[0]);
+    check_modswitch(small, big[0]), check_modswitch(big[1], small);
+  }
+  check_modswitch_edges(big[0], big[1]), check_modswitch_edges(big[1], big[0]);
+  check_modswitch_edges(small, big[0]), check_modswitch_edges(big[0], small);
 }
 END_TEST
 
@@ -368,6 +425,7 @@ int main(void) {
   Suite *s = suite_create("ntt");
   TCase *tc = tcase_create("ntt");
   tcase_add_test(tc, transforms_match_ref);
+  tcase_add_test(tc, transforms_many_rounds);
   tcase_add_test(tc, forward_evaluates_at_odd_powers);
   tcase_add_test(tc, product_matches_schoolbook);
 #ifdef FSN_HAVE_FLINT

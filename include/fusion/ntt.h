@@ -7,7 +7,9 @@
  *
  * Transform order: fsn_ntt_forward leaves a[k] = A(psi^(2 bitrev(k) + 1)), the evaluations at the odd powers of the
  * 2N-th root psi in bit-reversed order of k (log2 N bits). Only consistency matters to callers: forward, pointwise
- * products, inverse give the negacyclic product. */
+ * products, inverse give the negacyclic product.
+ *
+ * Every dispatch level (ref, avx2 in doubles, avx512 with IFMA) returns bit-identical results. */
 #ifndef FUSION_NTT_H
 #define FUSION_NTT_H
 
@@ -30,7 +32,8 @@ extern "C" {
 typedef struct fsn_ntt_table fsn_ntt_table;
 
 /* Build the table: p must be a prime below 2^50 with p = 1 mod 2N, N a power of two in [2^1, 2^17].
- * psi is the smallest primitive 2N-th root of unity mod p (so the table is a deterministic function of p and N).
+ * psi = g^((p - 1) / 2N) for the smallest g >= 2 that makes it a primitive 2N-th root of unity (psi^N = -1), so the
+ * table is a deterministic function of p and N and both parties of a protocol get the same one.
  * FSN_E_INVALID (p not prime, p >= 2^50, p != 1 mod 2N, bad N) or FSN_E_NOMEM; *out is NULL on failure. */
 FSN_NODISCARD fsn_status fsn_ntt_table_create(fsn_ntt_table **out, uint64_t p, size_t n);
 void fsn_ntt_table_destroy(fsn_ntt_table *t);

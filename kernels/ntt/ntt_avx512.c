@@ -78,8 +78,9 @@ static const uint64_t merge_hi[3][8] = {
     {4, 12, 5, 13, 6, 14, 7, 15}, {4, 5, 12, 13, 6, 7, 14, 15}, {4, 5, 6, 7, 12, 13, 14, 15}};
 static const uint64_t bcast[3][8] = {{0, 1, 2, 3, 4, 5, 6, 7}, {0, 0, 1, 1, 2, 2, 3, 3}, {0, 0, 0, 0, 1, 1, 1, 1}};
 
+/* last: the forward transform's final stage, which also reduces its outputs from [0, 4p) to [0, p). */
 INLINE void narrow_stage(uint64_t *a, size_t n, size_t m, unsigned log_half, const uint64_t *tw, const uint64_t *tw52,
-                         consts c, int forward) {
+                         consts c, int forward, int last) {
   const size_t half = (size_t)1 << log_half;
   const vec sx = load(split_x[log_half]), sy = load(split_y[log_half]);
   const vec mlo = load(merge_lo[log_half]), mhi = load(merge_hi[log_half]), bc = load(bcast[log_half]);
@@ -95,6 +96,7 @@ INLINE void narrow_stage(uint64_t *a, size_t n, size_t m, unsigned log_half, con
       ct(&x, &y, w, w52, c);
     else
       gs(&x, &y, w, w52, c);
+    if (last) x = sub_if_ge(sub_if_ge(x, c.two_p), c.p), y = sub_if_ge(sub_if_ge(y, c.two_p), c.p);
     store(base, _mm512_permutex2var_epi64(x, mlo, y)), store(base + LANES, _mm512_permutex2var_epi64(x, mhi, y));
   }
 }
@@ -107,11 +109,23 @@ void fsn_ntt_forward__avx512ifma(uint64_t *a, const fsn_ntt_table *t) {
   const consts c = consts_for(t->p);
   size_t m = 1, half = t->n / 2;
   for (; half >= LANES; m *= 2, half /= 2) wide_stage(a, m, half, t->w, t->w_shoup52, c, 1);
-  for (unsigned log_half = 2;; log_half--, m *= 2) {
-    narrow_stage(a, t->n, m, log_half, t->w, t->w_shoup52, c, 1);
-    if (log_half == 0) break;
+  narrow_stage(a, t->n, m, 2, t->w, t->w_shoup52, c, 1, 0);
+  narrow_stage(a, t->n, 2 * m, 1, t->w, t->w_shoup52, c, 1, 0);
+  narrow_stage(a, t->n, 4 * m, 0, t->w, t->w_shoup52, c, 1, 1);
+}
+
+/* The inverse's last stage (one group, half = N/2) with N^-1 folded in: x' = (u + v) N^-1, y' = (u - v) w N^-1,
+ * both reduced to [0, p); saves the separate pass over the array. */
+INLINE void last_inverse_stage(uint64_t *a, const fsn_ntt_table *t, consts c) {
+  const size_t half = t->n / 2;
+  const vec n_inv = set1(t->n_inv), n_inv52 = set1(t->n_inv_shoup52);
+  const vec w = set1(t->iw1_n_inv), w52 = set1(t->iw1_n_inv_shoup52);
+  for (size_t j = 0; j < half; j += LANES) {
+    const vec u = load(a + j), v = load(a + half + j);
+    const vec x = mul_shoup52_lazy(_mm512_add_epi64(u, v), n_inv, n_inv52, c);
+    const vec y = mul_shoup52_lazy(_mm512_add_epi64(_mm512_sub_epi64(u, v), c.two_p), w, w52, c);
+    store(a + j, sub_if_ge(x, c.p)), store(a + half + j, sub_if_ge(y, c.p));
   }
-  for (size_t j = 0; j < t->n; j += LANES) store(a + j, sub_if_ge(sub_if_ge(load(a + j), c.two_p), c.p));
 }
 
 void fsn_ntt_inverse__avx512ifma(uint64_t *a, const fsn_ntt_table *t) {
@@ -122,11 +136,9 @@ void fsn_ntt_inverse__avx512ifma(uint64_t *a, const fsn_ntt_table *t) {
   const consts c = consts_for(t->p);
   size_t m = t->n / 2;
   for (unsigned log_half = 0; log_half < 3; log_half++, m /= 2)
-    narrow_stage(a, t->n, m, log_half, t->iw, t->iw_shoup52, c, 0);
-  for (size_t half = LANES; m >= 1; m /= 2, half *= 2) wide_stage(a, m, half, t->iw, t->iw_shoup52, c, 0);
-  const vec n_inv = set1(t->n_inv), n_inv52 = set1(t->n_inv_shoup52);
-  for (size_t j = 0; j < t->n; j += LANES)
-    store(a + j, sub_if_ge(mul_shoup52_lazy(load(a + j), n_inv, n_inv52, c), c.p));
+    narrow_stage(a, t->n, m, log_half, t->iw, t->iw_shoup52, c, 0, 0);
+  for (size_t half = LANES; m > 1; m /= 2, half *= 2) wide_stage(a, m, half, t->iw, t->iw_shoup52, c, 0);
+  last_inverse_stage(a, t, c);
 }
 
 /* a b mod p by Barrett on 52-bit limbs (as fsn_ntt_mul_barrett): x = a b = hi 2^52 + lo, xs = x >> (bits - 1),
@@ -184,9 +196,21 @@ void fsn_ntt_sub__avx512ifma(uint64_t *c, const uint64_t *a, const uint64_t *b, 
   }
 }
 
+/* round(x / p2) mod p1 = (x1 - [x2]_p2) p2^-1 mod p1 (see ntt_ops.h): d = x1 - [x2] made non-negative by adding p2
+ * (x2 above p2 / 2) or a multiple of p1 above p2 / 2 (otherwise), d < 2^52, then one Shoup product. */
 void fsn_ntt_modswitch_prime__avx512ifma(uint64_t *out, const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t p1,
                                          uint64_t p2) {
-  fsn_ntt_modswitch_prime__avx2(out, x1, x2, n, p1, p2);
+  const uint64_t inv = fsn_ntt_inv_mod(p2 % p1, p1);
+  const consts c = consts_for(p1);
+  const vec inv_v = set1(inv), inv52 = set1((uint64_t)(((unsigned __int128)inv << 52) / p1));
+  const vec half_p2 = set1(p2 / 2), p2_v = set1(p2), lift = set1(p1 * (p2 / 2 / p1 + 1));
+  for (size_t i = 0; i < n; i += LANES) {
+    const __mmask8 live = fsn_live_lanes8(i, n);
+    const vec a = _mm512_maskz_loadu_epi64(live, x1 + i), b = _mm512_maskz_loadu_epi64(live, x2 + i);
+    const vec add = _mm512_mask_blend_epi64(_mm512_cmpgt_epu64_mask(b, half_p2), lift, p2_v);
+    const vec d = _mm512_sub_epi64(_mm512_add_epi64(a, add), b);
+    _mm512_mask_storeu_epi64(out + i, live, sub_if_ge(mul_shoup52_lazy(d, inv_v, inv52, c), c.p));
+  }
 }
 
 void fsn_ntt_modswitch_pow2__avx512ifma(uint64_t *out, const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t p1,

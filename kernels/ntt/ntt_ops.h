@@ -18,6 +18,11 @@ struct fsn_ntt_table {
   uint64_t *w, *w_shoup, *w_shoup52;
   uint64_t *iw, *iw_shoup, *iw_shoup52;
   uint64_t n_inv, n_inv_shoup, n_inv_shoup52;
+  uint64_t iw1_n_inv, iw1_n_inv_shoup52; /* iw[1] N^-1: the inverse's last stage with N^-1 folded in (IFMA) */
+  /* The avx2 level computes in doubles (exact below 2^53): the twiddles as doubles and w / p rounded, with 1 / p and
+   * N^-1 / p (see ntt_avx2.c). */
+  double *w_fp, *w_over_p, *iw_fp, *iw_over_p;
+  double p_fp, p_inv, n_inv_over_p, iw1_n_inv_over_p;
   /* Barrett for arbitrary products a b < p^2: bits = bit length of p, barrett = floor(2^(2 bits) / p) < 2^(bits+1). */
   unsigned bits;
   uint64_t barrett;
@@ -67,8 +72,16 @@ static inline uint64_t fsn_ntt_mul_barrett(uint64_t a, uint64_t b, uint64_t p, u
   return r;
 }
 
-/* Modulus switching helpers: p2^-1 mod p1, and one coefficient by the RNS formula the SIMD files use for tails:
- * round(x / p2) = (x - [x]_p2) / p2 with [x]_p2 the centred residue, so it is (x1 - [x2]) p2^-1 mod p1. */
+/* a^-1 mod p (p prime). Modulus switching to p1 rests on round(x / p2) = (x - [x]_p2) / p2 with [x]_p2 the centred
+ * residue of x mod p2, so round(x / p2) mod p1 = (x1 - [x2]_p2) p2^-1 mod p1. */
 uint64_t fsn_ntt_inv_mod(uint64_t a, uint64_t p);
+
+/* Modulus switching without the ref's bit-by-bit long division, for the SIMD levels (same results, checked against
+ * ref in the tests): prime by the centred-residue formula above with a Shoup product, pow2 by the centred residue of
+ * x 2^k mod q times q^-1 mod 2^k (see ntt.c). */
+void fsn_ntt_modswitch_prime_fast(uint64_t *out, const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t p1,
+                                  uint64_t p2);
+void fsn_ntt_modswitch_pow2_fast(uint64_t *out, const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t p1,
+                                 uint64_t p2, unsigned k);
 
 #endif

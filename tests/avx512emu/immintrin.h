@@ -351,6 +351,16 @@ static inline __m512i _mm512_maskz_mov_epi8(__mmask64 k, __m512i a) {
 static inline __m512d _mm512_maskz_mov_pd(__mmask8 k, __m512d a) {
   return _mm512_castsi512_pd(_mm512_maskz_mov_epi64(k, _mm512_castpd_si512(a)));
 }
+static inline __m512i _mm512_mask_blend_epi64(__mmask8 k, __m512i a, __m512i b) {
+  for (int i = 0; i < 8; i++)
+    if ((k >> i) & 1) a.q[i] = b.q[i];
+  return a;
+}
+static inline __mmask8 _mm512_cmpgt_epu64_mask(__m512i a, __m512i b) {
+  __mmask8 k = 0;
+  for (int i = 0; i < 8; i++) k |= (__mmask8)((a.q[i] > b.q[i]) << i);
+  return k;
+}
 static inline __m512i _mm512_mask_blend_epi32(__mmask16 k, __m512i a, __m512i b) {
   for (int i = 0; i < 16; i++)
     if ((k >> i) & 1) a.d[i] = b.d[i];
