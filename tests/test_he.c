@@ -438,7 +438,9 @@ static void check_protocol_threads(fsn_conv2d_shape s, bool fc, unsigned ell, un
   for (size_t i = 0; i < nx; i++) c.x1[i] = (x[i] - c.x0[i]) & mask;
   fsn_test_fill_ring(c.w, nw, ell);
   fsn_test_fill_ring(c.bias, s.out_c, ell);
-  fsn_test_net_opts opts = {.channels = threads, .params = {.ell = ell, .scale = 12 < ell ? 12 : 0}};
+  /* a generous read timeout: under the emulated AVX-512 intrinsics (tests/avx512emu) the server computes slowly */
+  fsn_test_net_opts opts = {
+      .channels = threads, .params = {.ell = ell, .scale = 12 < ell ? 12 : 0}, .chan = {.timeout_ms = 600000}};
   fsn_test_two_party_ex(&opts, he_server, &c, he_client, &c);
   ck_assert_int_eq(c.st_server, FSN_OK);
   ck_assert_int_eq(c.st_client, FSN_OK);
