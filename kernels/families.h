@@ -15,6 +15,7 @@
   X(gemm, u64)                                                                                                         \
   X(conv, conv)                                                                                                        \
   X(peak, peak)                                                                                                        \
+  X(ntt, ntt)                                                                                                          \
   /* one family per line above, each ending in a backslash, so concurrent additions merge line by line */
 
 #endif

@@ -11,6 +11,7 @@ packages=(
   gnuplot-nox iproute2                                     # plots; namespace/tc recipes
   dataset-fashion-mnist                                    # the demo's images
   libonnx-testdata                                         # ONNX's operator tests (conformance test)
+  libflint-dev                                             # second oracle of the NTT tests
 )
 missing=()
 for p in "${packages[@]}"; do

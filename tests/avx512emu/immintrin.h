@@ -265,6 +265,23 @@ EMU_BIN64(_mm512_mul_epu32, (x & 0xffffffffu) * (y & 0xffffffffu))
 EMU_BIN64(_mm512_and_si512, x &y)
 EMU_BIN64(_mm512_xor_si512, x ^ y)
 EMU_BIN64(_mm512_max_epi64, (int64_t)x > (int64_t)y ? x : y)
+EMU_BIN64(_mm512_or_si512, x | y)
+EMU_BIN64(_mm512_min_epu64, x < y ? x : y)
+/* IFMA (vpmadd52luq / vpmadd52huq): the unsigned 104-bit product of the low 52 bits of b and c; its low (lo) or high
+ * (hi) 52 bits are zero-extended and added to the whole 64-bit lane of a, wrapping mod 2^64. Bits 63:52 of b and c
+ * are ignored. */
+static inline unsigned __int128 emu_mul52(uint64_t b, uint64_t c) {
+  const uint64_t m52 = ((uint64_t)1 << 52) - 1;
+  return (unsigned __int128)(b & m52) * (c & m52);
+}
+static inline __m512i _mm512_madd52lo_epu64(__m512i a, __m512i b, __m512i c) {
+  for (int i = 0; i < 8; i++) a.q[i] += (uint64_t)emu_mul52(b.q[i], c.q[i]) & (((uint64_t)1 << 52) - 1);
+  return a;
+}
+static inline __m512i _mm512_madd52hi_epu64(__m512i a, __m512i b, __m512i c) {
+  for (int i = 0; i < 8; i++) a.q[i] += (uint64_t)(emu_mul52(b.q[i], c.q[i]) >> 52);
+  return a;
+}
 static inline __m512i _mm512_add_epi8(__m512i a, __m512i b) {
   __m512i r;
   for (int i = 0; i < 64; i++) r.b[i] = (uint8_t)(a.b[i] + b.b[i]);
@@ -335,6 +352,16 @@ static inline __m512i _mm512_maskz_mov_epi8(__mmask64 k, __m512i a) {
 static inline __m512d _mm512_maskz_mov_pd(__mmask8 k, __m512d a) {
   return _mm512_castsi512_pd(_mm512_maskz_mov_epi64(k, _mm512_castpd_si512(a)));
 }
+static inline __m512i _mm512_mask_blend_epi64(__mmask8 k, __m512i a, __m512i b) {
+  for (int i = 0; i < 8; i++)
+    if ((k >> i) & 1) a.q[i] = b.q[i];
+  return a;
+}
+static inline __mmask8 _mm512_cmpgt_epu64_mask(__m512i a, __m512i b) {
+  __mmask8 k = 0;
+  for (int i = 0; i < 8; i++) k |= (__mmask8)((a.q[i] > b.q[i]) << i);
+  return k;
+}
 static inline __m512i _mm512_mask_blend_epi32(__mmask16 k, __m512i a, __m512i b) {
   for (int i = 0; i < 16; i++)
     if ((k >> i) & 1) a.d[i] = b.d[i];
@@ -349,6 +376,12 @@ static inline __m512i _mm512_permutex2var_epi64(__m512i a, __m512i index, __m512
     const unsigned j = index.q[i] & 15;
     r.q[i] = j < 8 ? a.q[j] : b.q[j - 8];
   }
+  return r;
+}
+/* vpermq with a vector index: lane i takes a's lane idx[i] mod 8 (note the argument order: index first). */
+static inline __m512i _mm512_permutexvar_epi64(__m512i idx, __m512i a) {
+  __m512i r;
+  for (int i = 0; i < 8; i++) r.q[i] = a.q[idx.q[i] & 7];
   return r;
 }
 static inline __m512i _mm512_shuffle_epi32(__m512i a, _MM_PERM_ENUM imm) {

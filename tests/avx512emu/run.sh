@@ -14,8 +14,8 @@
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
-kernel_suites="ring prg bits trunc gemm conv"
-protocol_suites="linear nn mixcheck ot nonlinear secure"
+kernel_suites="ring prg bits trunc gemm conv ntt"
+protocol_suites="linear nn mixcheck ot nonlinear secure he"
 if [ $# -gt 1 ]; then shift && suites=$*; else suites="$kernel_suites $protocol_suites"; fi
 # The emulated avx512 level sits on the host's avx2 one (the suites also run the real avx2 paths): without it, every
 # suite would skip. Exit 77, the conventional "skipped", instead of passing vacuously.
