@@ -45,6 +45,12 @@ size_t fsn_2pc_threads(const fsn_2pc *p);
 fsn_channel *fsn_2pc_channel(const fsn_2pc *p, size_t thread);
 /* A thread's OT pack, and its COT objects: as sender (peer receives) and as receiver (peer sends). */
 fsn_ot_pack *fsn_2pc_ot_pack(const fsn_2pc *p, size_t thread);
+
+/* Session resources of the layers above (the RLWE keys of the `he` linear backend): attach obj under a static name;
+ * the context destroys it with `destroy` when it is destroyed, so it lives as long as the session. At most 4.
+ * fsn_2pc_attached returns the object of that name, or NULL. */
+FSN_NODISCARD fsn_status fsn_2pc_attach(fsn_2pc *p, const char *name, void *obj, void (*destroy)(void *));
+void *fsn_2pc_attached(const fsn_2pc *p, const char *name);
 fsn_cot *fsn_2pc_ot_sender(const fsn_2pc *p, size_t thread);
 fsn_cot *fsn_2pc_ot_receiver(const fsn_2pc *p, size_t thread);
 /* Sum of the counters of every channel, except rounds: the most any one channel saw (the channels run side by side,

@@ -15,6 +15,11 @@ struct fsn_2pc {
   size_t nthreads;
   fsn_channel **ch;
   fsn_ot_pack **packs;
+  struct { /* session resources of higher layers (fsn_2pc_attach), e.g. the RLWE keys */
+    const char *name;
+    void *obj;
+    void (*destroy)(void *);
+  } attached[4];
 };
 
 fsn_status fsn_2pc_create(fsn_2pc **out, fsn_channel *const *channels, size_t nthreads, fsn_role role, unsigned ell,
@@ -46,8 +51,25 @@ fsn_status fsn_2pc_create(fsn_2pc **out, fsn_channel *const *channels, size_t nt
 
 void fsn_2pc_destroy(fsn_2pc *p) {
   if (!p) return;
+  for (size_t i = 0; i < sizeof p->attached / sizeof p->attached[0]; i++)
+    if (p->attached[i].obj) p->attached[i].destroy(p->attached[i].obj);
   for (size_t t = 0; p->packs && t < p->nthreads; t++) fsn_ot_pack_destroy(p->packs[t]);
   free(p->ch), free(p->packs), free(p);
+}
+
+fsn_status fsn_2pc_attach(fsn_2pc *p, const char *name, void *obj, void (*destroy)(void *)) {
+  for (size_t i = 0; i < sizeof p->attached / sizeof p->attached[0]; i++)
+    if (!p->attached[i].obj) {
+      p->attached[i].name = name, p->attached[i].obj = obj, p->attached[i].destroy = destroy;
+      return FSN_OK;
+    }
+  return fsn_fail(FSN_E_INVALID, "two-party context: no room to attach '%s'", name);
+}
+
+void *fsn_2pc_attached(const fsn_2pc *p, const char *name) {
+  for (size_t i = 0; i < sizeof p->attached / sizeof p->attached[0]; i++)
+    if (p->attached[i].obj && !strcmp(p->attached[i].name, name)) return p->attached[i].obj;
+  return NULL;
 }
 
 fsn_role fsn_2pc_role(const fsn_2pc *p) { return p->role; }

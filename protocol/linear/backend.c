@@ -1,4 +1,5 @@
 /* The table of linear backends (include/fusion/linear.h). */
+#include <fusion/he.h>
 #include <fusion/linear.h>
 
 #include <stddef.h>
@@ -11,8 +12,36 @@ static fsn_status vcot_fc(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint
   return fsn_linear_conv2d_narrow(p, y, x, weight, bias, &s, client_bits);
 }
 
+/* he: the session's RLWE keys are set up at its first he layer (both parties reach it at the same point) and live
+ * with the two-party context. */
+static void he_destroy(void *he) { fsn_he_destroy(he); }
+
+static fsn_status he_keys(fsn_2pc *p, fsn_he **he) {
+  if ((*he = fsn_2pc_attached(p, "he"))) return FSN_OK;
+  fsn_status st = fsn_he_create(he, p);
+  if (st == FSN_OK && (st = fsn_2pc_attach(p, "he", *he, he_destroy)) != FSN_OK) fsn_he_destroy(*he);
+  return st;
+}
+
+static fsn_status he_conv2d(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight, const uint64_t *bias,
+                            const fsn_conv2d_shape *s, unsigned client_bits) {
+  fsn_he *he;
+  fsn_status st = he_keys(p, &he);
+  return st == FSN_OK ? fsn_he_conv2d(he, p, y, x, weight, bias, s, client_bits) : st;
+}
+
+/* The RLWE FC reads the whole ell-bit share; a narrower client bound only saves OTs in vcot. */
+static fsn_status he_fc(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight, const uint64_t *bias,
+                        size_t batch, size_t in, size_t out, unsigned client_bits) {
+  (void)client_bits;
+  fsn_he *he;
+  fsn_status st = he_keys(p, &he);
+  return st == FSN_OK ? fsn_he_fc(he, p, y, x, weight, bias, batch, in, out) : st;
+}
+
 static const fsn_linear_backend backends[] = {
     {.name = "vcot", .conv2d = fsn_linear_conv2d_narrow, .fc = vcot_fc},
+    {.name = "he", .conv2d = he_conv2d, .fc = he_fc},
 };
 
 enum { N_BACKENDS = sizeof backends / sizeof backends[0] };
