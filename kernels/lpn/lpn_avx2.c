@@ -1,11 +1,12 @@
-/* LPN encoding with AES-NI: the positions of 8 rows (4 pairs, 20 AES blocks in two groups of 10 in flight) are
- * computed and prefetched one batch ahead, so the random 16-byte loads of a batch find their lines on the way while
- * the previous batch is summed. */
+/* LPN encoding with AES-NI: the positions of a batch of 8 rows (4 pairs, 20 AES blocks in two groups of 10 in
+ * flight) are computed and prefetched AHEAD - 1 batches before the batch is summed: the random 16-byte loads miss
+ * the caches when the k-block input outgrows L2/L3 (9 MiB at the main set's k), and one batch of summing is far
+ * shorter than a DRAM round trip. */
 #include <immintrin.h>
 
 #include "kernels/lpn/lpn_ops.h"
 
-enum { ROWS = 8, PAIRS = ROWS / 2, GROUP = 2 * FSN_LPN_PAIR_BLOCKS };
+enum { ROWS = 8, PAIRS = ROWS / 2, GROUP = 2 * FSN_LPN_PAIR_BLOCKS, AHEAD = 4 };
 
 typedef struct keys128 {
   __m128i k[11];
@@ -41,6 +42,12 @@ static inline void positions(uint32_t *pos, size_t p, int pairs, const keys128 *
   }
 }
 
+/* The positions of the batch of rows starting at pair p, and their lines on the way to L1. */
+static inline void prefetch_batch(uint32_t *pos, size_t p, const keys128 *k, size_t kk, const uint8_t *base) {
+  positions(pos, p, PAIRS, k, kk);
+  for (int j = 0; j < ROWS * FSN_LPN_D; j++) _mm_prefetch((const char *)(base + 16 * (size_t)pos[j]), _MM_HINT_T0);
+}
+
 static inline void xor_row(uint8_t *out, const uint8_t *base, const uint32_t *pos) {
   __m128i acc = _mm_loadu_si128((const __m128i *)out);
 #pragma GCC unroll 10
@@ -67,17 +74,17 @@ void fsn_lpn_encode__avx2(uint8_t *out, const uint8_t *base, const fsn_aes128_ke
   size_t row = row0;
   const size_t end = row0 + nrows;
   if (row % 2 && row < end) rows_one_pair_at_a_time(out, base, &k, kk, row0, row, row + 1), row++;
-  uint32_t buf[2][ROWS * FSN_LPN_D], *cur = buf[0], *next = buf[1];
-  if (end - row >= ROWS) positions(cur, row / 2, PAIRS, &k, kk);
-  for (; end - row >= ROWS; row += ROWS) {
-    if (end - row >= 2 * ROWS) {
-      positions(next, row / 2 + PAIRS, PAIRS, &k, kk);
-      for (int j = 0; j < ROWS * FSN_LPN_D; j++) _mm_prefetch((const char *)(base + 16 * (size_t)next[j]), _MM_HINT_T0);
-    }
+  /* ring[b % AHEAD] holds the positions of batch b; batch b + AHEAD - 1 is prefetched while batch b is summed. */
+  const size_t batches = (end - row) / ROWS;
+  uint32_t ring[AHEAD][ROWS * FSN_LPN_D];
+  for (size_t b = 0; b < batches && b < AHEAD - 1; b++)
+    prefetch_batch(ring[b % AHEAD], row / 2 + PAIRS * b, &k, kk, base);
+  for (size_t b = 0; b < batches; b++) {
+    if (b + AHEAD - 1 < batches)
+      prefetch_batch(ring[(b + AHEAD - 1) % AHEAD], row / 2 + PAIRS * (b + AHEAD - 1), &k, kk, base);
+    const uint32_t *pos = ring[b % AHEAD];
 #pragma GCC unroll 8
-    for (int r = 0; r < ROWS; r++) xor_row(out + 16 * (row - row0 + r), base, cur + FSN_LPN_D * r);
-    uint32_t *t = cur;
-    cur = next, next = t;
+    for (int r = 0; r < ROWS; r++) xor_row(out + 16 * (row + ROWS * b - row0 + r), base, pos + FSN_LPN_D * r);
   }
-  rows_one_pair_at_a_time(out, base, &k, kk, row0, row, end);
+  rows_one_pair_at_a_time(out, base, &k, kk, row0, row + ROWS * batches, end);
 }
