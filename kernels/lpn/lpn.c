@@ -1,4 +1,11 @@
-/* Dispatched entry points of the lpn family. */
+/* Dispatched entry points of the lpn family. There is no AVX-512 variant (the encoding is bound by its random 16-byte
+ * loads, which zmm registers do not speed up, and its AES would need VAES, which the avx512 level does not require):
+ * the avx512 level runs the avx2 code, which every avx512 machine can. */
 #include "kernels/lpn/lpn_ops.h"
+
+void fsn_lpn_encode__avx512(uint8_t *out, const uint8_t *base, const fsn_aes128_key *key, size_t k, size_t row0,
+                            size_t nrows) {
+  fsn_lpn_encode__avx2(out, base, key, k, row0, nrows);
+}
 
 FSN_FAMILY_DEFINE(lpn, FSN_LPN_OPS)
