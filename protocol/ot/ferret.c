@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "kernels/ggm/ggm_ops.h"
 #include "kernels/lpn/lpn_ops.h"
@@ -69,6 +70,17 @@ struct fsn_ferret {
 };
 
 static void *alloc64(size_t bytes) { return aligned_alloc(64, (bytes + 63) / 64 * 64); }
+
+/* Block vectors of an iteration on 2 MiB pages where the OS grants them: the LPN encoding reads the base COTs at
+ * random, and with 4 KiB pages nearly every read also misses the TLB (1.7 times slower at k = 589,760 here). */
+static void *alloc_blocks(uint64_t nblocks) {
+  const size_t huge = (size_t)1 << 21, bytes = (16 * nblocks + huge - 1) / huge * huge;
+  void *p = aligned_alloc(huge, bytes);
+#ifdef MADV_HUGEPAGE
+  if (p) (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: without it the pages are small, nothing else changes */
+#endif
+  return p;
+}
 
 /* A public fixed AES key: the first 16 bytes of BLAKE2b(label). */
 static void public_key(fsn_aes128_key *key, const char *label) {
@@ -228,7 +240,7 @@ static fsn_status iknp_cots(fsn_ferret *f, uint8_t *cots, size_t m, const uint8_
 static fsn_status bootstrap(fsn_ferret *f, const uint8_t *seed) {
   const uint64_t need = fsn_ferret_reserve(&f->p), rs = fsn_ferret_reserve(SMALL);
   if (need <= rs) return iknp_cots(f, f->base, need, seed);
-  uint8_t *sbase = alloc64(16 * rs), *sout = alloc64(16 * SMALL->n);
+  uint8_t *sbase = alloc_blocks(rs), *sout = alloc_blocks(SMALL->n);
   bufs b = {0};
   fsn_status st = sbase && sout ? bufs_alloc(&b, SMALL) : fsn_fail(FSN_E_NOMEM, "Ferret bootstrap buffers");
   if (st == FSN_OK) st = iknp_cots(f, sbase, rs, seed);
@@ -275,8 +287,8 @@ static fsn_status create(fsn_ferret **out, fsn_channel *ch, fsn_ot_role role, co
     fsn_prg_bytes(&f->rng, f->delta, 16);
     f->delta[0] |= 1; /* choice bit = lowest bit */
   }
-  f->base = alloc64(16 * fsn_ferret_reserve(p));
-  f->out = alloc64(16 * p->n);
+  f->base = alloc_blocks(fsn_ferret_reserve(p));
+  f->out = alloc_blocks(p->n);
   bufs b = {0};
   if (!f->base || !f->out) st = fsn_fail(FSN_E_NOMEM, "fsn_ferret_create: %llu blocks", (unsigned long long)p->n);
   if (st == FSN_OK) st = bufs_alloc(&b, p);
