@@ -13,6 +13,7 @@
 #include <fusion/prg.h>
 #include <sodium.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -334,11 +335,12 @@ fsn_status fsn_ferret_delta(const fsn_ferret *f, uint8_t delta[16]) {
 
 /* ---- the pool ---------------------------------------------------------------------------------------------------- */
 
-static fsn_status check(const fsn_ferret *f, fsn_ot_role role, const char *what) {
+static fsn_status check(const fsn_ferret *f, fsn_ot_role role, size_t n, const char *what) {
   if (!f) return fsn_fail(FSN_E_INVALID, "%s: NULL Ferret object", what);
   if (f->role != role)
     return fsn_fail(FSN_E_INVALID, "%s: called on a %s object", what, f->role == FSN_OT_SENDER ? "sender" : "receiver");
   if (f->broken) return fsn_fail(FSN_E_INVALID, "%s: the Ferret object failed earlier and is out of step", what);
+  if (n > SIZE_MAX / 64) return fsn_fail(FSN_E_INVALID, "%s: n = %zu too large", what, n);
   return FSN_OK;
 }
 
@@ -367,14 +369,14 @@ static size_t take(fsn_ferret *f, uint8_t *dst, size_t want) {
 }
 
 fsn_status fsn_ferret_rcot_send(fsn_ferret *f, uint8_t *x0, size_t n) {
-  fsn_status st = check(f, FSN_OT_SENDER, "fsn_ferret_rcot_send");
+  fsn_status st = check(f, FSN_OT_SENDER, n, "fsn_ferret_rcot_send");
   for (size_t off = 0; st == FSN_OK && off < n;)
     if ((st = refill(f)) == FSN_OK) off += take(f, x0 + 16 * off, n - off);
   return st;
 }
 
 fsn_status fsn_ferret_rcot_recv(fsn_ferret *f, uint8_t *xc, uint8_t *choice, size_t n) {
-  fsn_status st = check(f, FSN_OT_RECEIVER, "fsn_ferret_rcot_recv");
+  fsn_status st = check(f, FSN_OT_RECEIVER, n, "fsn_ferret_rcot_recv");
   if (st != FSN_OK) return st;
   memset(choice, 0, (n + 7) / 8);
   for (size_t off = 0; st == FSN_OK && off < n;)
