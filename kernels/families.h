@@ -16,6 +16,8 @@
   X(conv, conv)                                                                                                        \
   X(peak, peak)                                                                                                        \
   X(ntt, ntt)                                                                                                          \
+  X(ggm, ggm)                                                                                                          \
+  X(lpn, lpn)                                                                                                          \
   /* one family per line above, each ending in a backslash, so concurrent additions merge line by line */
 
 #endif

@@ -1,0 +1,389 @@
+/* Ferret silent OT, semi-honest (include/fusion/ferret.h; docs/PROTOCOLS.md, "Ferret"). One iteration:
+ *   sender    t GGM trees from fresh seeds into the output vector; per tree and level the two level sums K^0, K^1,
+ *             sent as K^0 ^ H(q), K^1 ^ H(q ^ Delta) with q the level's base COT; the leaves' lowest bits cleared;
+ *             their XOR ^ Delta sent; then out ^= A v (the LPN code on the first k base COTs).
+ *   receiver  with w = q ^ b Delta it learns K^b, so at every level it knows the sibling of its path node, whose
+ *             direction is NOT b; it grows each tree with a zero in the hole, repairs the sibling from K^b, and at
+ *             the leaves puts sum ^ (its leaves' XOR) into the hole: the leaf the sender has, ^ Delta. Then
+ *             out ^= A w.
+ * So out_receiver = out_sender ^ (A u + e) Delta, u the base choice bits, e the regular noise (one hole per tree),
+ * and the lowest bit of each receiver output is its choice bit (every sender block has it clear, Delta has it set).
+ * H is the fixed-key circular-correlation-robust hash of <fusion/prg.h>, as IKNP's random OTs use it. */
+#include <fusion/ferret.h>
+#include <fusion/prg.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "kernels/ggm/ggm_ops.h"
+#include "kernels/lpn/lpn_ops.h"
+#include "protocol/ot/ot_testing.h"
+#include "protocol/ot/ferret_internal.h"
+
+/* ---- parameter sets ---------------------------------------------------------------------------------------------- */
+
+static const fsn_ferret_params sets[] = {
+    {"small", 649728, 36288, 1269, 9},    /* the paper's setup set */
+    {"medium", 2097152, 589760, 256, 13}, /* the main set's first 256 noise blocks */
+    {"main", 10805248, 589760, 1319, 13}, /* the paper's main set */
+};
+#define SMALL       (&sets[0])
+#define DEFAULT_SET (&sets[1])
+
+const fsn_ferret_params *fsn_ferret_params_named(const char *name) {
+  for (size_t i = 0; name && i < sizeof sets / sizeof sets[0]; i++)
+    if (!strcmp(name, sets[i].name)) return &sets[i];
+  return NULL;
+}
+
+uint64_t fsn_ferret_reserve(const fsn_ferret_params *p) { return p->k + p->t * p->h; }
+uint64_t fsn_ferret_usable(const fsn_ferret_params *p) { return p->n - fsn_ferret_reserve(p); }
+uint64_t fsn_ferret_iteration_bytes(const fsn_ferret_params *p) { return 16 * p->t * (2 * (uint64_t)p->h + 1); }
+
+static fsn_status check_params(const fsn_ferret_params *p) {
+  if (p->h < 1 || p->h > 24 || p->t < 1 || p->t > ((uint64_t)1 << 32) || p->n != p->t << p->h)
+    return fsn_fail(FSN_E_INVALID, "Ferret parameters: n = %llu is not t 2^h (t = %llu, h = %u, 1 <= h <= 24)",
+                    (unsigned long long)p->n, (unsigned long long)p->t, p->h);
+  if (p->k < 1 || p->k > ((uint64_t)1 << 32) || fsn_ferret_reserve(p) >= p->n)
+    return fsn_fail(FSN_E_INVALID, "Ferret parameters: k = %llu outside 1 .. 2^32 or k + t h >= n = %llu",
+                    (unsigned long long)p->k, (unsigned long long)p->n);
+  return FSN_OK;
+}
+
+/* ---- the object -------------------------------------------------------------------------------------------------- */
+
+struct fsn_ferret {
+  fsn_channel *ch;
+  fsn_ot_role role;
+  fsn_ferret_params p;
+  bool broken; /* a failed call leaves the pool out of step with the peer */
+  _Alignas(16) uint8_t delta[16];
+  fsn_prg rng;                    /* sender: GGM seeds; receiver: bootstrap choice bits */
+  fsn_aes128_key ggm0, ggm1, lpn; /* public fixed keys */
+  uint8_t *base;                  /* R blocks: the COTs the next iteration consumes */
+  uint8_t *out;                   /* n blocks: the current iteration's outputs */
+  size_t pos;                     /* the pool is out[pos .. n) */
+  uint8_t *msg;                   /* t (2 h + 1) blocks: an iteration's frame */
+  uint8_t *hash;                  /* 2 t h blocks of hash scratch */
+  uint64_t iterations;
+};
+
+static void *alloc64(size_t bytes) { return aligned_alloc(64, (bytes + 63) / 64 * 64); }
+
+/* Block vectors of an iteration on 2 MiB pages where the OS grants them: the LPN encoding reads the base COTs at
+ * random, and with 4 KiB pages nearly every read also misses the TLB (1.7 times slower at k = 589,760 here). */
+static void *alloc_blocks(uint64_t nblocks) {
+  const size_t huge = (size_t)1 << 21, bytes = (16 * nblocks + huge - 1) / huge * huge;
+  void *p = aligned_alloc(huge, bytes);
+#ifdef MADV_HUGEPAGE
+  if (p) (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: without it the pages are small, nothing else changes */
+#endif
+  return p;
+}
+
+/* A public fixed AES key: the first 16 bytes of BLAKE2b(label). */
+static void public_key(fsn_aes128_key *key, const char *label) {
+  uint8_t k[16];
+  crypto_generichash(k, sizeof k, (const uint8_t *)label, strlen(label), NULL, 0);
+  fsn_aes128_expand(key, k);
+}
+
+/* Working buffers for a set: frame and hash scratch (base and out are the caller's). */
+typedef struct bufs {
+  uint8_t *msg, *hash;
+} bufs;
+
+static fsn_status bufs_alloc(bufs *b, const fsn_ferret_params *p) {
+  b->msg = alloc64(16 * p->t * (2 * p->h + 1));
+  b->hash = alloc64(32 * p->t * p->h);
+  if (!b->msg || !b->hash) return fsn_fail(FSN_E_NOMEM, "Ferret: frame buffers for t = %llu", (unsigned long long)p->t);
+  return FSN_OK;
+}
+
+static void bufs_free(bufs *b, const fsn_ferret_params *p) {
+  if (b->msg) sodium_memzero(b->msg, 16 * p->t * (2 * p->h + 1));
+  if (b->hash) sodium_memzero(b->hash, 32 * p->t * p->h);
+  free(b->msg), free(b->hash);
+  b->msg = b->hash = NULL;
+}
+
+static void free_blocks(uint8_t *blocks, uint64_t n) {
+  if (blocks) sodium_memzero(blocks, 16 * n);
+  free(blocks);
+}
+
+/* ---- one iteration ----------------------------------------------------------------------------------------------- */
+
+static inline unsigned lsb(const uint8_t *block) { return block[0] & 1u; }
+
+static void xor_into(uint8_t *restrict acc, const uint8_t *restrict x) {
+  for (int b = 0; b < 16; b++) acc[b] ^= x[b];
+}
+
+/* Clear the lowest bit of every leaf and return their XOR in acc (16 bytes). */
+static void finish_leaves(uint8_t *leaves, size_t count, uint8_t acc[16]) {
+  uint64_t a0 = 0, a1 = 0;
+  for (size_t i = 0; i < count; i++) {
+    uint64_t w0, w1;
+    leaves[16 * i] &= 0xfe;
+    memcpy(&w0, leaves + 16 * i, 8);
+    memcpy(&w1, leaves + 16 * i + 8, 8);
+    a0 ^= w0, a1 ^= w1;
+  }
+  memcpy(acc, &a0, 8);
+  memcpy(acc + 8, &a1, 8);
+}
+
+/* Sender: the trees into out, the frame into b->msg (per tree: c_{i,0}, c_{i,1} for each level i, then the sum). */
+static void sender_trees(fsn_ferret *f, const fsn_ferret_params *p, const uint8_t *cots, uint8_t *out, bufs *b) {
+  const size_t leaves = (size_t)1 << p->h, per_tree = 2 * p->h + 1, th = p->t * p->h;
+  for (size_t j = 0; j < p->t; j++) {
+    uint8_t *tree = out + 16 * leaves * j, *m = b->msg + 16 * per_tree * j;
+    fsn_prg_bytes(&f->rng, tree, 16);
+    for (unsigned i = 0; i < p->h; i++) fsn_ggm_expand(tree, m + 32 * i, tree, (size_t)1 << i, &f->ggm0, &f->ggm1);
+    finish_leaves(tree, leaves, m + 32 * p->h);
+    xor_into(m + 32 * p->h, f->delta);
+  }
+  /* Hash every level's COT both ways: H(q) pads K^0, H(q ^ Delta) pads K^1. */
+  memcpy(b->hash, cots, 16 * th);
+  memcpy(b->hash + 16 * th, cots, 16 * th);
+  for (size_t i = 0; i < th; i++) xor_into(b->hash + 16 * (th + i), f->delta);
+  fsn_ccrh(b->hash, b->hash, 2 * th);
+  for (size_t j = 0; j < p->t; j++)
+    for (unsigned i = 0; i < p->h; i++) {
+      uint8_t *c = b->msg + 16 * (per_tree * j + 2 * i);
+      xor_into(c, b->hash + 16 * (j * p->h + i));
+      xor_into(c + 16, b->hash + 16 * (th + j * p->h + i));
+    }
+}
+
+/* Receiver: the trees from the frame in b->msg and the level COTs w (choice bit b = lowest bit). */
+static void receiver_trees(fsn_ferret *f, const fsn_ferret_params *p, const uint8_t *cots, uint8_t *out, bufs *b) {
+  const size_t leaves = (size_t)1 << p->h, per_tree = 2 * p->h + 1, th = p->t * p->h;
+  fsn_ccrh(b->hash, cots, th);
+  for (size_t j = 0; j < p->t; j++) {
+    uint8_t *tree = out + 16 * leaves * j;
+    const uint8_t *m = b->msg + 16 * per_tree * j;
+    size_t hole = 0;
+    memset(tree, 0, 16);
+    for (unsigned i = 0; i < p->h; i++) {
+      uint8_t sums[32];
+      const unsigned bit = lsb(cots + 16 * (j * p->h + i)); /* we learn K^bit: the sibling goes that way */
+      fsn_ggm_expand(tree, sums, tree, (size_t)1 << i, &f->ggm0, &f->ggm1);
+      uint8_t *sibling = tree + 16 * (2 * hole + bit);
+      /* K^bit = (the level's sum of that parity, without the garbage child under the hole) ^ the true sibling. */
+      xor_into(sibling, sums + 16 * bit);
+      xor_into(sibling, m + 16 * (2 * i + bit));
+      xor_into(sibling, b->hash + 16 * (j * p->h + i));
+      hole = 2 * hole + (1 - bit);
+      memset(tree + 16 * hole, 0, 16);
+    }
+    uint8_t acc[16];
+    finish_leaves(tree, leaves, acc);
+    memcpy(tree + 16 * hole, m + 32 * p->h, 16);
+    xor_into(tree + 16 * hole, acc);
+  }
+}
+
+/* One iteration of set p from the base COTs `cots` (R blocks) into out (n blocks). */
+static fsn_status iterate(fsn_ferret *f, const fsn_ferret_params *p, const uint8_t *cots, uint8_t *out, bufs *b) {
+  const size_t frame = 16 * p->t * (2 * p->h + 1);
+  const uint8_t *level_cots = cots + 16 * p->k;
+  fsn_status st;
+  if (f->role == FSN_OT_SENDER) {
+    sender_trees(f, p, level_cots, out, b);
+    if ((st = fsn_channel_send(f->ch, b->msg, frame)) != FSN_OK || (st = fsn_channel_flush(f->ch)) != FSN_OK) return st;
+  } else {
+    if ((st = fsn_channel_recv(f->ch, b->msg, frame)) != FSN_OK) return st;
+    receiver_trees(f, p, level_cots, out, b);
+  }
+  fsn_lpn_encode(out, cots, &f->lpn, p->k, 0, p->n);
+  return FSN_OK;
+}
+
+/* ---- bootstrap --------------------------------------------------------------------------------------------------- */
+
+/* m COTs under this object's Delta from IKNP random OTs: the sender sends d = m0 ^ m1 ^ Delta and keeps m0; the
+ * receiver with choice c has mc ^ c d = m0 ^ c Delta. Then the lowest bits: clear on the sender, c on the receiver. */
+static fsn_status iknp_cots(fsn_ferret *f, uint8_t *cots, size_t m, const uint8_t *seed) {
+  fsn_cot *ot = NULL;
+  uint8_t *other = alloc64(16 * m), *choice = alloc64((m + 7) / 8);
+  fsn_status st = other && choice ? FSN_OK : fsn_fail(FSN_E_NOMEM, "Ferret bootstrap: %zu OTs", m);
+  if (st == FSN_OK) /* checked IKNP (KOS15): a malicious receiver's columns are caught here too */
+    st = seed ? fsn_cot_create_test(&ot, "iknp", f->ch, f->role, NULL, seed)
+              : fsn_cot_create(&ot, "iknp", f->ch, f->role, NULL);
+  if (st == FSN_OK && f->role == FSN_OT_SENDER) {
+    st = fsn_ot_rot_send(ot, cots, other, m);
+    for (size_t i = 0; st == FSN_OK && i < m; i++) {
+      xor_into(other + 16 * i, cots + 16 * i);
+      xor_into(other + 16 * i, f->delta);
+      cots[16 * i] &= 0xfe;
+    }
+    if (st == FSN_OK && (st = fsn_channel_send(f->ch, other, 16 * m)) == FSN_OK) st = fsn_channel_flush(f->ch);
+  } else if (st == FSN_OK) {
+    fsn_prg_bytes(&f->rng, choice, (m + 7) / 8);
+    st = fsn_ot_rot_recv(ot, cots, choice, m);
+    if (st == FSN_OK) st = fsn_channel_recv(f->ch, other, 16 * m);
+    for (size_t i = 0; st == FSN_OK && i < m; i++) {
+      const unsigned c = choice[i / 8] >> (i % 8) & 1u;
+      if (c) xor_into(cots + 16 * i, other + 16 * i);
+      cots[16 * i] = (uint8_t)((cots[16 * i] & 0xfe) | c);
+    }
+  }
+  fsn_cot_destroy(ot);
+  free_blocks(other, m);
+  free(choice);
+  return st;
+}
+
+/* The first base COTs of f's set: from IKNP if the small set's reserve covers them, else from small-set iterations
+ * (themselves bootstrapped from IKNP), each adding its usable outputs. */
+static fsn_status bootstrap(fsn_ferret *f, const uint8_t *seed) {
+  const uint64_t need = fsn_ferret_reserve(&f->p), rs = fsn_ferret_reserve(SMALL);
+  if (need <= rs) return iknp_cots(f, f->base, need, seed);
+  uint8_t *sbase = alloc_blocks(rs), *sout = alloc_blocks(SMALL->n);
+  bufs b = {0};
+  fsn_status st = sbase && sout ? bufs_alloc(&b, SMALL) : fsn_fail(FSN_E_NOMEM, "Ferret bootstrap buffers");
+  if (st == FSN_OK) st = iknp_cots(f, sbase, rs, seed);
+  for (uint64_t have = 0; st == FSN_OK && have < need;) {
+    if ((st = iterate(f, SMALL, sbase, sout, &b)) != FSN_OK) break;
+    const uint64_t take = need - have < fsn_ferret_usable(SMALL) ? need - have : fsn_ferret_usable(SMALL);
+    memcpy(f->base + 16 * have, sout + 16 * rs, 16 * take);
+    memcpy(sbase, sout, 16 * rs);
+    have += take;
+  }
+  bufs_free(&b, SMALL);
+  free_blocks(sbase, rs);
+  free_blocks(sout, SMALL->n);
+  return st;
+}
+
+/* ---- life cycle -------------------------------------------------------------------------------------------------- */
+
+static fsn_status create(fsn_ferret **out, fsn_channel *ch, fsn_ot_role role, const fsn_ferret_params *params,
+                         const uint8_t *seed) {
+  if (out) *out = NULL;
+  if (!out || !ch) return fsn_fail(FSN_E_INVALID, "fsn_ferret_create: NULL argument");
+  if (role != FSN_OT_SENDER && role != FSN_OT_RECEIVER)
+    return fsn_fail(FSN_E_INVALID, "fsn_ferret_create: role %d is neither sender nor receiver", (int)role);
+  const fsn_ferret_params *p = params ? params : DEFAULT_SET;
+  fsn_status st = check_params(p);
+  if (st != FSN_OK) return st;
+  fsn_ferret *f = calloc(1, sizeof *f);
+  if (!f) return fsn_fail(FSN_E_NOMEM, "fsn_ferret_create: %zu bytes", sizeof *f);
+  f->ch = ch, f->role = role, f->p = *p, f->pos = p->n;
+  public_key(&f->ggm0, "fusion/ferret/ggm/0");
+  public_key(&f->ggm1, "fusion/ferret/ggm/1");
+  public_key(&f->lpn, "fusion/ferret/lpn/code");
+  uint8_t rng_seed[16], iknp_seed[32];
+  if (seed) {
+    crypto_generichash(rng_seed, sizeof rng_seed, seed, 32, (const uint8_t *)"fusion/ferret/rng", 17);
+    crypto_generichash(iknp_seed, sizeof iknp_seed, seed, 32, (const uint8_t *)"fusion/ferret/iknp", 18);
+  } else {
+    randombytes_buf(rng_seed, sizeof rng_seed);
+  }
+  fsn_prg_seed(&f->rng, rng_seed);
+  sodium_memzero(rng_seed, sizeof rng_seed);
+  if (role == FSN_OT_SENDER) {
+    fsn_prg_bytes(&f->rng, f->delta, 16);
+    f->delta[0] |= 1; /* choice bit = lowest bit */
+  }
+  f->base = alloc_blocks(fsn_ferret_reserve(p));
+  f->out = alloc_blocks(p->n);
+  bufs b = {0};
+  if (!f->base || !f->out) st = fsn_fail(FSN_E_NOMEM, "fsn_ferret_create: %llu blocks", (unsigned long long)p->n);
+  if (st == FSN_OK) st = bufs_alloc(&b, p);
+  f->msg = b.msg, f->hash = b.hash;
+  if (st == FSN_OK) st = bootstrap(f, seed ? iknp_seed : NULL);
+  sodium_memzero(iknp_seed, sizeof iknp_seed);
+  if (st != FSN_OK) {
+    fsn_ferret_destroy(f);
+    return st;
+  }
+  *out = f;
+  return FSN_OK;
+}
+
+fsn_status fsn_ferret_create(fsn_ferret **out, fsn_channel *ch, fsn_ot_role role, const fsn_ferret_params *params) {
+  return create(out, ch, role, params, NULL);
+}
+
+fsn_status fsn_ferret_create_seeded(fsn_ferret **out, fsn_channel *ch, fsn_ot_role role,
+                                    const fsn_ferret_params *params, const uint8_t seed[32]) {
+  if (!seed) return fsn_fail(FSN_E_INVALID, "fsn_ferret_create_seeded: NULL seed");
+  return create(out, ch, role, params, seed);
+}
+
+void fsn_ferret_destroy(fsn_ferret *f) {
+  if (!f) return;
+  bufs b = {f->msg, f->hash};
+  bufs_free(&b, &f->p);
+  free_blocks(f->base, fsn_ferret_reserve(&f->p));
+  free_blocks(f->out, f->p.n);
+  sodium_memzero(f, sizeof *f);
+  free(f);
+}
+
+fsn_ot_role fsn_ferret_role(const fsn_ferret *f) { return f->role; }
+uint64_t fsn_ferret_iterations(const fsn_ferret *f) { return f->iterations; }
+
+fsn_status fsn_ferret_delta(const fsn_ferret *f, uint8_t delta[16]) {
+  if (!f || f->role != FSN_OT_SENDER) return fsn_fail(FSN_E_INVALID, "fsn_ferret_delta: not a sender");
+  memcpy(delta, f->delta, 16);
+  return FSN_OK;
+}
+
+/* ---- the pool ---------------------------------------------------------------------------------------------------- */
+
+static fsn_status check(const fsn_ferret *f, fsn_ot_role role, size_t n, const char *what) {
+  if (!f) return fsn_fail(FSN_E_INVALID, "%s: NULL Ferret object", what);
+  if (f->role != role)
+    return fsn_fail(FSN_E_INVALID, "%s: called on a %s object", what, f->role == FSN_OT_SENDER ? "sender" : "receiver");
+  if (f->broken) return fsn_fail(FSN_E_INVALID, "%s: the Ferret object failed earlier and is out of step", what);
+  if (n > SIZE_MAX / 64) return fsn_fail(FSN_E_INVALID, "%s: n = %zu too large", what, n);
+  return FSN_OK;
+}
+
+/* A new iteration when the pool is empty; its first R outputs become the next base COTs. */
+static fsn_status refill(fsn_ferret *f) {
+  if (f->pos < f->p.n) return FSN_OK;
+  bufs b = {f->msg, f->hash};
+  fsn_status st = iterate(f, &f->p, f->base, f->out, &b);
+  if (st != FSN_OK) {
+    f->broken = true;
+    return st;
+  }
+  const uint64_t r = fsn_ferret_reserve(&f->p);
+  memcpy(f->base, f->out, 16 * r);
+  f->pos = r;
+  f->iterations++;
+  return FSN_OK;
+}
+
+/* Take up to `want` COTs from the pool into dst; returns how many. */
+static size_t take(fsn_ferret *f, uint8_t *dst, size_t want) {
+  const size_t m = f->p.n - f->pos < want ? f->p.n - f->pos : want;
+  memcpy(dst, f->out + 16 * f->pos, 16 * m);
+  f->pos += m;
+  return m;
+}
+
+fsn_status fsn_ferret_rcot_send(fsn_ferret *f, uint8_t *x0, size_t n) {
+  fsn_status st = check(f, FSN_OT_SENDER, n, "fsn_ferret_rcot_send");
+  for (size_t off = 0; st == FSN_OK && off < n;)
+    if ((st = refill(f)) == FSN_OK) off += take(f, x0 + 16 * off, n - off);
+  return st;
+}
+
+fsn_status fsn_ferret_rcot_recv(fsn_ferret *f, uint8_t *xc, uint8_t *choice, size_t n) {
+  fsn_status st = check(f, FSN_OT_RECEIVER, n, "fsn_ferret_rcot_recv");
+  if (st != FSN_OK) return st;
+  memset(choice, 0, (n + 7) / 8);
+  for (size_t off = 0; st == FSN_OK && off < n;)
+    if ((st = refill(f)) == FSN_OK) off += take(f, xc + 16 * off, n - off);
+  for (size_t i = 0; st == FSN_OK && i < n; i++) choice[i / 8] |= (uint8_t)(lsb(xc + 16 * i) << (i % 8));
+  return st;
+}
