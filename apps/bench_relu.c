@@ -145,8 +145,10 @@ static void report(const bench *b) {
 }
 
 static int usage(fsn_bench_nl_op op, FILE *out) {
-  fprintf(out, "usage: fusion bench %s [--ell L] [--n N] [--threads T]%s [--ot iknp|kk13] [--ot-unchecked] [--json]\n",
-          op_names[op], op == FSN_BENCH_NL_TRUNC ? " [--s S] [--mode exact|approx|nonneg|nonneg-approx]" : "");
+  fprintf(
+      out,
+      "usage: fusion bench %s [--ell L] [--n N] [--threads T]%s [--ot iknp|kk13|ferret] [--ot-unchecked] [--json]\n",
+      op_names[op], op == FSN_BENCH_NL_TRUNC ? " [--s S] [--mode exact|approx|nonneg|nonneg-approx]" : "");
   fprintf(out,
           "  --ell L      ring bits, 2..64 (default 32)\n"
           "  --n N        elements (default 2^20)\n"
@@ -155,7 +157,8 @@ static int usage(fsn_bench_nl_op op, FILE *out) {
   if (op == FSN_BENCH_NL_TRUNC)
     fprintf(out, "  --s S        shift (default 12)\n"
                  "  --mode M     truncation mode (default exact)\n");
-  fprintf(out, "  --ot P       OT pack: iknp (default, 1-out-of-N from checked COTs) or kk13 (KK13 leaves)\n"
+  fprintf(out, "  --ot P       OT pack: iknp (default, 1-out-of-N from checked COTs), kk13 (KK13 leaves) or ferret\n   "
+               "            (silent OT, semi-honest; 1-out-of-N from its random OTs)\n"
                "  --ot-unchecked  IKNP without the KOS15 check (the semi-honest cost, for comparison)\n"
                "  --json       one JSON object on stdout\n");
   return out == stderr ? 2 : 0;
@@ -184,7 +187,7 @@ int fsn_bench_nl_main(fsn_bench_nl_op op, int argc, char **argv) {
         if (!strcmp(optarg, mode_names[k])) b.mode = (fsn_trunc_mode)k, bad &= ~1;
       break;
     case 'o':
-      bad |= strcmp(optarg, "iknp") && strcmp(optarg, "kk13") ? 2 : 0;
+      bad |= strcmp(optarg, "iknp") && strcmp(optarg, "kk13") && strcmp(optarg, "ferret") ? 2 : 0;
       b.ot.ot = optarg;
       break;
     case 'u': b.ot.ot_unchecked = true; break;

@@ -279,6 +279,25 @@ static const size_t sizes[] = {0, 1, 127, 128, 129, 1000, 32769, 65537};
  * only at the SIMD levels; seeded_identical_across_isa ties the levels together. */
 static int big_runs(void) { return FSN_TEST_BIG && fsn_isa_active() != FSN_ISA_REF; }
 
+/* Ferret behind the interface: every derived OT satisfies its correlation (its bytes are Ferret's: test_ferret). The
+ * reference AES makes an iteration take minutes, so only at the SIMD levels. */
+START_TEST(derived_ots_on_ferret) {
+  if (fsn_isa_active() == FSN_ISA_REF) return;
+  static const kind kinds[] = {COT, RCOT, ROT, CHOSEN, ACOT, NCHOOSE1};
+  static const size_t ns[] = {1, 1000, 70000};
+  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+    for (size_t s = 0; s < 3; s++) {
+      run r;
+      run_alloc(&r, kinds[k], ns[s], 37, kinds[k] == NCHOOSE1 ? 4 : 1);
+      r.e = (ext){"ferret", false};
+      if (kinds[k] == NCHOOSE1) r.n1name = "rot";
+      run_both(&r);
+      check_outputs(&r);
+      run_free(&r);
+    }
+}
+END_TEST
+
 START_TEST(cot_sizes) {
   for (size_t s = 0; s < NSIZES; s++) check_kind(COT, sizes[s], 64);
   if (big_runs()) check_kind(COT, 1000000, 64);
@@ -1023,6 +1042,7 @@ int main(void) {
   ADD(s, unchecked_iknp_leaks_delta_bits);
   ADD(s, session_reuses_base_ots);
   ADD(s, cot_sizes);
+  ADD(s, derived_ots_on_ferret);
   ADD(s, rcot_sizes);
   ADD(s, rot_sizes);
   ADD(s, chosen_sizes);

@@ -174,7 +174,7 @@ void fsn_ntt_mul__avx512_ifma(uint64_t *c, const uint64_t *a, const uint64_t *b,
 }
 
 void fsn_ntt_mul_acc__avx512_ifma(uint64_t *acc, const uint64_t *a, const uint64_t *b, size_t n,
-                                 const fsn_ntt_table *t) {
+                                  const fsn_ntt_table *t) {
   pointwise_mul(acc, acc, a, b, n, t);
 }
 
@@ -199,7 +199,7 @@ void fsn_ntt_sub__avx512_ifma(uint64_t *c, const uint64_t *a, const uint64_t *b,
 /* round(x / p2) mod p1 = (x1 - [x2]_p2) p2^-1 mod p1 (see ntt_ops.h): d = x1 - [x2] made non-negative by adding p2
  * (x2 above p2 / 2) or a multiple of p1 above p2 / 2 (otherwise), d < 2^52, then one Shoup product. */
 void fsn_ntt_modswitch_prime__avx512_ifma(uint64_t *out, const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t p1,
-                                         uint64_t p2) {
+                                          uint64_t p2) {
   const uint64_t inv = fsn_ntt_inv_mod(p2 % p1, p1);
   const consts c = consts_for(p1);
   const vec inv_v = set1(inv), inv52 = set1((uint64_t)(((unsigned __int128)inv << 52) / p1));
@@ -214,6 +214,6 @@ void fsn_ntt_modswitch_prime__avx512_ifma(uint64_t *out, const uint64_t *x1, con
 }
 
 void fsn_ntt_modswitch_pow2__avx512_ifma(uint64_t *out, const uint64_t *x1, const uint64_t *x2, size_t n, uint64_t p1,
-                                        uint64_t p2, unsigned k) {
+                                         uint64_t p2, unsigned k) {
   fsn_ntt_modswitch_pow2__avx2(out, x1, x2, n, p1, p2, k);
 }

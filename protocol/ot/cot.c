@@ -37,11 +37,12 @@ static fsn_status create(fsn_cot **out, const char *ext, fsn_channel *ch, fsn_ot
     return fsn_fail(FSN_E_INVALID, "fsn_cot_create: role %d is neither sender nor receiver", (int)role);
   fsn_cot_config cfg = {.unchecked = opt && opt->unchecked, .seed = seed};
   if (!strcmp(ext, "iknp")) return fsn_iknp_create(out, ch, role, &cfg);
+  if (!strcmp(ext, "ferret")) return fsn_ferret_cot_create(out, ch, role);
   if (testing && !strcmp(ext, "iknp-rcot")) {
     cfg.rcot_only = true;
     return fsn_iknp_create(out, ch, role, &cfg);
   }
-  return fsn_fail(FSN_E_UNSUPPORTED, "fsn_cot_create: no OT extension named \"%s\" (known: iknp)", ext);
+  return fsn_fail(FSN_E_UNSUPPORTED, "fsn_cot_create: no OT extension named \"%s\" (known: iknp, ferret)", ext);
 }
 
 fsn_status fsn_cot_create(fsn_cot **out, const char *ext, fsn_channel *ch, fsn_ot_role role,

@@ -54,6 +54,8 @@ typedef struct fsn_cot_config {
 } fsn_cot_config;
 
 FSN_NODISCARD fsn_status fsn_iknp_create(fsn_cot **out, fsn_channel *ch, fsn_ot_role role, const fsn_cot_config *cfg);
+/* Ferret (protocol/ot/ferret_cot.c, the medium parameter set): random-choice COTs natively. */
+FSN_NODISCARD fsn_status fsn_ferret_cot_create(fsn_cot **out, fsn_channel *ch, fsn_ot_role role);
 
 /* For extensions: fill the header and allocate the derived OTs' scratch; free it (cot.c). */
 FSN_NODISCARD fsn_status fsn_cot_init(fsn_cot *cot, const fsn_cot_ops *ops, fsn_channel *ch, fsn_ot_role role);

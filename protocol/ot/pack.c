@@ -9,7 +9,9 @@ struct fsn_ot_pack {
 };
 
 /* A pack name: its COT extension and its 1-out-of-N construction. */
-static const struct { const char *name, *cot, *n1; } kinds[] = {{"kk13", "iknp", "kk13"}, {"iknp", "iknp", "rot"}};
+static const struct {
+  const char *name, *cot, *n1;
+} kinds[] = {{"kk13", "iknp", "kk13"}, {"iknp", "iknp", "rot"}, {"ferret", "ferret", "rot"}};
 
 static fsn_status create_role(fsn_ot_pack *pack, fsn_channel *ch, fsn_ot_role role, const char *cot_name,
                               const char *n1_name, const fsn_cot_options *copt) {
@@ -24,7 +26,7 @@ fsn_status fsn_ot_pack_create(fsn_ot_pack **out, fsn_channel *ch, fsn_role party
   size_t k = 0;
   while (k < sizeof kinds / sizeof kinds[0] && strcmp(kinds[k].name, name)) k++;
   if (k == sizeof kinds / sizeof kinds[0])
-    return fsn_fail(FSN_E_UNSUPPORTED, "OT pack: no extension named \"%s\" (known: kk13, iknp)", name);
+    return fsn_fail(FSN_E_UNSUPPORTED, "OT pack: no extension named \"%s\" (known: kk13, iknp, ferret)", name);
   fsn_ot_pack *pack = calloc(1, sizeof *pack);
   if (!pack) return fsn_fail(FSN_E_NOMEM, "OT pack");
   const fsn_cot_options copt = {.unchecked = opt && opt->unchecked};
