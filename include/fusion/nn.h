@@ -11,8 +11,8 @@
  *   v read as an ell-bit two's-complement integer. Encoding: enc(x) = round(x * 2^s) mod 2^ell, ties away from zero.
  * - Inputs, weights and every layer output are at scale s. Conv / fc: the products and their sum are at scale 2s, the
  *   bias is encoded at scale 2s (round(b * 2^(2s))) and added to the sum, then the result is truncated by s.
- * - Truncation by s is floor(signed(v) / 2^s) mod 2^ell: an arithmetic right shift of the signed value (exact mode of
- *   DESIGN.md; no rounding, no +-1 error).
+ * - Truncation by s is floor(signed(v) / 2^s) mod 2^ell: an arithmetic right shift of the signed value (exact
+ *   mode; no rounding, no +-1 error).
  * - All sums wrap mod 2^ell: nothing saturates. Overflow is made visible by the headroom report (fsn_layer_stats).
  * - ReLU: v if signed(v) > 0, else 0. Max pooling compares signed values; padding positions are never a candidate.
  * - Average pooling over k values (a k_h x k_w window, or H x W for global average pooling): the window sum mod
