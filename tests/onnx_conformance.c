@@ -8,7 +8,7 @@
  *   refused    the importer says FSN_E_UNSUPPORTED with a message naming what it refuses (the reason is printed);
  *   wrong      anything else: a mismatch, another error code, an engine failure. Only this fails the test.
  * The last lines count the three; `N supported passed, N refused with reason, N wrong`.
- * Usage: onnx_conformance NODE_DIR   (exit 77 if NODE_DIR does not exist). */
+ * Usage: onnx_conformance NODE_DIR   (a TAP skip if NODE_DIR does not exist). */
 #include <dirent.h>
 #include <errno.h>
 #include <fusion/cpu.h>
@@ -227,7 +227,7 @@ int main(int argc, char **argv) {
   DIR *dir = opendir(argv[1]);
   if (!dir) {
     printf("1..0 # SKIP %s: %s (Debian package libonnx-testdata)\n", argv[1], strerror(errno));
-    return 77;
+    return 0;
   }
   char *names[1024];
   size_t n = 0;
@@ -235,9 +235,9 @@ int main(int argc, char **argv) {
     if (wanted(e->d_name)) names[n++] = strdup(e->d_name);
   closedir(dir);
   qsort(names, n, sizeof *names, cmp_names);
-  if (fsn_init() != FSN_OK) { /* an ISA level this machine lacks, forced by FSN_ISA: a skip, as in the Check suites */
+  if (fsn_init() != FSN_OK) { /* an ISA level this machine lacks, forced by FSN_ISA: a skip (TAP's empty plan) */
     printf("1..0 # SKIP %s\n", fsn_last_error());
-    return 77;
+    return 0;
   }
   printf("1..%zu\n", n);
   size_t count[3] = {0};
