@@ -1,4 +1,5 @@
 /* Wire format: frame headers, the handshake hello, and the packed forms of ring and bit vectors. */
+#include "core/le.h"
 #include "net/wire.h"
 
 #include <math.h>
@@ -11,65 +12,48 @@
 #error "the packed ring format is implemented for little-endian hosts"
 #endif
 
-static void put32(uint8_t *p, uint32_t v) {
-  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get32(const uint8_t *p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
-  return v;
-}
-static uint64_t get64(const uint8_t *p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
-  return v;
-}
-
 void fsn_wire_header_encode(uint8_t out[FSN_FRAME_HEADER_BYTES], const fsn_wire_header *h) {
-  put32(out, FSN_WIRE_TAG | (uint32_t)h->kind << 24);
-  put32(out + 4, 0);
-  put64(out + 8, h->length);
-  put64(out + 16, h->stamp_ns);
+  fsn_le_put32(out, FSN_WIRE_TAG | (uint32_t)h->kind << 24);
+  fsn_le_put32(out + 4, 0);
+  fsn_le_put64(out + 8, h->length);
+  fsn_le_put64(out + 16, h->stamp_ns);
 }
 
 fsn_status fsn_wire_header_decode(fsn_wire_header *h, const uint8_t in[FSN_FRAME_HEADER_BYTES]) {
-  uint32_t tag = get32(in), reserved = get32(in + 4);
+  uint32_t tag = fsn_le_get32(in), reserved = fsn_le_get32(in + 4);
   if ((tag & 0xffffffu) != FSN_WIRE_TAG)
     return fsn_fail(FSN_E_PROTOCOL, "bad frame header: tag 0x%08x is not a fusion frame (stream out of step?)", tag);
   if ((tag >> 24) > FSN_WIRE_KIND_VERDICT)
     return fsn_fail(FSN_E_PROTOCOL, "bad frame header: unknown frame kind %u", tag >> 24);
   if (reserved != 0) return fsn_fail(FSN_E_PROTOCOL, "bad frame header: reserved field 0x%08x is not zero", reserved);
   h->kind = (uint8_t)(tag >> 24);
-  h->length = get64(in + 8);
-  h->stamp_ns = get64(in + 16);
+  h->length = fsn_le_get64(in + 8);
+  h->stamp_ns = fsn_le_get64(in + 16);
   return FSN_OK;
 }
 
 void fsn_wire_hello_encode(uint8_t out[FSN_WIRE_HELLO_SIZE], const fsn_wire_hello *h) {
-  put32(out, h->magic);
+  fsn_le_put32(out, h->magic);
   out[4] = (uint8_t)h->version;
   out[5] = (uint8_t)(h->version >> 8);
   out[6] = h->role;
   out[7] = h->verdict;
-  put32(out + 8, h->ell);
-  put32(out + 12, h->scale);
-  put64(out + 16, h->session_id);
-  put32(out + 24, h->chan_index);
-  put32(out + 28, h->chan_count);
-  put64(out + 32, h->max_frame);
-  put64(out + 40, h->link_bps);
-  put64(out + 48, h->link_rtt_ns);
-  put64(out + 56, h->t_send_ns);
-  put64(out + 64, h->t_recv_ns);
+  fsn_le_put32(out + 8, h->ell);
+  fsn_le_put32(out + 12, h->scale);
+  fsn_le_put64(out + 16, h->session_id);
+  fsn_le_put32(out + 24, h->chan_index);
+  fsn_le_put32(out + 28, h->chan_count);
+  fsn_le_put64(out + 32, h->max_frame);
+  fsn_le_put64(out + 40, h->link_bps);
+  fsn_le_put64(out + 48, h->link_rtt_ns);
+  fsn_le_put64(out + 56, h->t_send_ns);
+  fsn_le_put64(out + 64, h->t_recv_ns);
 }
 
 fsn_status fsn_wire_hello_decode(fsn_wire_hello *h, const uint8_t *in, size_t n) {
   memset(h, 0, sizeof *h);
   if (n < 6) return fsn_fail(FSN_E_PROTOCOL, "handshake: hello of %zu bytes is too short to name a version", n);
-  h->magic = get32(in);
+  h->magic = fsn_le_get32(in);
   h->version = (uint16_t)(in[4] | in[5] << 8);
   if (h->magic != FSN_WIRE_MAGIC)
     return fsn_fail(FSN_E_MISMATCH, "handshake: peer magic 0x%08x, expected 0x%08x (not a fusion peer)", h->magic,
@@ -82,16 +66,16 @@ fsn_status fsn_wire_hello_decode(fsn_wire_hello *h, const uint8_t *in, size_t n)
                     FSN_WIRE_HELLO_SIZE);
   h->role = in[6];
   h->verdict = in[7];
-  h->ell = get32(in + 8);
-  h->scale = get32(in + 12);
-  h->session_id = get64(in + 16);
-  h->chan_index = get32(in + 24);
-  h->chan_count = get32(in + 28);
-  h->max_frame = get64(in + 32);
-  h->link_bps = get64(in + 40);
-  h->link_rtt_ns = get64(in + 48);
-  h->t_send_ns = get64(in + 56);
-  h->t_recv_ns = get64(in + 64);
+  h->ell = fsn_le_get32(in + 8);
+  h->scale = fsn_le_get32(in + 12);
+  h->session_id = fsn_le_get64(in + 16);
+  h->chan_index = fsn_le_get32(in + 24);
+  h->chan_count = fsn_le_get32(in + 28);
+  h->max_frame = fsn_le_get64(in + 32);
+  h->link_bps = fsn_le_get64(in + 40);
+  h->link_rtt_ns = fsn_le_get64(in + 48);
+  h->t_send_ns = fsn_le_get64(in + 56);
+  h->t_recv_ns = fsn_le_get64(in + 64);
   return FSN_OK;
 }
 

@@ -11,6 +11,7 @@
  * Both parties derive the partition, the counts and every frame size from the public shape and parameters; the
  * server checks the header and every residue, answers a mismatch with a refusal (the client fails with it), and
  * never computes on a malformed ciphertext. The client checks the range of every returned value. */
+#include "core/le.h"
 #include "protocol/he/he_encode.h"
 #include "protocol/he/he_scheme.h"
 
@@ -39,26 +40,9 @@ struct fsn_he {
   uint64_t *pk_b_hat, *pk_a_hat; /* server: the client's public key, NTT domain */
 };
 
-static void put32(uint8_t *p, uint32_t v) {
-  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get32(const uint8_t *p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
-  return v;
-}
-static uint64_t get64(const uint8_t *p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
-  return v;
-}
-
 static fsn_status send_status(fsn_channel *ch, fsn_status code) {
   uint8_t b[STATUS_BYTES];
-  put32(b, STATUS_MAGIC), put32(b + 4, (uint32_t)(int32_t)code);
+  fsn_le_put32(b, STATUS_MAGIC), fsn_le_put32(b + 4, (uint32_t)(int32_t)code);
   fsn_status st = fsn_channel_send(ch, b, sizeof b);
   return st == FSN_OK ? fsn_channel_flush(ch) : st;
 }
@@ -68,8 +52,9 @@ static fsn_status recv_status(fsn_channel *ch, const char *what) {
   uint8_t b[STATUS_BYTES];
   fsn_status st = fsn_channel_recv(ch, b, sizeof b);
   if (st != FSN_OK) return st;
-  if (get32(b) != STATUS_MAGIC) return fsn_fail(FSN_E_PROTOCOL, "he %s: the server's status frame is malformed", what);
-  int32_t code = (int32_t)get32(b + 4);
+  if (fsn_le_get32(b) != STATUS_MAGIC)
+    return fsn_fail(FSN_E_PROTOCOL, "he %s: the server's status frame is malformed", what);
+  int32_t code = (int32_t)fsn_le_get32(b + 4);
   if (code == 0) return FSN_OK;
   if (code > 0 || code < FSN_E_CHEATING) return fsn_fail(FSN_E_PROTOCOL, "he %s: unknown server status %d", what, code);
   return fsn_fail((fsn_status)code, "he %s: the server refused (%s)", what, fsn_strerror((fsn_status)code));
@@ -86,8 +71,10 @@ static fsn_status refuse(fsn_channel *ch, fsn_status why) {
 /* ---- key setup ---- */
 
 static void key_header(const fsn_he_params *par, uint8_t *h, const uint8_t seed[32]) {
-  put32(h, KEY_MAGIC), put32(h + 4, WIRE_VERSION), put32(h + 8, par->n), put32(h + 12, par->ell);
-  put64(h + 16, par->p1), put64(h + 24, par->p2), put32(h + 32, par->drop_c0), put32(h + 36, par->drop_c1);
+  fsn_le_put32(h, KEY_MAGIC), fsn_le_put32(h + 4, WIRE_VERSION), fsn_le_put32(h + 8, par->n),
+      fsn_le_put32(h + 12, par->ell);
+  fsn_le_put64(h + 16, par->p1), fsn_le_put64(h + 24, par->p2), fsn_le_put32(h + 32, par->drop_c0),
+      fsn_le_put32(h + 36, par->drop_c1);
   memcpy(h + 40, seed, 32);
 }
 
@@ -123,18 +110,18 @@ static fsn_status server_keys(fsn_he *he, fsn_channel *ch) {
   uint8_t h[HEADER_BYTES];
   fsn_status st = fsn_channel_recv(ch, h, sizeof h);
   if (st != FSN_OK) return st;
-  if (get32(h) != KEY_MAGIC || get32(h + 4) != WIRE_VERSION) {
+  if (fsn_le_get32(h) != KEY_MAGIC || fsn_le_get32(h + 4) != WIRE_VERSION) {
     fsn_fail(FSN_E_PROTOCOL, "he key setup: not a key header of version %d", WIRE_VERSION);
     return refuse(ch, FSN_E_PROTOCOL);
   }
-  if (get32(h + 8) != par->n || get32(h + 12) != par->ell || get64(h + 16) != par->p1 || get64(h + 24) != par->p2 ||
-      get32(h + 32) != par->drop_c0 || get32(h + 36) != par->drop_c1) {
+  if (fsn_le_get32(h + 8) != par->n || fsn_le_get32(h + 12) != par->ell || fsn_le_get64(h + 16) != par->p1 ||
+      fsn_le_get64(h + 24) != par->p2 || fsn_le_get32(h + 32) != par->drop_c0 || fsn_le_get32(h + 36) != par->drop_c1) {
     fsn_fail(FSN_E_MISMATCH,
              "he key setup: the client's parameters (N %u, ell %u, p1 %llu, p2 %llu, dropped %u/%u) differ from the "
              "server's (N %u, ell %u, p1 %llu, p2 %llu, dropped %u/%u)",
-             get32(h + 8), get32(h + 12), (unsigned long long)get64(h + 16), (unsigned long long)get64(h + 24),
-             get32(h + 32), get32(h + 36), par->n, par->ell, (unsigned long long)par->p1, (unsigned long long)par->p2,
-             par->drop_c0, par->drop_c1);
+             fsn_le_get32(h + 8), fsn_le_get32(h + 12), (unsigned long long)fsn_le_get64(h + 16),
+             (unsigned long long)fsn_le_get64(h + 24), fsn_le_get32(h + 32), fsn_le_get32(h + 36), par->n, par->ell,
+             (unsigned long long)par->p1, (unsigned long long)par->p2, par->drop_c0, par->drop_c1);
     return refuse(ch, FSN_E_MISMATCH);
   }
   uint8_t *wire = malloc(fsn_he_rns_bytes(ctx));
@@ -237,8 +224,9 @@ static fsn_status layer_plan(layer_run *r, const fsn_he_ctx *ctx, const fsn_conv
 }
 
 static void layer_header(const layer_run *r, uint8_t *h, const uint8_t seed[32]) {
-  put32(h, LAYER_MAGIC), put32(h + 4, WIRE_VERSION), put32(h + 8, r->l.fc), put32(h + 12, r->ctx->par.n);
-  put64(h + 16, r->in_total), put64(h + 24, r->out_total), put64(h + 32, r->out_coeffs);
+  fsn_le_put32(h, LAYER_MAGIC), fsn_le_put32(h + 4, WIRE_VERSION), fsn_le_put32(h + 8, r->l.fc),
+      fsn_le_put32(h + 12, r->ctx->par.n);
+  fsn_le_put64(h + 16, r->in_total), fsn_le_put64(h + 24, r->out_total), fsn_le_put64(h + 32, r->out_coeffs);
   memcpy(h + 40, seed, 32);
 }
 
@@ -480,9 +468,10 @@ static fsn_status server_layer(fsn_he *he, fsn_2pc *p, const layer_run *r, uint6
     fsn_fail(FSN_E_MISMATCH,
              "he layer: the client's header (kind %u, %llu input / %llu output ciphertexts, %llu outputs) does not "
              "match the layer (kind %u, %zu / %zu, %zu)",
-             get32(h + 8), (unsigned long long)get64(h + 16), (unsigned long long)get64(h + 24),
-             (unsigned long long)get64(h + 32), (unsigned)r->l.fc, r->in_total, r->out_total, r->out_coeffs);
-    return refuse(ch, get32(h) == LAYER_MAGIC && get32(h + 4) == WIRE_VERSION ? FSN_E_MISMATCH : FSN_E_PROTOCOL);
+             fsn_le_get32(h + 8), (unsigned long long)fsn_le_get64(h + 16), (unsigned long long)fsn_le_get64(h + 24),
+             (unsigned long long)fsn_le_get64(h + 32), (unsigned)r->l.fc, r->in_total, r->out_total, r->out_coeffs);
+    return refuse(ch, fsn_le_get32(h) == LAYER_MAGIC && fsn_le_get32(h + 4) == WIRE_VERSION ? FSN_E_MISMATCH
+                                                                                            : FSN_E_PROTOCOL);
   }
   layer_job job = {.he = he, .r = r, .y = y, .w = w};
   memcpy(job.seed, h + 40, 32);
