@@ -233,8 +233,14 @@ static void run_alloc(run *r, const fsn_ferret_params *p, const size_t *sizes, s
 
 static void run_free(run *r) { free(r->x0), free(r->xc), free(r->choice); }
 
+static void sender_on(fsn_channel **chs, size_t n, void *arg) { (void)n, sender(chs[0], arg); }
+static void receiver_on(fsn_channel **chs, size_t n, void *arg) { (void)n, receiver(chs[0], arg); }
+
+/* Honest runs get a generous read timeout: under the sanitizers, at the reference level, on a loaded machine an
+ * iteration's compute between two frames can exceed the 30 s default (the bad-peer tests keep it short). */
 static void run_two_party(run *r) {
-  fsn_test_two_party(sender, r, receiver, r);
+  const fsn_test_net_opts o = {.chan = {.timeout_ms = 600000}};
+  fsn_test_two_party_ex(&o, sender_on, r, receiver_on, r);
   ck_assert_msg(r->st_s == FSN_OK, "sender: %s (%s)", fsn_strerror(r->st_s), r->err_s);
   ck_assert_msg(r->st_r == FSN_OK, "receiver: %s (%s)", fsn_strerror(r->st_r), r->err_r);
 }
