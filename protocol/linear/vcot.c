@@ -3,6 +3,7 @@
 #include <fusion/linear.h>
 #include <fusion/prg.h>
 #include <fusion/ring.h>
+#include <sodium.h>
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -59,9 +60,18 @@ typedef struct chunk {
   uint8_t *choice;                 /* packed choice bits (client) */
   uint8_t *blocks;                 /* PRG input/output blocks of one group at one bit level */
   uint64_t *g0, *g1, *u, *w, *sum; /* per touch of a group: expansions, corrections, its weight, its running sum */
+  size_t key_bytes, choice_bytes, block_bytes, word_bytes; /* allocated sizes, for wiping */
 } chunk;
 
+/* Keys, choice bits, their expansions, weights and partial shares are secrets: wiped before they are freed. */
 static void chunk_free(chunk *c) {
+  uint8_t *secrets[] = {c->k0, c->k1, c->choice, c->blocks};
+  const size_t sizes[] = {c->key_bytes, c->key_bytes, c->choice_bytes, c->block_bytes};
+  for (int i = 0; i < 4; i++)
+    if (secrets[i]) sodium_memzero(secrets[i], sizes[i]);
+  uint64_t *words[] = {c->g0, c->g1, c->w, c->sum};
+  for (int i = 0; i < 4; i++)
+    if (words[i]) sodium_memzero(words[i], c->word_bytes);
   free(c->t), free(c->first), free(c->k0), free(c->k1), free(c->choice), free(c->blocks);
   free(c->g0), free(c->g1), free(c->u), free(c->w), free(c->sum);
 }
@@ -69,7 +79,10 @@ static void chunk_free(chunk *c) {
 /* K elements and M touches per chunk, G touches per group at most. */
 static fsn_status chunk_alloc(chunk *c, size_t K, size_t M, size_t G, unsigned bits) {
   const size_t words = G + 1, block_bytes = 8 * G + 16 * (G + 1); /* each element rounds up to whole blocks */
-  *c = (chunk){0};
+  *c = (chunk){.key_bytes = K * bits * 16,
+               .choice_bytes = (K * bits + 7) / 8 + 1,
+               .block_bytes = block_bytes,
+               .word_bytes = words * 8};
   c->t = malloc(M * sizeof *c->t + 1);
   c->first = malloc((K + 1) * sizeof *c->first);
   c->k0 = malloc(K * bits * 16), c->k1 = malloc(K * bits * 16);
