@@ -483,23 +483,16 @@ START_TEST(bad_peers) {
 }
 END_TEST
 
-#define ADD(suite, name)                                                                                               \
-  do {                                                                                                                 \
-    TCase *tc = tcase_create(#name);                                                                                   \
-    tcase_add_test(tc, name);                                                                                          \
-    suite_add_tcase(suite, tc);                                                                                        \
-  } while (0)
-
 int main(void) {
   Suite *s = suite_create("ferret");
-  ADD(s, ggm_variants_match_definition);
-  ADD(s, lpn_variants_match_definition);
-  ADD(s, lpn_ranges_compose);
-  ADD(s, bad_arguments);
-  ADD(s, small_set_odd_sizes_across_iterations);
-  ADD(s, seeded_identical_across_isa);
-  ADD(s, bad_peers);
-  ADD(s, medium_set_across_iterations);
-  ADD(s, main_set_two_iterations);
+  FSN_TEST_ADD_CASE(s, ggm_variants_match_definition);
+  FSN_TEST_ADD_CASE(s, lpn_variants_match_definition);
+  FSN_TEST_ADD_CASE(s, lpn_ranges_compose);
+  FSN_TEST_ADD_CASE(s, bad_arguments);
+  FSN_TEST_ADD_CASE(s, small_set_odd_sizes_across_iterations);
+  FSN_TEST_ADD_CASE(s, seeded_identical_across_isa);
+  FSN_TEST_ADD_CASE(s, bad_peers);
+  FSN_TEST_ADD_CASE(s, medium_set_across_iterations);
+  FSN_TEST_ADD_CASE(s, main_set_two_iterations);
   return fsn_test_main(s);
 }

@@ -1026,31 +1026,23 @@ START_TEST(parallel_driver) {
 }
 END_TEST
 
-/* One test case per test, so one can run alone: CK_RUN_CASE=cot_sizes build/tests/test_ot */
-#define ADD(suite, name)                                                                                               \
-  do {                                                                                                                 \
-    TCase *tc = tcase_create(#name);                                                                                   \
-    tcase_add_test(tc, name);                                                                                          \
-    suite_add_tcase(suite, tc);                                                                                        \
-  } while (0)
-
 int main(void) {
   Suite *s = suite_create("ot");
-  ADD(s, bad_arguments);
-  ADD(s, malformed_peers);
-  ADD(s, kos15_catches_a_flipped_column);
-  ADD(s, unchecked_iknp_leaks_delta_bits);
-  ADD(s, session_reuses_base_ots);
-  ADD(s, cot_sizes);
-  ADD(s, derived_ots_on_ferret);
-  ADD(s, rcot_sizes);
-  ADD(s, rot_sizes);
-  ADD(s, chosen_sizes);
-  ADD(s, acot_sizes);
-  ADD(s, nchoose1_sizes);
-  ADD(s, nchoose1_extreme_indices);
-  ADD(s, kk13_matches_its_specification);
-  ADD(s, seeded_identical_across_isa);
-  ADD(s, parallel_driver);
+  FSN_TEST_ADD_CASE(s, bad_arguments);
+  FSN_TEST_ADD_CASE(s, malformed_peers);
+  FSN_TEST_ADD_CASE(s, kos15_catches_a_flipped_column);
+  FSN_TEST_ADD_CASE(s, unchecked_iknp_leaks_delta_bits);
+  FSN_TEST_ADD_CASE(s, session_reuses_base_ots);
+  FSN_TEST_ADD_CASE(s, cot_sizes);
+  FSN_TEST_ADD_CASE(s, derived_ots_on_ferret);
+  FSN_TEST_ADD_CASE(s, rcot_sizes);
+  FSN_TEST_ADD_CASE(s, rot_sizes);
+  FSN_TEST_ADD_CASE(s, chosen_sizes);
+  FSN_TEST_ADD_CASE(s, acot_sizes);
+  FSN_TEST_ADD_CASE(s, nchoose1_sizes);
+  FSN_TEST_ADD_CASE(s, nchoose1_extreme_indices);
+  FSN_TEST_ADD_CASE(s, kk13_matches_its_specification);
+  FSN_TEST_ADD_CASE(s, seeded_identical_across_isa);
+  FSN_TEST_ADD_CASE(s, parallel_driver);
   return fsn_test_main(s);
 }

@@ -44,6 +44,8 @@ uint64_t fsn_ntt_table_root(const fsn_ntt_table *t);
 
 /* Deterministic Miller-Rabin, exact for every 64-bit n. */
 int fsn_ntt_is_prime(uint64_t n);
+/* a^-1 mod p for a prime p and a not a multiple of p (Fermat: a^(p-2)). */
+uint64_t fsn_ntt_inv_mod(uint64_t a, uint64_t p);
 
 /* The `count` largest primes p < bound with p = 1 mod 2^log2_mod, in decreasing order. For an NTT of size N take
  * log2_mod >= log2(2N); a larger log2_mod (e.g. 2^37 | p - 1) makes q = p1 p2 = 1 mod 2^ell for plaintext modulus

@@ -72,9 +72,8 @@ static inline uint64_t fsn_ntt_mul_barrett(uint64_t a, uint64_t b, uint64_t p, u
   return r;
 }
 
-/* a^-1 mod p (p prime). Modulus switching to p1 rests on round(x / p2) = (x - [x]_p2) / p2 with [x]_p2 the centred
- * residue of x mod p2, so round(x / p2) mod p1 = (x1 - [x2]_p2) p2^-1 mod p1. */
-uint64_t fsn_ntt_inv_mod(uint64_t a, uint64_t p);
+/* Modulus switching to p1 rests on round(x / p2) = (x - [x]_p2) / p2 with [x]_p2 the centred residue of x mod p2,
+ * so round(x / p2) mod p1 = (x1 - [x2]_p2) p2^-1 mod p1 (fsn_ntt_inv_mod, <fusion/ntt.h>). */
 
 /* Modulus switching without the ref's bit-by-bit long division, for the SIMD levels (same results, checked against
  * ref in the tests): prime by the centred-residue formula above with a Shoup product, pow2 by the centred residue of

@@ -7,13 +7,6 @@
 
 static uint64_t mulmod(uint64_t a, uint64_t b, uint64_t p) { return (uint64_t)((unsigned __int128)a * b % p); }
 
-static uint64_t powmod(uint64_t a, uint64_t e, uint64_t p) {
-  uint64_t r = 1;
-  for (; e; e >>= 1, a = mulmod(a, a, p))
-    if (e & 1) r = mulmod(r, a, p);
-  return r;
-}
-
 fsn_status fsn_he_ctx_init(fsn_he_ctx *ctx, unsigned ell) {
   *ctx = (fsn_he_ctx){0};
   fsn_status st = fsn_he_params_make(&ctx->par, ell);
@@ -22,7 +15,7 @@ fsn_status fsn_he_ctx_init(fsn_he_ctx *ctx, unsigned ell) {
   for (int i = 0; i < 2 && st == FSN_OK; i++) {
     st = fsn_ntt_table_create(&ctx->tab[i], ctx->p[i], ctx->par.n);
     /* Delta t = q - 1 = -1 mod p_i, so Delta = -t^-1 = -(t^(p-2)) mod p_i. */
-    uint64_t t_inv = powmod(((uint64_t)1 << ell) % ctx->p[i], ctx->p[i] - 2, ctx->p[i]);
+    uint64_t t_inv = fsn_ntt_inv_mod(((uint64_t)1 << ell) % ctx->p[i], ctx->p[i]);
     ctx->delta[i] = (ctx->p[i] - t_inv) % ctx->p[i];
   }
   if (st != FSN_OK) fsn_he_ctx_free(ctx);

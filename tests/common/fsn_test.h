@@ -16,6 +16,14 @@ extern const unsigned fsn_test_ells[6];
  * else run every test (forked, CK_ENV) and return the process exit code. */
 int fsn_test_main(Suite *suite);
 
+/* One test case per test, so one can run alone: CK_RUN_CASE=<test> build/tests/test_<suite>. */
+#define FSN_TEST_ADD_CASE(suite, name)                                                                                 \
+  do {                                                                                                                 \
+    TCase *tc_ = tcase_create(#name);                                                                                  \
+    tcase_add_test(tc_, name);                                                                                         \
+    suite_add_tcase(suite, tc_);                                                                                       \
+  } while (0)
+
 /* Deterministic RNG (xoshiro256**), seeded from FSN_TEST_SEED or a fixed default, so failures reproduce. */
 uint64_t fsn_test_rand(void);
 uint64_t fsn_test_seed(void);
