@@ -97,6 +97,11 @@ const fsn_layer *fsn_model_layer(const fsn_model *m, size_t i);
 /* The shape of tensor t (0 = input). */
 fsn_shape fsn_model_tensor_shape(const fsn_model *m, size_t t);
 
+/* The default ring of every tool and protocol: ell = 37 bits, s = 12 fractional bits (room for a conv's 2s-scale
+ * sums of the shipped and builtin models; docs/PROTOCOLS.md). */
+#define FSN_DEFAULT_ELL   37
+#define FSN_DEFAULT_SCALE 12
+
 /* Encode weights (scale s) and biases (scale 2s) into Z_2^ell. Needs 2 <= ell <= 64 and 2 * s <= ell - 2.
  * FSN_E_INVALID, naming the layer, if a weight or bias does not fit in ell signed bits. */
 FSN_NODISCARD fsn_status fsn_model_quantize(fsn_model *m, unsigned ell, unsigned scale);
