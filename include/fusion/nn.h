@@ -80,6 +80,12 @@ typedef struct fsn_model fsn_model;
 
 /* An empty model whose input is c x h x w per sample (each in 1 .. 65536, c * h * w <= 2^28). */
 FSN_NODISCARD fsn_status fsn_model_create(fsn_model **out, size_t c, size_t h, size_t w);
+/* An architecture without parameters, as a client decodes it from a model card: conv/fc layers are added without
+ * weights (desc.weight and desc.bias are ignored and read back NULL), nothing is allocated per weight, and the model
+ * cannot be quantised, hashed or run by the plaintext engines (FSN_E_INVALID); the client's side of the secure
+ * engine needs only the shapes. */
+FSN_NODISCARD fsn_status fsn_model_create_shapes(fsn_model **out, size_t c, size_t h, size_t w);
+bool fsn_model_shapes_only(const fsn_model *m);
 void fsn_model_destroy(fsn_model *m);
 
 /* Append a layer; its input shapes are checked and its output shape inferred. On success *tensor (if not NULL) is
