@@ -125,6 +125,19 @@ START_TEST(he_backend_is_exact) {
 }
 END_TEST
 
+/* The CNN-family operators (zero pad, depthwise and grouped conv, clip / ReLU6, concat, max and average pools with
+ * ceil_mode and count_include_pad = 0) reconstruct to the fixed engine bit for bit, through both linear backends. */
+START_TEST(cnn_ops_are_exact) {
+  fsn_model *m = fsn_test_model_cnn_ops(3, 9, 7, 4, 0.5);
+  check_exact(m, 2, 2, 37, 12);
+  check_exact(m, 1, 1, 32, 8);
+  run_case he = run_secure(m, 2, 1, (fsn_secure_opts){.input_bits = 9, .linear_backend = "he"});
+  expect_fixed(&he);
+  free_case(&he);
+  fsn_model_destroy(m);
+}
+END_TEST
+
 START_TEST(every_layer_kind_is_exact) {
   fsn_model *m = fsn_test_model_every_layer(2, 8, 8, 5, 0.5);
   check_exact(m, 3, 2, 37, 12);
@@ -281,6 +294,7 @@ int main(void) {
   TCase *tc = tcase_create("secure");
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, every_layer_kind_is_exact);
+  tcase_add_test(tc, cnn_ops_are_exact);
   tcase_add_test(tc, builtin_4layer_is_exact);
   tcase_add_test(tc, linear_backend_is_chosen_by_name);
   tcase_add_test(tc, he_backend_is_exact);
