@@ -260,7 +260,8 @@ fsn_status fsn_model_add(fsn_model *m, const fsn_layer_desc *d, size_t *tensor) 
   /* fields a kind does not use read back as their defaults (the hash and the card see one form per layer) */
   r.view.desc.groups = d->kind == FSN_LAYER_CONV && d->groups > 1 ? d->groups : 1;
   r.view.desc.ceil_mode = (d->kind == FSN_LAYER_MAXPOOL || d->kind == FSN_LAYER_AVGPOOL) && d->ceil_mode;
-  r.view.desc.exclude_pad = d->kind == FSN_LAYER_AVGPOOL && d->exclude_pad;
+  /* without padding both divisors count the same positions: one form, one hash */
+  r.view.desc.exclude_pad = d->kind == FSN_LAYER_AVGPOOL && d->exclude_pad && (d->pad_h || d->pad_w);
   if (d->kind != FSN_LAYER_CLIP) r.view.desc.clip_lo = r.view.desc.clip_hi = 0;
   r.view.in_shape = in;
   r.view.out_shape = out;
