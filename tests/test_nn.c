@@ -259,6 +259,18 @@ START_TEST(builtin_architectures) {
   ck_assert(in.c == 3 && in.h == 224 && in.w == 224);
   ck_assert_int_eq(fsn_model_quantize(m, 37, 12), FSN_OK);
   fsn_model_destroy(m);
+  /* SqueezeNet v1.1: torchvision's squeezenet1_1 has 1,235,496 parameters, 3,944 of them biases */
+  ck_assert_int_eq(fsn_model_builtin(&m, "squeezenet", 1), FSN_OK);
+  ck_assert_uint_eq(count_kind(m, FSN_LAYER_CONV), 26);
+  ck_assert_uint_eq(count_kind(m, FSN_LAYER_CONCAT), 8);
+  ck_assert_uint_eq(count_kind(m, FSN_LAYER_MAXPOOL), 3);
+  ck_assert_uint_eq(total_weights(m), 1235496 - 3944);
+  in = fsn_model_input_shape(m);
+  ck_assert(in.c == 3 && in.h == 227 && in.w == 227);
+  const fsn_shape out = fsn_model_output_shape(m);
+  ck_assert(out.c == 1000 && out.h == 1 && out.w == 1);
+  ck_assert_uint_eq(fsn_model_tensor_shape(m, 4).h, 56); /* 227 -> 113 (stem) -> 56 (pool) */
+  fsn_model_destroy(m);
   ck_assert_int_eq(fsn_model_builtin(&m, "vgg16", 1), FSN_E_INVALID);
   ck_assert_ptr_nonnull(strstr(fsn_last_error(), "resnet50"));
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tests/common/fsn_test.h"
+#include "protocol/nn/nn_internal.h"
 #include "tests/common/fsn_test_models.h"
 #include "tests/common/fsn_test_net.h"
 
@@ -134,6 +135,16 @@ START_TEST(cnn_ops_are_exact) {
   run_case he = run_secure(m, 2, 1, (fsn_secure_opts){.input_bits = 9, .linear_backend = "he"});
   expect_fixed(&he);
   free_case(&he);
+  fsn_model_destroy(m);
+}
+END_TEST
+
+/* builtin:squeezenet's architecture, eight times narrower on a 35 x 35 input (fire modules: squeeze, expand 1x1 and
+ * 3x3, concat), equals the fixed engine bit for bit. */
+START_TEST(squeezenet_narrow_is_exact) {
+  fsn_model *m;
+  ck_assert_int_eq(fsn_nn_squeezenet(&m, 5, 35, 8, 10), FSN_OK);
+  check_exact(m, 1, 2, 37, 12);
   fsn_model_destroy(m);
 }
 END_TEST
@@ -295,6 +306,7 @@ int main(void) {
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, every_layer_kind_is_exact);
   tcase_add_test(tc, cnn_ops_are_exact);
+  tcase_add_test(tc, squeezenet_narrow_is_exact);
   tcase_add_test(tc, builtin_4layer_is_exact);
   tcase_add_test(tc, linear_backend_is_chosen_by_name);
   tcase_add_test(tc, he_backend_is_exact);

@@ -285,6 +285,9 @@ FSN_NODISCARD fsn_status fsn_model_parse_onnx_bound(fsn_model **out, const void 
  *              relu, fc 100->10
  *   "resnet18", "resnet50"  3x224x224, the standard layout (7x7/2 stem, 3x3/2 max pool, basic or bottleneck blocks,
  *              global average pool, fc -> 1000)
+ *   "squeezenet" 3x227x227: SqueezeNet v1.1 as CrypTFlow2 / Cheetah run it: conv 3x3/2 64, relu, maxpool 3/2, fire
+ *              modules (squeeze 1x1, expand 1x1 and 3x3 concatenated) 16/64 x 2, maxpool, 32/128 x 2, maxpool,
+ *              48/192 x 2, 64/256 x 2, conv 1x1 -> 1000, relu, global average pool, flatten
  * FSN_E_INVALID for an unknown name (the message lists the known ones). The model comes back unquantised. */
 FSN_NODISCARD fsn_status fsn_model_builtin(fsn_model **out, const char *name, uint64_t seed);
 

@@ -51,6 +51,11 @@ static inline fsn_conv2d_shape fsn_nn_conv_shape(const fsn_layer *l, size_t batc
                             d->k_w, d->stride_h,   d->stride_w,   d->pad_h,      d->pad_w};
 }
 
+/* builtin:squeezenet's architecture on a 3 x side x side input with every channel count divided by narrow (a
+ * divisor of 16) and `classes` outputs, seeded weights: the real network is (227, 1, 1000); tests run narrower and
+ * smaller ones. */
+FSN_NODISCARD fsn_status fsn_nn_squeezenet(fsn_model **out, uint64_t seed, size_t side, size_t narrow, size_t classes);
+
 /* ---- shared by the engines (ops.c) ---- */
 
 /* One conv of a group: y from x with the group's weights and bias (NULL on the client) and shape. */
