@@ -253,6 +253,10 @@ void fsn_tensor_free(fsn_tensor *t);
 FSN_NODISCARD fsn_status fsn_tensor_load(fsn_tensor *out, const char *path);
 FSN_NODISCARD fsn_status fsn_tensor_parse(fsn_tensor *out, const void *data, size_t n, const char *name);
 
+/* The inputs a tensor holds, by its rank: N x C x H x W (4), one C x H x W (3), N x F (2: F x 1 x 1 each) or one F
+ * (1). FSN_E_UNSUPPORTED for another rank, FSN_E_FORMAT for a dimension of 0; messages name `name`. */
+FSN_NODISCARD fsn_status fsn_tensor_inputs(const fsn_tensor *t, const char *name, fsn_shape *shape, size_t *count);
+
 /* The preprocessing a model declares for image inputs (its model card carries it, so client and server agree):
  * resize so the shorter side is `resize` pixels (bilinear, half-pixel centres; 0 = keep), center-crop to
  * crop_h x crop_w (0 = keep), convert to `channels` (0 = keep; RGB to gray by BT.601 weights, gray to RGB by
