@@ -387,11 +387,18 @@ static void oracle_layer(uint64_t *out, uint64_t *const *t, const fsn_layer *l, 
           out[(c * os.h + y) * os.w + x] = inside ? in[(c * is.h + (size_t)iy) * is.w + (size_t)ix] : 0;
         }
     break;
-  case FSN_LAYER_CLIP: { /* the documented formula, wrap-around included: L + ReLU(x - L) - ReLU(x - H) */
-    const int64_t L = (int64_t)llround(ldexp(d->clip_lo, (int)s)), H = (int64_t)llround(ldexp(d->clip_hi, (int)s));
+  case FSN_LAYER_CLIP: { /* the documented formulas, wrap-around included; an infinite bound is none */
+    const bool lo = isfinite(d->clip_lo), hi = isfinite(d->clip_hi);
+    const int64_t L = lo ? (int64_t)llround(ldexp(d->clip_lo, (int)s)) : 0;
+    const int64_t H = hi ? (int64_t)llround(ldexp(d->clip_hi, (int)s)) : 0;
     for (size_t i = 0; i < osz; i++) {
       const int64_t a = sval(in[i] - (uint64_t)L, ell), b = sval(in[i] - (uint64_t)H, ell);
-      out[i] = wrap((int64_t)((uint64_t)L + (uint64_t)(a > 0 ? a : 0) - (uint64_t)(b > 0 ? b : 0)), ell);
+      const int64_t c = sval((uint64_t)H - in[i], ell);
+      const uint64_t ra = (uint64_t)(a > 0 ? a : 0), rb = (uint64_t)(b > 0 ? b : 0), rc = (uint64_t)(c > 0 ? c : 0);
+      out[i] = lo && hi ? wrap((int64_t)((uint64_t)L + ra - rb), ell)
+               : lo     ? wrap((int64_t)((uint64_t)L + ra), ell)
+               : hi     ? wrap((int64_t)((uint64_t)H - rc), ell)
+                        : in[i];
     }
     break;
   }
@@ -559,6 +566,7 @@ START_TEST(cnn_ops_shapes) {
   ck_assert_uint_eq(fsn_model_layer(m, g - 1)->weight_count, 4 * 2 * 9);
   expect_add_error(m, (fsn_layer_desc){.kind = FSN_LAYER_CLIP, .name = "c", .in = 0, .clip_lo = 1, .clip_hi = 0},
                    FSN_E_INVALID, "clip bounds");
+  add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_CLIP, .in = 0, .clip_lo = -INFINITY, .clip_hi = 6});
   expect_add_error(m, (fsn_layer_desc){.kind = FSN_LAYER_CONCAT, .name = "cat", .in = 0, .in2 = p}, FSN_E_INVALID,
                    "H and W");
   fsn_model_destroy(m);

@@ -88,7 +88,8 @@ typedef struct fsn_layer_desc {
                               * in + pad (it must start inside the input or its leading padding) */
   bool exclude_pad;          /* avgpool: divide by the window's positions inside the input (ONNX count_include_pad = 0)
                               * instead of those inside the padded input (1) */
-  double clip_lo, clip_hi;   /* clip: the bounds, clip_lo <= clip_hi, encoded at scale s when the layer runs */
+  double clip_lo, clip_hi;   /* clip: the bounds, clip_lo <= clip_hi, encoded at scale s when the layer runs; one
+                              * beyond +-2^(ell - 2 - s) (e.g. +-INFINITY) is no bound */
 } fsn_layer_desc;
 
 /* A read-only view of a layer of a model. Pointers stay valid until the model is changed or destroyed. */

@@ -169,8 +169,8 @@ static fsn_status infer(const fsn_layer_desc *d, const char *name, fsn_shape in,
   }
   case FSN_LAYER_RELU: *out = in; break;
   case FSN_LAYER_CLIP:
-    if (!(isfinite(d->clip_lo) && isfinite(d->clip_hi) && d->clip_lo <= d->clip_hi))
-      return fsn_fail(FSN_E_INVALID, "layer '%s': clip bounds [%g, %g] must be finite and ordered", name, d->clip_lo,
+    if (!(d->clip_lo <= d->clip_hi)) /* infinite bounds are none; NaN fails the comparison */
+      return fsn_fail(FSN_E_INVALID, "layer '%s': clip bounds [%g, %g] must be ordered numbers", name, d->clip_lo,
                       d->clip_hi);
     *out = in;
     break;

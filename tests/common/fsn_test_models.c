@@ -1,6 +1,7 @@
 #include "fsn_test_models.h"
 
 #include <check.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include "fsn_test.h"
@@ -78,6 +79,8 @@ fsn_model *fsn_test_model_cnn_ops(size_t c, size_t h, size_t w, size_t classes, 
       m, (fsn_layer_desc){.kind = FSN_LAYER_CONV, .in = t, .out_c = ch, .k_h = 3, .k_w = 3, .pad_h = 1, .pad_w = 1},
       range);
   b = add(m, (fsn_layer_desc){.kind = FSN_LAYER_CLIP, .in = b, .clip_lo = -0.75, .clip_hi = 0.5});
+  a = add(m, (fsn_layer_desc){.kind = FSN_LAYER_CLIP, .in = a, .clip_lo = -INFINITY, .clip_hi = 1.5});
+  a = add(m, (fsn_layer_desc){.kind = FSN_LAYER_CLIP, .in = a, .clip_lo = -0.25, .clip_hi = INFINITY});
   t = add(m, (fsn_layer_desc){.kind = FSN_LAYER_CONCAT, .in = a, .in2 = b});
   t = add(m, (fsn_layer_desc){.kind = FSN_LAYER_AVGPOOL,
                               .in = t,
