@@ -297,6 +297,22 @@ START_TEST(corrupt_architecture_is_rejected) {
   ck_assert_int_eq(fsn_arch_decode(&back, buf, len), FSN_E_PROTOCOL);
   free(buf);
   fsn_model_destroy(m);
+  /* the CNN-family operators' options (groups, ceil_mode, count_include_pad, clip bounds) survive the card */
+  m = fsn_test_model_cnn_ops(3, 9, 7, 4, 0.5);
+  ck_assert_int_eq(fsn_arch_encode(m, &buf, &len), FSN_OK);
+  ck_assert_int_eq(fsn_arch_decode(&back, buf, len), FSN_OK);
+  ck_assert_uint_eq(fsn_model_num_layers(back), fsn_model_num_layers(m));
+  for (size_t i = 0; i < fsn_model_num_layers(m); i++) {
+    const fsn_layer *a = fsn_model_layer(m, i), *b = fsn_model_layer(back, i);
+    ck_assert(a->desc.kind == b->desc.kind && a->desc.groups == b->desc.groups &&
+              a->desc.ceil_mode == b->desc.ceil_mode && a->desc.exclude_pad == b->desc.exclude_pad);
+    ck_assert(a->desc.clip_lo == b->desc.clip_lo && a->desc.clip_hi == b->desc.clip_hi);
+    ck_assert(a->out_shape.c == b->out_shape.c && a->out_shape.h == b->out_shape.h && a->out_shape.w == b->out_shape.w);
+  }
+  fsn_model_destroy(back);
+  for (size_t cut = 0; cut < len; cut += 5) ck_assert_int_eq(fsn_arch_decode(&back, buf, cut), FSN_E_PROTOCOL);
+  free(buf);
+  fsn_model_destroy(m);
 }
 END_TEST
 
