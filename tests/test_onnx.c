@@ -456,6 +456,21 @@ START_TEST(cnn_ops_import) {
   input(&g3, 2, 5, 5);
   NODE(&g3, "Concat", "cat", "y", IN("x", "x"), AT(a_int("axis", 2)));
   expect_error(&g3, FSN_E_UNSUPPORTED, "cat", "axis");
+  /* depthwise Conv (group = channels, weight C x 1 x 3 x 3), then Clip with its bounds as inputs, min left out */
+  static const float six = 6;
+  graph g4 = {0};
+  input(&g4, 2, 5, 5);
+  init(&g4, ftensor("Wd", (int64_t[]){2, 1, 3, 3}, 4, floats(18, 0.3), 0));
+  init(&g4, ftensor("six", (int64_t[]){1}, 0, &six, 1)); /* a scalar: rank 0 */
+  NODE(&g4, "Conv", "dw", "c", IN("x", "Wd"), AT(a_ints("pads", P1, 4)) AT(a_int("group", 2)));
+  NODE(&g4, "Clip", "clip", "y", IN("c", "", "six"), );
+  ck_assert_msg(import(&g4, &m) == FSN_OK, "%s", fsn_last_error());
+  ck_assert_uint_eq(fsn_model_layer(m, 0)->desc.groups, 2);
+  ck_assert_uint_eq(fsn_model_layer(m, 0)->weight_count, 18);
+  ck_assert(isinf(fsn_model_layer(m, 1)->desc.clip_lo) && fsn_model_layer(m, 1)->desc.clip_hi == 6);
+  s = fsn_model_output_shape(m);
+  ck_assert(s.c == 2 && s.h == 5 && s.w == 5);
+  fsn_model_destroy(m);
   arena_free();
 }
 END_TEST
