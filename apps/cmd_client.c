@@ -17,6 +17,7 @@ enum { EXIT_CAUGHT = 3, MAX_QUERIES = 100000, MAX_THREADS = 64 };
 
 typedef struct client_opts {
   const char *connect, *images, *labels, *index, *public_range, *net, *model_hash, *state;
+  const char *input, *preprocess; /* --input FILE [--preprocess SPEC]: the queries from a tensor file */
   unsigned long long threads, ell, scale, timeout, max_r;
   double kappa;
   bool fusion, report_verdict, trust_again, json, progress, logits, approx;
@@ -30,16 +31,22 @@ typedef struct client_run {
   fsn_sampleset set;
   fsn_fusion_result res;
   fsn_link_profile link; /* the emulated link, zero if none */
+  uint64_t *inputs;      /* --input: the n queries, encoded */
+  fsn_shape input_shape; /* --input: the shape of one */
+  unsigned input_bits;   /* --input: s + 1 if every value lies in [0, 1], else 0 (no promise) */
 } client_run;
 
 static int usage(void) {
   fprintf(
       stderr,
-      "usage: fusion client --connect HOST:PORT --index LIST [--images IDX --labels IDX]\n"
+      "usage: fusion client --connect HOST:PORT (--index LIST | --input FILE [--preprocess SPEC])\n"
+      "  [--images IDX --labels IDX]\n"
       "  [--kappa K | --no-fusion] [--report-verdict] [--trust-again] [--state FILE] [--approx] [--model-hash HEX]\n"
       "  [--public A-B] [--threads T] [--net PROFILE] [--ell L --scale S] [--max-r R] [--timeout SECONDS]\n"
       "  [--progress] [--json [--logits]]\n"
       "  LIST: indices of test images, e.g. 0-9,15\n"
+      "  --input: the queries from a .npy array, an ONNX TensorProto .pb (N x C x H x W) or a PNG/JPEG image\n"
+      "    (pixel / 255), as `fusion plain --input`; SPEC as there, e.g. resize=256,crop=224\n"
       "  The verdict is not sent unless --report-verdict (which tells a cheating server one bit per session);\n"
       "  a server caught once is refused afterwards (records in --state, default $FSN_STATE_FILE or\n"
       "  $XDG_STATE_HOME/fusion/caught-servers) unless --trust-again.\n");
@@ -69,6 +76,8 @@ static bool parse(int argc, char **argv, client_opts *o) {
                                            {"progress", no_argument, 0, 'p'},
                                            {"logits", no_argument, 0, 'g'},
                                            {"approx", no_argument, 0, 'a'},
+                                           {"input", required_argument, 0, 'I'},
+                                           {"preprocess", required_argument, 0, 'E'},
                                            {0, 0, 0, 0}};
   *o = (client_opts){.images = FSN_APP_FMNIST_IMAGES,
                      .labels = FSN_APP_FMNIST_LABELS,
@@ -107,11 +116,13 @@ static bool parse(int argc, char **argv, client_opts *o) {
     case 'p': o->progress = true; break;
     case 'g': o->logits = true; break;
     case 'a': o->approx = true; break;
+    case 'I': o->input = optarg; break;
+    case 'E': o->preprocess = optarg; break;
     default: ok = false;
     }
     if (!ok) return false;
   }
-  return optind == argc && o->connect && o->index;
+  return optind == argc && o->connect && !o->index != !o->input && (!o->preprocess || o->input);
 }
 
 /* --model-hash HEX: 64 hex digits (anything else can match no card). */
@@ -138,13 +149,14 @@ static fsn_status query(client_run *r, fsn_channel **chs) {
   const client_opts *o = &r->o;
   size_t in_size = r->im.channels * r->im.rows * r->im.cols;
   uint64_t *pub = encode(r->set.images.pixels, r->set.images.count, in_size, o);
-  uint64_t *q = malloc(r->n * in_size * sizeof *q + 8);
+  uint64_t *q = r->inputs ? NULL : malloc(r->n * in_size * sizeof *q + 8);
   for (size_t k = 0; q && k < r->n; k++)
     fsn_nn_pixels_to_fixed(q + k * in_size, r->im.pixels + r->queries[k] * in_size, in_size, (unsigned)o->ell,
                            (unsigned)o->scale);
   char state[1024];
   uint8_t pin[32];
-  fsn_status st = pub && q ? FSN_OK : fsn_fail(FSN_E_NOMEM, "encoding %zu images", r->n + r->set.images.count);
+  fsn_status st =
+      pub && (q || r->inputs) ? FSN_OK : fsn_fail(FSN_E_NOMEM, "encoding %zu images", r->n + r->set.images.count);
   if (st == FSN_OK && o->model_hash && !parse_hash(o->model_hash, pin))
     st = fsn_fail(FSN_E_MISMATCH, "the server's model hash cannot be the expected %s (not 64 hex digits)",
                   o->model_hash);
@@ -152,13 +164,17 @@ static fsn_status query(client_run *r, fsn_channel **chs) {
     snprintf(state, sizeof state, "%s", o->state);
   else if (st == FSN_OK && !o->state)
     st = fsn_fusion_state_default_path(state, sizeof state);
-  fsn_fusion_client_opts co = {.queries = q,
+  /* --input's tensor, or the images: pixel / 255 at scale s lies in [0, 2^s], s + 1 bits */
+  const uint64_t *queries = r->inputs ? r->inputs : q;
+  const fsn_shape shape =
+      r->inputs ? r->input_shape : (fsn_shape){.c = r->im.channels, .h = r->im.rows, .w = r->im.cols};
+  const unsigned input_bits = r->inputs ? r->input_bits : (unsigned)o->scale + 1;
+  fsn_fusion_client_opts co = {.queries = queries,
                                .n = r->n,
-                               .input = {.c = r->im.channels, .h = r->im.rows, .w = r->im.cols},
+                               .input = shape,
                                .ell = (unsigned)o->ell,
                                .scale = (unsigned)o->scale,
-                               .input_bits =
-                                   (unsigned)o->scale + 1, /* pixel / 255 at scale s lies in [0, 2^s]: s + 1 bits */
+                               .input_bits = input_bits,
                                .public_set = {.name = r->set.name,
                                               .hash = r->set.set_hash,
                                               .count = r->set.images.count,
@@ -176,6 +192,12 @@ static fsn_status query(client_run *r, fsn_channel **chs) {
                                .require_logits = o->logits,
                                .progress = o->progress};
   if (st == FSN_OK) st = fsn_fusion_client_run(chs, o->threads, &co, &r->res);
+  if (st == FSN_E_MISMATCH && r->inputs) { /* name the file the shape came from */
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", fsn_last_error());
+    st = fsn_fail(st, "%s (--input '%s' holds %zu input(s) of %zux%zux%zu)", msg, o->input, r->n, r->input_shape.c,
+                  r->input_shape.h, r->input_shape.w);
+  }
   free(pub), free(q);
   return st;
 }
@@ -197,12 +219,13 @@ static void print_text(const client_run *r) {
   printf("model %s (%s), ell %u, s %u; the server reveals %s\n", r->res.card.model_name, hex, r->res.card.ell,
          r->res.card.scale, r->res.card.reveal == FSN_REVEAL_LOGITS ? "logits" : "labels only");
   size_t correct = 0;
-  for (size_t q = 0; q < r->n; q++) {
+  for (size_t q = 0; r->inputs && q < r->n; q++) printf("input %zu: predicted %zu\n", q, predicted(r, q));
+  for (size_t q = 0; !r->inputs && q < r->n; q++) {
     size_t p = predicted(r, q), truth = r->lb.labels[r->queries[q]];
     correct += p == truth;
     printf("image %6zu: predicted %zu, label %zu%s\n", r->queries[q], p, truth, p == truth ? "" : "  (wrong)");
   }
-  printf("%zu of %zu correct\n", correct, r->n);
+  if (!r->inputs) printf("%zu of %zu correct\n", correct, r->n);
   if (r->o.fusion)
     printf("fusion: kappa %g, R = %u, B = %zu, batch %zu for %zu queries (%.1fx), escape <= 2^%.1f; checks %s%s\n",
            r->o.kappa, r->res.choice.R, r->res.choice.B, r->res.choice.N, r->n, (double)r->res.choice.N / (double)r->n,
@@ -230,8 +253,11 @@ static void print_json(const client_run *r) {
   printf(", \"model_hash\": \"%s\", \"ell\": %u, \"scale\": %u, \"reveal\": \"%s\", \"predictions\": [", hex,
          r->res.card.ell, r->res.card.scale, r->res.card.reveal == FSN_REVEAL_LOGITS ? "logits" : "label");
   for (size_t q = 0; q < r->n; q++) {
-    printf("%s{\"index\": %zu, \"predicted\": %zu, \"label\": %u", q ? ", " : "", r->queries[q], predicted(r, q),
-           r->lb.labels[r->queries[q]]);
+    if (r->inputs)
+      printf("%s{\"input\": %zu, \"predicted\": %zu", q ? ", " : "", q, predicted(r, q));
+    else
+      printf("%s{\"index\": %zu, \"predicted\": %zu, \"label\": %u", q ? ", " : "", r->queries[q], predicted(r, q),
+             r->lb.labels[r->queries[q]]);
     if (r->o.logits) {
       printf(", \"logits\": ");
       fsn_app_json_signed(stdout, r->res.logits + q * r->res.dim, r->res.dim, r->res.card.ell);
@@ -265,12 +291,38 @@ static void print_json(const client_run *r) {
   printf("]}\n");
 }
 
+/* --input: the queries from a tensor file (an image preprocessed by --preprocess), encoded at the client's scale;
+ * the inputs in [0, 1] (pixels) promise s + 1 bits to the first linear layer, as images from --images do. */
+static fsn_status load_input(client_run *r) {
+  const client_opts *o = &r->o;
+  fsn_tensor t;
+  fsn_preprocess pp;
+  fsn_status st = fsn_preprocess_parse(o->preprocess, &pp);
+  if (st == FSN_OK) st = fsn_tensor_load(&t, o->input);
+  if (st != FSN_OK) return st;
+  if (o->preprocess) st = fsn_preprocess_apply(&t, &pp);
+  if (st == FSN_OK) st = fsn_tensor_inputs(&t, o->input, &r->input_shape, &r->n);
+  if (st == FSN_OK && r->n > MAX_QUERIES)
+    st = fsn_fail(FSN_E_INVALID, "'%s' holds %zu inputs, more than %d", o->input, r->n, MAX_QUERIES);
+  double *x = st == FSN_OK ? malloc(t.count * sizeof *x + 8) : NULL;
+  if (st == FSN_OK && !(x && (r->inputs = malloc(t.count * sizeof *r->inputs + 8))))
+    st = fsn_fail(FSN_E_NOMEM, "'%s': %zu values", o->input, t.count);
+  bool pixels = true;
+  for (size_t i = 0; st == FSN_OK && i < t.count; i++) x[i] = t.data[i], pixels &= x[i] >= 0 && x[i] <= 1;
+  if (st == FSN_OK) fsn_nn_encode(r->inputs, x, t.count, (unsigned)o->ell, (unsigned)o->scale);
+  r->input_bits = pixels ? (unsigned)o->scale + 1 : 0;
+  free(x);
+  fsn_tensor_free(&t);
+  return st;
+}
+
 static fsn_status run(client_run *r) {
   fsn_status st = fsn_idx_read_images(&r->im, r->o.images);
   if (st == FSN_OK) st = fsn_idx_read_labels(&r->lb, r->o.labels);
   if (st == FSN_OK && r->lb.count < r->im.count)
     st = fsn_fail(FSN_E_FORMAT, "%zu labels for %zu images", r->lb.count, r->im.count);
-  if (st == FSN_OK) st = fsn_app_parse_indices(r->o.index, r->im.count, MAX_QUERIES, &r->queries, &r->n);
+  if (st == FSN_OK)
+    st = r->o.input ? load_input(r) : fsn_app_parse_indices(r->o.index, r->im.count, MAX_QUERIES, &r->queries, &r->n);
   if (st == FSN_OK) st = fsn_app_public_set(&r->set, &r->im, &r->lb, r->o.public_range);
   fsn_channel_opts co;
   if (st == FSN_OK) st = fsn_app_channel_opts(&co, r->o.net, (unsigned)r->o.timeout);
@@ -322,5 +374,6 @@ int fsn_cmd_client(int argc, char **argv) {
   fsn_images_free(&r.im);
   fsn_labels_free(&r.lb);
   free(r.queries);
+  free(r.inputs);
   return rc;
 }

@@ -259,6 +259,18 @@ START_TEST(builtin_architectures) {
   ck_assert(in.c == 3 && in.h == 224 && in.w == 224);
   ck_assert_int_eq(fsn_model_quantize(m, 37, 12), FSN_OK);
   fsn_model_destroy(m);
+  /* SqueezeNet v1.1: torchvision's squeezenet1_1 has 1,235,496 parameters, 3,944 of them biases */
+  ck_assert_int_eq(fsn_model_builtin(&m, "squeezenet", 1), FSN_OK);
+  ck_assert_uint_eq(count_kind(m, FSN_LAYER_CONV), 26);
+  ck_assert_uint_eq(count_kind(m, FSN_LAYER_CONCAT), 8);
+  ck_assert_uint_eq(count_kind(m, FSN_LAYER_MAXPOOL), 3);
+  ck_assert_uint_eq(total_weights(m), 1235496 - 3944);
+  in = fsn_model_input_shape(m);
+  ck_assert(in.c == 3 && in.h == 227 && in.w == 227);
+  const fsn_shape out = fsn_model_output_shape(m);
+  ck_assert(out.c == 1000 && out.h == 1 && out.w == 1);
+  ck_assert_uint_eq(fsn_model_tensor_shape(m, 4).h, 56); /* 227 -> 113 (stem) -> 56 (pool) */
+  fsn_model_destroy(m);
   ck_assert_int_eq(fsn_model_builtin(&m, "vgg16", 1), FSN_E_INVALID);
   ck_assert_ptr_nonnull(strstr(fsn_last_error(), "resnet50"));
 }
@@ -297,19 +309,21 @@ static void oracle_layer(uint64_t *out, uint64_t *const *t, const fsn_layer *l, 
   const fsn_shape is = l->in_shape, os = l->out_shape;
   const uint64_t *in = t[d->in];
   size_t osz = os.c * os.h * os.w;
+  const size_t gin = is.c / d->groups, gout = d->out_c ? d->out_c / d->groups : 1; /* channels of a conv group */
   switch (d->kind) {
   case FSN_LAYER_CONV:
     for (size_t o = 0; o < os.c; o++)
       for (size_t oy = 0; oy < os.h; oy++)
         for (size_t ox = 0; ox < os.w; ox++) {
           uint64_t acc = l->qbias[o];
-          for (size_t c = 0; c < is.c; c++)
+          for (size_t gc = 0; gc < gin; gc++)
             for (size_t ky = 0; ky < d->k_h; ky++)
               for (size_t kx = 0; kx < d->k_w; kx++) {
                 long y = (long)(oy * d->stride_h + ky) - (long)d->pad_h;
                 long x = (long)(ox * d->stride_w + kx) - (long)d->pad_w;
                 if (y < 0 || x < 0 || y >= (long)is.h || x >= (long)is.w) continue;
-                acc += l->qweight[((o * is.c + c) * d->k_h + ky) * d->k_w + kx] *
+                const size_t c = o / gout * gin + gc;
+                acc += l->qweight[((o * gin + gc) * d->k_h + ky) * d->k_w + kx] *
                        in[(c * is.h + (size_t)y) * is.w + (size_t)x];
               }
           out[(o * os.h + oy) * os.w + ox] = trunc_ref(acc, ell, s);
@@ -333,18 +347,20 @@ static void oracle_layer(uint64_t *out, uint64_t *const *t, const fsn_layer *l, 
       for (size_t oy = 0; oy < os.h; oy++)
         for (size_t ox = 0; ox < os.w; ox++) {
           int64_t best = INT64_MIN;
-          uint64_t sum = 0;
+          uint64_t sum = 0, counted = 0;
           for (size_t ky = 0; ky < d->k_h; ky++)
             for (size_t kx = 0; kx < d->k_w; kx++) {
               long y = (long)(oy * d->stride_h + ky) - (long)d->pad_h;
               long x = (long)(ox * d->stride_w + kx) - (long)d->pad_w;
+              const long lo_y = d->exclude_pad ? 0 : -(long)d->pad_h, lo_x = d->exclude_pad ? 0 : -(long)d->pad_w;
+              counted += y >= lo_y && x >= lo_x && y < (long)is.h - lo_y && x < (long)is.w - lo_x;
               if (y < 0 || x < 0 || y >= (long)is.h || x >= (long)is.w) continue;
               uint64_t v = in[(c * is.h + (size_t)y) * is.w + (size_t)x];
               sum += v;
               if (sval(v, ell) > best) best = sval(v, ell);
             }
           out[(c * os.h + oy) * os.w + ox] =
-              d->kind == FSN_LAYER_MAXPOOL ? wrap(best, ell) : avg_ref(sum, d->k_h * d->k_w, ell, s);
+              d->kind == FSN_LAYER_MAXPOOL ? wrap(best, ell) : avg_ref(sum, counted, ell, s);
         }
     break;
   case FSN_LAYER_GLOBAL_AVGPOOL:
@@ -358,6 +374,34 @@ static void oracle_layer(uint64_t *out, uint64_t *const *t, const fsn_layer *l, 
     for (size_t i = 0; i < osz; i++) out[i] = (in[i] + t[d->in2][i]) & fsn_ring_mask(ell);
     break;
   case FSN_LAYER_FLATTEN: memcpy(out, in, osz * sizeof *out); break;
+  case FSN_LAYER_CONCAT:
+    memcpy(out, in, shape_size(is) * sizeof *out);
+    memcpy(out + shape_size(is), t[d->in2], (osz - shape_size(is)) * sizeof *out);
+    break;
+  case FSN_LAYER_PAD:
+    for (size_t c = 0; c < os.c; c++)
+      for (size_t y = 0; y < os.h; y++)
+        for (size_t x = 0; x < os.w; x++) {
+          const long iy = (long)y - (long)d->pad_h, ix = (long)x - (long)d->pad_w;
+          const bool inside = iy >= 0 && ix >= 0 && iy < (long)is.h && ix < (long)is.w;
+          out[(c * os.h + y) * os.w + x] = inside ? in[(c * is.h + (size_t)iy) * is.w + (size_t)ix] : 0;
+        }
+    break;
+  case FSN_LAYER_CLIP: { /* the documented formulas, wrap-around included; an infinite bound is none */
+    const bool lo = isfinite(d->clip_lo), hi = isfinite(d->clip_hi);
+    const int64_t L = lo ? (int64_t)llround(ldexp(d->clip_lo, (int)s)) : 0;
+    const int64_t H = hi ? (int64_t)llround(ldexp(d->clip_hi, (int)s)) : 0;
+    for (size_t i = 0; i < osz; i++) {
+      const int64_t a = sval(in[i] - (uint64_t)L, ell), b = sval(in[i] - (uint64_t)H, ell);
+      const int64_t c = sval((uint64_t)H - in[i], ell);
+      const uint64_t ra = (uint64_t)(a > 0 ? a : 0), rb = (uint64_t)(b > 0 ? b : 0), rc = (uint64_t)(c > 0 ? c : 0);
+      out[i] = lo && hi ? wrap((int64_t)((uint64_t)L + ra - rb), ell)
+               : lo     ? wrap((int64_t)((uint64_t)L + ra), ell)
+               : hi     ? wrap((int64_t)((uint64_t)H - rc), ell)
+                        : in[i];
+    }
+    break;
+  }
   }
 }
 
@@ -442,6 +486,90 @@ START_TEST(fixed_engine_matches_naive_oracle) {
     free(want);
     fsn_model_destroy(m);
   }
+}
+END_TEST
+
+/* The CNN-family operators (pad, depthwise and grouped conv, clip, concat, ceil_mode pools, count_include_pad = 0)
+ * against the oracle on the whole ring, and the float engine within the quantisation error in range. */
+START_TEST(cnn_ops_match_oracle_and_float) {
+  static const unsigned ells[] = {24, 37, 64}, scales[] = {6, 12, 16};
+  for (int trial = 0; trial < 6; trial++) {
+    const unsigned ell = ells[trial % 3], s = scales[trial % 3];
+    fsn_model *m = fsn_test_model_cnn_ops(2 + (size_t)trial % 2, 9 + (size_t)trial % 3, 6 + (size_t)trial, 3, 0.5);
+    ck_assert_int_eq(fsn_model_quantize(m, ell, s), FSN_OK);
+    const size_t batch = 1 + (size_t)trial % 2, isz = shape_size(fsn_model_input_shape(m));
+    const size_t osz = shape_size(fsn_model_output_shape(m));
+    uint64_t *in = malloc(batch * isz * 8), *got = malloc(batch * osz * 8), *want = malloc(batch * osz * 8);
+    fsn_test_fill_ring(in, batch * isz, ell);
+    ck_assert_int_eq(fsn_model_run_fixed(m, got, in, batch, NULL), FSN_OK);
+    oracle_run(m, want, in, batch);
+    for (size_t i = 0; i < batch * osz; i++)
+      ck_assert_msg(got[i] == want[i], "trial %d: output %zu is %llu, oracle %llu", trial, i,
+                    (unsigned long long)got[i], (unsigned long long)want[i]);
+    if (s < 12) { /* too coarse a scale to compare with the float engine */
+      free(in), free(got), free(want);
+      fsn_model_destroy(m);
+      continue;
+    }
+    /* in range: inputs in [0, 1), the float engine within the quantisation error of the fixed one */
+    double *x = malloc(batch * isz * sizeof *x), *y = malloc(batch * osz * sizeof *y);
+    for (size_t i = 0; i < batch * isz; i++) x[i] = (double)(fsn_test_rand() % 1000) / 1000.0;
+    fsn_nn_encode(in, x, batch * isz, ell, s);
+    ck_assert_int_eq(fsn_model_run_fixed(m, got, in, batch, NULL), FSN_OK);
+    ck_assert_int_eq(fsn_model_run_float(m, y, x, batch, NULL), FSN_OK);
+    for (size_t i = 0; i < batch * osz; i++)
+      ck_assert_msg(fabs(fsn_nn_decode(got[i], ell, s) - y[i]) < 0.01, "trial %d: output %zu fixed %g, float %g", trial,
+                    i, fsn_nn_decode(got[i], ell, s), y[i]);
+    free(x), free(y), free(in), free(got), free(want);
+    fsn_model_destroy(m);
+  }
+}
+END_TEST
+
+/* Shapes of the new operators, and their refusals. */
+START_TEST(cnn_ops_shapes) {
+  fsn_model *m;
+  ck_assert_int_eq(fsn_model_create(&m, 4, 7, 7), FSN_OK);
+  size_t p = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_PAD, .in = 0, .pad_h = 1, .pad_w = 2});
+  fsn_shape s = fsn_model_tensor_shape(m, p);
+  ck_assert(s.c == 4 && s.h == 9 && s.w == 11);
+  size_t c = add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_CONCAT, .in = 0, .in2 = 0});
+  ck_assert_uint_eq(fsn_model_tensor_shape(m, c).c, 8);
+  /* ceil_mode, window 2 stride 2: 9 x 11 -> 5 x 6 (4 x 5 without it) */
+  size_t mp = add_ok(
+      m, (fsn_layer_desc){
+             .kind = FSN_LAYER_MAXPOOL, .in = p, .k_h = 2, .k_w = 2, .stride_h = 2, .stride_w = 2, .ceil_mode = true});
+  s = fsn_model_tensor_shape(m, mp);
+  ck_assert(s.h == 5 && s.w == 6);
+  /* the last window must start inside the input or its leading padding: 5, k 2, stride 2, pad 1 -> 3, not 4 */
+  fsn_model *m2;
+  ck_assert_int_eq(fsn_model_create(&m2, 1, 5, 5), FSN_OK);
+  size_t ap = add_ok(m2, (fsn_layer_desc){.kind = FSN_LAYER_AVGPOOL,
+                                          .in = 0,
+                                          .k_h = 2,
+                                          .k_w = 2,
+                                          .stride_h = 2,
+                                          .stride_w = 2,
+                                          .pad_h = 1,
+                                          .pad_w = 1,
+                                          .ceil_mode = true});
+  ck_assert_uint_eq(fsn_model_tensor_shape(m2, ap).h, 3);
+  fsn_model_destroy(m2);
+  float w[4 * 2 * 9] = {0};
+  expect_add_error(
+      m,
+      (fsn_layer_desc){
+          .kind = FSN_LAYER_CONV, .name = "g3", .in = 0, .out_c = 6, .k_h = 3, .k_w = 3, .groups = 3, .weight = w},
+      FSN_E_INVALID, "groups");
+  size_t g = add_ok(
+      m, (fsn_layer_desc){.kind = FSN_LAYER_CONV, .in = 0, .out_c = 4, .k_h = 3, .k_w = 3, .groups = 2, .weight = w});
+  ck_assert_uint_eq(fsn_model_layer(m, g - 1)->weight_count, 4 * 2 * 9);
+  expect_add_error(m, (fsn_layer_desc){.kind = FSN_LAYER_CLIP, .name = "c", .in = 0, .clip_lo = 1, .clip_hi = 0},
+                   FSN_E_INVALID, "clip bounds");
+  add_ok(m, (fsn_layer_desc){.kind = FSN_LAYER_CLIP, .in = 0, .clip_lo = -INFINITY, .clip_hi = 6});
+  expect_add_error(m, (fsn_layer_desc){.kind = FSN_LAYER_CONCAT, .name = "cat", .in = 0, .in2 = p}, FSN_E_INVALID,
+                   "H and W");
+  fsn_model_destroy(m);
 }
 END_TEST
 
@@ -631,6 +759,8 @@ int main(void) {
   tcase_add_test(tc, float_engine_known_answers);
   tcase_add_test(tc, builtin_architectures);
   tcase_add_test(tc, fixed_engine_matches_naive_oracle);
+  tcase_add_test(tc, cnn_ops_match_oracle_and_float);
+  tcase_add_test(tc, cnn_ops_shapes);
   tcase_add_test(tc, fixed_engine_truncates_by_floor);
   tcase_add_test(tc, engines_agree_on_4layer);
   tcase_add_test(tc, average_factor_known_answers);

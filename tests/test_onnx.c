@@ -392,7 +392,6 @@ START_TEST(unsupported_attributes) {
     attr_t *attr;
     const char *frag;
   } cases[] = {
-      {a_int("group", 2), "group"},
       {a_ints("dilations", D2, 2), "dilations"},
       {a_ints("pads", ASYM, 4), "asymmetric"},
       {a_str("auto_pad", "SAME_UPPER"), "auto_pad"},
@@ -405,19 +404,73 @@ START_TEST(unsupported_attributes) {
     conv->attribute[0] = cases[i].attr;
     expect_error(&g, FSN_E_UNSUPPORTED, "conv", cases[i].frag);
   }
-  graph g = {0};
-  input(&g, 1, 4, 4);
-  NODE(&g, "MaxPool", "mp", "y", IN("x"), AT(a_ints("kernel_shape", K2, 2)) AT(a_int("ceil_mode", 1)));
-  expect_error(&g, FSN_E_UNSUPPORTED, "mp", "ceil_mode");
+  graph g = residual(-1, 4); /* a group count that does not fit the weight */
+  g.nodes[0]->n_attribute = 1;
+  g.nodes[0]->attribute[0] = a_int("group", 2);
+  expect_error(&g, FSN_E_INVALID, "conv", "group");
   graph g2 = {0};
   input(&g2, 1, 4, 4);
-  NODE(&g2, "AveragePool", "ap", "y", IN("x"), AT(a_ints("kernel_shape", K3, 2)) AT(a_ints("pads", P1, 4)));
-  expect_error(&g2, FSN_E_UNSUPPORTED, "ap", "count_include_pad");
+  NODE(&g2, "MaxPool", "mp", "y", IN("x"), AT(a_ints("kernel_shape", K2, 2)) AT(a_int("storage_order", 1)));
+  expect_error(&g2, FSN_E_UNSUPPORTED, "mp", "storage_order");
   graph g3 = {0};
   input(&g3, 1, 4, 4);
   NODE(&g3, "Relu", "r", "r", IN("x"), );
   NODE(&g3, "BatchNormalization", "bn", "y", IN("r", "x", "x", "x", "x"), );
   expect_error(&g3, FSN_E_UNSUPPORTED, "bn", "follow a Conv");
+  arena_free();
+}
+END_TEST
+
+/* The CNN-family operators import to their layers: Pad, Clip (ReLU6), Concat, Identity and Dropout (no layer),
+ * pools with ceil_mode and count_include_pad = 0 (ONNX's default). */
+START_TEST(cnn_ops_import) {
+  static const int64_t PADS[8] = {0, 0, 1, 2, 0, 0, 1, 2}, BAD_PADS[8] = {0, 0, 1, 2, 0, 0, 2, 1};
+  graph g = {0};
+  input(&g, 2, 5, 5);
+  NODE(&g, "Identity", "id", "i", IN("x"), );
+  NODE(&g, "Pad", "pad", "p", IN("i"), AT(a_ints("pads", PADS, 8)));
+  NODE(&g, "Clip", "relu6", "c", IN("p"), AT(a_float("min", 0)) AT(a_float("max", 6)));
+  NODE(&g, "Dropout", "drop", "d", IN("c"), AT(a_float("ratio", 0.5f)));
+  NODE(&g, "MaxPool", "mp", "m", IN("d"),
+       AT(a_ints("kernel_shape", K2, 2)) AT(a_ints("strides", S2, 2)) AT(a_int("ceil_mode", 1)));
+  NODE(&g, "Concat", "cat", "k", IN("m", "m"), AT(a_int("axis", 1)));
+  NODE(&g, "AveragePool", "ap", "y", IN("k"), AT(a_ints("kernel_shape", K3, 2)) AT(a_ints("pads", P1, 4)));
+  g.output = "y";
+  fsn_model *m;
+  ck_assert_msg(import(&g, &m) == FSN_OK, "%s", fsn_last_error());
+  static const fsn_layer_kind kinds[] = {FSN_LAYER_PAD, FSN_LAYER_CLIP, FSN_LAYER_MAXPOOL, FSN_LAYER_CONCAT,
+                                         FSN_LAYER_AVGPOOL};
+  ck_assert_uint_eq(fsn_model_num_layers(m), 5);
+  for (size_t i = 0; i < 5; i++) ck_assert_int_eq(fsn_model_layer(m, i)->desc.kind, kinds[i]);
+  ck_assert(fsn_model_layer(m, 1)->desc.clip_lo == 0 && fsn_model_layer(m, 1)->desc.clip_hi == 6);
+  ck_assert(fsn_model_layer(m, 2)->desc.ceil_mode);
+  fsn_shape s = fsn_model_output_shape(m); /* 5x5 padded to 7x9, pooled 2/2 with ceil to 4x5, concat: 4 channels */
+  ck_assert(s.c == 4 && s.h == 4 && s.w == 5);
+  ck_assert(fsn_model_layer(m, 4)->desc.exclude_pad);
+  fsn_model_destroy(m);
+  graph g2 = {0};
+  input(&g2, 2, 5, 5);
+  NODE(&g2, "Pad", "pad", "y", IN("x"), AT(a_ints("pads", BAD_PADS, 8)));
+  expect_error(&g2, FSN_E_UNSUPPORTED, "pad", "equal before and after");
+  graph g3 = {0};
+  input(&g3, 2, 5, 5);
+  NODE(&g3, "Concat", "cat", "y", IN("x", "x"), AT(a_int("axis", 2)));
+  expect_error(&g3, FSN_E_UNSUPPORTED, "cat", "axis");
+  /* depthwise Conv (group = channels, weight C x 1 x 3 x 3), then Clip with its bounds as inputs, min left out */
+  static const float six = 6;
+  graph g4 = {0};
+  input(&g4, 2, 5, 5);
+  init(&g4, ftensor("Wd", (int64_t[]){2, 1, 3, 3}, 4, floats(18, 0.3), 0));
+  init(&g4, ftensor("six", (int64_t[]){1}, 0, &six, 1)); /* a scalar: rank 0 */
+  NODE(&g4, "Conv", "dw", "c", IN("x", "Wd"), AT(a_ints("pads", P1, 4)) AT(a_int("group", 2)));
+  NODE(&g4, "Clip", "clip", "y", IN("c", "", "six"), );
+  ck_assert_msg(import(&g4, &m) == FSN_OK, "%s", fsn_last_error());
+  ck_assert_uint_eq(fsn_model_layer(m, 0)->desc.groups, 2);
+  ck_assert_uint_eq(fsn_model_layer(m, 0)->weight_count, 18);
+  ck_assert(isinf(fsn_model_layer(m, 1)->desc.clip_lo) && fsn_model_layer(m, 1)->desc.clip_hi == 6);
+  s = fsn_model_output_shape(m);
+  ck_assert(s.c == 2 && s.h == 5 && s.w == 5);
+  fsn_model_destroy(m);
   arena_free();
 }
 END_TEST
@@ -594,6 +647,7 @@ int main(void) {
   tcase_add_test(tc, imports_residual_graph);
   tcase_add_test(tc, unsupported_operator_names_node_and_op);
   tcase_add_test(tc, unsupported_attributes);
+  tcase_add_test(tc, cnn_ops_import);
   tcase_add_test(tc, wrong_shapes);
   tcase_add_test(tc, truncated_and_corrupt_files);
   tcase_add_test(tc, files);

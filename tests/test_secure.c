@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tests/common/fsn_test.h"
+#include "protocol/nn/nn_internal.h"
 #include "tests/common/fsn_test_models.h"
 #include "tests/common/fsn_test_net.h"
 
@@ -121,6 +122,29 @@ START_TEST(he_backend_is_exact) {
   fprintf(stderr, "4layer, batch 3: he %.2f MiB, vcot %.2f MiB both ways\n",
           (double)(he.sent[0] + he.sent[1]) / 1048576.0, (double)(vcot.sent[0] + vcot.sent[1]) / 1048576.0);
   free_case(&he), free_case(&vcot);
+  fsn_model_destroy(m);
+}
+END_TEST
+
+/* The CNN-family operators (zero pad, depthwise and grouped conv, clip / ReLU6, concat, max and average pools with
+ * ceil_mode and count_include_pad = 0) reconstruct to the fixed engine bit for bit, through both linear backends. */
+START_TEST(cnn_ops_are_exact) {
+  fsn_model *m = fsn_test_model_cnn_ops(3, 9, 7, 4, 0.5);
+  check_exact(m, 2, 2, 37, 12);
+  check_exact(m, 1, 1, 32, 8);
+  run_case he = run_secure(m, 2, 1, (fsn_secure_opts){.input_bits = 9, .linear_backend = "he"});
+  expect_fixed(&he);
+  free_case(&he);
+  fsn_model_destroy(m);
+}
+END_TEST
+
+/* builtin:squeezenet's architecture, eight times narrower on a 35 x 35 input (fire modules: squeeze, expand 1x1 and
+ * 3x3, concat), equals the fixed engine bit for bit. */
+START_TEST(squeezenet_narrow_is_exact) {
+  fsn_model *m;
+  ck_assert_int_eq(fsn_nn_squeezenet(&m, 5, 35, 8, 10), FSN_OK);
+  check_exact(m, 1, 2, 37, 12);
   fsn_model_destroy(m);
 }
 END_TEST
@@ -273,6 +297,22 @@ START_TEST(corrupt_architecture_is_rejected) {
   ck_assert_int_eq(fsn_arch_decode(&back, buf, len), FSN_E_PROTOCOL);
   free(buf);
   fsn_model_destroy(m);
+  /* the CNN-family operators' options (groups, ceil_mode, count_include_pad, clip bounds) survive the card */
+  m = fsn_test_model_cnn_ops(3, 9, 7, 4, 0.5);
+  ck_assert_int_eq(fsn_arch_encode(m, &buf, &len), FSN_OK);
+  ck_assert_int_eq(fsn_arch_decode(&back, buf, len), FSN_OK);
+  ck_assert_uint_eq(fsn_model_num_layers(back), fsn_model_num_layers(m));
+  for (size_t i = 0; i < fsn_model_num_layers(m); i++) {
+    const fsn_layer *a = fsn_model_layer(m, i), *b = fsn_model_layer(back, i);
+    ck_assert(a->desc.kind == b->desc.kind && a->desc.groups == b->desc.groups &&
+              a->desc.ceil_mode == b->desc.ceil_mode && a->desc.exclude_pad == b->desc.exclude_pad);
+    ck_assert(a->desc.clip_lo == b->desc.clip_lo && a->desc.clip_hi == b->desc.clip_hi);
+    ck_assert(a->out_shape.c == b->out_shape.c && a->out_shape.h == b->out_shape.h && a->out_shape.w == b->out_shape.w);
+  }
+  fsn_model_destroy(back);
+  for (size_t cut = 0; cut < len; cut += 5) ck_assert_int_eq(fsn_arch_decode(&back, buf, cut), FSN_E_PROTOCOL);
+  free(buf);
+  fsn_model_destroy(m);
 }
 END_TEST
 
@@ -281,6 +321,8 @@ int main(void) {
   TCase *tc = tcase_create("secure");
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, every_layer_kind_is_exact);
+  tcase_add_test(tc, cnn_ops_are_exact);
+  tcase_add_test(tc, squeezenet_narrow_is_exact);
   tcase_add_test(tc, builtin_4layer_is_exact);
   tcase_add_test(tc, linear_backend_is_chosen_by_name);
   tcase_add_test(tc, he_backend_is_exact);

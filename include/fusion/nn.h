@@ -22,7 +22,14 @@
  *   k / 2^(s+1). The secure protocol computes the same with a local product and its faithful truncation, so the two
  *   agree bit for bit (docs/PROTOCOLS.md). Padding positions contribute zero to the sum but count in k (ONNX
  *   count_include_pad = 1). The sum times f needs log2(f) bits of headroom, as a product does.
+ *   With padding, a window's divisor k counts its positions inside the padded input (count_include_pad = 1) or inside
+ *   the input (exclude_pad); a window overhanging the padded input (ceil_mode) counts only what it covers of it. The
+ *   divisor of each output position is public, so its factor round(2^s / k) is too.
  * - Add (residual): (a + b) mod 2^ell, no truncation (both operands are at scale s).
+ * - Concat and Pad move values (padding is 0); Dropout and Identity are imported as no-ops (no layer).
+ * - Clip to [lo, hi] with L = enc(lo), H = enc(hi): y = x - L, out = L + ReLU(y) - ReLU(y - (H - L)) mod 2^ell (the
+ *   clamp of x to [L, H] whenever x - L and x - H do not wrap; the secure protocol runs the two ReLUs in one batch).
+ * - Grouped conv: each group is a conv of its channels, computed as above.
  * The float engine computes the same graph in double with real-valued weights (avg pool = exact mean). */
 #ifndef FUSION_NN_H
 #define FUSION_NN_H
@@ -45,9 +52,18 @@ typedef enum fsn_layer_kind {
   FSN_LAYER_GLOBAL_AVGPOOL = 6, /* C x H x W -> C x 1 x 1 */
   FSN_LAYER_ADD = 7,            /* residual: in + in2, same shapes */
   FSN_LAYER_FLATTEN = 8,        /* C x H x W -> (C * H * W) x 1 x 1 */
+  FSN_LAYER_CONCAT = 9,         /* channels of in, then of in2 (same H x W): C1 x H x W, C2 x H x W -> (C1 + C2) ... */
+  FSN_LAYER_PAD = 10,           /* zero padding: pad_h rows above and below, pad_w columns left and right */
+  FSN_LAYER_CLIP = 11,          /* elementwise min(max(x, clip_lo), clip_hi) (ReLU6: 0, 6) */
 } fsn_layer_kind;
 
-/* "conv", "fc", "relu", "maxpool", "avgpool", "global_avgpool", "add", "flatten"; "?" for anything else. */
+/* Layers that read two tensors (in and in2): add and concat. */
+static inline int fsn_layer_kind_binary(fsn_layer_kind kind) {
+  return kind == FSN_LAYER_ADD || kind == FSN_LAYER_CONCAT;
+}
+
+/* "conv", "fc", "relu", "maxpool", "avgpool", "global_avgpool", "add", "flatten", "concat", "pad", "clip"; "?" for
+ * anything else. */
 const char *fsn_layer_kind_name(fsn_layer_kind kind);
 
 typedef struct fsn_shape {
@@ -58,13 +74,22 @@ typedef struct fsn_shape {
 typedef struct fsn_layer_desc {
   fsn_layer_kind kind;
   const char *name;          /* copied; NULL or "" gives "<kind><index>" */
-  size_t in, in2;            /* tensor ids read (in2: add only); each must be <= the number of layers so far */
+  size_t in, in2;            /* tensor ids read (in2: add and concat only); each must be <= the number of layers */
   size_t out_c;              /* conv: output channels; fc: output features */
   size_t k_h, k_w;           /* conv, maxpool, avgpool: window */
   size_t stride_h, stride_w; /* conv, pools; 0 means 1 */
-  size_t pad_h, pad_w;       /* conv, pools: zero padding on each side */
-  const float *weight;       /* conv: out_c x in_c x k_h x k_w (OIHW); fc: out_c x F (row o = output o); copied */
+  size_t pad_h, pad_w;       /* conv, pools, pad: zero padding on each side */
+  const float *weight;       /* conv: out_c x (in_c / groups) x k_h x k_w (OIHW); fc: out_c x F (row o = output o) */
   const float *bias;         /* conv, fc: out_c values, copied; NULL = zeros */
+  size_t groups;             /* conv: 0 or 1 = dense; g > 1 splits in and out channels into g independent convs
+                              * (output channels [o g', ...) read input channels of group g'); depthwise: g = in_c */
+  bool ceil_mode;            /* pools: the last window may overhang the padded input (ONNX ceil_mode = 1): out =
+                              * ceil((in + 2 pad - k) / stride) + 1, less one if that window would start past
+                              * in + pad (it must start inside the input or its leading padding) */
+  bool exclude_pad;          /* avgpool: divide by the window's positions inside the input (ONNX count_include_pad = 0)
+                              * instead of those inside the padded input (1) */
+  double clip_lo, clip_hi;   /* clip: the bounds, clip_lo <= clip_hi, encoded at scale s when the layer runs; one
+                              * beyond +-2^(ell - 2 - s) (e.g. +-INFINITY) is no bound */
 } fsn_layer_desc;
 
 /* A read-only view of a layer of a model. Pointers stay valid until the model is changed or destroyed. */
@@ -229,6 +254,10 @@ void fsn_tensor_free(fsn_tensor *t);
 FSN_NODISCARD fsn_status fsn_tensor_load(fsn_tensor *out, const char *path);
 FSN_NODISCARD fsn_status fsn_tensor_parse(fsn_tensor *out, const void *data, size_t n, const char *name);
 
+/* The inputs a tensor holds, by its rank: N x C x H x W (4), one C x H x W (3), N x F (2: F x 1 x 1 each) or one F
+ * (1). FSN_E_UNSUPPORTED for another rank, FSN_E_FORMAT for a dimension of 0; messages name `name`. */
+FSN_NODISCARD fsn_status fsn_tensor_inputs(const fsn_tensor *t, const char *name, fsn_shape *shape, size_t *count);
+
 /* The preprocessing a model declares for image inputs (its model card carries it, so client and server agree):
  * resize so the shorter side is `resize` pixels (bilinear, half-pixel centres; 0 = keep), center-crop to
  * crop_h x crop_w (0 = keep), convert to `channels` (0 = keep; RGB to gray by BT.601 weights, gray to RGB by
@@ -261,6 +290,9 @@ FSN_NODISCARD fsn_status fsn_model_parse_onnx_bound(fsn_model **out, const void 
  *              relu, fc 100->10
  *   "resnet18", "resnet50"  3x224x224, the standard layout (7x7/2 stem, 3x3/2 max pool, basic or bottleneck blocks,
  *              global average pool, fc -> 1000)
+ *   "squeezenet" 3x227x227: SqueezeNet v1.1 as CrypTFlow2 / Cheetah run it: conv 3x3/2 64, relu, maxpool 3/2, fire
+ *              modules (squeeze 1x1, expand 1x1 and 3x3 concatenated) 16/64 x 2, maxpool, 32/128 x 2, maxpool,
+ *              48/192 x 2, 64/256 x 2, conv 1x1 -> 1000, relu, global average pool, flatten
  * FSN_E_INVALID for an unknown name (the message lists the known ones). The model comes back unquantised. */
 FSN_NODISCARD fsn_status fsn_model_builtin(fsn_model **out, const char *name, uint64_t seed);
 

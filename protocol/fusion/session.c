@@ -97,6 +97,27 @@ static void get_str(reader *r, char *out, size_t cap) {
 
 /* ---- architecture ---- */
 
+/* The last u32 of a layer: 0 for every layer of the first eight kinds; a grouped conv's group count, a pool's
+ * ceil_mode (bit 30) and an average pool's count_include_pad = 0 (bit 31). */
+#define OPT_CEIL    (1u << 30)
+#define OPT_EXCLUDE (1u << 31)
+static uint32_t layer_options(const fsn_layer_desc *d) {
+  return (d->groups > 1 ? (uint32_t)d->groups : 0) | (d->ceil_mode ? OPT_CEIL : 0) | (d->exclude_pad ? OPT_EXCLUDE : 0);
+}
+
+static void put_double(writer *w, double v) {
+  uint64_t bits;
+  memcpy(&bits, &v, 8);
+  put_u64(w, bits);
+}
+
+static double get_double(reader *r) {
+  const uint64_t bits = get_u64(r);
+  double v;
+  memcpy(&v, &bits, 8);
+  return v;
+}
+
 fsn_status fsn_arch_encode(const fsn_model *m, uint8_t **out, size_t *len) {
   writer w = {0};
   fsn_shape in = fsn_model_input_shape(m);
@@ -107,9 +128,10 @@ fsn_status fsn_arch_encode(const fsn_model *m, uint8_t **out, size_t *len) {
     uint8_t kind = (uint8_t)d->kind;
     put(&w, &kind, 1);
     const size_t f[LAYER_FIELDS] = {d->in,       d->in2,      d->out_c, d->k_h,   d->k_w,
-                                    d->stride_h, d->stride_w, d->pad_h, d->pad_w, 0};
+                                    d->stride_h, d->stride_w, d->pad_h, d->pad_w, layer_options(d)};
     for (int k = 0; k < LAYER_FIELDS; k++) put_u32(&w, f[k]);
     put_str(&w, d->name ? d->name : "");
+    if (d->kind == FSN_LAYER_CLIP) put_double(&w, d->clip_lo), put_double(&w, d->clip_hi);
   }
   if (w.oom) {
     free(w.buf);
@@ -123,7 +145,8 @@ fsn_status fsn_arch_encode(const fsn_model *m, uint8_t **out, size_t *len) {
  * SIZE_MAX for a layer too large to count in size_t. */
 static size_t param_count(const fsn_model *m, const fsn_layer_desc *d) {
   fsn_shape s = fsn_model_tensor_shape(m, d->in);
-  size_t per_out = d->kind == FSN_LAYER_CONV ? s.c * d->k_h * d->k_w : s.c * s.h * s.w;
+  size_t per_out =
+      d->kind == FSN_LAYER_CONV ? s.c / (d->groups > 1 ? d->groups : 1) * d->k_h * d->k_w : s.c * s.h * s.w;
   if (d->kind == FSN_LAYER_CONV && (d->k_h > (1u << 16) || d->k_w > (1u << 16))) return SIZE_MAX;
   return d->out_c && per_out > SIZE_MAX / 2 / d->out_c ? SIZE_MAX : d->out_c * per_out;
 }
@@ -148,7 +171,9 @@ fsn_status fsn_arch_decode(fsn_model **out, const uint8_t *buf, size_t len) {
     for (int k = 0; k < LAYER_FIELDS; k++) f[k] = get_u32(&r);
     char name[128];
     get_str(&r, name, sizeof name);
-    if (r.bad || !kind || *kind < FSN_LAYER_CONV || *kind > FSN_LAYER_FLATTEN) {
+    const double clip_lo = kind && *kind == FSN_LAYER_CLIP ? get_double(&r) : 0;
+    const double clip_hi = kind && *kind == FSN_LAYER_CLIP ? get_double(&r) : 0;
+    if (r.bad || !kind || *kind < FSN_LAYER_CONV || *kind > FSN_LAYER_CLIP) {
       st = fsn_fail(FSN_E_PROTOCOL, "model card: malformed layer %u", i);
       break;
     }
@@ -162,7 +187,12 @@ fsn_status fsn_arch_decode(fsn_model **out, const uint8_t *buf, size_t len) {
                         .stride_h = f[5],
                         .stride_w = f[6],
                         .pad_h = f[7],
-                        .pad_w = f[8]};
+                        .pad_w = f[8],
+                        .groups = f[9] & ~(OPT_CEIL | OPT_EXCLUDE),
+                        .ceil_mode = f[9] & OPT_CEIL,
+                        .exclude_pad = f[9] & OPT_EXCLUDE,
+                        .clip_lo = clip_lo,
+                        .clip_hi = clip_hi};
     if ((d.kind == FSN_LAYER_CONV || d.kind == FSN_LAYER_FC) && d.in <= i) {
       size_t count = param_count(m, &d);
       if (count > FSN_CARD_MAX_PARAMS - params) {

@@ -143,12 +143,59 @@ static void resnet(builder *b, const size_t blocks[4], bool bottlenecks) {
   fc(b, t, 1000);
 }
 
+/* Fire module: squeeze 1x1 -> relu, then expand 1x1 and expand 3x3 (pad 1), each -> relu, concatenated. */
+static size_t fire(builder *b, size_t in, size_t squeeze, size_t expand) {
+  size_t t = relu(b, conv(b, in, squeeze, 1, 1, 0, 1.0));
+  size_t e1 = relu(b, conv(b, t, expand, 1, 1, 0, 1.0));
+  size_t e3 = relu(b, conv(b, t, expand, 3, 1, 1, 1.0));
+  return add(b, (fsn_layer_desc){.kind = FSN_LAYER_CONCAT, .in = e1, .in2 = e3});
+}
+
+/* SqueezeNet v1.1 as CrypTFlow2 and Cheetah run it (227 x 227 input, valid 3x3 / 2 stem and pools, dropout dropped):
+ * conv 3x3/2 64 -> relu -> maxpool 3/2 -> fire(16, 64) x 2 -> maxpool 3/2 -> fire(32, 128) x 2 -> maxpool 3/2 ->
+ * fire(48, 192) x 2 -> fire(64, 256) x 2 -> conv 1x1 classes -> relu -> global average pool -> flatten. Every
+ * channel count is divided by `narrow` (1 = the real network). */
+static void squeezenet(builder *b, size_t narrow, size_t classes) {
+  static const size_t fires[8][2] = {{16, 64},  {16, 64},  {32, 128}, {32, 128},
+                                     {48, 192}, {48, 192}, {64, 256}, {64, 256}};
+  size_t t = maxpool(b, relu(b, conv(b, 0, 64 / narrow, 3, 2, 0, 1.0)), 3, 2, 0);
+  for (size_t i = 0; i < 8; i++) {
+    t = fire(b, t, fires[i][0] / narrow, fires[i][1] / narrow);
+    if (i == 1 || i == 3) t = maxpool(b, t, 3, 2, 0);
+  }
+  t = relu(b, conv(b, t, classes, 1, 1, 0, 1.0));
+  t = add(b, (fsn_layer_desc){.kind = FSN_LAYER_GLOBAL_AVGPOOL, .in = t});
+  add(b, (fsn_layer_desc){.kind = FSN_LAYER_FLATTEN, .in = t});
+}
+
+static fsn_status finish(builder *b, fsn_model **out) {
+  free(b->buf);
+  if (b->st != FSN_OK) {
+    fsn_model_destroy(b->m);
+    return b->st;
+  }
+  *out = b->m;
+  return FSN_OK;
+}
+
+fsn_status fsn_nn_squeezenet(fsn_model **out, uint64_t seed, size_t side, size_t narrow, size_t classes) {
+  *out = NULL;
+  if (narrow < 1 || narrow > 16 || 16 % narrow || classes < 1)
+    return fsn_fail(FSN_E_INVALID, "squeezenet: channel divisor %zu must divide 16, classes %zu >= 1", narrow, classes);
+  builder b = {.rng = seed};
+  fsn_status st = fsn_model_create(&b.m, 3, side, side);
+  if (st != FSN_OK) return st;
+  squeezenet(&b, narrow, classes);
+  return finish(&b, out);
+}
+
 fsn_status fsn_model_builtin(fsn_model **out, const char *name, uint64_t seed) {
   *out = NULL;
   static const size_t r18[4] = {2, 2, 2, 2}, r50[4] = {3, 4, 6, 3};
   bool is4 = !strcmp(name, "4layer"), is18 = !strcmp(name, "resnet18"), is50 = !strcmp(name, "resnet50");
+  if (!strcmp(name, "squeezenet")) return fsn_nn_squeezenet(out, seed, 227, 1, 1000);
   if (!is4 && !is18 && !is50)
-    return fsn_fail(FSN_E_INVALID, "unknown built-in model '%s' (known: 4layer, resnet18, resnet50)", name);
+    return fsn_fail(FSN_E_INVALID, "unknown built-in model '%s' (known: 4layer, resnet18, resnet50, squeezenet)", name);
   builder b = {.rng = seed};
   fsn_status st = is4 ? fsn_model_create(&b.m, 1, 28, 28) : fsn_model_create(&b.m, 3, 224, 224);
   if (st != FSN_OK) return st;
@@ -156,11 +203,5 @@ fsn_status fsn_model_builtin(fsn_model **out, const char *name, uint64_t seed) {
     four_layer(&b);
   else
     resnet(&b, is18 ? r18 : r50, is50);
-  free(b.buf);
-  if (b.st != FSN_OK) {
-    fsn_model_destroy(b.m);
-    return b.st;
-  }
-  *out = b.m;
-  return FSN_OK;
+  return finish(&b, out);
 }

@@ -25,18 +25,25 @@ static uint64_t max_abs(const uint64_t *v, size_t n, unsigned ell) {
   return m;
 }
 
-/* Conv: sum + bias at scale 2s, reduced mod 2^ell. */
-static fsn_status conv_acc(uint64_t *acc, const uint64_t *in, const fsn_layer *l, size_t batch, unsigned ell) {
-  fsn_conv2d_shape s = fsn_nn_conv_shape(l, batch);
-  size_t bytes = fsn_conv2d_scratch_bytes(&s);
+/* One dense conv through the kernel, with its scratch (a group of a grouped conv, or the whole layer). */
+static fsn_status conv_kernel(void *arg, uint64_t *y, const uint64_t *x, const uint64_t *w, const uint64_t *b,
+                              const fsn_conv2d_shape *s) {
+  const fsn_layer *l = arg;
+  size_t bytes = fsn_conv2d_scratch_bytes(s);
   void *scratch = bytes ? aligned_alloc(64, (bytes + 63) / 64 * 64) : NULL;
   if (bytes && !scratch)
     return fsn_fail(FSN_E_NOMEM, "fixed engine: out of memory for %zu bytes of conv scratch (layer '%s')", bytes,
                     l->desc.name);
-  fsn_conv2d(acc, in, l->qweight, l->qbias, &s, scratch);
+  fsn_conv2d(y, x, w, b, s, scratch);
   free(scratch);
-  fsn_ring_reduce(acc, acc, batch * fsn_shape_size(l->out_shape), ell);
   return FSN_OK;
+}
+
+/* Conv: sum + bias at scale 2s, reduced mod 2^ell. */
+static fsn_status conv_acc(uint64_t *acc, const uint64_t *in, const fsn_layer *l, size_t batch, unsigned ell) {
+  fsn_status st = fsn_nn_conv_groups(l, batch, acc, in, conv_kernel, (void *)l);
+  if (st == FSN_OK) fsn_ring_reduce(acc, acc, batch * fsn_shape_size(l->out_shape), ell);
+  return st;
 }
 
 /* Fc: acc[N x O] = bias + X[N x F] * W^T, reduced mod 2^ell. */
@@ -55,12 +62,40 @@ static void relu(uint64_t *out, const uint64_t *in, size_t n, unsigned ell) {
 
 uint64_t fsn_nn_avg_factor(uint64_t k, unsigned scale) { return (((uint64_t)1 << scale) + k / 2) / k; }
 
-/* Window sums to averages: times the fixed-point reciprocal of k, then the floor truncation of a product.
- * *acc_max gets the largest |sum * f| (scale 2s), the value that needs the headroom. */
-static void average(uint64_t *v, size_t n, uint64_t k, unsigned ell, unsigned s, uint64_t *acc_max) {
-  fsn_ring_scale(v, v, fsn_nn_avg_factor(k, s), n, ell);
+/* Window sums times the fixed-point reciprocal of their divisor (done by the caller), then the floor truncation of a
+ * product. *acc_max gets the largest |sum * f| (scale 2s), the value that needs the headroom. */
+static void truncate_average(uint64_t *v, size_t n, unsigned ell, unsigned s, uint64_t *acc_max) {
   *acc_max = max_abs(v, n, ell);
   fsn_trunc_sar(v, v, n, ell, s);
+}
+
+/* Max or average pooling through the kernels, on the input grown for ceil_mode. */
+static fsn_status pool(uint64_t *out, const uint64_t *in, const fsn_layer *l, size_t batch, unsigned ell, unsigned s,
+                       uint64_t *acc_max) {
+  uint64_t *grown;
+  fsn_status st = fsn_nn_pool_input(l, batch, in, &grown);
+  if (st != FSN_OK) return st;
+  const fsn_pool_shape ps = fsn_nn_pool_shape(l, batch);
+  if (l->desc.kind == FSN_LAYER_MAXPOOL) {
+    fsn_maxpool2d(out, grown ? grown : in, &ps, ell);
+  } else {
+    fsn_sumpool2d(out, grown ? grown : in, &ps, ell);
+    fsn_nn_avgpool_scale(out, l, batch, ell, s);
+    truncate_average(out, batch * fsn_shape_size(l->out_shape), ell, s, acc_max);
+  }
+  free(grown);
+  return FSN_OK;
+}
+
+/* Clip as the secure protocol computes it: ReLUs of the shifted values, recombined with the bounds. */
+static fsn_status clip(uint64_t *out, const uint64_t *in, const fsn_layer *l, size_t n, unsigned ell, unsigned s) {
+  uint64_t *r = malloc((2 * n + 1) * sizeof *r);
+  if (!r) return fsn_fail(FSN_E_NOMEM, "fixed engine: out of memory for clip '%s'", l->desc.name);
+  const size_t blocks = fsn_nn_clip_relu_inputs(r, in, n, &l->desc, ell, s, true);
+  relu(r, r, blocks * n, ell);
+  fsn_nn_clip_combine(out, r, in, n, &l->desc, ell, s, true);
+  free(r);
+  return FSN_OK;
 }
 
 /* One layer over the batch from its input(s) (in2: the add's second operand); *acc_max gets the largest |value|
@@ -84,25 +119,20 @@ static fsn_status run_layer(uint64_t *out, const uint64_t *in, const uint64_t *i
     fsn_trunc_sar(out, out, n, ell, s);
     break;
   case FSN_LAYER_RELU: relu(out, in, n, ell); break;
-  case FSN_LAYER_MAXPOOL: {
-    fsn_pool_shape ps = fsn_nn_pool_shape(l, batch);
-    fsn_maxpool2d(out, in, &ps, ell);
-    break;
-  }
-  case FSN_LAYER_AVGPOOL: {
-    fsn_pool_shape ps = fsn_nn_pool_shape(l, batch);
-    fsn_sumpool2d(out, in, &ps, ell);
-    average(out, n, l->desc.k_h * l->desc.k_w, ell, s, acc_max);
-    break;
-  }
+  case FSN_LAYER_MAXPOOL:
+  case FSN_LAYER_AVGPOOL: return pool(out, in, l, batch, ell, s, acc_max);
   case FSN_LAYER_GLOBAL_AVGPOOL: {
     size_t hw = l->in_shape.h * l->in_shape.w;
     fsn_global_sumpool(out, in, n, hw, ell);
-    average(out, n, hw, ell, s, acc_max);
+    fsn_ring_scale(out, out, fsn_nn_avg_factor(hw, s), n, ell);
+    truncate_average(out, n, ell, s, acc_max);
     break;
   }
   case FSN_LAYER_ADD: fsn_ring_add(out, in, in2, n, ell); break;
   case FSN_LAYER_FLATTEN: memcpy(out, in, n * sizeof *out); break;
+  case FSN_LAYER_CONCAT: fsn_nn_concat(out, in, in2, l, m, batch, sizeof *out); break;
+  case FSN_LAYER_PAD: fsn_nn_pad(out, in, l, batch, sizeof *out); break;
+  case FSN_LAYER_CLIP: return clip(out, in, l, n, ell, s);
   }
   return FSN_OK;
 }

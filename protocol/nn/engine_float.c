@@ -18,13 +18,15 @@ static double max_abs(const double *v, size_t n) {
 static void conv_one(double *out, const double *in, const fsn_layer *l) {
   const fsn_layer_desc *d = &l->desc;
   const fsn_shape is = l->in_shape, os = l->out_shape;
+  const size_t group_in = is.c / d->groups, group_out = os.c / d->groups; /* a group's channels */
   for (size_t o = 0; o < os.c; o++) {
     double *plane = out + o * os.h * os.w;
     for (size_t p = 0; p < os.h * os.w; p++) plane[p] = d->bias[o];
-    for (size_t c = 0; c < is.c; c++)
+    for (size_t gc = 0; gc < group_in; gc++)
       for (size_t ky = 0; ky < d->k_h; ky++)
         for (size_t kx = 0; kx < d->k_w; kx++) {
-          double wv = d->weight[((o * is.c + c) * d->k_h + ky) * d->k_w + kx];
+          const size_t c = o / group_out * group_in + gc;
+          double wv = d->weight[((o * group_in + gc) * d->k_h + ky) * d->k_w + kx];
           for (size_t oy = 0; oy < os.h; oy++) {
             size_t y = oy * d->stride_h + ky;
             if (y < d->pad_h || y - d->pad_h >= is.h) continue;
@@ -66,7 +68,7 @@ static void pool_one(double *out, const double *in, const fsn_layer *l, double *
             double v = in[(c * is.h + y - d->pad_h) * is.w + x - d->pad_w];
             acc = is_max ? fmax(acc, v) : acc + v;
           }
-        if (!is_max) acc /= (double)(d->k_h * d->k_w);
+        if (!is_max) acc /= (double)fsn_nn_avgpool_divisor(l, oy, ox);
         if (!is_max) *acc_max = fmax(*acc_max, fabs(acc));
         out[(c * os.h + oy) * os.w + ox] = acc;
       }
@@ -74,8 +76,8 @@ static void pool_one(double *out, const double *in, const fsn_layer *l, double *
 
 /* One layer over the batch from its input(s) (in2: the add's second operand); out may be in for element-wise
  * layers (the ReLU of a fused step). */
-static void layer_batch(double *out, const double *in, const double *in2, const fsn_layer *l, size_t batch,
-                        double *acc_max) {
+static void layer_batch(double *out, const double *in, const double *in2, const fsn_model *m, const fsn_layer *l,
+                        size_t batch, double *acc_max) {
   const size_t isz = fsn_shape_size(l->in_shape), osz = fsn_shape_size(l->out_shape);
   double amax = 0;
   switch (l->desc.kind) {
@@ -107,6 +109,11 @@ static void layer_batch(double *out, const double *in, const double *in2, const 
     for (size_t i = 0; i < batch * osz; i++) out[i] = in[i] + in2[i];
     break;
   case FSN_LAYER_FLATTEN: memcpy(out, in, batch * osz * sizeof *out); break;
+  case FSN_LAYER_CONCAT: fsn_nn_concat(out, in, in2, l, m, batch, sizeof *out); break;
+  case FSN_LAYER_PAD: fsn_nn_pad(out, in, l, batch, sizeof *out); break;
+  case FSN_LAYER_CLIP:
+    for (size_t i = 0; i < batch * osz; i++) out[i] = fmin(fmax(in[i], l->desc.clip_lo), l->desc.clip_hi);
+    break;
   }
   *acc_max = amax;
 }
@@ -121,7 +128,7 @@ typedef struct engine {
 static void run_layer(const engine *e, size_t i, double *out, const double *in, const double *in2) {
   const fsn_layer *l = fsn_model_layer(e->m, i);
   double acc_max;
-  layer_batch(out, in, in2, l, e->batch, &acc_max);
+  layer_batch(out, in, in2, e->m, l, e->batch, &acc_max);
   if (!e->stats) return;
   const double om = max_abs(out, e->batch * fsn_shape_size(l->out_shape));
   e->stats[i].float_max_out = fmax(e->stats[i].float_max_out, om);

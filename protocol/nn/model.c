@@ -39,6 +39,9 @@ const char *fsn_layer_kind_name(fsn_layer_kind kind) {
   case FSN_LAYER_GLOBAL_AVGPOOL: return "global_avgpool";
   case FSN_LAYER_ADD: return "add";
   case FSN_LAYER_FLATTEN: return "flatten";
+  case FSN_LAYER_CONCAT: return "concat";
+  case FSN_LAYER_PAD: return "pad";
+  case FSN_LAYER_CLIP: return "clip";
   }
   return "?";
 }
@@ -103,10 +106,13 @@ static bool shape_ok(fsn_shape s) {
          s.c * s.h * s.w <= MAX_ELEMENTS;
 }
 
-/* Output extent of a window sweep: (in + 2 pad - k) / stride + 1, or 0 if the window does not fit. */
-static size_t sweep(size_t in, size_t k, size_t stride, size_t pad) {
+/* Output extent of a window sweep: (in + 2 pad - k) / stride + 1, or 0 if the window does not fit; rounded up with
+ * ceil_mode, less the last window if it would start past the input and its leading padding (as ONNX). */
+static size_t sweep(size_t in, size_t k, size_t stride, size_t pad, bool ceil_mode) {
   if (k < 1 || in + 2 * pad < k) return 0;
-  return (in + 2 * pad - k) / stride + 1;
+  size_t out = (in + 2 * pad - k + (ceil_mode ? stride - 1 : 0)) / stride + 1;
+  if (ceil_mode && (out - 1) * stride >= in + pad) out--;
+  return out;
 }
 
 static fsn_status check_finite(const char *name, const char *what, const float *v, size_t n) {
@@ -131,7 +137,8 @@ static fsn_status infer(const fsn_layer_desc *d, const char *name, fsn_shape in,
       return fsn_fail(FSN_E_INVALID, "layer '%s': pooling pad %zux%zu must be smaller than the window %zux%zu", name,
                       d->pad_h, d->pad_w, d->k_h, d->k_w);
     size_t sh = d->stride_h ? d->stride_h : 1, sw = d->stride_w ? d->stride_w : 1;
-    size_t oh = sweep(in.h, d->k_h, sh, d->pad_h), ow = sweep(in.w, d->k_w, sw, d->pad_w);
+    const bool ceil_mode = d->kind != FSN_LAYER_CONV && d->ceil_mode;
+    size_t oh = sweep(in.h, d->k_h, sh, d->pad_h, ceil_mode), ow = sweep(in.w, d->k_w, sw, d->pad_w, ceil_mode);
     if (!oh || !ow)
       return fsn_fail(FSN_E_INVALID, "layer '%s': window %zux%zu (pad %zux%zu) larger than the input %zux%zux%zu", name,
                       d->k_h, d->k_w, d->pad_h, d->pad_w, in.c, in.h, in.w);
@@ -140,8 +147,12 @@ static fsn_status infer(const fsn_layer_desc *d, const char *name, fsn_shape in,
       if (d->out_c < 1 || d->out_c > MAX_ELEMENTS)
         return fsn_fail(FSN_E_INVALID, "layer '%s': %zu output channels", name, d->out_c);
       out->c = d->out_c;
+      const size_t g = d->groups > 1 ? d->groups : 1;
+      if (in.c % g || d->out_c % g)
+        return fsn_fail(FSN_E_INVALID, "layer '%s': %zu groups do not divide %zu input and %zu output channels", name,
+                        g, in.c, d->out_c);
       size_t n;
-      if (!fsn_nn_mul_ok(d->out_c, in.c, &n) || !fsn_nn_mul_ok(n, d->k_h * d->k_w, &n) || n > MAX_ELEMENTS)
+      if (!fsn_nn_mul_ok(d->out_c, in.c / g, &n) || !fsn_nn_mul_ok(n, d->k_h * d->k_w, &n) || n > MAX_ELEMENTS)
         return fsn_fail(FSN_E_INVALID, "layer '%s': %zu x %zu x %zu x %zu weights are too many", name, d->out_c, in.c,
                         d->k_h, d->k_w);
       *weight_count = n;
@@ -157,6 +168,23 @@ static fsn_status infer(const fsn_layer_desc *d, const char *name, fsn_shape in,
     break;
   }
   case FSN_LAYER_RELU: *out = in; break;
+  case FSN_LAYER_CLIP:
+    if (!(d->clip_lo <= d->clip_hi)) /* infinite bounds are none; NaN fails the comparison */
+      return fsn_fail(FSN_E_INVALID, "layer '%s': clip bounds [%g, %g] must be ordered numbers", name, d->clip_lo,
+                      d->clip_hi);
+    *out = in;
+    break;
+  case FSN_LAYER_PAD:
+    if (d->pad_h > MAX_DIM || d->pad_w > MAX_DIM)
+      return fsn_fail(FSN_E_INVALID, "layer '%s': pad %zux%zu out of range", name, d->pad_h, d->pad_w);
+    *out = (fsn_shape){in.c, in.h + 2 * d->pad_h, in.w + 2 * d->pad_w};
+    break;
+  case FSN_LAYER_CONCAT:
+    if (in.h != in2.h || in.w != in2.w)
+      return fsn_fail(FSN_E_INVALID, "layer '%s': concat of %zux%zux%zu and %zux%zux%zu (H and W must be equal)", name,
+                      in.c, in.h, in.w, in2.c, in2.h, in2.w);
+    *out = (fsn_shape){in.c + in2.c, in.h, in.w};
+    break;
   case FSN_LAYER_GLOBAL_AVGPOOL: *out = (fsn_shape){in.c, 1, 1}; break;
   case FSN_LAYER_FLATTEN: *out = (fsn_shape){fsn_shape_size(in), 1, 1}; break;
   case FSN_LAYER_ADD:
@@ -184,11 +212,12 @@ fsn_status fsn_model_add(fsn_model *m, const fsn_layer_desc *d, size_t *tensor) 
   const char *name = d->name && d->name[0] ? d->name : auto_name;
   snprintf(auto_name, sizeof auto_name, "%s%zu", fsn_layer_kind_name(d->kind), m->n);
   if (m->n >= MAX_LAYERS) return fsn_fail(FSN_E_INVALID, "layer '%s': more than %d layers", name, MAX_LAYERS);
-  if (d->in > m->n || (d->kind == FSN_LAYER_ADD && d->in2 > m->n))
+  const bool binary = fsn_layer_kind_binary(d->kind);
+  if (d->in > m->n || (binary && d->in2 > m->n))
     return fsn_fail(FSN_E_INVALID, "layer '%s': reads tensor %zu but only tensors 0..%zu exist", name,
                     d->in > m->n ? d->in : d->in2, m->n);
   fsn_shape in = fsn_model_tensor_shape(m, d->in);
-  fsn_shape in2 = d->kind == FSN_LAYER_ADD ? fsn_model_tensor_shape(m, d->in2) : in;
+  fsn_shape in2 = binary ? fsn_model_tensor_shape(m, d->in2) : in;
   fsn_shape out = {0, 0, 0};
   size_t wc;
   fsn_status st = infer(d, name, in, in2, &out, &wc);
@@ -226,8 +255,14 @@ fsn_status fsn_model_add(fsn_model *m, const fsn_layer_desc *d, size_t *tensor) 
   r.view.desc.bias = r.bias;
   if (!r.view.desc.stride_h) r.view.desc.stride_h = 1;
   if (!r.view.desc.stride_w) r.view.desc.stride_w = 1;
-  if (d->kind != FSN_LAYER_ADD) r.view.desc.in2 = 0;
+  if (!binary) r.view.desc.in2 = 0;
   if (d->kind != FSN_LAYER_CONV && d->kind != FSN_LAYER_FC) r.view.desc.out_c = 0;
+  /* fields a kind does not use read back as their defaults (the hash and the card see one form per layer) */
+  r.view.desc.groups = d->kind == FSN_LAYER_CONV && d->groups > 1 ? d->groups : 1;
+  r.view.desc.ceil_mode = (d->kind == FSN_LAYER_MAXPOOL || d->kind == FSN_LAYER_AVGPOOL) && d->ceil_mode;
+  /* without padding both divisors count the same positions: one form, one hash */
+  r.view.desc.exclude_pad = d->kind == FSN_LAYER_AVGPOOL && d->exclude_pad && (d->pad_h || d->pad_w);
+  if (d->kind != FSN_LAYER_CLIP) r.view.desc.clip_lo = r.view.desc.clip_hi = 0;
   r.view.in_shape = in;
   r.view.out_shape = out;
   r.view.weight_count = wc;
@@ -318,6 +353,13 @@ static void hash_u64(hasher *h, uint64_t v) {
   for (int i = 0; i < 8; i++) h->buf[h->len++] = (uint8_t)(v >> (8 * i));
 }
 
+/* The kind, with the options of newer layers in its upper bits: zero for every layer that has none, so the hashes of
+ * models without them are what they always were. */
+static uint64_t kind_word(const fsn_layer_desc *d) {
+  return (uint64_t)d->kind | (uint64_t)(d->groups - 1) << 32 | (uint64_t)d->ceil_mode << 62 |
+         (uint64_t)d->exclude_pad << 63;
+}
+
 fsn_status fsn_model_hash(const fsn_model *m, uint8_t out[32]) {
   if (!m->ell) return fsn_fail(FSN_E_INVALID, "model hash: the model is not quantised (call fsn_model_quantize)");
   hasher *h = malloc(sizeof *h);
@@ -336,10 +378,15 @@ fsn_status fsn_model_hash(const fsn_model *m, uint8_t out[32]) {
   for (size_t i = 0; i < m->n; i++) {
     const fsn_layer *l = &m->layers[i].view;
     const fsn_layer_desc *d = &l->desc;
-    const uint64_t fields[] = {(uint64_t)d->kind, d->in,          d->in2,   d->out_c, d->k_h,         d->k_w,
-                               d->stride_h,       d->stride_w,    d->pad_h, d->pad_w, l->out_shape.c, l->out_shape.h,
-                               l->out_shape.w,    l->weight_count};
+    const uint64_t fields[] = {kind_word(d),   d->in,          d->in2,         d->out_c,       d->k_h,
+                               d->k_w,         d->stride_h,    d->stride_w,    d->pad_h,       d->pad_w,
+                               l->out_shape.c, l->out_shape.h, l->out_shape.w, l->weight_count};
     for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) hash_u64(h, fields[f]);
+    if (d->kind == FSN_LAYER_CLIP) {
+      uint64_t lo, hi;
+      fsn_nn_clip_bounds(d, m->ell, m->scale, &lo, &hi);
+      hash_u64(h, lo), hash_u64(h, hi);
+    }
     for (size_t k = 0; k < l->weight_count; k++) hash_u64(h, l->qweight[k]);
     if (l->qbias)
       for (size_t k = 0; k < d->out_c; k++) hash_u64(h, l->qbias[k]);

@@ -51,10 +51,52 @@ static inline fsn_conv2d_shape fsn_nn_conv_shape(const fsn_layer *l, size_t batc
                             d->k_w, d->stride_h,   d->stride_w,   d->pad_h,      d->pad_w};
 }
 
-static inline fsn_pool_shape fsn_nn_pool_shape(const fsn_layer *l, size_t batch) {
-  const fsn_layer_desc *d = &l->desc;
-  return (fsn_pool_shape){batch,  l->in_shape.c, l->in_shape.h, l->in_shape.w, d->k_h,
-                          d->k_w, d->stride_h,   d->stride_w,   d->pad_h,      d->pad_w};
-}
+/* builtin:squeezenet's architecture on a 3 x side x side input with every channel count divided by narrow (a
+ * divisor of 16) and `classes` outputs, seeded weights: the real network is (227, 1, 1000); tests run narrower and
+ * smaller ones. */
+FSN_NODISCARD fsn_status fsn_nn_squeezenet(fsn_model **out, uint64_t seed, size_t side, size_t narrow, size_t classes);
+
+/* ---- shared by the engines (ops.c) ---- */
+
+/* One conv of a group: y from x with the group's weights and bias (NULL on the client) and shape. */
+typedef fsn_status (*fsn_nn_group_conv_fn)(void *arg, uint64_t *y, const uint64_t *x, const uint64_t *w,
+                                           const uint64_t *b, const fsn_conv2d_shape *s);
+/* A conv layer over the batch: conv once for a dense layer, else once per group on that group's channels (gathered
+ * into a dense tensor, the result scattered back into out). FSN_E_NOMEM, or conv's failure. */
+FSN_NODISCARD fsn_status fsn_nn_conv_groups(const fsn_layer *l, size_t batch, uint64_t *out, const uint64_t *in,
+                                            fsn_nn_group_conv_fn conv, void *arg);
+
+/* The pooling kernels' shape of a max or average pool over a batch: the input grown by the ceil_mode overhang
+ * (fsn_nn_pool_input). */
+fsn_pool_shape fsn_nn_pool_shape(const fsn_layer *l, size_t batch);
+/* Rows and columns ceil_mode's last windows overhang the padded input by (0, 0 without it). */
+void fsn_nn_pool_overhang(const fsn_layer *l, size_t *eh, size_t *ew);
+/* *grown = NULL if the layer has no overhang (pool `in` itself); else a fresh copy of in grown to the shape of
+ * fsn_nn_pool_shape (max pool: edge copies, which leave every max unchanged; average pool: zeros). Free it. */
+FSN_NODISCARD fsn_status fsn_nn_pool_input(const fsn_layer *l, size_t batch, const uint64_t *in, uint64_t **grown);
+/* Every output of the average pool divides by k_h * k_w (no exclude_pad or ceil_mode window that covers less). */
+bool fsn_nn_avgpool_uniform(const fsn_layer *l);
+/* The divisor of output position (oy, ox): the window's positions inside the input (exclude_pad) or the padded
+ * input. */
+size_t fsn_nn_avgpool_divisor(const fsn_layer *l, size_t oy, size_t ox);
+/* Window sums (batch x out shape) times each position's public factor round(2^s / divisor), mod 2^ell; the caller
+ * then truncates by s. */
+void fsn_nn_avgpool_scale(uint64_t *v, const fsn_layer *l, size_t batch, unsigned ell, unsigned s);
+
+/* Clip: which bounds exist (a bound whose encoding lies beyond 2^(ell - 2) is none), encoded at scale s. */
+enum { FSN_NN_CLIP_LO = 1, FSN_NN_CLIP_HI = 2 };
+unsigned fsn_nn_clip_bounds(const fsn_layer_desc *d, unsigned ell, unsigned s, uint64_t *lo, uint64_t *hi);
+/* The ReLU inputs of a clip of n values into r (room for 2n): returns the number of n-blocks (0, 1 or 2). constants:
+ * this party adds the public bounds (the fixed engine; the server of the secure one). */
+size_t fsn_nn_clip_relu_inputs(uint64_t *r, const uint64_t *x, size_t n, const fsn_layer_desc *d, unsigned ell,
+                               unsigned s, bool constants);
+/* The clip of x from the ReLUs of those blocks. out may alias x. */
+void fsn_nn_clip_combine(uint64_t *out, const uint64_t *relu, const uint64_t *x, size_t n, const fsn_layer_desc *d,
+                         unsigned ell, unsigned s, bool constants);
+
+/* Concat (per sample: in's values, then in2's) and zero padding, for elements of `elem` bytes. */
+void fsn_nn_concat(void *out, const void *a, const void *b, const fsn_layer *l, const fsn_model *m, size_t batch,
+                   size_t elem);
+void fsn_nn_pad(void *out, const void *in, const fsn_layer *l, size_t batch, size_t elem);
 
 #endif

@@ -330,17 +330,20 @@ static fsn_status op_conv(importer *im, const node_t *n) {
       (st = window_attrs(n, &d, false)) != FSN_OK || (st = activation(im, n, 0, &d.in)) != FSN_OK ||
       (st = constant(im, n, 1, &w)) != FSN_OK || (n->n_input == 3 && (st = constant(im, n, 2, &b)) != FSN_OK))
     return st;
-  int64_t group = attr_int(n, "group", 1);
-  if (group != 1)
-    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (Conv): group = %lld is not supported (only 1)", node_label(n),
-                    (long long)group);
+  const int64_t group = attr_int(n, "group", 1);
   fsn_shape in = fsn_model_tensor_shape(im->m, d.in);
+  if (group < 1 || (size_t)group > in.c || in.c % (size_t)group)
+    return fsn_fail(FSN_E_INVALID, "node '%s' (Conv): group = %lld does not divide the %zu input channels",
+                    node_label(n), (long long)group, in.c);
+  d.groups = (size_t)group;
   if (w->n_dims != 4 || w->dims[0] < 1 || w->dims[1] < 1 || w->dims[2] < 1 || w->dims[3] < 1)
     return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (Conv): weight must be 4-D O x C x KH x KW (2-D convolution)",
                     node_label(n));
-  if ((size_t)w->dims[1] != in.c)
-    return fsn_fail(FSN_E_INVALID, "node '%s' (Conv): weight has %lld input channels, the input has %zu", node_label(n),
-                    (long long)w->dims[1], in.c);
+  if ((size_t)w->dims[1] * d.groups != in.c)
+    return fsn_fail(FSN_E_INVALID,
+                    "node '%s' (Conv): weight has %lld input channels a group, the input has %zu in %zu "
+                    "group(s)",
+                    node_label(n), (long long)w->dims[1], in.c, d.groups);
   if (find_attr(n, "kernel_shape") && (d.k_h != (size_t)w->dims[2] || d.k_w != (size_t)w->dims[3]))
     return fsn_fail(FSN_E_INVALID, "node '%s' (Conv): kernel_shape %zux%zu disagrees with the weight's %lldx%lld",
                     node_label(n), d.k_h, d.k_w, (long long)w->dims[2], (long long)w->dims[3]);
@@ -495,13 +498,10 @@ static fsn_status op_pool(importer *im, const node_t *n, fsn_layer_kind kind) {
   if ((st = want_inputs(n, 1, 1)) != FSN_OK || (st = check_attrs(n, known)) != FSN_OK ||
       (st = window_attrs(n, &d, true)) != FSN_OK || (st = activation(im, n, 0, &d.in)) != FSN_OK)
     return st;
-  if (attr_int(n, "ceil_mode", 0) != 0)
-    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (%s): ceil_mode = 1 is not supported", node_label(n), n->op_type);
-  if (kind == FSN_LAYER_AVGPOOL && (d.pad_h || d.pad_w) && attr_int(n, "count_include_pad", 0) == 0)
-    return fsn_fail(FSN_E_UNSUPPORTED,
-                    "node '%s' (AveragePool): padding with count_include_pad = 0 is not supported (divisor must be "
-                    "the window size)",
-                    node_label(n));
+  if (attr_int(n, "storage_order", 0) != 0)
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (%s): storage_order = 1 is not supported", node_label(n), n->op_type);
+  d.ceil_mode = attr_int(n, "ceil_mode", 0) != 0;
+  d.exclude_pad = attr_int(n, "count_include_pad", 0) == 0;
   return add_layer(im, n, &d);
 }
 
@@ -559,6 +559,124 @@ static fsn_status op_constant(importer *im, const node_t *n) {
   return FSN_OK;
 }
 
+/* The node's output names the value of its first input. */
+static fsn_status alias_input(importer *im, const node_t *n) {
+  const value *src = n->input[0] && n->input[0][0] ? lookup(im, n->input[0]) : NULL;
+  if (!src)
+    return fsn_fail(FSN_E_FORMAT, "node '%s' (%s): input '%s' is not defined before it", node_label(n), n->op_type,
+                    n->input[0] ? n->input[0] : "");
+  const value copy = *src;
+  value *out = define(im, n->output[0]);
+  out->tensor = copy.tensor, out->konst = copy.konst;
+  out->consumers += copy.consumers - 1;
+  return FSN_OK;
+}
+
+/* Identity and Dropout (inference): the output names the input's value; no layer. Whatever reads the output reads
+ * the input too, so folding a later node into the layer behind it must count those readers. */
+static fsn_status op_alias(importer *im, const node_t *n, bool dropout) {
+  static const char *const identity[] = {NULL}, *const drop[] = {"seed", "ratio", "is_test", NULL};
+  fsn_status st;
+  if ((st = want_inputs(n, 1, dropout ? 3 : 1)) != FSN_OK || (st = check_attrs(n, dropout ? drop : identity)) != FSN_OK)
+    return st;
+  if (dropout && n->n_input == 3 && n->input[2] && n->input[2][0]) {
+    const tensor_t *mode;
+    if ((st = constant(im, n, 2, &mode)) != FSN_OK) return st;
+    const bool on =
+        mode->has_raw_data ? mode->raw_data.len && mode->raw_data.data[0] : mode->n_int32_data && mode->int32_data[0];
+    if (on)
+      return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (Dropout): training_mode = true is not supported", node_label(n));
+  }
+  return alias_input(im, n);
+}
+
+/* A scalar float constant (a bound of Clip). */
+static fsn_status scalar_float(importer *im, const node_t *n, size_t i, double *out) {
+  const tensor_t *t;
+  float *v;
+  fsn_status st = constant(im, n, i, &t);
+  if (st == FSN_OK && tensor_count(t) != 1)
+    st = fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (%s): input '%s' must be a scalar", node_label(n), n->op_type,
+                  n->input[i]);
+  if (st == FSN_OK && (st = read_floats(n, t, 1, &v)) == FSN_OK) *out = v[0], free(v);
+  return st;
+}
+
+/* Clip (min / max as attributes before opset 11, as optional constant inputs after); absent bounds are infinite. */
+static fsn_status op_clip(importer *im, const node_t *n) {
+  static const char *const known[] = {"min", "max", NULL};
+  fsn_layer_desc d = {.kind = FSN_LAYER_CLIP};
+  fsn_status st;
+  if ((st = want_inputs(n, 1, 3)) != FSN_OK || (st = check_attrs(n, known)) != FSN_OK ||
+      (st = activation(im, n, 0, &d.in)) != FSN_OK)
+    return st;
+  d.clip_lo = attr_float(n, "min", -INFINITY), d.clip_hi = attr_float(n, "max", INFINITY);
+  for (size_t i = 1; i < n->n_input && st == FSN_OK; i++)
+    if (n->input[i] && n->input[i][0]) st = scalar_float(im, n, i, i == 1 ? &d.clip_lo : &d.clip_hi);
+  if (st == FSN_OK && !(d.clip_lo <= d.clip_hi))
+    st = fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (Clip): min %g above max %g is not supported", node_label(n), d.clip_lo,
+                  d.clip_hi);
+  return st == FSN_OK ? add_layer(im, n, &d) : st;
+}
+
+/* Concat along the channels (axis 1 or -3 of N x C x H x W): a chain of two-input concat layers. */
+static fsn_status op_concat(importer *im, const node_t *n) {
+  static const char *const known[] = {"axis", NULL};
+  fsn_status st;
+  if ((st = want_inputs(n, 1, 64)) != FSN_OK || (st = check_attrs(n, known)) != FSN_OK) return st;
+  const int64_t axis = attr_int(n, "axis", 0);
+  if (axis != 1 && axis != -3)
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (Concat): axis = %lld is not supported (only the channels, 1)",
+                    node_label(n), (long long)axis);
+  size_t acc, next;
+  if ((st = activation(im, n, 0, &acc)) != FSN_OK) return st;
+  if (n->n_input == 1) return alias_input(im, n);
+  for (size_t i = 1; i < n->n_input; i++) {
+    if ((st = activation(im, n, i, &next)) != FSN_OK) return st;
+    fsn_layer_desc d = {.kind = FSN_LAYER_CONCAT, .in = acc, .in2 = next, .name = node_label(n)};
+    if ((st = fsn_model_add(im->m, &d, &acc)) != FSN_OK) return st;
+  }
+  define(im, n->output[0])->tensor = acc;
+  return FSN_OK;
+}
+
+/* Pad: constant zeros on H and W, the same before and after (pads as an attribute before opset 11, an input after). */
+static fsn_status op_pad(importer *im, const node_t *n) {
+  static const char *const known[] = {"mode", "pads", "value", NULL};
+  fsn_layer_desc d = {.kind = FSN_LAYER_PAD};
+  int64_t pads[8];
+  size_t count = 0;
+  fsn_status st;
+  if ((st = want_inputs(n, 1, 4)) != FSN_OK || (st = check_attrs(n, known)) != FSN_OK ||
+      (st = activation(im, n, 0, &d.in)) != FSN_OK)
+    return st;
+  const attr_t *mode = find_attr(n, "mode"), *pa = find_attr(n, "pads");
+  if (mode && mode->has_s && !(mode->s.len == 8 && !memcmp(mode->s.data, "constant", 8)))
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (Pad): mode '%.*s' is not supported (only constant)", node_label(n),
+                    (int)(mode->s.len > 16 ? 16 : mode->s.len), (const char *)mode->s.data);
+  double value = attr_float(n, "value", 0.0);
+  if (n->n_input >= 3 && n->input[2] && n->input[2][0] && (st = scalar_float(im, n, 2, &value)) != FSN_OK) return st;
+  if (n->n_input == 4 && n->input[3] && n->input[3][0])
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (Pad): the axes input is not supported", node_label(n));
+  if (value != 0)
+    return fsn_fail(FSN_E_UNSUPPORTED, "node '%s' (Pad): constant value %g is not supported (only 0)", node_label(n),
+                    value);
+  if (n->n_input >= 2 && n->input[1] && n->input[1][0]) {
+    const tensor_t *t;
+    if ((st = constant(im, n, 1, &t)) != FSN_OK || (st = read_int64s(n, t, pads, 8, &count)) != FSN_OK) return st;
+  } else if (pa && pa->n_ints <= 8) {
+    count = pa->n_ints;
+    memcpy(pads, pa->ints, count * sizeof *pads);
+  }
+  if (count != 8 || pads[0] || pads[1] || pads[4] || pads[5] || pads[2] != pads[6] || pads[3] != pads[7] ||
+      pads[2] < 0 || pads[3] < 0 || pads[2] > 65536 || pads[3] > 65536)
+    return fsn_fail(FSN_E_UNSUPPORTED,
+                    "node '%s' (Pad): only N x C x H x W padding of H and W, equal before and after, is supported",
+                    node_label(n));
+  d.pad_h = (size_t)pads[2], d.pad_w = (size_t)pads[3];
+  return add_layer(im, n, &d);
+}
+
 static fsn_status import_node(importer *im, const node_t *n) {
   const char *op = n->op_type ? n->op_type : "";
   if (n->domain && n->domain[0] && strcmp(n->domain, "ai.onnx"))
@@ -576,9 +694,15 @@ static fsn_status import_node(importer *im, const node_t *n) {
   if (!strcmp(op, "Flatten")) return op_flatten(im, n);
   if (!strcmp(op, "Reshape")) return op_reshape(im, n);
   if (!strcmp(op, "Constant")) return op_constant(im, n);
+  if (!strcmp(op, "Concat")) return op_concat(im, n);
+  if (!strcmp(op, "Pad")) return op_pad(im, n);
+  if (!strcmp(op, "Clip")) return op_clip(im, n);
+  if (!strcmp(op, "Identity")) return op_alias(im, n, false);
+  if (!strcmp(op, "Dropout")) return op_alias(im, n, true);
   return fsn_fail(FSN_E_UNSUPPORTED,
-                  "node '%s': operator '%s' is not supported (supported: Conv, Gemm, MatMul, Relu, MaxPool, "
-                  "AveragePool, GlobalAveragePool, Add, BatchNormalization, Flatten, Reshape)",
+                  "node '%s': operator '%s' is not supported (supported: Conv, Gemm, MatMul, Relu, Clip, MaxPool, "
+                  "AveragePool, GlobalAveragePool, Add, Concat, Pad, BatchNormalization, Flatten, Reshape, Identity, "
+                  "Dropout)",
                   node_label(n), op);
 }
 
@@ -676,7 +800,7 @@ static fsn_status import_graph(importer *im, const Fsn__Onnx__GraphProto *g, con
     return fsn_fail(FSN_E_UNSUPPORTED, "the graph has %zu outputs; exactly one is supported", g->n_output);
   value *out = lookup(im, g->output[0]->name);
   size_t n = fsn_model_num_layers(im->m);
-  if (!out || out->konst || n == 0 || out->tensor != n)
+  if (!out || out->konst || out->tensor != n) /* n = 0: Identity / Dropout of the input */
     return fsn_fail(FSN_E_UNSUPPORTED, "graph output '%s' must be produced by the last node", g->output[0]->name);
   return FSN_OK;
 }

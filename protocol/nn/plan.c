@@ -23,7 +23,7 @@ static void last_readers(const fsn_model *m, size_t *last) {
   for (size_t i = 0; i < L; i++) {
     const fsn_layer_desc *d = &fsn_model_layer(m, i)->desc;
     last[d->in] = i;
-    if (d->kind == FSN_LAYER_ADD) last[d->in2] = i;
+    if (fsn_layer_kind_binary(d->kind)) last[d->in2] = i;
   }
 }
 
@@ -46,7 +46,7 @@ static size_t make_steps(fsn_nn_plan *p, const fsn_model *m, const size_t *last,
     p->steps[n] = (fsn_nn_step){.layer = i,
                                 .kind = d->kind,
                                 .in = d->in,
-                                .in2 = d->kind == FSN_LAYER_ADD ? d->in2 : SIZE_MAX,
+                                .in2 = fsn_layer_kind_binary(d->kind) ? d->in2 : SIZE_MAX,
                                 .out = i + 1 + fused,
                                 .fused_relu = fused};
     step_of[i] = n;

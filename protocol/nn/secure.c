@@ -34,6 +34,19 @@ static fsn_trunc_mode nonneg(fsn_trunc_mode mode) {
   return mode == FSN_TRUNC_APPROX ? FSN_TRUNC_NONNEG_APPROX : FSN_TRUNC_NONNEG;
 }
 
+/* One conv (a group of a grouped conv, or the whole layer) through the backend. */
+typedef struct group_conv {
+  const secure_run *r;
+  unsigned bits;
+} group_conv;
+
+static fsn_status backend_conv(void *arg, uint64_t *y, const uint64_t *x, const uint64_t *w, const uint64_t *b,
+                               const fsn_conv2d_shape *s) {
+  const group_conv *g = arg;
+  const bool server = fsn_2pc_role(g->r->p) == FSN_ROLE_SERVER;
+  return g->r->linear->conv2d(g->r->p, y, x, server ? w : NULL, server ? b : NULL, s, g->bits);
+}
+
 /* A conv or fc layer through the backend; one that reads the model input passes the bits the input is known to
  * need. */
 static fsn_status linear(const secure_run *r, uint64_t *out, const uint64_t *in, size_t i) {
@@ -44,15 +57,42 @@ static fsn_status linear(const secure_run *r, uint64_t *out, const uint64_t *in,
   const unsigned bits = l->desc.in == 0 && r->o->input_bits ? r->o->input_bits : fsn_2pc_ell(r->p);
   if (l->desc.kind == FSN_LAYER_FC)
     return r->linear->fc(r->p, out, in, w, b, r->batch, fsn_shape_size(l->in_shape), l->desc.out_c, bits);
-  const fsn_conv2d_shape s = fsn_nn_conv_shape(l, r->batch);
-  return r->linear->conv2d(r->p, out, in, w, b, &s, bits);
+  const group_conv g = {r, bits};
+  return fsn_nn_conv_groups(l, r->batch, out, in, backend_conv, (void *)&g);
 }
 
-/* Window sums to averages, as the fixed engine: times round(2^s / k) locally, then the faithful truncation. */
-static fsn_status average(fsn_2pc *p, uint64_t *v, size_t n, uint64_t k, fsn_trunc_mode mode) {
+/* Max pooling by its protocol, average pooling as the fixed engine: window sums times each position's public
+ * round(2^s / k) locally, then the faithful truncation; both on the input grown for ceil_mode. */
+static fsn_status pool(fsn_2pc *p, uint64_t *out, const uint64_t *in, const fsn_layer *l, size_t batch,
+                       fsn_trunc_mode mode) {
   const unsigned ell = fsn_2pc_ell(p), s = fsn_2pc_scale(p);
-  fsn_ring_scale(v, v, fsn_nn_avg_factor(k, s), n, ell);
-  return fsn_2pc_trunc(p, v, v, n, s, mode);
+  uint64_t *grown;
+  fsn_status st = fsn_nn_pool_input(l, batch, in, &grown);
+  if (st != FSN_OK) return st;
+  const fsn_pool_shape ps = fsn_nn_pool_shape(l, batch);
+  if (l->desc.kind == FSN_LAYER_MAXPOOL) {
+    st = fsn_2pc_maxpool2d(p, out, grown ? grown : in, &ps);
+  } else {
+    fsn_sumpool2d(out, grown ? grown : in, &ps, ell);
+    fsn_nn_avgpool_scale(out, l, batch, ell, s);
+    st = fsn_2pc_trunc(p, out, out, batch * fsn_shape_size(l->out_shape), s, mode);
+  }
+  free(grown);
+  return st;
+}
+
+/* Clip: the ReLUs of x - L and x - H (or of one of them) in one batch, recombined locally; the server adds the
+ * public bounds. */
+static fsn_status clip(fsn_2pc *p, uint64_t *out, const uint64_t *in, const fsn_layer *l, size_t n) {
+  const unsigned ell = fsn_2pc_ell(p), s = fsn_2pc_scale(p);
+  const bool server = fsn_2pc_role(p) == FSN_ROLE_SERVER;
+  uint64_t *r = malloc((2 * n + 1) * sizeof *r);
+  if (!r) return fsn_fail(FSN_E_NOMEM, "secure run: out of memory for clip '%s'", l->desc.name);
+  const size_t blocks = fsn_nn_clip_relu_inputs(r, in, n, &l->desc, ell, s, server);
+  fsn_status st = blocks ? fsn_2pc_relu(p, r, NULL, r, blocks * n) : FSN_OK;
+  if (st == FSN_OK) fsn_nn_clip_combine(out, r, in, n, &l->desc, ell, s, server);
+  free(r);
+  return st;
 }
 
 /* A fused conv/fc + ReLU pair: the ReLU before the (non-negative) truncation. A tamper hook sees the linear output
@@ -103,22 +143,19 @@ static fsn_status run_layer(const secure_run *r, const fsn_nn_step *step, uint64
     return fsn_2pc_trunc(p, out, out, n, s, mode);
   }
   case FSN_LAYER_RELU: return fsn_2pc_relu(p, out, NULL, in, n);
-  case FSN_LAYER_MAXPOOL: {
-    fsn_pool_shape ps = fsn_nn_pool_shape(l, r->batch);
-    return fsn_2pc_maxpool2d(p, out, in, &ps);
-  }
-  case FSN_LAYER_AVGPOOL: {
-    fsn_pool_shape ps = fsn_nn_pool_shape(l, r->batch);
-    fsn_sumpool2d(out, in, &ps, ell);
-    return average(p, out, n, l->desc.k_h * l->desc.k_w, mode);
-  }
+  case FSN_LAYER_MAXPOOL:
+  case FSN_LAYER_AVGPOOL: return pool(p, out, in, l, r->batch, mode);
   case FSN_LAYER_GLOBAL_AVGPOOL: {
     size_t hw = l->in_shape.h * l->in_shape.w;
     fsn_global_sumpool(out, in, n, hw, ell);
-    return average(p, out, n, hw, mode);
+    fsn_ring_scale(out, out, fsn_nn_avg_factor(hw, s), n, ell);
+    return fsn_2pc_trunc(p, out, out, n, s, mode);
   }
   case FSN_LAYER_ADD: fsn_ring_add(out, in, in2, n, ell); return FSN_OK;
   case FSN_LAYER_FLATTEN: memcpy(out, in, n * sizeof *out); return FSN_OK;
+  case FSN_LAYER_CONCAT: fsn_nn_concat(out, in, in2, l, r->m, r->batch, sizeof *out); return FSN_OK;
+  case FSN_LAYER_PAD: fsn_nn_pad(out, in, l, r->batch, sizeof *out); return FSN_OK;
+  case FSN_LAYER_CLIP: return clip(p, out, in, l, n);
   }
   return fsn_fail(FSN_E_UNSUPPORTED, "secure run: layer '%s' of unknown kind %d", l->desc.name, (int)l->desc.kind);
 }

@@ -279,6 +279,25 @@ fsn_status fsn_tensor_load(fsn_tensor *out, const char *path) {
   return st;
 }
 
+fsn_status fsn_tensor_inputs(const fsn_tensor *t, const char *name, fsn_shape *shape, size_t *count) {
+  const char *who = name ? name : "tensor";
+  const size_t *d = t->dims;
+  switch (t->rank) {
+  case 4: *count = d[0], *shape = (fsn_shape){d[1], d[2], d[3]}; break;
+  case 3: *count = 1, *shape = (fsn_shape){d[0], d[1], d[2]}; break;
+  case 2: *count = d[0], *shape = (fsn_shape){d[1], 1, 1}; break;
+  case 1: *count = 1, *shape = (fsn_shape){d[0], 1, 1}; break;
+  default:
+    return fsn_fail(FSN_E_UNSUPPORTED,
+                    "%s: a tensor of rank %zu is not a batch of inputs (N x C x H x W, C x H x W, "
+                    "N x F or F)",
+                    who, t->rank);
+  }
+  if (!*count || !shape->c || !shape->h || !shape->w)
+    return fsn_fail(FSN_E_FORMAT, "%s: the tensor holds no inputs (a dimension is 0)", who);
+  return FSN_OK;
+}
+
 /* ---- preprocessing of an image tensor (1 x C x H x W) ---- */
 
 /* Bilinear sample of plane p (h x w) at real coordinates (y, x), edges clamped (align_corners = false). */

@@ -2,6 +2,8 @@
 # Users' input files through `fusion plain`: the first three Fashion-MNIST test images written as a PNG (one image),
 # a JPEG-free .npy batch (float32, 3 x 1 x 28 x 28) and a 56 x 56 RGB PNG that --preprocess brings back to the model's
 # 1 x 28 x 28 give the same fixed-point logits, bit for bit, as the IDX images; bad files are one clear line, exit 1.
+# The .npy batch and the PNG also go through a secure `fusion client --input` over TCP: the same logits, bit for bit;
+# a tensor of another shape than the model's is one clear line naming the file.
 # Usage: inputs.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
 build=$1 src=$2
@@ -59,3 +61,35 @@ done
 "$fusion" plain --model "$model" --input "$work/gray.png" --preprocess zoom=2 >"$work/out" 2>"$work/err"
 [ $? -eq 1 ] && grep -q "bad part 'zoom=2'" "$work/err" || fail "bad --preprocess: $(cat "$work/err")"
 echo "bad files and specs: one clear line each"
+
+# secure runs over TCP: a server revealing logits, clients with --input (Fusion on for the .npy, off for the PNG)
+[ "${FSN_ISA:-}" = ref ] && { echo "secure runs skipped at FSN_ISA=ref (reference AES too slow)"; exit 0; }
+export FSN_STATE_FILE=$work/caught-servers
+timeout 600 "$fusion" server --model "$model" --sessions 3 --reveal logits --listen 127.0.0.1:0 >"$work/server.log" 2>&1 &
+port=
+for _ in $(seq 1 600); do
+  port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$work/server.log")
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+[ -n "$port" ] || fail "server did not start: $(cat "$work/server.log")"
+timeout 600 "$fusion" client --connect 127.0.0.1:$port --input "$work/three.npy" --kappa 10 --json --logits \
+  >"$work/secure_npy.json" || fail "client --input npy: $(cat "$work/secure_npy.json")"
+timeout 600 "$fusion" client --connect 127.0.0.1:$port --input "$work/gray.png" --no-fusion --json --logits \
+  >"$work/secure_png.json" || fail "client --input png: $(cat "$work/secure_png.json")"
+python3 - "$work" <<'PY' || fail "secure logits from input files differ from the plaintext engine's"
+import json, sys
+w = sys.argv[1]
+idx = json.load(open(f"{w}/idx.json"))["logits"]
+npy, png = (json.load(open(f"{w}/secure_{n}.json")) for n in ("npy", "png"))
+assert npy["fusion"]["passed"], npy["fusion"]
+assert [p["logits"] for p in npy["predictions"]] == idx, "npy"
+assert [p["logits"] for p in png["predictions"]] == idx[:1], "png"
+print("client --input (.npy with Fusion, PNG): secure logits equal the plaintext engine's, bit for bit")
+PY
+timeout 600 "$fusion" client --connect 127.0.0.1:$port --input "$work/rgb56.png" --no-fusion >"$work/out" \
+  2>"$work/err"
+[ $? -eq 1 ] && [ "$(wc -l <"$work/err")" -eq 1 ] && grep -q "rgb56.png" "$work/err" ||
+  fail "client --input of the wrong shape: $(cat "$work/err")"
+wait
+echo "client --input of the wrong shape: one clear line naming the file"
