@@ -101,6 +101,13 @@ python3 - "$work/label.json" "$work/plain.json" <<'PY' || fail "labels-only pred
 import json, sys
 client, plain = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 assert client["reveal"] == "label" and client["fusion"]["passed"], client
+# amortised: two queries in one batch; mix-and-check's own time is within the 2 % target
+a, o, c = client["amortised"], client["overhead"], client["cost"]
+assert a["queries"] == 2 and a["batch"] == client["fusion"]["N"], a
+assert abs(a["batch_factor"] - a["batch"] / 2) < 1e-3, a
+assert abs(a["bytes_per_query"] - (c["bytes_sent"] + c["bytes_recv"]) / 2) <= 1, (a, c)
+assert 0 < o["seconds"] and o["share"] <= 0.02, o
+assert client["memory"]["client_peak_rss_bytes"] > 0, client["memory"]
 for p in client["predictions"]:
     assert "logits" not in p
     logits = plain["logits"][p["index"]]
@@ -120,6 +127,23 @@ t "$fusion" client --connect 127.0.0.1:$port --index 0 --kappa 10 >/dev/null 2>"
 [ $? -eq 3 ] && grep -q "refused" "$work/refused.err" || fail "caught server not refused: $(cat "$work/refused.err")"
 wait
 grep -q "session 1: .*client verdict: not reported" "$work/adv.log" || fail "adversary log: $(cat "$work/adv.log")"
+
+# fusion params --table: the batch per query falls with n, and the cost per query is the batch factor times one
+# inference's model estimate under the link
+t "$fusion" params --table --per-inference 2,1000000,100 --net wan --json >"$work/table.json" || fail "params --table"
+python3 - "$work/table.json" <<'PY' || fail "params --table: $(cat "$work/table.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+rows = d["rows"]
+assert [r["n"] for r in rows] == [1, 4, 16, 64, 256] and all(r["reached"] for r in rows), rows
+assert rows[0]["N"] == 44 and all(a["batch_factor"] > b["batch_factor"] for a, b in zip(rows, rows[1:])), rows
+one = 2 + 1e6 * 8 / 400e6 + 100 * 0.040  # compute + bytes / bandwidth + rounds x RTT
+for r in rows:
+    factor = r["N"] / r["n"]
+    assert abs(r["batch_factor"] - factor) < 1e-4, r
+    assert abs(r["seconds_per_query"] - factor * one) < 1e-3 * r["seconds_per_query"], r
+    assert abs(r["bytes_per_query"] - factor * 1e6) <= 1, r
+PY
 
 # 6. the trained ResNet under Fusion over TCP, its logits against the fixed-point engine's. One query at kappa 3
 # (R = 2 replicas and B = 3 public samples: a batch of 5 inferences) on a public set of 50 keeps the client under a
