@@ -11,8 +11,8 @@ void fsn_server_opts_init(fsn_server_opts *o) {
                          .public_range = FSN_APP_PUBLIC_RANGE,
                          .threads = 2,
                          .max_batch = 100000,
-                         .ell = 37,
-                         .scale = 12,
+                         .ell = FSN_DEFAULT_ELL,
+                         .scale = FSN_DEFAULT_SCALE,
                          .seed = 1,
                          .timeout = 120};
 }
