@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "apps/commands.h"
 #include "apps/common.h"
@@ -44,7 +45,8 @@ static int usage(void) {
       "  [--kappa K | --no-fusion] [--report-verdict] [--trust-again] [--state FILE] [--approx] [--model-hash HEX]\n"
       "  [--public A-B] [--threads T] [--net PROFILE] [--ell L --scale S] [--max-r R] [--timeout SECONDS]\n"
       "  [--progress] [--json [--logits]]\n"
-      "  LIST: indices of test images, e.g. 0-9,15\n"
+      "  LIST: indices of test images, e.g. 0-9,15; all of them go in one batch (amortised Fusion: the report\n"
+      "  states n, the batch N and the batch factor N/n, and the cost per query)\n"
       "  --input: the queries from a .npy array, an ONNX TensorProto .pb (N x C x H x W) or a PNG/JPEG image\n"
       "    (pixel / 255), as `fusion plain --input`; SPEC as there, e.g. resize=256,crop=224\n"
       "  The verdict is not sent unless --report-verdict (which tells a cheating server one bit per session);\n"
@@ -213,6 +215,26 @@ static double link_latency_s(const client_run *r) {
   return fsn_link_model_seconds(&(fsn_link_profile){.rtt_s = r->link.rtt_s}, 0, 0, r->res.cost.rounds);
 }
 
+/* Amortisation: the batch's cost shared by the n queries, and the batch factor N / n (1 without Fusion). */
+static double batch_factor(const client_run *r) { return (double)r->res.choice.N / (double)r->n; }
+static double seconds_per_query(const client_run *r) { return r->res.cost.seconds / (double)r->n; }
+static double bytes_per_query(const client_run *r) {
+  return (double)(r->res.cost.bytes_sent + r->res.cost.bytes_recv) / (double)r->n;
+}
+
+/* Mix-and-check's own time (planning, shuffling, checks) as a share of the whole batch's time. */
+static double overhead_share(const client_run *r) {
+  double extra = fsn_fusion_overhead_seconds(&r->res.overhead), total = r->res.cost.seconds + extra;
+  return total > 0 ? extra / total : 0;
+}
+
+/* This process's peak resident set (Linux reports ru_maxrss in KiB). The server's is not on the wire: its last
+ * message is the batch's output shares, and adding a field would change the protocol's bytes. */
+static unsigned long long peak_rss_bytes(void) {
+  struct rusage u;
+  return getrusage(RUSAGE_SELF, &u) == 0 ? (unsigned long long)u.ru_maxrss * 1024 : 0;
+}
+
 static void print_text(const client_run *r) {
   char hex[65];
   fsn_app_hex(hex, r->res.card.model_hash, 32);
@@ -236,6 +258,12 @@ static void print_text(const client_run *r) {
   printf("cost: %.2f s, sent %.2f MiB, received %.2f MiB, %llu rounds\n", r->res.cost.seconds,
          (double)r->res.cost.bytes_sent / 1048576.0, (double)r->res.cost.bytes_recv / 1048576.0,
          (unsigned long long)r->res.cost.rounds);
+  printf("per query: %.3f s, %.2f MiB both ways (%zu queries in a batch of %zu: batch factor %.2f)\n",
+         seconds_per_query(r), bytes_per_query(r) / 1048576.0, r->n, r->res.choice.N, batch_factor(r));
+  printf("mix-and-check overhead: %.4f s (plan %.4f, shuffle %.4f, checks %.4f), %.3f %% of the batch's time\n",
+         fsn_fusion_overhead_seconds(&r->res.overhead), r->res.overhead.plan, r->res.overhead.shuffle,
+         r->res.overhead.check, 100 * overhead_share(r));
+  printf("peak RSS of the client: %.1f MiB\n", (double)peak_rss_bytes() / 1048576.0);
   if (r->link.bandwidth_bps > 0 || r->link.rtt_s > 0) {
     char link[96];
     fsn_link_format(link, sizeof link, &r->link);
@@ -275,6 +303,14 @@ static void print_json(const client_run *r) {
   printf("}, \"cost\": {\"seconds\": %.4f, \"bytes_sent\": %llu, \"bytes_recv\": %llu, \"rounds\": %llu}",
          r->res.cost.seconds, (unsigned long long)r->res.cost.bytes_sent, (unsigned long long)r->res.cost.bytes_recv,
          (unsigned long long)r->res.cost.rounds);
+  printf(", \"amortised\": {\"queries\": %zu, \"batch\": %zu, \"batch_factor\": %.4f, \"seconds_per_query\": %.4f, "
+         "\"bytes_per_query\": %.0f}",
+         r->n, r->res.choice.N, batch_factor(r), seconds_per_query(r), bytes_per_query(r));
+  printf(", \"overhead\": {\"plan_seconds\": %.6f, \"shuffle_seconds\": %.6f, \"check_seconds\": %.6f, "
+         "\"seconds\": %.6f, \"share\": %.6f}",
+         r->res.overhead.plan, r->res.overhead.shuffle, r->res.overhead.check,
+         fsn_fusion_overhead_seconds(&r->res.overhead), overhead_share(r));
+  printf(", \"memory\": {\"client_peak_rss_bytes\": %llu, \"server_peak_rss_bytes\": null}", peak_rss_bytes());
   printf(
       ", \"link\": {\"bandwidth_bps\": %.0f, \"rtt_s\": %.6f, \"transfer_seconds\": %.4f, \"latency_seconds\": %.4f}",
       r->link.bandwidth_bps, r->link.rtt_s, link_transfer_s(r), link_latency_s(r));

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Tables and plots of bench/paper.sh: reads OUT/runs/*.json, writes OUT/paper.{json,csv,md} and OUT/plots/*.{svg,png}.
 
-Measured rows come from real sessions (`fusion client --json`); projected rows from `fusion bench model` (one
-inference, layer by layer, big layers on probes) times the batch size. The model estimate of a run is
+Measured rows come from real sessions (`fusion client --json`); the other ResNet rows from `fusion bench model` (one
+inference, layer by layer: every layer whole where bench/paper.sh's time budget allowed it, else big layers on probes)
+times the batch size, labelled "projected". The model estimate of a run is
 compute + bytes / bandwidth + rounds * RTT, with compute the run's time without link emulation and bytes both ways
 added (a conservative reading: the protocols mostly alternate directions)."""
 import argparse
@@ -17,8 +18,10 @@ RUNS = {  # name: (queries, Fusion on)
     "semi": (1, False),
     "fusion1": (1, True),
     "fusion16": (16, True),
+    "fusion64": (64, True),
 }
-RUN_LABEL = {"semi": "semi-honest, 1 query", "fusion1": "Fusion, 1 query", "fusion16": "Fusion, 16 queries"}
+RUN_LABEL = {"semi": "semi-honest, 1 query", "fusion1": "Fusion, 1 query", "fusion16": "Fusion, 16 queries",
+             "fusion64": "Fusion, 64 queries"}
 NAMED_PROFILES = {"off": (0.0, 0.0), "none": (0.0, 0.0), "lan": (3e9, 0.3e-3), "wan": (400e6, 40e-3),
                   "wan-slow": (100e6, 80e-3)}
 KAPPA = 40
@@ -66,12 +69,12 @@ def batch_size(fusion, n, kappa):
     return json.loads(out)["recommended"]["N"]
 
 
-def measured_rows(runs_dir, profiles, run_names):
+def measured_rows(runs_dir, network, profiles, run_names):
     rows = []
     for run in run_names:
-        off = load(os.path.join(runs_dir, f"4layer-off-{run}.json"))
+        off = load(os.path.join(runs_dir, f"{network}-off-{run}.json"))
         for profile in ["off"] + profiles:
-            c = load(os.path.join(runs_dir, f"4layer-{profile}-{run}.json"))
+            c = load(os.path.join(runs_dir, f"{network}-{profile}-{run}.json"))
             if not c:
                 continue
             cost, layers = c["cost"], c["layers"]
@@ -79,7 +82,7 @@ def measured_rows(runs_dir, profiles, run_names):
             nbytes = cost["bytes_sent"] + cost["bytes_recv"]
             compute = off["cost"]["seconds"] if off else None
             rows.append({
-                "network": "4layer", "profile": profile, "run": run, "queries": RUNS[run][0],
+                "network": network, "profile": profile, "run": run, "queries": RUNS[run][0],
                 "batch": c["fusion"].get("N", RUNS[run][0]), "source": "measured",
                 "seconds": cost["seconds"], "compute_seconds": compute,
                 "estimate_seconds": estimate(compute, nbytes, cost["rounds"], profile) if off else None,
@@ -105,22 +108,32 @@ def model_totals(m):
     return t
 
 
-def projected_rows(runs_dir, network, profiles, run_names, batches):
-    m = load(os.path.join(runs_dir, f"{network}-model.json"))
+def inference_model(runs_dir, network):
+    """One inference layer by layer: every layer whole if bench/paper.sh ran it within the budget, else probed."""
+    return load(os.path.join(runs_dir, f"{network}-model-whole.json")) or load(
+        os.path.join(runs_dir, f"{network}-model.json"))
+
+
+def projected_rows(runs_dir, network, profiles, run_names, batches, measured=()):
+    m = inference_model(runs_dir, network)
     if not m:
         return []
     per, setup = model_totals(m), m["setup"]
     rows = []
     for run in run_names:
         N = batches[run]
+        source = "projected" if m["projected"] else (
+            "measured layer by layer" if N == 1 else "projected (N x one inference measured layer by layer)")
         compute = setup["seconds"] + N * per["seconds"]
         c2s = setup["bytes_client_to_server"] + N * per["c2s"]
         s2c = setup["bytes_server_to_client"] + N * per["s2c"]
         rounds = setup["rounds"] + N * per["rounds"]
         for profile in ["off"] + profiles:
+            if (profile, run) in measured:
+                continue
             rows.append({
                 "network": network, "profile": profile, "run": run, "queries": RUNS[run][0], "batch": N,
-                "source": "projected" if m["projected"] else "measured layer by layer",
+                "source": source,
                 "seconds": None, "compute_seconds": compute,
                 "estimate_seconds": estimate(compute, c2s + s2c, rounds, profile),
                 "client_sent": c2s, "client_recv": s2c, "rounds": rounds,
@@ -243,12 +256,16 @@ def markdown(rows, checks, ov, ref, machine, args):
               "*Projected* rows were not run whole: `fusion bench model` measured every layer of one inference (big "
               "layers on channel-cropped probes, scaled part by part, bytes exactly) and the row is the batch size "
               "times that; their time column is the model estimate. *Offline* is the base OTs (the protocol has no "
-              "other input-independent phase: OT extension runs on the fly) plus the output reveal.", ""]
-    lines += ["| network | link | run | batch | time | model estimate | client → server | server → client | rounds "
-              "| offline | source |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "other input-independent phase: OT extension runs on the fly) plus the output reveal. *Per query* is the time "
+              "(measured, else the model estimate) over the batch's queries. bench/paper.sh measures a ResNet run "
+              "instead of projecting it when its projection fits the time budget (--budget).", ""]
+    lines += ["| network | link | run | batch | time | model estimate | per query | client → server | server → client "
+              "| rounds | offline | source |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
+        t = r["seconds"] if r["seconds"] is not None else r["estimate_seconds"]
         lines.append(f"| {r['network']} | {r['profile']} | {RUN_LABEL[r['run']]} | {r['batch']} | {fmt_s(r['seconds'])} "
-                     f"| {fmt_s(r['estimate_seconds'])} | {fmt_b(r['client_sent'])} | {fmt_b(r['client_recv'])} "
+                     f"| {fmt_s(r['estimate_seconds'])} | {fmt_s(t / r['queries'] if t is not None else None)} "
+                     f"| {fmt_b(r['client_sent'])} | {fmt_b(r['client_recv'])} "
                      f"| {r['rounds']:.0f} | {fmt_s(r['offline_seconds'])} | {r['source']} |")
     lines.append("")
     lines += reference_section(rows, ref)
@@ -325,7 +342,7 @@ def plots(out, rows, ov, profiles):
     hist = "set style data histograms\nset style histogram cluster gap 1\nset style fill solid 0.8 border -1\n" \
            "set xtics rotate by -30\nset logscale y\nset grid ytics\nset key top left\n"
     ok &= gnuplot(d, "time", hist + "set ylabel 'seconds (model estimate; projected for ResNets)'\n"
-                  "set title 'One run per network: semi-honest, Fusion 1 query, Fusion 16 queries'\n"
+                  "set title 'One run per network: semi-honest and Fusion (1, 16 or 64 queries)'\n"
                   f"plot '{d}/runs.dat' " + ", ''".join(f" using {i + 2}:xtic(1) title '{c}'"
                                                          for i, c in enumerate(cols)) + "\n")
     ok &= gnuplot(d, "bytes", hist + "set ylabel 'GiB, both ways'\nset title 'Traffic per run'\n"
@@ -361,12 +378,26 @@ def main():
     ap.add_argument("--net", default="lan,wan")
     ap.add_argument("--runs", default="semi fusion1 fusion16")
     ap.add_argument("--only", default="4layer,resnet18,resnet50")
+    ap.add_argument("--resnet-runs", default="semi fusion1 fusion64")
+    ap.add_argument("--estimate", nargs=3, metavar=("NETWORK", "RUN", "PROFILE"),
+                    help="print the projected model estimate (seconds) of one run and exit (bench/paper.sh's budget)")
     a = ap.parse_args()
     runs_dir, profiles, run_names = os.path.join(a.out, "runs"), a.net.split(","), a.runs.split()
-    batches = {run: batch_size(a.fusion, RUNS[run][0], KAPPA if RUNS[run][1] else None) for run in run_names}
-    rows = measured_rows(runs_dir, profiles, run_names)
+    resnet_runs = a.resnet_runs.split()
+    batches = {run: batch_size(a.fusion, RUNS[run][0], KAPPA if RUNS[run][1] else None)
+               for run in set(run_names + resnet_runs)}
+    if a.estimate:
+        net, run, profile = a.estimate
+        row = find(projected_rows(runs_dir, net, [profile], [run], batches), profile=profile)
+        if not row:
+            raise SystemExit(f"paper.py: no inference model of {net} under {runs_dir}")
+        print(f"{row['estimate_seconds']:.3f}")
+        return
+    rows = measured_rows(runs_dir, "4layer", profiles, run_names)
     for net in ("resnet18", "resnet50"):
-        rows += projected_rows(runs_dir, net, profiles, run_names, batches)
+        measured = measured_rows(runs_dir, net, profiles, resnet_runs)
+        rows += measured + projected_rows(runs_dir, net, profiles, resnet_runs, batches,
+                                          {(r["profile"], r["run"]) for r in measured})
     if not rows:
         raise SystemExit("paper.py: no results under " + runs_dir)
     checks, ov = validation(runs_dir), overhead(a.fusion)

@@ -319,6 +319,11 @@ START_TEST(honest_server_logits_policy) {
   session_run(&s);
   ck_assert_msg(s.client_status == FSN_OK, "%s", fsn_last_error());
   ck_assert_int_eq(s.result.card.reveal, FSN_REVEAL_LOGITS);
+  /* Mix-and-check's own time is measured phase by phase, outside the batch's. */
+  const fsn_fusion_overhead *ov = &s.result.overhead;
+  ck_assert(ov->plan > 0 && ov->shuffle > 0 && ov->check > 0);
+  ck_assert_double_eq_tol(fsn_fusion_overhead_seconds(ov), ov->plan + ov->shuffle + ov->check, 1e-12);
+  ck_assert(s.result.cost.seconds > 0);
   uint64_t *y = plain_logits(&s);
   ck_assert_ptr_nonnull(s.result.logits);
   ck_assert_mem_eq(s.result.logits, y, QUERIES * CLASSES * sizeof *y);

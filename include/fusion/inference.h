@@ -51,17 +51,29 @@ typedef struct fsn_fusion_client_opts {
   int progress;                 /* per-layer progress lines on stderr */
 } fsn_fusion_client_opts;
 
+/* The client's time spent on mix-and-check outside the secure batch itself (seconds, CLOCK_MONOTONIC): what Fusion
+ * adds beyond the N inferences (issue 16's target: <= 2 % of the batch's time). */
+typedef struct fsn_fusion_overhead {
+  double plan;    /* the (R, B) search and drawing the secret permutation */
+  double shuffle; /* assembling the permuted batch */
+  double check;   /* the replica and public-sample checks, and un-permuting the predictions */
+} fsn_fusion_overhead;
+
+/* plan + shuffle + check. */
+double fsn_fusion_overhead_seconds(const fsn_fusion_overhead *o);
+
 typedef struct fsn_fusion_result {
   fsn_card card;        /* the server's card (owned) */
   fsn_mc_choice choice; /* (R, B, N); R = 1, B = 0, N = n without Fusion */
   fsn_mc_report report;
-  fsn_status check; /* FSN_OK, or FSN_E_CHEATING when the checks failed */
-  bool refused;     /* the server failed the checks in an earlier session: nothing was run */
-  size_t dim;       /* logits per output */
-  size_t *labels;   /* n predictions; NULL unless delivered */
-  uint64_t *logits; /* n x dim; only when delivered and the card's policy is FSN_REVEAL_LOGITS */
-  fsn_cost cost;    /* the batch, this party */
-  fsn_cost *layers; /* per layer of card.arch */
+  fsn_status check;             /* FSN_OK, or FSN_E_CHEATING when the checks failed */
+  bool refused;                 /* the server failed the checks in an earlier session: nothing was run */
+  size_t dim;                   /* logits per output */
+  size_t *labels;               /* n predictions; NULL unless delivered */
+  uint64_t *logits;             /* n x dim; only when delivered and the card's policy is FSN_REVEAL_LOGITS */
+  fsn_cost cost;                /* the batch, this party */
+  fsn_cost *layers;             /* per layer of card.arch */
+  fsn_fusion_overhead overhead; /* outside cost.seconds, which times the batch run alone */
 } fsn_fusion_result;
 
 /* One whole Fusion query over connected channels (chs[0..nthreads), the handshake done with opts->ell, scale).

@@ -6,12 +6,21 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum { DEFAULT_MAX_R = 48 };
 #define DEFAULT_KAPPA          40.0
 #define DEFAULT_MAX_ACTIVATION ((size_t)1 << 31)
 
 static size_t shape_size(fsn_shape s) { return s.c * s.h * s.w; }
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double fsn_fusion_overhead_seconds(const fsn_fusion_overhead *o) { return o->plan + o->shuffle + o->check; }
 
 /* The card must describe the public set the client holds, take the client's inputs, use its encoding, and (with
  * commitments) claim exactly the accuracy its committed labels score: the client checks model quality itself. */
@@ -150,7 +159,9 @@ static fsn_status check_record(const fsn_fusion_client_opts *o, fsn_fusion_resul
  * timing depends on them. */
 static fsn_status run_and_check(fsn_channel *const *chs, size_t nthreads, const fsn_fusion_client_opts *o,
                                 fsn_fusion_result *r, const fsn_mc_plan *plan, uint64_t *out) {
+  double t0 = now();
   uint64_t *x = permuted_inputs(o, plan);
+  r->overhead.shuffle = now() - t0;
   if (!x) return fsn_fail(FSN_E_NOMEM, "a batch of %zu inputs", plan->N);
   fsn_secure_opts so = {.progress = o->progress,
                         .layer_costs = r->layers,
@@ -161,12 +172,19 @@ static fsn_status run_and_check(fsn_channel *const *chs, size_t nthreads, const 
   free(x);
   if (st == FSN_OK && !o->report_verdict) st = fsn_client_send_verdict(chs[0], FSN_VERDICT_SILENT);
   if (st != FSN_OK) return st;
+  t0 = now();
   r->check = o->no_fusion ? FSN_OK : check_outputs(o, r, plan, out);
+  r->overhead.check = now() - t0;
   if (r->check != FSN_OK && r->check != FSN_E_CHEATING) return r->check;
   if (o->report_verdict &&
       (st = fsn_client_send_verdict(chs[0], r->check == FSN_OK ? FSN_VERDICT_PASS : FSN_VERDICT_FAIL)) != FSN_OK)
     return st;
-  if (r->check == FSN_OK) return deliver(o, r, plan, out);
+  if (r->check == FSN_OK) {
+    t0 = now();
+    st = deliver(o, r, plan, out);
+    r->overhead.check += now() - t0;
+    return st;
+  }
   if (o->state_path &&
       (st = fsn_fusion_state_record(o->state_path, r->card.model_hash, o->server_id ? o->server_id : "")) != FSN_OK)
     return st;
@@ -187,7 +205,9 @@ fsn_status fsn_fusion_client_run(fsn_channel *const *chs, size_t nthreads, const
   if (st == FSN_OK) st = check_card(o, &r->card);
   if (st == FSN_OK) st = check_record(o, r);
   fsn_mc_plan plan = {0};
+  double t0 = now();
   if (st == FSN_OK) st = plan_batch(o, r, &plan);
+  r->overhead.plan = now() - t0;
   if (st == FSN_OK) st = check_activation_budget(o, r->card.arch, plan.N);
   uint64_t *out = NULL;
   if (st == FSN_OK) {
