@@ -732,9 +732,9 @@ static void channel_opts_of(const fsn_channel *ch, fsn_channel_opts *o) {
   *o = (fsn_channel_opts){.timeout_ms = ch->timeout_ms, .max_frame = ch->max_frame, .link = ch->link};
 }
 
-fsn_status fsn_channel_handshake(fsn_channel *ch, fsn_role role, const fsn_session_params *p) {
+fsn_status fsn_channel_handshake(fsn_channel *ch, fsn_role role, const fsn_channel_params *p) {
   if (!p) return fsn_fail(FSN_E_INVALID, "handshake: NULL parameters");
-  fsn_session_params q = *p;
+  fsn_channel_params q = *p;
   if (role == FSN_ROLE_CLIENT && q.session_id == 0) q.session_id = fresh_session_id();
   fsn_channel_opts o;
   channel_opts_of(ch, &o);
@@ -745,7 +745,7 @@ fsn_status fsn_channel_handshake(fsn_channel *ch, fsn_role role, const fsn_sessi
 
 /* ---- sessions of several channels ---- */
 
-void fsn_session_close(fsn_channel **chs, size_t n) {
+void fsn_channels_close(fsn_channel **chs, size_t n) {
   for (size_t i = 0; i < n; i++) {
     fsn_channel_destroy(chs[i]);
     chs[i] = NULL;
@@ -753,10 +753,10 @@ void fsn_session_close(fsn_channel **chs, size_t n) {
 }
 
 static fsn_status session_open(fsn_listener *l, const char *host_port, fsn_channel **chs, size_t n, fsn_role role,
-                               const fsn_session_params *p, const fsn_channel_opts *opts) {
+                               const fsn_channel_params *p, const fsn_channel_opts *opts) {
   if (n == 0 || n > UINT32_MAX || !p) return fsn_fail(FSN_E_INVALID, "session: %zu channels", n);
   for (size_t i = 0; i < n; i++) chs[i] = NULL;
-  fsn_session_params q = *p;
+  fsn_channel_params q = *p;
   if (role == FSN_ROLE_CLIENT && q.session_id == 0) q.session_id = fresh_session_id();
   fsn_channel_opts o = opts ? *opts : (fsn_channel_opts){0};
   if (o.timeout_ms <= 0) o.timeout_ms = DEFAULT_TIMEOUT_MS;
@@ -770,7 +770,7 @@ static fsn_status session_open(fsn_listener *l, const char *host_port, fsn_chann
       st = fsn_channel_handshake_hello(chs[i], &h);
     }
     if (st != FSN_OK) {
-      fsn_session_close(chs, n);
+      fsn_channels_close(chs, n);
       return st;
     }
     q.session_id = fsn_channel_session_id(chs[0]); /* the server then insists on the same id on every channel */
@@ -778,7 +778,7 @@ static fsn_status session_open(fsn_listener *l, const char *host_port, fsn_chann
   if (n > 1 && chs[0]->emulate) {
     shared_link *s = calloc(1, sizeof *s);
     if (!s) {
-      fsn_session_close(chs, n);
+      fsn_channels_close(chs, n);
       return fsn_fail(FSN_E_NOMEM, "session: out of memory");
     }
     atomic_init(&s->free_ns, 0);
@@ -788,13 +788,13 @@ static fsn_status session_open(fsn_listener *l, const char *host_port, fsn_chann
   return FSN_OK;
 }
 
-fsn_status fsn_session_accept(fsn_listener *l, fsn_channel **chs, size_t n, fsn_role role, const fsn_session_params *p,
-                              const fsn_channel_opts *opts) {
+fsn_status fsn_channels_accept(fsn_listener *l, fsn_channel **chs, size_t n, fsn_role role, const fsn_channel_params *p,
+                               const fsn_channel_opts *opts) {
   return session_open(l, NULL, chs, n, role, p, opts);
 }
 
-fsn_status fsn_session_connect(fsn_channel **chs, size_t n, const char *host_port, fsn_role role,
-                               const fsn_session_params *p, const fsn_channel_opts *opts) {
+fsn_status fsn_channels_connect(fsn_channel **chs, size_t n, const char *host_port, fsn_role role,
+                                const fsn_channel_params *p, const fsn_channel_opts *opts) {
   return session_open(NULL, host_port, chs, n, role, p, opts);
 }
 

@@ -136,7 +136,7 @@ fsn_wire_verdict fsn_wire_hello_check(const fsn_wire_hello *mine, const fsn_wire
   return FSN_VERDICT_OK;
 }
 
-void fsn_wire_hello_make(fsn_wire_hello *h, fsn_role role, const fsn_session_params *p, uint32_t chan_index,
+void fsn_wire_hello_make(fsn_wire_hello *h, fsn_role role, const fsn_channel_params *p, uint32_t chan_index,
                          uint32_t chan_count, const fsn_channel_opts *opts) {
   memset(h, 0, sizeof *h);
   h->magic = FSN_WIRE_MAGIC;

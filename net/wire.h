@@ -62,7 +62,7 @@ fsn_wire_verdict fsn_wire_hello_check(const fsn_wire_hello *mine, const fsn_wire
 const char *fsn_wire_verdict_name(unsigned verdict);
 
 /* The hello a party sends for these parameters (t_send_ns left for the handshake to fill). */
-void fsn_wire_hello_make(fsn_wire_hello *h, fsn_role role, const fsn_session_params *p, uint32_t chan_index,
+void fsn_wire_hello_make(fsn_wire_hello *h, fsn_role role, const fsn_channel_params *p, uint32_t chan_index,
                          uint32_t chan_count, const fsn_channel_opts *opts);
 
 /* The handshake with an explicit hello, so tests can send a wrong magic or version. */

@@ -276,7 +276,7 @@ static void handshake_both(fsn_wire_hello a, fsn_wire_hello b, fsn_status want, 
 
 static fsn_wire_hello hello(fsn_role role, uint32_t ell, uint32_t scale, uint64_t session) {
   fsn_wire_hello h;
-  fsn_session_params p = {.ell = ell, .scale = scale, .session_id = session};
+  fsn_channel_params p = {.ell = ell, .scale = scale, .session_id = session};
   fsn_wire_hello_make(&h, role, &p, 0, 1, &(fsn_channel_opts){.max_frame = 1 << 20});
   return h;
 }
@@ -309,7 +309,7 @@ START_TEST(handshake_public_api_and_misuse) {
   fsn_channel *a, *b;
   fsn_test_channel_pair(&a, &b, NULL);
   expect_fail(fsn_channel_send(a, "x", 1), FSN_E_INVALID, "handshake", "send before handshake");
-  expect_fail(fsn_channel_handshake(a, FSN_ROLE_CLIENT, &(fsn_session_params){.ell = 65}), FSN_E_INVALID, "ell",
+  expect_fail(fsn_channel_handshake(a, FSN_ROLE_CLIENT, &(fsn_channel_params){.ell = 65}), FSN_E_INVALID, "ell",
               "ell 65");
   fsn_channel_destroy(a);
   fsn_channel_destroy(b);
@@ -355,7 +355,7 @@ START_TEST(peer_closes_while_the_other_waits) {
 END_TEST
 
 START_TEST(peer_closes_during_handshake) {
-  fsn_session_params p = {.ell = 37, .scale = 12};
+  fsn_channel_params p = {.ell = 37, .scale = 12};
   /* The peer goes away without a word. */
   fsn_channel *a, *b;
   fsn_test_channel_pair(&a, &b, &(fsn_channel_opts){.timeout_ms = 5000});

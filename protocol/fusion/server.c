@@ -58,18 +58,18 @@ fsn_status fsn_fusion_serve(fsn_fusion_server *s, fsn_listener *l, size_t nthrea
                             size_t sessions, fsn_fusion_log_fn log, void *arg) {
   if (nthreads == 0 || nthreads > MAX_CHANNELS)
     return fsn_fail(FSN_E_INVALID, "fusion server: %zu threads (1 .. %d)", nthreads, MAX_CHANNELS);
-  const fsn_session_params params = {.ell = s->card.ell, .scale = s->card.scale};
+  const fsn_channel_params params = {.ell = s->card.ell, .scale = s->card.scale};
   for (size_t k = 1; sessions == 0 || k <= sessions; k++) {
     fsn_channel *chs[MAX_CHANNELS] = {0};
     fsn_fusion_session_log entry = {.index = k};
-    fsn_status st = fsn_session_accept(l, chs, nthreads, FSN_ROLE_SERVER, &params, chan);
+    fsn_status st = fsn_channels_accept(l, chs, nthreads, FSN_ROLE_SERVER, &params, chan);
     if (st == FSN_OK) {
       st = fsn_fusion_serve_session(s, chs, nthreads, &entry); /* a failed session is logged, not fatal */
     } else {
       entry.status = st;
       snprintf(entry.error, sizeof entry.error, "%s", fsn_last_error());
     }
-    fsn_session_close(chs, nthreads);
+    fsn_channels_close(chs, nthreads);
     if (log) log(&entry, arg);
   }
   return FSN_OK;
