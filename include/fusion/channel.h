@@ -91,8 +91,17 @@ FSN_NODISCARD fsn_status fsn_channels_accept(fsn_listener *l, fsn_channel **chs,
                                              const fsn_channel_params *p, const fsn_channel_opts *opts);
 FSN_NODISCARD fsn_status fsn_channels_connect(fsn_channel **chs, size_t n, const char *host_port, fsn_role role,
                                               const fsn_channel_params *p, const fsn_channel_opts *opts);
+/* From now on no read or write of these channels waits past `seconds` from now (0: no deadline), besides each call's
+ * own timeout: a peer that dribbles bytes cannot hold a session longer. A wait cut by the deadline fails with
+ * FSN_E_TIMEOUT ("the session's deadline has passed"). */
+void fsn_channels_set_deadline(fsn_channel *const *chs, size_t n, double seconds);
 /* Destroy n channels (NULL entries skipped). */
 void fsn_channels_close(fsn_channel **chs, size_t n);
+
+/* End the session with a reason the peer reports: its next receive on this channel fails with FSN_E_CLOSED "the peer
+ * ended the session: <why>" (at most 512 bytes of why are sent; the peer shows printable ASCII only). For a server
+ * refusing a request; FSN_E_INVALID if the channel cannot send any more (no handshake, or a write failed). */
+FSN_NODISCARD fsn_status fsn_channel_send_error(fsn_channel *ch, const char *why);
 
 /* Bit vectors: bits[j] is 0 or 1 (only bit 0 of each byte is read); on the wire ceil(n / 8) bytes, bit j is bit
  * (j % 8) of byte j / 8, unused high bits of the last byte zero (the receiver rejects a frame where they are not). */
