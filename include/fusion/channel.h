@@ -46,7 +46,9 @@ FSN_NODISCARD fsn_status fsn_accept(fsn_listener *l, fsn_channel **out, const fs
 FSN_NODISCARD fsn_status fsn_connect(fsn_channel **out, const char *host_port, const fsn_channel_opts *opts);
 void fsn_channel_destroy(fsn_channel *ch);
 
-/* Exchange magic, version, role and params; a mismatch is FSN_E_MISMATCH on both sides. */
+/* Exchange magic, version, role and params; a mismatch is FSN_E_MISMATCH on both sides. A server that will not
+ * serve this client (an acceptor's busy or per-address refusal, <fusion/acceptor.h>) answers with a refusal in
+ * place of its hello: FSN_E_CLOSED, "the server refused the connection (...); try again later". */
 FSN_NODISCARD fsn_status fsn_channel_handshake(fsn_channel *ch, fsn_role role, const fsn_channel_params *p);
 
 /* Queue one frame of n bytes (sent on flush, on a full buffer, or before the next receive). */
