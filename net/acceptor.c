@@ -63,7 +63,9 @@ typedef struct conn {
   slot *slot;
   uint64_t gen;
   size_t index;
-  int refused; /* admit() refused it: busy */
+  int refused;         /* admit() refused it: busy */
+  int hello_seen;      /* admit() ran: the peer is a fusion client */
+  uint64_t session_id; /* from its hello */
 } conn;
 
 /* ---- per-address counts (under mu) ---- */
@@ -134,6 +136,8 @@ static slot *slot_of_session(acceptor *a, uint64_t id) {
 static fsn_wire_verdict admit(void *arg, const fsn_wire_hello *peer, fsn_wire_hello *mine) {
   conn *c = arg;
   acceptor *a = c->acc;
+  c->hello_seen = 1;
+  c->session_id = peer->session_id;
   mine->session_id = peer->session_id;
   mine->chan_index = peer->chan_index;
   if (peer->chan_count != a->o.channels || peer->chan_index >= a->o.channels || peer->session_id == 0)
@@ -229,6 +233,9 @@ static void *conn_main(void *arg) {
   fsn_wire_hello mine;
   fsn_wire_hello_make(&mine, FSN_ROLE_SERVER, &a->params, 0, (uint32_t)a->o.channels, &a->chan);
   fsn_status st = fsn_channel_handshake_respond(c->ch, &mine, admit, c);
+  char why[512];
+  snprintf(why, sizeof why, "%s", st == FSN_OK ? "" : fsn_last_error());
+  size_t report = 0; /* the index under which a failed fusion client is logged (0: not) */
   pthread_mutex_lock(&a->mu);
   int live = c->slot && c->slot->gen == c->gen && c->slot->state == SLOT_FORMING;
   if (st == FSN_OK && live) {
@@ -239,11 +246,20 @@ static void *conn_main(void *arg) {
     else
       a->stats.failed++;
     if (live) slot_free(a, c->slot); /* one channel failed: its whole group goes */
+    if (st != FSN_OK && c->hello_seen && !c->refused && !(a->o.sessions && a->started >= a->o.sessions))
+      report = ++a->started;
   }
   if (c->ch) {
     fsn_channel_destroy(c->ch);
     addr_release(a, c->addr, 1);
   }
+  pthread_mutex_unlock(&a->mu);
+  if (report) {
+    fsn_acceptor_session info = {.status = st, .error = why, .index = report, .session_id = c->session_id};
+    snprintf(info.peer, sizeof info.peer, "%s", c->peer);
+    a->fn(a->arg, &info);
+  }
+  pthread_mutex_lock(&a->mu);
   a->pending--;
   pthread_cond_broadcast(&a->idle);
   pthread_mutex_unlock(&a->mu);

@@ -636,7 +636,8 @@ typedef struct acc_run {
   fsn_acceptor_stats stats;
   fsn_status st;
   pthread_t thread;
-  atomic_int running, most_running, served, failed;
+  atomic_int running, most_running, served, failed, rejected;
+  char rejected_why[256];
   double failed_after_s; /* how long the last failed session lasted */
   int wait_for_two;      /* each session waits (up to 5 s) until two run at once */
   atomic_int release;    /* sessions hold until this is set (when hold is on) */
@@ -646,6 +647,12 @@ typedef struct acc_run {
 /* Each session: channel i receives 64 ring values and sends each back plus i + 1. */
 static void acc_session(void *arg, const fsn_acceptor_session *s) {
   acc_run *r = arg;
+  if (s->status != FSN_OK) { /* a fusion client whose handshake failed: reported, not served */
+    ck_assert_ptr_null(s->chs);
+    snprintf(r->rejected_why, sizeof r->rejected_why, "%s", s->error);
+    atomic_fetch_add(&r->rejected, 1);
+    return;
+  }
   int now_running = atomic_fetch_add(&r->running, 1) + 1;
   int seen = atomic_load(&r->most_running);
   while (now_running > seen && !atomic_compare_exchange_weak(&r->most_running, &seen, now_running)) {
@@ -858,6 +865,23 @@ START_TEST(acceptor_busy_and_incomplete_groups) {
 }
 END_TEST
 
+/* A client announcing another channel count fails its handshake on both sides; the acceptor reports it as a failed
+ * session (which counts towards `sessions`), so an operator sees misconfigured clients in the log. */
+START_TEST(acceptor_reports_a_failed_handshake) {
+  acc_run r = {.o = {.channels = 2, .sessions = 1}};
+  acc_start(&r);
+  char addr[64];
+  acc_address(&r, addr, sizeof addr);
+  fsn_channel *ch;
+  expect_fail(fsn_channels_connect(&ch, 1, addr, FSN_ROLE_CLIENT, &acc_params, &(fsn_channel_opts){.timeout_ms = 3000}),
+              FSN_E_MISMATCH, "channel", "a client with one channel of a two-channel server");
+  acc_join(&r);
+  ck_assert_int_eq(atomic_load(&r.rejected), 1);
+  ck_assert_int_eq(atomic_load(&r.served), 0);
+  ck_assert_msg(strstr(r.rejected_why, "channel 0 of 2 (this side) vs 0 of 1 (peer)"), "%s", r.rejected_why);
+}
+END_TEST
+
 /* The stop flag: running sessions finish, newcomers are refused as busy, then the acceptor returns. */
 START_TEST(acceptor_stop_drains_running_sessions) {
   static volatile sig_atomic_t stop;
@@ -927,6 +951,7 @@ int main(void) {
   tcase_add_test(tc, acceptor_cuts_a_dribbling_client_at_the_session_deadline);
   tcase_add_test(tc, acceptor_hello_flood_does_not_starve_honest_clients);
   tcase_add_test(tc, acceptor_busy_and_incomplete_groups);
+  tcase_add_test(tc, acceptor_reports_a_failed_handshake);
   tcase_add_test(tc, acceptor_stop_drains_running_sessions);
   tcase_add_test(tc, error_frames_end_the_session_with_a_reason);
   suite_add_tcase(s, tc);

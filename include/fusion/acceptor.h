@@ -31,8 +31,13 @@ typedef struct fsn_acceptor_opts {
   const volatile sig_atomic_t *stop; /* may be NULL; non-zero: refuse new clients, let running sessions finish */
 } fsn_acceptor_opts;
 
-/* A complete group, as handed to the session callback. */
+/* A complete group, as handed to the session callback; or a client whose hello was read but whose handshake failed
+ * (e.g. other ring parameters or channel count): then status is its error, chs is NULL and n is 0, and the callback
+ * only logs it. Both count towards opts.sessions. Refused (busy, crowded) and silent connections are only counted in
+ * the stats. */
 typedef struct fsn_acceptor_session {
+  fsn_status status;   /* FSN_OK: a group to serve */
+  const char *error;   /* status != FSN_OK: why */
   size_t index;        /* 1, 2, ... in order of completion */
   uint64_t session_id; /* the client's */
   char peer[64];       /* the client's address and port (of channel 0), "host:port" or "[v6]:port" */

@@ -80,8 +80,13 @@ static void serve_group(void *arg, const fsn_acceptor_session *g) {
   serve_ctx *c = arg;
   fsn_fusion_session_log entry = {.index = g->index, .session_id = g->session_id};
   snprintf(entry.peer, sizeof entry.peer, "%s", g->peer);
-  fsn_status st = fsn_fusion_serve_session(c->s, g->chs, g->n, &entry);
-  (void)st; /* a failed session is logged (entry.status), not fatal */
+  if (g->status != FSN_OK) { /* a client whose handshake failed: logged as a failed session, as before */
+    entry.status = g->status;
+    snprintf(entry.error, sizeof entry.error, "%s", g->error);
+  } else {
+    fsn_status st = fsn_fusion_serve_session(c->s, g->chs, g->n, &entry);
+    (void)st; /* a failed session is logged (entry.status), not fatal */
+  }
   if (!c->log) return;
   pthread_mutex_lock(&c->log_mu);
   c->log(&entry, c->arg);
