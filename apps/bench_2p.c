@@ -36,7 +36,7 @@ double fsn_bench_2p_bytes(fsn_channel **ch, size_t nthreads) {
   return total;
 }
 
-static const fsn_session_params bench_params = {.ell = 64, .scale = 12, .session_id = 0xbe7c4};
+static const fsn_channel_params bench_params = {.ell = 64, .scale = 12, .session_id = 0xbe7c4};
 
 static int party(fsn_role role, fsn_listener *l, const char *addr, size_t nthreads, fsn_bench_party_fn fn, void *arg) {
   fsn_channel **ch = calloc(nthreads, sizeof *ch);

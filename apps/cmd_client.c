@@ -365,10 +365,10 @@ static fsn_status run(client_run *r) {
   if (st != FSN_OK) return st;
   r->link = co.link;
   fsn_channel *chs[MAX_THREADS] = {0};
-  const fsn_session_params params = {.ell = (uint32_t)r->o.ell, .scale = (uint32_t)r->o.scale};
-  st = fsn_session_connect(chs, r->o.threads, r->o.connect, FSN_ROLE_CLIENT, &params, &co);
+  const fsn_channel_params params = {.ell = (uint32_t)r->o.ell, .scale = (uint32_t)r->o.scale};
+  st = fsn_channels_connect(chs, r->o.threads, r->o.connect, FSN_ROLE_CLIENT, &params, &co);
   if (st == FSN_OK) st = query(r, chs);
-  fsn_session_close(chs, r->o.threads);
+  fsn_channels_close(chs, r->o.threads);
   return st;
 }
 

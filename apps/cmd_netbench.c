@@ -27,7 +27,7 @@ typedef struct bench_opts {
 /* The second party: answers pings and acknowledges bulk transfers until told to quit. */
 static int echo_party(const char *addr, const fsn_channel_opts *co) {
   fsn_channel *ch;
-  fsn_session_params p = {.ell = 64, .scale = 0};
+  fsn_channel_params p = {.ell = 64, .scale = 0};
   fsn_status st = fsn_connect(&ch, addr, co);
   if (st == FSN_OK && (st = fsn_channel_handshake(ch, FSN_ROLE_CLIENT, &p)) != FSN_OK) fsn_channel_destroy(ch);
   if (st != FSN_OK) {
@@ -232,7 +232,7 @@ int fsn_cmd_netbench(int argc, char **argv) {
     }
   }
   fsn_channel *ch = NULL;
-  fsn_session_params p = {.ell = 64, .scale = 0};
+  fsn_channel_params p = {.ell = 64, .scale = 0};
   results r = {0};
   fsn_status st = fsn_accept(l, &ch, &co);
   if (st == FSN_OK) st = fsn_channel_handshake(ch, FSN_ROLE_SERVER, &p);

@@ -12,12 +12,33 @@ typedef struct fsn_server_opts {
   bool no_commit;
   double claimed;
   fsn_reveal reveal; /* --reveal label|logits: what the client learns [label] */
+  /* Serving many clients (include/fusion/acceptor.h): */
+  unsigned long long max_sessions, max_per_client; /* [2], [2 x threads] */
+  double session_timeout, handshake_timeout;       /* seconds; [0 = none], [10] */
+  unsigned long long memory_budget;                /* bytes; [a quarter of RAM] */
+  bool log_json;
 } fsn_server_opts;
+
+/* getopt values of the options for serving many clients (above any character). */
+enum {
+  FSN_SERVER_OPT_MAX_SESSIONS = 0x1000,
+  FSN_SERVER_OPT_MAX_PER_CLIENT,
+  FSN_SERVER_OPT_SESSION_TIMEOUT,
+  FSN_SERVER_OPT_HANDSHAKE_TIMEOUT,
+  FSN_SERVER_OPT_MEMORY_BUDGET,
+  FSN_SERVER_OPT_LOG_JSON,
+};
 
 #define FSN_SERVER_USAGE                                                                                               \
   "  --model FILE.onnx|builtin:NAME --listen HOST:PORT [--threads T] [--net PROFILE] [--ell L --scale S]\n"            \
   "  [--images IDX --labels IDX --public A-B] [--no-commit --claimed-accuracy A] [--sessions K] [--max-batch N]\n"     \
   "  [--seed S] [--timeout SECONDS] [--reveal label|logits]\n"                                                         \
+  "  [--max-sessions K] [--session-timeout SECONDS] [--handshake-timeout SECONDS] [--max-per-client C]\n"              \
+  "  [--memory-budget BYTES[k|M|G]] [--log-json]\n"                                                                    \
+  "  --max-sessions: sessions served at once [2]; --session-timeout: a whole session's limit [none];\n"                \
+  "  --handshake-timeout: a client's limit to open all its channels [10]; --max-per-client: open connections from\n"   \
+  "  one address [2 x threads; 0 = no cap, e.g. behind a load balancer]; --memory-budget: sizes the largest batch\n"   \
+  "  [a quarter of RAM]; --log-json: one JSON line per session. SIGTERM/SIGINT: finish running sessions and exit.\n"   \
   "  --reveal: what the client learns of each output, stated in the model card: its label only (the argmax runs\n"     \
   "  inside the protocol; the default) or all its logits\n"
 
@@ -30,7 +51,12 @@ typedef struct fsn_server_opts {
       {"public", required_argument, 0, 'P'}, {"no-commit", no_argument, 0, 'C'},                                       \
       {"claimed-accuracy", required_argument, 0, 'A'}, {"sessions", required_argument, 0, 'k'},                        \
       {"max-batch", required_argument, 0, 'b'}, {"seed", required_argument, 0, 'r'},                                   \
-      {"timeout", required_argument, 0, 'T'}, {                                                                        \
+      {"timeout", required_argument, 0, 'T'}, {"max-sessions", required_argument, 0, FSN_SERVER_OPT_MAX_SESSIONS},     \
+      {"max-per-client", required_argument, 0, FSN_SERVER_OPT_MAX_PER_CLIENT},                                         \
+      {"session-timeout", required_argument, 0, FSN_SERVER_OPT_SESSION_TIMEOUT},                                       \
+      {"handshake-timeout", required_argument, 0, FSN_SERVER_OPT_HANDSHAKE_TIMEOUT},                                   \
+      {"memory-budget", required_argument, 0, FSN_SERVER_OPT_MEMORY_BUDGET},                                           \
+      {"log-json", no_argument, 0, FSN_SERVER_OPT_LOG_JSON}, {                                                         \
     "reveal", required_argument, 0, 'V'                                                                                \
   }
 

@@ -60,6 +60,8 @@ struct fsn_channel {
   int64_t peer_clock_offset_ns; /* peer CLOCK_MONOTONIC minus ours, estimated by the handshake */
   uint64_t link_free_ns;        /* emulated link: when the last queued byte has left the sender */
   struct shared_link *shared;   /* the channels of a session share one emulated link (NULL: this channel's own) */
+  uint64_t deadline_ns;         /* no wait reaches past this instant (0: none); see fsn_channels_set_deadline */
+  int write_failed;             /* a write failed part-way: nothing more may be sent */
 };
 
 /* One emulated link per direction per session: the channels' frames queue behind each other as on a real link. */
@@ -132,6 +134,21 @@ static fsn_status wait_fd(int fd, short events, int timeout_ms, const char *what
   }
 }
 
+/* Wait on a channel's socket: the per-call timeout, cut short by the channel's deadline if it has one. */
+static fsn_status wait_channel(fsn_channel *ch, short events, const char *what) {
+  if (ch->deadline_ns) {
+    uint64_t now = fsn_net_now_ns();
+    if (now >= ch->deadline_ns) return fsn_fail(FSN_E_TIMEOUT, "%s: the session's deadline has passed", what);
+    uint64_t left_ms = (ch->deadline_ns - now + 999999) / 1000000;
+    if (left_ms < (uint64_t)ch->timeout_ms) {
+      fsn_status st = wait_fd(ch->fd, events, (int)left_ms, what);
+      if (st == FSN_E_TIMEOUT) return fsn_fail(FSN_E_TIMEOUT, "%s: the session's deadline has passed", what);
+      return st;
+    }
+  }
+  return wait_fd(ch->fd, events, ch->timeout_ms, what);
+}
+
 static void set_nonblocking(int fd) { (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 fsn_status fsn_listen(fsn_listener **out, const char *host_port) {
@@ -174,11 +191,17 @@ fsn_status fsn_listen(fsn_listener **out, const char *host_port) {
 }
 
 uint16_t fsn_listener_port(const fsn_listener *l) { return l->port; }
+int fsn_listener_fd(const fsn_listener *l) { return l->fd; }
 
 void fsn_listener_destroy(fsn_listener *l) {
   if (!l) return;
   close(l->fd);
   free(l);
+}
+
+void fsn_channel_opts_resolve(fsn_channel_opts *o) {
+  if (o->timeout_ms <= 0) o->timeout_ms = DEFAULT_TIMEOUT_MS;
+  if (o->max_frame == 0) o->max_frame = DEFAULT_MAX_FRAME;
 }
 
 static void apply_opts(fsn_channel *ch, const fsn_channel_opts *opts) {
@@ -331,10 +354,11 @@ static fsn_status write_all(fsn_channel *ch, const void *a, size_t na, const voi
     if (k < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        fsn_status st = wait_fd(ch->fd, POLLOUT, ch->timeout_ms, "send");
-        if (st != FSN_OK) return st;
+        fsn_status st = wait_channel(ch, POLLOUT, "send");
+        if (st != FSN_OK) return ch->write_failed = 1, st;
         continue;
       }
+      ch->write_failed = 1;
       if (errno == EPIPE || errno == ECONNRESET)
         return fsn_fail(FSN_E_CLOSED, "send: peer closed the connection (%s)", strerror(errno));
       return fsn_fail(FSN_E_IO, "send: %s", strerror(errno));
@@ -372,7 +396,7 @@ static fsn_status recv_some(fsn_channel *ch, void *dst, size_t cap, size_t *got,
       char what[80];
       snprintf(what, sizeof what, "recv (%llu of %llu %s bytes)", (unsigned long long)rc->done,
                (unsigned long long)rc->total, rc->what);
-      fsn_status st = wait_fd(ch->fd, POLLIN, ch->timeout_ms, what);
+      fsn_status st = wait_channel(ch, POLLIN, what);
       if (st != FSN_OK) return st;
       continue;
     }
@@ -514,12 +538,34 @@ static fsn_status check_send(fsn_channel *ch, uint64_t n, const char *op) {
   return FSN_OK;
 }
 
+fsn_status fsn_channel_send_error(fsn_channel *ch, const char *why) {
+  if (!ch->handshaken || ch->write_failed) return fsn_fail(FSN_E_INVALID, "send_error: the channel cannot send");
+  size_t n = strnlen(why, FSN_WIRE_ERROR_MAX);
+  fsn_status st = send_frame(ch, FSN_WIRE_KIND_ERROR, why, n);
+  if (st == FSN_OK) st = flush(ch);
+  return broke(ch, st);
+}
+
 fsn_status fsn_channel_send(fsn_channel *ch, const void *buf, size_t n) {
   fsn_status st = check_send(ch, n, "send");
   if (st != FSN_OK) return st;
   st = send_frame(ch, FSN_WIRE_KIND_DATA, buf, n);
   if (st == FSN_OK) count_sent(ch, n);
   return broke(ch, st);
+}
+
+/* The peer ended the session with an error frame of len bytes: report its reason, printable ASCII only. */
+static fsn_status peer_error(fsn_channel *ch, uint64_t len) {
+  if (len > FSN_WIRE_ERROR_MAX)
+    return fsn_fail(FSN_E_PROTOCOL, "recv: error frame of %llu bytes (at most %d)", (unsigned long long)len,
+                    FSN_WIRE_ERROR_MAX);
+  char why[FSN_WIRE_ERROR_MAX + 1];
+  fsn_status st = read_into(ch, (uint8_t *)why, len, (read_ctx){"error frame", 0, len});
+  if (st != FSN_OK) return st;
+  for (size_t i = 0; i < len; i++)
+    if (why[i] < 0x20 || why[i] > 0x7e) why[i] = '?';
+  why[len] = 0;
+  return fsn_fail(FSN_E_CLOSED, "the peer ended the session: %s", why);
 }
 
 /* Read the next header; it must be of `kind` and at most `limit` bytes long. */
@@ -529,6 +575,7 @@ static fsn_status get_header(fsn_channel *ch, uint8_t kind, uint64_t limit, fsn_
   st = fsn_wire_header_decode(h, ch->rbuf + ch->rpos);
   if (st != FSN_OK) return st;
   ch->rpos += FSN_FRAME_HEADER_BYTES;
+  if (h->kind == FSN_WIRE_KIND_ERROR && kind != FSN_WIRE_KIND_ERROR) return peer_error(ch, h->length);
   if (h->kind != kind)
     return fsn_fail(FSN_E_PROTOCOL, "recv: expected a frame of kind %u (%s), got kind %u", kind,
                     kind == FSN_WIRE_KIND_DATA ? "data" : "handshake", h->kind);
@@ -672,35 +719,52 @@ static fsn_status recv_hello(fsn_channel *ch, uint8_t kind, fsn_wire_hello *h) {
   return fsn_wire_hello_decode(h, b, hdr.length);
 }
 
-fsn_status fsn_channel_handshake_hello(fsn_channel *ch, const fsn_wire_hello *mine_in) {
+static fsn_status check_hello_args(const fsn_wire_hello *mine) {
+  if (mine->role > 1) return fsn_fail(FSN_E_INVALID, "handshake: role %u is neither server nor client", mine->role);
+  if (mine->ell < 1 || mine->ell > 64) return fsn_fail(FSN_E_INVALID, "handshake: ell %u outside 1..64", mine->ell);
+  if (mine->scale >= mine->ell)
+    return fsn_fail(FSN_E_INVALID, "handshake: scale %u not below ell %u", mine->scale, mine->ell);
+  return FSN_OK;
+}
+
+static fsn_status check_fresh(fsn_channel *ch) {
   if (ch->handshaken) return fsn_fail(FSN_E_INVALID, "handshake: already done on this channel");
-  if (ch->broken != FSN_OK) return usable(ch, "handshake");
-  fsn_wire_hello mine = *mine_in, peer = {0}, peer_verdict = {0};
-  if (mine.role > 1) return fsn_fail(FSN_E_INVALID, "handshake: role %u is neither server nor client", mine.role);
-  if (mine.ell < 1 || mine.ell > 64) return fsn_fail(FSN_E_INVALID, "handshake: ell %u outside 1..64", mine.ell);
-  if (mine.scale >= mine.ell)
-    return fsn_fail(FSN_E_INVALID, "handshake: scale %u not below ell %u", mine.scale, mine.ell);
-  /* Both parties speak first and then listen, so no pair of roles (even a wrong one) can deadlock. */
-  mine.t_send_ns = fsn_net_now_ns();
-  fsn_status st = send_hello(ch, FSN_WIRE_KIND_HELLO, &mine);
-  if (st == FSN_OK) st = recv_hello(ch, FSN_WIRE_KIND_HELLO, &peer);
+  return ch->broken != FSN_OK ? usable(ch, "handshake") : FSN_OK;
+}
+
+/* Receive the peer's hello; a peer of another version or no fusion peer at all is told so before this side leaves,
+ * so it fails clearly too, and a server's refusal ends the handshake here. */
+static fsn_status recv_peer_hello(fsn_channel *ch, const fsn_wire_hello *mine, fsn_wire_hello *peer) {
+  fsn_status st = recv_hello(ch, FSN_WIRE_KIND_HELLO, peer);
   if (st == FSN_E_MISMATCH) {
-    /* A peer of another version or no fusion peer at all: say so before leaving, so it fails clearly too. */
     char why[256];
     snprintf(why, sizeof why, "%s", fsn_last_error());
-    fsn_wire_hello verdict = mine;
-    verdict.verdict = peer.magic != FSN_WIRE_MAGIC ? FSN_VERDICT_MAGIC : FSN_VERDICT_VERSION;
+    fsn_wire_hello verdict = *mine;
+    verdict.verdict = peer->magic != FSN_WIRE_MAGIC ? FSN_VERDICT_MAGIC : FSN_VERDICT_VERSION;
     (void)send_hello(ch, FSN_WIRE_KIND_VERDICT, &verdict);
     return broke(ch, fsn_fail(FSN_E_MISMATCH, "%s", why));
   }
   if (st != FSN_OK) return broke(ch, st);
-  uint64_t t_recv = fsn_net_now_ns();
+  if (peer->verdict == FSN_VERDICT_BUSY || peer->verdict == FSN_VERDICT_CROWDED)
+    return broke(ch, fsn_fail(FSN_E_CLOSED, "handshake: the server refused the connection (%s); try again later",
+                              fsn_wire_verdict_name(peer->verdict)));
+  return FSN_OK;
+}
+
+/* Both hellos are out: exchange verdicts (`forced`, if not OK, overrides this side's own check) and take the
+ * session's parameters. */
+static fsn_status finish_handshake(fsn_channel *ch, const fsn_wire_hello *mine, const fsn_wire_hello *peer,
+                                   uint64_t t_recv, fsn_wire_verdict forced) {
   char why[256];
-  fsn_wire_hello verdict = mine;
-  verdict.verdict = (uint8_t)fsn_wire_hello_check(&mine, &peer, why, sizeof why);
+  fsn_wire_hello verdict = *mine, peer_verdict = {0};
+  verdict.verdict = (uint8_t)fsn_wire_hello_check(mine, peer, why, sizeof why);
+  if (forced != FSN_VERDICT_OK) {
+    verdict.verdict = (uint8_t)forced;
+    snprintf(why, sizeof why, "this side refuses the peer's %s", fsn_wire_verdict_name(forced));
+  }
   verdict.t_recv_ns = t_recv;
-  verdict.session_id = mine.role == FSN_ROLE_CLIENT ? mine.session_id : peer.session_id; /* the server echoes */
-  st = send_hello(ch, FSN_WIRE_KIND_VERDICT, &verdict);
+  verdict.session_id = mine->role == FSN_ROLE_CLIENT ? mine->session_id : peer->session_id; /* the server echoes */
+  fsn_status st = send_hello(ch, FSN_WIRE_KIND_VERDICT, &verdict);
   if (st == FSN_OK) st = recv_hello(ch, FSN_WIRE_KIND_VERDICT, &peer_verdict);
   if (verdict.verdict != FSN_VERDICT_OK) return broke(ch, fsn_fail(FSN_E_MISMATCH, "handshake: %s", why));
   if (st != FSN_OK) return broke(ch, st);
@@ -710,16 +774,50 @@ fsn_status fsn_channel_handshake_hello(fsn_channel *ch, const fsn_wire_hello *mi
   if (peer_verdict.session_id != verdict.session_id)
     return broke(ch, fsn_fail(FSN_E_MISMATCH, "handshake: session id echoed as 0x%016llx, expected 0x%016llx",
                               (unsigned long long)peer_verdict.session_id, (unsigned long long)verdict.session_id));
-  /* The two hellos crossed: offset = ((their receipt - our send) + (their send - our receipt)) / 2. */
+  /* NTP's estimate: offset = ((their receipt - our send) + (their send - our receipt)) / 2. */
   ch->peer_clock_offset_ns =
-      ((int64_t)(peer_verdict.t_recv_ns - mine.t_send_ns) + (int64_t)(peer.t_send_ns - t_recv)) / 2;
+      ((int64_t)(peer_verdict.t_recv_ns - mine->t_send_ns) + (int64_t)(peer->t_send_ns - t_recv)) / 2;
   ch->session_id = verdict.session_id;
-  ch->peer_max_frame = peer.max_frame;
+  ch->peer_max_frame = peer->max_frame;
   ch->handshaken = 1;
   ch->link_free_ns = 0;
   fsn_channel_reset_counters(ch);
   ch->last_dir = DIR_NONE;
   return FSN_OK;
+}
+
+fsn_status fsn_channel_handshake_hello(fsn_channel *ch, const fsn_wire_hello *mine_in) {
+  fsn_status st = check_fresh(ch);
+  if (st != FSN_OK) return st;
+  fsn_wire_hello mine = *mine_in, peer = {0};
+  if ((st = check_hello_args(&mine)) != FSN_OK) return st;
+  /* Both parties speak first and then listen, so no pair of roles (even a wrong one) can deadlock. */
+  mine.t_send_ns = fsn_net_now_ns();
+  st = send_hello(ch, FSN_WIRE_KIND_HELLO, &mine);
+  if (st != FSN_OK) return broke(ch, st);
+  if ((st = recv_peer_hello(ch, &mine, &peer)) != FSN_OK) return st;
+  return finish_handshake(ch, &mine, &peer, fsn_net_now_ns(), FSN_VERDICT_OK);
+}
+
+fsn_status fsn_channel_handshake_respond(fsn_channel *ch, const fsn_wire_hello *mine_in, fsn_wire_admit_fn admit,
+                                         void *arg) {
+  fsn_status st = check_fresh(ch);
+  if (st != FSN_OK) return st;
+  fsn_wire_hello mine = *mine_in, peer = {0};
+  if ((st = check_hello_args(&mine)) != FSN_OK) return st;
+  if ((st = recv_peer_hello(ch, &mine, &peer)) != FSN_OK) return st;
+  uint64_t t_recv = fsn_net_now_ns();
+  fsn_wire_verdict v = admit(arg, &peer, &mine);
+  if (v == FSN_VERDICT_BUSY || v == FSN_VERDICT_CROWDED) {
+    mine.verdict = (uint8_t)v;
+    (void)send_hello(ch, FSN_WIRE_KIND_HELLO, &mine);
+    return broke(ch, fsn_fail(FSN_E_CLOSED, "handshake: refused the client (%s)", fsn_wire_verdict_name(v)));
+  }
+  if ((st = check_hello_args(&mine)) != FSN_OK) return st;
+  mine.t_send_ns = fsn_net_now_ns();
+  st = send_hello(ch, FSN_WIRE_KIND_HELLO, &mine);
+  if (st != FSN_OK) return broke(ch, st);
+  return finish_handshake(ch, &mine, &peer, t_recv, v);
 }
 
 static uint64_t fresh_session_id(void) {
@@ -732,9 +830,9 @@ static void channel_opts_of(const fsn_channel *ch, fsn_channel_opts *o) {
   *o = (fsn_channel_opts){.timeout_ms = ch->timeout_ms, .max_frame = ch->max_frame, .link = ch->link};
 }
 
-fsn_status fsn_channel_handshake(fsn_channel *ch, fsn_role role, const fsn_session_params *p) {
+fsn_status fsn_channel_handshake(fsn_channel *ch, fsn_role role, const fsn_channel_params *p) {
   if (!p) return fsn_fail(FSN_E_INVALID, "handshake: NULL parameters");
-  fsn_session_params q = *p;
+  fsn_channel_params q = *p;
   if (role == FSN_ROLE_CLIENT && q.session_id == 0) q.session_id = fresh_session_id();
   fsn_channel_opts o;
   channel_opts_of(ch, &o);
@@ -745,7 +843,7 @@ fsn_status fsn_channel_handshake(fsn_channel *ch, fsn_role role, const fsn_sessi
 
 /* ---- sessions of several channels ---- */
 
-void fsn_session_close(fsn_channel **chs, size_t n) {
+void fsn_channels_close(fsn_channel **chs, size_t n) {
   for (size_t i = 0; i < n; i++) {
     fsn_channel_destroy(chs[i]);
     chs[i] = NULL;
@@ -753,14 +851,13 @@ void fsn_session_close(fsn_channel **chs, size_t n) {
 }
 
 static fsn_status session_open(fsn_listener *l, const char *host_port, fsn_channel **chs, size_t n, fsn_role role,
-                               const fsn_session_params *p, const fsn_channel_opts *opts) {
+                               const fsn_channel_params *p, const fsn_channel_opts *opts) {
   if (n == 0 || n > UINT32_MAX || !p) return fsn_fail(FSN_E_INVALID, "session: %zu channels", n);
   for (size_t i = 0; i < n; i++) chs[i] = NULL;
-  fsn_session_params q = *p;
+  fsn_channel_params q = *p;
   if (role == FSN_ROLE_CLIENT && q.session_id == 0) q.session_id = fresh_session_id();
   fsn_channel_opts o = opts ? *opts : (fsn_channel_opts){0};
-  if (o.timeout_ms <= 0) o.timeout_ms = DEFAULT_TIMEOUT_MS;
-  if (o.max_frame == 0) o.max_frame = DEFAULT_MAX_FRAME;
+  fsn_channel_opts_resolve(&o);
   /* Channel i is opened and shaken hands with before channel i + 1 is connected, so indices pair up in order. */
   for (size_t i = 0; i < n; i++) {
     fsn_status st = l ? fsn_accept(l, &chs[i], &o) : fsn_connect(&chs[i], host_port, &o);
@@ -770,31 +867,39 @@ static fsn_status session_open(fsn_listener *l, const char *host_port, fsn_chann
       st = fsn_channel_handshake_hello(chs[i], &h);
     }
     if (st != FSN_OK) {
-      fsn_session_close(chs, n);
+      fsn_channels_close(chs, n);
       return st;
     }
     q.session_id = fsn_channel_session_id(chs[0]); /* the server then insists on the same id on every channel */
   }
-  if (n > 1 && chs[0]->emulate) {
-    shared_link *s = calloc(1, sizeof *s);
-    if (!s) {
-      fsn_session_close(chs, n);
-      return fsn_fail(FSN_E_NOMEM, "session: out of memory");
-    }
-    atomic_init(&s->free_ns, 0);
-    atomic_init(&s->refs, (int)n);
-    for (size_t i = 0; i < n; i++) chs[i]->shared = s;
-  }
+  fsn_status st = fsn_channels_join(chs, n);
+  if (st != FSN_OK) fsn_channels_close(chs, n);
+  return st;
+}
+
+fsn_status fsn_channels_join(fsn_channel **chs, size_t n) {
+  if (n < 2 || !chs[0]->emulate) return FSN_OK;
+  shared_link *s = calloc(1, sizeof *s);
+  if (!s) return fsn_fail(FSN_E_NOMEM, "channel group: out of memory");
+  atomic_init(&s->free_ns, 0);
+  atomic_init(&s->refs, (int)n);
+  for (size_t i = 0; i < n; i++) chs[i]->shared = s;
   return FSN_OK;
 }
 
-fsn_status fsn_session_accept(fsn_listener *l, fsn_channel **chs, size_t n, fsn_role role, const fsn_session_params *p,
-                              const fsn_channel_opts *opts) {
+void fsn_channels_set_deadline(fsn_channel *const *chs, size_t n, double seconds) {
+  uint64_t at = seconds > 0 ? fsn_net_now_ns() + (uint64_t)(seconds * 1e9) : 0;
+  for (size_t i = 0; i < n; i++)
+    if (chs[i]) chs[i]->deadline_ns = at;
+}
+
+fsn_status fsn_channels_accept(fsn_listener *l, fsn_channel **chs, size_t n, fsn_role role, const fsn_channel_params *p,
+                               const fsn_channel_opts *opts) {
   return session_open(l, NULL, chs, n, role, p, opts);
 }
 
-fsn_status fsn_session_connect(fsn_channel **chs, size_t n, const char *host_port, fsn_role role,
-                               const fsn_session_params *p, const fsn_channel_opts *opts) {
+fsn_status fsn_channels_connect(fsn_channel **chs, size_t n, const char *host_port, fsn_role role,
+                                const fsn_channel_params *p, const fsn_channel_opts *opts) {
   return session_open(NULL, host_port, chs, n, role, p, opts);
 }
 

@@ -23,7 +23,7 @@ fsn_status fsn_wire_header_decode(fsn_wire_header *h, const uint8_t in[FSN_FRAME
   uint32_t tag = fsn_le_get32(in), reserved = fsn_le_get32(in + 4);
   if ((tag & 0xffffffu) != FSN_WIRE_TAG)
     return fsn_fail(FSN_E_PROTOCOL, "bad frame header: tag 0x%08x is not a fusion frame (stream out of step?)", tag);
-  if ((tag >> 24) > FSN_WIRE_KIND_VERDICT)
+  if ((tag >> 24) > FSN_WIRE_KIND_ERROR)
     return fsn_fail(FSN_E_PROTOCOL, "bad frame header: unknown frame kind %u", tag >> 24);
   if (reserved != 0) return fsn_fail(FSN_E_PROTOCOL, "bad frame header: reserved field 0x%08x is not zero", reserved);
   h->kind = (uint8_t)(tag >> 24);
@@ -80,8 +80,17 @@ fsn_status fsn_wire_hello_decode(fsn_wire_hello *h, const uint8_t *in, size_t n)
 }
 
 const char *fsn_wire_verdict_name(unsigned verdict) {
-  static const char *const names[FSN_VERDICT_COUNT] = {"accepted", "magic",      "protocol version",    "role", "ell",
-                                                       "scale",    "session id", "channel index/count", "link"};
+  static const char *const names[FSN_VERDICT_COUNT] = {"accepted",
+                                                       "magic",
+                                                       "protocol version",
+                                                       "role",
+                                                       "ell",
+                                                       "scale",
+                                                       "session id",
+                                                       "channel index/count",
+                                                       "link",
+                                                       "server busy: every session slot is taken",
+                                                       "too many connections from this address"};
   return verdict < FSN_VERDICT_COUNT ? names[verdict] : "unknown reason";
 }
 
@@ -136,7 +145,7 @@ fsn_wire_verdict fsn_wire_hello_check(const fsn_wire_hello *mine, const fsn_wire
   return FSN_VERDICT_OK;
 }
 
-void fsn_wire_hello_make(fsn_wire_hello *h, fsn_role role, const fsn_session_params *p, uint32_t chan_index,
+void fsn_wire_hello_make(fsn_wire_hello *h, fsn_role role, const fsn_channel_params *p, uint32_t chan_index,
                          uint32_t chan_count, const fsn_channel_opts *opts) {
   memset(h, 0, sizeof *h);
   h->magic = FSN_WIRE_MAGIC;

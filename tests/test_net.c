@@ -1,7 +1,12 @@
 /* The network layer over real sockets: counters, packing, handshake mismatches, closed peers, timeouts, hostile
- * frames, IPv6, link emulation, profiles, multi-channel sessions. */
+ * frames, IPv6, link emulation, profiles, multi-channel sessions; the acceptor against concurrent and hostile
+ * clients (dribbling, flooding, incomplete groups, busy), draining on stop; error frames. */
+#include <arpa/inet.h>
+#include <fusion/acceptor.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -276,7 +281,7 @@ static void handshake_both(fsn_wire_hello a, fsn_wire_hello b, fsn_status want, 
 
 static fsn_wire_hello hello(fsn_role role, uint32_t ell, uint32_t scale, uint64_t session) {
   fsn_wire_hello h;
-  fsn_session_params p = {.ell = ell, .scale = scale, .session_id = session};
+  fsn_channel_params p = {.ell = ell, .scale = scale, .session_id = session};
   fsn_wire_hello_make(&h, role, &p, 0, 1, &(fsn_channel_opts){.max_frame = 1 << 20});
   return h;
 }
@@ -309,7 +314,7 @@ START_TEST(handshake_public_api_and_misuse) {
   fsn_channel *a, *b;
   fsn_test_channel_pair(&a, &b, NULL);
   expect_fail(fsn_channel_send(a, "x", 1), FSN_E_INVALID, "handshake", "send before handshake");
-  expect_fail(fsn_channel_handshake(a, FSN_ROLE_CLIENT, &(fsn_session_params){.ell = 65}), FSN_E_INVALID, "ell",
+  expect_fail(fsn_channel_handshake(a, FSN_ROLE_CLIENT, &(fsn_channel_params){.ell = 65}), FSN_E_INVALID, "ell",
               "ell 65");
   fsn_channel_destroy(a);
   fsn_channel_destroy(b);
@@ -355,7 +360,7 @@ START_TEST(peer_closes_while_the_other_waits) {
 END_TEST
 
 START_TEST(peer_closes_during_handshake) {
-  fsn_session_params p = {.ell = 37, .scale = 12};
+  fsn_channel_params p = {.ell = 37, .scale = 12};
   /* The peer goes away without a word. */
   fsn_channel *a, *b;
   fsn_test_channel_pair(&a, &b, &(fsn_channel_opts){.timeout_ms = 5000});
@@ -619,6 +624,307 @@ START_TEST(link_profiles_parse) {
 }
 END_TEST
 
+/* ---- the acceptor: many sessions, hostile clients ---- */
+
+static const fsn_channel_params acc_params = {.ell = 37, .scale = 12};
+
+/* What the test's session callback does and saw. */
+typedef struct acc_run {
+  fsn_listener *l;
+  fsn_acceptor_opts o;
+  fsn_channel_opts chan;
+  fsn_acceptor_stats stats;
+  fsn_status st;
+  pthread_t thread;
+  atomic_int running, most_running, served, failed, rejected;
+  char rejected_why[256];
+  double failed_after_s; /* how long the last failed session lasted */
+  int wait_for_two;      /* each session waits (up to 5 s) until two run at once */
+  atomic_int release;    /* sessions hold until this is set (when hold is on) */
+  int hold;
+} acc_run;
+
+/* Each session: channel i receives 64 ring values and sends each back plus i + 1. */
+static void acc_session(void *arg, const fsn_acceptor_session *s) {
+  acc_run *r = arg;
+  if (s->status != FSN_OK) { /* a fusion client whose handshake failed: reported, not served */
+    ck_assert_ptr_null(s->chs);
+    snprintf(r->rejected_why, sizeof r->rejected_why, "%s", s->error);
+    atomic_fetch_add(&r->rejected, 1);
+    return;
+  }
+  int now_running = atomic_fetch_add(&r->running, 1) + 1;
+  int seen = atomic_load(&r->most_running);
+  while (now_running > seen && !atomic_compare_exchange_weak(&r->most_running, &seen, now_running)) {
+  }
+  double t0 = now_s();
+  for (int k = 0; r->wait_for_two && atomic_load(&r->most_running) < 2 && k < 500; k++) sleep_ms(10);
+  for (int k = 0; r->hold && !atomic_load(&r->release) && k < 1000; k++) sleep_ms(10);
+  fsn_status st = FSN_OK;
+  for (size_t i = 0; i < s->n && st == FSN_OK; i++) {
+    uint64_t v[64];
+    st = fsn_channel_recv_ring(s->chs[i], v, 64, 37);
+    for (int j = 0; j < 64; j++) v[j] = (v[j] + i + 1) & fsn_ring_mask(37);
+    if (st == FSN_OK) st = fsn_channel_send_ring(s->chs[i], v, 64, 37);
+    if (st == FSN_OK) st = fsn_channel_flush(s->chs[i]);
+  }
+  if (st == FSN_OK) {
+    atomic_fetch_add(&r->served, 1);
+  } else {
+    r->failed_after_s = now_s() - t0;
+    atomic_fetch_add(&r->failed, 1);
+  }
+  atomic_fetch_sub(&r->running, 1);
+}
+
+static void *acc_main(void *arg) {
+  acc_run *r = arg;
+  r->st = fsn_acceptor_run(r->l, &acc_params, &r->chan, &r->o, acc_session, r, &r->stats);
+  return NULL;
+}
+
+static void acc_start(acc_run *r) {
+  OK(fsn_listen(&r->l, "127.0.0.1:0"));
+  ck_assert_int_eq(pthread_create(&r->thread, NULL, acc_main, r), 0);
+}
+
+static void acc_join(acc_run *r) {
+  pthread_join(r->thread, NULL);
+  fsn_listener_destroy(r->l);
+  OK(r->st);
+}
+
+static void acc_address(const acc_run *r, char *buf, size_t cap) {
+  snprintf(buf, cap, "127.0.0.1:%u", fsn_listener_port(r->l));
+}
+
+/* An honest client of n channels: sends values, checks each came back plus its channel's index + 1. */
+typedef struct honest {
+  const acc_run *r;
+  size_t n;
+  fsn_status st;
+  char why[256];
+  double seconds;
+} honest;
+
+static void *honest_main(void *arg) {
+  honest *h = arg;
+  char addr[64];
+  acc_address(h->r, addr, sizeof addr);
+  fsn_channel *chs[8];
+  double t0 = now_s();
+  fsn_channel_opts o = {.timeout_ms = 10000};
+  h->st = fsn_channels_connect(chs, h->n, addr, FSN_ROLE_CLIENT, &acc_params, &o);
+  for (size_t i = 0; i < h->n && h->st == FSN_OK; i++) {
+    uint64_t v[64], w[64];
+    for (int j = 0; j < 64; j++) v[j] = value_at(37, 64, (size_t)j) & fsn_ring_mask(37);
+    h->st = fsn_channel_send_ring(chs[i], v, 64, 37);
+    if (h->st == FSN_OK) h->st = fsn_channel_recv_ring(chs[i], w, 64, 37);
+    for (int j = 0; h->st == FSN_OK && j < 64; j++)
+      if (w[j] != ((v[j] + i + 1) & fsn_ring_mask(37))) h->st = fsn_fail(FSN_E_PROTOCOL, "wrong value back");
+  }
+  if (h->st != FSN_OK) snprintf(h->why, sizeof h->why, "%s", fsn_last_error());
+  if (h->st == FSN_OK) fsn_channels_close(chs, h->n);
+  h->seconds = now_s() - t0;
+  return NULL;
+}
+
+static void honest_run(honest *h, pthread_t *t) { ck_assert_int_eq(pthread_create(t, NULL, honest_main, h), 0); }
+
+static void honest_ok(pthread_t t, const honest *h, const char *what) {
+  pthread_join(t, NULL);
+  ck_assert_msg(h->st == FSN_OK, "%s: %s", what, h->why);
+}
+
+/* A raw TCP connection from a chosen loopback source address (127.0.0.2 is a different client to the acceptor). */
+static int raw_connect(const acc_run *r, const char *from) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_ge(fd, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  inet_pton(AF_INET, from, &a.sin_addr);
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  a.sin_port = htons(fsn_listener_port(r->l));
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+  return fd;
+}
+
+START_TEST(acceptor_serves_two_clients_at_once) {
+  acc_run r = {.o = {.channels = 2, .max_sessions = 2, .sessions = 2}, .wait_for_two = 1};
+  acc_start(&r);
+  honest a = {.r = &r, .n = 2}, b = {.r = &r, .n = 2};
+  pthread_t ta, tb;
+  honest_run(&a, &ta);
+  honest_run(&b, &tb);
+  honest_ok(ta, &a, "first client");
+  honest_ok(tb, &b, "second client");
+  acc_join(&r);
+  ck_assert_int_eq(atomic_load(&r.most_running), 2); /* they really ran side by side */
+  ck_assert_int_eq(atomic_load(&r.served), 2);
+  ck_assert_uint_eq(r.stats.sessions, 2);
+  ck_assert_uint_eq(r.stats.accepted, 4);
+}
+END_TEST
+
+/* A client that completes its handshake, then dribbles a frame one byte every 200 ms: the per-read timeout (5 s)
+ * never fires, the session deadline (1 s) does; an honest client is served meanwhile. */
+START_TEST(acceptor_cuts_a_dribbling_client_at_the_session_deadline) {
+  acc_run r = {.o = {.channels = 1, .max_sessions = 2, .sessions = 2, .session_s = 1.0}, .chan = {.timeout_ms = 5000}};
+  acc_start(&r);
+  char addr[64];
+  acc_address(&r, addr, sizeof addr);
+  fsn_channel *slow;
+  OK(fsn_channels_connect(&slow, 1, addr, FSN_ROLE_CLIENT, &acc_params, &(fsn_channel_opts){.timeout_ms = 5000}));
+  raw_header(slow, FSN_WIRE_KIND_DATA, fsn_ring_packed_bytes(64, 37));
+  honest h = {.r = &r, .n = 1};
+  pthread_t t;
+  honest_run(&h, &t);
+  double t0 = now_s();
+  uint8_t byte = 0;
+  while (atomic_load(&r.failed) == 0 && now_s() - t0 < 8) {
+    if (write(fsn_channel_fd(slow), &byte, 1) != 1) break; /* the server may have cut us already */
+    sleep_ms(200);
+  }
+  honest_ok(t, &h, "honest client beside a dribbler");
+  fsn_channel_destroy(slow);
+  acc_join(&r);
+  ck_assert_int_eq(atomic_load(&r.failed), 1);
+  ck_assert_int_eq(atomic_load(&r.served), 1);
+  ck_assert_msg(r.failed_after_s >= 0.9 && r.failed_after_s < 2.5, "dribbler held its session %.2f s",
+                r.failed_after_s);
+  ck_assert_msg(h.seconds < 3, "the honest client took %.2f s", h.seconds);
+}
+END_TEST
+
+/* 40 connections from 127.0.0.2 that never say hello: the per-address cap refuses all but two at once, they hold no
+ * session slot, and an honest client from 127.0.0.1 is served promptly. */
+START_TEST(acceptor_hello_flood_does_not_starve_honest_clients) {
+  acc_run r = {.o = {.channels = 1, .max_sessions = 1, .max_per_address = 2, .sessions = 1, .handshake_s = 2}};
+  acc_start(&r);
+  int flood[40];
+  for (int i = 0; i < 40; i++) flood[i] = raw_connect(&r, "127.0.0.2");
+  /* A refused connection reads a server hello saying why, then the end of the stream. */
+  uint8_t buf[FSN_FRAME_HEADER_BYTES + FSN_WIRE_HELLO_SIZE];
+  ssize_t got = 0;
+  for (int k = 0; k < 100 && got < (ssize_t)sizeof buf; k++) {
+    ssize_t m = recv(flood[39], buf + got, sizeof buf - (size_t)got, MSG_DONTWAIT);
+    if (m > 0)
+      got += m;
+    else
+      sleep_ms(10);
+  }
+  ck_assert_int_eq(got, (ssize_t)sizeof buf);
+  fsn_wire_hello hello;
+  OK(fsn_wire_hello_decode(&hello, buf + FSN_FRAME_HEADER_BYTES, FSN_WIRE_HELLO_SIZE));
+  ck_assert_uint_eq(hello.verdict, FSN_VERDICT_CROWDED);
+  honest h = {.r = &r, .n = 1};
+  pthread_t t;
+  honest_run(&h, &t);
+  honest_ok(t, &h, "honest client during a flood");
+  ck_assert_msg(h.seconds < 2, "the honest client took %.2f s", h.seconds);
+  for (int i = 0; i < 40; i++) close(flood[i]);
+  acc_join(&r);
+  ck_assert_uint_ge(r.stats.refused_crowd, 38);
+  ck_assert_int_eq(atomic_load(&r.served), 1);
+}
+END_TEST
+
+/* One session slot: a group that never completes (channel 0 of 2, then nothing) gives its slot back at the
+ * handshake deadline; a client arriving while a session runs is told the server is busy, at once. */
+START_TEST(acceptor_busy_and_incomplete_groups) {
+  acc_run r = {.o = {.channels = 2, .max_sessions = 1, .sessions = 1, .handshake_s = 1}, .hold = 1};
+  acc_start(&r);
+  char addr[64];
+  acc_address(&r, addr, sizeof addr);
+  fsn_channel *half;
+  fsn_channel_opts o = {.timeout_ms = 5000};
+  OK(fsn_connect(&half, addr, &o));
+  fsn_wire_hello mine;
+  fsn_wire_hello_make(&mine, FSN_ROLE_CLIENT, &(fsn_channel_params){.ell = 37, .scale = 12, .session_id = 77}, 0, 2,
+                      &(fsn_channel_opts){.max_frame = 1 << 20});
+  OK(fsn_channel_handshake_hello(half, &mine));
+  /* The slot is taken by the half-open group: a new client is busy now... */
+  fsn_channel *chs[2];
+  expect_fail(fsn_channels_connect(chs, 2, addr, FSN_ROLE_CLIENT, &acc_params, &o), FSN_E_CLOSED, "busy",
+              "a client while the only slot is forming");
+  /* ...and served once the group expires. */
+  sleep_ms(1300);
+  honest h = {.r = &r, .n = 2};
+  pthread_t t;
+  honest_run(&h, &t);
+  for (int k = 0; k < 300 && atomic_load(&r.running) == 0; k++) sleep_ms(10);
+  double t0 = now_s();
+  expect_fail(fsn_channels_connect(chs, 2, addr, FSN_ROLE_CLIENT, &acc_params, &o), FSN_E_CLOSED, "busy",
+              "a client while the only slot runs");
+  ck_assert_msg(now_s() - t0 < 1, "the busy refusal took %.2f s", now_s() - t0);
+  atomic_store(&r.release, 1);
+  honest_ok(t, &h, "client after the expired group");
+  fsn_channel_destroy(half);
+  acc_join(&r);
+  ck_assert_uint_ge(r.stats.refused_busy, 2);
+}
+END_TEST
+
+/* A client announcing another channel count fails its handshake on both sides; the acceptor reports it as a failed
+ * session (which counts towards `sessions`), so an operator sees misconfigured clients in the log. */
+START_TEST(acceptor_reports_a_failed_handshake) {
+  acc_run r = {.o = {.channels = 2, .sessions = 1}};
+  acc_start(&r);
+  char addr[64];
+  acc_address(&r, addr, sizeof addr);
+  fsn_channel *ch;
+  expect_fail(fsn_channels_connect(&ch, 1, addr, FSN_ROLE_CLIENT, &acc_params, &(fsn_channel_opts){.timeout_ms = 3000}),
+              FSN_E_MISMATCH, "channel", "a client with one channel of a two-channel server");
+  acc_join(&r);
+  ck_assert_int_eq(atomic_load(&r.rejected), 1);
+  ck_assert_int_eq(atomic_load(&r.served), 0);
+  ck_assert_msg(strstr(r.rejected_why, "channel 0 of 2 (this side) vs 0 of 1 (peer)"), "%s", r.rejected_why);
+}
+END_TEST
+
+/* The stop flag: running sessions finish, newcomers are refused as busy, then the acceptor returns. */
+START_TEST(acceptor_stop_drains_running_sessions) {
+  static volatile sig_atomic_t stop;
+  stop = 0;
+  acc_run r = {.o = {.channels = 1, .max_sessions = 2, .stop = &stop}, .hold = 1};
+  acc_start(&r);
+  honest h = {.r = &r, .n = 1};
+  pthread_t t;
+  honest_run(&h, &t);
+  for (int k = 0; k < 300 && atomic_load(&r.running) == 0; k++) sleep_ms(10);
+  ck_assert_int_eq(atomic_load(&r.running), 1);
+  stop = 1;
+  sleep_ms(300);
+  char addr[64];
+  acc_address(&r, addr, sizeof addr);
+  fsn_channel *late;
+  expect_fail(
+      fsn_channels_connect(&late, 1, addr, FSN_ROLE_CLIENT, &acc_params, &(fsn_channel_opts){.timeout_ms = 3000}),
+      FSN_E_CLOSED, "busy", "a client while draining");
+  atomic_store(&r.release, 1);
+  honest_ok(t, &h, "the session running at the stop");
+  acc_join(&r);
+  ck_assert_int_eq(atomic_load(&r.served), 1);
+}
+END_TEST
+
+static void error_frame_server(fsn_channel *ch, void *arg) {
+  (void)arg;
+  OK(fsn_channel_send_error(ch, "batch of 9 above this server's limit of 4\n\x01"));
+}
+
+static void error_frame_client(fsn_channel *ch, void *arg) {
+  (void)arg;
+  uint8_t b[8];
+  expect_fail(fsn_channel_recv(ch, b, 8), FSN_E_CLOSED, "the peer ended the session: batch of 9 above", "error frame");
+  ck_assert_ptr_null(strchr(fsn_last_error(), '\n')); /* control characters of the peer's text are not shown */
+}
+
+START_TEST(error_frames_end_the_session_with_a_reason) {
+  fsn_test_two_party(error_frame_server, NULL, error_frame_client, NULL);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("net");
   TCase *tc = tcase_create("net");
@@ -641,6 +947,13 @@ int main(void) {
   tcase_add_test(tc, emulated_link_adds_rtt_and_serialisation);
   tcase_add_test(tc, session_channels_share_the_emulated_link);
   tcase_add_test(tc, link_profiles_parse);
+  tcase_add_test(tc, acceptor_serves_two_clients_at_once);
+  tcase_add_test(tc, acceptor_cuts_a_dribbling_client_at_the_session_deadline);
+  tcase_add_test(tc, acceptor_hello_flood_does_not_starve_honest_clients);
+  tcase_add_test(tc, acceptor_busy_and_incomplete_groups);
+  tcase_add_test(tc, acceptor_reports_a_failed_handshake);
+  tcase_add_test(tc, acceptor_stop_drains_running_sessions);
+  tcase_add_test(tc, error_frames_end_the_session_with_a_reason);
   suite_add_tcase(s, tc);
   return fsn_test_main(s);
 }

@@ -3,7 +3,9 @@
 #ifndef FUSION_CHANNEL_H
 #define FUSION_CHANNEL_H
 
+#include <fusion/link.h>
 #include <fusion/status.h>
+#include <fusion/wire.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,15 +19,10 @@ typedef struct fsn_listener fsn_listener;
 typedef enum fsn_role { FSN_ROLE_SERVER = 0, FSN_ROLE_CLIENT = 1 } fsn_role;
 
 /* What both parties must agree on; checked by the handshake. */
-typedef struct fsn_session_params {
+typedef struct fsn_channel_params {
   uint32_t ell, scale; /* ring width and fixed-point scale */
   uint64_t session_id; /* chosen by the client, echoed by the server */
-} fsn_session_params;
-
-/* Link emulation: bandwidth in bit/s and round-trip time in seconds; all zero = off. */
-typedef struct fsn_link_profile {
-  double bandwidth_bps, rtt_s;
-} fsn_link_profile;
+} fsn_channel_params;
 
 typedef struct fsn_channel_opts {
   int timeout_ms;        /* every read, write and connect; 0 = default 30 000 */
@@ -49,8 +46,10 @@ FSN_NODISCARD fsn_status fsn_accept(fsn_listener *l, fsn_channel **out, const fs
 FSN_NODISCARD fsn_status fsn_connect(fsn_channel **out, const char *host_port, const fsn_channel_opts *opts);
 void fsn_channel_destroy(fsn_channel *ch);
 
-/* Exchange magic, version, role and params; a mismatch is FSN_E_MISMATCH on both sides. */
-FSN_NODISCARD fsn_status fsn_channel_handshake(fsn_channel *ch, fsn_role role, const fsn_session_params *p);
+/* Exchange magic, version, role and params; a mismatch is FSN_E_MISMATCH on both sides. A server that will not
+ * serve this client (an acceptor's busy or per-address refusal, <fusion/acceptor.h>) answers with a refusal in
+ * place of its hello: FSN_E_CLOSED, "the server refused the connection (...); try again later". */
+FSN_NODISCARD fsn_status fsn_channel_handshake(fsn_channel *ch, fsn_role role, const fsn_channel_params *p);
 
 /* Queue one frame of n bytes (sent on flush, on a full buffer, or before the next receive). */
 FSN_NODISCARD fsn_status fsn_channel_send(fsn_channel *ch, const void *buf, size_t n);
@@ -84,29 +83,32 @@ FSN_NODISCARD fsn_status fsn_channel_from_fd(fsn_channel **out, int fd, const fs
 /* After a successful handshake: the session id (the client's), this party's role, the peer's max_frame. */
 uint64_t fsn_channel_session_id(const fsn_channel *ch);
 
-/* Several channels per session, one per worker thread. The listening side accepts n connections, the other side
+/* Channel groups: several channels per two-party session, one per worker thread (fsn_channels_*; "session" names the
+ * inference session of <fusion/session.h>). The listening side accepts n connections, the other side
  * makes n connections to host_port; channel i on one side is joined to channel i on the other (the handshake carries
  * the index and the count, and every channel of a session carries the same session id: the client's, drawn from
  * libsodium when p->session_id is 0). Either side may be the server role. On failure every channel opened so far is
  * destroyed and chs[0..n) are NULL. */
-FSN_NODISCARD fsn_status fsn_session_accept(fsn_listener *l, fsn_channel **chs, size_t n, fsn_role role,
-                                            const fsn_session_params *p, const fsn_channel_opts *opts);
-FSN_NODISCARD fsn_status fsn_session_connect(fsn_channel **chs, size_t n, const char *host_port, fsn_role role,
-                                             const fsn_session_params *p, const fsn_channel_opts *opts);
+FSN_NODISCARD fsn_status fsn_channels_accept(fsn_listener *l, fsn_channel **chs, size_t n, fsn_role role,
+                                             const fsn_channel_params *p, const fsn_channel_opts *opts);
+FSN_NODISCARD fsn_status fsn_channels_connect(fsn_channel **chs, size_t n, const char *host_port, fsn_role role,
+                                              const fsn_channel_params *p, const fsn_channel_opts *opts);
+/* From now on no read or write of these channels waits past `seconds` from now (0: no deadline), besides each call's
+ * own timeout: a peer that dribbles bytes cannot hold a session longer. A wait cut by the deadline fails with
+ * FSN_E_TIMEOUT ("the session's deadline has passed"). */
+void fsn_channels_set_deadline(fsn_channel *const *chs, size_t n, double seconds);
 /* Destroy n channels (NULL entries skipped). */
-void fsn_session_close(fsn_channel **chs, size_t n);
+void fsn_channels_close(fsn_channel **chs, size_t n);
+
+/* End the session with a reason the peer reports: its next receive on this channel fails with FSN_E_CLOSED "the peer
+ * ended the session: <why>" (at most 512 bytes of why are sent; the peer shows printable ASCII only). For a server
+ * refusing a request; FSN_E_INVALID if the channel cannot send any more (no handshake, or a write failed). */
+FSN_NODISCARD fsn_status fsn_channel_send_error(fsn_channel *ch, const char *why);
 
 /* Bit vectors: bits[j] is 0 or 1 (only bit 0 of each byte is read); on the wire ceil(n / 8) bytes, bit j is bit
  * (j % 8) of byte j / 8, unused high bits of the last byte zero (the receiver rejects a frame where they are not). */
 FSN_NODISCARD fsn_status fsn_channel_send_bits(fsn_channel *ch, const uint8_t *bits, size_t n);
 FSN_NODISCARD fsn_status fsn_channel_recv_bits(fsn_channel *ch, uint8_t *bits, size_t n);
-
-/* The wire form of ring vectors, for callers that build their own frames: element i occupies bits
- * [i ell, (i + 1) ell) of a little-endian bit stream, ceil(n ell / 8) bytes, padding bits zero. Inputs are masked to
- * ell bits. 1 <= ell <= 64. unpack returns FSN_E_PROTOCOL if the padding bits of the last byte are not zero. */
-size_t fsn_ring_packed_bytes(size_t n, unsigned ell);
-void fsn_ring_pack(uint8_t *out, const uint64_t *v, size_t n, unsigned ell);
-FSN_NODISCARD fsn_status fsn_ring_unpack(uint64_t *v, const uint8_t *in, size_t n, unsigned ell);
 
 /* Phases: traffic is attributed to the current phase (none at first) as well as to the channel's total. A name is
  * at most 47 bytes; setting a name seen before resumes that phase; NULL or "" stops attributing. */
@@ -126,25 +128,6 @@ void fsn_counters_add(fsn_counters *acc, const fsn_counters *x);
 size_t fsn_counters_json(char *buf, size_t cap, const fsn_counters *c);
 /* The channel's total plus "phases":[{"name":"conv1",...counters...},...]; same contract. */
 size_t fsn_channel_counters_json(char *buf, size_t cap, const fsn_channel *ch);
-
-/* Link emulation (fsn_channel_opts.link, both parties the same, else the handshake fails with FSN_E_MISMATCH):
- * the sender stamps each frame with the time its last byte leaves an emulated link that sends frames back to back at
- * the profile bandwidth (the channels of one fsn_session_* share that link), the kernel paces the socket a little
- * above that rate, and the receiver returns a frame no earlier than its stamp plus rtt / 2. Stamps are
- * CLOCK_MONOTONIC; the handshake estimates the offset between the parties' clocks from its two crossing messages, so
- * two hosts work to within the asymmetry of the real path, whose own delay then adds to the emulated one. With
- * emulation on, each frame is written to the socket as soon as it is complete.
- *
- * Link profiles: "lan" (3 Gbit/s, 0.3 ms RTT), "wan" (400 Mbit/s, 40 ms), "wan-slow" (100 Mbit/s, 80 ms), "off"
- * or "none" (no emulation), or a custom "bw=400mbit,rtt=40ms" (bw units bit, kbit, mbit, gbit, optional "/s"; rtt
- * units s, ms, us; either key may be left out: no bandwidth limit, or no delay). FSN_E_INVALID names the bad part. */
-FSN_NODISCARD fsn_status fsn_link_parse(const char *spec, fsn_link_profile *out);
-/* "400 Mbit/s, 40 ms RTT" or "off"; returns the length needed, like snprintf. */
-size_t fsn_link_format(char *buf, size_t cap, const fsn_link_profile *p);
-/* The model estimate of a run's time: compute_s + bytes * 8 / bandwidth + rounds * rtt (terms with a zero profile
- * field are left out). Pass the bytes that cross the link one way after another (e.g. both directions' sum for a
- * ping-pong protocol, the larger direction for a streaming one). */
-double fsn_link_model_seconds(const fsn_link_profile *p, double compute_s, uint64_t bytes, uint64_t rounds);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@
 #ifndef FUSION_INFERENCE_H
 #define FUSION_INFERENCE_H
 
+#include <fusion/acceptor.h>
 #include <fusion/channel.h>
 #include <fusion/mixcheck.h>
 #include <fusion/session.h>
@@ -126,6 +127,8 @@ typedef struct fsn_fusion_session_log {
   size_t batch;        /* N the client asked for */
   fsn_cost cost;       /* this party's cost of the batch */
   fsn_verdict verdict; /* the client's verdict byte */
+  char peer[64];       /* fsn_fusion_serve_many: the client's address ("host:port"); "" otherwise */
+  uint64_t session_id; /* fsn_fusion_serve_many: the client's session id; 0 otherwise */
 } fsn_fusion_session_log;
 
 /* One session on connected channels (handshake done with the card's ell and scale): send the card, serve one batch.
@@ -141,6 +144,20 @@ typedef void (*fsn_fusion_log_fn)(const fsn_fusion_session_log *log, void *arg);
 FSN_NODISCARD fsn_status fsn_fusion_serve(fsn_fusion_server *s, fsn_listener *l, size_t nthreads,
                                           const fsn_channel_opts *chan, size_t sessions, fsn_fusion_log_fn log,
                                           void *arg);
+
+/* Serve many clients at once through an acceptor (include/fusion/acceptor.h: opts->channels channels per session,
+ * bounded concurrent sessions, handshake and session deadlines, per-address cap, busy refusals), until
+ * opts->sessions sessions ran or *opts->stop is set; then the running sessions finish. log (may be NULL) is called
+ * once per session, never twice at once. A failed session sends the client its reason (fsn_channel_send_error) before
+ * closing. stats may be NULL. */
+FSN_NODISCARD fsn_status fsn_fusion_serve_many(fsn_fusion_server *s, fsn_listener *l, const fsn_channel_opts *chan,
+                                               const fsn_acceptor_opts *opts, fsn_fusion_log_fn log, void *arg,
+                                               fsn_acceptor_stats *stats);
+
+/* The largest batch a session of model m may take within budget_bytes of memory (0: none fits); *per_sample (may be
+ * NULL): the estimate per batch item it uses (the plan's peak live values times the secure engine's bytes per value,
+ * an upper bound measured on the shipped models), and *fixed the estimate of a session's fixed cost. */
+size_t fsn_fusion_batch_limit(const fsn_model *m, uint64_t budget_bytes, uint64_t *per_sample, uint64_t *fixed);
 
 #ifdef __cplusplus
 }

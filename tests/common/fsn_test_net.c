@@ -25,7 +25,7 @@ static void flush_all(fsn_channel **chs, size_t n, fsn_status *st, char *why, si
 static void *server_main(void *p) {
   server_job *j = p;
   j->setup =
-      fsn_session_accept(j->listener, j->chs, j->opts->channels, FSN_ROLE_SERVER, &j->opts->params, &j->opts->chan);
+      fsn_channels_accept(j->listener, j->chs, j->opts->channels, FSN_ROLE_SERVER, &j->opts->params, &j->opts->chan);
   if (j->setup != FSN_OK) {
     snprintf(j->why, sizeof j->why, "server setup: %s", fsn_last_error());
     return NULL;
@@ -54,7 +54,7 @@ void fsn_test_two_party_ex(const fsn_test_net_opts *opts_in, fsn_test_parties_fn
   server_job job = {.listener = l, .opts = &o, .fn = server, .arg = server_arg, .chs = schs};
   pthread_t t;
   ck_assert_msg(pthread_create(&t, NULL, server_main, &job) == 0, "pthread_create failed");
-  st = fsn_session_connect(cchs, o.channels, addr, FSN_ROLE_CLIENT, &o.params, &o.chan);
+  st = fsn_channels_connect(cchs, o.channels, addr, FSN_ROLE_CLIENT, &o.params, &o.chan);
   char why[512] = "";
   if (st != FSN_OK) snprintf(why, sizeof why, "client setup (%s): %s", addr, fsn_last_error());
   fsn_status flushed = FSN_OK;
@@ -64,8 +64,8 @@ void fsn_test_two_party_ex(const fsn_test_net_opts *opts_in, fsn_test_parties_fn
   }
   pthread_join(t, NULL);
   fsn_listener_destroy(l);
-  fsn_session_close(schs, o.channels);
-  fsn_session_close(cchs, o.channels);
+  fsn_channels_close(schs, o.channels);
+  fsn_channels_close(cchs, o.channels);
   ck_assert_msg(job.setup == FSN_OK && job.flushed == FSN_OK, "%s", job.why);
   ck_assert_msg(st == FSN_OK && flushed == FSN_OK, "%s", why);
 }

@@ -16,7 +16,7 @@ void fsn_test_two_party(fsn_test_party_fn server, void *server_arg, fsn_test_par
 /* Session parameters for fsn_test_two_party_ex; zero fields take the defaults in brackets. */
 typedef struct fsn_test_net_opts {
   size_t channels;            /* channels per party, one per worker thread [1] */
-  fsn_session_params params;  /* [ell = 37, scale = 12, session_id drawn by the client]; set ell to choose */
+  fsn_channel_params params;  /* [ell = 37, scale = 12, session_id drawn by the client]; set ell to choose */
   fsn_channel_opts chan;      /* timeout, max_frame, link emulation [library defaults, no emulation] */
   const char *listen_address; /* ["127.0.0.1:0"]; e.g. "[::1]:0" for IPv6 */
 } fsn_test_net_opts;

@@ -57,10 +57,10 @@ typedef struct server_thread {
 static void *serve_one(void *arg) {
   server_thread *s = arg;
   fsn_channel *ch = NULL;
-  const fsn_session_params params = {.ell = ELL, .scale = SCALE};
-  s->st = fsn_session_accept(s->listener, &ch, 1, FSN_ROLE_SERVER, &params, NULL);
+  const fsn_channel_params params = {.ell = ELL, .scale = SCALE};
+  s->st = fsn_channels_accept(s->listener, &ch, 1, FSN_ROLE_SERVER, &params, NULL);
   if (s->st == FSN_OK) s->st = fsn_fusion_serve_session(s->server, &ch, 1, &s->log);
-  fsn_session_close(&ch, 1);
+  fsn_channels_close(&ch, 1);
   return NULL;
 }
 
@@ -108,11 +108,11 @@ static int fusion_query(void) {
       .server_id = addr};
   fsn_channel *ch = NULL;
   fsn_fusion_result res = {0};
-  const fsn_session_params params = {.ell = ELL, .scale = SCALE};
-  fsn_status st = fsn_session_connect(&ch, 1, addr, FSN_ROLE_CLIENT, &params, NULL);
+  const fsn_channel_params params = {.ell = ELL, .scale = SCALE};
+  fsn_status st = fsn_channels_connect(&ch, 1, addr, FSN_ROLE_CLIENT, &params, NULL);
   if (st == FSN_OK) st = fsn_fusion_client_run(&ch, 1, &opts, &res);
   if (st != FSN_OK) fprintf(stderr, "embed: client: %s\n", fsn_last_error());
-  fsn_session_close(&ch, 1);
+  fsn_channels_close(&ch, 1);
   pthread_join(thread, NULL);
 
   uint64_t y[QUERIES * CLASSES];

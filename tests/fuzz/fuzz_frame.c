@@ -19,7 +19,7 @@ static void write_frame(int fd, uint8_t kind, const void *p, size_t n) {
 
 static void play_peer_handshake(int fd) {
   fsn_wire_hello h;
-  fsn_session_params p = {.ell = 37, .scale = 12, .session_id = 9};
+  fsn_channel_params p = {.ell = 37, .scale = 12, .session_id = 9};
   fsn_wire_hello_make(&h, FSN_ROLE_CLIENT, &p, 0, 1, &(fsn_channel_opts){.max_frame = 1 << 16});
   uint8_t b[FSN_WIRE_HELLO_SIZE];
   fsn_wire_hello_encode(b, &h);
@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fsn_channel *ch;
   fsn_channel_opts opts = {.timeout_ms = 2000, .max_frame = 1 << 16};
   if (fsn_channel_from_fd(&ch, sv[0], &opts) != FSN_OK) abort();
-  fsn_session_params p = {.ell = 37, .scale = 12};
+  fsn_channel_params p = {.ell = 37, .scale = 12};
   if (fsn_channel_handshake(ch, FSN_ROLE_SERVER, &p) == FSN_OK) {
     static const size_t ns[8] = {0, 1, 3, 8, 24, 100, 1000, 5000};
     static uint64_t buf[5000];

@@ -6,13 +6,15 @@
 # the target's corpus as a regression once fixed.
 # Targets and seeds: frame (peer bytes: frames, handshake; tests/fuzz/corpus), idx (dataset files;
 # tests/fuzz/corpus_idx), onnx (models and tensors; tests/fuzz/corpus_onnx and ONNX's operator tests from Debian's
-# libonnx-testdata).
+# libonnx-testdata), card (the model card a client reads; tests/fuzz/corpus_card), server (every message a server
+# reads from a client: hello, batch request, the secure run's messages; tests/fuzz/corpus_server). The card and
+# server seeds are written by tests/fuzz/make_seeds.py.
 # Usage: tests/fuzz/run.sh [SECONDS] [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-30}
 out=${2:-build-fuzz}
-targets=(${FSN_FUZZ_TARGETS:-frame idx onnx})
+targets=(${FSN_FUZZ_TARGETS:-frame idx onnx card server})
 flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
 if [ ! -f "$out/build.ninja" ]; then
   CC=clang meson setup "$out" --buildtype=debugoptimized -Dtests=false -Dbench=false -Dopenmp=disabled \
@@ -30,6 +32,8 @@ for t in "${targets[@]}"; do
   case $t in
   frame) cp tests/fuzz/corpus/* "$work/$t/" ;;
   idx) cp tests/fuzz/corpus_idx/* "$work/$t/" ;;
+  card) cp tests/fuzz/corpus_card/* "$work/$t/" ;;
+  server) cp tests/fuzz/corpus_server/* "$work/$t/" ;;
   onnx)
     cp tests/fuzz/corpus_onnx/* "$work/$t/"
     node=/usr/share/libonnx-testdata/data/node
