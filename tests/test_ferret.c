@@ -154,6 +154,7 @@ END_TEST
 typedef struct run {
   const fsn_ferret_params *p;
   const uint8_t *seed; /* NULL: production randomness */
+  fsn_ferret_options opt_s, opt_r;
   const size_t *sizes;
   size_t ncalls, total;
   uint8_t *x0, *xc, *choice, delta[16];
@@ -176,7 +177,9 @@ static double clock_seconds(clockid_t clock) {
 }
 
 static fsn_status create(fsn_ferret **f, fsn_channel *ch, fsn_ot_role role, const run *r) {
-  return r->seed ? fsn_ferret_create_seeded(f, ch, role, r->p, r->seed) : fsn_ferret_create(f, ch, role, r->p);
+  const fsn_ferret_options *opt = role == FSN_OT_SENDER ? &r->opt_s : &r->opt_r;
+  return r->seed ? fsn_ferret_create_seeded(f, ch, role, r->p, opt, r->seed)
+                 : fsn_ferret_create_ex(f, ch, role, r->p, opt);
 }
 
 static void sender(fsn_channel *ch, void *arg) {
@@ -314,7 +317,8 @@ START_TEST(small_set_odd_sizes_across_iterations) {
 }
 END_TEST
 
-/* The medium set (bootstrapped through a small-set iteration) over two and a half iterations. */
+/* The medium set (bootstrapped through a small-set iteration) over two and a half iterations, each party's
+ * iterations split over two threads. */
 START_TEST(medium_set_across_iterations) {
   if (heavy_sets_skipped("medium")) return;
   const fsn_ferret_params *p = fsn_ferret_params_named("medium");
@@ -322,10 +326,11 @@ START_TEST(medium_set_across_iterations) {
   const size_t sizes[] = {127, usable, usable / 2 + 77};
   run r;
   run_alloc(&r, p, sizes, sizeof sizes / sizeof sizes[0]);
+  r.opt_s.threads = r.opt_r.threads = 2;
   run_two_party(&r);
   check_correlation(&r);
   check_bytes(&r);
-  report("medium", &r);
+  report("medium, 2 threads", &r);
   run_free(&r);
 }
 END_TEST
@@ -343,6 +348,41 @@ START_TEST(main_set_two_iterations) {
   check_bytes(&r);
   report("main", &r);
   run_free(&r);
+}
+END_TEST
+
+/* The BLAKE2b of a run's outputs (x0 then xc). */
+static void hash_outputs(uint8_t h[32], const run *r) {
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, NULL, 0, 32);
+  crypto_generichash_update(&st, r->x0, 16 * r->total);
+  crypto_generichash_update(&st, r->xc, 16 * r->total);
+  crypto_generichash_final(&st, h, 32);
+}
+
+/* With a fixed seed, the outputs do not depend on either party's thread count (the bootstrap's small-set iterations
+ * and the set's own, split over 1, 2 or 3 threads with tree counts that do not divide evenly). */
+START_TEST(seeded_identical_across_threads) {
+  const fsn_ferret_params *p = fsn_ferret_params_named("small");
+  const size_t sizes[] = {fsn_ferret_usable(p) + 1000};
+  static const uint8_t seed[32] = {9, 8, 7};
+  static const size_t threads[][2] = {{1, 1}, {2, 3}, {3, 1}, {0, 2}};
+  uint8_t first[32];
+  for (size_t c = 0; c < sizeof threads / sizeof threads[0]; c++) {
+    run r;
+    run_alloc(&r, p, sizes, 1);
+    r.seed = seed;
+    r.opt_s.threads = threads[c][0], r.opt_r.threads = threads[c][1];
+    run_two_party(&r);
+    check_correlation(&r);
+    check_bytes(&r);
+    uint8_t h[32];
+    hash_outputs(h, &r);
+    if (c == 0) memcpy(first, h, 32);
+    ck_assert_msg(!memcmp(h, first, 32), "threads %zu / %zu: outputs differ from one thread each", threads[c][0],
+                  threads[c][1]);
+    run_free(&r);
+  }
 }
 END_TEST
 
@@ -386,6 +426,9 @@ START_TEST(bad_arguments) {
   bad.k = bad.n; /* reserve above n */
   ck_assert_int_eq(fsn_ferret_create(&f, (fsn_channel *)1, FSN_OT_SENDER, &bad), FSN_E_INVALID);
   ck_assert_int_eq(fsn_ferret_create(&f, (fsn_channel *)1, (fsn_ot_role)5, NULL), FSN_E_INVALID);
+  const fsn_ferret_options many = {.threads = FSN_FERRET_MAX_THREADS + 1};
+  ck_assert_int_eq(fsn_ferret_create_ex(&f, (fsn_channel *)1, FSN_OT_SENDER, NULL, &many), FSN_E_INVALID);
+  ck_assert_ptr_null(f);
   ck_assert_int_eq(fsn_ferret_rcot_send(NULL, NULL, 1), FSN_E_INVALID);
   /* the figures of the sets */
   const fsn_ferret_params *m = fsn_ferret_params_named("main");
@@ -491,6 +534,7 @@ int main(void) {
   FSN_TEST_ADD_CASE(s, bad_arguments);
   FSN_TEST_ADD_CASE(s, small_set_odd_sizes_across_iterations);
   FSN_TEST_ADD_CASE(s, seeded_identical_across_isa);
+  FSN_TEST_ADD_CASE(s, seeded_identical_across_threads);
   FSN_TEST_ADD_CASE(s, bad_peers);
   FSN_TEST_ADD_CASE(s, medium_set_across_iterations);
   FSN_TEST_ADD_CASE(s, main_set_two_iterations);

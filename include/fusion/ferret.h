@@ -63,6 +63,20 @@ typedef struct fsn_ferret fsn_ferret;
  * outside 1 .. 24, k outside 1 .. 2^32, R >= n). */
 FSN_NODISCARD fsn_status fsn_ferret_create(fsn_ferret **out, fsn_channel *ch, fsn_ot_role role,
                                            const fsn_ferret_params *params);
+
+/* Options of fsn_ferret_create_ex; zero-initialised means fsn_ferret_create's behaviour. */
+typedef struct fsn_ferret_options {
+  /* 0 or 1: every iteration on the calling thread. 2 .. FSN_FERRET_MAX_THREADS: each iteration's GGM trees, then its
+   * LPN output rows, split over this many threads (the calling one and threads started per iteration); the outputs
+   * and the wire bytes do not depend on it, so the peer may use another count. */
+  size_t threads;
+} fsn_ferret_options;
+
+#define FSN_FERRET_MAX_THREADS 64
+
+/* fsn_ferret_create with options (opt may be NULL). */
+FSN_NODISCARD fsn_status fsn_ferret_create_ex(fsn_ferret **out, fsn_channel *ch, fsn_ot_role role,
+                                              const fsn_ferret_params *params, const fsn_ferret_options *opt);
 void fsn_ferret_destroy(fsn_ferret *f);
 
 fsn_ot_role fsn_ferret_role(const fsn_ferret *f);

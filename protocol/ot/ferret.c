@@ -59,7 +59,8 @@ struct fsn_ferret {
   fsn_channel *ch;
   fsn_ot_role role;
   fsn_ferret_params p;
-  bool broken; /* a failed call leaves the pool out of step with the peer */
+  size_t threads; /* each iteration's trees and LPN rows split over this many */
+  bool broken;    /* a failed call leaves the pool out of step with the peer */
   _Alignas(16) uint8_t delta[16];
   fsn_prg rng;                    /* sender: GGM seeds; receiver: bootstrap choice bits */
   fsn_aes128_key ggm0, ggm1, lpn; /* public fixed keys */
@@ -137,22 +138,25 @@ static void finish_leaves(uint8_t *leaves, size_t count, uint8_t acc[16]) {
   memcpy(acc + 8, &a1, 8);
 }
 
-/* Sender: the trees into out, the frame into b->msg (per tree: c_{i,0}, c_{i,1} for each level i, then the sum). */
-static void sender_trees(fsn_ferret *f, const fsn_ferret_params *p, const uint8_t *cots, uint8_t *out, bufs *b) {
+/* Sender: trees [j0, j1) into out from the seeds already at their roots, their part of the frame into b->msg (per
+ * tree: c_{i,0}, c_{i,1} for each level i, then the sum). */
+static void sender_trees(const fsn_ferret *f, const fsn_ferret_params *p, const uint8_t *cots, uint8_t *out, bufs *b,
+                         size_t j0, size_t j1) {
   const size_t leaves = (size_t)1 << p->h, per_tree = 2 * p->h + 1, th = p->t * p->h;
-  for (size_t j = 0; j < p->t; j++) {
+  for (size_t j = j0; j < j1; j++) {
     uint8_t *tree = out + 16 * leaves * j, *m = b->msg + 16 * per_tree * j;
-    fsn_prg_bytes(&f->rng, tree, 16);
     for (unsigned i = 0; i < p->h; i++) fsn_ggm_expand(tree, m + 32 * i, tree, (size_t)1 << i, &f->ggm0, &f->ggm1);
     finish_leaves(tree, leaves, m + 32 * p->h);
     xor_into(m + 32 * p->h, f->delta);
   }
   /* Hash every level's COT both ways: H(q) pads K^0, H(q ^ Delta) pads K^1. */
-  memcpy(b->hash, cots, 16 * th);
-  memcpy(b->hash + 16 * th, cots, 16 * th);
-  for (size_t i = 0; i < th; i++) xor_into(b->hash + 16 * (th + i), f->delta);
-  fsn_ccrh(b->hash, b->hash, 2 * th);
-  for (size_t j = 0; j < p->t; j++)
+  const size_t l0 = j0 * p->h, nl = (j1 - j0) * p->h;
+  memcpy(b->hash + 16 * l0, cots + 16 * l0, 16 * nl);
+  memcpy(b->hash + 16 * (th + l0), cots + 16 * l0, 16 * nl);
+  for (size_t i = l0; i < l0 + nl; i++) xor_into(b->hash + 16 * (th + i), f->delta);
+  fsn_ccrh(b->hash + 16 * l0, b->hash + 16 * l0, nl);
+  fsn_ccrh(b->hash + 16 * (th + l0), b->hash + 16 * (th + l0), nl);
+  for (size_t j = j0; j < j1; j++)
     for (unsigned i = 0; i < p->h; i++) {
       uint8_t *c = b->msg + 16 * (per_tree * j + 2 * i);
       xor_into(c, b->hash + 16 * (j * p->h + i));
@@ -160,11 +164,12 @@ static void sender_trees(fsn_ferret *f, const fsn_ferret_params *p, const uint8_
     }
 }
 
-/* Receiver: the trees from the frame in b->msg and the level COTs w (choice bit b = lowest bit). */
-static void receiver_trees(fsn_ferret *f, const fsn_ferret_params *p, const uint8_t *cots, uint8_t *out, bufs *b) {
-  const size_t leaves = (size_t)1 << p->h, per_tree = 2 * p->h + 1, th = p->t * p->h;
-  fsn_ccrh(b->hash, cots, th);
-  for (size_t j = 0; j < p->t; j++) {
+/* Receiver: trees [j0, j1) from the frame in b->msg and the level COTs w (choice bit b = lowest bit). */
+static void receiver_trees(const fsn_ferret *f, const fsn_ferret_params *p, const uint8_t *cots, uint8_t *out, bufs *b,
+                           size_t j0, size_t j1) {
+  const size_t leaves = (size_t)1 << p->h, per_tree = 2 * p->h + 1;
+  fsn_ccrh(b->hash + 16 * j0 * p->h, cots + 16 * j0 * p->h, (j1 - j0) * p->h);
+  for (size_t j = j0; j < j1; j++) {
     uint8_t *tree = out + 16 * leaves * j;
     const uint8_t *m = b->msg + 16 * per_tree * j;
     size_t hole = 0;
@@ -188,20 +193,50 @@ static void receiver_trees(fsn_ferret *f, const fsn_ferret_params *p, const uint
   }
 }
 
-/* One iteration of set p from the base COTs `cots` (R blocks) into out (n blocks). */
+/* An iteration's work that splits over threads: by tree, then by output row. */
+typedef struct work {
+  const fsn_ferret *f;
+  const fsn_ferret_params *p;
+  const uint8_t *cots;
+  uint8_t *out;
+  bufs *b;
+} work;
+
+static fsn_status trees_range(size_t thread, size_t j0, size_t j1, void *arg) {
+  (void)thread;
+  const work *w = arg;
+  const uint8_t *level_cots = w->cots + 16 * w->p->k;
+  if (w->f->role == FSN_OT_SENDER)
+    sender_trees(w->f, w->p, level_cots, w->out, w->b, j0, j1);
+  else
+    receiver_trees(w->f, w->p, level_cots, w->out, w->b, j0, j1);
+  return FSN_OK;
+}
+
+static fsn_status lpn_range(size_t thread, size_t row0, size_t row1, void *arg) {
+  (void)thread;
+  const work *w = arg;
+  fsn_lpn_encode(w->out + 16 * row0, w->cots, &w->f->lpn, w->p->k, row0, row1 - row0);
+  return FSN_OK;
+}
+
+/* One iteration of set p from the base COTs `cots` (R blocks) into out (n blocks). The sender sends its frame as
+ * soon as the trees are grown, so the receiver grows its trees while the sender encodes. */
 static fsn_status iterate(fsn_ferret *f, const fsn_ferret_params *p, const uint8_t *cots, uint8_t *out, bufs *b) {
-  const size_t frame = 16 * p->t * (2 * p->h + 1);
-  const uint8_t *level_cots = cots + 16 * p->k;
+  const size_t frame = 16 * p->t * (2 * p->h + 1), leaves = (size_t)1 << p->h;
+  work w = {f, p, cots, out, b};
   fsn_status st;
   if (f->role == FSN_OT_SENDER) {
-    sender_trees(f, p, level_cots, out, b);
-    if ((st = fsn_channel_send(f->ch, b->msg, frame)) != FSN_OK || (st = fsn_channel_flush(f->ch)) != FSN_OK) return st;
+    for (size_t j = 0; j < p->t; j++) fsn_prg_bytes(&f->rng, out + 16 * leaves * j, 16); /* the roots, in order */
+    if ((st = fsn_ot_parallel(f->threads, p->t, trees_range, &w)) != FSN_OK ||
+        (st = fsn_channel_send(f->ch, b->msg, frame)) != FSN_OK || (st = fsn_channel_flush(f->ch)) != FSN_OK)
+      return st;
   } else {
-    if ((st = fsn_channel_recv(f->ch, b->msg, frame)) != FSN_OK) return st;
-    receiver_trees(f, p, level_cots, out, b);
+    if ((st = fsn_channel_recv(f->ch, b->msg, frame)) != FSN_OK ||
+        (st = fsn_ot_parallel(f->threads, p->t, trees_range, &w)) != FSN_OK)
+      return st;
   }
-  fsn_lpn_encode(out, cots, &f->lpn, p->k, 0, p->n);
-  return FSN_OK;
+  return fsn_ot_parallel(f->threads, p->n, lpn_range, &w);
 }
 
 /* ---- bootstrap --------------------------------------------------------------------------------------------------- */
@@ -264,17 +299,20 @@ static fsn_status bootstrap(fsn_ferret *f, const uint8_t *seed) {
 /* ---- life cycle -------------------------------------------------------------------------------------------------- */
 
 static fsn_status create(fsn_ferret **out, fsn_channel *ch, fsn_ot_role role, const fsn_ferret_params *params,
-                         const uint8_t *seed) {
+                         const fsn_ferret_options *opt, const uint8_t *seed) {
   if (out) *out = NULL;
   if (!out || !ch) return fsn_fail(FSN_E_INVALID, "fsn_ferret_create: NULL argument");
   if (role != FSN_OT_SENDER && role != FSN_OT_RECEIVER)
     return fsn_fail(FSN_E_INVALID, "fsn_ferret_create: role %d is neither sender nor receiver", (int)role);
+  const size_t threads = opt && opt->threads ? opt->threads : 1;
+  if (threads > FSN_FERRET_MAX_THREADS)
+    return fsn_fail(FSN_E_INVALID, "fsn_ferret_create: %zu threads (at most %d)", threads, FSN_FERRET_MAX_THREADS);
   const fsn_ferret_params *p = params ? params : DEFAULT_SET;
   fsn_status st = check_params(p);
   if (st != FSN_OK) return st;
   fsn_ferret *f = calloc(1, sizeof *f);
   if (!f) return fsn_fail(FSN_E_NOMEM, "fsn_ferret_create: %zu bytes", sizeof *f);
-  f->ch = ch, f->role = role, f->p = *p, f->pos = p->n;
+  f->ch = ch, f->role = role, f->p = *p, f->pos = p->n, f->threads = threads;
   public_key(&f->ggm0, "fusion/ferret/ggm/0");
   public_key(&f->ggm1, "fusion/ferret/ggm/1");
   public_key(&f->lpn, "fusion/ferret/lpn/code");
@@ -308,13 +346,19 @@ static fsn_status create(fsn_ferret **out, fsn_channel *ch, fsn_ot_role role, co
 }
 
 fsn_status fsn_ferret_create(fsn_ferret **out, fsn_channel *ch, fsn_ot_role role, const fsn_ferret_params *params) {
-  return create(out, ch, role, params, NULL);
+  return create(out, ch, role, params, NULL, NULL);
+}
+
+fsn_status fsn_ferret_create_ex(fsn_ferret **out, fsn_channel *ch, fsn_ot_role role, const fsn_ferret_params *params,
+                                const fsn_ferret_options *opt) {
+  return create(out, ch, role, params, opt, NULL);
 }
 
 fsn_status fsn_ferret_create_seeded(fsn_ferret **out, fsn_channel *ch, fsn_ot_role role,
-                                    const fsn_ferret_params *params, const uint8_t seed[32]) {
+                                    const fsn_ferret_params *params, const fsn_ferret_options *opt,
+                                    const uint8_t seed[32]) {
   if (!seed) return fsn_fail(FSN_E_INVALID, "fsn_ferret_create_seeded: NULL seed");
-  return create(out, ch, role, params, seed);
+  return create(out, ch, role, params, opt, seed);
 }
 
 void fsn_ferret_destroy(fsn_ferret *f) {
