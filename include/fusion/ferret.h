@@ -70,7 +70,17 @@ typedef struct fsn_ferret_options {
    * LPN output rows, split over this many threads (the calling one and threads started per iteration); the outputs
    * and the wire bytes do not depend on it, so the peer may use another count. */
   size_t threads;
+  /* The MPCOT consistency check of Ferret's malicious variant: per iteration FSN_FERRET_CHECK_COTS more base COTs
+   * (fewer COTs to the pool) and FSN_FERRET_CHECK_BYTES more (one round trip: the receiver's coefficient seed and
+   * masked sum, the sender's hash). A sender whose GGM trees are not consistent with its Delta is caught by the
+   * receiver (FSN_E_CHEATING), except that it may learn whether a noise position lies in a set it guesses, at the
+   * price of being caught otherwise (the selective failure the paper's functionality allows). Both parties must
+   * agree on it. */
+  bool checked;
 } fsn_ferret_options;
+
+#define FSN_FERRET_CHECK_COTS  128
+#define FSN_FERRET_CHECK_BYTES 64
 
 #define FSN_FERRET_MAX_THREADS 64
 
@@ -84,6 +94,8 @@ fsn_ot_role fsn_ferret_role(const fsn_ferret *f);
 FSN_NODISCARD fsn_status fsn_ferret_delta(const fsn_ferret *f, uint8_t delta[16]);
 /* Iterations run so far (the bootstrap's small-set iterations not counted). */
 uint64_t fsn_ferret_iterations(const fsn_ferret *f);
+/* COTs each iteration adds to the pool: fsn_ferret_usable of the set, less FSN_FERRET_CHECK_COTS when checked. */
+uint64_t fsn_ferret_pool_size(const fsn_ferret *f);
 
 /* n correlated OTs with random choice bits from the pool, running iterations as it runs dry. The sender gets
  * x0[i] (16 bytes, lowest bit clear), implicitly x1 = x0 ^ Delta; the receiver gets xc[i] = x0[i] ^ c_i Delta and
