@@ -22,8 +22,9 @@ static const char *const kind_names[NKINDS] = {"cot", "rcot", "rot", "chosen", "
 typedef struct ext {
   const char *name;
   bool unchecked;
+  bool ferret_checked; /* with 2 threads */
 } ext;
-static const ext exts[] = {{"iknp", false}, {"iknp", true}, {"iknp-rcot", false}};
+static const ext exts[] = {{"iknp", false, false}, {"iknp", true, false}, {"iknp-rcot", false, false}};
 #define NEXTS (sizeof exts / sizeof exts[0])
 
 /* One two-party run: the server is the OT sender, the client the receiver. Threads write only their own fields. */
@@ -101,7 +102,8 @@ static uint64_t bytes_sent(const fsn_channel *ch) {
 /* Create the run's objects (the 1-out-of-N one runs its base OTs now), so that the body's traffic is the OTs' alone. */
 static fsn_status make(const run *r, fsn_channel *ch, fsn_ot_role role, const uint8_t *seed, fsn_cot **ot,
                        fsn_ot_n1 **n1) {
-  const fsn_cot_options opt = {.unchecked = r->e.unchecked};
+  const fsn_cot_options opt = {
+      .unchecked = r->e.unchecked, .ferret_checked = r->e.ferret_checked, .threads = r->e.ferret_checked ? 2 : 0};
   fsn_status st = fsn_cot_create_test(ot, r->e.name, ch, role, &opt, seed);
   if (st == FSN_OK && r->k == NCHOOSE1) st = fsn_ot_n1_create_test(n1, r->n1name, *ot, seed);
   return st;
@@ -289,12 +291,27 @@ START_TEST(derived_ots_on_ferret) {
     for (size_t s = 0; s < 3; s++) {
       run r;
       run_alloc(&r, kinds[k], ns[s], 37, kinds[k] == NCHOOSE1 ? 4 : 1);
-      r.e = (ext){"ferret", false};
+      r.e = (ext){"ferret", false, false};
       if (kinds[k] == NCHOOSE1) r.n1name = "rot";
       run_both(&r);
       check_outputs(&r);
       run_free(&r);
     }
+}
+END_TEST
+
+/* The same on Ferret with its MPCOT check, each iteration on two threads. */
+START_TEST(derived_ots_on_checked_ferret) {
+  if (fsn_isa_active() == FSN_ISA_REF) return;
+  static const kind kinds[] = {COT, RCOT, ACOT};
+  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+    run r;
+    run_alloc(&r, kinds[k], 70000, 37, 1);
+    r.e = (ext){"ferret", false, true};
+    run_both(&r);
+    check_outputs(&r);
+    run_free(&r);
+  }
 }
 END_TEST
 
@@ -1035,6 +1052,7 @@ int main(void) {
   FSN_TEST_ADD_CASE(s, session_reuses_base_ots);
   FSN_TEST_ADD_CASE(s, cot_sizes);
   FSN_TEST_ADD_CASE(s, derived_ots_on_ferret);
+  FSN_TEST_ADD_CASE(s, derived_ots_on_checked_ferret);
   FSN_TEST_ADD_CASE(s, rcot_sizes);
   FSN_TEST_ADD_CASE(s, rot_sizes);
   FSN_TEST_ADD_CASE(s, chosen_sizes);
