@@ -37,11 +37,12 @@ typedef enum ot_type {
   T_N16_ROT,
   T_FERRET_RCOT,
   T_FERRET_COT,
+  T_FERRET_RCOT_C,
   T_COUNT
 } ot_type;
 
 /* The objects a type runs on. */
-typedef enum ot_obj { O_CHECKED, O_UNCHECKED, O_KK13, O_N1ROT, O_FERRET } ot_obj;
+typedef enum ot_obj { O_CHECKED, O_UNCHECKED, O_KK13, O_N1ROT, O_FERRET, O_FERRET_CHECKED } ot_obj;
 
 static const struct {
   const char *name, *what;
@@ -64,6 +65,7 @@ static const struct {
     {"n16-rot", "1-out-of-16 OT, ell = 2, from 4 checked COTs", 2, 4, 16, O_N1ROT},
     {"ferret-rcot", "Ferret correlated OT, random choice (native)", 0, 0, 1, O_FERRET},
     {"ferret-cot", "Ferret correlated OT, chosen choice", 0, 0, 1, O_FERRET},
+    {"ferret-rcot-checked", "Ferret random-choice COT, MPCOT check", 0, 0, 1, O_FERRET_CHECKED},
 };
 
 typedef struct thread_buf {
@@ -77,7 +79,7 @@ typedef struct bench {
   const char *ot; /* NULL or "ferret": also run the rows of that extension */
   fsn_role role;
   ot_type type;
-  fsn_cot *checked[MAX_THREADS], *unchecked[MAX_THREADS], *ferret[MAX_THREADS];
+  fsn_cot *checked[MAX_THREADS], *unchecked[MAX_THREADS], *ferret[MAX_THREADS], *ferret_checked[MAX_THREADS];
   fsn_ot_n1 *kk13[MAX_THREADS], *n1rot[MAX_THREADS];
   fsn_channel **chs;
   thread_buf buf[MAX_THREADS];
@@ -107,15 +109,20 @@ static ot_type kind_of(ot_type t) {
 }
 
 /* Whether this run has the type's rows. */
-static bool runs(const bench *b, ot_type t) { return types[t].obj != O_FERRET || b->ot; }
+static bool runs(const bench *b, ot_type t) {
+  return (types[t].obj != O_FERRET && types[t].obj != O_FERRET_CHECKED) || b->ot;
+}
 
 static fsn_status piece(bench *b, size_t thread, thread_buf *tb, size_t m) {
   const unsigned ell = types[b->type].ell, logn = types[b->type].logn;
   const ot_obj obj = types[b->type].obj;
-  fsn_cot *cot = obj == O_UNCHECKED ? b->unchecked[thread] : obj == O_FERRET ? b->ferret[thread] : b->checked[thread];
+  fsn_cot *cot = obj == O_UNCHECKED        ? b->unchecked[thread]
+                 : obj == O_FERRET         ? b->ferret[thread]
+                 : obj == O_FERRET_CHECKED ? b->ferret_checked[thread]
+                                           : b->checked[thread];
   fsn_ot_n1 *n1 = obj == O_KK13 ? b->kk13[thread] : b->n1rot[thread];
   if (b->type == T_WIRE) return wire(b, thread, tb, m);
-  if (b->type == T_FERRET_RCOT)
+  if (b->type == T_FERRET_RCOT || b->type == T_FERRET_RCOT_C)
     return b->role == FSN_ROLE_SERVER ? fsn_cot_rcot_send(cot, tb->a, m) : fsn_cot_rcot_recv(cot, tb->a, tb->choice, m);
   if (b->role == FSN_ROLE_SERVER) switch (kind_of(b->type)) {
     case T_COT: return fsn_cot_send(cot, tb->a, m);
@@ -216,8 +223,10 @@ static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg
     }
     if (t == 0) b->kk_setup_s = fsn_bench_2p_now() - t0;
   }
+  const fsn_cot_options ferret_checked = {.ferret_checked = true};
   for (size_t t = 0; b->ot && t < nthreads; t++)
-    if ((st = fsn_cot_create(&b->ferret[t], b->ot, ch[t], orole, NULL)) != FSN_OK) {
+    if ((st = fsn_cot_create(&b->ferret[t], b->ot, ch[t], orole, NULL)) != FSN_OK ||
+        (st = fsn_cot_create(&b->ferret_checked[t], b->ot, ch[t], orole, &ferret_checked)) != FSN_OK) {
       rc = fail("Ferret bootstrap", st);
       goto out;
     }
@@ -257,6 +266,7 @@ out:
   for (size_t t = 0; t < nthreads; t++) {
     fsn_ot_n1_destroy(b->kk13[t]), fsn_ot_n1_destroy(b->n1rot[t]);
     fsn_cot_destroy(b->checked[t]), fsn_cot_destroy(b->unchecked[t]), fsn_cot_destroy(b->ferret[t]);
+    fsn_cot_destroy(b->ferret_checked[t]);
   }
   free_buffers(b);
   return rc;
@@ -281,12 +291,12 @@ static void report(const bench *b) {
          fsn_isa_name(fsn_isa_active()));
   printf("base OT (128, one extension object): %.2f ms; 1-out-of-N set-up (256 KK13 base OTs): %.2f ms\n\n",
          1e3 * b->base_ot_s, 1e3 * b->kk_setup_s);
-  printf("%-14s %-46s %10s %9s %9s %9s %10s %10s\n", "type", "what", "n", "seconds", "M OT/s", "bits/OT", "cpu ns/OT",
+  printf("%-19s %-46s %10s %9s %9s %9s %10s %10s\n", "type", "what", "n", "seconds", "M OT/s", "bits/OT", "cpu ns/OT",
          "cpu ns/OT");
-  printf("%-14s %-46s %10s %9s %9s %9s %10s %10s\n", "", "", "", "", "", "", "sender", "receiver");
+  printf("%-19s %-46s %10s %9s %9s %9s %10s %10s\n", "", "", "", "", "", "", "sender", "receiver");
   for (int t = 0; t < T_COUNT; t++)
     if (runs(b, t))
-      printf("%-14s %-46s %10zu %9.3f %9.2f %9.2f %10.1f %10.1f\n", types[t].name, types[t].what, b->count[t],
+      printf("%-19s %-46s %10zu %9.3f %9.2f %9.2f %10.1f %10.1f\n", types[t].name, types[t].what, b->count[t],
              b->seconds[t], (double)b->count[t] / b->seconds[t] / 1e6, b->bits[t],
              1e9 * b->cpu[t] / (double)b->count[t], 1e9 * b->peer_cpu[t] / (double)b->count[t]);
   printf("\ncpu ns/OT: user + system time of each party (all its threads) per OT; on a shared machine the wall-clock\n"
@@ -299,7 +309,7 @@ static int ot_usage(FILE *out) {
           "  --n N        OTs per type (default 2^24; chosen/arithmetic OT run N/2, 1-out-of-4 N/8,\n"
           "               1-out-of-16 N/16, 1-out-of-256 N/256)\n"
           "  --threads T  threads (one channel each) per party, 1..%d (default 1)\n"
-          "  --ot ferret  also run Ferret's rows (ferret-rcot, ferret-cot) after its bootstrap\n"
+          "  --ot ferret  also run Ferret's rows (ferret-rcot, ferret-cot, ferret-rcot-checked) after its bootstraps\n"
           "  --json       one JSON object on stdout\n",
           MAX_THREADS);
   return out == stderr ? 2 : 0;
