@@ -15,7 +15,8 @@
  * choice bit c_i is the lowest bit of xc[i] = x0[i] ^ c_i Delta (emp-ot's convention). x0 carries 127 pseudorandom
  * bits.
  *
- * Wire, per iteration: one frame of 16 t (2 h + 1) bytes from sender to receiver, nothing back (no round trip). Both
+ * Wire, per iteration: one frame of 16 t (2 h + 1) bytes from sender to receiver, nothing back (no round trip);
+ * with the MPCOT check (fsn_ferret_options.checked) FSN_FERRET_CHECK_BYTES more, one round trip. Both
  * parties must make the same calls with the same n in the same order (the pool runs dry at the same point on both
  * sides). Any error leaves the object unusable (every later call fails); destroy it. Not thread-safe. */
 #ifndef FUSION_FERRET_H
