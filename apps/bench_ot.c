@@ -76,7 +76,8 @@ typedef struct thread_buf {
 typedef struct bench {
   size_t n, nthreads;
   int json;
-  const char *ot; /* NULL or "ferret": also run the rows of that extension */
+  const char *ot;         /* NULL or "ferret": also run the rows of that extension */
+  const char *ferret_set; /* NULL: the COT interface's default */
   fsn_role role;
   ot_type type;
   fsn_cot *checked[MAX_THREADS], *unchecked[MAX_THREADS], *ferret[MAX_THREADS], *ferret_checked[MAX_THREADS];
@@ -223,9 +224,10 @@ static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg
     }
     if (t == 0) b->kk_setup_s = fsn_bench_2p_now() - t0;
   }
-  const fsn_cot_options ferret_checked = {.ferret_checked = true};
+  const fsn_cot_options ferret = {.ferret_set = b->ferret_set},
+                        ferret_checked = {.ferret_checked = true, .ferret_set = b->ferret_set};
   for (size_t t = 0; b->ot && t < nthreads; t++)
-    if ((st = fsn_cot_create(&b->ferret[t], b->ot, ch[t], orole, NULL)) != FSN_OK ||
+    if ((st = fsn_cot_create(&b->ferret[t], b->ot, ch[t], orole, &ferret)) != FSN_OK ||
         (st = fsn_cot_create(&b->ferret_checked[t], b->ot, ch[t], orole, &ferret_checked)) != FSN_OK) {
       rc = fail("Ferret bootstrap", st);
       goto out;
@@ -305,10 +307,11 @@ static void report(const bench *b) {
 
 static int ot_usage(FILE *out) {
   fprintf(out,
-          "usage: fusion bench ot [--n N] [--threads T] [--ot ferret] [--json]\n"
+          "usage: fusion bench ot [--n N] [--threads T] [--ot ferret [--ferret-set S]] [--json]\n"
           "  --n N        OTs per type (default 2^24; chosen/arithmetic OT run N/2, 1-out-of-4 N/8,\n"
           "               1-out-of-16 N/16, 1-out-of-256 N/256)\n"
           "  --threads T  threads (one channel each) per party, 1..%d (default 1)\n"
+          "  --ferret-set S  Ferret's parameter set: small, medium (default) or main\n"
           "  --ot ferret  also run Ferret's rows (ferret-rcot, ferret-cot, ferret-rcot-checked) after its bootstraps\n"
           "  --json       one JSON object on stdout\n",
           MAX_THREADS);
@@ -318,17 +321,22 @@ static int ot_usage(FILE *out) {
 int fsn_bench_ot(int argc, char **argv) {
   static bench b;
   b = (bench){.n = (size_t)1 << 24, .nthreads = 1};
-  static const struct option long_opts[] = {
-      {"n", required_argument, NULL, 'n'},  {"threads", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
-      {"ot", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+  static const struct option long_opts[] = {{"n", required_argument, NULL, 'n'},
+                                            {"threads", required_argument, NULL, 't'},
+                                            {"json", no_argument, NULL, 'j'},
+                                            {"ot", required_argument, NULL, 'o'},
+                                            {"ferret-set", required_argument, NULL, 's'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "n:t:o:jh", long_opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "n:t:o:s:jh", long_opts, NULL)) != -1) {
     switch (c) {
     case 'n': b.n = strtoull(optarg, NULL, 0); break;
     case 't': b.nthreads = strtoull(optarg, NULL, 0); break;
     case 'j': b.json = 1; break;
     case 'o': b.ot = optarg; break;
+    case 's': b.ferret_set = optarg; break;
     case 'h': return ot_usage(stdout);
     default: return ot_usage(stderr);
     }

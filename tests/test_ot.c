@@ -903,6 +903,9 @@ START_TEST(bad_arguments) {
   ck_assert_int_eq(fsn_cot_create(&cot, "ferret?", ch, FSN_OT_SENDER, NULL), FSN_E_UNSUPPORTED);
   ck_assert_ptr_null(cot);
   ck_assert_int_eq(fsn_cot_create(&cot, "iknp-rcot", ch, FSN_OT_SENDER, NULL), FSN_E_UNSUPPORTED);
+  const fsn_cot_options bad_set = {.ferret_set = "huge"};
+  ck_assert_int_eq(fsn_cot_create(&cot, "ferret", ch, FSN_OT_SENDER, &bad_set), FSN_E_UNSUPPORTED);
+  ck_assert_ptr_null(cot);
   fsn_ot_pack *pack = NULL;
   const fsn_ot_pack_options popt = {.ext = "nope"};
   ck_assert_int_eq(fsn_ot_pack_create(&pack, ch, FSN_ROLE_SERVER, &popt), FSN_E_UNSUPPORTED);

@@ -54,6 +54,8 @@ typedef struct fsn_cot_options {
   bool ferret_checked;
   /* Ferret: split each iteration over this many threads (0 or 1: the calling thread only). */
   size_t threads;
+  /* Ferret: the parameter set by name (fsn_ferret_params_named; NULL: "medium"); both parties must agree. */
+  const char *ferret_set;
 } fsn_cot_options;
 
 /* Create the extension named `ext` on `ch` in `role` and run its base OTs over it (the peer creates the opposite
@@ -155,6 +157,7 @@ typedef struct fsn_ot_pack_options {
    * malicious Ferret sender is caught); ferret_threads splits each Ferret iteration over threads. */
   bool ferret_checked;
   size_t ferret_threads;
+  const char *ferret_set; /* NULL: "medium"; "main" for fewer bits and less LPN work per COT, 4.5x the memory */
 } fsn_ot_pack_options;
 
 /* Create the pack and run all its base OTs. The server creates its sender objects first, the client its receiver

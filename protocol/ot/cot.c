@@ -38,6 +38,7 @@ static fsn_status create(fsn_cot **out, const char *ext, fsn_channel *ch, fsn_ot
   fsn_cot_config cfg = {.unchecked = opt && opt->unchecked,
                         .ferret_checked = opt && opt->ferret_checked,
                         .threads = opt ? opt->threads : 0,
+                        .ferret_set = opt ? opt->ferret_set : NULL,
                         .seed = seed};
   if (!strcmp(ext, "iknp")) return fsn_iknp_create(out, ch, role, &cfg);
   if (!strcmp(ext, "ferret")) return fsn_ferret_cot_create(out, ch, role, &cfg);

@@ -268,13 +268,13 @@ static void unit_sum(uint8_t sum[16], const uint8_t *check_cots) {
   fsn_bits_gf128_inner(sum, units, check_cots, FSN_FERRET_CHECK_COTS);
 }
 
-/* The MPCOT consistency check (Ferret's malicious variant, section 4.2 of the paper, with 128 extra base COTs as the
- * F_COT instance of its Pi_spCOT check). The receiver draws the seed of the coefficients chi_i and holds
- * W = sum chi_i w_i = V + X Delta, V = sum chi_i v_i the sender's sum and X = sum over trees of chi at its hole. With
- * the check COTs z_k = y_k ^ b_k Delta it sends x' = X + B (B the element with bits b_k): the sender learns nothing of
- * X. The sender answers H(V + sum e_k y_k + x' Delta), which equals H(W + sum e_k z_k) exactly when the trees are
- * consistent with one Delta (except with probability about 2^-128 per iteration over chi); a receiver that lies in x'
- * only fails its own check, and sees a hash, not V + error Delta. */
+/* The MPCOT consistency check (the check of Ferret's malicious Pi_spCOT, done once for all trees, with 128 extra base
+ * COTs as the F_COT instance it consumes). The receiver draws the seed of the coefficients chi_i and holds W = sum
+ * chi_i w_i = V + X Delta, V = sum chi_i v_i the sender's sum and X = sum over trees of chi at its hole. With the check
+ * COTs z_k = y_k ^ b_k Delta it sends x' = X + B (B the element with bits b_k): the sender learns nothing of X. The
+ * sender answers H(V + sum e_k y_k + x' Delta), which equals H(W + sum e_k z_k) exactly when the trees are consistent
+ * with one Delta (except with probability about 2^-128 per iteration over chi); a receiver that lies in x' only fails
+ * its own check, and sees a hash, not V + error Delta. */
 static fsn_status check_send(fsn_ferret *f, work *w) {
   _Alignas(16) uint8_t msg[32], v[16], y[16], xd[16], digest[32];
   fsn_status st = fsn_channel_recv(f->ch, msg, sizeof msg);

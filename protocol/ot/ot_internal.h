@@ -51,6 +51,7 @@ typedef struct fsn_cot_config {
   bool unchecked;
   bool ferret_checked;
   size_t threads;
+  const char *ferret_set;
   bool rcot_only; /* tests: hide the native chosen-choice entries, so cot.c derandomises */
   const uint8_t *seed;
 } fsn_cot_config;
