@@ -1,11 +1,14 @@
 /* `fusion bench ot`: base OT time and OT extension throughput, both parties as two processes over loopback. The
  * server is the OT sender, the client the receiver; each type runs n OTs split over the threads (one channel and one
  * set of OT objects each), produced in pieces of at most 2^20 per call into reused buffers, as a consumer would.
- * IKNP types run twice: with the KOS15 consistency check (what a session uses) and without (the semi-honest cost). */
+ * IKNP types run twice: with the KOS15 consistency check (what a session uses) and without (the semi-honest cost).
+ * `--ot ferret` adds Ferret's rows (random-choice COTs, its native output, and chosen-choice COTs) to the same run,
+ * after its bootstrap (not timed), so its COT/s and bits/COT read beside IKNP's. */
 #include <fusion/fusion.h>
 #include <fusion/ot.h>
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,11 +35,14 @@ typedef enum ot_type {
   T_N16,
   T_N256,
   T_N16_ROT,
+  T_FERRET_RCOT,
+  T_FERRET_COT,
+  T_FERRET_RCOT_C,
   T_COUNT
 } ot_type;
 
 /* The objects a type runs on. */
-typedef enum ot_obj { O_CHECKED, O_UNCHECKED, O_KK13, O_N1ROT } ot_obj;
+typedef enum ot_obj { O_CHECKED, O_UNCHECKED, O_KK13, O_N1ROT, O_FERRET, O_FERRET_CHECKED } ot_obj;
 
 static const struct {
   const char *name, *what;
@@ -57,6 +63,9 @@ static const struct {
     {"n16", "1-out-of-16 OT, ell = 2, KK13", 2, 4, 16, O_KK13},
     {"n256", "1-out-of-256 OT, ell = 8, KK13", 8, 8, 256, O_KK13},
     {"n16-rot", "1-out-of-16 OT, ell = 2, from 4 checked COTs", 2, 4, 16, O_N1ROT},
+    {"ferret-rcot", "Ferret correlated OT, random choice (native)", 0, 0, 1, O_FERRET},
+    {"ferret-cot", "Ferret correlated OT, chosen choice", 0, 0, 1, O_FERRET},
+    {"ferret-rcot-checked", "Ferret random-choice COT, MPCOT check", 0, 0, 1, O_FERRET_CHECKED},
 };
 
 typedef struct thread_buf {
@@ -67,9 +76,11 @@ typedef struct thread_buf {
 typedef struct bench {
   size_t n, nthreads;
   int json;
+  const char *ot;         /* NULL or "ferret": also run the rows of that extension */
+  const char *ferret_set; /* NULL: the COT interface's default */
   fsn_role role;
   ot_type type;
-  fsn_cot *checked[MAX_THREADS], *unchecked[MAX_THREADS];
+  fsn_cot *checked[MAX_THREADS], *unchecked[MAX_THREADS], *ferret[MAX_THREADS], *ferret_checked[MAX_THREADS];
   fsn_ot_n1 *kk13[MAX_THREADS], *n1rot[MAX_THREADS];
   fsn_channel **chs;
   thread_buf buf[MAX_THREADS];
@@ -93,14 +104,27 @@ static fsn_status wire(bench *b, size_t thread, thread_buf *tb, size_t m) {
 }
 
 /* The same four kinds run on the checked and the unchecked COT objects. */
-static ot_type kind_of(ot_type t) { return t >= T_COT_U && t <= T_ACOT_U ? t - T_COT_U + T_COT : t; }
+static ot_type kind_of(ot_type t) {
+  if (t == T_FERRET_COT) return T_COT;
+  return t >= T_COT_U && t <= T_ACOT_U ? t - T_COT_U + T_COT : t;
+}
+
+/* Whether this run has the type's rows. */
+static bool runs(const bench *b, ot_type t) {
+  return (types[t].obj != O_FERRET && types[t].obj != O_FERRET_CHECKED) || b->ot;
+}
 
 static fsn_status piece(bench *b, size_t thread, thread_buf *tb, size_t m) {
   const unsigned ell = types[b->type].ell, logn = types[b->type].logn;
   const ot_obj obj = types[b->type].obj;
-  fsn_cot *cot = obj == O_UNCHECKED ? b->unchecked[thread] : b->checked[thread];
+  fsn_cot *cot = obj == O_UNCHECKED        ? b->unchecked[thread]
+                 : obj == O_FERRET         ? b->ferret[thread]
+                 : obj == O_FERRET_CHECKED ? b->ferret_checked[thread]
+                                           : b->checked[thread];
   fsn_ot_n1 *n1 = obj == O_KK13 ? b->kk13[thread] : b->n1rot[thread];
   if (b->type == T_WIRE) return wire(b, thread, tb, m);
+  if (b->type == T_FERRET_RCOT || b->type == T_FERRET_RCOT_C)
+    return b->role == FSN_ROLE_SERVER ? fsn_cot_rcot_send(cot, tb->a, m) : fsn_cot_rcot_recv(cot, tb->a, tb->choice, m);
   if (b->role == FSN_ROLE_SERVER) switch (kind_of(b->type)) {
     case T_COT: return fsn_cot_send(cot, tb->a, m);
     case T_ROT: return fsn_ot_rot_send(cot, tb->a, tb->b, m);
@@ -200,7 +224,16 @@ static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg
     }
     if (t == 0) b->kk_setup_s = fsn_bench_2p_now() - t0;
   }
+  const fsn_cot_options ferret = {.ferret_set = b->ferret_set},
+                        ferret_checked = {.ferret_checked = true, .ferret_set = b->ferret_set};
+  for (size_t t = 0; b->ot && t < nthreads; t++)
+    if ((st = fsn_cot_create(&b->ferret[t], b->ot, ch[t], orole, &ferret)) != FSN_OK ||
+        (st = fsn_cot_create(&b->ferret_checked[t], b->ot, ch[t], orole, &ferret_checked)) != FSN_OK) {
+      rc = fail("Ferret bootstrap", st);
+      goto out;
+    }
   for (ot_type ty = 0; ty < T_COUNT; ty++) {
+    if (!runs(b, ty)) continue;
     b->type = ty;
     const size_t n = b->n / types[ty].n_div;
     if ((st = fsn_bench_2p_sync(ch[0], role)) != FSN_OK) {
@@ -234,7 +267,8 @@ static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg
 out:
   for (size_t t = 0; t < nthreads; t++) {
     fsn_ot_n1_destroy(b->kk13[t]), fsn_ot_n1_destroy(b->n1rot[t]);
-    fsn_cot_destroy(b->checked[t]), fsn_cot_destroy(b->unchecked[t]);
+    fsn_cot_destroy(b->checked[t]), fsn_cot_destroy(b->unchecked[t]), fsn_cot_destroy(b->ferret[t]);
+    fsn_cot_destroy(b->ferret_checked[t]);
   }
   free_buffers(b);
   return rc;
@@ -246,11 +280,12 @@ static void report(const bench *b) {
            "\"nchoose1_setup_ms\": %.3f, \"results\": [",
            fsn_isa_name(fsn_isa_active()), b->nthreads, b->n, 1e3 * b->base_ot_s, 1e3 * b->kk_setup_s);
     for (int t = 0; t < T_COUNT; t++)
-      printf("%s\n  {\"type\": \"%s\", \"what\": \"%s\", \"n\": %zu, \"seconds\": %.6f, \"per_second\": %.0f, "
-             "\"bits_per_ot\": %.2f, \"cpu_ns_per_ot_sender\": %.1f, \"cpu_ns_per_ot_receiver\": %.1f}",
-             t ? "," : "", types[t].name, types[t].what, b->count[t], b->seconds[t],
-             (double)b->count[t] / b->seconds[t], b->bits[t], 1e9 * b->cpu[t] / (double)b->count[t],
-             1e9 * b->peer_cpu[t] / (double)b->count[t]);
+      if (runs(b, t))
+        printf("%s\n  {\"type\": \"%s\", \"what\": \"%s\", \"n\": %zu, \"seconds\": %.6f, \"per_second\": %.0f, "
+               "\"bits_per_ot\": %.2f, \"cpu_ns_per_ot_sender\": %.1f, \"cpu_ns_per_ot_receiver\": %.1f}",
+               t ? "," : "", types[t].name, types[t].what, b->count[t], b->seconds[t],
+               (double)b->count[t] / b->seconds[t], b->bits[t], 1e9 * b->cpu[t] / (double)b->count[t],
+               1e9 * b->peer_cpu[t] / (double)b->count[t]);
     printf("\n]}\n");
     return;
   }
@@ -258,23 +293,26 @@ static void report(const bench *b) {
          fsn_isa_name(fsn_isa_active()));
   printf("base OT (128, one extension object): %.2f ms; 1-out-of-N set-up (256 KK13 base OTs): %.2f ms\n\n",
          1e3 * b->base_ot_s, 1e3 * b->kk_setup_s);
-  printf("%-14s %-46s %10s %9s %9s %9s %10s %10s\n", "type", "what", "n", "seconds", "M OT/s", "bits/OT", "cpu ns/OT",
+  printf("%-19s %-46s %10s %9s %9s %9s %10s %10s\n", "type", "what", "n", "seconds", "M OT/s", "bits/OT", "cpu ns/OT",
          "cpu ns/OT");
-  printf("%-14s %-46s %10s %9s %9s %9s %10s %10s\n", "", "", "", "", "", "", "sender", "receiver");
+  printf("%-19s %-46s %10s %9s %9s %9s %10s %10s\n", "", "", "", "", "", "", "sender", "receiver");
   for (int t = 0; t < T_COUNT; t++)
-    printf("%-14s %-46s %10zu %9.3f %9.2f %9.2f %10.1f %10.1f\n", types[t].name, types[t].what, b->count[t],
-           b->seconds[t], (double)b->count[t] / b->seconds[t] / 1e6, b->bits[t], 1e9 * b->cpu[t] / (double)b->count[t],
-           1e9 * b->peer_cpu[t] / (double)b->count[t]);
+    if (runs(b, t))
+      printf("%-19s %-46s %10zu %9.3f %9.2f %9.2f %10.1f %10.1f\n", types[t].name, types[t].what, b->count[t],
+             b->seconds[t], (double)b->count[t] / b->seconds[t] / 1e6, b->bits[t],
+             1e9 * b->cpu[t] / (double)b->count[t], 1e9 * b->peer_cpu[t] / (double)b->count[t]);
   printf("\ncpu ns/OT: user + system time of each party (all its threads) per OT; on a shared machine the wall-clock\n"
          "rate is the scheduler's share, and 1e3 / max(sender, receiver) estimates M OT/s with one core per party.\n");
 }
 
 static int ot_usage(FILE *out) {
   fprintf(out,
-          "usage: fusion bench ot [--n N] [--threads T] [--json]\n"
+          "usage: fusion bench ot [--n N] [--threads T] [--ot ferret [--ferret-set S]] [--json]\n"
           "  --n N        OTs per type (default 2^24; chosen/arithmetic OT run N/2, 1-out-of-4 N/8,\n"
           "               1-out-of-16 N/16, 1-out-of-256 N/256)\n"
           "  --threads T  threads (one channel each) per party, 1..%d (default 1)\n"
+          "  --ferret-set S  Ferret's parameter set: small, medium (default) or main\n"
+          "  --ot ferret  also run Ferret's rows (ferret-rcot, ferret-cot, ferret-rcot-checked) after its bootstraps\n"
           "  --json       one JSON object on stdout\n",
           MAX_THREADS);
   return out == stderr ? 2 : 0;
@@ -286,18 +324,27 @@ int fsn_bench_ot(int argc, char **argv) {
   static const struct option long_opts[] = {{"n", required_argument, NULL, 'n'},
                                             {"threads", required_argument, NULL, 't'},
                                             {"json", no_argument, NULL, 'j'},
+                                            {"ot", required_argument, NULL, 'o'},
+                                            {"ferret-set", required_argument, NULL, 's'},
                                             {"help", no_argument, NULL, 'h'},
                                             {NULL, 0, NULL, 0}};
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "n:t:jh", long_opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "n:t:o:s:jh", long_opts, NULL)) != -1) {
     switch (c) {
     case 'n': b.n = strtoull(optarg, NULL, 0); break;
     case 't': b.nthreads = strtoull(optarg, NULL, 0); break;
     case 'j': b.json = 1; break;
+    case 'o': b.ot = optarg; break;
+    case 's': b.ferret_set = optarg; break;
     case 'h': return ot_usage(stdout);
     default: return ot_usage(stderr);
     }
+  }
+  if (b.ot && !strcmp(b.ot, "iknp")) b.ot = NULL; /* IKNP's rows always run */
+  if (b.ot && strcmp(b.ot, "ferret")) {
+    fprintf(stderr, "fusion bench ot: --ot %s: known extensions are iknp and ferret\n", b.ot);
+    return 2;
   }
   if (optind != argc || b.n < 256 || b.nthreads < 1 || b.nthreads > MAX_THREADS) return ot_usage(stderr);
   int rc = fsn_bench_2p_run(b.nthreads, run_party, &b);

@@ -154,6 +154,7 @@ END_TEST
 typedef struct run {
   const fsn_ferret_params *p;
   const uint8_t *seed; /* NULL: production randomness */
+  fsn_ferret_options opt_s, opt_r;
   const size_t *sizes;
   size_t ncalls, total;
   uint8_t *x0, *xc, *choice, delta[16];
@@ -176,7 +177,9 @@ static double clock_seconds(clockid_t clock) {
 }
 
 static fsn_status create(fsn_ferret **f, fsn_channel *ch, fsn_ot_role role, const run *r) {
-  return r->seed ? fsn_ferret_create_seeded(f, ch, role, r->p, r->seed) : fsn_ferret_create(f, ch, role, r->p);
+  const fsn_ferret_options *opt = role == FSN_OT_SENDER ? &r->opt_s : &r->opt_r;
+  return r->seed ? fsn_ferret_create_seeded(f, ch, role, r->p, opt, r->seed)
+                 : fsn_ferret_create_ex(f, ch, role, r->p, opt);
 }
 
 static void sender(fsn_channel *ch, void *arg) {
@@ -267,16 +270,19 @@ static void check_correlation(const run *r) {
   ck_assert_msg(dev < 8 * sd + 1 && -dev < 8 * sd + 1, "%zu ones among %zu choice bits", ones, r->total);
 }
 
-/* Iterations run for `total` COTs of set p, and the exact payload bytes they cost (sender to receiver only). */
+/* Iterations run for `total` COTs of set p, and the exact payload bytes they cost: the frame from sender to receiver;
+ * checked, 32 bytes each way more (the receiver's seed and x', the sender's hash). */
 static void check_bytes(const run *r) {
-  const uint64_t usable = fsn_ferret_usable(r->p), iters = (r->total + usable - 1) / usable;
+  const bool checked = r->opt_s.checked;
+  const uint64_t usable = fsn_ferret_usable(r->p) - (checked ? FSN_FERRET_CHECK_COTS : 0);
+  const uint64_t iters = (r->total + usable - 1) / usable, half = FSN_FERRET_CHECK_BYTES / 2;
   ck_assert_uint_eq(r->iters_s, iters);
   ck_assert_uint_eq(r->iters_r, iters);
-  ck_assert_uint_eq(r->body_s.bytes_sent, iters * fsn_ferret_iteration_bytes(r->p));
-  ck_assert_uint_eq(r->body_r.bytes_recv, iters * fsn_ferret_iteration_bytes(r->p));
-  ck_assert_uint_eq(r->body_r.bytes_sent, 0);
-  ck_assert_uint_eq(r->body_s.bytes_recv, 0);
-  ck_assert_uint_eq(r->body_s.msgs_sent, iters);
+  ck_assert_uint_eq(r->body_s.bytes_sent, iters * (fsn_ferret_iteration_bytes(r->p) + (checked ? half : 0)));
+  ck_assert_uint_eq(r->body_r.bytes_recv, iters * (fsn_ferret_iteration_bytes(r->p) + (checked ? half : 0)));
+  ck_assert_uint_eq(r->body_r.bytes_sent, checked ? iters * half : 0);
+  ck_assert_uint_eq(r->body_s.bytes_recv, checked ? iters * half : 0);
+  ck_assert_uint_eq(r->body_s.msgs_sent, checked ? 2 * iters : iters);
 }
 
 /* The medium and main sets take minutes through the portable AES: they run at the SIMD levels; the small set and
@@ -314,7 +320,27 @@ START_TEST(small_set_odd_sizes_across_iterations) {
 }
 END_TEST
 
-/* The medium set (bootstrapped through a small-set iteration) over two and a half iterations. */
+/* The malicious variant's check on honest parties: odd sizes over several iterations of the small set, one and two
+ * threads; the pool of an iteration is FSN_FERRET_CHECK_COTS smaller. */
+START_TEST(checked_small_set_across_iterations) {
+  const fsn_ferret_params *p = fsn_ferret_params_named("small");
+  const size_t usable = (size_t)fsn_ferret_usable(p) - FSN_FERRET_CHECK_COTS;
+  const size_t sizes[] = {1, 999, usable - 1000, 1, usable + 129, 7};
+  for (size_t threads = 1; threads <= 2; threads++) {
+    run r;
+    run_alloc(&r, p, sizes, sizeof sizes / sizeof sizes[0]);
+    r.opt_s = r.opt_r = (fsn_ferret_options){.threads = threads, .checked = true};
+    run_two_party(&r);
+    check_correlation(&r);
+    check_bytes(&r);
+    report("small, checked", &r);
+    run_free(&r);
+  }
+}
+END_TEST
+
+/* The medium set (bootstrapped through a small-set iteration) over two and a half iterations, each party's
+ * iterations split over two threads. */
 START_TEST(medium_set_across_iterations) {
   if (heavy_sets_skipped("medium")) return;
   const fsn_ferret_params *p = fsn_ferret_params_named("medium");
@@ -322,10 +348,11 @@ START_TEST(medium_set_across_iterations) {
   const size_t sizes[] = {127, usable, usable / 2 + 77};
   run r;
   run_alloc(&r, p, sizes, sizeof sizes / sizeof sizes[0]);
+  r.opt_s.threads = r.opt_r.threads = 2;
   run_two_party(&r);
   check_correlation(&r);
   check_bytes(&r);
-  report("medium", &r);
+  report("medium, 2 threads", &r);
   run_free(&r);
 }
 END_TEST
@@ -343,6 +370,41 @@ START_TEST(main_set_two_iterations) {
   check_bytes(&r);
   report("main", &r);
   run_free(&r);
+}
+END_TEST
+
+/* The BLAKE2b of a run's outputs (x0 then xc). */
+static void hash_outputs(uint8_t h[32], const run *r) {
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, NULL, 0, 32);
+  crypto_generichash_update(&st, r->x0, 16 * r->total);
+  crypto_generichash_update(&st, r->xc, 16 * r->total);
+  crypto_generichash_final(&st, h, 32);
+}
+
+/* With a fixed seed, the outputs do not depend on either party's thread count (the bootstrap's small-set iterations
+ * and the set's own, split over 1, 2 or 3 threads with tree counts that do not divide evenly). */
+START_TEST(seeded_identical_across_threads) {
+  const fsn_ferret_params *p = fsn_ferret_params_named("small");
+  const size_t sizes[] = {fsn_ferret_usable(p) + 1000};
+  static const uint8_t seed[32] = {9, 8, 7};
+  static const size_t threads[][2] = {{1, 1}, {2, 3}, {3, 1}, {0, 2}};
+  uint8_t first[32];
+  for (size_t c = 0; c < sizeof threads / sizeof threads[0]; c++) {
+    run r;
+    run_alloc(&r, p, sizes, 1);
+    r.seed = seed;
+    r.opt_s.threads = threads[c][0], r.opt_r.threads = threads[c][1];
+    run_two_party(&r);
+    check_correlation(&r);
+    check_bytes(&r);
+    uint8_t h[32];
+    hash_outputs(h, &r);
+    if (c == 0) memcpy(first, h, 32);
+    ck_assert_msg(!memcmp(h, first, 32), "threads %zu / %zu: outputs differ from one thread each", threads[c][0],
+                  threads[c][1]);
+    run_free(&r);
+  }
 }
 END_TEST
 
@@ -386,6 +448,9 @@ START_TEST(bad_arguments) {
   bad.k = bad.n; /* reserve above n */
   ck_assert_int_eq(fsn_ferret_create(&f, (fsn_channel *)1, FSN_OT_SENDER, &bad), FSN_E_INVALID);
   ck_assert_int_eq(fsn_ferret_create(&f, (fsn_channel *)1, (fsn_ot_role)5, NULL), FSN_E_INVALID);
+  const fsn_ferret_options many = {.threads = FSN_FERRET_MAX_THREADS + 1};
+  ck_assert_int_eq(fsn_ferret_create_ex(&f, (fsn_channel *)1, FSN_OT_SENDER, NULL, &many), FSN_E_INVALID);
+  ck_assert_ptr_null(f);
   ck_assert_int_eq(fsn_ferret_rcot_send(NULL, NULL, 1), FSN_E_INVALID);
   /* the figures of the sets */
   const fsn_ferret_params *m = fsn_ferret_params_named("main");
@@ -396,6 +461,90 @@ START_TEST(bad_arguments) {
 END_TEST
 
 /* ---- bad peers --------------------------------------------------------------------------------------------------- */
+
+/* A sender that grows honest trees and then alters its frame; the receiver takes one iteration's pool. */
+typedef struct cheat {
+  bool checked;
+  size_t at, len; /* the frame bytes flipped */
+  size_t n;
+  uint8_t *x0, *xc, *choice, delta[16];
+  fsn_status st_s, st_r;
+  char err_r[256];
+} cheat;
+
+static void cheating_sender(fsn_channel **chs, size_t nch, void *arg) {
+  (void)nch;
+  cheat *c = arg;
+  const fsn_ferret_options opt = {.checked = c->checked};
+  fsn_ferret *f = NULL;
+  c->st_s = fsn_ferret_create_ex(&f, chs[0], FSN_OT_SENDER, fsn_ferret_params_named("small"), &opt);
+  if (c->st_s == FSN_OK) {
+    c->n = (size_t)fsn_ferret_pool_size(f);
+    c->x0 = xmalloc(16 * c->n);
+    fsn_ferret_tamper_frame(f, c->at, c->len);
+    if ((c->st_s = fsn_ferret_delta(f, c->delta)) == FSN_OK) c->st_s = fsn_ferret_rcot_send(f, c->x0, c->n);
+  }
+  fsn_ferret_destroy(f);
+}
+
+static void victim_receiver(fsn_channel **chs, size_t nch, void *arg) {
+  (void)nch;
+  cheat *c = arg;
+  const fsn_ferret_options opt = {.checked = c->checked};
+  fsn_ferret *f = NULL;
+  c->st_r = fsn_ferret_create_ex(&f, chs[0], FSN_OT_RECEIVER, fsn_ferret_params_named("small"), &opt);
+  if (c->st_r == FSN_OK) {
+    const size_t n = (size_t)fsn_ferret_pool_size(f);
+    c->xc = xmalloc(16 * n), c->choice = xmalloc(n / 8 + 1);
+    c->st_r = fsn_ferret_rcot_recv(f, c->xc, c->choice, n);
+  }
+  keep_error(c->err_r, c->st_r);
+  fsn_ferret_destroy(f);
+}
+
+/* Run the cheat; return how many of the receiver's COTs break xc = x0 ^ c Delta (when it accepted them). */
+static size_t run_cheat(cheat *c) {
+  const fsn_test_net_opts o = {.chan = {.timeout_ms = 600000}};
+  fsn_test_two_party_ex(&o, cheating_sender, c, victim_receiver, c);
+  ck_assert_msg(c->st_s == FSN_OK, "the cheating sender failed: %s", fsn_strerror(c->st_s));
+  size_t wrong = 0;
+  for (size_t i = 0; c->st_r == FSN_OK && i < c->n; i++) {
+    uint8_t want[16];
+    const unsigned bit = c->choice[i / 8] >> (i % 8) & 1;
+    for (int b = 0; b < 16; b++) want[b] = (uint8_t)(c->x0[16 * i + b] ^ (bit ? c->delta[b] : 0));
+    wrong += memcmp(want, c->xc + 16 * i, 16) != 0;
+  }
+  free(c->x0), free(c->xc), free(c->choice);
+  return wrong;
+}
+
+/* The frame offsets of tree j of the small set: its level i pair, its leaf sum. */
+static size_t level_at(size_t j, unsigned i) {
+  const fsn_ferret_params *p = fsn_ferret_params_named("small");
+  return 16 * (j * (2 * p->h + 1) + 2 * i);
+}
+static size_t sum_at(size_t j) { return level_at(j, fsn_ferret_params_named("small")->h); }
+
+/* Unchecked, an altered leaf sum or level pair silently corrupts the COTs under the receiver's noise position (the
+ * sender learns from the receiver's later behaviour which ones it used); checked, the receiver refuses the iteration
+ * with FSN_E_CHEATING and no COT is handed out. The last tree's leaves lie in the pool, not the reserve. */
+START_TEST(cheating_sender_caught_by_check) {
+  const size_t last = fsn_ferret_params_named("small")->t - 1;
+  cheat c = {.at = sum_at(last), .len = 16};
+  ck_assert_uint_eq(run_cheat(&c), 1); /* the hole's leaf, and nothing else */
+  ck_assert_int_eq(c.st_r, FSN_OK);
+  c = (cheat){.checked = true, .at = sum_at(last), .len = 1};
+  run_cheat(&c);
+  ck_assert_msg(c.st_r == FSN_E_CHEATING, "altered leaf sum: %s (%s)", fsn_strerror(c.st_r), c.err_r);
+  ck_assert_ptr_nonnull(strstr(c.err_r, "MPCOT check"));
+  c = (cheat){.checked = true, .at = level_at(last, 4), .len = 32}; /* both halves: the receiver uses one */
+  run_cheat(&c);
+  ck_assert_msg(c.st_r == FSN_E_CHEATING, "altered level pair: %s (%s)", fsn_strerror(c.st_r), c.err_r);
+  c = (cheat){.checked = true, .at = level_at(3, 0), .len = 32}; /* a tree in the reserve: caught all the same */
+  run_cheat(&c);
+  ck_assert_msg(c.st_r == FSN_E_CHEATING, "altered reserve tree: %s (%s)", fsn_strerror(c.st_r), c.err_r);
+}
+END_TEST
 
 typedef enum fault { VANISH_AFTER_BOOTSTRAP, SHORT_FRAME, LONG_FRAME, RECEIVER_VANISHES_IN_BOOTSTRAP } fault;
 
@@ -491,7 +640,10 @@ int main(void) {
   FSN_TEST_ADD_CASE(s, bad_arguments);
   FSN_TEST_ADD_CASE(s, small_set_odd_sizes_across_iterations);
   FSN_TEST_ADD_CASE(s, seeded_identical_across_isa);
+  FSN_TEST_ADD_CASE(s, seeded_identical_across_threads);
   FSN_TEST_ADD_CASE(s, bad_peers);
+  FSN_TEST_ADD_CASE(s, checked_small_set_across_iterations);
+  FSN_TEST_ADD_CASE(s, cheating_sender_caught_by_check);
   FSN_TEST_ADD_CASE(s, medium_set_across_iterations);
   FSN_TEST_ADD_CASE(s, main_set_two_iterations);
   return fsn_test_main(s);

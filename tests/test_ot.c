@@ -22,8 +22,9 @@ static const char *const kind_names[NKINDS] = {"cot", "rcot", "rot", "chosen", "
 typedef struct ext {
   const char *name;
   bool unchecked;
+  bool ferret_checked; /* with 2 threads */
 } ext;
-static const ext exts[] = {{"iknp", false}, {"iknp", true}, {"iknp-rcot", false}};
+static const ext exts[] = {{"iknp", false, false}, {"iknp", true, false}, {"iknp-rcot", false, false}};
 #define NEXTS (sizeof exts / sizeof exts[0])
 
 /* One two-party run: the server is the OT sender, the client the receiver. Threads write only their own fields. */
@@ -101,7 +102,8 @@ static uint64_t bytes_sent(const fsn_channel *ch) {
 /* Create the run's objects (the 1-out-of-N one runs its base OTs now), so that the body's traffic is the OTs' alone. */
 static fsn_status make(const run *r, fsn_channel *ch, fsn_ot_role role, const uint8_t *seed, fsn_cot **ot,
                        fsn_ot_n1 **n1) {
-  const fsn_cot_options opt = {.unchecked = r->e.unchecked};
+  const fsn_cot_options opt = {
+      .unchecked = r->e.unchecked, .ferret_checked = r->e.ferret_checked, .threads = r->e.ferret_checked ? 2 : 0};
   fsn_status st = fsn_cot_create_test(ot, r->e.name, ch, role, &opt, seed);
   if (st == FSN_OK && r->k == NCHOOSE1) st = fsn_ot_n1_create_test(n1, r->n1name, *ot, seed);
   return st;
@@ -289,12 +291,27 @@ START_TEST(derived_ots_on_ferret) {
     for (size_t s = 0; s < 3; s++) {
       run r;
       run_alloc(&r, kinds[k], ns[s], 37, kinds[k] == NCHOOSE1 ? 4 : 1);
-      r.e = (ext){"ferret", false};
+      r.e = (ext){"ferret", false, false};
       if (kinds[k] == NCHOOSE1) r.n1name = "rot";
       run_both(&r);
       check_outputs(&r);
       run_free(&r);
     }
+}
+END_TEST
+
+/* The same on Ferret with its MPCOT check, each iteration on two threads. */
+START_TEST(derived_ots_on_checked_ferret) {
+  if (fsn_isa_active() == FSN_ISA_REF) return;
+  static const kind kinds[] = {COT, RCOT, ACOT};
+  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+    run r;
+    run_alloc(&r, kinds[k], 70000, 37, 1);
+    r.e = (ext){"ferret", false, true};
+    run_both(&r);
+    check_outputs(&r);
+    run_free(&r);
+  }
 }
 END_TEST
 
@@ -558,8 +575,9 @@ static void session_client(fsn_channel *ch, void *arg) {
 }
 
 START_TEST(session_reuses_base_ots) {
-  static const char *const packs[] = {NULL, "kk13", "iknp"};
-  for (int p = 0; p < 3; p++) {
+  static const char *const packs[] = {NULL, "kk13", "iknp", "ferret"};
+  for (int p = 0; p < 4; p++) {
+    if (packs[p] && !strcmp(packs[p], "ferret") && fsn_isa_active() == FSN_ISA_REF) continue; /* minutes at ref */
     session *s = calloc(1, sizeof *s);
     ck_assert_ptr_nonnull(s);
     s->pack = packs[p];
@@ -580,6 +598,53 @@ START_TEST(session_reuses_base_ots) {
     for (size_t i = 0; i < 202; i++) ck_assert(s->out[i] == s->msgs[16 * (2 + i) + s->idx[i]]); /* the last call's */
     free(s);
   }
+}
+END_TEST
+
+/* The Ferret pack is the session's COT pool: the first call that needs COTs runs an iteration, and when the peer is
+ * gone that call fails with a clear error after the read timeout (no hang, nothing handed out), as does every later
+ * call on the object. Here the client leaves right after creating its pack; the server then asks for OTs in both
+ * directions (its receiver object waits for the client's frame; its sender object for the derandomisation bits). */
+typedef struct gone {
+  fsn_status st_recv, st_send, st_after;
+  char err[256];
+} gone;
+
+static void pool_server(fsn_channel *ch, void *arg) {
+  gone *g = arg;
+  fsn_ot_pack *pack = NULL;
+  const fsn_ot_pack_options opt = {.ext = "ferret", .ferret_checked = true};
+  static uint64_t m[1000], out[1000];
+  static uint8_t choice[125];
+  fsn_status st = fsn_ot_pack_create(&pack, ch, FSN_ROLE_SERVER, &opt);
+  ck_assert_msg(st == FSN_OK, "pack: %s", fsn_last_error());
+  g->st_recv = fsn_ot_recv(fsn_ot_pack_cot(pack, FSN_OT_RECEIVER), out, choice, 1000, 13);
+  keep_error(g->err, g->st_recv);
+  g->st_after = fsn_ot_recv(fsn_ot_pack_cot(pack, FSN_OT_RECEIVER), out, choice, 1, 13);
+  g->st_send = fsn_ot_send(fsn_ot_pack_cot(pack, FSN_OT_SENDER), m, m, 1000, 13);
+  fsn_ot_pack_destroy(pack);
+}
+
+static void pool_client(fsn_channel *ch, void *arg) {
+  (void)arg;
+  fsn_ot_pack *pack = NULL;
+  const fsn_ot_pack_options opt = {.ext = "ferret", .ferret_checked = true};
+  if (fsn_ot_pack_create(&pack, ch, FSN_ROLE_CLIENT, &opt) != FSN_OK) ck_abort_msg("pack: %s", fsn_last_error());
+  fsn_ot_pack_destroy(pack); /* gone before any layer runs */
+}
+
+static void pool_server_on(fsn_channel **chs, size_t n, void *arg) { (void)n, pool_server(chs[0], arg); }
+static void pool_client_on(fsn_channel **chs, size_t n, void *arg) { (void)n, pool_client(chs[0], arg); }
+
+START_TEST(ferret_pool_fails_cleanly_when_peer_gone) {
+  if (fsn_isa_active() == FSN_ISA_REF) return; /* the medium set's bootstrap takes minutes at ref */
+  gone g = {0};
+  const fsn_test_net_opts o = {.chan = {.timeout_ms = 10000}};
+  fsn_test_two_party_ex(&o, pool_server_on, &g, pool_client_on, &g);
+  ck_assert_msg(g.st_recv == FSN_E_TIMEOUT, "receiving from a pool whose peer is gone: %s (%s)",
+                fsn_strerror(g.st_recv), g.err);
+  ck_assert_int_eq(g.st_after, FSN_E_INVALID); /* out of step: refused at once */
+  ck_assert_msg(g.st_send != FSN_OK, "sending on a pool whose peer is gone succeeded");
 }
 END_TEST
 
@@ -845,6 +910,9 @@ START_TEST(bad_arguments) {
   ck_assert_int_eq(fsn_cot_create(&cot, "ferret?", ch, FSN_OT_SENDER, NULL), FSN_E_UNSUPPORTED);
   ck_assert_ptr_null(cot);
   ck_assert_int_eq(fsn_cot_create(&cot, "iknp-rcot", ch, FSN_OT_SENDER, NULL), FSN_E_UNSUPPORTED);
+  const fsn_cot_options bad_set = {.ferret_set = "huge"};
+  ck_assert_int_eq(fsn_cot_create(&cot, "ferret", ch, FSN_OT_SENDER, &bad_set), FSN_E_UNSUPPORTED);
+  ck_assert_ptr_null(cot);
   fsn_ot_pack *pack = NULL;
   const fsn_ot_pack_options popt = {.ext = "nope"};
   ck_assert_int_eq(fsn_ot_pack_create(&pack, ch, FSN_ROLE_SERVER, &popt), FSN_E_UNSUPPORTED);
@@ -1130,6 +1198,8 @@ int main(void) {
   FSN_TEST_ADD_CASE(s, session_reuses_base_ots);
   FSN_TEST_ADD_CASE(s, cot_sizes);
   FSN_TEST_ADD_CASE(s, derived_ots_on_ferret);
+  FSN_TEST_ADD_CASE(s, derived_ots_on_checked_ferret);
+  FSN_TEST_ADD_CASE(s, ferret_pool_fails_cleanly_when_peer_gone);
   FSN_TEST_ADD_CASE(s, rcot_sizes);
   FSN_TEST_ADD_CASE(s, rot_sizes);
   FSN_TEST_ADD_CASE(s, chosen_sizes);

@@ -15,7 +15,8 @@
  * choice bit c_i is the lowest bit of xc[i] = x0[i] ^ c_i Delta (emp-ot's convention). x0 carries 127 pseudorandom
  * bits.
  *
- * Wire, per iteration: one frame of 16 t (2 h + 1) bytes from sender to receiver, nothing back (no round trip). Both
+ * Wire, per iteration: one frame of 16 t (2 h + 1) bytes from sender to receiver, nothing back (no round trip);
+ * with the MPCOT check (fsn_ferret_options.checked) FSN_FERRET_CHECK_BYTES more, one round trip. Both
  * parties must make the same calls with the same n in the same order (the pool runs dry at the same point on both
  * sides). Any error leaves the object unusable (every later call fails); destroy it. Not thread-safe. */
 #ifndef FUSION_FERRET_H
@@ -63,6 +64,30 @@ typedef struct fsn_ferret fsn_ferret;
  * outside 1 .. 24, k outside 1 .. 2^32, R >= n). */
 FSN_NODISCARD fsn_status fsn_ferret_create(fsn_ferret **out, fsn_channel *ch, fsn_ot_role role,
                                            const fsn_ferret_params *params);
+
+/* Options of fsn_ferret_create_ex; zero-initialised means fsn_ferret_create's behaviour. */
+typedef struct fsn_ferret_options {
+  /* 0 or 1: every iteration on the calling thread. 2 .. FSN_FERRET_MAX_THREADS: each iteration's GGM trees, then its
+   * LPN output rows, split over this many threads (the calling one and threads started per iteration); the outputs
+   * and the wire bytes do not depend on it, so the peer may use another count. */
+  size_t threads;
+  /* The MPCOT consistency check of Ferret's malicious variant: per iteration FSN_FERRET_CHECK_COTS more base COTs
+   * (fewer COTs to the pool) and FSN_FERRET_CHECK_BYTES more (one round trip: the receiver's coefficient seed and
+   * masked sum, the sender's hash). A sender whose GGM trees are not consistent with its Delta is caught by the
+   * receiver (FSN_E_CHEATING), except that it may learn whether a noise position lies in a set it guesses, at the
+   * price of being caught otherwise (the selective failure the paper's functionality allows). Both parties must
+   * agree on it. */
+  bool checked;
+} fsn_ferret_options;
+
+#define FSN_FERRET_CHECK_COTS  128
+#define FSN_FERRET_CHECK_BYTES 64
+
+#define FSN_FERRET_MAX_THREADS 64
+
+/* fsn_ferret_create with options (opt may be NULL). */
+FSN_NODISCARD fsn_status fsn_ferret_create_ex(fsn_ferret **out, fsn_channel *ch, fsn_ot_role role,
+                                              const fsn_ferret_params *params, const fsn_ferret_options *opt);
 void fsn_ferret_destroy(fsn_ferret *f);
 
 fsn_ot_role fsn_ferret_role(const fsn_ferret *f);
@@ -70,6 +95,8 @@ fsn_ot_role fsn_ferret_role(const fsn_ferret *f);
 FSN_NODISCARD fsn_status fsn_ferret_delta(const fsn_ferret *f, uint8_t delta[16]);
 /* Iterations run so far (the bootstrap's small-set iterations not counted). */
 uint64_t fsn_ferret_iterations(const fsn_ferret *f);
+/* COTs each iteration adds to the pool: fsn_ferret_usable of the set, less FSN_FERRET_CHECK_COTS when checked. */
+uint64_t fsn_ferret_pool_size(const fsn_ferret *f);
 
 /* n correlated OTs with random choice bits from the pool, running iterations as it runs dry. The sender gets
  * x0[i] (16 bytes, lowest bit clear), implicitly x1 = x0 ^ Delta; the receiver gets xc[i] = x0[i] ^ c_i Delta and

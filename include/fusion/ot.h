@@ -49,6 +49,13 @@ typedef struct fsn_cot_options {
   /* IKNP: leave out the KOS15 consistency check. Then a malicious receiver learns Delta (and every message the
    * sender ever sends through the object); only for benchmarks that compare costs. */
   bool unchecked;
+  /* Ferret: run the malicious variant's MPCOT consistency check (<fusion/ferret.h>, fsn_ferret_options.checked);
+   * without it Ferret is semi-honest. Both parties must agree. */
+  bool ferret_checked;
+  /* Ferret: split each iteration over this many threads (0 or 1: the calling thread only). */
+  size_t threads;
+  /* Ferret: the parameter set by name (fsn_ferret_params_named; NULL: "medium"); both parties must agree. */
+  const char *ferret_set;
 } fsn_cot_options;
 
 /* Create the extension named `ext` on `ch` in `role` and run its base OTs over it (the peer creates the opposite
@@ -146,6 +153,11 @@ typedef struct fsn_ot_pack_options {
    * malicious receiver). "kk13": IKNP COTs, KK13 1-out-of-N (cheaper leaves, semi-honest receiver only). */
   const char *ext;
   bool unchecked; /* IKNP without the KOS15 check (benchmarks comparing costs only) */
+  /* "ferret": Ferret COTs (the medium set), 1-out-of-N from them ("rot"); with ferret_checked, its MPCOT check (a
+   * malicious Ferret sender is caught); ferret_threads splits each Ferret iteration over threads. */
+  bool ferret_checked;
+  size_t ferret_threads;
+  const char *ferret_set; /* NULL: "medium"; "main" for fewer bits and less LPN work per COT, 4.5x the memory */
 } fsn_ot_pack_options;
 
 /* Create the pack and run all its base OTs. The server creates its sender objects first, the client its receiver

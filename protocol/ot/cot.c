@@ -35,9 +35,13 @@ static fsn_status create(fsn_cot **out, const char *ext, fsn_channel *ch, fsn_ot
   *out = NULL;
   if (role != FSN_OT_SENDER && role != FSN_OT_RECEIVER)
     return fsn_fail(FSN_E_INVALID, "fsn_cot_create: role %d is neither sender nor receiver", (int)role);
-  fsn_cot_config cfg = {.unchecked = opt && opt->unchecked, .seed = seed};
+  fsn_cot_config cfg = {.unchecked = opt && opt->unchecked,
+                        .ferret_checked = opt && opt->ferret_checked,
+                        .threads = opt ? opt->threads : 0,
+                        .ferret_set = opt ? opt->ferret_set : NULL,
+                        .seed = seed};
   if (!strcmp(ext, "iknp")) return fsn_iknp_create(out, ch, role, &cfg);
-  if (!strcmp(ext, "ferret")) return fsn_ferret_cot_create(out, ch, role);
+  if (!strcmp(ext, "ferret")) return fsn_ferret_cot_create(out, ch, role, &cfg);
   if (testing && !strcmp(ext, "iknp-rcot")) {
     cfg.rcot_only = true;
     return fsn_iknp_create(out, ch, role, &cfg);

@@ -9,6 +9,7 @@
  * So out_receiver = out_sender ^ (A u + e) Delta, u the base choice bits, e the regular noise (one hole per tree),
  * and the lowest bit of each receiver output is its choice bit (every sender block has it clear, Delta has it set).
  * H is the fixed-key circular-correlation-robust hash of <fusion/prg.h>, as IKNP's random OTs use it. */
+#include <fusion/bits.h>
 #include <fusion/ferret.h>
 #include <fusion/prg.h>
 #include <sodium.h>
@@ -55,19 +56,27 @@ static fsn_status check_params(const fsn_ferret_params *p) {
 
 /* ---- the object -------------------------------------------------------------------------------------------------- */
 
+/* Working buffers for a set: frame, hash scratch and the receiver's noise positions (base and out are the caller's). */
+typedef struct bufs {
+  uint8_t *msg, *hash;
+  uint32_t *holes; /* receiver: the leaf of each tree it does not know (the noise position in that block) */
+} bufs;
+
 struct fsn_ferret {
   fsn_channel *ch;
   fsn_ot_role role;
   fsn_ferret_params p;
-  bool broken; /* a failed call leaves the pool out of step with the peer */
+  size_t threads;               /* each iteration's trees and LPN rows split over this many */
+  bool broken;                  /* a failed call leaves the pool out of step with the peer */
+  bool checked;                 /* the MPCOT consistency check of Ferret's malicious variant */
+  size_t tamper_at, tamper_len; /* tests: the frame bytes whose lowest bit the sender flips before sending */
   _Alignas(16) uint8_t delta[16];
   fsn_prg rng;                    /* sender: GGM seeds; receiver: bootstrap choice bits */
   fsn_aes128_key ggm0, ggm1, lpn; /* public fixed keys */
   uint8_t *base;                  /* R blocks: the COTs the next iteration consumes */
   uint8_t *out;                   /* n blocks: the current iteration's outputs */
   size_t pos;                     /* the pool is out[pos .. n) */
-  uint8_t *msg;                   /* t (2 h + 1) blocks: an iteration's frame */
-  uint8_t *hash;                  /* 2 t h blocks of hash scratch */
+  bufs bufs;                      /* of the set p */
   uint64_t iterations;
 };
 
@@ -91,23 +100,26 @@ static void public_key(fsn_aes128_key *key, const char *label) {
   fsn_aes128_expand(key, k);
 }
 
-/* Working buffers for a set: frame and hash scratch (base and out are the caller's). */
-typedef struct bufs {
-  uint8_t *msg, *hash;
-} bufs;
-
 static fsn_status bufs_alloc(bufs *b, const fsn_ferret_params *p) {
   b->msg = alloc64(16 * p->t * (2 * p->h + 1));
   b->hash = alloc64(32 * p->t * p->h);
-  if (!b->msg || !b->hash) return fsn_fail(FSN_E_NOMEM, "Ferret: frame buffers for t = %llu", (unsigned long long)p->t);
+  b->holes = alloc64(4 * p->t);
+  if (!b->msg || !b->hash || !b->holes)
+    return fsn_fail(FSN_E_NOMEM, "Ferret: frame buffers for t = %llu", (unsigned long long)p->t);
   return FSN_OK;
 }
 
 static void bufs_free(bufs *b, const fsn_ferret_params *p) {
   if (b->msg) sodium_memzero(b->msg, 16 * p->t * (2 * p->h + 1));
   if (b->hash) sodium_memzero(b->hash, 32 * p->t * p->h);
-  free(b->msg), free(b->hash);
-  b->msg = b->hash = NULL;
+  if (b->holes) sodium_memzero(b->holes, 4 * p->t);
+  free(b->msg), free(b->hash), free(b->holes);
+  *b = (bufs){0};
+}
+
+/* The base COTs an iteration of p consumes: k for the LPN, t h for the trees' levels, and the check's 128. */
+static uint64_t reserve_of(const fsn_ferret *f, const fsn_ferret_params *p) {
+  return fsn_ferret_reserve(p) + (f->checked ? FSN_FERRET_CHECK_COTS : 0);
 }
 
 static void free_blocks(uint8_t *blocks, uint64_t n) {
@@ -137,22 +149,25 @@ static void finish_leaves(uint8_t *leaves, size_t count, uint8_t acc[16]) {
   memcpy(acc + 8, &a1, 8);
 }
 
-/* Sender: the trees into out, the frame into b->msg (per tree: c_{i,0}, c_{i,1} for each level i, then the sum). */
-static void sender_trees(fsn_ferret *f, const fsn_ferret_params *p, const uint8_t *cots, uint8_t *out, bufs *b) {
+/* Sender: trees [j0, j1) into out from the seeds already at their roots, their part of the frame into b->msg (per
+ * tree: c_{i,0}, c_{i,1} for each level i, then the sum). */
+static void sender_trees(const fsn_ferret *f, const fsn_ferret_params *p, const uint8_t *cots, uint8_t *out, bufs *b,
+                         size_t j0, size_t j1) {
   const size_t leaves = (size_t)1 << p->h, per_tree = 2 * p->h + 1, th = p->t * p->h;
-  for (size_t j = 0; j < p->t; j++) {
+  for (size_t j = j0; j < j1; j++) {
     uint8_t *tree = out + 16 * leaves * j, *m = b->msg + 16 * per_tree * j;
-    fsn_prg_bytes(&f->rng, tree, 16);
     for (unsigned i = 0; i < p->h; i++) fsn_ggm_expand(tree, m + 32 * i, tree, (size_t)1 << i, &f->ggm0, &f->ggm1);
     finish_leaves(tree, leaves, m + 32 * p->h);
     xor_into(m + 32 * p->h, f->delta);
   }
   /* Hash every level's COT both ways: H(q) pads K^0, H(q ^ Delta) pads K^1. */
-  memcpy(b->hash, cots, 16 * th);
-  memcpy(b->hash + 16 * th, cots, 16 * th);
-  for (size_t i = 0; i < th; i++) xor_into(b->hash + 16 * (th + i), f->delta);
-  fsn_ccrh(b->hash, b->hash, 2 * th);
-  for (size_t j = 0; j < p->t; j++)
+  const size_t l0 = j0 * p->h, nl = (j1 - j0) * p->h;
+  memcpy(b->hash + 16 * l0, cots + 16 * l0, 16 * nl);
+  memcpy(b->hash + 16 * (th + l0), cots + 16 * l0, 16 * nl);
+  for (size_t i = l0; i < l0 + nl; i++) xor_into(b->hash + 16 * (th + i), f->delta);
+  fsn_ccrh(b->hash + 16 * l0, b->hash + 16 * l0, nl);
+  fsn_ccrh(b->hash + 16 * (th + l0), b->hash + 16 * (th + l0), nl);
+  for (size_t j = j0; j < j1; j++)
     for (unsigned i = 0; i < p->h; i++) {
       uint8_t *c = b->msg + 16 * (per_tree * j + 2 * i);
       xor_into(c, b->hash + 16 * (j * p->h + i));
@@ -160,11 +175,12 @@ static void sender_trees(fsn_ferret *f, const fsn_ferret_params *p, const uint8_
     }
 }
 
-/* Receiver: the trees from the frame in b->msg and the level COTs w (choice bit b = lowest bit). */
-static void receiver_trees(fsn_ferret *f, const fsn_ferret_params *p, const uint8_t *cots, uint8_t *out, bufs *b) {
-  const size_t leaves = (size_t)1 << p->h, per_tree = 2 * p->h + 1, th = p->t * p->h;
-  fsn_ccrh(b->hash, cots, th);
-  for (size_t j = 0; j < p->t; j++) {
+/* Receiver: trees [j0, j1) from the frame in b->msg and the level COTs w (choice bit b = lowest bit). */
+static void receiver_trees(const fsn_ferret *f, const fsn_ferret_params *p, const uint8_t *cots, uint8_t *out, bufs *b,
+                           size_t j0, size_t j1) {
+  const size_t leaves = (size_t)1 << p->h, per_tree = 2 * p->h + 1;
+  fsn_ccrh(b->hash + 16 * j0 * p->h, cots + 16 * j0 * p->h, (j1 - j0) * p->h);
+  for (size_t j = j0; j < j1; j++) {
     uint8_t *tree = out + 16 * leaves * j;
     const uint8_t *m = b->msg + 16 * per_tree * j;
     size_t hole = 0;
@@ -185,23 +201,157 @@ static void receiver_trees(fsn_ferret *f, const fsn_ferret_params *p, const uint
     finish_leaves(tree, leaves, acc);
     memcpy(tree + 16 * hole, m + 32 * p->h, 16);
     xor_into(tree + 16 * hole, acc);
+    b->holes[j] = (uint32_t)hole;
   }
 }
 
-/* One iteration of set p from the base COTs `cots` (R blocks) into out (n blocks). */
+/* An iteration's work that splits over threads: by tree, then by output row. */
+typedef struct work {
+  const fsn_ferret *f;
+  const fsn_ferret_params *p;
+  const uint8_t *cots;
+  uint8_t *out;
+  bufs *b;
+  fsn_aes128_key chi;                                    /* the check's coefficients: chi_i = AES_chi(i) */
+  _Alignas(16) uint8_t part[FSN_FERRET_MAX_THREADS][16]; /* per thread: sum of chi_i leaf_i over its trees */
+} work;
+
+static fsn_status trees_range(size_t thread, size_t j0, size_t j1, void *arg) {
+  (void)thread;
+  const work *w = arg;
+  const uint8_t *level_cots = w->cots + 16 * w->p->k;
+  if (w->f->role == FSN_OT_SENDER)
+    sender_trees(w->f, w->p, level_cots, w->out, w->b, j0, j1);
+  else
+    receiver_trees(w->f, w->p, level_cots, w->out, w->b, j0, j1);
+  return FSN_OK;
+}
+
+/* The check's coefficients chi_i, i in [i0, i0 + m): AES-CTR blocks under w->chi from counter i0. */
+static void coefficients(uint8_t *chi, const work *w, uint64_t i0, size_t m) {
+  uint8_t ctr[16] = {0};
+  for (int b = 0; b < 8; b++) ctr[15 - b] = (uint8_t)(i0 >> (8 * b));
+  fsn_aes128_ctr(chi, NULL, m, &w->chi, ctr);
+}
+
+/* part[thread] = sum over the leaves of trees [j0, j1) of chi_i leaf_i in GF(2^128). */
+static fsn_status check_range(size_t thread, size_t j0, size_t j1, void *arg) {
+  work *w = arg;
+  enum { CHUNK = 512 };
+  _Alignas(16) uint8_t chi[16 * CHUNK], sum[16];
+  memset(w->part[thread], 0, 16);
+  const uint64_t end = (uint64_t)j1 << w->p->h;
+  for (uint64_t i = (uint64_t)j0 << w->p->h; i < end; i += CHUNK) {
+    const size_t m = end - i < CHUNK ? (size_t)(end - i) : CHUNK;
+    coefficients(chi, w, i, m);
+    fsn_bits_gf128_inner(sum, chi, w->out + 16 * i, m);
+    xor_into(w->part[thread], sum);
+  }
+  sodium_memzero(chi, sizeof chi);
+  return FSN_OK;
+}
+
+/* sum_i chi_i leaf_i over all leaves of the iteration, split over the object's threads (the XOR of the parts does not
+ * depend on the split). */
+static fsn_status leaf_sum(work *w, uint8_t sum[16]) {
+  memset(w->part, 0, sizeof w->part); /* a thread with no trees leaves its part alone */
+  fsn_status st = fsn_ot_parallel(w->f->threads, w->p->t, check_range, w);
+  memset(sum, 0, 16);
+  for (size_t t = 0; st == FSN_OK && t < w->f->threads; t++) xor_into(sum, w->part[t]);
+  return st;
+}
+
+/* sum_k e_k c_k over the check's 128 COTs c_k, e_k the field element whose bit k alone is set. */
+static void unit_sum(uint8_t sum[16], const uint8_t *check_cots) {
+  _Alignas(16) uint8_t units[16 * FSN_FERRET_CHECK_COTS] = {0};
+  for (int k = 0; k < FSN_FERRET_CHECK_COTS; k++) units[16 * k + k / 8] = (uint8_t)(1u << (k % 8));
+  fsn_bits_gf128_inner(sum, units, check_cots, FSN_FERRET_CHECK_COTS);
+}
+
+/* The MPCOT consistency check (the check of Ferret's malicious Pi_spCOT, done once for all trees, with 128 extra base
+ * COTs as the F_COT instance it consumes). The receiver draws the seed of the coefficients chi_i and holds W = sum
+ * chi_i w_i = V + X Delta, V = sum chi_i v_i the sender's sum and X = sum over trees of chi at its hole. With the check
+ * COTs z_k = y_k ^ b_k Delta it sends x' = X + B (B the element with bits b_k): the sender learns nothing of X. The
+ * sender answers H(V + sum e_k y_k + x' Delta), which equals H(W + sum e_k z_k) exactly when the trees are consistent
+ * with one Delta (except with probability about 2^-128 per iteration over chi); a receiver that lies in x' only fails
+ * its own check, and sees a hash, not V + error Delta. */
+static fsn_status check_send(fsn_ferret *f, work *w) {
+  _Alignas(16) uint8_t msg[32], v[16], y[16], xd[16], digest[32];
+  fsn_status st = fsn_channel_recv(f->ch, msg, sizeof msg);
+  if (st != FSN_OK) return st;
+  fsn_aes128_expand(&w->chi, msg);
+  if ((st = leaf_sum(w, v)) != FSN_OK) return st;
+  unit_sum(y, w->cots + 16 * fsn_ferret_reserve(w->p));
+  fsn_bits_gf128_inner(xd, msg + 16, f->delta, 1);
+  xor_into(v, y);
+  xor_into(v, xd);
+  crypto_generichash(digest, sizeof digest, v, sizeof v, NULL, 0);
+  sodium_memzero(v, sizeof v);
+  if ((st = fsn_channel_send(f->ch, digest, sizeof digest)) != FSN_OK) return st;
+  return fsn_channel_flush(f->ch);
+}
+
+/* The receiver's first half: the seed and x' to the sender; `expect` gets H(W + sum e_k z_k) for check_finish. */
+static fsn_status check_recv(fsn_ferret *f, work *w, uint8_t expect[32]) {
+  _Alignas(16) uint8_t msg[32], wsum[16], z[16], x[16] = {0}, chi[16];
+  fsn_prg_bytes(&f->rng, msg, 16);
+  fsn_aes128_expand(&w->chi, msg);
+  fsn_status st = leaf_sum(w, wsum);
+  if (st != FSN_OK) return st;
+  for (size_t j = 0; j < w->p->t; j++) {
+    coefficients(chi, w, ((uint64_t)j << w->p->h) + w->b->holes[j], 1);
+    xor_into(x, chi);
+  }
+  const uint8_t *zc = w->cots + 16 * fsn_ferret_reserve(w->p);
+  for (int k = 0; k < FSN_FERRET_CHECK_COTS; k++) x[k / 8] ^= (uint8_t)(lsb(zc + 16 * k) << (k % 8)); /* x' = X + B */
+  memcpy(msg + 16, x, 16);
+  unit_sum(z, zc);
+  xor_into(wsum, z);
+  crypto_generichash(expect, 32, wsum, sizeof wsum, NULL, 0);
+  sodium_memzero(wsum, sizeof wsum);
+  if ((st = fsn_channel_send(f->ch, msg, sizeof msg)) != FSN_OK) return st;
+  return fsn_channel_flush(f->ch);
+}
+
+static fsn_status check_finish(fsn_ferret *f, const uint8_t expect[32]) {
+  uint8_t got[32];
+  fsn_status st = fsn_channel_recv(f->ch, got, sizeof got);
+  if (st != FSN_OK) return st;
+  if (sodium_memcmp(got, expect, 32))
+    return fsn_fail(FSN_E_CHEATING, "Ferret: the sender's GGM trees are not consistent with one Delta (MPCOT check)");
+  return FSN_OK;
+}
+
+static fsn_status lpn_range(size_t thread, size_t row0, size_t row1, void *arg) {
+  (void)thread;
+  const work *w = arg;
+  fsn_lpn_encode(w->out + 16 * row0, w->cots, &w->f->lpn, w->p->k, row0, row1 - row0);
+  return FSN_OK;
+}
+
+/* One iteration of set p from the base COTs `cots` (R blocks) into out (n blocks). The sender sends its frame as
+ * soon as the trees are grown, so the receiver grows its trees while the sender encodes. */
 static fsn_status iterate(fsn_ferret *f, const fsn_ferret_params *p, const uint8_t *cots, uint8_t *out, bufs *b) {
-  const size_t frame = 16 * p->t * (2 * p->h + 1);
-  const uint8_t *level_cots = cots + 16 * p->k;
+  const size_t frame = 16 * p->t * (2 * p->h + 1), leaves = (size_t)1 << p->h;
+  work w = {.f = f, .p = p, .cots = cots, .out = out, .b = b};
+  uint8_t expect[32];
   fsn_status st;
   if (f->role == FSN_OT_SENDER) {
-    sender_trees(f, p, level_cots, out, b);
-    if ((st = fsn_channel_send(f->ch, b->msg, frame)) != FSN_OK || (st = fsn_channel_flush(f->ch)) != FSN_OK) return st;
+    for (size_t j = 0; j < p->t; j++) fsn_prg_bytes(&f->rng, out + 16 * leaves * j, 16); /* the roots, in order */
+    if ((st = fsn_ot_parallel(f->threads, p->t, trees_range, &w)) != FSN_OK) return st;
+    for (size_t i = 0; i < f->tamper_len && f->tamper_at + i < frame; i++) b->msg[f->tamper_at + i] ^= 1;
+    f->tamper_len = 0;
+    if ((st = fsn_channel_send(f->ch, b->msg, frame)) != FSN_OK || (st = fsn_channel_flush(f->ch)) != FSN_OK ||
+        (f->checked && (st = check_send(f, &w)) != FSN_OK))
+      return st;
   } else {
-    if ((st = fsn_channel_recv(f->ch, b->msg, frame)) != FSN_OK) return st;
-    receiver_trees(f, p, level_cots, out, b);
+    if ((st = fsn_channel_recv(f->ch, b->msg, frame)) != FSN_OK ||
+        (st = fsn_ot_parallel(f->threads, p->t, trees_range, &w)) != FSN_OK ||
+        (f->checked && (st = check_recv(f, &w, expect)) != FSN_OK))
+      return st;
   }
-  fsn_lpn_encode(out, cots, &f->lpn, p->k, 0, p->n);
-  return FSN_OK;
+  if ((st = fsn_ot_parallel(f->threads, p->n, lpn_range, &w)) != FSN_OK) return st;
+  return f->checked && f->role == FSN_OT_RECEIVER ? check_finish(f, expect) : FSN_OK;
 }
 
 /* ---- bootstrap --------------------------------------------------------------------------------------------------- */
@@ -242,7 +392,7 @@ static fsn_status iknp_cots(fsn_ferret *f, uint8_t *cots, size_t m, const uint8_
 /* The first base COTs of f's set: from IKNP if the small set's reserve covers them, else from small-set iterations
  * (themselves bootstrapped from IKNP), each adding its usable outputs. */
 static fsn_status bootstrap(fsn_ferret *f, const uint8_t *seed) {
-  const uint64_t need = fsn_ferret_reserve(&f->p), rs = fsn_ferret_reserve(SMALL);
+  const uint64_t need = reserve_of(f, &f->p), rs = reserve_of(f, SMALL), usable = SMALL->n - rs;
   if (need <= rs) return iknp_cots(f, f->base, need, seed);
   uint8_t *sbase = alloc_blocks(rs), *sout = alloc_blocks(SMALL->n);
   bufs b = {0};
@@ -250,7 +400,7 @@ static fsn_status bootstrap(fsn_ferret *f, const uint8_t *seed) {
   if (st == FSN_OK) st = iknp_cots(f, sbase, rs, seed);
   for (uint64_t have = 0; st == FSN_OK && have < need;) {
     if ((st = iterate(f, SMALL, sbase, sout, &b)) != FSN_OK) break;
-    const uint64_t take = need - have < fsn_ferret_usable(SMALL) ? need - have : fsn_ferret_usable(SMALL);
+    const uint64_t take = need - have < usable ? need - have : usable;
     memcpy(f->base + 16 * have, sout + 16 * rs, 16 * take);
     memcpy(sbase, sout, 16 * rs);
     have += take;
@@ -264,17 +414,23 @@ static fsn_status bootstrap(fsn_ferret *f, const uint8_t *seed) {
 /* ---- life cycle -------------------------------------------------------------------------------------------------- */
 
 static fsn_status create(fsn_ferret **out, fsn_channel *ch, fsn_ot_role role, const fsn_ferret_params *params,
-                         const uint8_t *seed) {
+                         const fsn_ferret_options *opt, const uint8_t *seed) {
   if (out) *out = NULL;
   if (!out || !ch) return fsn_fail(FSN_E_INVALID, "fsn_ferret_create: NULL argument");
   if (role != FSN_OT_SENDER && role != FSN_OT_RECEIVER)
     return fsn_fail(FSN_E_INVALID, "fsn_ferret_create: role %d is neither sender nor receiver", (int)role);
+  const size_t threads = opt && opt->threads ? opt->threads : 1;
+  if (threads > FSN_FERRET_MAX_THREADS)
+    return fsn_fail(FSN_E_INVALID, "fsn_ferret_create: %zu threads (at most %d)", threads, FSN_FERRET_MAX_THREADS);
   const fsn_ferret_params *p = params ? params : DEFAULT_SET;
   fsn_status st = check_params(p);
   if (st != FSN_OK) return st;
+  if (opt && opt->checked && fsn_ferret_reserve(p) + FSN_FERRET_CHECK_COTS >= p->n)
+    return fsn_fail(FSN_E_INVALID, "Ferret parameters: no room for the check's base COTs (n = %llu)",
+                    (unsigned long long)p->n);
   fsn_ferret *f = calloc(1, sizeof *f);
   if (!f) return fsn_fail(FSN_E_NOMEM, "fsn_ferret_create: %zu bytes", sizeof *f);
-  f->ch = ch, f->role = role, f->p = *p, f->pos = p->n;
+  f->ch = ch, f->role = role, f->p = *p, f->pos = p->n, f->threads = threads, f->checked = opt && opt->checked;
   public_key(&f->ggm0, "fusion/ferret/ggm/0");
   public_key(&f->ggm1, "fusion/ferret/ggm/1");
   public_key(&f->lpn, "fusion/ferret/lpn/code");
@@ -291,12 +447,10 @@ static fsn_status create(fsn_ferret **out, fsn_channel *ch, fsn_ot_role role, co
     fsn_prg_bytes(&f->rng, f->delta, 16);
     f->delta[0] |= 1; /* choice bit = lowest bit */
   }
-  f->base = alloc_blocks(fsn_ferret_reserve(p));
+  f->base = alloc_blocks(reserve_of(f, p));
   f->out = alloc_blocks(p->n);
-  bufs b = {0};
   if (!f->base || !f->out) st = fsn_fail(FSN_E_NOMEM, "fsn_ferret_create: %llu blocks", (unsigned long long)p->n);
-  if (st == FSN_OK) st = bufs_alloc(&b, p);
-  f->msg = b.msg, f->hash = b.hash;
+  if (st == FSN_OK) st = bufs_alloc(&f->bufs, p);
   if (st == FSN_OK) st = bootstrap(f, seed ? iknp_seed : NULL);
   sodium_memzero(iknp_seed, sizeof iknp_seed);
   if (st != FSN_OK) {
@@ -308,20 +462,25 @@ static fsn_status create(fsn_ferret **out, fsn_channel *ch, fsn_ot_role role, co
 }
 
 fsn_status fsn_ferret_create(fsn_ferret **out, fsn_channel *ch, fsn_ot_role role, const fsn_ferret_params *params) {
-  return create(out, ch, role, params, NULL);
+  return create(out, ch, role, params, NULL, NULL);
+}
+
+fsn_status fsn_ferret_create_ex(fsn_ferret **out, fsn_channel *ch, fsn_ot_role role, const fsn_ferret_params *params,
+                                const fsn_ferret_options *opt) {
+  return create(out, ch, role, params, opt, NULL);
 }
 
 fsn_status fsn_ferret_create_seeded(fsn_ferret **out, fsn_channel *ch, fsn_ot_role role,
-                                    const fsn_ferret_params *params, const uint8_t seed[32]) {
+                                    const fsn_ferret_params *params, const fsn_ferret_options *opt,
+                                    const uint8_t seed[32]) {
   if (!seed) return fsn_fail(FSN_E_INVALID, "fsn_ferret_create_seeded: NULL seed");
-  return create(out, ch, role, params, seed);
+  return create(out, ch, role, params, opt, seed);
 }
 
 void fsn_ferret_destroy(fsn_ferret *f) {
   if (!f) return;
-  bufs b = {f->msg, f->hash};
-  bufs_free(&b, &f->p);
-  free_blocks(f->base, fsn_ferret_reserve(&f->p));
+  bufs_free(&f->bufs, &f->p);
+  free_blocks(f->base, reserve_of(f, &f->p));
   free_blocks(f->out, f->p.n);
   sodium_memzero(f, sizeof *f);
   free(f);
@@ -329,6 +488,9 @@ void fsn_ferret_destroy(fsn_ferret *f) {
 
 fsn_ot_role fsn_ferret_role(const fsn_ferret *f) { return f->role; }
 uint64_t fsn_ferret_iterations(const fsn_ferret *f) { return f->iterations; }
+uint64_t fsn_ferret_pool_size(const fsn_ferret *f) { return f->p.n - reserve_of(f, &f->p); }
+
+void fsn_ferret_tamper_frame(fsn_ferret *f, size_t at, size_t len) { f->tamper_at = at, f->tamper_len = len; }
 
 fsn_status fsn_ferret_delta(const fsn_ferret *f, uint8_t delta[16]) {
   if (!f || f->role != FSN_OT_SENDER) return fsn_fail(FSN_E_INVALID, "fsn_ferret_delta: not a sender");
@@ -350,13 +512,12 @@ static fsn_status check(const fsn_ferret *f, fsn_ot_role role, size_t n, const c
 /* A new iteration when the pool is empty; its first R outputs become the next base COTs. */
 static fsn_status refill(fsn_ferret *f) {
   if (f->pos < f->p.n) return FSN_OK;
-  bufs b = {f->msg, f->hash};
-  fsn_status st = iterate(f, &f->p, f->base, f->out, &b);
+  fsn_status st = iterate(f, &f->p, f->base, f->out, &f->bufs);
   if (st != FSN_OK) {
     f->broken = true;
     return st;
   }
-  const uint64_t r = fsn_ferret_reserve(&f->p);
+  const uint64_t r = reserve_of(f, &f->p);
   memcpy(f->base, f->out, 16 * r);
   f->pos = r;
   f->iterations++;

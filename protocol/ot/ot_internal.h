@@ -50,13 +50,17 @@ struct fsn_cot {
  * choice of the object is derived (tests only). */
 typedef struct fsn_cot_config {
   bool unchecked;
+  bool ferret_checked;
+  size_t threads;
+  const char *ferret_set;
   bool rcot_only; /* tests: hide the native chosen-choice entries, so cot.c derandomises */
   const uint8_t *seed;
 } fsn_cot_config;
 
 FSN_NODISCARD fsn_status fsn_iknp_create(fsn_cot **out, fsn_channel *ch, fsn_ot_role role, const fsn_cot_config *cfg);
 /* Ferret (protocol/ot/ferret_cot.c, the medium parameter set): random-choice COTs natively. */
-FSN_NODISCARD fsn_status fsn_ferret_cot_create(fsn_cot **out, fsn_channel *ch, fsn_ot_role role);
+FSN_NODISCARD fsn_status fsn_ferret_cot_create(fsn_cot **out, fsn_channel *ch, fsn_ot_role role,
+                                               const fsn_cot_config *cfg);
 
 /* For extensions: fill the header and allocate the derived OTs' scratch; free it (cot.c). */
 FSN_NODISCARD fsn_status fsn_cot_init(fsn_cot *cot, const fsn_cot_ops *ops, fsn_channel *ch, fsn_ot_role role);

@@ -29,7 +29,10 @@ fsn_status fsn_ot_pack_create(fsn_ot_pack **out, fsn_channel *ch, fsn_role party
     return fsn_fail(FSN_E_UNSUPPORTED, "OT pack: no extension named \"%s\" (known: kk13, iknp, ferret)", name);
   fsn_ot_pack *pack = calloc(1, sizeof *pack);
   if (!pack) return fsn_fail(FSN_E_NOMEM, "OT pack");
-  const fsn_cot_options copt = {.unchecked = opt && opt->unchecked};
+  const fsn_cot_options copt = {.unchecked = opt && opt->unchecked,
+                                .ferret_checked = opt && opt->ferret_checked,
+                                .threads = opt ? opt->ferret_threads : 0,
+                                .ferret_set = opt ? opt->ferret_set : NULL};
   /* The server's sender objects meet the client's receiver objects first. */
   const fsn_ot_role first = party == FSN_ROLE_SERVER ? FSN_OT_SENDER : FSN_OT_RECEIVER;
   fsn_status st = create_role(pack, ch, first, kinds[k].cot, kinds[k].n1, &copt);
