@@ -58,7 +58,7 @@ typedef enum fsn_layer_kind {
 } fsn_layer_kind;
 
 /* Layers that read two tensors (in and in2): add and concat. */
-static inline int fsn_layer_kind_binary(fsn_layer_kind kind) {
+static inline bool fsn_layer_kind_binary(fsn_layer_kind kind) {
   return kind == FSN_LAYER_ADD || kind == FSN_LAYER_CONCAT;
 }
 
