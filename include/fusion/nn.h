@@ -58,7 +58,7 @@ typedef enum fsn_layer_kind {
 } fsn_layer_kind;
 
 /* Layers that read two tensors (in and in2): add and concat. */
-static inline int fsn_layer_kind_binary(fsn_layer_kind kind) {
+static inline bool fsn_layer_kind_binary(fsn_layer_kind kind) {
   return kind == FSN_LAYER_ADD || kind == FSN_LAYER_CONCAT;
 }
 
@@ -226,10 +226,12 @@ size_t fsn_nn_plan_peak_values(const fsn_nn_plan *p);
 size_t fsn_nn_argmax_float(const double *v, size_t n);
 size_t fsn_nn_argmax_fixed(const uint64_t *v, size_t n, unsigned ell);
 
-/* Import an ONNX model (float32 weights; ops Conv, Gemm, MatMul, Relu, MaxPool, AveragePool, GlobalAveragePool, Add,
- * BatchNormalization folded into the preceding Conv, Flatten, Reshape as a flatten). FSN_E_FORMAT for a truncated or
- * corrupt file, FSN_E_UNSUPPORTED naming the node and operator or attribute, FSN_E_INVALID for inconsistent shapes,
- * FSN_E_IO if the file cannot be read. Files above 1 GiB are refused. The model comes back unquantised. */
+/* Import an ONNX model (float32 weights; ops Conv (grouped too), Gemm, MatMul, Relu, Clip, MaxPool, AveragePool,
+ * GlobalAveragePool, Add, Concat (channels), Pad (zeros), BatchNormalization folded into the preceding Conv, Flatten,
+ * Reshape as a flatten, Identity and Dropout as no-ops; docs/FORMATS.md lists the attributes). FSN_E_FORMAT for a
+ * truncated or corrupt file, FSN_E_UNSUPPORTED naming the node and operator or attribute, FSN_E_INVALID for
+ * inconsistent shapes, FSN_E_IO if the file cannot be read. Files above 1 GiB are refused. The model comes back
+ * unquantised. */
 FSN_NODISCARD fsn_status fsn_model_load_onnx(fsn_model **out, const char *path);
 /* The same from a buffer of n bytes. */
 FSN_NODISCARD fsn_status fsn_model_parse_onnx(fsn_model **out, const void *data, size_t n);

@@ -12,17 +12,18 @@
 
 /* ---- grouped conv ---- */
 
-/* Channels [first, first + count) of each of `batch` samples of `channels` planes of hw values, between a
- * batch x channels tensor and a dense batch x count one (gather: to dense; else back). */
-static void move_channels(uint64_t *full, uint64_t *dense, size_t batch, size_t channels, size_t first, size_t count,
-                          size_t hw, bool gather) {
-  for (size_t b = 0; b < batch; b++) {
-    uint64_t *f = full + (b * channels + first) * hw, *d = dense + b * count * hw;
-    if (gather)
-      memcpy(d, f, count * hw * sizeof *d);
-    else
-      memcpy(f, d, count * hw * sizeof *d);
-  }
+/* Channels [first, first + count) of each of `batch` samples of `channels` planes of hw values, copied between a
+ * batch x channels tensor and a dense batch x count one. */
+static void gather_channels(uint64_t *dense, const uint64_t *full, size_t batch, size_t channels, size_t first,
+                            size_t count, size_t hw) {
+  for (size_t b = 0; b < batch; b++)
+    memcpy(dense + b * count * hw, full + (b * channels + first) * hw, count * hw * sizeof *dense);
+}
+
+static void scatter_channels(uint64_t *full, const uint64_t *dense, size_t batch, size_t channels, size_t first,
+                             size_t count, size_t hw) {
+  for (size_t b = 0; b < batch; b++)
+    memcpy(full + (b * channels + first) * hw, dense + b * count * hw, count * hw * sizeof *full);
 }
 
 fsn_status fsn_nn_conv_groups(const fsn_layer *l, size_t batch, uint64_t *out, const uint64_t *in,
@@ -40,9 +41,9 @@ fsn_status fsn_nn_conv_groups(const fsn_layer *l, size_t batch, uint64_t *out, c
       x && y ? FSN_OK
              : fsn_fail(FSN_E_NOMEM, "layer '%s': out of memory for a group of %zu channels", l->desc.name, s.in_c);
   for (size_t k = 0; k < g && st == FSN_OK; k++) {
-    move_channels((uint64_t *)in, x, batch, whole.in_c, k * s.in_c, s.in_c, ihw, true);
+    gather_channels(x, in, batch, whole.in_c, k * s.in_c, s.in_c, ihw);
     st = conv(arg, y, x, w ? w + k * per_group_w : NULL, b ? b + k * s.out_c : NULL, &s);
-    if (st == FSN_OK) move_channels(out, y, batch, whole.out_c, k * s.out_c, s.out_c, ohw, false);
+    if (st == FSN_OK) scatter_channels(out, y, batch, whole.out_c, k * s.out_c, s.out_c, ohw);
   }
   free(x), free(y);
   return st;

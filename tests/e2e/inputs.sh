@@ -2,7 +2,7 @@
 # Users' input files through `fusion plain`: the first three Fashion-MNIST test images written as a PNG (one image),
 # a JPEG-free .npy batch (float32, 3 x 1 x 28 x 28) and a 56 x 56 RGB PNG that --preprocess brings back to the model's
 # 1 x 28 x 28 give the same fixed-point logits, bit for bit, as the IDX images; bad files are one clear line, exit 1.
-# The .npy batch and the PNG also go through a secure `fusion client --input` over TCP: the same logits, bit for bit;
+# The .npy batch and the PNGs also go through a secure `fusion client --input [--preprocess]` over TCP: the same logits, bit for bit;
 # a tensor of another shape than the model's is one clear line naming the file.
 # Usage: inputs.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
@@ -65,7 +65,7 @@ echo "bad files and specs: one clear line each"
 # secure runs over TCP: a server revealing logits, clients with --input (Fusion on for the .npy, off for the PNG)
 [ "${FSN_ISA:-}" = ref ] && { echo "secure runs skipped at FSN_ISA=ref (reference AES too slow)"; exit 0; }
 export FSN_STATE_FILE=$work/caught-servers
-timeout 600 "$fusion" server --model "$model" --sessions 3 --reveal logits --listen 127.0.0.1:0 >"$work/server.log" 2>&1 &
+timeout 600 "$fusion" server --model "$model" --sessions 4 --reveal logits --listen 127.0.0.1:0 >"$work/server.log" 2>&1 &
 port=
 for _ in $(seq 1 600); do
   port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$work/server.log")
@@ -77,15 +77,18 @@ timeout 600 "$fusion" client --connect 127.0.0.1:$port --input "$work/three.npy"
   >"$work/secure_npy.json" || fail "client --input npy: $(cat "$work/secure_npy.json")"
 timeout 600 "$fusion" client --connect 127.0.0.1:$port --input "$work/gray.png" --no-fusion --json --logits \
   >"$work/secure_png.json" || fail "client --input png: $(cat "$work/secure_png.json")"
+timeout 600 "$fusion" client --connect 127.0.0.1:$port --input "$work/rgb56.png" --preprocess resize=28,channels=1 \
+  --no-fusion --json --logits >"$work/secure_rgb.json" || fail "client --preprocess: $(cat "$work/secure_rgb.json")"
 python3 - "$work" <<'PY' || fail "secure logits from input files differ from the plaintext engine's"
 import json, sys
 w = sys.argv[1]
 idx = json.load(open(f"{w}/idx.json"))["logits"]
-npy, png = (json.load(open(f"{w}/secure_{n}.json")) for n in ("npy", "png"))
+npy, png, rgb = (json.load(open(f"{w}/secure_{n}.json")) for n in ("npy", "png", "rgb"))
 assert npy["fusion"]["passed"], npy["fusion"]
 assert [p["logits"] for p in npy["predictions"]] == idx, "npy"
 assert [p["logits"] for p in png["predictions"]] == idx[:1], "png"
-print("client --input (.npy with Fusion, PNG): secure logits equal the plaintext engine's, bit for bit")
+assert [p["logits"] for p in rgb["predictions"]] == idx[:1], "preprocessed rgb png"
+print("client --input (.npy with Fusion, PNG, preprocessed RGB PNG): secure logits equal the plaintext engine's")
 PY
 timeout 600 "$fusion" client --connect 127.0.0.1:$port --input "$work/rgb56.png" --no-fusion >"$work/out" \
   2>"$work/err"
