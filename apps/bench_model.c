@@ -323,8 +323,8 @@ int fsn_bench_model(int argc, char **argv) {
   b = (bench){.spec = "builtin:resnet50",
               .seed = 1,
               .threads = 2,
-              .ell = 37,
-              .scale = 12,
+              .ell = FSN_DEFAULT_ELL,
+              .scale = FSN_DEFAULT_SCALE,
               .elements = 65536,
               .batch = 1,
               .image_input = true,
@@ -450,7 +450,8 @@ static int linear_usage(FILE *out) {
 
 int fsn_bench_linear(int argc, char **argv) {
   static bench b;
-  b = (bench){.spec = "linear", .seed = 1, .threads = 2, .ell = 37, .scale = 12, .batch = 1};
+  b = (bench){
+      .spec = "linear", .seed = 1, .threads = 2, .ell = FSN_DEFAULT_ELL, .scale = FSN_DEFAULT_SCALE, .batch = 1};
   static const struct option long_opts[] = {
       {"fc", required_argument, NULL, 'f'},      {"conv", required_argument, NULL, 'c'},
       {"batch", required_argument, NULL, 'b'},   {"ell", required_argument, NULL, 'l'},

@@ -69,8 +69,11 @@ static int parse_args(int argc, char **argv, plain_opts *o) {
                                            {"logits", no_argument, 0, 'g'},
                                            {"help", no_argument, 0, 'h'},
                                            {0, 0, 0, 0}};
-  *o =
-      (plain_opts){.ell = 37, .scale = 12, .seed = 1, .images = FSN_APP_FMNIST_IMAGES, .labels = FSN_APP_FMNIST_LABELS};
+  *o = (plain_opts){.ell = FSN_DEFAULT_ELL,
+                    .scale = FSN_DEFAULT_SCALE,
+                    .seed = 1,
+                    .images = FSN_APP_FMNIST_IMAGES,
+                    .labels = FSN_APP_FMNIST_LABELS};
   unsigned long long v;
   int c;
   optind = 1;

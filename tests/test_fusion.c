@@ -3,6 +3,7 @@
  * caught-server records, both reveal policies; short and oversized model cards; fsn_fail on its own buffer; the plan's
  * rejection threshold. */
 #include <fusion/inference.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,31 @@ START_TEST(oversized_architectures_are_refused_before_allocating) {
   len = wide_fc_arch(buf, 3, 64);
   ck_assert_int_eq(fsn_arch_decode(&m, buf, len), FSN_OK);
   ck_assert_uint_eq(fsn_model_num_layers(m), 3);
+  fsn_model_destroy(m);
+}
+END_TEST
+
+START_TEST(architectures_decode_to_shapes_without_weights) {
+  /* 4 layers of 4096^2 fill the parameter budget (64 M weights, 256 MiB as floats): decoded, they cost the client
+   * the layer records only. mallinfo2 counts every byte malloc holds, mmapped blocks included. */
+  uint8_t buf[1024];
+  size_t len = wide_fc_arch(buf, 4, 4096);
+  fsn_model *m = NULL;
+  const size_t before = mallinfo2().uordblks + mallinfo2().hblkhd;
+  ck_assert_int_eq(fsn_arch_decode(&m, buf, len), FSN_OK);
+  const size_t held = mallinfo2().uordblks + mallinfo2().hblkhd - before;
+  ck_assert_msg(held < (64u << 10), "decoding held %zu bytes", held);
+  ck_assert(fsn_model_shapes_only(m));
+  ck_assert_ptr_null(fsn_model_layer(m, 0)->desc.weight);
+  ck_assert_uint_eq(fsn_model_layer(m, 3)->desc.out_c, 4096);
+  ck_assert_uint_eq(fsn_model_output_shape(m).c, 4096);
+  /* What needs weights refuses clearly instead of reading what is not there. */
+  ck_assert_int_eq(fsn_model_quantize(m, 37, 12), FSN_E_INVALID);
+  ck_assert_ptr_nonnull(strstr(fsn_last_error(), "shapes only"));
+  double x[4096] = {0}, y[4096];
+  ck_assert_int_eq(fsn_model_run_float(m, y, x, 1, NULL), FSN_E_INVALID);
+  uint8_t hash[32];
+  ck_assert_int_eq(fsn_model_hash(m, hash), FSN_E_INVALID);
   fsn_model_destroy(m);
 }
 END_TEST
@@ -439,6 +465,7 @@ int main(void) {
   tcase_add_test(small, rejection_threshold_is_two_to_the_64_mod_bound);
   tcase_add_test(small, short_cards_are_rejected);
   tcase_add_test(small, oversized_architectures_are_refused_before_allocating);
+  tcase_add_test(small, architectures_decode_to_shapes_without_weights);
   tcase_add_test(small, state_records);
   suite_add_tcase(s, small);
   TCase *sessions = tcase_create("sessions");

@@ -80,6 +80,12 @@ typedef struct fsn_model fsn_model;
 
 /* An empty model whose input is c x h x w per sample (each in 1 .. 65536, c * h * w <= 2^28). */
 FSN_NODISCARD fsn_status fsn_model_create(fsn_model **out, size_t c, size_t h, size_t w);
+/* An architecture without parameters, as a client decodes it from a model card: conv/fc layers are added without
+ * weights (desc.weight and desc.bias are ignored and read back NULL), nothing is allocated per weight, and the model
+ * cannot be quantised, hashed or run by the plaintext engines (FSN_E_INVALID); the client's side of the secure
+ * engine needs only the shapes. */
+FSN_NODISCARD fsn_status fsn_model_create_shapes(fsn_model **out, size_t c, size_t h, size_t w);
+bool fsn_model_shapes_only(const fsn_model *m);
 void fsn_model_destroy(fsn_model *m);
 
 /* Append a layer; its input shapes are checked and its output shape inferred. On success *tensor (if not NULL) is
@@ -96,6 +102,11 @@ fsn_shape fsn_model_output_shape(const fsn_model *m);
 const fsn_layer *fsn_model_layer(const fsn_model *m, size_t i);
 /* The shape of tensor t (0 = input). */
 fsn_shape fsn_model_tensor_shape(const fsn_model *m, size_t t);
+
+/* The default ring of every tool and protocol: ell = 37 bits, s = 12 fractional bits (room for a conv's 2s-scale
+ * sums of the shipped and builtin models; docs/PROTOCOLS.md). */
+#define FSN_DEFAULT_ELL   37
+#define FSN_DEFAULT_SCALE 12
 
 /* Encode weights (scale s) and biases (scale 2s) into Z_2^ell. Needs 2 <= ell <= 64 and 2 * s <= ell - 2.
  * FSN_E_INVALID, naming the layer, if a weight or bias does not fit in ell signed bits. */

@@ -34,9 +34,10 @@ typedef enum fsn_verdict {
   FSN_VERDICT_SILENT = 2, /* not reported (the default): independent of the checks */
 } fsn_verdict;
 
-/* Budgets a received architecture must fit, so a card cannot make the client allocate without bound: the parameters
- * of all conv/fc layers (ResNet-50 has 25.6 M) and the values of any one tensor per input (ResNet-50's largest has
- * 0.8 M). A card beyond them is FSN_E_UNSUPPORTED. */
+/* Budgets a received architecture must fit. The client decodes it shapes only (fsn_model_create_shapes: no weight
+ * buffers), so what a card can ask of it is work and activations: the parameters of all conv/fc layers bound the
+ * linear layers' work (ResNet-50 has 25.6 M) and the values of any one tensor per input bound its activation memory
+ * (ResNet-50's largest has 0.8 M). A card beyond them is FSN_E_UNSUPPORTED. */
 #define FSN_CARD_MAX_PARAMS (1ull << 26)
 #define FSN_CARD_MAX_TENSOR (1ull << 24)
 

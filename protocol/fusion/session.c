@@ -128,14 +128,6 @@ static size_t param_count(const fsn_model *m, const fsn_layer_desc *d) {
   return d->out_c && per_out > SIZE_MAX / 2 / d->out_c ? SIZE_MAX : d->out_c * per_out;
 }
 
-/* Zero weights for a layer whose parameter count the caller has checked against the budget. The library's model
- * holds weights for every conv/fc layer even where, as on the client, they are never read: the budget is what bounds
- * the memory a card can make the client spend. */
-static fsn_status zero_params(size_t count, size_t out_c, float **w, float **b) {
-  *w = calloc(count + 1, sizeof **w), *b = calloc(out_c + 1, sizeof **b);
-  return *w && *b ? FSN_OK : fsn_fail(FSN_E_NOMEM, "model card: %zu weights", count);
-}
-
 static size_t shape_size(fsn_shape s) { return s.h && s.w && s.c > SIZE_MAX / s.h / s.w ? SIZE_MAX : s.c * s.h * s.w; }
 
 fsn_status fsn_arch_decode(fsn_model **out, const uint8_t *buf, size_t len) {
@@ -147,7 +139,7 @@ fsn_status fsn_arch_decode(fsn_model **out, const uint8_t *buf, size_t len) {
     return fsn_fail(FSN_E_UNSUPPORTED, "model card: a %ux%ux%u input is beyond the client's budget of %llu values", c,
                     h, w, (unsigned long long)FSN_CARD_MAX_TENSOR);
   fsn_model *m;
-  fsn_status st = fsn_model_create(&m, c, h, w);
+  fsn_status st = fsn_model_create_shapes(&m, c, h, w); /* no weight buffers: the client never reads them */
   if (st != FSN_OK) return fsn_fail(FSN_E_PROTOCOL, "model card: %s", fsn_last_error());
   size_t params = 0;
   for (uint32_t i = 0; i < layers && st == FSN_OK; i++) {
@@ -171,7 +163,6 @@ fsn_status fsn_arch_decode(fsn_model **out, const uint8_t *buf, size_t len) {
                         .stride_w = f[6],
                         .pad_h = f[7],
                         .pad_w = f[8]};
-    float *weight = NULL, *bias = NULL;
     if ((d.kind == FSN_LAYER_CONV || d.kind == FSN_LAYER_FC) && d.in <= i) {
       size_t count = param_count(m, &d);
       if (count > FSN_CARD_MAX_PARAMS - params) {
@@ -182,9 +173,7 @@ fsn_status fsn_arch_decode(fsn_model **out, const uint8_t *buf, size_t len) {
         break;
       }
       params += count;
-      if ((st = zero_params(count, d.out_c, &weight, &bias)) != FSN_OK) break;
     }
-    d.weight = weight, d.bias = bias;
     size_t tensor;
     st = fsn_model_add(m, &d, &tensor);
     if (st != FSN_OK)
@@ -192,7 +181,6 @@ fsn_status fsn_arch_decode(fsn_model **out, const uint8_t *buf, size_t len) {
     else if (shape_size(fsn_model_tensor_shape(m, tensor)) > FSN_CARD_MAX_TENSOR)
       st = fsn_fail(FSN_E_UNSUPPORTED, "model card: layer '%s' outputs more than the client's budget of %llu values",
                     name, (unsigned long long)FSN_CARD_MAX_TENSOR);
-    free(weight), free(bias);
   }
   if (st == FSN_OK && r.left) st = fsn_fail(FSN_E_PROTOCOL, "model card: %zu trailing bytes", r.left);
   if (st != FSN_OK) {

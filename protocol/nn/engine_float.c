@@ -139,6 +139,7 @@ static fsn_status run_step(void *arg, const fsn_nn_step *step, void *const *tens
 
 fsn_status fsn_model_run_float(const fsn_model *m, double *out, const double *in, size_t batch,
                                fsn_layer_stats *stats) {
+  if (fsn_model_shapes_only(m)) return fsn_fail(FSN_E_INVALID, "float engine: the model has shapes only (no weights)");
   engine e = {.m = m, .batch = batch, .stats = stats};
   const fsn_nn_walk w = {.batch = batch,
                          .elem_size = sizeof *out,

@@ -26,6 +26,7 @@ struct fsn_model {
   size_t n, cap;
   layer_rec *layers;
   unsigned ell, scale;
+  bool shapes_only; /* an architecture: conv/fc layers without weights (fsn_model_create_shapes) */
 };
 
 const char *fsn_layer_kind_name(fsn_layer_kind kind) {
@@ -53,6 +54,14 @@ fsn_status fsn_model_create(fsn_model **out, size_t c, size_t h, size_t w) {
   *out = m;
   return FSN_OK;
 }
+
+fsn_status fsn_model_create_shapes(fsn_model **out, size_t c, size_t h, size_t w) {
+  fsn_status st = fsn_model_create(out, c, h, w);
+  if (st == FSN_OK) (*out)->shapes_only = true;
+  return st;
+}
+
+bool fsn_model_shapes_only(const fsn_model *m) { return m->shapes_only; }
 
 static void drop_quantised(layer_rec *r) {
   free(r->qweight);
@@ -184,7 +193,8 @@ fsn_status fsn_model_add(fsn_model *m, const fsn_layer_desc *d, size_t *tensor) 
   size_t wc;
   fsn_status st = infer(d, name, in, in2, &out, &wc);
   if (st != FSN_OK) return st;
-  bool has_params = d->kind == FSN_LAYER_CONV || d->kind == FSN_LAYER_FC;
+  /* A shapes-only model keeps no parameters: a client decoding a card allocates nothing per weight. */
+  bool has_params = !m->shapes_only && (d->kind == FSN_LAYER_CONV || d->kind == FSN_LAYER_FC);
   if (has_params) {
     if (!d->weight)
       return fsn_fail(FSN_E_INVALID, "layer '%s': %s without weights", name, fsn_layer_kind_name(d->kind));
@@ -217,7 +227,7 @@ fsn_status fsn_model_add(fsn_model *m, const fsn_layer_desc *d, size_t *tensor) 
   if (!r.view.desc.stride_h) r.view.desc.stride_h = 1;
   if (!r.view.desc.stride_w) r.view.desc.stride_w = 1;
   if (d->kind != FSN_LAYER_ADD) r.view.desc.in2 = 0;
-  if (!has_params) r.view.desc.out_c = 0;
+  if (d->kind != FSN_LAYER_CONV && d->kind != FSN_LAYER_FC) r.view.desc.out_c = 0;
   r.view.in_shape = in;
   r.view.out_shape = out;
   r.view.weight_count = wc;
@@ -274,6 +284,7 @@ static fsn_status quantize_layer(layer_rec *r, unsigned ell, unsigned scale) {
 fsn_status fsn_model_quantize(fsn_model *m, unsigned ell, unsigned scale) {
   if (ell < 2 || ell > 64 || 2 * scale + 2 > ell)
     return fsn_fail(FSN_E_INVALID, "quantisation ell = %u, s = %u: need 2 <= ell <= 64 and 2s <= ell - 2", ell, scale);
+  if (m->shapes_only) return fsn_fail(FSN_E_INVALID, "quantisation: the model has shapes only (no weights)");
   drop_all_quantised(m);
   for (size_t i = 0; i < m->n; i++) {
     layer_rec *r = &m->layers[i];
