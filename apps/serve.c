@@ -60,13 +60,14 @@ static void log_session(const fsn_fusion_session_log *l, void *arg) {
     return;
   }
   if (l->status != FSN_OK) {
-    fprintf(stderr, "session %zu (%s): %s\n", l->index, l->peer, l->error);
+    fprintf(stderr, "session %zu: %s (peer %s)\n", l->index, l->error, l->peer);
     return;
   }
-  fprintf(stderr,
-          "session %zu (%s): batch %zu, %.2f s, sent %.2f MiB, received %.2f MiB, %llu rounds; client verdict: %s\n",
-          l->index, l->peer, l->batch, l->cost.seconds, (double)l->cost.bytes_sent / 1048576.0,
-          (double)l->cost.bytes_recv / 1048576.0, (unsigned long long)l->cost.rounds, verdict_name(l->verdict));
+  fprintf(
+      stderr,
+      "session %zu: %.2f s, sent %.2f MiB, received %.2f MiB, %llu rounds; client verdict: %s (peer %s, batch %zu)\n",
+      l->index, l->cost.seconds, (double)l->cost.bytes_sent / 1048576.0, (double)l->cost.bytes_recv / 1048576.0,
+      (unsigned long long)l->cost.rounds, verdict_name(l->verdict), l->peer, l->batch);
 }
 
 /* SIGTERM / SIGINT: the first asks the acceptor to drain, the second exits at once. */

@@ -246,8 +246,9 @@ static void *conn_main(void *arg) {
     else
       a->stats.failed++;
     if (live) slot_free(a, c->slot); /* one channel failed: its whole group goes */
-    if (st != FSN_OK && c->hello_seen && !c->refused && !(a->o.sessions && a->started >= a->o.sessions))
-      report = ++a->started;
+    /* A client that disagrees (ring, channel count, version) is misconfigured: worth a log line. A connection that
+     * merely vanishes or stalls in its handshake is counted only, or a flood would flood the log too. */
+    if (st == FSN_E_MISMATCH && c->hello_seen && !(a->o.sessions && a->started >= a->o.sessions)) report = ++a->started;
   }
   if (c->ch) {
     fsn_channel_destroy(c->ch);

@@ -31,10 +31,10 @@ typedef struct fsn_acceptor_opts {
   const volatile sig_atomic_t *stop; /* may be NULL; non-zero: refuse new clients, let running sessions finish */
 } fsn_acceptor_opts;
 
-/* A complete group, as handed to the session callback; or a client whose hello was read but whose handshake failed
- * (e.g. other ring parameters or channel count): then status is its error, chs is NULL and n is 0, and the callback
- * only logs it. Both count towards opts.sessions. Refused (busy, crowded) and silent connections are only counted in
- * the stats. */
+/* A complete group, as handed to the session callback; or a client whose hello was read but who disagreed in the
+ * handshake (FSN_E_MISMATCH: other ring parameters, channel count, version): then status is that error, chs is NULL
+ * and n is 0, and the callback only logs it. Both count towards opts.sessions. Refused (busy, crowded), vanished and
+ * silent connections are only counted in the stats. */
 typedef struct fsn_acceptor_session {
   fsn_status status;   /* FSN_OK: a group to serve */
   const char *error;   /* status != FSN_OK: why */
