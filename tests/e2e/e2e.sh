@@ -126,7 +126,7 @@ t "$fusion" client --connect 127.0.0.1:$port --index 0 --kappa 10 >/dev/null 2>"
 t "$fusion" client --connect 127.0.0.1:$port --index 0 --kappa 10 >/dev/null 2>"$work/refused.err"
 [ $? -eq 3 ] && grep -q "refused" "$work/refused.err" || fail "caught server not refused: $(cat "$work/refused.err")"
 wait
-grep -q "session 1 (.*): .*client verdict: not reported" "$work/adv.log" || fail "adversary log: $(cat "$work/adv.log")"
+grep -q "session 1: .*client verdict: not reported" "$work/adv.log" || fail "adversary log: $(cat "$work/adv.log")"
 
 # fusion params --table: the batch per query falls with n, and the cost per query is the batch factor times one
 # inference's model estimate under the link
