@@ -10,6 +10,7 @@ set -euo pipefail
 [ "${1:-}" = --quick ] && { shift; set -- 2 "${1:-build}"; }
 m=${1:-8} build=${2:-build}
 fusion=$build/apps/fusion model=data/models/fmnist-4layer.onnx
+. tools/start-server.sh # fsn_wait_port
 work=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; [ -n "${keep:-}" ] || rm -rf "$work"' EXIT
@@ -25,13 +26,8 @@ cap=$((m > 4 ? m : 4))
   --session-timeout $deadline --handshake-timeout 3 --memory-budget $budget --log-json >"$work/server.log" 2>&1 &
 server=$!
 pids+=($server)
-port=
-for _ in $(seq 1 600); do
-  port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$work/server.log")
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || { echo "server did not start: $(cat "$work/server.log")" >&2; exit 1; }
+fsn_wait_port "$work/server.log" "$server" || exit 1
+port=$server_port
 
 honest() { # honest NAME FIRST: one client of images FIRST, FIRST + 1; its wall time in $work/honestNAME.time
   local s e

@@ -13,6 +13,7 @@
 set -euo pipefail
 k=${1:-2} m=${2:-4} build=${3:-build}
 fusion=$build/apps/fusion model=data/models/fmnist-4layer.onnx
+. tools/start-server.sh # fsn_wait_port
 if ! command -v haproxy >/dev/null; then
   echo "haproxy not found: install Debian's package (sudo apt-get install haproxy) and run again" >&2
   exit 77
@@ -33,14 +34,8 @@ for i in $(seq 1 "$k"); do
   servers+=($!)
 done
 for i in $(seq 1 "$k"); do
-  port=
-  for _ in $(seq 1 600); do
-    port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$work/server$i.log")
-    [ -n "$port" ] && break
-    sleep 0.1
-  done
-  [ -n "$port" ] || { echo "server $i did not start: $(cat "$work/server$i.log")" >&2; exit 1; }
-  ports+=("$port")
+  fsn_wait_port "$work/server$i.log" "${servers[i - 1]}" || exit 1
+  ports+=("$server_port")
 done
 
 # the balancer, on a free port

@@ -13,6 +13,7 @@
 set -uo pipefail
 build=$1 src=$2
 fusion=$build/apps/fusion model=$src/data/models/fmnist-4layer.onnx
+. "$src/tools/start-server.sh" # fsn_wait_port
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 export FSN_STATE_FILE=$work/caught-servers # the client's records of caught servers stay in the scratch directory
@@ -30,13 +31,8 @@ start_server() {
   local log=$1
   shift
   t "$@" --listen 127.0.0.1:0 >"$log" 2>&1 &
-  port=
-  for _ in $(seq 1 600); do
-    port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$log")
-    [ -n "$port" ] && break
-    sleep 0.1
-  done
-  [ -n "$port" ] || fail "server did not start: $(cat "$log")"
+  fsn_wait_port "$log" $! || fail "server did not start"
+  port=$server_port
 }
 
 # the logits policy: the client may see every logit, so they can be compared with the plaintext engine's

@@ -8,6 +8,7 @@
 set -uo pipefail
 build=$1 src=$2
 fusion=$build/apps/fusion model=$src/data/models/fmnist-4layer.onnx
+. "$src/tools/start-server.sh" # fsn_wait_port
 images=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -66,13 +67,8 @@ echo "bad files and specs: one clear line each"
 [ "${FSN_ISA:-}" = ref ] && { echo "secure runs skipped at FSN_ISA=ref (reference AES too slow)"; exit 0; }
 export FSN_STATE_FILE=$work/caught-servers
 timeout 600 "$fusion" server --model "$model" --sessions 4 --reveal logits --listen 127.0.0.1:0 >"$work/server.log" 2>&1 &
-port=
-for _ in $(seq 1 600); do
-  port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$work/server.log")
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || fail "server did not start: $(cat "$work/server.log")"
+fsn_wait_port "$work/server.log" $! || fail "server did not start"
+port=$server_port
 timeout 600 "$fusion" client --connect 127.0.0.1:$port --input "$work/three.npy" --kappa 10 --json --logits \
   >"$work/secure_npy.json" || fail "client --input npy: $(cat "$work/secure_npy.json")"
 timeout 600 "$fusion" client --connect 127.0.0.1:$port --input "$work/gray.png" --no-fusion --json --logits \

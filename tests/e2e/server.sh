@@ -8,6 +8,7 @@
 set -uo pipefail
 build=$1 src=$2
 fusion=$build/apps/fusion model=$src/data/models/fmnist-4layer.onnx
+. "$src/tools/start-server.sh" # fsn_wait_port
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 export FSN_STATE_FILE=$work/caught-servers
@@ -23,13 +24,8 @@ start_server() {
   shift
   t "$fusion" server --model "$model" --listen 127.0.0.1:0 --reveal logits "$@" >"$log" 2>&1 &
   server=$!
-  port=
-  for _ in $(seq 1 600); do
-    port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$log")
-    [ -n "$port" ] && break
-    sleep 0.1
-  done
-  [ -n "$port" ] || fail "server did not start: $(cat "$log")"
+  fsn_wait_port "$log" "$server" || fail "server did not start"
+  port=$server_port
 }
 
 client() { t "$fusion" client --connect 127.0.0.1:$port --no-fusion --json --logits "$@"; }
