@@ -66,6 +66,9 @@ typedef struct fsn_linear_backend {
   /* weight: out x in, row-major (row o = output o) */
   fsn_status (*fc)(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight, const uint64_t *bias,
                    size_t batch, size_t in, size_t out, unsigned client_bits);
+  /* Per-session state set up now instead of at the first layer (he: the RLWE keys), e.g. to keep it out of a layer's
+   * measured cost; both parties call it at the same point; calling it again does nothing. NULL: no such state. */
+  fsn_status (*setup)(fsn_2pc *p);
 } fsn_linear_backend;
 
 /* The backend called `name`; NULL or "" gives the default ("vcot"). NULL for an unknown name. */

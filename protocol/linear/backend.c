@@ -23,6 +23,11 @@ static fsn_status he_keys(fsn_2pc *p, fsn_he **he) {
   return st;
 }
 
+static fsn_status he_setup(fsn_2pc *p) {
+  fsn_he *he;
+  return he_keys(p, &he);
+}
+
 static fsn_status he_conv2d(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight, const uint64_t *bias,
                             const fsn_conv2d_shape *s, unsigned client_bits) {
   fsn_he *he;
@@ -41,7 +46,7 @@ static fsn_status he_fc(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64
 
 static const fsn_linear_backend backends[] = {
     {.name = "vcot", .conv2d = fsn_linear_conv2d_narrow, .fc = vcot_fc},
-    {.name = "he", .conv2d = he_conv2d, .fc = he_fc},
+    {.name = "he", .conv2d = he_conv2d, .fc = he_fc, .setup = he_setup},
 };
 
 enum { N_BACKENDS = sizeof backends / sizeof backends[0] };
