@@ -199,6 +199,43 @@ void fsn_ntt_mul_acc__avx2(uint64_t *acc, const uint64_t *a, const uint64_t *b, 
   fsn_ntt_mul_acc__ref(acc + i, a + i, b + i, n - i, t);
 }
 
+/* The sum stays in doubles over a block of BLOCK values: each product adds |a b - q p| < 0.75 p (q = round(fl(a b) / p)
+ * is within 0.75 of a b / p for a b < 2^100), a reduce every REDUCE_EVERY terms brings the sum back to |x| <= p / 2
+ * (+ slack), so it stays below 0.5 p + 8 x 0.75 p < 2^53 and exact. The block walks each a[k], b[k] contiguously. */
+enum { BLOCK = 512, REDUCE_EVERY = 8 };
+
+void fsn_ntt_mul_acc_sum__avx2(uint64_t *acc, const uint64_t *const *a, const uint64_t *const *b, size_t count,
+                               size_t n, const fsn_ntt_table *t) {
+  const consts c = {_mm256_set1_pd(t->p_fp), _mm256_set1_pd(t->p_inv)};
+  const vec p = set1(t->p);
+  double sum[BLOCK];
+  const size_t body = n / LANES * LANES;
+  for (size_t i0 = 0; i0 < body; i0 += BLOCK) {
+    const size_t len = body - i0 < BLOCK ? body - i0 : BLOCK;
+    for (size_t j = 0; j < len; j += LANES) dstore(sum + j, _mm256_setzero_pd());
+    for (size_t k = 0; k < count; k++) {
+      const uint64_t *x = a[k] + i0, *y = b[k] + i0;
+      const int squeeze = (k + 1) % REDUCE_EVERY == 0;
+      for (size_t j = 0; j < len; j += LANES) {
+        const dvec u = u52_to_double(load(x + j)), v = u52_to_double(load(y + j));
+        const dvec h = _mm256_mul_pd(u, v), l = _mm256_fmsub_pd(u, v, h);
+        const dvec q = _mm256_round_pd(_mm256_mul_pd(h, c.p_inv), ROUND_NEAREST);
+        dvec s = _mm256_add_pd(dload(sum + j), _mm256_add_pd(_mm256_fnmadd_pd(q, c.p, h), l));
+        dstore(sum + j, squeeze ? reduce(s, c) : s);
+      }
+    }
+    for (size_t j = 0; j < len; j += LANES) {
+      const vec r = double_to_u52(add_p_if_negative(reduce(dload(sum + j), c), c.p));
+      store(acc + i0 + j, sub_if_ge(_mm256_add_epi64(r, load(acc + i0 + j)), p));
+    }
+  }
+  for (size_t i = body; i < n; i++) { /* the tail as the oracle computes it */
+    unsigned __int128 s = acc[i];
+    for (size_t k = 0; k < count; k++) s += (unsigned __int128)a[k][i] * b[k][i];
+    acc[i] = (uint64_t)(s % t->p);
+  }
+}
+
 void fsn_ntt_add__avx2(uint64_t *c, const uint64_t *a, const uint64_t *b, size_t n, const fsn_ntt_table *t) {
   const vec p = set1(t->p);
   size_t i = 0;

@@ -241,12 +241,14 @@ typedef struct worker {
   uint64_t *acc0, *acc1, *scratch, *poly, *out1, *out0;
   uint32_t *coeff, *dest;
   uint8_t *wire;
+  const uint64_t **in0, **in1, **filt_at; /* per term: the operands of one residue's inner product */
   fsn_prg prg;
 } worker;
 
 static void worker_free(worker *w) {
   free(w->filt), free(w->acc0), free(w->acc1), free(w->scratch), free(w->poly), free(w->out1), free(w->out0);
   free(w->coeff), free(w->dest), free(w->wire);
+  free(w->in0), free(w->in1), free(w->filt_at);
   sodium_memzero(&w->prg, sizeof w->prg);
 }
 
@@ -256,12 +258,84 @@ static fsn_status worker_alloc(worker *w, const layer_run *r) {
   w->filt = malloc(r->l.terms * words), w->acc0 = malloc(words), w->acc1 = malloc(words);
   w->scratch = malloc(words), w->poly = malloc(words), w->out1 = malloc(n * 8), w->out0 = malloc(n * 8);
   w->coeff = malloc(n * 4), w->dest = malloc(n * 4);
+  w->in0 = malloc(r->l.terms * sizeof *w->in0), w->in1 = malloc(r->l.terms * sizeof *w->in1);
+  w->filt_at = malloc(r->l.terms * sizeof *w->filt_at);
   w->wire = malloc(rns_bytes > out_frame_bytes(r, n) ? rns_bytes : out_frame_bytes(r, n));
   fsn_he_prg_fresh(&w->prg);
-  if (w->filt && w->acc0 && w->acc1 && w->scratch && w->poly && w->out1 && w->out0 && w->coeff && w->dest && w->wire)
+  if (w->filt && w->acc0 && w->acc1 && w->scratch && w->poly && w->out1 && w->out0 && w->coeff && w->dest && w->wire &&
+      w->in0 && w->in1 && w->filt_at)
     return FSN_OK;
   worker_free(w);
   return fsn_fail(FSN_E_NOMEM, "he layer: buffers");
+}
+
+/* Filters of a 1 x 1 (after the polyphase split) conv are polynomials in Y = X^d, d = hb wb: every exponent
+ * O + r C'H'W' - c H'W' is a multiple of H'W'. With d = 2^a h (h odd), F(X) = P(X^d) evaluates at the N odd powers
+ * psi_i of psi to P(psi_i^d), and psi_i^d = (psi^(2^a))^(h (2 bitrev(i) + 1)) runs over the N' = N / 2^a odd powers of
+ * omega = psi^(2^a), the points of the negacyclic NTT of size N' (deg P < C' ob <= N / d <= N'). So F's NTT is P's
+ * NTT of size N' read through a map i -> j: for ResNet's 56 x 56 and 28 x 28 stages (a = 6, 4) the filters cost next
+ * to nothing to transform. The map is found by matching the points themselves (NTT of X^d against the small NTT of
+ * Y), so it needs nothing of either table's internal order; a point without a match leaves the full transform. */
+typedef struct filter_ntt {
+  size_t d, small_n;       /* small_n == 0: full transforms */
+  fsn_ntt_table *small[2]; /* size N' per prime */
+  uint32_t *map[2];        /* N entries per prime */
+} filter_ntt;
+
+static void filter_ntt_free(filter_ntt *f) {
+  for (int i = 0; i < 2; i++) fsn_ntt_table_destroy(f->small[i]), free(f->map[i]);
+  *f = (filter_ntt){0};
+}
+
+typedef struct point {
+  uint64_t value;
+  uint32_t index;
+} point;
+
+static int point_cmp(const void *a, const void *b) {
+  const uint64_t x = ((const point *)a)->value, y = ((const point *)b)->value;
+  return (x > y) - (x < y);
+}
+
+/* The map of prime i: big[k] = psi_k^d (NTT of X^d), small[j] = omega_j (small NTT of Y). */
+static bool filter_map(filter_ntt *f, const fsn_he_ctx *ctx, int i, uint64_t *big, point *pts) {
+  const size_t n = ctx->par.n, m = f->small_n;
+  memset(big, 0, n * 8), big[f->d] = 1;
+  fsn_ntt_forward(big, ctx->tab[i]);
+  uint64_t *y = (uint64_t *)pts; /* scratch of m words before the points are written */
+  memset(y, 0, m * 8), y[1] = 1;
+  fsn_ntt_forward(y, f->small[i]);
+  for (size_t j = m; j-- > 0;) pts[j] = (point){.value = y[j], .index = (uint32_t)j}; /* backwards: in place */
+  qsort(pts, m, sizeof *pts, point_cmp);
+  for (size_t k = 0; k < n; k++) {
+    const point key = {.value = big[k]}, *hit = bsearch(&key, pts, m, sizeof *pts, point_cmp);
+    if (!hit) return false;
+    f->map[i][k] = hit->index;
+  }
+  return true;
+}
+
+/* Set up the small transforms when the layer's filters allow them (else small_n stays 0). */
+static fsn_status filter_ntt_init(filter_ntt *f, const fsn_he_ctx *ctx, const fsn_he_layer *l) {
+  *f = (filter_ntt){0};
+  const size_t n = ctx->par.n, d = l->hb * l->wb;
+  if (l->k_h != 1 || l->k_w != 1 || d < 2 || d % 2 || d >= n) return FSN_OK;
+  f->d = d, f->small_n = n >> __builtin_ctzll(d);
+  if (f->small_n < 2) f->small_n = 2; /* the smallest table (N' >= 2); deg P < N / d still fits */
+  uint64_t *big = malloc(n * 8);
+  point *pts = malloc(f->small_n * sizeof *pts + 8);
+  fsn_status st = big && pts ? FSN_OK : fsn_fail(FSN_E_NOMEM, "he layer: filter maps");
+  for (int i = 0; i < 2 && st == FSN_OK; i++) {
+    if (!(f->map[i] = malloc(n * sizeof *f->map[i]))) st = fsn_fail(FSN_E_NOMEM, "he layer: filter maps");
+    if (st == FSN_OK) st = fsn_ntt_table_create(&f->small[i], ctx->p[i], f->small_n);
+    if (st == FSN_OK && !filter_map(f, ctx, i, big, pts)) {
+      filter_ntt_free(f); /* no match: full transforms */
+      break;
+    }
+  }
+  free(big), free(pts);
+  if (st != FSN_OK) filter_ntt_free(f);
+  return st;
 }
 
 /* What both parties' thread tasks share. */
@@ -272,6 +346,7 @@ typedef struct layer_job {
   const uint64_t *x, *w;    /* client: its share (reduced); server: the weights */
   uint8_t seed[32];         /* the a's of this layer */
   uint64_t *c0_hat, *a_hat; /* server: in_total x 2N each */
+  filter_ntt fntt;          /* server: how filters are transformed */
   fsn_status *bad;          /* server: per thread, the first malformed input (stream still in step) */
 } layer_job;
 
@@ -391,12 +466,27 @@ static fsn_status server_inputs(fsn_2pc *p, size_t t, void *arg) {
 /* Each filter of group g into w->filt (NTT domain), once per thread for every tile and batch item it meets. */
 static void load_filters(const layer_job *job, worker *w, size_t g) {
   const fsn_he_ctx *ctx = &job->he->ctx;
+  const filter_ntt *f = &job->fntt;
   const size_t n = ctx->par.n;
   if (w->filt_group == g) return;
   for (size_t b = 0; b < job->r->l.terms; b++) {
+    uint64_t *out = w->filt + b * 2 * n;
     fsn_he_layer_encode_filter(&job->r->l, w->poly, job->w, g, b);
-    fsn_he_lift(ctx, w->filt + b * 2 * n, w->poly, NULL);
-    fsn_he_ntt(ctx, w->filt + b * 2 * n);
+    if (!f->small_n) {
+      fsn_he_lift(ctx, out, w->poly, NULL);
+      fsn_he_ntt(ctx, out);
+      continue;
+    }
+    const uint64_t t = (uint64_t)1 << ctx->par.ell;
+    for (int i = 0; i < 2; i++) { /* P (coefficients m d of F, centred) through the small transform and the map */
+      uint64_t *small = w->scratch;
+      for (size_t m = 0; m < f->small_n; m++) {
+        const uint64_t v = m * f->d < n ? w->poly[m * f->d] & (t - 1) : 0;
+        small[m] = v < t / 2 ? v : ctx->p[i] - (t - v); /* as fsn_he_lift: p > t */
+      }
+      fsn_ntt_forward(small, f->small[i]);
+      for (size_t k = 0; k < n; k++) out[i * n + k] = small[f->map[i][k]];
+    }
   }
   w->filt_group = g;
 }
@@ -414,13 +504,14 @@ static fsn_status server_output(const layer_job *job, worker *w, fsn_channel *ch
   output_at(r, j, &g, &item, &u);
   load_filters(job, w, g);
   memset(w->acc0, 0, words * 8), memset(w->acc1, 0, words * 8);
-  for (size_t b = 0; b < l->terms; b++) {
-    const size_t k = item * fsn_he_layer_in_cts(l) + b * l->per_group + u;
-    for (int i = 0; i < 2; i++) {
-      const uint64_t *f = w->filt + b * words + i * n;
-      fsn_ntt_mul_acc(w->acc0 + i * n, job->c0_hat + k * words + i * n, f, n, ctx->tab[i]);
-      fsn_ntt_mul_acc(w->acc1 + i * n, job->a_hat + k * words + i * n, f, n, ctx->tab[i]);
+  for (int i = 0; i < 2; i++) { /* sum over the terms of input x filter, reduced once (fsn_ntt_mul_acc_sum) */
+    for (size_t b = 0; b < l->terms; b++) {
+      const size_t k = item * fsn_he_layer_in_cts(l) + b * l->per_group + u;
+      w->in0[b] = job->c0_hat + k * words + i * n, w->in1[b] = job->a_hat + k * words + i * n;
+      w->filt_at[b] = w->filt + b * words + i * n;
     }
+    fsn_ntt_mul_acc_sum(w->acc0 + i * n, w->in0, w->filt_at, l->terms, n, ctx->tab[i]);
+    fsn_ntt_mul_acc_sum(w->acc1 + i * n, w->in1, w->filt_at, l->terms, n, ctx->tab[i]);
   }
   fsn_he_rerandomise(ctx, &w->prg, w->acc0, w->acc1, he->pk_b_hat, he->pk_a_hat, w->scratch);
   const size_t cnt = fsn_he_layer_outputs(l, g, u, w->coeff, w->dest);
@@ -478,6 +569,7 @@ static fsn_status server_layer(fsn_he *he, fsn_2pc *p, const layer_run *r, uint6
   job.c0_hat = malloc(r->in_total * 2 * n * 8 + 8), job.a_hat = malloc(r->in_total * 2 * n * 8 + 8);
   job.bad = calloc(T, sizeof *job.bad);
   if (!job.c0_hat || !job.a_hat || !job.bad) st = fsn_fail(FSN_E_NOMEM, "he layer: %zu input ciphertexts", r->in_total);
+  if (st == FSN_OK) st = filter_ntt_init(&job.fntt, &he->ctx, &r->l);
   if (st == FSN_OK) st = fsn_2pc_run(p, server_inputs, &job);
   for (size_t t = 0; t < T && st == FSN_OK; t++)
     if (job.bad[t] != FSN_OK) {
@@ -487,6 +579,7 @@ static fsn_status server_layer(fsn_he *he, fsn_2pc *p, const layer_run *r, uint6
   if (st == FSN_OK) st = send_status(ch, FSN_OK);
   if (st == FSN_OK) st = fsn_2pc_run(p, server_outputs, &job);
   free(job.c0_hat), free(job.a_hat), free(job.bad);
+  filter_ntt_free(&job.fntt);
   return st;
 }
 
