@@ -34,6 +34,7 @@ bool fsn_server_opt(fsn_server_opts *o, int c, const char *arg) {
   case 'b': return fsn_app_parse_uint(arg, 1u << 24, &o->max_batch) && o->max_batch > 0;
   case 'r': return fsn_app_parse_uint(arg, ~0ull, &o->seed);
   case 'T': return fsn_app_parse_uint(arg, 86400, &o->timeout) && o->timeout > 0;
+  case 'K': o->backend = arg; return fsn_linear_backend_find(arg) != NULL;
   case 'V':
     o->reveal = !strcmp(arg, "logits") ? FSN_REVEAL_LOGITS : FSN_REVEAL_LABEL;
     return !strcmp(arg, "logits") || !strcmp(arg, "label");
@@ -68,6 +69,7 @@ fsn_status fsn_server_setup(const fsn_server_opts *o, fsn_serve_config *cfg, fsn
                                        .no_commit = o->no_commit,
                                        .claimed = o->claimed,
                                        .reveal = o->reveal,
-                                       .max_batch = o->max_batch}};
+                                       .max_batch = o->max_batch,
+                                       .secure = {.linear_backend = o->backend}}};
   return fsn_app_channel_opts(&cfg->chan, o->net, (unsigned)o->timeout);
 }

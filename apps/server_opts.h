@@ -11,13 +11,14 @@ typedef struct fsn_server_opts {
   unsigned long long threads, sessions, max_batch, ell, scale, seed, timeout;
   bool no_commit;
   double claimed;
-  fsn_reveal reveal; /* --reveal label|logits: what the client learns [label] */
+  fsn_reveal reveal;   /* --reveal label|logits: what the client learns [label] */
+  const char *backend; /* --backend: the conv/fc protocol [the library's default] */
 } fsn_server_opts;
 
 #define FSN_SERVER_USAGE                                                                                               \
   "  --model FILE.onnx|builtin:NAME --listen HOST:PORT [--threads T] [--net PROFILE] [--ell L --scale S]\n"            \
   "  [--images IDX --labels IDX --public A-B] [--no-commit --claimed-accuracy A] [--sessions K] [--max-batch N]\n"     \
-  "  [--seed S] [--timeout SECONDS] [--reveal label|logits]\n"                                                         \
+  "  [--seed S] [--timeout SECONDS] [--reveal label|logits] [--backend vcot|he]\n"                                     \
   "  --reveal: what the client learns of each output, stated in the model card: its label only (the argmax runs\n"     \
   "  inside the protocol; the default) or all its logits\n"
 
@@ -30,7 +31,7 @@ typedef struct fsn_server_opts {
       {"public", required_argument, 0, 'P'}, {"no-commit", no_argument, 0, 'C'},                                       \
       {"claimed-accuracy", required_argument, 0, 'A'}, {"sessions", required_argument, 0, 'k'},                        \
       {"max-batch", required_argument, 0, 'b'}, {"seed", required_argument, 0, 'r'},                                   \
-      {"timeout", required_argument, 0, 'T'}, {                                                                        \
+      {"timeout", required_argument, 0, 'T'}, {"backend", required_argument, 0, 'K'}, {                                \
     "reveal", required_argument, 0, 'V'                                                                                \
   }
 

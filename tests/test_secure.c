@@ -161,7 +161,9 @@ typedef struct session_case {
   fsn_mc_report report;
   fsn_status check, st[2];
   bool server_saw_pass;
-  int tamper; /* the server alters position 0's outputs */
+  int tamper;                                  /* the server alters position 0's outputs */
+  const char *server_backend, *client_backend; /* NULL: the defaults (the client follows the card) */
+  char error[2][256];                          /* each party's last error message */
 } session_case;
 
 static void tamper_first(size_t layer, const uint64_t *in, uint64_t *out, size_t batch, size_t out_size, void *arg) {
@@ -175,11 +177,13 @@ static void session_server(fsn_channel **chs, size_t n, void *arg) {
   session_case *c = arg;
   fsn_card card;
   fsn_status st = fsn_card_make(&card, c->m, "every-layer", &c->set, true, 0);
+  if (c->server_backend) snprintf(card.linear_backend, sizeof card.linear_backend, "%s", c->server_backend);
   if (st == FSN_OK) st = fsn_card_send(chs[0], &card, c->m);
-  fsn_secure_opts o = {.tamper = c->tamper ? tamper_first : NULL, .tamper_arg = c};
+  fsn_secure_opts o = {.tamper = c->tamper ? tamper_first : NULL, .tamper_arg = c, .linear_backend = c->server_backend};
   if (st == FSN_OK) st = fsn_serve_batch(chs, n, c->m, 1000, &o, NULL, &c->server_saw_pass);
   fsn_card_free(&card);
   c->st[0] = st;
+  snprintf(c->error[0], sizeof c->error[0], "%s", fsn_last_error());
 }
 
 static void session_client(fsn_channel **chs, size_t n, void *arg) {
@@ -196,7 +200,8 @@ static void session_client(fsn_channel **chs, size_t n, void *arg) {
                                                                            : c->set.images.pixels + idx * in_size;
     fsn_nn_pixels_to_fixed(x + p * in_size, px, in_size, c->received.ell, c->received.scale);
   }
-  if (st == FSN_OK) st = fsn_client_batch(chs, n, &c->received, x, plan.N, y, NULL, NULL);
+  const fsn_secure_opts o = {.linear_backend = c->client_backend};
+  if (st == FSN_OK) st = fsn_client_batch(chs, n, &c->received, x, plan.N, y, &o, NULL);
   if (st == FSN_OK) {
     fsn_mc_expect e = {.labels = c->received.predictions, .committed = true};
     c->check = fsn_mc_check(&plan, y, out_size, c->received.ell, &e, &c->report);
@@ -205,10 +210,16 @@ static void session_client(fsn_channel **chs, size_t n, void *arg) {
   free(x), free(y);
   fsn_mc_plan_destroy(&plan);
   c->st[1] = st;
+  snprintf(c->error[1], sizeof c->error[1], "%s", fsn_last_error());
 }
 
-static void run_session(int tamper, session_case *c) {
-  *c = (session_case){.n_queries = 2, .R = 2, .B = 3, .tamper = tamper};
+static void run_session_with(int tamper, session_case *c, const char *server_backend, const char *client_backend) {
+  *c = (session_case){.n_queries = 2,
+                      .R = 2,
+                      .B = 3,
+                      .tamper = tamper,
+                      .server_backend = server_backend,
+                      .client_backend = client_backend};
   c->m = fsn_test_model_every_layer(1, 6, 6, 4, 0.5);
   ck_assert_int_eq(fsn_model_quantize(c->m, 37, 12), FSN_OK);
   fsn_images im = {.count = 10, .channels = 1, .rows = 6, .cols = 6, .pixels = malloc(360)};
@@ -223,6 +234,8 @@ static void run_session(int tamper, session_case *c) {
   fsn_test_two_party_ex(&o, session_server, c, session_client, c);
   free(im.pixels), free(lb.labels);
 }
+
+static void run_session(int tamper, session_case *c) { run_session_with(tamper, c, NULL, NULL); }
 
 static void end_session(session_case *c) {
   fsn_card_free(&c->received);
@@ -245,6 +258,29 @@ START_TEST(honest_session_passes) {
   ck_assert_uint_eq(fsn_model_num_layers(c.received.arch), fsn_model_num_layers(c.m));
   ck_assert_ptr_nonnull(c.received.predictions);
   end_session(&c);
+}
+END_TEST
+
+/* The backend travels in the card and the batch request: a client without a choice follows the card (and the
+ * session passes its checks through that backend); a client insisting on another one is refused on both sides with
+ * an error naming both, before any protocol message. */
+START_TEST(linear_backend_is_agreed_at_the_handshake) {
+  for (size_t i = 0; fsn_linear_backend_at(i); i++) {
+    const char *name = fsn_linear_backend_at(i)->name, *other = fsn_linear_backend_at(i ? 0 : 1)->name;
+    session_case c;
+    run_session_with(0, &c, name, NULL);
+    ck_assert_str_eq(c.received.linear_backend, name);
+    ck_assert_int_eq(c.st[0], FSN_OK);
+    ck_assert_int_eq(c.st[1], FSN_OK);
+    ck_assert_int_eq(c.check, FSN_OK);
+    end_session(&c);
+    run_session_with(0, &c, name, other);
+    for (int r = 0; r < 2; r++) {
+      ck_assert_int_eq(c.st[r], FSN_E_MISMATCH);
+      ck_assert_msg(strstr(c.error[r], name) && strstr(c.error[r], other), "%s", c.error[r]);
+    }
+    end_session(&c);
+  }
 }
 END_TEST
 
@@ -283,6 +319,7 @@ int main(void) {
   tcase_add_test(tc, every_layer_kind_is_exact);
   tcase_add_test(tc, builtin_4layer_is_exact);
   tcase_add_test(tc, linear_backend_is_chosen_by_name);
+  tcase_add_test(tc, linear_backend_is_agreed_at_the_handshake);
   tcase_add_test(tc, he_backend_is_exact);
   tcase_add_test(tc, honest_session_passes);
   tcase_add_test(tc, tampering_server_is_caught);

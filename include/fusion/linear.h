@@ -71,6 +71,9 @@ typedef struct fsn_linear_backend {
   fsn_status (*setup)(fsn_2pc *p);
 } fsn_linear_backend;
 
+/* Longest backend name plus its terminator: names travel in model cards and batch requests at this size. */
+#define FSN_LINEAR_BACKEND_NAME_MAX 16
+
 /* The backend called `name`; NULL or "" gives the default ("vcot"). NULL for an unknown name. */
 const fsn_linear_backend *fsn_linear_backend_find(const char *name);
 /* The i-th backend (i = 0 is the default), NULL past the last: for listings and error messages. */
