@@ -277,7 +277,10 @@ static fsn_status worker_alloc(worker *w, const layer_run *r) {
  * to nothing to transform. The map is found by matching the points themselves (NTT of X^d against the small NTT of
  * Y), so it needs nothing of either table's internal order; a point without a match leaves the full transform. */
 typedef struct filter_ntt {
-  size_t d, small_n;       /* small_n == 0: full transforms */
+  size_t d, small_n; /* small_n == 0: full transforms */
+  /* > 1: map[i] depends on i / run only (the bit-reversed order keeps the N / N' big points over one small point
+   * together), so filters are written a run at a time */
+  size_t run;
   fsn_ntt_table *small[2]; /* size N' per prime */
   uint32_t *map[2];        /* N entries per prime */
 } filter_ntt;
@@ -312,6 +315,8 @@ static bool filter_map(filter_ntt *f, const fsn_he_ctx *ctx, int i, uint64_t *bi
     if (!hit) return false;
     f->map[i][k] = hit->index;
   }
+  for (size_t k = 0; k < n && f->run > 1; k++)
+    if (f->map[i][k] != f->map[i][k / f->run * f->run]) f->run = 1;
   return true;
 }
 
@@ -322,6 +327,7 @@ static fsn_status filter_ntt_init(filter_ntt *f, const fsn_he_ctx *ctx, const fs
   if (l->k_h != 1 || l->k_w != 1 || d < 2 || d % 2 || d >= n) return FSN_OK;
   f->d = d, f->small_n = n >> __builtin_ctzll(d);
   if (f->small_n < 2) f->small_n = 2; /* the smallest table (N' >= 2); deg P < N / d still fits */
+  f->run = n / f->small_n;
   uint64_t *big = malloc(n * 8);
   point *pts = malloc(f->small_n * sizeof *pts + 8);
   fsn_status st = big && pts ? FSN_OK : fsn_fail(FSN_E_NOMEM, "he layer: filter maps");
@@ -485,7 +491,13 @@ static void load_filters(const layer_job *job, worker *w, size_t g) {
         small[m] = v < t / 2 ? v : ctx->p[i] - (t - v); /* as fsn_he_lift: p > t */
       }
       fsn_ntt_forward(small, f->small[i]);
-      for (size_t k = 0; k < n; k++) out[i * n + k] = small[f->map[i][k]];
+      uint64_t *o = out + i * n;
+      const uint32_t *map = f->map[i];
+      const size_t run = f->run; /* locals: the stores cannot alias them */
+      for (size_t k = 0; k < n; k += run) {
+        const uint64_t v = small[map[k]];
+        for (size_t r = 0; r < run; r++) o[k + r] = run > 1 ? v : small[map[k + r]];
+      }
     }
   }
   w->filt_group = g;
