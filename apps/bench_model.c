@@ -64,7 +64,9 @@ static size_t values(fsn_shape s) { return s.c * s.h * s.w; }
 static bool is_linear(const fsn_layer *l) { return l->desc.kind == FSN_LAYER_CONV || l->desc.kind == FSN_LAYER_FC; }
 
 /* Only vcot's cost scales with the channel counts (see the top of the file). */
-static bool runs_whole(const bench *b) { return strcmp(fsn_linear_backend_find(b->backend)->name, "vcot") != 0; }
+static bool runs_whole(const bench *b) {
+  return strcmp(fsn_linear_backend_resolve(b->backend, (unsigned)b->ell)->name, "vcot") != 0;
+}
 
 /* Weights an input element meets in a probe with c input and o output channels (upper bound: ignores borders). */
 static size_t meetings(const fsn_layer *l, size_t c, size_t o) {
@@ -192,7 +194,7 @@ static part measured(fsn_2pc *p2, fsn_role role, double t0, const fsn_counters *
  * server's share zero) and the model's quantised weights. */
 static fsn_status run_whole_linear(const bench *b, fsn_2pc *p2, fsn_role role, probe *p) {
   const fsn_layer *l = fsn_model_layer(b->m, p->layer);
-  const fsn_linear_backend *be = fsn_linear_backend_find(b->backend);
+  const fsn_linear_backend *be = fsn_linear_backend_resolve(b->backend, (unsigned)b->ell);
   const bool server = role == FSN_ROLE_SERVER, reads_input = b->image_input && l->desc.in == 0;
   const unsigned bits = reads_input ? (unsigned)b->scale + 1 : (unsigned)b->ell;
   const size_t in_n = b->batch * values(l->in_shape), out_n = b->batch * values(l->out_shape);
@@ -280,7 +282,7 @@ static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg
     fprintf(stderr, "fusion bench model: context: %s\n", fsn_last_error());
     return 1;
   }
-  const fsn_linear_backend *be = fsn_linear_backend_find(b->backend);
+  const fsn_linear_backend *be = fsn_linear_backend_resolve(b->backend, (unsigned)b->ell);
   if (be->setup && (st = be->setup(p2)) != FSN_OK) { /* he: the keys, so that no layer carries them */
     fprintf(stderr, "fusion bench: %s setup: %s\n", be->name, fsn_last_error());
     fsn_2pc_destroy(p2);
@@ -324,7 +326,7 @@ static void report_json(const bench *b) {
   printf("{\"bench\": \"model\", \"model\": ");
   fsn_app_json_string(stdout, b->spec);
   printf(", \"linear_backend\": \"%s\", \"linear_only\": %s, \"batch\": %llu",
-         fsn_linear_backend_find(b->backend)->name, b->linear_only ? "true" : "false", b->batch);
+         fsn_linear_backend_resolve(b->backend, (unsigned)b->ell)->name, b->linear_only ? "true" : "false", b->batch);
   printf(", \"isa\": \"%s\", \"ell\": %llu, \"scale\": %llu, \"threads\": %llu, \"probe_elements\": %llu, "
          "\"probe_meetings\": %llu, \"projected\": %s, ",
          fsn_isa_name(fsn_isa_active()), b->ell, b->scale, b->threads, b->elements, b->meetings,
@@ -379,8 +381,8 @@ static void report_text(const bench *b) {
       b->setup.seconds, b->total.seconds, b->total.c2s / 1048576.0, b->total.s2c / 1048576.0, b->total.rounds);
   printf("linear layers (backend %s%s): %.2f s, client sent %.2f MiB, server sent %.2f MiB, %.2f MiB both ways, "
          "%.0f rounds\n",
-         fsn_linear_backend_find(b->backend)->name, runs_whole(b) ? ", each run whole" : "", b->linear_total.seconds,
-         b->linear_total.c2s / 1048576.0, b->linear_total.s2c / 1048576.0,
+         fsn_linear_backend_resolve(b->backend, (unsigned)b->ell)->name, runs_whole(b) ? ", each run whole" : "",
+         b->linear_total.seconds, b->linear_total.c2s / 1048576.0, b->linear_total.s2c / 1048576.0,
          (b->linear_total.c2s + b->linear_total.s2c) / 1048576.0, b->linear_total.rounds);
   for (size_t i = 0; i < b->count; i++)
     if (is_projected(&b->probes[i])) {
@@ -466,7 +468,7 @@ int fsn_bench_model(int argc, char **argv) {
     }
   }
   if (!ok || optind != argc) return usage(stderr);
-  if (!fsn_linear_backend_find(b.backend)) {
+  if (!fsn_linear_backend_resolve(b.backend, (unsigned)b.ell)) {
     fprintf(stderr, "fusion bench model: unknown linear backend '%s'\n", b.backend);
     return 2;
   }
@@ -545,7 +547,7 @@ static void report_linear(const bench *b, const char *shape) {
   const probe *p = &b->probes[0];
   const part *lin = &p->lin_full;
   const fsn_layer *l = fsn_model_layer(b->m, 0);
-  const char *backend = fsn_linear_backend_find(b->backend)->name;
+  const char *backend = fsn_linear_backend_resolve(b->backend, (unsigned)b->ell)->name;
   const bool he = !strcmp(backend, "he");
   const double n = (double)b->batch * (double)values(l->in_shape), ell = (double)b->ell;
   const double bits = 8 * (lin->c2s + lin->s2c) / n;
@@ -630,7 +632,7 @@ int fsn_bench_linear(int argc, char **argv) {
                : sscanf(shape, "%zu,%zu,%zu,%zu,%zu,%zu,%zu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]);
   if (fc) v[1] = v[2] = v[4] = 1;
   if (!ok || optind != argc || got < (fc ? 2 : 5)) return linear_usage(stderr);
-  if (!fsn_linear_backend_find(b.backend)) {
+  if (!fsn_linear_backend_resolve(b.backend, (unsigned)b.ell)) {
     fprintf(stderr, "fusion bench linear: unknown linear backend '%s'\n", b.backend);
     return 2;
   }

@@ -81,16 +81,21 @@ static void check_exact(fsn_model *m, size_t batch, size_t threads, unsigned ell
   free_case(&c);
 }
 
-/* The linear backend is chosen by name: "vcot" is the default (the same bytes both ways) and equals the fixed
- * engine through the executor; a name no backend has is a clear error on both sides before anything is sent. */
+/* The linear backend is chosen by name: "he" is the default at ell = 37 (the same bytes both ways), "vcot" stays
+ * selectable, both equal the fixed engine through the executor; a name no backend has is a clear error on both
+ * sides before anything is sent. */
 START_TEST(linear_backend_is_chosen_by_name) {
   fsn_model *m = fsn_test_model_every_layer(2, 8, 8, 5, 0.5);
   ck_assert_int_eq(fsn_model_quantize(m, 37, 12), FSN_OK);
   run_case def = run_secure(m, 2, 2, (fsn_secure_opts){.input_bits = 13});
-  run_case named = run_secure(m, 2, 2, (fsn_secure_opts){.input_bits = 13, .linear_backend = "vcot"});
+  run_case named = run_secure(m, 2, 2, (fsn_secure_opts){.input_bits = 13, .linear_backend = "he"});
+  run_case vcot = run_secure(m, 2, 2, (fsn_secure_opts){.input_bits = 13, .linear_backend = "vcot"});
   expect_fixed(&def);
   expect_fixed(&named);
+  expect_fixed(&vcot);
   for (int r = 0; r < 2; r++) ck_assert_uint_eq(named.sent[r], def.sent[r]);
+  ck_assert_uint_ne(vcot.sent[0], def.sent[0]);
+  free_case(&vcot);
   run_case bad = run_secure(m, 1, 1, (fsn_secure_opts){.linear_backend = "no-such-backend"});
   for (int r = 0; r < 2; r++) {
     ck_assert_int_eq(bad.st[r], FSN_E_INVALID);
@@ -114,13 +119,92 @@ START_TEST(he_backend_is_exact) {
   ck_assert_int_eq(fsn_model_builtin(&m, "4layer", 3), FSN_OK);
   ck_assert_int_eq(fsn_model_quantize(m, 37, 12), FSN_OK);
   run_case he = run_secure(m, 3, 2, (fsn_secure_opts){.input_bits = 13, .linear_backend = "he"});
-  run_case vcot = run_secure(m, 3, 2, (fsn_secure_opts){.input_bits = 13});
+  run_case vcot = run_secure(m, 3, 2, (fsn_secure_opts){.input_bits = 13, .linear_backend = "vcot"});
   expect_fixed(&he);
   expect_fixed(&vcot);
   ck_assert_uint_lt(he.sent[0] + he.sent[1], vcot.sent[0] + vcot.sent[1]);
   fprintf(stderr, "4layer, batch 3: he %.2f MiB, vcot %.2f MiB both ways\n",
           (double)(he.sent[0] + he.sent[1]) / 1048576.0, (double)(vcot.sent[0] + vcot.sent[1]) / 1048576.0);
   free_case(&he), free_case(&vcot);
+  fsn_model_destroy(m);
+}
+END_TEST
+
+/* ResNet-18's layout at reduced size: a 7x7/2 stem, a 3x3/2 max pool, four stages of two basic blocks (3x3 convs,
+ * strided 1x1 shortcuts where the shape changes, residual adds) at widths w, 2w, 4w, 8w, global average pool, fc. */
+typedef struct small_resnet {
+  fsn_model *m;
+  uint64_t state;
+  float w[64 * 64 * 9 + 64];
+} small_resnet;
+
+static size_t sr_add(small_resnet *r, fsn_layer_desc d) {
+  ck_assert_int_eq(fsn_model_add(r->m, &d, NULL), FSN_OK);
+  return fsn_model_num_layers(r->m);
+}
+
+static size_t sr_conv(small_resnet *r, size_t in, size_t out_c, size_t k, size_t stride) {
+  const size_t n = fsn_model_tensor_shape(r->m, in).c * out_c * k * k + out_c;
+  ck_assert_uint_le(n, sizeof r->w / sizeof r->w[0]);
+  for (size_t i = 0; i < n; i++) { /* small weights: activations keep their scale through 20 layers */
+    r->state = r->state * 6364136223846793005ULL + 1442695040888963407ULL;
+    r->w[i] = (float)((double)(r->state >> 40) / (double)(1 << 24) - 0.5) * 0.4f / (float)k;
+  }
+  return sr_add(r, (fsn_layer_desc){.kind = FSN_LAYER_CONV,
+                                    .in = in,
+                                    .out_c = out_c,
+                                    .k_h = k,
+                                    .k_w = k,
+                                    .stride_h = stride,
+                                    .stride_w = stride,
+                                    .pad_h = k / 2,
+                                    .pad_w = k / 2,
+                                    .weight = r->w,
+                                    .bias = r->w + n - out_c});
+}
+
+static size_t sr_relu(small_resnet *r, size_t in) {
+  return sr_add(r, (fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = in});
+}
+
+static fsn_model *small_resnet18(size_t width, size_t hw) {
+  small_resnet r = {.state = 7};
+  ck_assert_int_eq(fsn_model_create(&r.m, 3, hw, hw), FSN_OK);
+  size_t t = sr_relu(&r, sr_conv(&r, 0, width, 7, 2));
+  t = sr_add(&r, (fsn_layer_desc){.kind = FSN_LAYER_MAXPOOL,
+                                  .in = t,
+                                  .k_h = 3,
+                                  .k_w = 3,
+                                  .stride_h = 2,
+                                  .stride_w = 2,
+                                  .pad_h = 1,
+                                  .pad_w = 1});
+  for (size_t stage = 0; stage < 4; stage++)
+    for (size_t i = 0; i < 2; i++) {
+      const size_t stride = stage > 0 && i == 0 ? 2 : 1, w = width << stage;
+      const size_t in = t, in_c = fsn_model_tensor_shape(r.m, in).c;
+      size_t b = sr_conv(&r, sr_relu(&r, sr_conv(&r, in, w, 3, stride)), w, 3, 1);
+      const size_t shortcut = stride != 1 || in_c != w ? sr_conv(&r, in, w, 1, stride) : in;
+      t = sr_relu(&r, sr_add(&r, (fsn_layer_desc){.kind = FSN_LAYER_ADD, .in = b, .in2 = shortcut}));
+    }
+  t = sr_add(&r, (fsn_layer_desc){.kind = FSN_LAYER_GLOBAL_AVGPOOL, .in = t});
+  t = sr_add(&r, (fsn_layer_desc){.kind = FSN_LAYER_FLATTEN, .in = t});
+  const size_t f = fsn_model_tensor_shape(r.m, t).c;
+  for (size_t i = 0; i < 10 * f + 10; i++) r.w[i] = (float)((int)(i % 7) - 3) * 0.05f;
+  sr_add(&r, (fsn_layer_desc){.kind = FSN_LAYER_FC, .in = t, .out_c = 10, .weight = r.w, .bias = r.w + 10 * f});
+  return r.m;
+}
+
+/* The ResNet-18 layout at reduced channels (width 8, 32 x 32 inputs) through the default backend, he: equal to the
+ * fixed engine bit for bit (every conv shape kind of ResNet-18: 7x7/2, 3x3, 3x3/2, 1x1/2, and the fc). */
+START_TEST(resnet18_shape_with_he_is_exact) {
+  if (fsn_isa_active() == FSN_ISA_REF) return; /* see builtin_4layer_is_exact */
+  fsn_model *m = small_resnet18(8, 32);
+  ck_assert_int_eq(fsn_model_quantize(m, 37, 12), FSN_OK);
+  ck_assert_uint_eq(fsn_model_num_layers(m), 1 + 1 + 1 + 8 * 5 + 3 + 3);
+  run_case c = run_secure(m, 2, 2, (fsn_secure_opts){.input_bits = 13, .linear_backend = "he"});
+  expect_fixed(&c);
+  free_case(&c);
   fsn_model_destroy(m);
 }
 END_TEST
@@ -320,6 +404,7 @@ int main(void) {
   tcase_add_test(tc, builtin_4layer_is_exact);
   tcase_add_test(tc, linear_backend_is_chosen_by_name);
   tcase_add_test(tc, linear_backend_is_agreed_at_the_handshake);
+  tcase_add_test(tc, resnet18_shape_with_he_is_exact);
   tcase_add_test(tc, he_backend_is_exact);
   tcase_add_test(tc, honest_session_passes);
   tcase_add_test(tc, tampering_server_is_caught);

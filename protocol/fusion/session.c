@@ -203,7 +203,7 @@ fsn_status fsn_card_make(fsn_card *card, const fsn_model *m, const char *model_n
   if (st != FSN_OK) return st;
   snprintf(card->model_name, sizeof card->model_name, "%s", model_name);
   snprintf(card->set_name, sizeof card->set_name, "%s", set->name);
-  snprintf(card->linear_backend, sizeof card->linear_backend, "%s", fsn_linear_backend_find(NULL)->name);
+  snprintf(card->linear_backend, sizeof card->linear_backend, "%s", fsn_linear_backend_default(fsn_model_ell(m))->name);
   memcpy(card->set_hash, set->set_hash, 32);
   if (!commit) return FSN_OK;
   /* Committed labels: what the fixed-point engine (= the secure run) predicts on every public sample. */
@@ -393,7 +393,7 @@ fsn_status fsn_serve_batch_reveal(fsn_channel *const *chs, size_t T, const fsn_m
     return fsn_fail(FSN_E_PROTOCOL, "client asked for truncation mode %u", b[8]);
   if (b[9] > fsn_model_ell(m))
     return fsn_fail(FSN_E_PROTOCOL, "client declared %u-bit inputs (ell is %u)", b[9], fsn_model_ell(m));
-  const fsn_linear_backend *own = fsn_linear_backend_find(opts ? opts->linear_backend : NULL);
+  const fsn_linear_backend *own = fsn_linear_backend_resolve(opts ? opts->linear_backend : NULL, fsn_model_ell(m));
   if (!own) return fsn_fail(FSN_E_INVALID, "server: unknown linear backend '%s'", opts->linear_backend);
   if ((st = check_backend_name(b + 10, own->name)) != FSN_OK) return st;
   if (batch) *batch = (size_t)n;
