@@ -342,10 +342,14 @@ static void nchoose1_bytes(const run *r, uint64_t *from_receiver, uint64_t *from
     }
     return;
   }
-  const size_t chunk = (size_t)1 << 14, frame = ((size_t)1 << 16) / N;
+  /* KK13 on checked IKNP runs the OOS17 check: chunks of 2^14 - 128 instances, 40 padding rows, the sender's 16-byte
+   * seed and the receiver's 40 x 33 bytes of proof. */
+  const bool checked = !r->e.unchecked;
+  const size_t chunk = ((size_t)1 << 14) - (checked ? 128 : 0), frame = ((size_t)1 << 16) / N;
   for (size_t off = 0; off < n; off += chunk) {
     const size_t m = n - off < chunk ? n - off : chunk;
-    *from_receiver += 32 * ((m + 127) / 128 * 128);
+    *from_receiver += 32 * ((m + (checked ? 40 : 0) + 127) / 128 * 128) + (checked ? 40 * 33 : 0);
+    *from_sender += checked ? 16 : 0;
     for (size_t f = 0; f < m; f += frame)
       *from_sender += fsn_ring_packed_bytes((m - f < frame ? m - f : frame) * N, r->ell);
   }
@@ -356,20 +360,20 @@ static const unsigned n1_ells[] = {1, 4, 8, 13, 32, 37, 63, 64};
 
 /* N = 2, 4, 16, 256 at sizes 1 .. 10^5 (non-multiples of 128, across the frames and the 2^14-instance chunks), as
  * far as the sender's n N messages stay below 2^23 (2^19 at the reference level, whose AES is ~100x slower), on
- * KK13 and on "rot" over checked IKNP, and on "rot" over unchecked IKNP. */
+ * KK13 and on "rot" over checked IKNP, and on both over unchecked IKNP. */
 START_TEST(nchoose1_sizes) {
   static const unsigned lognsizes[] = {1, 2, 4, 8};
   const size_t cap = big_runs() ? (size_t)1 << 23 : (size_t)1 << 19;
-  for (size_t v = 0; v < 3; v++)
+  for (size_t v = 0; v < 4; v++)
     for (size_t l = 0; l < 4; l++)
       for (size_t s = 0; s < sizeof n1_sizes / sizeof n1_sizes[0]; s++) {
         const size_t n = n1_sizes[s];
         const unsigned logn = lognsizes[l], ell = n1_ells[(s + l) % 8];
-        if (n << logn > cap || (v == 2 && s % 3)) continue;
+        if (n << logn > cap || (v >= 2 && s % 3)) continue;
         run r;
         run_alloc(&r, NCHOOSE1, n, ell, logn);
-        r.n1name = v == 0 ? "kk13" : "rot";
-        r.e = exts[v == 2 ? 1 : 0];
+        r.n1name = v == 0 || v == 3 ? "kk13" : "rot";
+        r.e = exts[v >= 2 ? 1 : 0];
         r.use_gen = s % 2; /* every other size through the message generator */
         run_both(&r);
         check_outputs(&r);
@@ -423,7 +427,10 @@ static void spec_server(fsn_channel *ch, void *arg) {
   spec *sp = arg;
   fsn_cot *ot = NULL;
   fsn_ot_n1 *n1 = NULL;
-  sp->st_s = fsn_cot_create(&ot, "iknp", ch, FSN_OT_SENDER, NULL);
+  /* the wire without the OOS17 check (on unchecked IKNP): the check's exchange is pinned by nchoose1_sizes' byte
+   * formula and oos17_catches_a_flipped_kk13_column */
+  const fsn_cot_options unchecked = {.unchecked = true};
+  sp->st_s = fsn_cot_create(&ot, "iknp", ch, FSN_OT_SENDER, &unchecked);
   if (sp->st_s == FSN_OK) sp->st_s = fsn_ot_n1_create(&n1, "kk13", ot);
   if (sp->st_s == FSN_OK) sp->st_s = fsn_ot_nchoose1_send(n1, sp->msgs, SPEC_N, SPEC_LOGN, sp->ell);
   keep_error(sp->err_s, sp->st_s);
@@ -959,6 +966,93 @@ START_TEST(unchecked_iknp_leaks_delta_bits) {
 }
 END_TEST
 
+/* The same attack on KK13: a flipped bit of u makes the flipped row a non-codeword, and whether that instance still
+ * decrypts tells the receiver bit `column` of the sender's s. Checked (the default on checked IKNP), the OOS17 check
+ * refuses the chunk exactly when s_column = 1, having sent nothing but its seed; unchecked, the same seeded s makes
+ * exactly those instances fail to decrypt: the leak. */
+enum { KF_N = 300, KF_LOGN = 4 };
+
+typedef struct kk_flip {
+  bool unchecked;
+  unsigned column;
+  size_t row;
+  uint64_t msgs[KF_N << KF_LOGN], out[KF_N];
+  uint8_t idx[KF_N];
+  uint64_t sent_s;
+  fsn_status st_s, st_r, st_flip;
+  char err_s[256];
+} kk_flip;
+
+static void kk_flip_party(fsn_channel *ch, kk_flip *f, fsn_ot_role role) {
+  fsn_cot *ot = NULL;
+  fsn_ot_n1 *n1 = NULL;
+  const fsn_cot_options opt = {.unchecked = f->unchecked};
+  fsn_status st = fsn_cot_create_test(&ot, "iknp", ch, role, &opt, flip_seed);
+  if (st == FSN_OK) st = fsn_ot_n1_create_test(&n1, "kk13", ot, flip_seed);
+  if (role == FSN_OT_SENDER) {
+    const uint64_t before = bytes_sent(ch);
+    if (st == FSN_OK) st = fsn_ot_nchoose1_send(n1, f->msgs, KF_N, KF_LOGN, 64);
+    f->sent_s = bytes_sent(ch) - before;
+    f->st_s = st;
+    keep_error(f->err_s, st);
+  } else {
+    if (st == FSN_OK) st = f->st_flip = fsn_kk13_test_flip(n1, f->column, f->row);
+    if (st == FSN_OK) st = fsn_ot_nchoose1_recv(n1, f->out, f->idx, KF_N, KF_LOGN, 64);
+    f->st_r = st;
+  }
+  fsn_ot_n1_destroy(n1);
+  fsn_cot_destroy(ot);
+}
+
+static void kk_flip_server(fsn_channel **chs, size_t n, void *arg) {
+  (void)n;
+  kk_flip_party(chs[0], arg, FSN_OT_SENDER);
+}
+
+static void kk_flip_client(fsn_channel **chs, size_t n, void *arg) {
+  (void)n;
+  kk_flip_party(chs[0], arg, FSN_OT_RECEIVER);
+}
+
+/* 1: the sender refused (checked) or the flipped row's message did not decrypt (unchecked); 0: nothing happened. */
+static int kk_flip_run(bool unchecked, unsigned column) {
+  kk_flip *f = calloc(1, sizeof *f);
+  ck_assert_ptr_nonnull(f);
+  *f = (kk_flip){.unchecked = unchecked, .column = column, .row = 5 + column};
+  fsn_test_fill_ring(f->msgs, KF_N << KF_LOGN, 64);
+  for (size_t i = 0; i < KF_N; i++) f->idx[i] = (uint8_t)(fsn_test_rand() % 16);
+  const fsn_test_net_opts opts = {.chan = {.timeout_ms = 3000}};
+  fsn_test_two_party_ex(&opts, kk_flip_server, f, kk_flip_client, f);
+  ck_assert_int_eq(f->st_flip, FSN_OK);
+  int hit;
+  if (f->st_s == FSN_E_CHEATING) {
+    ck_assert_msg(!unchecked, "an unchecked sender cannot catch anything");
+    ck_assert_msg(strstr(f->err_s, "OOS17"), "the error names the check: %s", f->err_s);
+    ck_assert_uint_eq(f->sent_s, 16); /* only the challenge seed: no ciphertext */
+    ck_assert_int_ne(f->st_r, FSN_OK);
+    hit = 1;
+  } else {
+    ck_assert_msg(f->st_s == FSN_OK && f->st_r == FSN_OK, "column %u: %s", column, f->err_s);
+    for (size_t i = 0; i < KF_N; i++)
+      if (i != f->row) ck_assert_uint_eq(f->out[i], f->msgs[(i << KF_LOGN) + f->idx[i]]);
+    hit = f->out[f->row] != f->msgs[(f->row << KF_LOGN) + f->idx[f->row]];
+    ck_assert_msg(!hit || unchecked, "column %u: a checked run passed with a wrong output", column);
+  }
+  free(f);
+  return hit;
+}
+
+START_TEST(oos17_catches_a_flipped_kk13_column) {
+  int caught = 0;
+  for (unsigned column = 0; column < 12; column++) {
+    const int checked = kk_flip_run(false, column), leaked = kk_flip_run(true, column);
+    ck_assert_msg(checked == leaked, "column %u: caught %d, but the unchecked flip leaked %d", column, checked, leaked);
+    caught += checked;
+  }
+  ck_assert_msg(caught > 0 && caught < 12, "the seeded s must have both bit values among columns 0-11 (%d)", caught);
+}
+END_TEST
+
 /* ---- threads ----------------------------------------------------------------------------------------------------- */
 
 enum { MT_THREADS = 2, MT_N = 100000 };
@@ -1032,6 +1126,7 @@ int main(void) {
   FSN_TEST_ADD_CASE(s, malformed_peers);
   FSN_TEST_ADD_CASE(s, kos15_catches_a_flipped_column);
   FSN_TEST_ADD_CASE(s, unchecked_iknp_leaks_delta_bits);
+  FSN_TEST_ADD_CASE(s, oos17_catches_a_flipped_kk13_column);
   FSN_TEST_ADD_CASE(s, session_reuses_base_ots);
   FSN_TEST_ADD_CASE(s, cot_sizes);
   FSN_TEST_ADD_CASE(s, derived_ots_on_ferret);

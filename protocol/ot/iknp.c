@@ -202,6 +202,7 @@ fsn_status fsn_iknp_create(fsn_cot **out, fsn_channel *ch, fsn_ot_role role, con
   if (!k) return fsn_fail(FSN_E_NOMEM, "IKNP: %zu bytes", sizeof *k);
   k->checked = !cfg->unchecked;
   fsn_status st = fsn_cot_init(&k->base, cfg->rcot_only ? &iknp_rcot_ops : &iknp_ops, ch, role);
+  k->base.checked = k->checked;
   const size_t mat = FSN_OT_KAPPA * ROWS_MAX / 8;
   k->cols = fsn_ot_alloc64(mat), k->u = fsn_ot_alloc64(mat), k->rows = fsn_ot_alloc64(16 * ROWS_MAX);
   k->chi = fsn_ot_alloc64(16 * ROWS_MAX), k->choice = fsn_ot_alloc64(ROWS_MAX / 8);

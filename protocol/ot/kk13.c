@@ -1,7 +1,7 @@
-/* KK13 1-out-of-N OT extension (Kolesnikov-Kumaresan 2013), semi-honest, for N = 2^logn with 2 <= logn <= 8: an
- * implementation of the 1-out-of-N interface with its own 256 base OTs (run at creation) and its own buffers; logn = 1
- * goes to the "rot" construction on the COT the object was made on. No consistency check (OOS17 would add one): a
- * malicious receiver can learn s, see docs/SECURITY.md.
+/* KK13 1-out-of-N OT extension (Kolesnikov-Kumaresan 2013) for N = 2^logn with 2 <= logn <= 8, with the code
+ * consistency check of OOS17 when the COT it is made on is checked: an implementation of the 1-out-of-N interface
+ * with its own 256 base OTs (run at creation) and its own buffers; logn = 1 goes to the "rot" construction on the COT
+ * the object was made on.
  *
  * The code. C(x) for an index x < 256 is the 256-bit word with bit p = parity(x AND p), p = 0 .. 255: the
  * Walsh-Hadamard code of the 8-bit index. For x < N only the low logn bits of p matter, so C(x) is the
@@ -22,11 +22,25 @@
  * XOR of two independent half hashes could be attacked half by half (meet in the middle, 2^64); here the outer input
  * depends on both halves at once. docs/SECURITY.md gives the argument. Pads are the low ell bits of H_j.
  *
- * Wire, per call: per chunk of up to FSN_KK_CHUNK instances one frame of 256 round128(m) / 8 bytes of u (receiver to
- * sender), then the ciphertexts in frames of at most RING values (sender to receiver): 256 + N ell bits per
- * instance. The receiver computes the next chunk's columns and its pads while the sender works on this one; it
- * sends the next u only after this chunk's ciphertexts are read. */
+ * The check (Orru-Orsini-Scholl, CT-RSA 2017). A malicious receiver may put rows c'_i in u that are not codewords;
+ * then q_i = t_i ^ (c'_i AND s), and whether its outputs still decrypt tells it bits of s. A checked chunk of m
+ * instances gets CHECKS = 40 padding instances with uniform indices. After u is in, the sender sends a 16-byte seed;
+ * from it both derive CHECKS bit vectors chi^k over the chunk's rows: uniform bits on the m instances, and on the
+ * padding only the bit of padding instance k. The receiver answers, per k, tau^k = XOR of chi^k_i t_i (256 bits) and
+ * w^k = XOR of chi^k_i r_i (one byte); the sender accepts iff XOR of chi^k_i q_i = tau^k ^ (C(w^k) AND s) for every
+ * k, by linearity of C, before it sends any ciphertext of the chunk. If some row is not a codeword, a random subset
+ * sum is one with probability at most 1/2, and then passing needs the s bits where it differs from C(w^k): a
+ * receiver that learns b bits of s this way passes with probability 2^-b, and b <= 40 leaves every message but its
+ * choice at least 128 - 40 = 88 unknown bits of s under the hash (the code's distance minus s, OOS17's bound). The
+ * padding index k masks w^k and t of the padding row masks tau^k; padding instances are never output.
+ *
+ * Wire, per call: per chunk of up to FSN_KK_CHUNK instances (FSN_KK_CHUNK - 128 when checked) one frame of
+ * 256 round128(rows) / 8 bytes of u (receiver to sender; rows = m, or m + 40 when checked); checked, the sender's
+ * 16-byte seed and the receiver's 40 x 33 bytes of proof; then the ciphertexts in frames of at most RING values
+ * (sender to receiver): 256 + N ell bits per instance. The receiver computes the next chunk's columns and its pads
+ * while the sender works on this one; it sends the next u only after this chunk's ciphertexts are read. */
 #include "protocol/ot/ot_internal.h"
+#include "protocol/ot/ot_testing.h"
 
 #include <fusion/bits.h>
 #include <fusion/ring.h>
@@ -42,6 +56,8 @@ enum {
   K = FSN_KK_K,
   RING = 2 * FSN_OT_CHUNK, /* ciphertexts per frame: the ring buffer */
   GROUP = 1024,            /* hash inputs per pass on the sender: 16 KiB, L1-resident */
+  CHECKS = 40,             /* the check's subset sums (and padding instances): 2^-40 to pass with a non-codeword */
+  PROOF = 33,              /* bytes per subset sum: tau (256 bits) and w */
 };
 
 typedef struct kk13 {
@@ -61,6 +77,12 @@ typedef struct kk13 {
   uint8_t *rows;              /* FSN_KK_CHUNK x 256 bits, two halves (rows_hi) */
   uint8_t *rows2;             /* hash inputs and gen's messages (sender); index bit planes (receiver) */
   uint64_t *ring;             /* RING ciphertexts */
+  bool checked;               /* the OOS17 check runs on every chunk */
+  fsn_prg local;              /* the sender's challenge seeds, the receiver's padding indices */
+  uint8_t *chi;               /* CHECKS challenge vectors of a chunk, FSN_KK_CHUNK bits each */
+  bool flip;                  /* tests: corrupt the next u (fsn_kk13_test_flip) */
+  unsigned flip_col;
+  size_t flip_row;
 } kk13;
 
 /* Rows of a chunk: columns 0-127 of row i at rows + 16 i, columns 128-255 at rows + 16 (FSN_KK_CHUNK + i). */
@@ -84,13 +106,90 @@ static void code_table(kk13 *kk) {
   sodium_memzero(d, sizeof d);
 }
 
-static size_t chunk_len(size_t n, size_t off) { return n - off < FSN_KK_CHUNK ? n - off : FSN_KK_CHUNK; }
+/* Instances per chunk: a checked chunk keeps room for its padding rows within FSN_KK_CHUNK. */
+static size_t chunk_len(const kk13 *kk, size_t n, size_t off) {
+  const size_t cap = kk->checked ? FSN_KK_CHUNK - 128 : FSN_KK_CHUNK;
+  return n - off < cap ? n - off : cap;
+}
+
+/* The rows of a chunk of m instances, padded to 128: the check's padding instances follow the m. */
+static size_t chunk_mp(const kk13 *kk, size_t m) { return fsn_ot_round128(kk->checked ? m + CHECKS : m); }
+
+/* ---- the OOS17 check --------------------------------------------------------------------------------------------- */
+
+/* The challenge vectors of a chunk of m instances from the sender's seed. */
+static void challenges(kk13 *kk, const uint8_t seed[16], size_t m) {
+  const size_t len = chunk_mp(kk, m) / 8;
+  fsn_prg g;
+  fsn_prg_seed(&g, seed);
+  fsn_prg_bytes(&g, kk->chi, CHECKS * len);
+  for (size_t k = 0; k < CHECKS; k++) {
+    uint8_t *chi = kk->chi + k * len;
+    chi[m / 8] &= (uint8_t)((1u << (m % 8)) - 1);
+    memset(chi + m / 8 + 1, 0, len - m / 8 - 1);
+    chi[(m + k) / 8] |= (uint8_t)(1u << ((m + k) % 8));
+  }
+}
+
+/* Bit j of out (32 bytes) = parity of column j AND chi: the rows' subset sum, computed on the columns. */
+static void subset_sum(uint8_t out[32], const uint8_t *cols, const uint8_t *chi, size_t len) {
+  const uint64_t *c = (const uint64_t *)(const void *)cols, *x = (const uint64_t *)(const void *)chi;
+  memset(out, 0, 32);
+  for (unsigned j = 0; j < K; j++) {
+    uint64_t acc = 0;
+    for (size_t w = 0; w < len / 8; w++) acc ^= c[j * (len / 8) + w] & x[w];
+    out[j / 8] |= (uint8_t)((unsigned)__builtin_parityll(acc) << (j % 8));
+  }
+}
+
+/* Receiver, after sending u: read the seed, send tau^k and w^k (a masked XOR of the indices: no branch on them). The
+ * columns t and the chunk's indices (kk->rows2, written by rx_columns) are still in place. */
+static fsn_status rx_prove(kk13 *kk, size_t m) {
+  const size_t mp = chunk_mp(kk, m), len = mp / 8;
+  uint8_t seed[16], proof[CHECKS * PROOF];
+  fsn_status st = fsn_channel_recv(kk->ch, seed, sizeof seed);
+  if (st != FSN_OK) return st;
+  challenges(kk, seed, m);
+  for (size_t k = 0; k < CHECKS; k++) {
+    const uint8_t *chi = kk->chi + k * len;
+    subset_sum(proof + k * PROOF, kk->cols, chi, len);
+    uint8_t w = 0;
+    for (size_t i = 0; i < m + CHECKS; i++) w ^= kk->rows2[i] & (uint8_t)(0 - ((chi[i / 8] >> (i % 8)) & 1u));
+    proof[k * PROOF + 32] = w;
+  }
+  st = fsn_channel_send(kk->ch, proof, sizeof proof);
+  sodium_memzero(proof, sizeof proof);
+  return st == FSN_OK ? fsn_channel_flush(kk->ch) : st;
+}
+
+/* Sender, once the rows are formed and before any ciphertext: challenge, read the proof, verify every subset sum. */
+static fsn_status tx_verify(kk13 *kk, size_t m) {
+  const size_t len = chunk_mp(kk, m) / 8;
+  uint8_t seed[16], proof[CHECKS * PROOF], sum[32];
+  fsn_prg_bytes(&kk->local, seed, sizeof seed);
+  fsn_status st = fsn_channel_send(kk->ch, seed, sizeof seed);
+  if (st == FSN_OK) st = fsn_channel_flush(kk->ch);
+  if (st == FSN_OK) st = fsn_channel_recv(kk->ch, proof, sizeof proof);
+  if (st != FSN_OK) return st;
+  challenges(kk, seed, m);
+  bool ok = true;
+  for (size_t k = 0; k < CHECKS; k++) {
+    const uint8_t *p = proof + k * PROOF, w = p[32];
+    subset_sum(sum, kk->cols, kk->chi + k * len, len);
+    for (int b = 0; b < 16; b++) sum[b] ^= kk->dlo[w][b], sum[16 + b] ^= kk->dhi[w][b];
+    ok &= sodium_memcmp(sum, p, 32) == 0;
+  }
+  if (ok) return FSN_OK;
+  sodium_memzero(kk->cols, K * len), sodium_memzero(kk->rows, 32 * FSN_KK_CHUNK);
+  return fsn_fail(FSN_E_CHEATING, "KK13: the receiver failed the OOS17 code check (its correction matrix has rows "
+                                  "that are not codewords): the peer deviated, OTs refused");
+}
 
 /* ---- sender ------------------------------------------------------------------------------------------------------ */
 
 /* Receive u for m instances and leave the rows q_i in kk->rows (two halves). */
 static fsn_status tx_rows(kk13 *kk, size_t m) {
-  const size_t mp = fsn_ot_round128(m), len = mp / 8;
+  const size_t mp = chunk_mp(kk, m), len = mp / 8;
   fsn_status st = fsn_channel_recv(kk->ch, kk->u, K * len);
   if (st != FSN_OK) return st;
   for (unsigned j = 0; j < K; j++) {
@@ -100,7 +199,7 @@ static fsn_status tx_rows(kk13 *kk, size_t m) {
   }
   fsn_bits_transpose(kk->rows, kk->cols, 128, mp);
   fsn_bits_transpose(rows_hi(kk), kk->cols + 128 * len, 128, mp);
-  return FSN_OK;
+  return kk->checked ? tx_verify(kk, m) : FSN_OK;
 }
 
 /* The ciphertexts of instances [i0, i0 + g) of the chunk (global index j0 + i0 ...): ct[i N + x] = msg[i N + x] ^
@@ -153,8 +252,8 @@ static fsn_status kk_send(kk13 *kk, const uint64_t *msgs, fsn_ot_msgs_fn gen, vo
   const bool words = packed_words(N, ell);
   uint8_t *bytes = kk->u;                                        /* free once the rows are formed */
   uint64_t *made = (uint64_t *)(void *)(kk->rows2 + 16 * GROUP); /* gen's messages, one group at a time */
-  for (size_t off = 0; off < n; off += FSN_KK_CHUNK) {
-    const size_t m = chunk_len(n, off);
+  for (size_t off = 0, m; off < n; off += m) {
+    m = chunk_len(kk, n, off);
     if ((st = tx_rows(kk, m)) != FSN_OK) return st;
     for (size_t f = 0; f < m; f += frame) {
       const size_t fl = m - f < frame ? m - f : frame;
@@ -177,14 +276,17 @@ static fsn_status kk_send(kk13 *kk, const uint64_t *msgs, fsn_ot_msgs_fn gen, vo
 
 /* ---- receiver ---------------------------------------------------------------------------------------------------- */
 
-/* Columns of a chunk of m instances with indices idx[0 .. m): t_j = G(k_j^0) into kk->cols, u_j into kk->u. */
+/* Columns of a chunk of m instances with indices idx[0 .. m): t_j = G(k_j^0) into kk->cols, u_j into kk->u. The
+ * chunk's indices, the check's uniform padding indices included, stay in kk->rows2 for rx_prove. */
 static void rx_columns(kk13 *kk, const uint8_t *idx, size_t m, unsigned logn) {
-  const size_t mp = fsn_ot_round128(m), len = mp / 8;
+  const size_t mp = chunk_mp(kk, m), len = mp / 8, rows = kk->checked ? m + CHECKS : m;
   const unsigned N = 1u << logn;
   /* Bit planes of the indices (row b: bit b of every index), through the scratch rows. */
   uint8_t *pad_idx = kk->rows2, *planes = kk->rows2 + mp;
   memcpy(pad_idx, idx, m);
-  memset(pad_idx + m, 0, mp - m);
+  fsn_prg_bytes(&kk->local, pad_idx + m, rows - m);
+  for (size_t i = m; i < rows; i++) pad_idx[i] &= (uint8_t)(N - 1);
+  memset(pad_idx + rows, 0, mp - rows);
   fsn_bits_transpose(planes, pad_idx, mp, 8);
   /* Code column p < N is the XOR of the planes of the bits set in p; column j of the code is column j mod N. */
   memset(kk->u, 0, len);
@@ -197,16 +299,21 @@ static void rx_columns(kk13 *kk, const uint8_t *idx, size_t m, unsigned logn) {
     fsn_bits_xor(u, t, kk->u + (j & (N - 1)) * len, len);
     fsn_aes128_ctr(u, u, len / 16, &kk->g1[j].key, kk->g1[j].ctr);
   }
+  if (kk->flip && kk->flip_row < mp) {
+    kk->u[kk->flip_col * len + kk->flip_row / 8] ^= (uint8_t)(1u << (kk->flip_row % 8));
+    kk->flip = false;
+  }
 }
 
 static fsn_status rx_send(kk13 *kk, size_t m) {
-  fsn_status st = fsn_channel_send(kk->ch, kk->u, K * fsn_ot_round128(m) / 8);
-  return st == FSN_OK ? fsn_channel_flush(kk->ch) : st;
+  fsn_status st = fsn_channel_send(kk->ch, kk->u, K * chunk_mp(kk, m) / 8);
+  if (st == FSN_OK) st = fsn_channel_flush(kk->ch);
+  return st == FSN_OK && kk->checked ? rx_prove(kk, m) : st;
 }
 
 /* The rows t_i of the chunk and the pads of the chosen messages, H_j(t_i), low 64 bits into pad[0 .. m). */
 static void rx_pads(kk13 *kk, uint64_t *pad, size_t m, uint64_t j0) {
-  const size_t mp = fsn_ot_round128(m), len = mp / 8;
+  const size_t mp = chunk_mp(kk, m), len = mp / 8;
   uint8_t *lo = kk->rows, *hi = rows_hi(kk);
   fsn_bits_transpose(lo, kk->cols, 128, mp);
   fsn_bits_transpose(hi, kk->cols + 128 * len, 128, mp);
@@ -255,12 +362,12 @@ static fsn_status rx_finish(kk13 *kk, uint64_t *out, const uint8_t *idx, size_t 
 static fsn_status kk_recv(kk13 *kk, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn, unsigned ell) {
   fsn_status st;
   const uint64_t j0 = kk->count;
-  size_t off = 0, m = chunk_len(n, 0);
+  size_t off = 0, m = chunk_len(kk, n, 0);
   rx_columns(kk, idx, m, logn);
   rx_pads(kk, out, m, j0);
   while (off < n) {
     if ((st = rx_send(kk, m)) != FSN_OK) return st;
-    const size_t next = off + m, mn = next < n ? chunk_len(n, next) : 0;
+    const size_t next = off + m, mn = next < n ? chunk_len(kk, n, next) : 0;
     if (mn) {
       rx_columns(kk, idx + next, mn, logn);
       rx_pads(kk, out + next, mn, j0 + next);
@@ -293,7 +400,7 @@ static void destroy(fsn_ot_n1 *n1) {
   fsn_ot_n1_destroy(kk->small);
   if (kk->cols) sodium_memzero(kk->cols, K * FSN_KK_CHUNK / 8);
   if (kk->rows) sodium_memzero(kk->rows, 32 * FSN_KK_CHUNK);
-  free(kk->cols), free(kk->u), free(kk->rows), free(kk->rows2), free(kk->ring);
+  free(kk->cols), free(kk->u), free(kk->rows), free(kk->rows2), free(kk->ring), free(kk->chi);
   sodium_memzero(kk, sizeof *kk);
   free(kk);
 }
@@ -309,8 +416,12 @@ fsn_status fsn_kk13_create(fsn_ot_n1 **out, fsn_cot *cot, const uint8_t *seed) {
   kk->cols = fsn_ot_alloc64(K * FSN_KK_CHUNK / 8), kk->u = fsn_ot_alloc64(K * FSN_KK_CHUNK / 8);
   kk->rows = fsn_ot_alloc64(32 * FSN_KK_CHUNK), kk->rows2 = fsn_ot_alloc64(2 * FSN_KK_CHUNK + 24 * GROUP);
   kk->ring = fsn_ot_alloc64(RING * sizeof(uint64_t));
+  kk->checked = cot->checked;
+  kk->chi = kk->checked ? fsn_ot_alloc64(CHECKS * FSN_KK_CHUNK / 8) : NULL;
+  fsn_ot_local_prg(&kk->local, seed, "fusion/kk13/locl");
   fsn_status st = FSN_OK;
-  if (!kk->cols || !kk->u || !kk->rows || !kk->rows2 || !kk->ring) st = fsn_fail(FSN_E_NOMEM, "KK13: working buffers");
+  if (!kk->cols || !kk->u || !kk->rows || !kk->rows2 || !kk->ring || (kk->checked && !kk->chi))
+    st = fsn_fail(FSN_E_NOMEM, "KK13: working buffers");
   if (st == FSN_OK) st = fsn_n1rot_create(&kk->small, cot);
   /* 256 base OTs with reversed roles, as IKNP's. */
   if (st == FSN_OK) st = fsn_ot_base_setup(kk->ch, kk->role, K, kk->g0, kk->g1, kk->s, seed, "fusion/kk13/seed");
@@ -320,5 +431,13 @@ fsn_status fsn_kk13_create(fsn_ot_n1 **out, fsn_cot *cot, const uint8_t *seed) {
   }
   if (kk->role == FSN_OT_SENDER) code_table(kk);
   *out = &kk->base;
+  return FSN_OK;
+}
+
+fsn_status fsn_kk13_test_flip(fsn_ot_n1 *receiver, unsigned column, size_t row) {
+  if (!receiver || receiver->role != FSN_OT_RECEIVER || receiver->ops != &kk13_ops || column >= K)
+    return fsn_fail(FSN_E_INVALID, "fsn_kk13_test_flip: not a KK13 receiver, or column %u", column);
+  kk13 *kk = of(receiver);
+  kk->flip = true, kk->flip_col = column, kk->flip_row = row;
   return FSN_OK;
 }

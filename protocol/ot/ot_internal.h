@@ -37,7 +37,8 @@ struct fsn_cot {
   const fsn_cot_ops *ops;
   fsn_channel *ch;
   fsn_ot_role role;
-  bool broken; /* a failed call leaves the PRG counters out of step with the peer */
+  bool broken;  /* a failed call leaves the PRG counters out of step with the peer */
+  bool checked; /* the extension checks a malicious receiver (IKNP's KOS15): constructions on it check theirs too */
   _Alignas(16) uint8_t delta[16];
   uint64_t tweak; /* derived OTs made so far: the next one's hash tweak */
   /* Scratch of the derived OTs (derived.c): FSN_OT_CHUNK rows each, 2 FSN_OT_CHUNK ring elements. */

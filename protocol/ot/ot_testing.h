@@ -23,6 +23,10 @@ FSN_NODISCARD fsn_status fsn_ot_n1_create_test(fsn_ot_n1 **out, const char *ext,
  * `column` is 1. FSN_E_INVALID on anything but an IKNP receiver. */
 FSN_NODISCARD fsn_status fsn_iknp_test_flip(fsn_cot *receiver, unsigned column, size_t row);
 
+/* The same for a KK13 receiver (column < 256): its code check (protocol/ot/kk13.c) must catch the flip whenever bit
+ * `column` of the sender's s is 1. FSN_E_INVALID on anything but a KK13 receiver. */
+FSN_NODISCARD fsn_status fsn_kk13_test_flip(fsn_ot_n1 *receiver, unsigned column, size_t row);
+
 #ifdef __cplusplus
 }
 #endif
