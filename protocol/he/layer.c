@@ -13,6 +13,7 @@
  * never computes on a malformed ciphertext. The client checks the range of every returned value. */
 #include "core/le.h"
 #include "protocol/he/he_encode.h"
+#include "protocol/he/he_filter.h"
 #include "protocol/he/he_scheme.h"
 
 #include <fusion/channel.h>
@@ -269,81 +270,6 @@ static fsn_status worker_alloc(worker *w, const layer_run *r) {
   return fsn_fail(FSN_E_NOMEM, "he layer: buffers");
 }
 
-/* Filters of a 1 x 1 (after the polyphase split) conv are polynomials in Y = X^d, d = hb wb: every exponent
- * O + r C'H'W' - c H'W' is a multiple of H'W'. With d = 2^a h (h odd), F(X) = P(X^d) evaluates at the N odd powers
- * psi_i of psi to P(psi_i^d), and psi_i^d = (psi^(2^a))^(h (2 bitrev(i) + 1)) runs over the N' = N / 2^a odd powers of
- * omega = psi^(2^a), the points of the negacyclic NTT of size N' (deg P < C' ob <= N / d <= N'). So F's NTT is P's
- * NTT of size N' read through a map i -> j: for ResNet's 56 x 56 and 28 x 28 stages (a = 6, 4) the filters cost next
- * to nothing to transform. The map is found by matching the points themselves (NTT of X^d against the small NTT of
- * Y), so it needs nothing of either table's internal order; a point without a match leaves the full transform. */
-typedef struct filter_ntt {
-  size_t d, small_n; /* small_n == 0: full transforms */
-  /* > 1: map[i] depends on i / run only (the bit-reversed order keeps the N / N' big points over one small point
-   * together), so filters are written a run at a time */
-  size_t run;
-  fsn_ntt_table *small[2]; /* size N' per prime */
-  uint32_t *map[2];        /* N entries per prime */
-} filter_ntt;
-
-static void filter_ntt_free(filter_ntt *f) {
-  for (int i = 0; i < 2; i++) fsn_ntt_table_destroy(f->small[i]), free(f->map[i]);
-  *f = (filter_ntt){0};
-}
-
-typedef struct point {
-  uint64_t value;
-  uint32_t index;
-} point;
-
-static int point_cmp(const void *a, const void *b) {
-  const uint64_t x = ((const point *)a)->value, y = ((const point *)b)->value;
-  return (x > y) - (x < y);
-}
-
-/* The map of prime i: big[k] = psi_k^d (NTT of X^d), small[j] = omega_j (small NTT of Y). */
-static bool filter_map(filter_ntt *f, const fsn_he_ctx *ctx, int i, uint64_t *big, point *pts) {
-  const size_t n = ctx->par.n, m = f->small_n;
-  memset(big, 0, n * 8), big[f->d] = 1;
-  fsn_ntt_forward(big, ctx->tab[i]);
-  uint64_t *y = (uint64_t *)pts; /* scratch of m words before the points are written */
-  memset(y, 0, m * 8), y[1] = 1;
-  fsn_ntt_forward(y, f->small[i]);
-  for (size_t j = m; j-- > 0;) pts[j] = (point){.value = y[j], .index = (uint32_t)j}; /* backwards: in place */
-  qsort(pts, m, sizeof *pts, point_cmp);
-  for (size_t k = 0; k < n; k++) {
-    const point key = {.value = big[k]}, *hit = bsearch(&key, pts, m, sizeof *pts, point_cmp);
-    if (!hit) return false;
-    f->map[i][k] = hit->index;
-  }
-  for (size_t k = 0; k < n && f->run > 1; k++)
-    if (f->map[i][k] != f->map[i][k / f->run * f->run]) f->run = 1;
-  return true;
-}
-
-/* Set up the small transforms when the layer's filters allow them (else small_n stays 0). */
-static fsn_status filter_ntt_init(filter_ntt *f, const fsn_he_ctx *ctx, const fsn_he_layer *l) {
-  *f = (filter_ntt){0};
-  const size_t n = ctx->par.n, d = l->hb * l->wb;
-  if (l->k_h != 1 || l->k_w != 1 || d < 2 || d % 2 || d >= n) return FSN_OK;
-  f->d = d, f->small_n = n >> __builtin_ctzll(d);
-  if (f->small_n < 2) f->small_n = 2; /* the smallest table (N' >= 2); deg P < N / d still fits */
-  f->run = n / f->small_n;
-  uint64_t *big = malloc(n * 8);
-  point *pts = malloc(f->small_n * sizeof *pts + 8);
-  fsn_status st = big && pts ? FSN_OK : fsn_fail(FSN_E_NOMEM, "he layer: filter maps");
-  for (int i = 0; i < 2 && st == FSN_OK; i++) {
-    if (!(f->map[i] = malloc(n * sizeof *f->map[i]))) st = fsn_fail(FSN_E_NOMEM, "he layer: filter maps");
-    if (st == FSN_OK) st = fsn_ntt_table_create(&f->small[i], ctx->p[i], f->small_n);
-    if (st == FSN_OK && !filter_map(f, ctx, i, big, pts)) {
-      filter_ntt_free(f); /* no match: full transforms */
-      break;
-    }
-  }
-  free(big), free(pts);
-  if (st != FSN_OK) filter_ntt_free(f);
-  return st;
-}
-
 /* What both parties' thread tasks share. */
 typedef struct layer_job {
   fsn_he *he;
@@ -352,7 +278,7 @@ typedef struct layer_job {
   const uint64_t *x, *w;    /* client: its share (reduced); server: the weights */
   uint8_t seed[32];         /* the a's of this layer */
   uint64_t *c0_hat, *a_hat; /* server: in_total x 2N each */
-  filter_ntt fntt;          /* server: how filters are transformed */
+  fsn_he_filters fntt;      /* server: how filters are transformed */
   fsn_status *bad;          /* server: per thread, the first malformed input (stream still in step) */
 } layer_job;
 
@@ -471,35 +397,11 @@ static fsn_status server_inputs(fsn_2pc *p, size_t t, void *arg) {
 
 /* Each filter of group g into w->filt (NTT domain), once per thread for every tile and batch item it meets. */
 static void load_filters(const layer_job *job, worker *w, size_t g) {
-  const fsn_he_ctx *ctx = &job->he->ctx;
-  const filter_ntt *f = &job->fntt;
-  const size_t n = ctx->par.n;
   if (w->filt_group == g) return;
-  for (size_t b = 0; b < job->r->l.terms; b++) {
-    uint64_t *out = w->filt + b * 2 * n;
-    fsn_he_layer_encode_filter(&job->r->l, w->poly, job->w, g, b);
-    if (!f->small_n) {
-      fsn_he_lift(ctx, out, w->poly, NULL);
-      fsn_he_ntt(ctx, out);
-      continue;
-    }
-    const uint64_t t = (uint64_t)1 << ctx->par.ell;
-    for (int i = 0; i < 2; i++) { /* P (coefficients m d of F, centred) through the small transform and the map */
-      uint64_t *small = w->scratch;
-      for (size_t m = 0; m < f->small_n; m++) {
-        const uint64_t v = m * f->d < n ? w->poly[m * f->d] & (t - 1) : 0;
-        small[m] = v < t / 2 ? v : ctx->p[i] - (t - v); /* as fsn_he_lift: p > t */
-      }
-      fsn_ntt_forward(small, f->small[i]);
-      uint64_t *o = out + i * n;
-      const uint32_t *map = f->map[i];
-      const size_t run = f->run; /* locals: the stores cannot alias them */
-      for (size_t k = 0; k < n; k += run) {
-        const uint64_t v = small[map[k]];
-        for (size_t r = 0; r < run; r++) o[k + r] = run > 1 ? v : small[map[k + r]];
-      }
-    }
-  }
+  const size_t words = 2 * (size_t)job->he->ctx.par.n;
+  for (size_t b = 0; b < job->r->l.terms; b++)
+    fsn_he_filter_transform(&job->fntt, &job->he->ctx, &job->r->l, w->filt + b * words, job->w, g, b, w->poly,
+                            w->scratch);
   w->filt_group = g;
 }
 
@@ -581,7 +483,7 @@ static fsn_status server_layer(fsn_he *he, fsn_2pc *p, const layer_run *r, uint6
   job.c0_hat = malloc(r->in_total * 2 * n * 8 + 8), job.a_hat = malloc(r->in_total * 2 * n * 8 + 8);
   job.bad = calloc(T, sizeof *job.bad);
   if (!job.c0_hat || !job.a_hat || !job.bad) st = fsn_fail(FSN_E_NOMEM, "he layer: %zu input ciphertexts", r->in_total);
-  if (st == FSN_OK) st = filter_ntt_init(&job.fntt, &he->ctx, &r->l);
+  if (st == FSN_OK) st = fsn_he_filters_init(&job.fntt, &he->ctx, &r->l);
   if (st == FSN_OK) st = fsn_2pc_run(p, server_inputs, &job);
   for (size_t t = 0; t < T && st == FSN_OK; t++)
     if (job.bad[t] != FSN_OK) {
@@ -591,7 +493,7 @@ static fsn_status server_layer(fsn_he *he, fsn_2pc *p, const layer_run *r, uint6
   if (st == FSN_OK) st = send_status(ch, FSN_OK);
   if (st == FSN_OK) st = fsn_2pc_run(p, server_outputs, &job);
   free(job.c0_hat), free(job.a_hat), free(job.bad);
-  filter_ntt_free(&job.fntt);
+  fsn_he_filters_free(&job.fntt);
   return st;
 }
 
