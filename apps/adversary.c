@@ -117,7 +117,7 @@ int main(int argc, char **argv) {
   if (a.kind == WEAK)
     cfg.fusion.run_model = weak;
   else
-    cfg.fusion.secure = (fsn_secure_opts){.tamper = tamper, .tamper_arg = &a};
+    cfg.fusion.secure.tamper = tamper, cfg.fusion.secure.tamper_arg = &a;
   fprintf(stderr, "fusion-adversary: deviation %s (fraction %.3g)\n", names[a.kind], a.fraction);
   int rc = fsn_app_serve(&cfg);
   fsn_model_destroy(m), fsn_model_destroy(weak);

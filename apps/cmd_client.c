@@ -22,6 +22,7 @@ typedef struct client_opts {
   unsigned long long threads, ell, scale, timeout, max_r;
   double kappa;
   bool fusion, report_verdict, trust_again, json, progress, logits, approx;
+  const char *backend; /* --backend: NULL follows the server's card */
 } client_opts;
 
 typedef struct client_run {
@@ -44,14 +45,15 @@ static int usage(void) {
       "  [--images IDX --labels IDX]\n"
       "  [--kappa K | --no-fusion] [--report-verdict] [--trust-again] [--state FILE] [--approx] [--model-hash HEX]\n"
       "  [--public A-B] [--threads T] [--net PROFILE] [--ell L --scale S] [--max-r R] [--timeout SECONDS]\n"
-      "  [--progress] [--json [--logits]]\n"
+      "  [--progress] [--json [--logits]] [--backend vcot|he]\n"
       "  LIST: indices of test images, e.g. 0-9,15; all of them go in one batch (amortised Fusion: the report\n"
       "  states n, the batch N and the batch factor N/n, and the cost per query)\n"
       "  --input: the queries from a .npy array, an ONNX TensorProto .pb (N x C x H x W) or a PNG/JPEG image\n"
       "    (pixel / 255), as `fusion plain --input`; SPEC as there, e.g. resize=256,crop=224\n"
       "  The verdict is not sent unless --report-verdict (which tells a cheating server one bit per session);\n"
       "  a server caught once is refused afterwards (records in --state, default $FSN_STATE_FILE or\n"
-      "  $XDG_STATE_HOME/fusion/caught-servers) unless --trust-again.\n");
+      "  $XDG_STATE_HOME/fusion/caught-servers) unless --trust-again.\n"
+      "  --backend: insist on this conv/fc protocol (default: the one the server's card states).\n");
   return 2;
 }
 
@@ -80,6 +82,7 @@ static bool parse(int argc, char **argv, client_opts *o) {
                                            {"approx", no_argument, 0, 'a'},
                                            {"input", required_argument, 0, 'I'},
                                            {"preprocess", required_argument, 0, 'E'},
+                                           {"backend", required_argument, 0, 'B'},
                                            {0, 0, 0, 0}};
   *o = (client_opts){.images = FSN_APP_FMNIST_IMAGES,
                      .labels = FSN_APP_FMNIST_LABELS,
@@ -120,6 +123,7 @@ static bool parse(int argc, char **argv, client_opts *o) {
     case 'a': o->approx = true; break;
     case 'I': o->input = optarg; break;
     case 'E': o->preprocess = optarg; break;
+    case 'B': o->backend = optarg, ok = fsn_linear_backend_find(optarg) != NULL; break;
     default: ok = false;
     }
     if (!ok) return false;
@@ -192,7 +196,8 @@ static fsn_status query(client_run *r, fsn_channel **chs) {
                                .state_path = o->state && !strcmp(o->state, "none") ? NULL : state,
                                .trust_again = o->trust_again,
                                .require_logits = o->logits,
-                               .progress = o->progress};
+                               .progress = o->progress,
+                               .linear_backend = o->backend};
   if (st == FSN_OK) st = fsn_fusion_client_run(chs, o->threads, &co, &r->res);
   if (st == FSN_E_MISMATCH && r->inputs) { /* name the file the shape came from */
     char msg[512];

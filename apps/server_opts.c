@@ -76,6 +76,7 @@ bool fsn_server_opt(fsn_server_opts *o, int c, const char *arg) {
   case FSN_SERVER_OPT_HANDSHAKE_TIMEOUT: return parse_seconds(arg, &o->handshake_timeout) && o->handshake_timeout > 0;
   case FSN_SERVER_OPT_MEMORY_BUDGET: return parse_bytes(arg, &o->memory_budget) && o->memory_budget > 0;
   case FSN_SERVER_OPT_LOG_JSON: o->log_json = true; return true;
+  case 'K': o->backend = arg; return fsn_linear_backend_find(arg) != NULL;
   case 'V':
     o->reveal = !strcmp(arg, "logits") ? FSN_REVEAL_LOGITS : FSN_REVEAL_LABEL;
     return !strcmp(arg, "logits") || !strcmp(arg, "label");
@@ -118,7 +119,8 @@ fsn_status fsn_server_setup(const fsn_server_opts *o, fsn_serve_config *cfg, fsn
                                        .no_commit = o->no_commit,
                                        .claimed = o->claimed,
                                        .reveal = o->reveal,
-                                       .max_batch = fits < o->max_batch ? fits : (size_t)o->max_batch},
+                                       .max_batch = fits < o->max_batch ? fits : (size_t)o->max_batch,
+                                       .secure = {.linear_backend = o->backend}},
                             .accept = {.max_sessions = o->max_sessions,
                                        .max_per_address = o->max_per_client == PER_CLIENT_DEFAULT ? 2 * o->threads
                                                           : o->max_per_client                     ? o->max_per_client

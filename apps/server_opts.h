@@ -11,7 +11,8 @@ typedef struct fsn_server_opts {
   unsigned long long threads, sessions, max_batch, ell, scale, seed, timeout;
   bool no_commit;
   double claimed;
-  fsn_reveal reveal; /* --reveal label|logits: what the client learns [label] */
+  fsn_reveal reveal;   /* --reveal label|logits: what the client learns [label] */
+  const char *backend; /* --backend: the conv/fc protocol [the library's default] */
   /* Serving many clients (include/fusion/acceptor.h): */
   unsigned long long max_sessions, max_per_client; /* [2], [2 x threads] */
   double session_timeout, handshake_timeout;       /* seconds; [0 = none], [10] */
@@ -32,7 +33,7 @@ enum {
 #define FSN_SERVER_USAGE                                                                                               \
   "  --model FILE.onnx|builtin:NAME --listen HOST:PORT [--threads T] [--net PROFILE] [--ell L --scale S]\n"            \
   "  [--images IDX --labels IDX --public A-B] [--no-commit --claimed-accuracy A] [--sessions K] [--max-batch N]\n"     \
-  "  [--seed S] [--timeout SECONDS] [--reveal label|logits]\n"                                                         \
+  "  [--seed S] [--timeout SECONDS] [--reveal label|logits] [--backend vcot|he]\n"                                     \
   "  [--max-sessions K] [--session-timeout SECONDS] [--handshake-timeout SECONDS] [--max-per-client C]\n"              \
   "  [--memory-budget BYTES[k|M|G]] [--log-json]\n"                                                                    \
   "  --max-sessions: sessions served at once [2]; --session-timeout: a whole session's limit [none];\n"                \
@@ -56,7 +57,7 @@ enum {
       {"session-timeout", required_argument, 0, FSN_SERVER_OPT_SESSION_TIMEOUT},                                       \
       {"handshake-timeout", required_argument, 0, FSN_SERVER_OPT_HANDSHAKE_TIMEOUT},                                   \
       {"memory-budget", required_argument, 0, FSN_SERVER_OPT_MEMORY_BUDGET},                                           \
-      {"log-json", no_argument, 0, FSN_SERVER_OPT_LOG_JSON}, {                                                         \
+      {"log-json", no_argument, 0, FSN_SERVER_OPT_LOG_JSON}, {"backend", required_argument, 0, 'K'}, {                 \
     "reveal", required_argument, 0, 'V'                                                                                \
   }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "protocol/he/he_encode.h"
+#include "protocol/he/he_filter.h"
 #include "protocol/he/he_scheme.h"
 #include "tests/common/fsn_test_net.h"
 #include "tests/common/fsn_test.h"
@@ -182,6 +183,56 @@ START_TEST(params_are_consistent) {
   ck_assert_int_eq(fsn_he_params_make(&par, 37), FSN_OK);
   double h, f;
   ck_assert_int_eq(fsn_he_flooding(&par, 1e9, &h, &f), FSN_E_UNSUPPORTED);
+}
+END_TEST
+
+/* Filter transforms (he_filter.h) equal lift + full NTT of the encoded filter, for every (group, block) of layers
+ * that take the small transform (1 x 1 convs: N' = N / 2^a for d = H'W') and layers that do not; the small one is
+ * taken exactly where expected, so a fallback to the full transform cannot go unnoticed. */
+START_TEST(filter_transforms_match_full_ntt) {
+  static const struct {
+    fsn_conv2d_shape s;
+    size_t small_n; /* 0: full transforms */
+  } cases[] = {
+      {{1, 16, 8, 8, 4, 1, 1, 1, 1, 0, 0}, 64},         /* d = 64: a = 6 */
+      {{1, 64, 56, 56, 64, 1, 1, 1, 1, 0, 0}, 64},      /* ResNet-50 res2 1x1: d = 3136 = 2^6 49 */
+      {{1, 128, 28, 28, 512, 1, 1, 1, 1, 0, 0}, 256},   /* res3 1x1: d = 784 = 2^4 49 */
+      {{1, 256, 14, 14, 1024, 1, 1, 1, 1, 0, 0}, 1024}, /* res4 1x1: d = 196 = 2^2 49 */
+      {{1, 512, 7, 7, 2048, 1, 1, 1, 1, 0, 0}, 0},      /* res5 1x1: d = 49, odd */
+      {{1, 8, 9, 9, 5, 1, 1, 2, 2, 0, 0}, 0},           /* 1x1 s2 on 5x5 phases: d = 25 */
+      {{1, 16, 8, 8, 4, 3, 3, 1, 1, 1, 1}, 0},          /* 3x3 */
+  };
+  fsn_he_ctx ctx;
+  ck_assert_int_eq(fsn_he_ctx_init(&ctx, 37), FSN_OK);
+  const size_t n = ctx.par.n;
+  uint64_t *got = malloc(2 * n * 8), *want = malloc(2 * n * 8), *poly = malloc(n * 8), *scratch = malloc(n * 8);
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    const fsn_conv2d_shape *s = &cases[c].s;
+    fsn_he_layer l;
+    const fsn_he_cost cost = {.in_bytes = 51200, .out_fixed_bytes = 25088, .out_coeff_bytes = 5, .max_fan = 2e6};
+    ck_assert_int_eq(fsn_he_layer_conv(&l, s, n, &cost), FSN_OK);
+    const size_t nw = s->out_c * s->in_c * s->k_h * s->k_w;
+    uint64_t *w = malloc(nw * 8);
+    for (size_t i = 0; i < nw; i++) w[i] = fsn_test_rand() & mask_of(37);
+    fsn_he_filters f;
+    ck_assert_int_eq(fsn_he_filters_init(&f, &ctx, &l), FSN_OK);
+    ck_assert_msg(f.small_n == cases[c].small_n, "case %zu: small transform of size %zu, expected %zu", c, f.small_n,
+                  cases[c].small_n);
+    ck_assert(!f.small_n || f.run == n / f.small_n); /* the runs of the bit-reversed order hold */
+    const size_t groups = l.groups < 3 ? l.groups : 3, terms = l.terms < 3 ? l.terms : 3; /* first few: enough */
+    for (size_t g = 0; g < groups; g++)
+      for (size_t b = 0; b < terms; b++) {
+        fsn_he_filter_transform(&f, &ctx, &l, got, w, g, b, poly, scratch);
+        fsn_he_layer_encode_filter(&l, poly, w, g, b);
+        fsn_he_lift(&ctx, want, poly, NULL);
+        fsn_he_ntt(&ctx, want);
+        ck_assert_msg(!memcmp(got, want, 2 * n * 8), "case %zu filter (%zu, %zu)", c, g, b);
+      }
+    fsn_he_filters_free(&f);
+    free(w);
+  }
+  free(got), free(want), free(poly), free(scratch);
+  fsn_he_ctx_free(&ctx);
 }
 END_TEST
 
@@ -747,6 +798,7 @@ int main(void) {
   tcase_add_test(enc, conv_encoding_matches_conv2d);
   tcase_add_test(enc, conv_encoding_rejects_bad_shapes);
   tcase_add_test(enc, fc_encoding_matches_matvec);
+  tcase_add_test(enc, filter_transforms_match_full_ntt);
   suite_add_tcase(s, enc);
   TCase *sch = tcase_create("scheme");
   tcase_set_timeout(sch, 300);

@@ -143,9 +143,18 @@ START_TEST(backend_table) {
   const fsn_linear_backend *vcot = fsn_linear_backend_find("vcot");
   ck_assert_ptr_nonnull(vcot);
   ck_assert_str_eq(vcot->name, "vcot");
-  ck_assert_ptr_eq(fsn_linear_backend_find(NULL), vcot); /* the default */
-  ck_assert_ptr_eq(fsn_linear_backend_find(""), vcot);
-  ck_assert_ptr_eq(fsn_linear_backend_at(0), vcot);
+  const fsn_linear_backend *he = fsn_linear_backend_find("he");
+  ck_assert_ptr_nonnull(he);
+  ck_assert_ptr_eq(fsn_linear_backend_find(NULL), he); /* the default up to ell = 40 */
+  ck_assert_ptr_eq(fsn_linear_backend_find(""), he);
+  ck_assert_ptr_eq(fsn_linear_backend_at(0), he);
+  ck_assert_ptr_eq(fsn_linear_backend_default(37), he);
+  ck_assert_ptr_eq(fsn_linear_backend_default(40), he);
+  ck_assert_ptr_eq(fsn_linear_backend_default(41), vcot); /* beyond he's parameters */
+  ck_assert_ptr_eq(fsn_linear_backend_default(64), vcot);
+  ck_assert_ptr_eq(fsn_linear_backend_resolve(NULL, 64), vcot);
+  ck_assert_ptr_eq(fsn_linear_backend_resolve("he", 64), he);
+  ck_assert_ptr_null(fsn_linear_backend_resolve("no-such-backend", 37));
   ck_assert_ptr_null(fsn_linear_backend_find("VCOT"));
   ck_assert_ptr_null(fsn_linear_backend_find("no-such-backend"));
   size_t n = 0;

@@ -264,6 +264,47 @@ START_TEST(mul_acc_long_matches_ref) {
 }
 END_TEST
 
+/* mul_acc_sum: the active level against ref, against mul_acc term by term, and ref against a direct 128-bit sum;
+ * every count around the lazy-reduction period, every tail around the vector and block widths, misaligned. */
+START_TEST(mul_acc_sum_matches_ref) {
+  static const size_t counts[] = {0, 1, 2, 7, 8, 9, 16, 17, 100};
+  static const size_t lens[] = {1, 3, 4, 5, 8, 13, 511, 512, 513, 1029, 4096};
+  enum { MAXC = 100, MAXN = 4096 + 1 };
+  for (int pb = 0; pb < 2; pb++) {
+    const uint64_t p = prime_below(prime_bits[pb], 14);
+    fsn_ntt_table *t = table(p, 4096);
+    uint64_t *pool = malloc((2 * MAXC * MAXN + 3 * MAXN) * 8);
+    ck_assert(pool);
+    const uint64_t *pa[MAXC], *pb_[MAXC];
+    for (size_t ci = 0; ci < sizeof counts / sizeof counts[0]; ci++)
+      for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        const size_t count = counts[ci], n = lens[li], off = (ci + li) % 2; /* misaligned by one word or not */
+        uint64_t *x = pool + off, *acc = x + 2 * MAXC * MAXN, *want = acc + MAXN, *step = want + MAXN;
+        fill_mod(x, 2 * count * n, p);
+        fill_mod(acc, n, p);
+        for (size_t k = 0; k < count; k++) pa[k] = x + 2 * k * n, pb_[k] = x + (2 * k + 1) * n;
+        memcpy(want, acc, n * 8), memcpy(step, acc, n * 8);
+        ref()->mul_acc_sum(want, pa, pb_, count, n, t);
+        simd()->mul_acc_sum(acc, pa, pb_, count, n, t);
+        for (size_t k = 0; k < count; k++) simd()->mul_acc(step, pa[k], pb_[k], n, t);
+        for (size_t i = 0; i < n; i++)
+          if (acc[i] != want[i] || step[i] != want[i])
+            ck_abort_msg("mul_acc_sum count=%zu n=%zu p=%llu index %zu", count, n, (unsigned long long)p, i);
+      }
+    /* the extreme products: every term (p - 1)^2 */
+    uint64_t *e = pool, *acc = pool + MAXN, *want = acc + MAXN;
+    for (size_t i = 0; i < MAXN; i++) e[i] = p - 1, acc[i] = p - 1;
+    for (size_t k = 0; k < MAXC; k++) pa[k] = pb_[k] = e;
+    memcpy(want, acc, MAXN * 8);
+    ref()->mul_acc_sum(want, pa, pb_, MAXC, MAXN, t);
+    simd()->mul_acc_sum(acc, pa, pb_, MAXC, MAXN, t);
+    ck_assert(!memcmp(acc, want, MAXN * 8));
+    ck_assert_uint_eq(want[0], (uint64_t)(((unsigned __int128)MAXC + p - 1) % p)); /* (p-1)^2 = 1, MAXC times */
+    free(pool), fsn_ntt_table_destroy(t);
+  }
+}
+END_TEST
+
 /* round(x q' / q) mod q' straight from x as a 128-bit integer (x 2^k < 2^128 for k <= 27). */
 static uint64_t direct_pow2(unsigned __int128 x, unsigned __int128 q, unsigned k) {
   unsigned __int128 r = ((x << k) + q / 2) / q;
@@ -433,6 +474,7 @@ int main(void) {
 #endif
   tcase_add_test(tc, pointwise_match_ref);
   tcase_add_test(tc, mul_acc_long_matches_ref);
+  tcase_add_test(tc, mul_acc_sum_matches_ref);
   tcase_add_test(tc, modswitch_matches_direct);
   tcase_add_test(tc, primes_and_tables);
   tcase_add_test(tc, samplers);

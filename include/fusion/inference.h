@@ -50,6 +50,7 @@ typedef struct fsn_fusion_client_opts {
   bool require_logits;          /* refuse (FSN_E_MISMATCH) a card whose policy reveals labels only */
   size_t max_activation_bytes;  /* refuse a batch whose largest tensor needs more (N x values x 8 bytes) [2^31] */
   int progress;                 /* per-layer progress lines on stderr */
+  const char *linear_backend;   /* NULL: the one the card states; else insist on this one (FSN_E_MISMATCH) */
 } fsn_fusion_client_opts;
 
 /* The client's time spent on mix-and-check outside the secure batch itself (seconds, CLOCK_MONOTONIC): what Fusion

@@ -41,8 +41,8 @@ size_t fsn_linear_conv2d_chunks(const fsn_2pc *p, const fsn_conv2d_shape *s);
 
 /* ---- linear backends ----
  * The secure executor (fusion/secure.h) runs every conv and fc layer through one of these tables, chosen by name in
- * fsn_secure_opts.linear_backend. Today there is one: "vcot" (the vector-COT protocol above, the default); the RLWE
- * backend "he" plugs in here.
+ * fsn_secure_opts.linear_backend: "he" (RLWE, fusion/he.h: the default where ell <= 40) and "vcot" (the
+ * vector-COT protocol above: any ell).
  *
  * Contract of every entry (conv2d and fc alike): y gets this party's shares of conv(x, W) + bias (fc: x · W^T + bias)
  * mod 2^ell at scale 2s, exactly; the caller truncates. The server passes the weights and bias reduced mod 2^ell,
@@ -66,11 +66,22 @@ typedef struct fsn_linear_backend {
   /* weight: out x in, row-major (row o = output o) */
   fsn_status (*fc)(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight, const uint64_t *bias,
                    size_t batch, size_t in, size_t out, unsigned client_bits);
+  /* Per-session state set up now instead of at the first layer (he: the RLWE keys), e.g. to keep it out of a layer's
+   * measured cost; both parties call it at the same point; calling it again does nothing. NULL: no such state. */
+  fsn_status (*setup)(fsn_2pc *p);
 } fsn_linear_backend;
 
-/* The backend called `name`; NULL or "" gives the default ("vcot"). NULL for an unknown name. */
+/* Longest backend name plus its terminator: names travel in model cards and batch requests at this size. */
+#define FSN_LINEAR_BACKEND_NAME_MAX 16
+
+/* The default for plaintext modulus 2^ell: "he" where its parameters hold ell (ell <= FSN_HE_MAX_ELL = 40, so at the
+ * default ell = 37: it moves far fewer bytes and takes less time than vcot, docs/BENCHMARKS.md), else "vcot". */
+const fsn_linear_backend *fsn_linear_backend_default(unsigned ell);
+/* The backend called `name`; NULL or "" gives the default at ell <= 40 ("he"). NULL for an unknown name. */
 const fsn_linear_backend *fsn_linear_backend_find(const char *name);
-/* The i-th backend (i = 0 is the default), NULL past the last: for listings and error messages. */
+/* The backend called `name`, or for NULL or "" the default at this ell; NULL for an unknown name. */
+const fsn_linear_backend *fsn_linear_backend_resolve(const char *name, unsigned ell);
+/* The i-th backend (i = 0 is the default at ell <= 40), NULL past the last: for listings and error messages. */
 const fsn_linear_backend *fsn_linear_backend_at(size_t i);
 
 #ifdef __cplusplus

@@ -70,6 +70,11 @@ void fsn_ntt_inverse(uint64_t *a, const fsn_ntt_table *t);
 void fsn_ntt_mul(uint64_t *c, const uint64_t *a, const uint64_t *b, size_t n, const fsn_ntt_table *t);
 void fsn_ntt_mul_acc(uint64_t *acc, const uint64_t *a, const uint64_t *b, size_t n, const fsn_ntt_table *t);
 void fsn_ntt_add(uint64_t *c, const uint64_t *a, const uint64_t *b, size_t n, const fsn_ntt_table *t);
+/* A sum of products, reduced once: acc[i] = (acc[i] + sum over k < count of a[k][i] * b[k][i]) mod p, acc fully
+ * reduced in and out, every a[k][i], b[k][i] in [0, p). The inner product of the RLWE layers (input ciphertexts times
+ * filters, in the NTT domain): the levels keep the sum lazy across k. acc must not alias any a[k] or b[k]. */
+void fsn_ntt_mul_acc_sum(uint64_t *acc, const uint64_t *const *a, const uint64_t *const *b, size_t count, size_t n,
+                         const fsn_ntt_table *t);
 void fsn_ntt_sub(uint64_t *c, const uint64_t *a, const uint64_t *b, size_t n, const fsn_ntt_table *t);
 
 /* Modulus switching with rounding from q = p1 p2 (odd primes, p1 != p2, each < 2^50) given in RNS form.

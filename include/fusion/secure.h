@@ -44,8 +44,9 @@ typedef struct fsn_secure_opts {
    * OTs only those bits). Both parties must pass the same value; a larger input is computed modulo 2^input_bits
    * by vcot (another backend may compute it whole). */
   unsigned input_bits;
-  /* The linear backend every conv/fc layer runs through (fsn_linear_backend_find in fusion/linear.h): NULL or ""
-   * = the default, "vcot". Both parties must name the same one; an unknown name is FSN_E_INVALID. */
+  /* The linear backend every conv/fc layer runs through (fsn_linear_backend_resolve in fusion/linear.h): NULL or ""
+   * = the default for the context's ell ("he" up to ell = 40, else "vcot"). Both parties must name the same one; an
+   * unknown name is FSN_E_INVALID. */
   const char *linear_backend;
 } fsn_secure_opts;
 

@@ -14,6 +14,7 @@
 #define FUSION_SESSION_H
 
 #include <fusion/dataset.h>
+#include <fusion/linear.h>
 #include <fusion/secure.h>
 #include <stdbool.h>
 
@@ -52,6 +53,9 @@ typedef struct fsn_card {
   double claimed_accuracy;
   uint8_t *predictions; /* set_count committed labels, or NULL (owned) */
   fsn_reveal reveal;    /* what the client learns (fsn_card_make: FSN_REVEAL_LABEL; set before sending) */
+  /* The conv/fc protocol the server runs (a fsn_linear_backend name; fsn_card_make: the default backend). A client
+   * asking for another one is refused on both sides at the batch request (FSN_E_MISMATCH). */
+  char linear_backend[FSN_LINEAR_BACKEND_NAME_MAX];
 } fsn_card;
 
 /* The server's card for a quantised model and its public set; `commit` adds the model's predicted labels on the set
@@ -68,6 +72,12 @@ void fsn_card_free(fsn_card *card);
 /* Serialise a model's architecture (no weights) and rebuild it with zero weights, within the budgets above. */
 FSN_NODISCARD fsn_status fsn_arch_encode(const fsn_model *m, uint8_t **out, size_t *len);
 FSN_NODISCARD fsn_status fsn_arch_decode(fsn_model **out, const uint8_t *buf, size_t len);
+
+/* The batch request (client -> server): N (8 bytes), the truncation mode, the input bound, and the linear backend's
+ * name (FSN_LINEAR_BACKEND_NAME_MAX bytes, zero padded): the client's choice, or the card's when it has none. A
+ * client whose choice differs from the card's sends the request and fails; the server refuses it; both with
+ * FSN_E_MISMATCH naming the two backends, before any protocol message. */
+#define FSN_BATCH_REQUEST_BYTES (10 + FSN_LINEAR_BACKEND_NAME_MAX)
 
 /* Server: receive N (at most max_batch), the truncation mode and the input bound the client declared, run the model
  * on the client's batch, reveal to the client what `reveal` allows, receive the verdict byte. total: this party's

@@ -199,6 +199,57 @@ void fsn_ntt_mul_acc__avx2(uint64_t *acc, const uint64_t *a, const uint64_t *b, 
   fsn_ntt_mul_acc__ref(acc + i, a + i, b + i, n - i, t);
 }
 
+/* The sum stays in doubles over a block of BLOCK values: each product adds |a b - q p| < 0.75 p (q = round(fl(a b) / p)
+ * is within 0.75 of a b / p for a b < 2^100), a reduce every REDUCE_EVERY terms brings the sum back to |x| <= p / 2
+ * (+ slack), so it stays below 0.5 p + 8 x 0.75 p < 2^53 and exact. The block walks each a[k], b[k] contiguously;
+ * terms go UNROLL at a time so the block's sum is loaded and stored once per UNROLL products. */
+enum { BLOCK = 512, REDUCE_EVERY = 8, UNROLL = 4 };
+
+/* a b - q p, exact, |result| < 0.75 p (as mul_mod, before the sign fix). */
+INLINE dvec product(const uint64_t *a, const uint64_t *b, consts c) {
+  const dvec u = u52_to_double(load(a)), v = u52_to_double(load(b));
+  const dvec h = _mm256_mul_pd(u, v), l = _mm256_fmsub_pd(u, v, h);
+  const dvec q = _mm256_round_pd(_mm256_mul_pd(h, c.p_inv), ROUND_NEAREST);
+  return _mm256_add_pd(_mm256_fnmadd_pd(q, c.p, h), l);
+}
+
+void fsn_ntt_mul_acc_sum__avx2(uint64_t *acc, const uint64_t *const *a, const uint64_t *const *b, size_t count,
+                               size_t n, const fsn_ntt_table *t) {
+  const consts c = {_mm256_set1_pd(t->p_fp), _mm256_set1_pd(t->p_inv)};
+  const vec p = set1(t->p);
+  double sum[BLOCK];
+  const size_t body = n / LANES * LANES;
+  for (size_t i0 = 0; i0 < body; i0 += BLOCK) {
+    const size_t len = body - i0 < BLOCK ? body - i0 : BLOCK;
+    for (size_t j = 0; j < len; j += LANES) dstore(sum + j, _mm256_setzero_pd());
+    size_t k = 0;
+    for (; k + UNROLL <= count; k += UNROLL) {
+      const uint64_t *x0 = a[k] + i0, *x1 = a[k + 1] + i0, *x2 = a[k + 2] + i0, *x3 = a[k + 3] + i0;
+      const uint64_t *y0 = b[k] + i0, *y1 = b[k + 1] + i0, *y2 = b[k + 2] + i0, *y3 = b[k + 3] + i0;
+      const int squeeze = (k + UNROLL) % REDUCE_EVERY == 0;
+      for (size_t j = 0; j < len; j += LANES) {
+        dvec s = _mm256_add_pd(_mm256_add_pd(product(x0 + j, y0 + j, c), product(x1 + j, y1 + j, c)),
+                               _mm256_add_pd(product(x2 + j, y2 + j, c), product(x3 + j, y3 + j, c)));
+        s = _mm256_add_pd(dload(sum + j), s);
+        dstore(sum + j, squeeze ? reduce(s, c) : s);
+      }
+    }
+    for (; k < count; k++) { /* at most UNROLL - 1 more after a multiple of UNROLL: within REDUCE_EVERY */
+      const uint64_t *x = a[k] + i0, *y = b[k] + i0;
+      for (size_t j = 0; j < len; j += LANES) dstore(sum + j, _mm256_add_pd(dload(sum + j), product(x + j, y + j, c)));
+    }
+    for (size_t j = 0; j < len; j += LANES) {
+      const vec r = double_to_u52(add_p_if_negative(reduce(dload(sum + j), c), c.p));
+      store(acc + i0 + j, sub_if_ge(_mm256_add_epi64(r, load(acc + i0 + j)), p));
+    }
+  }
+  for (size_t i = body; i < n; i++) { /* the tail as the oracle computes it */
+    unsigned __int128 s = acc[i];
+    for (size_t k = 0; k < count; k++) s += (unsigned __int128)a[k][i] * b[k][i];
+    acc[i] = (uint64_t)(s % t->p);
+  }
+}
+
 void fsn_ntt_add__avx2(uint64_t *c, const uint64_t *a, const uint64_t *b, size_t n, const fsn_ntt_table *t) {
   const vec p = set1(t->p);
   size_t i = 0;

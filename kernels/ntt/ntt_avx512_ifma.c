@@ -178,6 +178,12 @@ void fsn_ntt_mul_acc__avx512_ifma(uint64_t *acc, const uint64_t *a, const uint64
   pointwise_mul(acc, acc, a, b, n, t);
 }
 
+/* Not lazy yet at this level: one reduced multiply-accumulate per term. */
+void fsn_ntt_mul_acc_sum__avx512_ifma(uint64_t *acc, const uint64_t *const *a, const uint64_t *const *b, size_t count,
+                                      size_t n, const fsn_ntt_table *t) {
+  for (size_t k = 0; k < count; k++) pointwise_mul(acc, acc, a[k], b[k], n, t);
+}
+
 void fsn_ntt_add__avx512_ifma(uint64_t *c, const uint64_t *a, const uint64_t *b, size_t n, const fsn_ntt_table *t) {
   const vec p = set1(t->p);
   for (size_t i = 0; i < n; i += LANES) {

@@ -36,6 +36,10 @@ struct fsn_ntt_table {
     (c, a, b, n, t))                                                                                                   \
   X(ntt, isa, mul_acc, (uint64_t * acc, const uint64_t *a, const uint64_t *b, size_t n, const fsn_ntt_table *t),       \
     (acc, a, b, n, t))                                                                                                 \
+  X(ntt, isa, mul_acc_sum,                                                                                             \
+    (uint64_t * acc, const uint64_t *const *a, const uint64_t *const *b, size_t count, size_t n,                       \
+     const fsn_ntt_table *t),                                                                                          \
+    (acc, a, b, count, n, t))                                                                                          \
   X(ntt, isa, add, (uint64_t * c, const uint64_t *a, const uint64_t *b, size_t n, const fsn_ntt_table *t),             \
     (c, a, b, n, t))                                                                                                   \
   X(ntt, isa, sub, (uint64_t * c, const uint64_t *a, const uint64_t *b, size_t n, const fsn_ntt_table *t),             \

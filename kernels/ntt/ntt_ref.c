@@ -52,6 +52,15 @@ void fsn_ntt_mul_acc__ref(uint64_t *acc, const uint64_t *a, const uint64_t *b, s
   for (size_t i = 0; i < n; i++) acc[i] = (uint64_t)(((unsigned __int128)a[i] * b[i] + acc[i]) % t->p);
 }
 
+void fsn_ntt_mul_acc_sum__ref(uint64_t *acc, const uint64_t *const *a, const uint64_t *const *b, size_t count, size_t n,
+                              const fsn_ntt_table *t) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned __int128 s = acc[i]; /* count < 2^27 products below 2^100 each: no overflow */
+    for (size_t k = 0; k < count; k++) s += (unsigned __int128)a[k][i] * b[k][i];
+    acc[i] = (uint64_t)(s % t->p);
+  }
+}
+
 void fsn_ntt_add__ref(uint64_t *c, const uint64_t *a, const uint64_t *b, size_t n, const fsn_ntt_table *t) {
   for (size_t i = 0; i < n; i++) c[i] = (a[i] + b[i]) % t->p;
 }

@@ -166,7 +166,8 @@ static fsn_status run_and_check(fsn_channel *const *chs, size_t nthreads, const 
   fsn_secure_opts so = {.progress = o->progress,
                         .layer_costs = r->layers,
                         .trunc = o->approx ? FSN_TRUNC_APPROX : FSN_TRUNC_EXACT,
-                        .input_bits = o->input_bits};
+                        .input_bits = o->input_bits,
+                        .linear_backend = o->linear_backend};
   fsn_status st = fsn_client_batch_reveal(chs, nthreads, &r->card, r->card.reveal, x, plan->N, out, &so, &r->cost);
   sodium_memzero(x, plan->N * shape_size(o->input) * sizeof *x);
   free(x);

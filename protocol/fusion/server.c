@@ -19,6 +19,10 @@ fsn_status fsn_fusion_server_create(fsn_fusion_server **out, const fsn_fusion_se
     return fsn_fail(FSN_E_INVALID, "fusion server: a model, its name and a public set are required");
   if (cfg->reveal != FSN_REVEAL_LABEL && cfg->reveal != FSN_REVEAL_LOGITS)
     return fsn_fail(FSN_E_INVALID, "fusion server: reveal policy %d", (int)cfg->reveal);
+  const fsn_linear_backend *backend =
+      fsn_linear_backend_resolve(cfg->secure.linear_backend, fsn_model_ell(cfg->run_model));
+  if (!backend)
+    return fsn_fail(FSN_E_INVALID, "fusion server: unknown linear backend '%s'", cfg->secure.linear_backend);
   fsn_fusion_server *s = calloc(1, sizeof *s);
   if (!s) return fsn_fail(FSN_E_NOMEM, "fusion server");
   s->cfg = *cfg;
@@ -30,6 +34,7 @@ fsn_status fsn_fusion_server_create(fsn_fusion_server **out, const fsn_fusion_se
     return st;
   }
   s->card.reveal = cfg->reveal;
+  snprintf(s->card.linear_backend, sizeof s->card.linear_backend, "%s", backend->name);
   *out = s;
   return FSN_OK;
 }

@@ -233,6 +233,7 @@ fsn_status fsn_card_make(fsn_card *card, const fsn_model *m, const char *model_n
   if (st != FSN_OK) return st;
   snprintf(card->model_name, sizeof card->model_name, "%s", model_name);
   snprintf(card->set_name, sizeof card->set_name, "%s", set->name);
+  snprintf(card->linear_backend, sizeof card->linear_backend, "%s", fsn_linear_backend_default(fsn_model_ell(m))->name);
   memcpy(card->set_hash, set->set_hash, 32);
   if (!commit) return FSN_OK;
   /* Committed labels: what the fixed-point engine (= the secure run) predicts on every public sample. */
@@ -289,6 +290,7 @@ fsn_status fsn_card_send(fsn_channel *ch, const fsn_card *card, const fsn_model 
   if (committed) put(&w, card->predictions, card->set_count);
   uint8_t reveal = (uint8_t)card->reveal;
   put(&w, &reveal, 1);
+  put_str(&w, card->linear_backend);
   free(arch);
   if (w.oom) st = fsn_fail(FSN_E_NOMEM, "model card");
   uint8_t len[8];
@@ -330,6 +332,10 @@ static fsn_status parse_card(fsn_card *card, const uint8_t *buf, size_t n) {
   if (!reveal || (*reveal != FSN_REVEAL_LABEL && *reveal != FSN_REVEAL_LOGITS))
     return fsn_fail(FSN_E_PROTOCOL, "model card: the reveal policy must be 'label' or 'logits'");
   card->reveal = (fsn_reveal)*reveal;
+  get_str(&r, card->linear_backend, sizeof card->linear_backend);
+  if (r.bad) return fsn_fail(FSN_E_PROTOCOL, "model card: the linear backend's name is missing or too long");
+  if (!card->linear_backend[0] || !fsn_linear_backend_find(card->linear_backend))
+    return fsn_fail(FSN_E_UNSUPPORTED, "model card: the server runs a linear backend this client does not know");
   if (r.left) return fsn_fail(FSN_E_PROTOCOL, "model card: %zu trailing bytes", r.left);
   return fsn_arch_decode(&card->arch, arch, arch_len);
 }
@@ -389,10 +395,21 @@ static fsn_status run_batch(fsn_channel *const *chs, size_t T, fsn_role role, co
   return st;
 }
 
+/* The name field of a batch request, checked against this party's backend: a clear refusal, whatever the bytes. */
+static fsn_status check_backend_name(const uint8_t *field, const char *own) {
+  char name[FSN_LINEAR_BACKEND_NAME_MAX + 1] = {0};
+  bool printable = true;
+  for (int i = 0; i < FSN_LINEAR_BACKEND_NAME_MAX && field[i]; i++)
+    name[i] = (char)field[i], printable &= field[i] >= 0x21 && field[i] < 0x7f;
+  if (printable && !strcmp(name, own)) return FSN_OK;
+  return fsn_fail(FSN_E_MISMATCH, "the client asked for the linear backend '%s'; this server runs '%s'",
+                  printable ? name : "(unprintable)", own);
+}
+
 fsn_status fsn_serve_batch_reveal(fsn_channel *const *chs, size_t T, const fsn_model *m, size_t max_batch,
                                   fsn_reveal reveal, const fsn_secure_opts *opts, fsn_cost *total, fsn_verdict *verdict,
                                   size_t *batch) {
-  uint8_t b[10];
+  uint8_t b[FSN_BATCH_REQUEST_BYTES];
   *verdict = FSN_VERDICT_FAIL;
   if (batch) *batch = 0;
   fsn_status st = fsn_channel_recv(chs[0], b, sizeof b);
@@ -406,6 +423,9 @@ fsn_status fsn_serve_batch_reveal(fsn_channel *const *chs, size_t T, const fsn_m
     return fsn_fail(FSN_E_PROTOCOL, "client asked for truncation mode %u", b[8]);
   if (b[9] > fsn_model_ell(m))
     return fsn_fail(FSN_E_PROTOCOL, "client declared %u-bit inputs (ell is %u)", b[9], fsn_model_ell(m));
+  const fsn_linear_backend *own = fsn_linear_backend_resolve(opts ? opts->linear_backend : NULL, fsn_model_ell(m));
+  if (!own) return fsn_fail(FSN_E_INVALID, "server: unknown linear backend '%s'", opts->linear_backend);
+  if ((st = check_backend_name(b + 10, own->name)) != FSN_OK) return st;
   if (batch) *batch = (size_t)n;
   fsn_secure_opts o = opts ? *opts : (fsn_secure_opts){0};
   o.trunc = (fsn_trunc_mode)b[8];
@@ -430,14 +450,26 @@ fsn_status fsn_serve_batch(fsn_channel *const *chs, size_t T, const fsn_model *m
 fsn_status fsn_client_batch_reveal(fsn_channel *const *chs, size_t T, const fsn_card *card, fsn_reveal reveal,
                                    const uint64_t *inputs, size_t n, uint64_t *outputs, const fsn_secure_opts *opts,
                                    fsn_cost *total) {
-  uint8_t b[10];
+  uint8_t b[FSN_BATCH_REQUEST_BYTES] = {0};
   for (int i = 0; i < 8; i++) b[i] = (uint8_t)((uint64_t)n >> (8 * i));
   b[8] = (uint8_t)(opts ? opts->trunc : FSN_TRUNC_EXACT);
   b[9] = (uint8_t)(opts && opts->input_bits <= card->ell ? opts->input_bits : 0);
+  /* the client's backend, or the card's */
+  const char *asked =
+      opts && opts->linear_backend && *opts->linear_backend ? opts->linear_backend : card->linear_backend;
+  const size_t len = strlen(asked);
+  memcpy(b + 10, asked, len < FSN_LINEAR_BACKEND_NAME_MAX ? len : FSN_LINEAR_BACKEND_NAME_MAX);
   fsn_status st = fsn_channel_send(chs[0], b, sizeof b);
+  if (st == FSN_OK) st = fsn_channel_flush(chs[0]);
   if (st != FSN_OK) return st;
-  return run_batch(chs, T, FSN_ROLE_CLIENT, card->arch, card->ell, card->scale, reveal, inputs, n, outputs, opts,
-                   total);
+  const fsn_linear_backend *mine = fsn_linear_backend_find(asked),
+                           *theirs = fsn_linear_backend_find(card->linear_backend);
+  if (!mine || mine != theirs)
+    return fsn_fail(FSN_E_MISMATCH, "this client asked for the linear backend '%s'; the server's card states '%s'",
+                    asked, card->linear_backend);
+  fsn_secure_opts o = opts ? *opts : (fsn_secure_opts){0};
+  o.linear_backend = card->linear_backend;
+  return run_batch(chs, T, FSN_ROLE_CLIENT, card->arch, card->ell, card->scale, reveal, inputs, n, outputs, &o, total);
 }
 
 fsn_status fsn_client_batch(fsn_channel *const *chs, size_t T, const fsn_card *card, const uint64_t *inputs, size_t n,

@@ -13,6 +13,7 @@
  * never computes on a malformed ciphertext. The client checks the range of every returned value. */
 #include "core/le.h"
 #include "protocol/he/he_encode.h"
+#include "protocol/he/he_filter.h"
 #include "protocol/he/he_scheme.h"
 
 #include <fusion/channel.h>
@@ -241,12 +242,14 @@ typedef struct worker {
   uint64_t *acc0, *acc1, *scratch, *poly, *out1, *out0;
   uint32_t *coeff, *dest;
   uint8_t *wire;
+  const uint64_t **in0, **in1, **filt_at; /* per term: the operands of one residue's inner product */
   fsn_prg prg;
 } worker;
 
 static void worker_free(worker *w) {
   free(w->filt), free(w->acc0), free(w->acc1), free(w->scratch), free(w->poly), free(w->out1), free(w->out0);
   free(w->coeff), free(w->dest), free(w->wire);
+  free(w->in0), free(w->in1), free(w->filt_at);
   sodium_memzero(&w->prg, sizeof w->prg);
 }
 
@@ -256,9 +259,12 @@ static fsn_status worker_alloc(worker *w, const layer_run *r) {
   w->filt = malloc(r->l.terms * words), w->acc0 = malloc(words), w->acc1 = malloc(words);
   w->scratch = malloc(words), w->poly = malloc(words), w->out1 = malloc(n * 8), w->out0 = malloc(n * 8);
   w->coeff = malloc(n * 4), w->dest = malloc(n * 4);
+  w->in0 = malloc(r->l.terms * sizeof *w->in0), w->in1 = malloc(r->l.terms * sizeof *w->in1);
+  w->filt_at = malloc(r->l.terms * sizeof *w->filt_at);
   w->wire = malloc(rns_bytes > out_frame_bytes(r, n) ? rns_bytes : out_frame_bytes(r, n));
   fsn_he_prg_fresh(&w->prg);
-  if (w->filt && w->acc0 && w->acc1 && w->scratch && w->poly && w->out1 && w->out0 && w->coeff && w->dest && w->wire)
+  if (w->filt && w->acc0 && w->acc1 && w->scratch && w->poly && w->out1 && w->out0 && w->coeff && w->dest && w->wire &&
+      w->in0 && w->in1 && w->filt_at)
     return FSN_OK;
   worker_free(w);
   return fsn_fail(FSN_E_NOMEM, "he layer: buffers");
@@ -272,6 +278,7 @@ typedef struct layer_job {
   const uint64_t *x, *w;    /* client: its share (reduced); server: the weights */
   uint8_t seed[32];         /* the a's of this layer */
   uint64_t *c0_hat, *a_hat; /* server: in_total x 2N each */
+  fsn_he_filters fntt;      /* server: how filters are transformed */
   fsn_status *bad;          /* server: per thread, the first malformed input (stream still in step) */
 } layer_job;
 
@@ -390,14 +397,11 @@ static fsn_status server_inputs(fsn_2pc *p, size_t t, void *arg) {
 
 /* Each filter of group g into w->filt (NTT domain), once per thread for every tile and batch item it meets. */
 static void load_filters(const layer_job *job, worker *w, size_t g) {
-  const fsn_he_ctx *ctx = &job->he->ctx;
-  const size_t n = ctx->par.n;
   if (w->filt_group == g) return;
-  for (size_t b = 0; b < job->r->l.terms; b++) {
-    fsn_he_layer_encode_filter(&job->r->l, w->poly, job->w, g, b);
-    fsn_he_lift(ctx, w->filt + b * 2 * n, w->poly, NULL);
-    fsn_he_ntt(ctx, w->filt + b * 2 * n);
-  }
+  const size_t words = 2 * (size_t)job->he->ctx.par.n;
+  for (size_t b = 0; b < job->r->l.terms; b++)
+    fsn_he_filter_transform(&job->fntt, &job->he->ctx, &job->r->l, w->filt + b * words, job->w, g, b, w->poly,
+                            w->scratch);
   w->filt_group = g;
 }
 
@@ -414,13 +418,14 @@ static fsn_status server_output(const layer_job *job, worker *w, fsn_channel *ch
   output_at(r, j, &g, &item, &u);
   load_filters(job, w, g);
   memset(w->acc0, 0, words * 8), memset(w->acc1, 0, words * 8);
-  for (size_t b = 0; b < l->terms; b++) {
-    const size_t k = item * fsn_he_layer_in_cts(l) + b * l->per_group + u;
-    for (int i = 0; i < 2; i++) {
-      const uint64_t *f = w->filt + b * words + i * n;
-      fsn_ntt_mul_acc(w->acc0 + i * n, job->c0_hat + k * words + i * n, f, n, ctx->tab[i]);
-      fsn_ntt_mul_acc(w->acc1 + i * n, job->a_hat + k * words + i * n, f, n, ctx->tab[i]);
+  for (int i = 0; i < 2; i++) { /* sum over the terms of input x filter, reduced once (fsn_ntt_mul_acc_sum) */
+    for (size_t b = 0; b < l->terms; b++) {
+      const size_t k = item * fsn_he_layer_in_cts(l) + b * l->per_group + u;
+      w->in0[b] = job->c0_hat + k * words + i * n, w->in1[b] = job->a_hat + k * words + i * n;
+      w->filt_at[b] = w->filt + b * words + i * n;
     }
+    fsn_ntt_mul_acc_sum(w->acc0 + i * n, w->in0, w->filt_at, l->terms, n, ctx->tab[i]);
+    fsn_ntt_mul_acc_sum(w->acc1 + i * n, w->in1, w->filt_at, l->terms, n, ctx->tab[i]);
   }
   fsn_he_rerandomise(ctx, &w->prg, w->acc0, w->acc1, he->pk_b_hat, he->pk_a_hat, w->scratch);
   const size_t cnt = fsn_he_layer_outputs(l, g, u, w->coeff, w->dest);
@@ -478,6 +483,7 @@ static fsn_status server_layer(fsn_he *he, fsn_2pc *p, const layer_run *r, uint6
   job.c0_hat = malloc(r->in_total * 2 * n * 8 + 8), job.a_hat = malloc(r->in_total * 2 * n * 8 + 8);
   job.bad = calloc(T, sizeof *job.bad);
   if (!job.c0_hat || !job.a_hat || !job.bad) st = fsn_fail(FSN_E_NOMEM, "he layer: %zu input ciphertexts", r->in_total);
+  if (st == FSN_OK) st = fsn_he_filters_init(&job.fntt, &he->ctx, &r->l);
   if (st == FSN_OK) st = fsn_2pc_run(p, server_inputs, &job);
   for (size_t t = 0; t < T && st == FSN_OK; t++)
     if (job.bad[t] != FSN_OK) {
@@ -487,6 +493,7 @@ static fsn_status server_layer(fsn_he *he, fsn_2pc *p, const layer_run *r, uint6
   if (st == FSN_OK) st = send_status(ch, FSN_OK);
   if (st == FSN_OK) st = fsn_2pc_run(p, server_outputs, &job);
   free(job.c0_hat), free(job.a_hat), free(job.bad);
+  fsn_he_filters_free(&job.fntt);
   return st;
 }
 

@@ -5,13 +5,13 @@
 #include <sodium.h>
 #include <string.h>
 
-static uint64_t mulmod(uint64_t a, uint64_t b, uint64_t p) { return (uint64_t)((unsigned __int128)a * b % p); }
-
 fsn_status fsn_he_ctx_init(fsn_he_ctx *ctx, unsigned ell) {
   *ctx = (fsn_he_ctx){0};
   fsn_status st = fsn_he_params_make(&ctx->par, ell);
   if (st != FSN_OK) return st;
   ctx->p[0] = ctx->par.p1, ctx->p[1] = ctx->par.p2;
+  if (ctx->p[0] >> ell == 0 || ctx->p[1] >> ell == 0) /* fsn_he_lift relies on p > t */
+    return fsn_fail(FSN_E_UNSUPPORTED, "he: ell = %u: a prime of q is below t = 2^ell", ell);
   for (int i = 0; i < 2 && st == FSN_OK; i++) {
     st = fsn_ntt_table_create(&ctx->tab[i], ctx->p[i], ctx->par.n);
     /* Delta t = q - 1 = -1 mod p_i, so Delta = -t^-1 = -(t^(p-2)) mod p_i. */
@@ -33,16 +33,25 @@ void fsn_he_prg_fresh(fsn_prg *prg) {
   sodium_memzero(seed, sizeof seed);
 }
 
+/* w y mod p for y < 2^64 by Shoup's method: w < p < 2^63, w_shoup = floor(w 2^64 / p). */
+static uint64_t mul_shoup(uint64_t y, uint64_t w, uint64_t w_shoup, uint64_t p) {
+  const uint64_t r = w * y - (uint64_t)(((unsigned __int128)w_shoup * y) >> 64) * p; /* in [0, 2p) */
+  return r >= p ? r - p : r;
+}
+
 void fsn_he_lift(const fsn_he_ctx *ctx, uint64_t *out, const uint64_t *v, const uint64_t *mult) {
   const size_t n = ctx->par.n;
   const uint64_t t = (uint64_t)1 << ctx->par.ell, half = t / 2;
   for (int i = 0; i < 2; i++) {
-    const uint64_t p = ctx->p[i];
+    const uint64_t p = ctx->p[i]; /* > 2^49 > t: the centred value needs no reduction */
+    const uint64_t w = mult ? mult[i] % p : 1, w_shoup = (uint64_t)(((unsigned __int128)w << 64) / p);
+    uint64_t *o = out + i * n;
     for (size_t j = 0; j < n; j++) {
-      uint64_t x = v[j] & (t - 1);
-      uint64_t r = x < half ? x % p : (p - (t - x) % p) % p; /* the centred value x - t when x >= t / 2 */
-      out[i * n + j] = mult ? mulmod(r, mult[i], p) : r;
+      const uint64_t x = v[j] & (t - 1);
+      o[j] = x < half ? x : p - (t - x); /* the centred value x - t when x >= t / 2 */
     }
+    if (mult)
+      for (size_t j = 0; j < n; j++) o[j] = mul_shoup(o[j], w, w_shoup, p);
   }
 }
 

@@ -23,6 +23,11 @@ static fsn_status he_keys(fsn_2pc *p, fsn_he **he) {
   return st;
 }
 
+static fsn_status he_setup(fsn_2pc *p) {
+  fsn_he *he;
+  return he_keys(p, &he);
+}
+
 static fsn_status he_conv2d(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight, const uint64_t *bias,
                             const fsn_conv2d_shape *s, unsigned client_bits) {
   fsn_he *he;
@@ -40,13 +45,19 @@ static fsn_status he_fc(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64
 }
 
 static const fsn_linear_backend backends[] = {
+    {.name = "he", .conv2d = he_conv2d, .fc = he_fc, .setup = he_setup},
     {.name = "vcot", .conv2d = fsn_linear_conv2d_narrow, .fc = vcot_fc},
-    {.name = "he", .conv2d = he_conv2d, .fc = he_fc},
 };
 
 enum { N_BACKENDS = sizeof backends / sizeof backends[0] };
 
 const fsn_linear_backend *fsn_linear_backend_at(size_t i) { return i < N_BACKENDS ? &backends[i] : NULL; }
+
+const fsn_linear_backend *fsn_linear_backend_default(unsigned ell) { return &backends[ell <= FSN_HE_MAX_ELL ? 0 : 1]; }
+
+const fsn_linear_backend *fsn_linear_backend_resolve(const char *name, unsigned ell) {
+  return !name || !*name ? fsn_linear_backend_default(ell) : fsn_linear_backend_find(name);
+}
 
 const fsn_linear_backend *fsn_linear_backend_find(const char *name) {
   if (!name || !*name) return &backends[0];

@@ -194,8 +194,8 @@ static fsn_status run_step(void *arg, const fsn_nn_step *step, void *const *t) {
 }
 
 /* The backend named in the options, or FSN_E_INVALID listing the known ones. */
-static fsn_status find_backend(const char *name, const fsn_linear_backend **out) {
-  if ((*out = fsn_linear_backend_find(name))) return FSN_OK;
+static fsn_status find_backend(const char *name, unsigned ell, const fsn_linear_backend **out) {
+  if ((*out = fsn_linear_backend_resolve(name, ell))) return FSN_OK;
   char known[256] = "";
   for (size_t i = 0; fsn_linear_backend_at(i); i++) {
     const size_t used = strlen(known);
@@ -214,7 +214,7 @@ fsn_status fsn_secure_run(fsn_2pc *p, const fsn_model *m, uint64_t *out, const u
   if (client && !in) return fsn_fail(FSN_E_INVALID, "secure run: the client must pass its inputs");
   if (opts->trunc != FSN_TRUNC_EXACT && opts->trunc != FSN_TRUNC_APPROX)
     return fsn_fail(FSN_E_INVALID, "secure run: truncation mode must be exact or approximate");
-  fsn_status st = find_backend(opts->linear_backend, &r.linear);
+  fsn_status st = find_backend(opts->linear_backend, fsn_2pc_ell(p), &r.linear);
   if (st != FSN_OK) return st;
   if (opts->linear_costs) memset(opts->linear_costs, 0, L * sizeof *opts->linear_costs);
   uint64_t *share = malloc((batch * in_size + 1) * sizeof *share); /* tensor 0; the walk frees it after use */

@@ -54,6 +54,26 @@ for i in range(20):
 print("20 of 20 images: secure logits equal the fixed-point engine's, bit for bit")
 PY
 
+# 1b. the images above ran through the default linear backend, he; vcot stays selectable end to end (its logits are
+# the same), and a client insisting on another backend than the server's is refused on both sides with a clear line
+main_port=$port
+start_server "$work/vcot.log" "$fusion" server --model "$model" --sessions 2 --reveal logits --backend vcot
+t "$fusion" client --connect 127.0.0.1:$port --index 0-3 --no-fusion --json --logits --backend vcot \
+  >"$work/vcot.json" || fail "secure run with vcot: $(cat "$work/vcot.json")"
+python3 - "$work/vcot.json" "$work/plain.json" <<'PY' || fail "vcot logits differ from the fixed-point engine"
+import json, sys
+client, plain = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+for p in client["predictions"]:
+    assert p["logits"] == plain["logits"][p["index"]], p["index"]
+PY
+t "$fusion" client --connect 127.0.0.1:$port --index 0 --no-fusion --backend he >"$work/mismatch.txt" 2>&1 &&
+  fail "a client asking for he was served by a vcot server"
+grep -q "linear backend 'he'.*'vcot'" "$work/mismatch.txt" || fail "client's mismatch error: $(cat "$work/mismatch.txt")"
+for _ in $(seq 1 100); do grep -q "linear backend" "$work/vcot.log" && break; sleep 0.1; done
+grep -q "asked for the linear backend 'he'; this server runs 'vcot'" "$work/vcot.log" ||
+  fail "server's mismatch error: $(cat "$work/vcot.log")"
+port=$main_port
+
 # the per-layer cost report covers every layer, and the bytes add up to at most the session's total
 python3 - "$work/client.json" <<'PY' || fail "per-layer costs"
 import json, sys
