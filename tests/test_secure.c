@@ -150,306 +150,307 @@ START_TEST(squeezenet_narrow_is_exact) {
   fsn_model *m;
   ck_assert_int_eq(fsn_nn_squeezenet(&m, 5, 35, 8, 10), FSN_OK);
   check_exact(m, 1, 2, 37, 12);
+  fsn_model_destroy(m);
+}
+END_TEST
 
-  /* ResNet-18's layout at reduced size: a 7x7/2 stem, a 3x3/2 max pool, four stages of two basic blocks (3x3 convs,
-   * strided 1x1 shortcuts where the shape changes, residual adds) at widths w, 2w, 4w, 8w, global average pool, fc. */
-  typedef struct small_resnet {
-    fsn_model *m;
-    uint64_t state;
-    float w[64 * 64 * 9 + 64];
-  } small_resnet;
+/* ResNet-18's layout at reduced size: a 7x7/2 stem, a 3x3/2 max pool, four stages of two basic blocks (3x3 convs,
+ * strided 1x1 shortcuts where the shape changes, residual adds) at widths w, 2w, 4w, 8w, global average pool, fc. */
+typedef struct small_resnet {
+  fsn_model *m;
+  uint64_t state;
+  float w[64 * 64 * 9 + 64];
+} small_resnet;
 
-  static size_t sr_add(small_resnet * r, fsn_layer_desc d) {
-    ck_assert_int_eq(fsn_model_add(r->m, &d, NULL), FSN_OK);
-    return fsn_model_num_layers(r->m);
+static size_t sr_add(small_resnet *r, fsn_layer_desc d) {
+  ck_assert_int_eq(fsn_model_add(r->m, &d, NULL), FSN_OK);
+  return fsn_model_num_layers(r->m);
+}
+
+static size_t sr_conv(small_resnet *r, size_t in, size_t out_c, size_t k, size_t stride) {
+  const size_t n = fsn_model_tensor_shape(r->m, in).c * out_c * k * k + out_c;
+  ck_assert_uint_le(n, sizeof r->w / sizeof r->w[0]);
+  for (size_t i = 0; i < n; i++) { /* small weights: activations keep their scale through 20 layers */
+    r->state = r->state * 6364136223846793005ULL + 1442695040888963407ULL;
+    r->w[i] = (float)((double)(r->state >> 40) / (double)(1 << 24) - 0.5) * 0.4f / (float)k;
   }
+  return sr_add(r, (fsn_layer_desc){.kind = FSN_LAYER_CONV,
+                                    .in = in,
+                                    .out_c = out_c,
+                                    .k_h = k,
+                                    .k_w = k,
+                                    .stride_h = stride,
+                                    .stride_w = stride,
+                                    .pad_h = k / 2,
+                                    .pad_w = k / 2,
+                                    .weight = r->w,
+                                    .bias = r->w + n - out_c});
+}
 
-  static size_t sr_conv(small_resnet * r, size_t in, size_t out_c, size_t k, size_t stride) {
-    const size_t n = fsn_model_tensor_shape(r->m, in).c * out_c * k * k + out_c;
-    ck_assert_uint_le(n, sizeof r->w / sizeof r->w[0]);
-    for (size_t i = 0; i < n; i++) { /* small weights: activations keep their scale through 20 layers */
-      r->state = r->state * 6364136223846793005ULL + 1442695040888963407ULL;
-      r->w[i] = (float)((double)(r->state >> 40) / (double)(1 << 24) - 0.5) * 0.4f / (float)k;
+static size_t sr_relu(small_resnet *r, size_t in) {
+  return sr_add(r, (fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = in});
+}
+
+static fsn_model *small_resnet18(size_t width, size_t hw) {
+  small_resnet r = {.state = 7};
+  ck_assert_int_eq(fsn_model_create(&r.m, 3, hw, hw), FSN_OK);
+  size_t t = sr_relu(&r, sr_conv(&r, 0, width, 7, 2));
+  t = sr_add(&r, (fsn_layer_desc){.kind = FSN_LAYER_MAXPOOL,
+                                  .in = t,
+                                  .k_h = 3,
+                                  .k_w = 3,
+                                  .stride_h = 2,
+                                  .stride_w = 2,
+                                  .pad_h = 1,
+                                  .pad_w = 1});
+  for (size_t stage = 0; stage < 4; stage++)
+    for (size_t i = 0; i < 2; i++) {
+      const size_t stride = stage > 0 && i == 0 ? 2 : 1, w = width << stage;
+      const size_t in = t, in_c = fsn_model_tensor_shape(r.m, in).c;
+      size_t b = sr_conv(&r, sr_relu(&r, sr_conv(&r, in, w, 3, stride)), w, 3, 1);
+      const size_t shortcut = stride != 1 || in_c != w ? sr_conv(&r, in, w, 1, stride) : in;
+      t = sr_relu(&r, sr_add(&r, (fsn_layer_desc){.kind = FSN_LAYER_ADD, .in = b, .in2 = shortcut}));
     }
-    return sr_add(r, (fsn_layer_desc){.kind = FSN_LAYER_CONV,
-                                      .in = in,
-                                      .out_c = out_c,
-                                      .k_h = k,
-                                      .k_w = k,
-                                      .stride_h = stride,
-                                      .stride_w = stride,
-                                      .pad_h = k / 2,
-                                      .pad_w = k / 2,
-                                      .weight = r->w,
-                                      .bias = r->w + n - out_c});
+  t = sr_add(&r, (fsn_layer_desc){.kind = FSN_LAYER_GLOBAL_AVGPOOL, .in = t});
+  t = sr_add(&r, (fsn_layer_desc){.kind = FSN_LAYER_FLATTEN, .in = t});
+  const size_t f = fsn_model_tensor_shape(r.m, t).c;
+  for (size_t i = 0; i < 10 * f + 10; i++) r.w[i] = (float)((int)(i % 7) - 3) * 0.05f;
+  sr_add(&r, (fsn_layer_desc){.kind = FSN_LAYER_FC, .in = t, .out_c = 10, .weight = r.w, .bias = r.w + 10 * f});
+  return r.m;
+}
+
+/* The ResNet-18 layout at reduced channels (width 8, 32 x 32 inputs) through the default backend, he: equal to the
+ * fixed engine bit for bit (every conv shape kind of ResNet-18: 7x7/2, 3x3, 3x3/2, 1x1/2, and the fc). */
+START_TEST(resnet18_shape_with_he_is_exact) {
+  if (fsn_isa_active() == FSN_ISA_REF) return; /* see builtin_4layer_is_exact */
+  fsn_model *m = small_resnet18(8, 32);
+  ck_assert_int_eq(fsn_model_quantize(m, 37, 12), FSN_OK);
+  ck_assert_uint_eq(fsn_model_num_layers(m), 1 + 1 + 1 + 8 * 5 + 3 + 3);
+  run_case c = run_secure(m, 2, 2, (fsn_secure_opts){.input_bits = 13, .linear_backend = "he"});
+  expect_fixed(&c);
+  free_case(&c);
+  fsn_model_destroy(m);
+}
+END_TEST
+
+START_TEST(every_layer_kind_is_exact) {
+  fsn_model *m = fsn_test_model_every_layer(2, 8, 8, 5, 0.5);
+  check_exact(m, 3, 2, 37, 12);
+  check_exact(m, 2, 1, 32, 8);
+  fsn_model_destroy(m);
+}
+END_TEST
+
+START_TEST(builtin_4layer_is_exact) {
+  /* At the ref level every AES block goes through the constant-time bitsliced reference (about a thousand times
+   * slower than AES-NI), which makes a whole network take minutes; the protocol logic is the same at every level
+   * and the small every-layer model above runs at ref too. */
+  if (fsn_isa_active() == FSN_ISA_REF) {
+    fprintf(stderr, "builtin_4layer_is_exact: not run at FSN_ISA=ref (reference AES too slow for a full network)\n");
+    return;
   }
+  fsn_model *m;
+  ck_assert_int_eq(fsn_model_builtin(&m, "4layer", 3), FSN_OK);
+  check_exact(m, 2, 2, 37, 12);
+  fsn_model_destroy(m);
+}
+END_TEST
 
-  static size_t sr_relu(small_resnet * r, size_t in) {
-    return sr_add(r, (fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = in});
+/* ---- sessions ---- */
+
+typedef struct session_case {
+  fsn_model *m;
+  fsn_sampleset set;
+  fsn_card received;
+  size_t n_queries;
+  unsigned R;
+  size_t B;
+  uint8_t *query_pixels;
+  fsn_mc_report report;
+  fsn_status check, st[2];
+  bool server_saw_pass;
+  int tamper;                                  /* the server alters position 0's outputs */
+  const char *server_backend, *client_backend; /* NULL: the defaults (the client follows the card) */
+  char error[2][256];                          /* each party's last error message */
+} session_case;
+
+static void tamper_first(size_t layer, const uint64_t *in, uint64_t *out, size_t batch, size_t out_size, void *arg) {
+  const session_case *c = arg;
+  (void)in, (void)batch;
+  if (layer + 1 == fsn_model_num_layers(c->m))
+    for (size_t k = 0; k < out_size; k++) out[k] += (uint64_t)(k + 1) << 20; /* position 0: another label */
+}
+
+static void session_server(fsn_channel **chs, size_t n, void *arg) {
+  session_case *c = arg;
+  fsn_card card;
+  fsn_status st = fsn_card_make(&card, c->m, "every-layer", &c->set, true, 0);
+  if (c->server_backend) snprintf(card.linear_backend, sizeof card.linear_backend, "%s", c->server_backend);
+  if (st == FSN_OK) st = fsn_card_send(chs[0], &card, c->m);
+  fsn_secure_opts o = {.tamper = c->tamper ? tamper_first : NULL, .tamper_arg = c, .linear_backend = c->server_backend};
+  if (st == FSN_OK) st = fsn_serve_batch(chs, n, c->m, 1000, &o, NULL, &c->server_saw_pass);
+  fsn_card_free(&card);
+  c->st[0] = st;
+  snprintf(c->error[0], sizeof c->error[0], "%s", fsn_last_error());
+}
+
+static void session_client(fsn_channel **chs, size_t n, void *arg) {
+  session_case *c = arg;
+  fsn_status st = fsn_card_recv(chs[0], &c->received);
+  fsn_mc_plan plan = {0};
+  if (st == FSN_OK) st = fsn_mc_plan_create(&plan, c->n_queries, c->R, c->B, c->set.images.count);
+  fsn_shape is = fsn_model_input_shape(c->received.arch), os = fsn_model_output_shape(c->received.arch);
+  size_t in_size = is.c * is.h * is.w, out_size = os.c * os.h * os.w;
+  uint64_t *x = malloc(plan.N * in_size * 8 + 8), *y = malloc(plan.N * out_size * 8 + 8);
+  for (size_t p = 0; st == FSN_OK && p < plan.N; p++) {
+    size_t idx;
+    const uint8_t *px = fsn_mc_plan_source(&plan, p, &idx) == FSN_MC_QUERY ? c->query_pixels + idx * in_size
+                                                                           : c->set.images.pixels + idx * in_size;
+    fsn_nn_pixels_to_fixed(x + p * in_size, px, in_size, c->received.ell, c->received.scale);
   }
-
-  static fsn_model *small_resnet18(size_t width, size_t hw) {
-    small_resnet r = {.state = 7};
-    ck_assert_int_eq(fsn_model_create(&r.m, 3, hw, hw), FSN_OK);
-    size_t t = sr_relu(&r, sr_conv(&r, 0, width, 7, 2));
-    t = sr_add(&r, (fsn_layer_desc){.kind = FSN_LAYER_MAXPOOL,
-                                    .in = t,
-                                    .k_h = 3,
-                                    .k_w = 3,
-                                    .stride_h = 2,
-                                    .stride_w = 2,
-                                    .pad_h = 1,
-                                    .pad_w = 1});
-    for (size_t stage = 0; stage < 4; stage++)
-      for (size_t i = 0; i < 2; i++) {
-        const size_t stride = stage > 0 && i == 0 ? 2 : 1, w = width << stage;
-        const size_t in = t, in_c = fsn_model_tensor_shape(r.m, in).c;
-        size_t b = sr_conv(&r, sr_relu(&r, sr_conv(&r, in, w, 3, stride)), w, 3, 1);
-        const size_t shortcut = stride != 1 || in_c != w ? sr_conv(&r, in, w, 1, stride) : in;
-        t = sr_relu(&r, sr_add(&r, (fsn_layer_desc){.kind = FSN_LAYER_ADD, .in = b, .in2 = shortcut}));
-      }
-    t = sr_add(&r, (fsn_layer_desc){.kind = FSN_LAYER_GLOBAL_AVGPOOL, .in = t});
-    t = sr_add(&r, (fsn_layer_desc){.kind = FSN_LAYER_FLATTEN, .in = t});
-    const size_t f = fsn_model_tensor_shape(r.m, t).c;
-    for (size_t i = 0; i < 10 * f + 10; i++) r.w[i] = (float)((int)(i % 7) - 3) * 0.05f;
-    sr_add(&r, (fsn_layer_desc){.kind = FSN_LAYER_FC, .in = t, .out_c = 10, .weight = r.w, .bias = r.w + 10 * f});
-    return r.m;
+  const fsn_secure_opts o = {.linear_backend = c->client_backend};
+  if (st == FSN_OK) st = fsn_client_batch(chs, n, &c->received, x, plan.N, y, &o, NULL);
+  if (st == FSN_OK) {
+    fsn_mc_expect e = {.labels = c->received.predictions, .committed = true};
+    c->check = fsn_mc_check(&plan, y, out_size, c->received.ell, &e, &c->report);
+    st = fsn_client_verdict(chs[0], c->check == FSN_OK);
   }
+  free(x), free(y);
+  fsn_mc_plan_destroy(&plan);
+  c->st[1] = st;
+  snprintf(c->error[1], sizeof c->error[1], "%s", fsn_last_error());
+}
 
-  /* The ResNet-18 layout at reduced channels (width 8, 32 x 32 inputs) through the default backend, he: equal to the
-   * fixed engine bit for bit (every conv shape kind of ResNet-18: 7x7/2, 3x3, 3x3/2, 1x1/2, and the fc). */
-  START_TEST(resnet18_shape_with_he_is_exact) {
-    if (fsn_isa_active() == FSN_ISA_REF) return; /* see builtin_4layer_is_exact */
-    fsn_model *m = small_resnet18(8, 32);
-    ck_assert_int_eq(fsn_model_quantize(m, 37, 12), FSN_OK);
-    ck_assert_uint_eq(fsn_model_num_layers(m), 1 + 1 + 1 + 8 * 5 + 3 + 3);
-    run_case c = run_secure(m, 2, 2, (fsn_secure_opts){.input_bits = 13, .linear_backend = "he"});
-    expect_fixed(&c);
-    free_case(&c);
-    fsn_model_destroy(m);
-  }
-  END_TEST
+static void run_session_with(int tamper, session_case *c, const char *server_backend, const char *client_backend) {
+  *c = (session_case){.n_queries = 2,
+                      .R = 2,
+                      .B = 3,
+                      .tamper = tamper,
+                      .server_backend = server_backend,
+                      .client_backend = client_backend};
+  c->m = fsn_test_model_every_layer(1, 6, 6, 4, 0.5);
+  ck_assert_int_eq(fsn_model_quantize(c->m, 37, 12), FSN_OK);
+  fsn_images im = {.count = 10, .channels = 1, .rows = 6, .cols = 6, .pixels = malloc(360)};
+  fsn_labels lb = {.count = 10, .labels = malloc(10)};
+  fsn_test_fill(im.pixels, 360);
+  for (int i = 0; i < 10; i++) lb.labels[i] = (uint8_t)(i % 4);
+  size_t index[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  ck_assert_int_eq(fsn_sampleset_build(&c->set, "test-set", &im, &lb, index, 10, NULL), FSN_OK);
+  c->query_pixels = malloc(2 * 36);
+  fsn_test_fill(c->query_pixels, 72);
+  fsn_test_net_opts o = {.channels = 2};
+  fsn_test_two_party_ex(&o, session_server, c, session_client, c);
+  free(im.pixels), free(lb.labels);
+}
 
-  START_TEST(every_layer_kind_is_exact) {
-    fsn_model *m = fsn_test_model_every_layer(2, 8, 8, 5, 0.5);
-    check_exact(m, 3, 2, 37, 12);
-    check_exact(m, 2, 1, 32, 8);
-    fsn_model_destroy(m);
-  }
-  END_TEST
+static void run_session(int tamper, session_case *c) { run_session_with(tamper, c, NULL, NULL); }
 
-  START_TEST(builtin_4layer_is_exact) {
-    /* At the ref level every AES block goes through the constant-time bitsliced reference (about a thousand times
-     * slower than AES-NI), which makes a whole network take minutes; the protocol logic is the same at every level
-     * and the small every-layer model above runs at ref too. */
-    if (fsn_isa_active() == FSN_ISA_REF) {
-      fprintf(stderr, "builtin_4layer_is_exact: not run at FSN_ISA=ref (reference AES too slow for a full network)\n");
-      return;
-    }
-    fsn_model *m;
-    ck_assert_int_eq(fsn_model_builtin(&m, "4layer", 3), FSN_OK);
-    check_exact(m, 2, 2, 37, 12);
-    fsn_model_destroy(m);
-  }
-  END_TEST
+static void end_session(session_case *c) {
+  fsn_card_free(&c->received);
+  fsn_sampleset_free(&c->set);
+  fsn_model_destroy(c->m);
+  free(c->query_pixels);
+}
 
-  /* ---- sessions ---- */
+START_TEST(honest_session_passes) {
+  session_case c;
+  run_session(0, &c);
+  ck_assert_int_eq(c.st[0], FSN_OK);
+  ck_assert_int_eq(c.st[1], FSN_OK);
+  ck_assert_int_eq(c.check, FSN_OK);
+  ck_assert(c.server_saw_pass);
+  uint8_t hash[32];
+  ck_assert_int_eq(fsn_model_hash(c.m, hash), FSN_OK);
+  ck_assert(!memcmp(hash, c.received.model_hash, 32));
+  ck_assert(!memcmp(c.set.set_hash, c.received.set_hash, 32));
+  ck_assert_uint_eq(fsn_model_num_layers(c.received.arch), fsn_model_num_layers(c.m));
+  ck_assert_ptr_nonnull(c.received.predictions);
+  end_session(&c);
+}
+END_TEST
 
-  typedef struct session_case {
-    fsn_model *m;
-    fsn_sampleset set;
-    fsn_card received;
-    size_t n_queries;
-    unsigned R;
-    size_t B;
-    uint8_t *query_pixels;
-    fsn_mc_report report;
-    fsn_status check, st[2];
-    bool server_saw_pass;
-    int tamper;                                  /* the server alters position 0's outputs */
-    const char *server_backend, *client_backend; /* NULL: the defaults (the client follows the card) */
-    char error[2][256];                          /* each party's last error message */
-  } session_case;
-
-  static void tamper_first(size_t layer, const uint64_t *in, uint64_t *out, size_t batch, size_t out_size, void *arg) {
-    const session_case *c = arg;
-    (void)in, (void)batch;
-    if (layer + 1 == fsn_model_num_layers(c->m))
-      for (size_t k = 0; k < out_size; k++) out[k] += (uint64_t)(k + 1) << 20; /* position 0: another label */
-  }
-
-  static void session_server(fsn_channel * *chs, size_t n, void *arg) {
-    session_case *c = arg;
-    fsn_card card;
-    fsn_status st = fsn_card_make(&card, c->m, "every-layer", &c->set, true, 0);
-    if (c->server_backend) snprintf(card.linear_backend, sizeof card.linear_backend, "%s", c->server_backend);
-    if (st == FSN_OK) st = fsn_card_send(chs[0], &card, c->m);
-    fsn_secure_opts o = {
-        .tamper = c->tamper ? tamper_first : NULL, .tamper_arg = c, .linear_backend = c->server_backend};
-    if (st == FSN_OK) st = fsn_serve_batch(chs, n, c->m, 1000, &o, NULL, &c->server_saw_pass);
-    fsn_card_free(&card);
-    c->st[0] = st;
-    snprintf(c->error[0], sizeof c->error[0], "%s", fsn_last_error());
-  }
-
-  static void session_client(fsn_channel * *chs, size_t n, void *arg) {
-    session_case *c = arg;
-    fsn_status st = fsn_card_recv(chs[0], &c->received);
-    fsn_mc_plan plan = {0};
-    if (st == FSN_OK) st = fsn_mc_plan_create(&plan, c->n_queries, c->R, c->B, c->set.images.count);
-    fsn_shape is = fsn_model_input_shape(c->received.arch), os = fsn_model_output_shape(c->received.arch);
-    size_t in_size = is.c * is.h * is.w, out_size = os.c * os.h * os.w;
-    uint64_t *x = malloc(plan.N * in_size * 8 + 8), *y = malloc(plan.N * out_size * 8 + 8);
-    for (size_t p = 0; st == FSN_OK && p < plan.N; p++) {
-      size_t idx;
-      const uint8_t *px = fsn_mc_plan_source(&plan, p, &idx) == FSN_MC_QUERY ? c->query_pixels + idx * in_size
-                                                                             : c->set.images.pixels + idx * in_size;
-      fsn_nn_pixels_to_fixed(x + p * in_size, px, in_size, c->received.ell, c->received.scale);
-    }
-    const fsn_secure_opts o = {.linear_backend = c->client_backend};
-    if (st == FSN_OK) st = fsn_client_batch(chs, n, &c->received, x, plan.N, y, &o, NULL);
-    if (st == FSN_OK) {
-      fsn_mc_expect e = {.labels = c->received.predictions, .committed = true};
-      c->check = fsn_mc_check(&plan, y, out_size, c->received.ell, &e, &c->report);
-      st = fsn_client_verdict(chs[0], c->check == FSN_OK);
-    }
-    free(x), free(y);
-    fsn_mc_plan_destroy(&plan);
-    c->st[1] = st;
-    snprintf(c->error[1], sizeof c->error[1], "%s", fsn_last_error());
-  }
-
-  static void run_session_with(int tamper, session_case *c, const char *server_backend, const char *client_backend) {
-    *c = (session_case){.n_queries = 2,
-                        .R = 2,
-                        .B = 3,
-                        .tamper = tamper,
-                        .server_backend = server_backend,
-                        .client_backend = client_backend};
-    c->m = fsn_test_model_every_layer(1, 6, 6, 4, 0.5);
-    ck_assert_int_eq(fsn_model_quantize(c->m, 37, 12), FSN_OK);
-    fsn_images im = {.count = 10, .channels = 1, .rows = 6, .cols = 6, .pixels = malloc(360)};
-    fsn_labels lb = {.count = 10, .labels = malloc(10)};
-    fsn_test_fill(im.pixels, 360);
-    for (int i = 0; i < 10; i++) lb.labels[i] = (uint8_t)(i % 4);
-    size_t index[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
-    ck_assert_int_eq(fsn_sampleset_build(&c->set, "test-set", &im, &lb, index, 10, NULL), FSN_OK);
-    c->query_pixels = malloc(2 * 36);
-    fsn_test_fill(c->query_pixels, 72);
-    fsn_test_net_opts o = {.channels = 2};
-    fsn_test_two_party_ex(&o, session_server, c, session_client, c);
-    free(im.pixels), free(lb.labels);
-  }
-
-  static void run_session(int tamper, session_case *c) { run_session_with(tamper, c, NULL, NULL); }
-
-  static void end_session(session_case * c) {
-    fsn_card_free(&c->received);
-    fsn_sampleset_free(&c->set);
-    fsn_model_destroy(c->m);
-    free(c->query_pixels);
-  }
-
-  START_TEST(honest_session_passes) {
+/* The backend travels in the card and the batch request: a client without a choice follows the card (and the
+ * session passes its checks through that backend); a client insisting on another one is refused on both sides with
+ * an error naming both, before any protocol message. */
+START_TEST(linear_backend_is_agreed_at_the_handshake) {
+  for (size_t i = 0; fsn_linear_backend_at(i); i++) {
+    const char *name = fsn_linear_backend_at(i)->name, *other = fsn_linear_backend_at(i ? 0 : 1)->name;
     session_case c;
-    run_session(0, &c);
+    run_session_with(0, &c, name, NULL);
+    ck_assert_str_eq(c.received.linear_backend, name);
     ck_assert_int_eq(c.st[0], FSN_OK);
     ck_assert_int_eq(c.st[1], FSN_OK);
     ck_assert_int_eq(c.check, FSN_OK);
-    ck_assert(c.server_saw_pass);
-    uint8_t hash[32];
-    ck_assert_int_eq(fsn_model_hash(c.m, hash), FSN_OK);
-    ck_assert(!memcmp(hash, c.received.model_hash, 32));
-    ck_assert(!memcmp(c.set.set_hash, c.received.set_hash, 32));
-    ck_assert_uint_eq(fsn_model_num_layers(c.received.arch), fsn_model_num_layers(c.m));
-    ck_assert_ptr_nonnull(c.received.predictions);
+    end_session(&c);
+    run_session_with(0, &c, name, other);
+    for (int r = 0; r < 2; r++) {
+      ck_assert_int_eq(c.st[r], FSN_E_MISMATCH);
+      ck_assert_msg(strstr(c.error[r], name) && strstr(c.error[r], other), "%s", c.error[r]);
+    }
     end_session(&c);
   }
-  END_TEST
+}
+END_TEST
 
-  /* The backend travels in the card and the batch request: a client without a choice follows the card (and the
-   * session passes its checks through that backend); a client insisting on another one is refused on both sides with
-   * an error naming both, before any protocol message. */
-  START_TEST(linear_backend_is_agreed_at_the_handshake) {
-    for (size_t i = 0; fsn_linear_backend_at(i); i++) {
-      const char *name = fsn_linear_backend_at(i)->name, *other = fsn_linear_backend_at(i ? 0 : 1)->name;
-      session_case c;
-      run_session_with(0, &c, name, NULL);
-      ck_assert_str_eq(c.received.linear_backend, name);
-      ck_assert_int_eq(c.st[0], FSN_OK);
-      ck_assert_int_eq(c.st[1], FSN_OK);
-      ck_assert_int_eq(c.check, FSN_OK);
-      end_session(&c);
-      run_session_with(0, &c, name, other);
-      for (int r = 0; r < 2; r++) {
-        ck_assert_int_eq(c.st[r], FSN_E_MISMATCH);
-        ck_assert_msg(strstr(c.error[r], name) && strstr(c.error[r], other), "%s", c.error[r]);
-      }
-      end_session(&c);
-    }
-  }
-  END_TEST
+START_TEST(tampering_server_is_caught) {
+  session_case c;
+  run_session(1, &c);
+  ck_assert_int_eq(c.st[0], FSN_OK);
+  ck_assert_int_eq(c.st[1], FSN_OK);
+  ck_assert_int_eq(c.check, FSN_E_CHEATING);
+  ck_assert(!c.report.replicas_ok || !c.report.public_ok);
+  ck_assert(!c.server_saw_pass);
+  end_session(&c);
+}
+END_TEST
 
-  START_TEST(tampering_server_is_caught) {
-    session_case c;
-    run_session(1, &c);
-    ck_assert_int_eq(c.st[0], FSN_OK);
-    ck_assert_int_eq(c.st[1], FSN_OK);
-    ck_assert_int_eq(c.check, FSN_E_CHEATING);
-    ck_assert(!c.report.replicas_ok || !c.report.public_ok);
-    ck_assert(!c.server_saw_pass);
-    end_session(&c);
+START_TEST(corrupt_architecture_is_rejected) {
+  fsn_model *m = fsn_test_model_every_layer(1, 6, 6, 4, 0.5), *back;
+  uint8_t *buf;
+  size_t len;
+  ck_assert_int_eq(fsn_arch_encode(m, &buf, &len), FSN_OK);
+  ck_assert_int_eq(fsn_arch_decode(&back, buf, len), FSN_OK);
+  ck_assert_uint_eq(fsn_model_num_layers(back), fsn_model_num_layers(m));
+  fsn_model_destroy(back);
+  for (size_t cut = 0; cut < len; cut += 7) ck_assert_int_eq(fsn_arch_decode(&back, buf, cut), FSN_E_PROTOCOL);
+  buf[16] = 99; /* the first layer's kind */
+  ck_assert_int_eq(fsn_arch_decode(&back, buf, len), FSN_E_PROTOCOL);
+  free(buf);
+  fsn_model_destroy(m);
+  /* the CNN-family operators' options (groups, ceil_mode, count_include_pad, clip bounds) survive the card */
+  m = fsn_test_model_cnn_ops(3, 9, 7, 4, 0.5);
+  ck_assert_int_eq(fsn_arch_encode(m, &buf, &len), FSN_OK);
+  ck_assert_int_eq(fsn_arch_decode(&back, buf, len), FSN_OK);
+  ck_assert_uint_eq(fsn_model_num_layers(back), fsn_model_num_layers(m));
+  for (size_t i = 0; i < fsn_model_num_layers(m); i++) {
+    const fsn_layer *a = fsn_model_layer(m, i), *b = fsn_model_layer(back, i);
+    ck_assert(a->desc.kind == b->desc.kind && a->desc.groups == b->desc.groups &&
+              a->desc.ceil_mode == b->desc.ceil_mode && a->desc.exclude_pad == b->desc.exclude_pad);
+    ck_assert(a->desc.clip_lo == b->desc.clip_lo && a->desc.clip_hi == b->desc.clip_hi);
+    ck_assert(a->out_shape.c == b->out_shape.c && a->out_shape.h == b->out_shape.h && a->out_shape.w == b->out_shape.w);
   }
-  END_TEST
+  fsn_model_destroy(back);
+  for (size_t cut = 0; cut < len; cut += 5) ck_assert_int_eq(fsn_arch_decode(&back, buf, cut), FSN_E_PROTOCOL);
+  free(buf);
+  fsn_model_destroy(m);
+}
+END_TEST
 
-  START_TEST(corrupt_architecture_is_rejected) {
-    fsn_model *m = fsn_test_model_every_layer(1, 6, 6, 4, 0.5), *back;
-    uint8_t *buf;
-    size_t len;
-    ck_assert_int_eq(fsn_arch_encode(m, &buf, &len), FSN_OK);
-    ck_assert_int_eq(fsn_arch_decode(&back, buf, len), FSN_OK);
-    ck_assert_uint_eq(fsn_model_num_layers(back), fsn_model_num_layers(m));
-    fsn_model_destroy(back);
-    for (size_t cut = 0; cut < len; cut += 7) ck_assert_int_eq(fsn_arch_decode(&back, buf, cut), FSN_E_PROTOCOL);
-    buf[16] = 99; /* the first layer's kind */
-    ck_assert_int_eq(fsn_arch_decode(&back, buf, len), FSN_E_PROTOCOL);
-    free(buf);
-    fsn_model_destroy(m);
-    /* the CNN-family operators' options (groups, ceil_mode, count_include_pad, clip bounds) survive the card */
-    m = fsn_test_model_cnn_ops(3, 9, 7, 4, 0.5);
-    ck_assert_int_eq(fsn_arch_encode(m, &buf, &len), FSN_OK);
-    ck_assert_int_eq(fsn_arch_decode(&back, buf, len), FSN_OK);
-    ck_assert_uint_eq(fsn_model_num_layers(back), fsn_model_num_layers(m));
-    for (size_t i = 0; i < fsn_model_num_layers(m); i++) {
-      const fsn_layer *a = fsn_model_layer(m, i), *b = fsn_model_layer(back, i);
-      ck_assert(a->desc.kind == b->desc.kind && a->desc.groups == b->desc.groups &&
-                a->desc.ceil_mode == b->desc.ceil_mode && a->desc.exclude_pad == b->desc.exclude_pad);
-      ck_assert(a->desc.clip_lo == b->desc.clip_lo && a->desc.clip_hi == b->desc.clip_hi);
-      ck_assert(a->out_shape.c == b->out_shape.c && a->out_shape.h == b->out_shape.h &&
-                a->out_shape.w == b->out_shape.w);
-    }
-    fsn_model_destroy(back);
-    for (size_t cut = 0; cut < len; cut += 5) ck_assert_int_eq(fsn_arch_decode(&back, buf, cut), FSN_E_PROTOCOL);
-    free(buf);
-    fsn_model_destroy(m);
-  }
-  END_TEST
-
-  int main(void) {
-    Suite *s = suite_create("secure");
-    TCase *tc = tcase_create("secure");
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, every_layer_kind_is_exact);
-    tcase_add_test(tc, cnn_ops_are_exact);
-    tcase_add_test(tc, squeezenet_narrow_is_exact);
-    tcase_add_test(tc, builtin_4layer_is_exact);
-    tcase_add_test(tc, linear_backend_is_chosen_by_name);
-    tcase_add_test(tc, linear_backend_is_agreed_at_the_handshake);
-    tcase_add_test(tc, resnet18_shape_with_he_is_exact);
-    tcase_add_test(tc, he_backend_is_exact);
-    tcase_add_test(tc, honest_session_passes);
-    tcase_add_test(tc, tampering_server_is_caught);
-    tcase_add_test(tc, corrupt_architecture_is_rejected);
-    suite_add_tcase(s, tc);
-    return fsn_test_main(s);
-  }
+int main(void) {
+  Suite *s = suite_create("secure");
+  TCase *tc = tcase_create("secure");
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, every_layer_kind_is_exact);
+  tcase_add_test(tc, cnn_ops_are_exact);
+  tcase_add_test(tc, squeezenet_narrow_is_exact);
+  tcase_add_test(tc, builtin_4layer_is_exact);
+  tcase_add_test(tc, linear_backend_is_chosen_by_name);
+  tcase_add_test(tc, linear_backend_is_agreed_at_the_handshake);
+  tcase_add_test(tc, resnet18_shape_with_he_is_exact);
+  tcase_add_test(tc, he_backend_is_exact);
+  tcase_add_test(tc, honest_session_passes);
+  tcase_add_test(tc, tampering_server_is_caught);
+  tcase_add_test(tc, corrupt_architecture_is_rejected);
+  suite_add_tcase(s, tc);
+  return fsn_test_main(s);
+}
