@@ -18,12 +18,17 @@ static fsn_status cross_products(fsn_nl_thr *t, bool as_sender, fsn_nl_triples *
   const size_t n = tr->n;
   fsn_status st;
   if (as_sender) {
-    if ((st = fsn_ot_rot_send(t->snd, m0, m1, n)) != FSN_OK) return st;
+    st = t->silent ? fsn_ot_rrot_send(t->snd, m0, m1, n) : fsn_ot_rot_send(t->snd, m0, m1, n);
+    if (st != FSN_OK) return st;
     for (size_t i = 0; i < n; i++) {
       const uint8_t x0 = m0[16 * i], x1 = m1[16 * i], d = x0 ^ x1;
       tr->b1[i] = d & 1, tr->b2[i] = d >> 1 & 1;
       tr->c1[i] ^= x0 & 1, tr->c2[i] ^= x0 >> 1 & 1;
     }
+  } else if (t->silent) { /* the random choice bits are this party's shares of a: no correction bits */
+    if ((st = fsn_ot_rrot_recv(t->rcv, m0, packed, n)) != FSN_OK) return st;
+    fsn_bits_unpack(tr->a, packed, n);
+    for (size_t i = 0; i < n; i++) tr->c1[i] ^= m0[16 * i] & 1, tr->c2[i] ^= m0[16 * i] >> 1 & 1;
   } else {
     fsn_bits_pack(packed, tr->a, n);
     if ((st = fsn_ot_rot_recv(t->rcv, m0, packed, n)) != FSN_OK) return st;
@@ -43,7 +48,7 @@ fsn_status fsn_nl_triples_make(fsn_nl_thr *t, fsn_nl_triples *tr, size_t n) {
   }
   tr->a = mem, tr->b1 = mem + n, tr->b2 = mem + 2 * n, tr->c1 = mem + 3 * n, tr->c2 = mem + 4 * n;
   mem = NULL;
-  fsn_nl_random_bits(t, tr->a, n);
+  if (!t->silent) fsn_nl_random_bits(t, tr->a, n);
   /* Direction A: server sends, client receives; then direction B. b_j of this party comes from its sender side. */
   const bool server = fsn_nl_server(t);
   if ((st = cross_products(t, server, tr, m0, m1, packed)) != FSN_OK) goto done;
@@ -57,25 +62,32 @@ done:
 
 fsn_status fsn_nl_and2(fsn_nl_thr *t, uint8_t *z1, uint8_t *z2, const uint8_t *x, const uint8_t *y1, const uint8_t *y2,
                        size_t n, const fsn_nl_triples *tr, size_t off) {
-  const size_t k = y2 ? 3 : 2;
-  uint8_t *mine = calloc(2 * k * n + 1, 1);
+  return fsn_nl_and2_part(t, z1, z2, x, y1, y2, n, y2 ? n : 0, tr, off);
+}
+
+fsn_status fsn_nl_and2_part(fsn_nl_thr *t, uint8_t *z1, uint8_t *z2, const uint8_t *x, const uint8_t *y1,
+                            const uint8_t *y2, size_t n, size_t n2, const fsn_nl_triples *tr, size_t off) {
+  const size_t k = 2 * n + n2;
+  uint8_t *mine = calloc(2 * k + 1, 1);
   if (!mine) return fsn_fail(FSN_E_NOMEM, "AND of %zu bits", n);
-  uint8_t *theirs = mine + k * n;
+  uint8_t *theirs = mine + k;
   const uint8_t *a = tr->a + off, *b1 = tr->b1 + off, *b2 = tr->b2 + off, *c1 = tr->c1 + off, *c2 = tr->c2 + off;
   for (size_t i = 0; i < n; i++) {
     mine[i] = x[i] ^ a[i];
     mine[n + i] = y1[i] ^ b1[i];
-    if (y2) mine[2 * n + i] = y2[i] ^ b2[i];
+    if (i < n2) mine[2 * n + i] = y2[i] ^ b2[i];
   }
-  fsn_status st = fsn_nl_swap_bits(t, theirs, mine, k * n);
+  fsn_status st = fsn_nl_swap_bits(t, theirs, mine, k);
   if (st == FSN_OK) {
     const uint8_t server = fsn_nl_server(t);
     for (size_t i = 0; i < n; i++) {
       const uint8_t d = mine[i] ^ theirs[i], e1 = mine[n + i] ^ theirs[n + i];
-      const uint8_t e2 = y2 ? mine[2 * n + i] ^ theirs[2 * n + i] : 0;
       const uint8_t ai = a[i];
       z1[i] = c1[i] ^ (d & b1[i]) ^ (e1 & ai) ^ (d & e1 & server);
-      if (y2) z2[i] = c2[i] ^ (d & b2[i]) ^ (e2 & ai) ^ (d & e2 & server);
+      if (i < n2) {
+        const uint8_t e2 = mine[2 * n + i] ^ theirs[2 * n + i];
+        z2[i] = c2[i] ^ (d & b2[i]) ^ (e2 & ai) ^ (d & e2 & server);
+      }
     }
   }
   free(mine);

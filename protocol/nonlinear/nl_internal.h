@@ -18,6 +18,8 @@ typedef struct fsn_nl_thr {
   fsn_cot *snd, *rcv;     /* this party as OT sender / as OT receiver */
   fsn_ot_n1 *nsnd, *nrcv; /* the same, 1-out-of-N */
   fsn_prg prg;
+  bool silent; /* COTs from a silent extension: random-choice COTs cost next to nothing, corrections and
+                * ciphertexts dominate, so the protocols take their silent-OT forms */
 } fsn_nl_thr;
 
 static inline bool fsn_nl_server(const fsn_nl_thr *t) { return t->role == FSN_ROLE_SERVER; }
@@ -50,6 +52,10 @@ void fsn_nl_triples_free(fsn_nl_triples *tr);
  * Outputs may alias inputs. */
 FSN_NODISCARD fsn_status fsn_nl_and2(fsn_nl_thr *t, uint8_t *z1, uint8_t *z2, const uint8_t *x, const uint8_t *y1,
                                      const uint8_t *y2, size_t n, const fsn_nl_triples *tr, size_t off);
+
+/* The same with y2 (and z2) on the first n2 elements only: the bits of the others' second operand are not sent. */
+FSN_NODISCARD fsn_status fsn_nl_and2_part(fsn_nl_thr *t, uint8_t *z1, uint8_t *z2, const uint8_t *x, const uint8_t *y1,
+                                          const uint8_t *y2, size_t n, size_t n2, const fsn_nl_triples *tr, size_t off);
 
 /* Millionaires on one thread: lt (and eq if not NULL) = [a < b], a the server's v, b the client's, q bits. */
 FSN_NODISCARD fsn_status fsn_nl_mill(fsn_nl_thr *t, uint8_t *lt, uint8_t *eq, const uint64_t *v, size_t n, unsigned q);

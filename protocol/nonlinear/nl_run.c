@@ -21,6 +21,7 @@ static void init_thr(fsn_nl_thr *t, fsn_2pc *p, size_t i) {
                     .rcv = fsn_2pc_ot_receiver(p, i),
                     .nsnd = fsn_ot_pack_n1(fsn_2pc_ot_pack(p, i), FSN_OT_SENDER),
                     .nrcv = fsn_ot_pack_n1(fsn_2pc_ot_pack(p, i), FSN_OT_RECEIVER)};
+  t->silent = !strcmp(fsn_cot_name(t->snd), "ferret");
   fsn_prg_seed(&t->prg, seed);
   sodium_memzero(seed, sizeof seed);
 }

@@ -52,6 +52,26 @@ fsn_status fsn_ot_rot_recv(fsn_cot *cot, uint8_t *mc, const uint8_t *choice, siz
   return FSN_OK;
 }
 
+/* Random OT with random choice bits, straight from the extension's random-choice COTs: no correction bit, so on a
+ * silent extension it costs the COTs only. */
+fsn_status fsn_ot_rrot_send(fsn_cot *cot, uint8_t *m0, uint8_t *m1, size_t n) {
+  fsn_status st = fsn_cot_check(cot, FSN_OT_SENDER, n, "fsn_ot_rrot_send");
+  if (st == FSN_OK) st = fsn_cot_rcot_send(cot, m0, n);
+  if (st != FSN_OK) return st;
+  sender_pads(cot, m0, m1, n, cot->tweak);
+  cot->tweak += n;
+  return FSN_OK;
+}
+
+fsn_status fsn_ot_rrot_recv(fsn_cot *cot, uint8_t *mc, uint8_t *choice, size_t n) {
+  fsn_status st = fsn_cot_check(cot, FSN_OT_RECEIVER, n, "fsn_ot_rrot_recv");
+  if (st == FSN_OK) st = fsn_cot_rcot_recv(cot, mc, choice, n);
+  if (st != FSN_OK) return st;
+  tweaked_hash(mc, mc, n, cot->tweak);
+  cot->tweak += n;
+  return FSN_OK;
+}
+
 /* ---- chosen-message and arithmetic OT ---------------------------------------------------------------------------- */
 
 /* The sender's side, per chunk: the COTs, the pads, then `per_ot` ell-bit words per OT made by `fill` from the pads'
