@@ -349,7 +349,26 @@ START_TEST(ferret_costs) {
   run_job(j);
   ck_assert_uint_eq(wire_bytes(j), silent_mill_bytes(n, ell, true));
   free_job(j);
-  free(x), free(b), free(c);
+  /* Known-sign truncation: w = MSB(x_s) OR MSB(x_c) needs only its value mod 2^s (1 + s bits); exact adds the low
+   * carry (millionaires on s bits, lt only) and its B2A in Z_2^ell. */
+  const unsigned s = 12;
+  uint64_t *ref = xcalloc(n, 8);
+  for (size_t i = 0; i < n; i++) x[i] &= fsn_ring_mask(ell) >> 1;
+  fsn_trunc_sar(ref, x, n, ell, s);
+  j = make_job(OP_TRUNC, ell, n, n, x, NULL);
+  j->ot = "ferret", j->warm = true, j->s = s;
+  j->mode = FSN_TRUNC_NONNEG_APPROX;
+  run_job(j);
+  for (size_t i = 0; i < n; i++)
+    ck_assert(open_a(j, i) == ref[i] || open_a(j, i) == ((ref[i] - 1) & fsn_ring_mask(ell)));
+  ck_assert_uint_eq(wire_bytes(j), bytes_of(n) + bytes_of(n * s));
+  j->mode = FSN_TRUNC_NONNEG;
+  run_job(j);
+  for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_a(j, i), ref[i]);
+  ck_assert_uint_eq(wire_bytes(j),
+                    silent_mill_bytes(n, s, false) + bytes_of(n) + bytes_of(n * ell) + bytes_of(n) + bytes_of(n * s));
+  free_job(j);
+  free(x), free(b), free(c), free(ref);
 }
 END_TEST
 
