@@ -96,12 +96,14 @@ FSN_NODISCARD fsn_status fsn_ot_rrot_send(fsn_cot *cot, uint8_t *m0, uint8_t *m1
 FSN_NODISCARD fsn_status fsn_ot_rrot_recv(fsn_cot *cot, uint8_t *mc, uint8_t *choice, size_t n);
 
 /* Chosen-message 1-out-of-2 OT of ell-bit messages: the sender inputs m0[i], m1[i] (reduced mod 2^ell), the receiver
- * gets mc[i]. Per chunk of up to 2^15 OTs: the chunk's COTs, then 2 m ell-bit ciphertexts, packed (one round trip). */
+ * gets mc[i]. Per window of up to 2^18 OTs: the COTs of its chunks (2^15 OTs each), then 2 m ell-bit ciphertexts,
+ * packed, in one frame (one round trip on a silent extension; IKNP's check adds one per chunk). */
 FSN_NODISCARD fsn_status fsn_ot_send(fsn_cot *cot, const uint64_t *m0, const uint64_t *m1, size_t n, unsigned ell);
 FSN_NODISCARD fsn_status fsn_ot_recv(fsn_cot *cot, uint64_t *mc, const uint8_t *choice, size_t n, unsigned ell);
 
 /* Arithmetic correlated OT over Z_2^ell: the sender inputs corr[i] and gets x0[i] (pseudorandom mod 2^ell); the
- * receiver gets x0[i] + c_i * corr[i] mod 2^ell. Per chunk: the COTs, then m ell-bit corrections. x0 may equal corr. */
+ * receiver gets x0[i] + c_i * corr[i] mod 2^ell. Per window: the COTs, then m ell-bit corrections in one frame. x0 may
+ * equal corr. */
 FSN_NODISCARD fsn_status fsn_ot_acot_send(fsn_cot *cot, uint64_t *x0, const uint64_t *corr, size_t n, unsigned ell);
 FSN_NODISCARD fsn_status fsn_ot_acot_recv(fsn_cot *cot, uint64_t *xc, const uint8_t *choice, size_t n, unsigned ell);
 

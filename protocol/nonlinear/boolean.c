@@ -11,36 +11,50 @@ void fsn_nl_triples_free(fsn_nl_triples *tr) {
   if (tr) *tr = (fsn_nl_triples){0};
 }
 
-/* One direction of the triple generation: the OT receiver's choice bits are its shares of a; from the sender's two
- * random messages, bit j of m0 ^ m1 is the sender's share of b_j and the pair (m0, m_choice) shares choice * b_j. */
-static fsn_status cross_products(fsn_nl_thr *t, bool as_sender, fsn_nl_triples *tr, uint8_t *m0, uint8_t *m1,
-                                 uint8_t *packed) {
-  const size_t n = tr->n;
+/* One direction of the triple generation for triples [off, off + n): the OT receiver's choice bits are its shares
+ * of a; from the sender's two random messages, bit j of m0 ^ m1 is the sender's share of b_j and the pair
+ * (m0, m_choice) shares choice * b_j. */
+static fsn_status cross_chunk(fsn_nl_thr *t, bool as_sender, fsn_nl_triples *tr, size_t off, size_t n, uint8_t *m0,
+                              uint8_t *m1, uint8_t *packed) {
+  uint8_t *a = tr->a + off, *b1 = tr->b1 + off, *b2 = tr->b2 + off, *c1 = tr->c1 + off, *c2 = tr->c2 + off;
   fsn_status st;
   if (as_sender) {
     st = t->silent ? fsn_ot_rrot_send(t->snd, m0, m1, n) : fsn_ot_rot_send(t->snd, m0, m1, n);
     if (st != FSN_OK) return st;
     for (size_t i = 0; i < n; i++) {
       const uint8_t x0 = m0[16 * i], x1 = m1[16 * i], d = x0 ^ x1;
-      tr->b1[i] = d & 1, tr->b2[i] = d >> 1 & 1;
-      tr->c1[i] ^= x0 & 1, tr->c2[i] ^= x0 >> 1 & 1;
+      b1[i] = d & 1, b2[i] = d >> 1 & 1;
+      c1[i] ^= x0 & 1, c2[i] ^= x0 >> 1 & 1;
     }
-  } else if (t->silent) { /* the random choice bits are this party's shares of a: no correction bits */
-    if ((st = fsn_ot_rrot_recv(t->rcv, m0, packed, n)) != FSN_OK) return st;
-    fsn_bits_unpack(tr->a, packed, n);
-    for (size_t i = 0; i < n; i++) tr->c1[i] ^= m0[16 * i] & 1, tr->c2[i] ^= m0[16 * i] >> 1 & 1;
-  } else {
-    fsn_bits_pack(packed, tr->a, n);
-    if ((st = fsn_ot_rot_recv(t->rcv, m0, packed, n)) != FSN_OK) return st;
-    for (size_t i = 0; i < n; i++) tr->c1[i] ^= m0[16 * i] & 1, tr->c2[i] ^= m0[16 * i] >> 1 & 1;
+    return FSN_OK;
   }
+  if (t->silent) { /* the random choice bits are this party's shares of a: no correction bits */
+    if ((st = fsn_ot_rrot_recv(t->rcv, m0, packed, n)) != FSN_OK) return st;
+    fsn_bits_unpack(a, packed, n);
+  } else {
+    fsn_bits_pack(packed, a, n);
+    if ((st = fsn_ot_rot_recv(t->rcv, m0, packed, n)) != FSN_OK) return st;
+  }
+  for (size_t i = 0; i < n; i++) c1[i] ^= m0[16 * i] & 1, c2[i] ^= m0[16 * i] >> 1 & 1;
   return FSN_OK;
+}
+
+/* One direction for all triples, a chunk of OTs at a time (the messages never take more than two chunks). */
+static fsn_status cross_products(fsn_nl_thr *t, bool as_sender, fsn_nl_triples *tr, uint8_t *m0, uint8_t *m1,
+                                 uint8_t *packed) {
+  fsn_status st = FSN_OK;
+  for (size_t off = 0; off < tr->n && st == FSN_OK; off += FSN_NL_OT_CHUNK) {
+    const size_t m = tr->n - off < FSN_NL_OT_CHUNK ? tr->n - off : FSN_NL_OT_CHUNK;
+    st = cross_chunk(t, as_sender, tr, off, m, m0, m1, packed);
+  }
+  return st;
 }
 
 fsn_status fsn_nl_triples_make(fsn_nl_thr *t, fsn_nl_triples *tr, size_t n) {
   *tr = (fsn_nl_triples){.n = n};
-  uint8_t *mem = calloc(5 * n + 1, 1), *m0 = malloc(16 * n + 16), *m1 = malloc(16 * n + 16),
-          *packed = malloc(n / 8 + 1);
+  const size_t m = n < FSN_NL_OT_CHUNK ? n : FSN_NL_OT_CHUNK;
+  uint8_t *mem = calloc(5 * n + 1, 1), *m0 = malloc(16 * m + 16), *m1 = malloc(16 * m + 16),
+          *packed = malloc(m / 8 + 1);
   fsn_status st = FSN_OK;
   if (!mem || !m0 || !m1 || !packed) {
     st = fsn_fail(FSN_E_NOMEM, "bit triples: %zu", n);
@@ -156,8 +170,9 @@ typedef struct bool_args {
 
 static fsn_status and_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
   const bool_args *a = arg;
-  for (size_t off = begin; off < end; off += FSN_NL_BLOCK) {
-    const size_t m = end - off < FSN_NL_BLOCK ? end - off : FSN_NL_BLOCK;
+  const size_t blk = fsn_nl_block(t);
+  for (size_t off = begin; off < end; off += blk) {
+    const size_t m = end - off < blk ? end - off : blk;
     fsn_nl_triples tr;
     fsn_status st = fsn_nl_triples_make(t, &tr, m);
     if (st != FSN_OK) return st;
@@ -191,8 +206,9 @@ fsn_status fsn_2pc_b2a(fsn_2pc *p, uint64_t *out, const uint8_t *b, size_t n) {
 
 static fsn_status mux_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
   const bool_args *a = arg;
-  for (size_t off = begin; off < end; off += FSN_NL_BLOCK) {
-    const size_t m = end - off < FSN_NL_BLOCK ? end - off : FSN_NL_BLOCK;
+  const size_t blk = fsn_nl_block(t);
+  for (size_t off = begin; off < end; off += blk) {
+    const size_t m = end - off < blk ? end - off : blk;
     fsn_status st = fsn_nl_mux(t, a->out + off, a->x + off, a->v + off, m);
     if (st != FSN_OK) return st;
   }

@@ -301,7 +301,8 @@ fsn_status fsn_nl_mill(fsn_nl_thr *t, uint8_t *lt, uint8_t *eq, const uint64_t *
   }
   const mill_shape s = shape_of(q);
   /* About 2^15 leaves per block, in multiples of 128 elements so that no OT call but the last pads its chunk. */
-  const size_t block = ((size_t)1 << 15) / s.m / 128 * 128 > 128 ? ((size_t)1 << 15) / s.m / 128 * 128 : 128;
+  size_t block = ((size_t)1 << 15) / s.m / 128 * 128 > 128 ? ((size_t)1 << 15) / s.m / 128 * 128 : 128;
+  if (t->silent) block = FSN_NL_SILENT_BLOCK; /* its working memory is per chunk of OTs, not per block */
   for (size_t off = 0; off < n; off += block) {
     const size_t b = n - off < block ? n - off : block;
     fsn_status st = (t->silent ? mill_block_silent : mill_block)(t, lt + off, eq ? eq + off : NULL, v + off, b, &s);
@@ -314,11 +315,12 @@ fsn_status fsn_nl_mill(fsn_nl_thr *t, uint8_t *lt, uint8_t *eq, const uint64_t *
 fsn_status fsn_nl_msb(fsn_nl_thr *t, uint8_t *msb, const uint64_t *x, size_t n) {
   const unsigned q = t->ell - 1;
   const uint64_t low = fsn_ring_mask(t->ell) >> 1;
-  uint64_t *v = malloc((n < FSN_NL_BLOCK ? n : FSN_NL_BLOCK) * sizeof *v + 8);
+  const size_t blk = fsn_nl_block(t);
+  uint64_t *v = malloc((n < blk ? n : blk) * sizeof *v + 8);
   if (!v) return fsn_fail(FSN_E_NOMEM, "MSB of %zu", n);
   fsn_status st = FSN_OK;
-  for (size_t off = 0; off < n && st == FSN_OK; off += FSN_NL_BLOCK) {
-    const size_t b = n - off < FSN_NL_BLOCK ? n - off : FSN_NL_BLOCK;
+  for (size_t off = 0; off < n && st == FSN_OK; off += blk) {
+    const size_t b = n - off < blk ? n - off : blk;
     for (size_t i = 0; i < b; i++) v[i] = (fsn_nl_server(t) ? ~x[off + i] : x[off + i]) & low;
     if ((st = fsn_nl_mill(t, msb + off, NULL, v, b, q)) == FSN_OK)
       for (size_t i = 0; i < b; i++) msb[off + i] ^= (uint8_t)(x[off + i] >> q & 1);
@@ -383,11 +385,12 @@ fsn_status fsn_2pc_wrap(fsn_2pc *p, uint8_t *out, const uint64_t *x, size_t n) {
 
 static fsn_status relu_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
   const cmp_args *a = arg;
-  uint8_t *d = malloc(FSN_NL_BLOCK);
+  const size_t blk = fsn_nl_block(t);
+  uint8_t *d = malloc(blk);
   if (!d) return fsn_fail(FSN_E_NOMEM, "ReLU block");
   fsn_status st = FSN_OK;
-  for (size_t off = begin; off < end && st == FSN_OK; off += FSN_NL_BLOCK) {
-    const size_t b = end - off < FSN_NL_BLOCK ? end - off : FSN_NL_BLOCK;
+  for (size_t off = begin; off < end && st == FSN_OK; off += blk) {
+    const size_t b = end - off < blk ? end - off : blk;
     if ((st = fsn_nl_msb(t, d, a->x + off, b)) != FSN_OK) break;
     if (fsn_nl_server(t))
       for (size_t i = 0; i < b; i++) d[i] ^= 1;

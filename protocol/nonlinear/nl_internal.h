@@ -24,6 +24,9 @@ typedef struct fsn_nl_thr {
 
 static inline bool fsn_nl_server(const fsn_nl_thr *t) { return t->role == FSN_ROLE_SERVER; }
 
+/* Whether cot comes from a silent extension (Ferret). */
+bool fsn_nl_silent(const fsn_cot *cot);
+
 /* Work on elements [begin, end) of a batch. */
 typedef fsn_status (*fsn_nl_fn)(fsn_nl_thr *t, size_t begin, size_t end, void *arg);
 
@@ -77,7 +80,15 @@ FSN_NODISCARD fsn_status fsn_nl_mux(fsn_nl_thr *t, uint64_t *out, const uint8_t 
 FSN_NODISCARD fsn_status fsn_nl_and2_batch(fsn_2pc *p, uint8_t *z1, uint8_t *z2, const uint8_t *x, const uint8_t *y1,
                                            const uint8_t *y2, size_t n);
 
-/* Elements processed per block inside a thread: bounds the working memory whatever the batch. */
-#define FSN_NL_BLOCK ((size_t)1 << 13)
+/* Elements processed per block inside a thread: bounds the working memory whatever the batch. Every block runs the
+ * protocol's whole round structure. On silent OT every step of a block costs a constant number of round trips
+ * (COT corrections, then one frame back), so its blocks are larger: a layer of up to 2^18 elements per thread pays
+ * the rounds of one block. */
+#define FSN_NL_BLOCK        ((size_t)1 << 13)
+#define FSN_NL_SILENT_BLOCK ((size_t)1 << 18)
+/* OTs per call of the triple generation (a multiple of IKNP's chunk, so the calls cut no chunk). */
+#define FSN_NL_OT_CHUNK ((size_t)1 << 15)
+
+static inline size_t fsn_nl_block(const fsn_nl_thr *t) { return t->silent ? FSN_NL_SILENT_BLOCK : FSN_NL_BLOCK; }
 
 #endif

@@ -112,7 +112,7 @@ static fsn_status trunc_nonneg(fsn_nl_thr *t, uint64_t *out, const uint64_t *x, 
 
 static fsn_status trunc_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
   const trunc_args *a = arg;
-  const size_t bn = end - begin < FSN_NL_BLOCK ? end - begin : FSN_NL_BLOCK;
+  const size_t bn = end - begin < fsn_nl_block(t) ? end - begin : fsn_nl_block(t);
   trunc_buf b;
   if (!alloc_buf(&b, bn)) return fsn_fail(FSN_E_NOMEM, "truncation block of %zu", bn);
   const bool exact = a->mode == FSN_TRUNC_EXACT || a->mode == FSN_TRUNC_NONNEG;

@@ -243,20 +243,20 @@ static void xor_tweak(uint8_t *b, uint64_t lo, uint64_t hi) {
 
 static uint64_t stage2_tweak(unsigned j, unsigned x) { return (uint64_t)1 << 63 | (uint64_t)j << 16 | x; }
 
-/* Sender, elements [g, g + count) of the call: keys into k0 / k1 (count cots blocks each), then pads into pad
- * (count msgs blocks). */
+/* Sender, count elements whose COT rows start at rows, the first one's instance number t0: keys into k0 / k1
+ * (count cots blocks each), then pads into pad (count msgs blocks). */
 static void multi_pads(const fsn_cot *cot, const multi_shape *s, const uint8_t *rows, uint8_t *k0, uint8_t *k1,
-                       uint8_t *pad, size_t g, size_t count, uint64_t t0) {
-  memcpy(k0, rows + 16 * g * s->cots, 16 * count * s->cots);
+                       uint8_t *pad, size_t count, uint64_t t0) {
+  memcpy(k0, rows, 16 * count * s->cots);
   for (size_t i = 0; i < count; i++)
-    for (unsigned k = 0; k < s->cots; k++) xor_tweak(k0 + 16 * (i * s->cots + k), t0 + g + i, k + 1);
+    for (unsigned k = 0; k < s->cots; k++) xor_tweak(k0 + 16 * (i * s->cots + k), t0 + i, k + 1);
   fsn_ot_xor_delta(k1, k0, cot->delta, count * s->cots);
   fsn_ccrh(k0, k0, count * s->cots);
   fsn_ccrh(k1, k1, count * s->cots);
   for (size_t i = 0; i < count; i++)
     for (unsigned j = 0; j < s->m; j++)
       for (unsigned x = 0; x < 1u << s->logn[j]; x++) {
-        uint64_t lo = t0 + g + i, hi = stage2_tweak(j, x);
+        uint64_t lo = t0 + i, hi = stage2_tweak(j, x);
         for (unsigned b = 0; b < s->logn[j]; b++) {
           const uint8_t *key = (x >> b & 1 ? k1 : k0) + 16 * (i * s->cots + s->cot0[j] + b);
           lo ^= fsn_ot_low64(key), hi ^= fsn_ot_high64(key);
@@ -267,19 +267,22 @@ static void multi_pads(const fsn_cot *cot, const multi_shape *s, const uint8_t *
   fsn_ccrh(pad, pad, count * s->msgs);
 }
 
+/* len <= 8 bits at bit position pos of a zeroed buffer (one byte of slack past the last bit). */
 static void put_bits(uint8_t *buf, size_t pos, uint64_t v, unsigned len) {
-  for (unsigned b = 0; b < len; b++) buf[(pos + b) / 8] |= (uint8_t)((v >> b & 1) << ((pos + b) % 8));
+  const unsigned w = (unsigned)(v & ((1u << len) - 1)) << (pos % 8);
+  buf[pos / 8] |= (uint8_t)w, buf[pos / 8 + 1] |= (uint8_t)(w >> 8);
 }
 
 static uint64_t get_bits(const uint8_t *buf, size_t pos, unsigned len) {
-  uint64_t v = 0;
-  for (unsigned b = 0; b < len; b++) v |= (uint64_t)(buf[(pos + b) / 8] >> ((pos + b) % 8) & 1) << b;
-  return v;
+  return ((unsigned)buf[pos / 8] | (unsigned)buf[pos / 8 + 1] << 8) >> (pos % 8) & ((1u << len) - 1);
 }
 
+/* Elements per group of COTs: a group's COTs fill at most one chunk (the rows of one call of the extension). */
+static size_t cot_group(const multi_shape *s) { return FSN_OT_CHUNK / s->cots; }
+
 static fsn_status multi_send(fsn_cot *cot, fsn_ot_msgs_fn gen, void *arg, size_t n, const multi_shape *s) {
-  const size_t G = multi_group(s), gm = G < n ? G : n, bytes = (n * s->bits + 7) / 8;
-  uint8_t *rows = fsn_ot_alloc64(16 * n * s->cots), *keys = fsn_ot_alloc64(32 * gm * s->cots);
+  const size_t G = multi_group(s), C = cot_group(s), gm = G < n ? G : n, bytes = (n * s->bits + 7) / 8;
+  uint8_t *rows = fsn_ot_alloc64(16 * FSN_OT_CHUNK), *keys = fsn_ot_alloc64(32 * gm * s->cots);
   uint8_t *pad = fsn_ot_alloc64(16 * gm * s->msgs), *ct = calloc(bytes + 1, 1);
   uint64_t *msgs = malloc(8 * gm * s->msgs);
   fsn_status st = FSN_OK;
@@ -288,20 +291,25 @@ static fsn_status multi_send(fsn_cot *cot, fsn_ot_msgs_fn gen, void *arg, size_t
     goto done;
   }
   const uint64_t t0 = cot->tweak;
-  if ((st = fsn_cot_send(cot, rows, n * s->cots)) != FSN_OK) goto done;
   cot->tweak += n;
-  for (size_t g = 0; g < n; g += G) {
-    const size_t count = n - g < G ? n - g : G;
-    multi_pads(cot, s, rows, keys, keys + 16 * gm * s->cots, pad, g, count, t0);
-    gen(msgs, g, count, arg);
-    for (size_t i = 0; i < count; i++)
-      for (unsigned j = 0; j < s->m; j++)
-        for (unsigned x = 0; x < 1u << s->logn[j]; x++) {
-          const size_t k = i * s->msgs + s->msg0[j] + x;
-          put_bits(ct, (g + i) * s->bits + s->bit0[j] + x * s->ell[j], msgs[k] ^ fsn_ot_low64(pad + 16 * k), s->ell[j]);
-        }
+  /* Per group of COTs (as they arrive), per hashing group inside it: pads, messages, ciphertexts. */
+  for (size_t c = 0; c < n && st == FSN_OK; c += C) {
+    const size_t cend = n - c < C ? n : c + C;
+    if ((st = fsn_cot_send(cot, rows, (cend - c) * s->cots)) != FSN_OK) break;
+    for (size_t g = c; g < cend; g += G) {
+      const size_t count = cend - g < G ? cend - g : G;
+      multi_pads(cot, s, rows + 16 * (g - c) * s->cots, keys, keys + 16 * gm * s->cots, pad, count, t0 + g);
+      gen(msgs, g, count, arg);
+      for (size_t i = 0; i < count; i++)
+        for (unsigned j = 0; j < s->m; j++)
+          for (unsigned x = 0; x < 1u << s->logn[j]; x++) {
+            const size_t k = i * s->msgs + s->msg0[j] + x;
+            put_bits(ct, (g + i) * s->bits + s->bit0[j] + x * s->ell[j], msgs[k] ^ fsn_ot_low64(pad + 16 * k),
+                     s->ell[j]);
+          }
+    }
   }
-  if ((st = fsn_channel_send(cot->ch, ct, bytes)) == FSN_OK) st = fsn_channel_flush(cot->ch);
+  if (st == FSN_OK && (st = fsn_channel_send(cot->ch, ct, bytes)) == FSN_OK) st = fsn_channel_flush(cot->ch);
   st = fsn_cot_broke(cot, st);
 done:
   if (keys) sodium_memzero(keys, 32 * gm * s->cots);
@@ -310,45 +318,55 @@ done:
 }
 
 static fsn_status multi_recv(fsn_cot *cot, uint8_t *out, const uint8_t *idx, size_t n, const multi_shape *s) {
-  const size_t bytes = (n * s->bits + 7) / 8;
-  uint8_t *rows = fsn_ot_alloc64(16 * n * s->cots + 16 * n * s->m), *ct = malloc(bytes + 1);
-  uint8_t *choice = calloc((n * s->cots + 7) / 8 + 1, 1);
+  const size_t C = cot_group(s), bytes = (n * s->bits + 7) / 8;
+  uint8_t *rows = fsn_ot_alloc64(16 * FSN_OT_CHUNK + 16 * C * s->m), *ct = calloc(bytes + 1, 1);
+  uint8_t *choice = malloc(FSN_OT_CHUNK / 8 + 2), *mine = malloc(n * s->m);
   fsn_status st = FSN_OK;
-  if (!rows || !ct || !choice) {
+  if (!rows || !ct || !choice || !mine) {
     st = fsn_fail(FSN_E_NOMEM, "1-out-of-N OTs of %zu elements", n);
     goto done;
   }
-  for (size_t i = 0; i < n; i++)
-    for (unsigned j = 0; j < s->m; j++) put_bits(choice, i * s->cots + s->cot0[j], idx[i * s->m + j], s->logn[j]);
   const uint64_t t0 = cot->tweak;
-  if ((st = fsn_cot_recv(cot, rows, choice, n * s->cots)) != FSN_OK) goto done;
   cot->tweak += n;
-  for (size_t i = 0; i < n; i++)
-    for (unsigned k = 0; k < s->cots; k++) xor_tweak(rows + 16 * (i * s->cots + k), t0 + i, k + 1);
-  fsn_ccrh(rows, rows, n * s->cots);
-  uint8_t *pad = rows + 16 * n * s->cots;
-  for (size_t i = 0; i < n; i++)
-    for (unsigned j = 0; j < s->m; j++) {
-      uint64_t lo = t0 + i, hi = stage2_tweak(j, idx[i * s->m + j]);
-      for (unsigned b = 0; b < s->logn[j]; b++) {
-        const uint8_t *key = rows + 16 * (i * s->cots + s->cot0[j] + b);
-        lo ^= fsn_ot_low64(key), hi ^= fsn_ot_high64(key);
+  uint8_t *pad = rows + 16 * FSN_OT_CHUNK;
+  /* Per group of COTs: the corrections go out, and the pads of the chosen messages (their low bits) are all that is
+   * kept until the ciphertexts come. */
+  for (size_t c = 0; c < n && st == FSN_OK; c += C) {
+    const size_t cend = n - c < C ? n : c + C, k = cend - c;
+    memset(choice, 0, (k * s->cots + 7) / 8 + 1);
+    for (size_t i = 0; i < k; i++)
+      for (unsigned j = 0; j < s->m; j++)
+        put_bits(choice, i * s->cots + s->cot0[j], idx[(c + i) * s->m + j], s->logn[j]);
+    if ((st = fsn_cot_recv(cot, rows, choice, k * s->cots)) != FSN_OK) break;
+    for (size_t i = 0; i < k; i++)
+      for (unsigned q = 0; q < s->cots; q++) xor_tweak(rows + 16 * (i * s->cots + q), t0 + c + i, q + 1);
+    fsn_ccrh(rows, rows, k * s->cots);
+    for (size_t i = 0; i < k; i++)
+      for (unsigned j = 0; j < s->m; j++) {
+        uint64_t lo = t0 + c + i, hi = stage2_tweak(j, idx[(c + i) * s->m + j]);
+        for (unsigned b = 0; b < s->logn[j]; b++) {
+          const uint8_t *key = rows + 16 * (i * s->cots + s->cot0[j] + b);
+          lo ^= fsn_ot_low64(key), hi ^= fsn_ot_high64(key);
+        }
+        fsn_ot_store64(pad + 16 * (i * s->m + j), lo), fsn_ot_store64(pad + 16 * (i * s->m + j) + 8, hi);
       }
-      fsn_ot_store64(pad + 16 * (i * s->m + j), lo), fsn_ot_store64(pad + 16 * (i * s->m + j) + 8, hi);
-    }
-  fsn_ccrh(pad, pad, n * s->m);
-  if ((st = fsn_cot_broke(cot, fsn_channel_recv(cot->ch, ct, bytes))) != FSN_OK) goto done;
-  for (size_t i = 0; i < n; i++)
+    fsn_ccrh(pad, pad, k * s->m);
+    for (size_t i = 0; i < k * s->m; i++) mine[c * s->m + i] = (uint8_t)fsn_ot_low64(pad + 16 * i);
+  }
+  if (st == FSN_OK) st = fsn_cot_broke(cot, fsn_channel_recv(cot->ch, ct, bytes));
+  for (size_t i = 0; i < n && st == FSN_OK; i++)
     for (unsigned j = 0; j < s->m; j++) {
-      const unsigned N = 1u << s->logn[j], c = idx[i * s->m + j];
+      const size_t k = i * s->m + j;
+      const unsigned c = idx[k];
       uint64_t v = 0; /* read every ciphertext so the memory access does not depend on the index */
-      for (unsigned x = 0; x < N; x++)
+      for (unsigned x = 0; x < 1u << s->logn[j]; x++)
         v |= get_bits(ct, i * s->bits + s->bit0[j] + x * s->ell[j], s->ell[j]) & (0 - (uint64_t)(x == c));
-      out[i * s->m + j] = (uint8_t)((v ^ fsn_ot_low64(pad + 16 * (i * s->m + j))) & ((1u << s->ell[j]) - 1));
+      out[k] = (uint8_t)((v ^ mine[k]) & ((1u << s->ell[j]) - 1)); /* after the last read of idx[k]: may alias */
     }
 done:
-  if (rows) sodium_memzero(rows, 16 * n * (s->cots + s->m));
-  free(rows), free(ct), free(choice);
+  if (rows) sodium_memzero(rows, 16 * FSN_OT_CHUNK + 16 * C * s->m);
+  if (mine) sodium_memzero(mine, n * s->m);
+  free(rows), free(ct), free(choice), free(mine);
   return st;
 }
 
