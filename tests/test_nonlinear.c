@@ -58,18 +58,18 @@ static void *xcalloc(size_t n, size_t size) {
 
 static fsn_status run_op(fsn_2pc *p, job *j, int w) {
   switch (j->op) {
-  case OP_AND: return fsn_2pc_and(p, j->yb[w], j->ba[w], j->bb[w], j->n);
-  case OP_B2A: return fsn_2pc_b2a(p, j->ya[w], j->ba[w], j->n);
-  case OP_MUX: return fsn_2pc_mux(p, j->ya[w], j->ba[w], j->xa[w], j->n);
-  case OP_MILL: return fsn_2pc_millionaire(p, j->yb[w], j->yc[w], j->xa[w], j->n, j->q);
-  case OP_MSB: return fsn_2pc_msb(p, j->yb[w], j->xa[w], j->n);
-  case OP_WRAP: return fsn_2pc_wrap(p, j->yb[w], j->xa[w], j->n);
-  case OP_DRELU: return fsn_2pc_drelu(p, j->yb[w], j->xa[w], j->n);
-  case OP_RELU: return fsn_2pc_relu(p, j->ya[w], j->yb[w], j->xa[w], j->n);
-  case OP_TRUNC: return fsn_2pc_trunc(p, j->ya[w], j->xa[w], j->n, j->s, j->mode);
-  case OP_GE: return fsn_2pc_ge(p, j->yb[w], j->xa[w], j->xb[w], j->n);
-  case OP_MAXPOOL: return fsn_2pc_maxpool2d(p, j->ya[w], j->xa[w], &j->pool);
-  case OP_ARGMAX: return fsn_2pc_argmax(p, j->ya[w], j->xa[w], j->batch, j->dim);
+  case OP_AND: return fsn_nl_and(p, j->yb[w], j->ba[w], j->bb[w], j->n);
+  case OP_B2A: return fsn_nl_b2a(p, j->ya[w], j->ba[w], j->n);
+  case OP_MUX: return fsn_nl_mux(p, j->ya[w], j->ba[w], j->xa[w], j->n);
+  case OP_MILL: return fsn_nl_millionaire(p, j->yb[w], j->yc[w], j->xa[w], j->n, j->q);
+  case OP_MSB: return fsn_nl_msb(p, j->yb[w], j->xa[w], j->n);
+  case OP_WRAP: return fsn_nl_wrap(p, j->yb[w], j->xa[w], j->n);
+  case OP_DRELU: return fsn_nl_drelu(p, j->yb[w], j->xa[w], j->n);
+  case OP_RELU: return fsn_nl_relu(p, j->ya[w], j->yb[w], j->xa[w], j->n);
+  case OP_TRUNC: return fsn_nl_trunc(p, j->ya[w], j->xa[w], j->n, j->s, j->mode);
+  case OP_GE: return fsn_nl_ge(p, j->yb[w], j->xa[w], j->xb[w], j->n);
+  case OP_MAXPOOL: return fsn_nl_maxpool2d(p, j->ya[w], j->xa[w], &j->pool);
+  case OP_ARGMAX: return fsn_nl_argmax(p, j->ya[w], j->xa[w], j->batch, j->dim);
   }
   return FSN_E_INVALID;
 }
@@ -83,7 +83,7 @@ static void party_main(fsn_channel **chs, size_t n, void *arg) {
   if (j->st[pa->who] != FSN_OK) return;
   if (j->warm) {
     uint8_t bit = 0;
-    if ((j->st[pa->who] = fsn_2pc_and(p, &bit, &bit, &bit, 1)) != FSN_OK) {
+    if ((j->st[pa->who] = fsn_nl_and(p, &bit, &bit, &bit, 1)) != FSN_OK) {
       fsn_2pc_destroy(p);
       return;
     }

@@ -52,7 +52,7 @@ static fsn_status linear(const secure_run *r, uint64_t *out, const uint64_t *in,
 static fsn_status average(fsn_2pc *p, uint64_t *v, size_t n, uint64_t k, fsn_trunc_mode mode) {
   const unsigned ell = fsn_2pc_ell(p), s = fsn_2pc_scale(p);
   fsn_ring_scale(v, v, fsn_nn_avg_factor(k, s), n, ell);
-  return fsn_2pc_trunc(p, v, v, n, s, mode);
+  return fsn_nl_trunc(p, v, v, n, s, mode);
 }
 
 /* A fused conv/fc + ReLU pair: the ReLU before the (non-negative) truncation. A tamper hook sees the linear output
@@ -66,10 +66,10 @@ static fsn_status fused_relu(fsn_2pc *p, size_t i, uint64_t *out, const uint64_t
     if (!(pre = malloc(n * sizeof *pre))) return fsn_fail(FSN_E_NOMEM, "secure run: %zu values", n);
     memcpy(pre, out, n * sizeof *pre);
   }
-  st = fsn_2pc_relu(p, out, NULL, out, n);
+  st = fsn_nl_relu(p, out, NULL, out, n);
   if (st == FSN_OK && o->tamper) o->tamper(i + 1, pre, out, batch, n / batch, o->tamper_arg);
   free(pre);
-  return st == FSN_OK ? fsn_2pc_trunc(p, out, out, n, fsn_2pc_scale(p), nonneg(mode)) : st;
+  return st == FSN_OK ? fsn_nl_trunc(p, out, out, n, fsn_2pc_scale(p), nonneg(mode)) : st;
 }
 
 static void note_cost(fsn_2pc *p, fsn_cost *c, double t0, const fsn_counters *before) {
@@ -100,12 +100,12 @@ static fsn_status run_layer(const secure_run *r, const fsn_nn_step *step, uint64
     if ((st = linear(r, out, in, i)) != FSN_OK) return st;
     if (r->o->linear_costs) note_cost(p, &r->o->linear_costs[i], t0, &before);
     if (step->fused_relu) return fused_relu(p, i, out, in, r->batch, n, mode, r->o);
-    return fsn_2pc_trunc(p, out, out, n, s, mode);
+    return fsn_nl_trunc(p, out, out, n, s, mode);
   }
-  case FSN_LAYER_RELU: return fsn_2pc_relu(p, out, NULL, in, n);
+  case FSN_LAYER_RELU: return fsn_nl_relu(p, out, NULL, in, n);
   case FSN_LAYER_MAXPOOL: {
     fsn_pool_shape ps = fsn_nn_pool_shape(l, r->batch);
-    return fsn_2pc_maxpool2d(p, out, in, &ps);
+    return fsn_nl_maxpool2d(p, out, in, &ps);
   }
   case FSN_LAYER_AVGPOOL: {
     fsn_pool_shape ps = fsn_nn_pool_shape(l, r->batch);

@@ -126,7 +126,7 @@ fsn_status fsn_nl_acot(fsn_nl_thr *t, fsn_role sender, uint64_t *out, const uint
   return st;
 }
 
-fsn_status fsn_nl_b2a(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, size_t n, unsigned ell) {
+fsn_status fsn_nl_thr_b2a(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, size_t n, unsigned ell) {
   const uint64_t mask = fsn_ring_mask(ell);
   uint64_t *corr = NULL;
   if (fsn_nl_server(t)) {
@@ -142,7 +142,7 @@ fsn_status fsn_nl_b2a(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, size_t n, 
 }
 
 /* b * x = b_s x_s + b_o (1 - 2 b_s) x_s + (the same with the roles swapped): one arithmetic COT each way. */
-fsn_status fsn_nl_mux(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, const uint64_t *x, size_t n) {
+fsn_status fsn_nl_thr_mux(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, const uint64_t *x, size_t n) {
   const uint64_t mask = fsn_ring_mask(t->ell);
   uint64_t *corr = malloc(3 * n * sizeof *corr + 8);
   if (!corr) return fsn_fail(FSN_E_NOMEM, "MUX of %zu", n);
@@ -190,16 +190,16 @@ fsn_status fsn_nl_and2_batch(fsn_2pc *p, uint8_t *z1, uint8_t *z2, const uint8_t
   return fsn_nl_run(p, n, and_worker, &a);
 }
 
-fsn_status fsn_2pc_and(fsn_2pc *p, uint8_t *z, const uint8_t *x, const uint8_t *y, size_t n) {
+fsn_status fsn_nl_and(fsn_2pc *p, uint8_t *z, const uint8_t *x, const uint8_t *y, size_t n) {
   return fsn_nl_and2_batch(p, z, NULL, x, y, NULL, n);
 }
 
 static fsn_status b2a_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
   const bool_args *a = arg;
-  return fsn_nl_b2a(t, a->out + begin, a->x + begin, end - begin, t->ell);
+  return fsn_nl_thr_b2a(t, a->out + begin, a->x + begin, end - begin, t->ell);
 }
 
-fsn_status fsn_2pc_b2a(fsn_2pc *p, uint64_t *out, const uint8_t *b, size_t n) {
+fsn_status fsn_nl_b2a(fsn_2pc *p, uint64_t *out, const uint8_t *b, size_t n) {
   bool_args a = {.out = out, .x = b};
   return fsn_nl_run(p, n, b2a_worker, &a);
 }
@@ -209,13 +209,13 @@ static fsn_status mux_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg)
   const size_t blk = fsn_nl_block(t);
   for (size_t off = begin; off < end; off += blk) {
     const size_t m = end - off < blk ? end - off : blk;
-    fsn_status st = fsn_nl_mux(t, a->out + off, a->x + off, a->v + off, m);
+    fsn_status st = fsn_nl_thr_mux(t, a->out + off, a->x + off, a->v + off, m);
     if (st != FSN_OK) return st;
   }
   return FSN_OK;
 }
 
-fsn_status fsn_2pc_mux(fsn_2pc *p, uint64_t *out, const uint8_t *b, const uint64_t *x, size_t n) {
+fsn_status fsn_nl_mux(fsn_2pc *p, uint64_t *out, const uint8_t *b, const uint64_t *x, size_t n) {
   bool_args a = {.out = out, .x = b, .v = x};
   return fsn_nl_run(p, n, mux_worker, &a);
 }

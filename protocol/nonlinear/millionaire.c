@@ -312,7 +312,7 @@ fsn_status fsn_nl_mill(fsn_nl_thr *t, uint8_t *lt, uint8_t *eq, const uint64_t *
 }
 
 /* MSB(x) = MSB(x_s) ^ MSB(x_c) ^ carry of the low ell - 1 bits, carry = [2^(ell-1) - 1 - x_s' < x_c']. */
-fsn_status fsn_nl_msb(fsn_nl_thr *t, uint8_t *msb, const uint64_t *x, size_t n) {
+fsn_status fsn_nl_thr_msb(fsn_nl_thr *t, uint8_t *msb, const uint64_t *x, size_t n) {
   const unsigned q = t->ell - 1;
   const uint64_t low = fsn_ring_mask(t->ell) >> 1;
   const size_t blk = fsn_nl_block(t);
@@ -343,7 +343,7 @@ static fsn_status mill_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg
   return fsn_nl_mill(t, a->b1 + begin, a->b2 ? a->b2 + begin : NULL, a->x + begin, end - begin, a->q);
 }
 
-fsn_status fsn_2pc_millionaire(fsn_2pc *p, uint8_t *lt, uint8_t *eq, const uint64_t *v, size_t n, unsigned q) {
+fsn_status fsn_nl_millionaire(fsn_2pc *p, uint8_t *lt, uint8_t *eq, const uint64_t *v, size_t n, unsigned q) {
   if (q > 64) return fsn_fail(FSN_E_INVALID, "millionaires: q = %u bits above 64", q);
   cmp_args a = {.b1 = lt, .b2 = eq, .x = v, .q = q};
   return fsn_nl_run(p, n, mill_worker, &a);
@@ -351,18 +351,18 @@ fsn_status fsn_2pc_millionaire(fsn_2pc *p, uint8_t *lt, uint8_t *eq, const uint6
 
 static fsn_status msb_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
   const cmp_args *a = arg;
-  fsn_status st = fsn_nl_msb(t, a->b1 + begin, a->x + begin, end - begin);
+  fsn_status st = fsn_nl_thr_msb(t, a->b1 + begin, a->x + begin, end - begin);
   if (st == FSN_OK && a->q == 1 && fsn_nl_server(t)) /* q = 1 marks DReLU */
     for (size_t i = begin; i < end; i++) a->b1[i] ^= 1;
   return st;
 }
 
-fsn_status fsn_2pc_msb(fsn_2pc *p, uint8_t *out, const uint64_t *x, size_t n) {
+fsn_status fsn_nl_msb(fsn_2pc *p, uint8_t *out, const uint64_t *x, size_t n) {
   cmp_args a = {.b1 = out, .x = x};
   return fsn_nl_run(p, n, msb_worker, &a);
 }
 
-fsn_status fsn_2pc_drelu(fsn_2pc *p, uint8_t *out, const uint64_t *x, size_t n) {
+fsn_status fsn_nl_drelu(fsn_2pc *p, uint8_t *out, const uint64_t *x, size_t n) {
   cmp_args a = {.b1 = out, .x = x, .q = 1};
   return fsn_nl_run(p, n, msb_worker, &a);
 }
@@ -378,7 +378,7 @@ static fsn_status wrap_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg
   return st;
 }
 
-fsn_status fsn_2pc_wrap(fsn_2pc *p, uint8_t *out, const uint64_t *x, size_t n) {
+fsn_status fsn_nl_wrap(fsn_2pc *p, uint8_t *out, const uint64_t *x, size_t n) {
   cmp_args a = {.b1 = out, .x = x};
   return fsn_nl_run(p, n, wrap_worker, &a);
 }
@@ -391,17 +391,17 @@ static fsn_status relu_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg
   fsn_status st = FSN_OK;
   for (size_t off = begin; off < end && st == FSN_OK; off += blk) {
     const size_t b = end - off < blk ? end - off : blk;
-    if ((st = fsn_nl_msb(t, d, a->x + off, b)) != FSN_OK) break;
+    if ((st = fsn_nl_thr_msb(t, d, a->x + off, b)) != FSN_OK) break;
     if (fsn_nl_server(t))
       for (size_t i = 0; i < b; i++) d[i] ^= 1;
     if (a->b1) memcpy(a->b1 + off, d, b);
-    st = fsn_nl_mux(t, a->out + off, d, a->x + off, b);
+    st = fsn_nl_thr_mux(t, a->out + off, d, a->x + off, b);
   }
   free(d);
   return st;
 }
 
-fsn_status fsn_2pc_relu(fsn_2pc *p, uint64_t *out, uint8_t *drelu, const uint64_t *x, size_t n) {
+fsn_status fsn_nl_relu(fsn_2pc *p, uint64_t *out, uint8_t *drelu, const uint64_t *x, size_t n) {
   cmp_args a = {.b1 = drelu, .out = out, .x = x};
   return fsn_nl_run(p, n, relu_worker, &a);
 }
@@ -423,7 +423,7 @@ static fsn_status ge_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) 
   }
   for (size_t i = 0; i < n; i++)
     v[i] = a->x[begin + i], v[n + i] = a->y[begin + i], v[2 * n + i] = (a->x[begin + i] - a->y[begin + i]) & mask;
-  if ((st = fsn_nl_msb(t, bits, v, 3 * n)) != FSN_OK) goto done;
+  if ((st = fsn_nl_thr_msb(t, bits, v, 3 * n)) != FSN_OK) goto done;
   uint8_t *ma = bits, *mb = bits + n, *md = bits + 2 * n, *s = bits + 3 * n, *y = bits + 4 * n;
   const uint8_t one = fsn_nl_server(t);
   for (size_t i = 0; i < n; i++) md[i] ^= one, s[i] = ma[i] ^ mb[i], y[i] = md[i] ^ mb[i];
@@ -436,7 +436,7 @@ done:
   return st;
 }
 
-fsn_status fsn_2pc_ge(fsn_2pc *p, uint8_t *ge, const uint64_t *a, const uint64_t *b, size_t n) {
+fsn_status fsn_nl_ge(fsn_2pc *p, uint8_t *ge, const uint64_t *a, const uint64_t *b, size_t n) {
   cmp_args args = {.b1 = ge, .x = a, .y = b};
   return fsn_nl_run(p, n, ge_worker, &args);
 }

@@ -64,7 +64,7 @@ FSN_NODISCARD fsn_status fsn_nl_and2_part(fsn_nl_thr *t, uint8_t *z1, uint8_t *z
 FSN_NODISCARD fsn_status fsn_nl_mill(fsn_nl_thr *t, uint8_t *lt, uint8_t *eq, const uint64_t *v, size_t n, unsigned q);
 
 /* MSB of the shared ell-bit x on one thread (boolean shares). */
-FSN_NODISCARD fsn_status fsn_nl_msb(fsn_nl_thr *t, uint8_t *msb, const uint64_t *x, size_t n);
+FSN_NODISCARD fsn_status fsn_nl_thr_msb(fsn_nl_thr *t, uint8_t *msb, const uint64_t *x, size_t n);
 
 /* Arithmetic-COT helper: with this party's bit b0 (server) or b1 (client) and ring value v, shares of b_s * b_c * v
  * style products. Concretely: the `sender` party inputs corr[i] and gets -r[i] in out; the other party inputs its
@@ -73,8 +73,8 @@ FSN_NODISCARD fsn_status fsn_nl_acot(fsn_nl_thr *t, fsn_role sender, uint64_t *o
                                      const uint8_t *bits, size_t n, unsigned ell);
 
 /* Thread-level B2A and MUX (the public forms split the batch over threads). */
-FSN_NODISCARD fsn_status fsn_nl_b2a(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, size_t n, unsigned ell);
-FSN_NODISCARD fsn_status fsn_nl_mux(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, const uint64_t *x, size_t n);
+FSN_NODISCARD fsn_status fsn_nl_thr_b2a(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, size_t n, unsigned ell);
+FSN_NODISCARD fsn_status fsn_nl_thr_mux(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, const uint64_t *x, size_t n);
 
 /* Threaded z1 = x AND y1, z2 = x AND y2 (y2, z2 may be NULL) with fresh triples. */
 FSN_NODISCARD fsn_status fsn_nl_and2_batch(fsn_2pc *p, uint8_t *z1, uint8_t *z2, const uint8_t *x, const uint8_t *y1,

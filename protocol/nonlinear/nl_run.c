@@ -56,7 +56,7 @@ fsn_status fsn_nl_run(fsn_2pc *p, size_t n, fsn_nl_fn fn, void *arg) {
   return j.nt == 1 ? nl_task(p, 0, &j) : fsn_2pc_run(p, nl_task, &j);
 }
 
-size_t fsn_2pc_blocks(const fsn_2pc *p, size_t n) {
+size_t fsn_nl_blocks(const fsn_2pc *p, size_t n) {
   const size_t nt = threads_for(p, n), per = (n + nt - 1) / nt;
   const size_t block = fsn_nl_silent(fsn_2pc_ot_sender(p, 0)) ? FSN_NL_SILENT_BLOCK : FSN_NL_BLOCK;
   return (per + block - 1) / block;

@@ -77,8 +77,8 @@ static fsn_status trunc_signed(fsn_nl_thr *t, uint64_t *out, const uint64_t *x, 
     memset(b->bits, 0, n);
   }
   /* B2A of c (if exact) in Z_2^ell, of w in Z_2^s. */
-  if (exact && (st = fsn_nl_b2a(t, b->ar, b->bits, n, ell)) != FSN_OK) return st;
-  if ((st = fsn_nl_b2a(t, b->ar + n, w, n, s)) != FSN_OK) return st;
+  if (exact && (st = fsn_nl_thr_b2a(t, b->ar, b->bits, n, ell)) != FSN_OK) return st;
+  if ((st = fsn_nl_thr_b2a(t, b->ar + n, w, n, s)) != FSN_OK) return st;
   if (!exact) memset(b->ar, 0, n * sizeof *b->ar);
   const uint64_t bias = server ? (uint64_t)1 << (ell - 1 - s) : 0;
   for (size_t i = 0; i < n; i++) out[i] = (b->hi[i] + b->ar[i] - (b->ar[n + i] << (ell - s)) - bias) & mask;
@@ -127,7 +127,7 @@ static fsn_status trunc_worker(fsn_nl_thr *t, size_t begin, size_t end, void *ar
   return st;
 }
 
-fsn_status fsn_2pc_trunc(fsn_2pc *p, uint64_t *out, const uint64_t *x, size_t n, unsigned s, fsn_trunc_mode mode) {
+fsn_status fsn_nl_trunc(fsn_2pc *p, uint64_t *out, const uint64_t *x, size_t n, unsigned s, fsn_trunc_mode mode) {
   const unsigned ell = fsn_2pc_ell(p);
   if (s >= ell || (unsigned)mode > FSN_TRUNC_NONNEG_APPROX)
     return fsn_fail(FSN_E_INVALID, "truncation by %u bits at ell = %u, mode %d", s, ell, (int)mode);
