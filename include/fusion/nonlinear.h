@@ -37,7 +37,8 @@ FSN_NODISCARD fsn_status fsn_nl_mux(fsn_2pc *p, uint64_t *out, const uint8_t *b,
 /* Millionaires: boolean shares of lt = [a < b] (and, if eq is not NULL, of eq = [a == b]) for q-bit unsigned a
  * (the server's v) and b (the client's v), 0 <= q <= 64; bits of v above q are ignored. Radix-4 leaves by
  * 1-out-of-16 OT (KK13: 256 + 64 bits per leaf), the first level of the AND tree folded into the leaf messages,
- * then one AND round per level. */
+ * then one AND round per level. On silent OT (the "ferret" pack) the leaves carry 2-bit messages (4 + 32 bits per
+ * leaf), all in one round trip, and every level is an AND round on triples from random COTs (docs/PROTOCOLS.md). */
 FSN_NODISCARD fsn_status fsn_nl_millionaire(fsn_2pc *p, uint8_t *lt, uint8_t *eq, const uint64_t *v, size_t n,
                                             unsigned q);
 
@@ -79,7 +80,8 @@ FSN_NODISCARD fsn_status fsn_nl_maxpool2d(fsn_2pc *p, uint64_t *out, const uint6
 FSN_NODISCARD fsn_status fsn_nl_argmax(fsn_2pc *p, uint64_t *label, const uint64_t *logits, size_t batch, size_t dim);
 
 /* Cost models: the number of blocks the busiest thread works through when a non-linear protocol above runs on n
- * elements. Each block runs the protocol's whole round structure, so its rounds grow in proportion. */
+ * elements. Each block runs the protocol's whole round structure, so its rounds grow in proportion (blocks of 2^13
+ * elements, of 2^18 on silent OT). */
 size_t fsn_nl_blocks(const fsn_2pc *p, size_t n);
 
 #ifdef __cplusplus
