@@ -8,7 +8,7 @@
  * corrections with C * O (one per weight an element meets); the truncation, ReLU and pooling that follow grow with
  * O. So the probe's bytes are scaled part by part (C / c', C O / (c' o'), O / o'), the linear protocol's seconds by
  * its bytes' ratio and the rest's by O / o'. Rounds follow the protocols' work units: the linear protocol's chunks
- * and the non-linear protocols' blocks per thread (fsn_linear_conv2d_chunks, fsn_2pc_blocks), counted for the full
+ * and the non-linear protocols' blocks per thread (fsn_linear_conv2d_chunks, fsn_nl_blocks), counted for the full
  * layer and for the probe. Every projected figure is marked as such.
  *
  * The probe scaling is a device of vcot, whose bytes are linear in the channel counts. Any other linear backend (he:
@@ -165,7 +165,7 @@ static void project(probe *p, const fsn_model *m, const fsn_2pc *p2) {
     fsn_conv2d_shape full = linear_shape(l, p->C, p->O), small = linear_shape(l, p->c, p->o);
     k_chunks = ratio(fsn_linear_conv2d_chunks(p2, &full), fsn_linear_conv2d_chunks(p2, &small));
   }
-  const double k_blocks = ratio(fsn_2pc_blocks(p2, p->O * ohw), fsn_2pc_blocks(p2, p->o * ohw));
+  const double k_blocks = ratio(fsn_nl_blocks(p2, p->O * ohw), fsn_nl_blocks(p2, p->o * ohw));
   p->lin_full = (part){.seconds = p->lin.seconds * k_lin,
                        .c2s = p->lin.c2s * in,
                        .s2c = p->lin.s2c * cross,

@@ -47,8 +47,8 @@ static double cpu_seconds(void) {
 }
 
 static fsn_status run_op(bench *b, fsn_2pc *p, uint64_t *y, const uint64_t *x) {
-  if (b->op == FSN_BENCH_NL_RELU) return fsn_2pc_relu(p, y, NULL, x, b->n);
-  return fsn_2pc_trunc(p, y, x, b->n, b->s, b->mode);
+  if (b->op == FSN_BENCH_NL_RELU) return fsn_nl_relu(p, y, NULL, x, b->n);
+  return fsn_nl_trunc(p, y, x, b->n, b->s, b->mode);
 }
 
 static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg) {

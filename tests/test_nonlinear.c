@@ -42,6 +42,7 @@ typedef struct job {
   fsn_status st[2];
   bool unchecked_ot; /* the semi-honest OT costs (fsn_2pc_options.ot_unchecked), for the cost formulas */
   const char *ot;    /* the OT pack (fsn_2pc_options.ot), NULL: the default */
+  bool warm;         /* one AND first, outside the counters: a silent extension's first iteration is not counted */
 } job;
 
 typedef struct party {
@@ -57,18 +58,18 @@ static void *xcalloc(size_t n, size_t size) {
 
 static fsn_status run_op(fsn_2pc *p, job *j, int w) {
   switch (j->op) {
-  case OP_AND: return fsn_2pc_and(p, j->yb[w], j->ba[w], j->bb[w], j->n);
-  case OP_B2A: return fsn_2pc_b2a(p, j->ya[w], j->ba[w], j->n);
-  case OP_MUX: return fsn_2pc_mux(p, j->ya[w], j->ba[w], j->xa[w], j->n);
-  case OP_MILL: return fsn_2pc_millionaire(p, j->yb[w], j->yc[w], j->xa[w], j->n, j->q);
-  case OP_MSB: return fsn_2pc_msb(p, j->yb[w], j->xa[w], j->n);
-  case OP_WRAP: return fsn_2pc_wrap(p, j->yb[w], j->xa[w], j->n);
-  case OP_DRELU: return fsn_2pc_drelu(p, j->yb[w], j->xa[w], j->n);
-  case OP_RELU: return fsn_2pc_relu(p, j->ya[w], j->yb[w], j->xa[w], j->n);
-  case OP_TRUNC: return fsn_2pc_trunc(p, j->ya[w], j->xa[w], j->n, j->s, j->mode);
-  case OP_GE: return fsn_2pc_ge(p, j->yb[w], j->xa[w], j->xb[w], j->n);
-  case OP_MAXPOOL: return fsn_2pc_maxpool2d(p, j->ya[w], j->xa[w], &j->pool);
-  case OP_ARGMAX: return fsn_2pc_argmax(p, j->ya[w], j->xa[w], j->batch, j->dim);
+  case OP_AND: return fsn_nl_and(p, j->yb[w], j->ba[w], j->bb[w], j->n);
+  case OP_B2A: return fsn_nl_b2a(p, j->ya[w], j->ba[w], j->n);
+  case OP_MUX: return fsn_nl_mux(p, j->ya[w], j->ba[w], j->xa[w], j->n);
+  case OP_MILL: return fsn_nl_millionaire(p, j->yb[w], j->yc[w], j->xa[w], j->n, j->q);
+  case OP_MSB: return fsn_nl_msb(p, j->yb[w], j->xa[w], j->n);
+  case OP_WRAP: return fsn_nl_wrap(p, j->yb[w], j->xa[w], j->n);
+  case OP_DRELU: return fsn_nl_drelu(p, j->yb[w], j->xa[w], j->n);
+  case OP_RELU: return fsn_nl_relu(p, j->ya[w], j->yb[w], j->xa[w], j->n);
+  case OP_TRUNC: return fsn_nl_trunc(p, j->ya[w], j->xa[w], j->n, j->s, j->mode);
+  case OP_GE: return fsn_nl_ge(p, j->yb[w], j->xa[w], j->xb[w], j->n);
+  case OP_MAXPOOL: return fsn_nl_maxpool2d(p, j->ya[w], j->xa[w], &j->pool);
+  case OP_ARGMAX: return fsn_nl_argmax(p, j->ya[w], j->xa[w], j->batch, j->dim);
   }
   return FSN_E_INVALID;
 }
@@ -80,6 +81,13 @@ static void party_main(fsn_channel **chs, size_t n, void *arg) {
   const fsn_2pc_options opt = {.ot = j->ot, .ot_unchecked = j->unchecked_ot};
   j->st[pa->who] = fsn_2pc_create(&p, chs, n, pa->who ? FSN_ROLE_CLIENT : FSN_ROLE_SERVER, j->ell, 12 % j->ell, &opt);
   if (j->st[pa->who] != FSN_OK) return;
+  if (j->warm) {
+    uint8_t bit = 0;
+    if ((j->st[pa->who] = fsn_nl_and(p, &bit, &bit, &bit, 1)) != FSN_OK) {
+      fsn_2pc_destroy(p);
+      return;
+    }
+  }
   fsn_counters before, after;
   fsn_2pc_counters(p, &before);
   j->st[pa->who] = run_op(p, j, pa->who);
@@ -165,6 +173,9 @@ static uint64_t wire_bytes(const job *j) { return j->used[0].bytes_sent + j->use
 
 static const unsigned ells[] = {32, 37, 64};
 #define NELLS (sizeof ells / sizeof ells[0])
+/* The OT packs whose protocols differ: the default (IKNP COTs), and Ferret (the silent-OT forms). */
+static const char *const packs[] = {NULL, "ferret"};
+#define NPACKS (sizeof packs / sizeof packs[0])
 
 /* ---- boolean pieces -------------------------------------------------------------------------------------------- */
 
@@ -210,13 +221,13 @@ END_TEST
 /* ---- comparisons ----------------------------------------------------------------------------------------------- */
 
 START_TEST(millionaire_every_width) {
-  static const unsigned qs[] = {1, 3, 4, 5, 8, 9, 13, 17, 31, 36, 37, 64};
+  static const unsigned qs[] = {1, 2, 3, 4, 5, 8, 9, 12, 13, 17, 31, 36, 37, 64};
   const size_t n = 160;
   for (size_t k = 0; k < sizeof qs / sizeof qs[0]; k++) {
     const unsigned q = qs[k];
     const uint64_t mask = fsn_ring_mask(q);
     job *j = make_job(OP_MILL, 64, n, n, NULL, NULL);
-    j->q = q;
+    j->q = q, j->ot = packs[_i];
     for (size_t i = 0; i < n; i++) {
       uint64_t a = fsn_test_rand(), b = i % 4 == 0 ? a : fsn_test_rand();
       if (i % 7 == 1) b = a ^ ((uint64_t)1 << (fsn_test_rand() % q)); /* differ in one bit */
@@ -236,7 +247,7 @@ START_TEST(millionaire_every_width) {
 END_TEST
 
 START_TEST(msb_wrap_drelu_relu_exact) {
-  const unsigned ell = ells[_i];
+  const unsigned ell = ells[_i % NELLS];
   const size_t n = 300;
   const uint64_t mask = fsn_ring_mask(ell);
   uint64_t *x = xcalloc(n, 8);
@@ -244,6 +255,7 @@ START_TEST(msb_wrap_drelu_relu_exact) {
   static const op ops[] = {OP_MSB, OP_WRAP, OP_DRELU, OP_RELU};
   for (size_t k = 0; k < 4; k++) {
     job *j = make_job(ops[k], ell, n, n, x, NULL);
+    j->ot = packs[_i / NELLS];
     run_job(j);
     for (size_t i = 0; i < n; i++) {
       const unsigned msb = x[i] >> (ell - 1) & 1;
@@ -292,6 +304,74 @@ START_TEST(relu_cost_formula) {
 }
 END_TEST
 
+/* On Ferret (silent OT), byte for byte after a warm-up that runs the extension's first iteration: random COTs are
+ * free, a chosen-choice COT costs its 1 correction bit. Leaves: one correction bit per digit bit and 2^w ciphertexts
+ * of 2 bits (1 bit for leaf 0 when eq is not wanted) in one frame; the tree: triples from random COTs, the opened
+ * bits (3 per group, 2 for the least significant group of a level when eq is not wanted) from both parties. */
+static uint64_t bytes_of(uint64_t bits) { return (bits + 7) / 8; }
+
+static uint64_t silent_mill_bytes(size_t n, unsigned q, bool eq) {
+  const unsigned m = (q + 3) / 4, wtop = q - 4 * (m - 1);
+  uint64_t ct = 0, bytes = 0;
+  for (unsigned j = 0; j < m; j++) ct += (uint64_t)(j == 0 && !eq ? 1 : 2) << (j == m - 1 ? wtop : 4);
+  bytes = bytes_of((uint64_t)n * q) + bytes_of(n * ct); /* n q <= 2^15: one chunk of corrections */
+  for (unsigned cnt = m; cnt > 1; cnt = (cnt + 1) / 2)
+    bytes += 2 * bytes_of(2 * (uint64_t)n * (cnt / 2) + (uint64_t)n * (cnt / 2 - !eq));
+  return bytes;
+}
+
+START_TEST(ferret_costs) {
+  const unsigned ell = ells[_i];
+  const size_t n = 256;
+  uint64_t *x = xcalloc(n, 8);
+  uint8_t *b = xcalloc(n, 1), *c = xcalloc(n, 1);
+  fill_values(x, n, ell);
+  for (size_t i = 0; i < n; i++) b[i] = fsn_test_rand() & 1, c[i] = fsn_test_rand() & 1;
+  job *j = make_job(OP_AND, ell, n, n, x, NULL);
+  j->ot = "ferret", j->warm = true;
+  share_bits(j->ba[0], j->ba[1], b, n), share_bits(j->bb[0], j->bb[1], c, n);
+  run_job(j);
+  for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_b(j, i), b[i] & c[i]);
+  ck_assert_uint_eq(wire_bytes(j), 2 * bytes_of(2 * n)); /* triples from random COTs: only d, e are sent */
+  j->op = OP_B2A;
+  run_job(j);
+  for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_a(j, i), b[i]);
+  ck_assert_uint_eq(wire_bytes(j), bytes_of(n) + bytes_of(n * ell)); /* 1 + ell bits */
+  j->op = OP_MUX;
+  run_job(j);
+  for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_a(j, i), b[i] ? x[i] : 0);
+  ck_assert_uint_eq(wire_bytes(j), 2 * (bytes_of(n) + bytes_of(n * ell))); /* 2 (1 + ell) bits */
+  j->op = OP_RELU;
+  run_job(j);
+  for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_a(j, i), (x[i] >> (ell - 1) & 1) ? 0 : x[i]);
+  ck_assert_uint_eq(wire_bytes(j), silent_mill_bytes(n, ell - 1, false) + 2 * (bytes_of(n) + bytes_of(n * ell)));
+  j->op = OP_MILL, j->q = ell;
+  run_job(j);
+  ck_assert_uint_eq(wire_bytes(j), silent_mill_bytes(n, ell, true));
+  free_job(j);
+  /* Known-sign truncation: w = MSB(x_s) OR MSB(x_c) needs only its value mod 2^s (1 + s bits); exact adds the low
+   * carry (millionaires on s bits, lt only) and its B2A in Z_2^ell. */
+  const unsigned s = 12;
+  uint64_t *ref = xcalloc(n, 8);
+  for (size_t i = 0; i < n; i++) x[i] &= fsn_ring_mask(ell) >> 1;
+  fsn_trunc_sar(ref, x, n, ell, s);
+  j = make_job(OP_TRUNC, ell, n, n, x, NULL);
+  j->ot = "ferret", j->warm = true, j->s = s;
+  j->mode = FSN_TRUNC_NONNEG_APPROX;
+  run_job(j);
+  for (size_t i = 0; i < n; i++)
+    ck_assert(open_a(j, i) == ref[i] || open_a(j, i) == ((ref[i] - 1) & fsn_ring_mask(ell)));
+  ck_assert_uint_eq(wire_bytes(j), bytes_of(n) + bytes_of(n * s));
+  j->mode = FSN_TRUNC_NONNEG;
+  run_job(j);
+  for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_a(j, i), ref[i]);
+  ck_assert_uint_eq(wire_bytes(j),
+                    silent_mill_bytes(n, s, false) + bytes_of(n) + bytes_of(n * ell) + bytes_of(n) + bytes_of(n * s));
+  free_job(j);
+  free(x), free(b), free(c), free(ref);
+}
+END_TEST
+
 START_TEST(signed_ge_exact) {
   const unsigned ell = ells[_i];
   const size_t n = 300;
@@ -312,7 +392,7 @@ END_TEST
 /* ---- truncation ------------------------------------------------------------------------------------------------ */
 
 START_TEST(trunc_every_mode) {
-  const unsigned ell = ells[_i];
+  const unsigned ell = ells[_i % NELLS];
   const size_t n = 256;
   static const unsigned shifts[] = {1, 12, 13};
   const uint64_t mask = fsn_ring_mask(ell);
@@ -325,7 +405,7 @@ START_TEST(trunc_every_mode) {
         for (size_t i = 0; i < n; i++) x[i] &= mask >> 1; /* non-negative values, edges 0 .. 2^(ell-1) - 1 kept */
       fsn_trunc_sar(ref, x, n, ell, s);
       job *j = make_job(OP_TRUNC, ell, n, n, x, NULL);
-      j->s = s, j->mode = (fsn_trunc_mode)mode;
+      j->s = s, j->mode = (fsn_trunc_mode)mode, j->ot = packs[_i / NELLS];
       run_job(j);
       for (size_t i = 0; i < n; i++) {
         const uint64_t got = open_a(j, i);
@@ -421,11 +501,12 @@ static Suite *suite(void) {
   TCase *tc = tcase_create("nonlinear");
   tcase_set_timeout(tc, 300);
   tcase_add_loop_test(tc, and_b2a_mux_exact_and_costs, 0, 2 * NELLS);
-  tcase_add_test(tc, millionaire_every_width);
-  tcase_add_loop_test(tc, msb_wrap_drelu_relu_exact, 0, NELLS);
+  tcase_add_loop_test(tc, millionaire_every_width, 0, NPACKS);
+  tcase_add_loop_test(tc, msb_wrap_drelu_relu_exact, 0, NPACKS * NELLS);
   tcase_add_loop_test(tc, relu_cost_formula, 0, 2 * NELLS);
+  tcase_add_loop_test(tc, ferret_costs, 0, NELLS);
   tcase_add_loop_test(tc, signed_ge_exact, 0, NELLS);
-  tcase_add_loop_test(tc, trunc_every_mode, 0, NELLS);
+  tcase_add_loop_test(tc, trunc_every_mode, 0, NPACKS * NELLS);
   tcase_add_loop_test(tc, maxpool_matches_plaintext, 0, NELLS);
   tcase_add_loop_test(tc, argmax_first_maximum, 0, NELLS);
   tcase_add_test(tc, threads_relu_and_trunc);

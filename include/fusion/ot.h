@@ -97,13 +97,20 @@ FSN_NODISCARD fsn_status fsn_cot_rcot_recv(fsn_cot *cot, uint8_t *xc, uint8_t *c
 FSN_NODISCARD fsn_status fsn_ot_rot_send(fsn_cot *cot, uint8_t *m0, uint8_t *m1, size_t n);
 FSN_NODISCARD fsn_status fsn_ot_rot_recv(fsn_cot *cot, uint8_t *mc, const uint8_t *choice, size_t n);
 
+/* Random OT with random choice: as above, but the receiver's choice bits come out of the extension (packed into
+ * `choice`, ceil(n / 8) bytes). On a silent extension nothing but the COTs goes over the wire. */
+FSN_NODISCARD fsn_status fsn_ot_rrot_send(fsn_cot *cot, uint8_t *m0, uint8_t *m1, size_t n);
+FSN_NODISCARD fsn_status fsn_ot_rrot_recv(fsn_cot *cot, uint8_t *mc, uint8_t *choice, size_t n);
+
 /* Chosen-message 1-out-of-2 OT of ell-bit messages: the sender inputs m0[i], m1[i] (reduced mod 2^ell), the receiver
- * gets mc[i]. Per chunk of up to 2^15 OTs: the chunk's COTs, then 2 m ell-bit ciphertexts, packed (one round trip). */
+ * gets mc[i]. Per window of up to 2^18 OTs: the COTs of its chunks (2^15 OTs each), then 2 m ell-bit ciphertexts,
+ * packed, in one frame (one round trip on a silent extension; IKNP's check adds one per chunk). */
 FSN_NODISCARD fsn_status fsn_ot_send(fsn_cot *cot, const uint64_t *m0, const uint64_t *m1, size_t n, unsigned ell);
 FSN_NODISCARD fsn_status fsn_ot_recv(fsn_cot *cot, uint64_t *mc, const uint8_t *choice, size_t n, unsigned ell);
 
 /* Arithmetic correlated OT over Z_2^ell: the sender inputs corr[i] and gets x0[i] (pseudorandom mod 2^ell); the
- * receiver gets x0[i] + c_i * corr[i] mod 2^ell. Per chunk: the COTs, then m ell-bit corrections. x0 may equal corr. */
+ * receiver gets x0[i] + c_i * corr[i] mod 2^ell. Per window: the COTs, then m ell-bit corrections in one frame. x0 may
+ * equal corr. */
 FSN_NODISCARD fsn_status fsn_ot_acot_send(fsn_cot *cot, uint64_t *x0, const uint64_t *corr, size_t n, unsigned ell);
 FSN_NODISCARD fsn_status fsn_ot_acot_recv(fsn_cot *cot, uint64_t *xc, const uint8_t *choice, size_t n, unsigned ell);
 
@@ -141,6 +148,20 @@ FSN_NODISCARD fsn_status fsn_ot_nchoose1_send_fn(fsn_ot_n1 *n1, fsn_ot_msgs_fn g
                                                  unsigned ell);
 FSN_NODISCARD fsn_status fsn_ot_nchoose1_recv(fsn_ot_n1 *n1, uint64_t *out, const uint8_t *idx, size_t n, unsigned logn,
                                               unsigned ell);
+
+/* Several 1-out-of-N OTs per element with small messages, on a COT directly (the millionaires' leaves on silent OT):
+ * element i holds m instances, instance j a 1-out-of-2^logn[j] OT of ell[j]-bit messages (1 <= logn[j] <= 8,
+ * 1 <= ell[j] <= 8, m <= 16). Per instance: logn[j] chosen-choice COTs (on a silent extension: random COTs and
+ * logn[j] correction bits from the receiver), two keys per COT (the CCR hash of the COT pair, tweaked), and the pad of
+ * message x = H(XOR_k key_{k, x_k} ^ tweak(x)): 2 logn + 2^logn hashes on the sender, logn + 1 on the receiver.
+ * Wire: the COTs of all n elements first (the receiver's corrections in one direction), then every ciphertext,
+ * 2^logn[j] ell[j] bits per instance, bit-packed in one frame: one round trip whatever n. Memory: 16 bytes per COT.
+ * The sender's messages come from gen (element-major: instance j's 2^logn[j] messages one after the other, count
+ * elements per call); the receiver passes idx[i m + j] and gets out[i m + j]. */
+FSN_NODISCARD fsn_status fsn_ot_multi_n1_send(fsn_cot *cot, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned m,
+                                              const unsigned *logn, const unsigned *ell);
+FSN_NODISCARD fsn_status fsn_ot_multi_n1_recv(fsn_cot *cot, uint8_t *out, const uint8_t *idx, size_t n, unsigned m,
+                                              const unsigned *logn, const unsigned *ell);
 
 /* ---- the OT pack ------------------------------------------------------------------------------------------------- */
 

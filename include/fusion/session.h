@@ -5,7 +5,7 @@
  *   2. the client sends the batch size N, the truncation mode (exact or approximate) and the bit bound of its inputs
  *      (fsn_secure_opts.input_bits; 0 = none);
  *   3. both run the secure executor on the batch (fsn_secure_run), and the outputs are revealed to the client as the
- *      policy says (labels: fsn_2pc_argmax inside the protocol; logits: fsn_2pc_reveal);
+ *      policy says (labels: fsn_nl_argmax inside the protocol; logits: fsn_2pc_reveal);
  *   4. the client sends one verdict byte (fsn_verdict). By default it is FSN_VERDICT_SILENT, sent before the client
  *      checks anything, so nothing on the wire depends on the checks; a client that opts in reports PASS or FAIL,
  *      which tells a cheating server one bit per session (docs/SECURITY.md).

@@ -383,7 +383,7 @@ static fsn_status run_batch(fsn_channel *const *chs, size_t T, fsn_role role, co
   if (st == FSN_OK) st = fsn_secure_run(p, m, share, inputs, n, opts, NULL);
   if (st == FSN_OK)
     st = reveal == FSN_REVEAL_LOGITS ? fsn_2pc_reveal(p, outputs, share, out_n, FSN_ROLE_CLIENT)
-                                     : fsn_2pc_argmax(p, outputs, share, n, dim);
+                                     : fsn_nl_argmax(p, outputs, share, n, dim);
   if (total) {
     fsn_counters after;
     fsn_2pc_counters(p, &after);

@@ -71,11 +71,11 @@ static fsn_status pool(fsn_2pc *p, uint64_t *out, const uint64_t *in, const fsn_
   if (st != FSN_OK) return st;
   const fsn_pool_shape ps = fsn_nn_pool_shape(l, batch);
   if (l->desc.kind == FSN_LAYER_MAXPOOL) {
-    st = fsn_2pc_maxpool2d(p, out, grown ? grown : in, &ps);
+    st = fsn_nl_maxpool2d(p, out, grown ? grown : in, &ps);
   } else {
     fsn_sumpool2d(out, grown ? grown : in, &ps, ell);
     fsn_nn_avgpool_scale(out, l, batch, ell, s);
-    st = fsn_2pc_trunc(p, out, out, batch * fsn_shape_size(l->out_shape), s, mode);
+    st = fsn_nl_trunc(p, out, out, batch * fsn_shape_size(l->out_shape), s, mode);
   }
   free(grown);
   return st;
@@ -89,7 +89,7 @@ static fsn_status clip(fsn_2pc *p, uint64_t *out, const uint64_t *in, const fsn_
   uint64_t *r = malloc((2 * n + 1) * sizeof *r);
   if (!r) return fsn_fail(FSN_E_NOMEM, "secure run: out of memory for clip '%s'", l->desc.name);
   const size_t blocks = fsn_nn_clip_relu_inputs(r, in, n, &l->desc, ell, s, server);
-  fsn_status st = blocks ? fsn_2pc_relu(p, r, NULL, r, blocks * n) : FSN_OK;
+  fsn_status st = blocks ? fsn_nl_relu(p, r, NULL, r, blocks * n) : FSN_OK;
   if (st == FSN_OK) fsn_nn_clip_combine(out, r, in, n, &l->desc, ell, s, server);
   free(r);
   return st;
@@ -106,10 +106,10 @@ static fsn_status fused_relu(fsn_2pc *p, size_t i, uint64_t *out, const uint64_t
     if (!(pre = malloc(n * sizeof *pre))) return fsn_fail(FSN_E_NOMEM, "secure run: %zu values", n);
     memcpy(pre, out, n * sizeof *pre);
   }
-  st = fsn_2pc_relu(p, out, NULL, out, n);
+  st = fsn_nl_relu(p, out, NULL, out, n);
   if (st == FSN_OK && o->tamper) o->tamper(i + 1, pre, out, batch, n / batch, o->tamper_arg);
   free(pre);
-  return st == FSN_OK ? fsn_2pc_trunc(p, out, out, n, fsn_2pc_scale(p), nonneg(mode)) : st;
+  return st == FSN_OK ? fsn_nl_trunc(p, out, out, n, fsn_2pc_scale(p), nonneg(mode)) : st;
 }
 
 static void note_cost(fsn_2pc *p, fsn_cost *c, double t0, const fsn_counters *before) {
@@ -140,16 +140,16 @@ static fsn_status run_layer(const secure_run *r, const fsn_nn_step *step, uint64
     if ((st = linear(r, out, in, i)) != FSN_OK) return st;
     if (r->o->linear_costs) note_cost(p, &r->o->linear_costs[i], t0, &before);
     if (step->fused_relu) return fused_relu(p, i, out, in, r->batch, n, mode, r->o);
-    return fsn_2pc_trunc(p, out, out, n, s, mode);
+    return fsn_nl_trunc(p, out, out, n, s, mode);
   }
-  case FSN_LAYER_RELU: return fsn_2pc_relu(p, out, NULL, in, n);
+  case FSN_LAYER_RELU: return fsn_nl_relu(p, out, NULL, in, n);
   case FSN_LAYER_MAXPOOL:
   case FSN_LAYER_AVGPOOL: return pool(p, out, in, l, r->batch, mode);
   case FSN_LAYER_GLOBAL_AVGPOOL: {
     size_t hw = l->in_shape.h * l->in_shape.w;
     fsn_global_sumpool(out, in, n, hw, ell);
     fsn_ring_scale(out, out, fsn_nn_avg_factor(hw, s), n, ell);
-    return fsn_2pc_trunc(p, out, out, n, s, mode);
+    return fsn_nl_trunc(p, out, out, n, s, mode);
   }
   case FSN_LAYER_ADD: fsn_ring_add(out, in, in2, n, ell); return FSN_OK;
   case FSN_LAYER_FLATTEN: memcpy(out, in, n * sizeof *out); return FSN_OK;

@@ -11,31 +11,50 @@ void fsn_nl_triples_free(fsn_nl_triples *tr) {
   if (tr) *tr = (fsn_nl_triples){0};
 }
 
-/* One direction of the triple generation: the OT receiver's choice bits are its shares of a; from the sender's two
- * random messages, bit j of m0 ^ m1 is the sender's share of b_j and the pair (m0, m_choice) shares choice * b_j. */
-static fsn_status cross_products(fsn_nl_thr *t, bool as_sender, fsn_nl_triples *tr, uint8_t *m0, uint8_t *m1,
-                                 uint8_t *packed) {
-  const size_t n = tr->n;
+/* One direction of the triple generation for triples [off, off + n): the OT receiver's choice bits are its shares
+ * of a; from the sender's two random messages, bit j of m0 ^ m1 is the sender's share of b_j and the pair
+ * (m0, m_choice) shares choice * b_j. */
+static fsn_status cross_chunk(fsn_nl_thr *t, bool as_sender, fsn_nl_triples *tr, size_t off, size_t n, uint8_t *m0,
+                              uint8_t *m1, uint8_t *packed) {
+  uint8_t *a = tr->a + off, *b1 = tr->b1 + off, *b2 = tr->b2 + off, *c1 = tr->c1 + off, *c2 = tr->c2 + off;
   fsn_status st;
   if (as_sender) {
-    if ((st = fsn_ot_rot_send(t->snd, m0, m1, n)) != FSN_OK) return st;
+    st = t->silent ? fsn_ot_rrot_send(t->snd, m0, m1, n) : fsn_ot_rot_send(t->snd, m0, m1, n);
+    if (st != FSN_OK) return st;
     for (size_t i = 0; i < n; i++) {
       const uint8_t x0 = m0[16 * i], x1 = m1[16 * i], d = x0 ^ x1;
-      tr->b1[i] = d & 1, tr->b2[i] = d >> 1 & 1;
-      tr->c1[i] ^= x0 & 1, tr->c2[i] ^= x0 >> 1 & 1;
+      b1[i] = d & 1, b2[i] = d >> 1 & 1;
+      c1[i] ^= x0 & 1, c2[i] ^= x0 >> 1 & 1;
     }
-  } else {
-    fsn_bits_pack(packed, tr->a, n);
-    if ((st = fsn_ot_rot_recv(t->rcv, m0, packed, n)) != FSN_OK) return st;
-    for (size_t i = 0; i < n; i++) tr->c1[i] ^= m0[16 * i] & 1, tr->c2[i] ^= m0[16 * i] >> 1 & 1;
+    return FSN_OK;
   }
+  if (t->silent) { /* the random choice bits are this party's shares of a: no correction bits */
+    if ((st = fsn_ot_rrot_recv(t->rcv, m0, packed, n)) != FSN_OK) return st;
+    fsn_bits_unpack(a, packed, n);
+  } else {
+    fsn_bits_pack(packed, a, n);
+    if ((st = fsn_ot_rot_recv(t->rcv, m0, packed, n)) != FSN_OK) return st;
+  }
+  for (size_t i = 0; i < n; i++) c1[i] ^= m0[16 * i] & 1, c2[i] ^= m0[16 * i] >> 1 & 1;
   return FSN_OK;
+}
+
+/* One direction for all triples, a chunk of OTs at a time (the messages never take more than two chunks). */
+static fsn_status cross_products(fsn_nl_thr *t, bool as_sender, fsn_nl_triples *tr, uint8_t *m0, uint8_t *m1,
+                                 uint8_t *packed) {
+  fsn_status st = FSN_OK;
+  for (size_t off = 0; off < tr->n && st == FSN_OK; off += FSN_NL_OT_CHUNK) {
+    const size_t m = tr->n - off < FSN_NL_OT_CHUNK ? tr->n - off : FSN_NL_OT_CHUNK;
+    st = cross_chunk(t, as_sender, tr, off, m, m0, m1, packed);
+  }
+  return st;
 }
 
 fsn_status fsn_nl_triples_make(fsn_nl_thr *t, fsn_nl_triples *tr, size_t n) {
   *tr = (fsn_nl_triples){.n = n};
-  uint8_t *mem = calloc(5 * n + 1, 1), *m0 = malloc(16 * n + 16), *m1 = malloc(16 * n + 16),
-          *packed = malloc(n / 8 + 1);
+  const size_t m = n < FSN_NL_OT_CHUNK ? n : FSN_NL_OT_CHUNK;
+  uint8_t *mem = calloc(5 * n + 1, 1), *m0 = malloc(16 * m + 16), *m1 = malloc(16 * m + 16),
+          *packed = malloc(m / 8 + 1);
   fsn_status st = FSN_OK;
   if (!mem || !m0 || !m1 || !packed) {
     st = fsn_fail(FSN_E_NOMEM, "bit triples: %zu", n);
@@ -43,7 +62,7 @@ fsn_status fsn_nl_triples_make(fsn_nl_thr *t, fsn_nl_triples *tr, size_t n) {
   }
   tr->a = mem, tr->b1 = mem + n, tr->b2 = mem + 2 * n, tr->c1 = mem + 3 * n, tr->c2 = mem + 4 * n;
   mem = NULL;
-  fsn_nl_random_bits(t, tr->a, n);
+  if (!t->silent) fsn_nl_random_bits(t, tr->a, n);
   /* Direction A: server sends, client receives; then direction B. b_j of this party comes from its sender side. */
   const bool server = fsn_nl_server(t);
   if ((st = cross_products(t, server, tr, m0, m1, packed)) != FSN_OK) goto done;
@@ -57,25 +76,32 @@ done:
 
 fsn_status fsn_nl_and2(fsn_nl_thr *t, uint8_t *z1, uint8_t *z2, const uint8_t *x, const uint8_t *y1, const uint8_t *y2,
                        size_t n, const fsn_nl_triples *tr, size_t off) {
-  const size_t k = y2 ? 3 : 2;
-  uint8_t *mine = calloc(2 * k * n + 1, 1);
+  return fsn_nl_and2_part(t, z1, z2, x, y1, y2, n, y2 ? n : 0, tr, off);
+}
+
+fsn_status fsn_nl_and2_part(fsn_nl_thr *t, uint8_t *z1, uint8_t *z2, const uint8_t *x, const uint8_t *y1,
+                            const uint8_t *y2, size_t n, size_t n2, const fsn_nl_triples *tr, size_t off) {
+  const size_t k = 2 * n + n2;
+  uint8_t *mine = calloc(2 * k + 1, 1);
   if (!mine) return fsn_fail(FSN_E_NOMEM, "AND of %zu bits", n);
-  uint8_t *theirs = mine + k * n;
+  uint8_t *theirs = mine + k;
   const uint8_t *a = tr->a + off, *b1 = tr->b1 + off, *b2 = tr->b2 + off, *c1 = tr->c1 + off, *c2 = tr->c2 + off;
   for (size_t i = 0; i < n; i++) {
     mine[i] = x[i] ^ a[i];
     mine[n + i] = y1[i] ^ b1[i];
-    if (y2) mine[2 * n + i] = y2[i] ^ b2[i];
+    if (i < n2) mine[2 * n + i] = y2[i] ^ b2[i];
   }
-  fsn_status st = fsn_nl_swap_bits(t, theirs, mine, k * n);
+  fsn_status st = fsn_nl_swap_bits(t, theirs, mine, k);
   if (st == FSN_OK) {
     const uint8_t server = fsn_nl_server(t);
     for (size_t i = 0; i < n; i++) {
       const uint8_t d = mine[i] ^ theirs[i], e1 = mine[n + i] ^ theirs[n + i];
-      const uint8_t e2 = y2 ? mine[2 * n + i] ^ theirs[2 * n + i] : 0;
       const uint8_t ai = a[i];
       z1[i] = c1[i] ^ (d & b1[i]) ^ (e1 & ai) ^ (d & e1 & server);
-      if (y2) z2[i] = c2[i] ^ (d & b2[i]) ^ (e2 & ai) ^ (d & e2 & server);
+      if (i < n2) {
+        const uint8_t e2 = mine[2 * n + i] ^ theirs[2 * n + i];
+        z2[i] = c2[i] ^ (d & b2[i]) ^ (e2 & ai) ^ (d & e2 & server);
+      }
     }
   }
   free(mine);
@@ -100,7 +126,7 @@ fsn_status fsn_nl_acot(fsn_nl_thr *t, fsn_role sender, uint64_t *out, const uint
   return st;
 }
 
-fsn_status fsn_nl_b2a(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, size_t n, unsigned ell) {
+fsn_status fsn_nl_thr_b2a(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, size_t n, unsigned ell) {
   const uint64_t mask = fsn_ring_mask(ell);
   uint64_t *corr = NULL;
   if (fsn_nl_server(t)) {
@@ -116,7 +142,7 @@ fsn_status fsn_nl_b2a(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, size_t n, 
 }
 
 /* b * x = b_s x_s + b_o (1 - 2 b_s) x_s + (the same with the roles swapped): one arithmetic COT each way. */
-fsn_status fsn_nl_mux(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, const uint64_t *x, size_t n) {
+fsn_status fsn_nl_thr_mux(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, const uint64_t *x, size_t n) {
   const uint64_t mask = fsn_ring_mask(t->ell);
   uint64_t *corr = malloc(3 * n * sizeof *corr + 8);
   if (!corr) return fsn_fail(FSN_E_NOMEM, "MUX of %zu", n);
@@ -144,8 +170,9 @@ typedef struct bool_args {
 
 static fsn_status and_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
   const bool_args *a = arg;
-  for (size_t off = begin; off < end; off += FSN_NL_BLOCK) {
-    const size_t m = end - off < FSN_NL_BLOCK ? end - off : FSN_NL_BLOCK;
+  const size_t blk = fsn_nl_block(t);
+  for (size_t off = begin; off < end; off += blk) {
+    const size_t m = end - off < blk ? end - off : blk;
     fsn_nl_triples tr;
     fsn_status st = fsn_nl_triples_make(t, &tr, m);
     if (st != FSN_OK) return st;
@@ -163,31 +190,32 @@ fsn_status fsn_nl_and2_batch(fsn_2pc *p, uint8_t *z1, uint8_t *z2, const uint8_t
   return fsn_nl_run(p, n, and_worker, &a);
 }
 
-fsn_status fsn_2pc_and(fsn_2pc *p, uint8_t *z, const uint8_t *x, const uint8_t *y, size_t n) {
+fsn_status fsn_nl_and(fsn_2pc *p, uint8_t *z, const uint8_t *x, const uint8_t *y, size_t n) {
   return fsn_nl_and2_batch(p, z, NULL, x, y, NULL, n);
 }
 
 static fsn_status b2a_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
   const bool_args *a = arg;
-  return fsn_nl_b2a(t, a->out + begin, a->x + begin, end - begin, t->ell);
+  return fsn_nl_thr_b2a(t, a->out + begin, a->x + begin, end - begin, t->ell);
 }
 
-fsn_status fsn_2pc_b2a(fsn_2pc *p, uint64_t *out, const uint8_t *b, size_t n) {
+fsn_status fsn_nl_b2a(fsn_2pc *p, uint64_t *out, const uint8_t *b, size_t n) {
   bool_args a = {.out = out, .x = b};
   return fsn_nl_run(p, n, b2a_worker, &a);
 }
 
 static fsn_status mux_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
   const bool_args *a = arg;
-  for (size_t off = begin; off < end; off += FSN_NL_BLOCK) {
-    const size_t m = end - off < FSN_NL_BLOCK ? end - off : FSN_NL_BLOCK;
-    fsn_status st = fsn_nl_mux(t, a->out + off, a->x + off, a->v + off, m);
+  const size_t blk = fsn_nl_block(t);
+  for (size_t off = begin; off < end; off += blk) {
+    const size_t m = end - off < blk ? end - off : blk;
+    fsn_status st = fsn_nl_thr_mux(t, a->out + off, a->x + off, a->v + off, m);
     if (st != FSN_OK) return st;
   }
   return FSN_OK;
 }
 
-fsn_status fsn_2pc_mux(fsn_2pc *p, uint64_t *out, const uint8_t *b, const uint64_t *x, size_t n) {
+fsn_status fsn_nl_mux(fsn_2pc *p, uint64_t *out, const uint8_t *b, const uint64_t *x, size_t n) {
   bool_args a = {.out = out, .x = b, .v = x};
   return fsn_nl_run(p, n, mux_worker, &a);
 }

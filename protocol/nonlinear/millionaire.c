@@ -198,6 +198,101 @@ done:
   return st;
 }
 
+/* ---- silent OT: short leaves, every level by ANDs -------------------------------------------------------------
+ *
+ * On a silent extension the COTs are almost free and the leaves' ciphertexts dominate, so folding the first level
+ * into the leaves (4-bit messages) costs more than it saves: each leaf carries only its own (lt, eq) shares, 2-bit
+ * messages, from one 1-out-of-2^w OT made of w random COTs and w correction bits, all leaves of a block in one round
+ * trip; every level of the tree is ANDs on bit triples from random COTs (no correction bits). The least significant
+ * node of every level is only ever a lo child, whose eq feeds nothing but its parent's eq: unless eq is asked for,
+ * leaf 0 sends lt alone (1-bit messages) and that node's AND group drops its second AND. */
+
+typedef struct sleaf_gen {
+  const uint64_t *v;
+  const uint8_t *slt, *seq; /* the server's shares of every leaf: n x m */
+  const mill_shape *s;
+} sleaf_gen;
+
+static void gen_sleaves(uint64_t *msgs, size_t begin, size_t count, void *arg) {
+  const sleaf_gen *g = arg;
+  const mill_shape *s = g->s;
+  for (size_t i = begin; i < begin + count; i++)
+    for (unsigned j = 0; j < s->m; j++) {
+      const unsigned a = digit(g->v[i], j, s), nx = 1u << (j == s->m - 1 ? s->wtop : 4);
+      const unsigned r = g->slt[i * s->m + j] | g->seq[i * s->m + j] << 1;
+      for (unsigned x = 0; x < nx; x++) *msgs++ = ((unsigned)(a < x) | (unsigned)(a == x) << 1) ^ r;
+    }
+}
+
+/* The leaf OTs of n elements: nlt, neq (n x m) get this party's shares. */
+static fsn_status sleaves(fsn_nl_thr *t, uint8_t *nlt, uint8_t *neq, const uint64_t *v, size_t n, const mill_shape *s,
+                          bool need_eq) {
+  unsigned logn[16] = {0}, ell[16] = {0};
+  for (unsigned j = 0; j < s->m; j++) logn[j] = j == s->m - 1 ? s->wtop : 4, ell[j] = j == 0 && !need_eq ? 1 : 2;
+  if (fsn_nl_server(t)) {
+    fsn_nl_random_bits(t, nlt, n * s->m), fsn_nl_random_bits(t, neq, n * s->m);
+    sleaf_gen g = {.v = v, .slt = nlt, .seq = neq, .s = s};
+    return fsn_ot_multi_n1_send(t->snd, gen_sleaves, &g, n, s->m, logn, ell);
+  }
+  for (size_t i = 0; i < n; i++)
+    for (unsigned j = 0; j < s->m; j++) nlt[i * s->m + j] = (uint8_t)digit(v[i], j, s);
+  fsn_status st = fsn_ot_multi_n1_recv(t->rcv, nlt, nlt, n, s->m, logn, ell);
+  for (size_t k = 0; st == FSN_OK && k < n * s->m; k++) neq[k] = nlt[k] >> 1, nlt[k] &= 1;
+  return st;
+}
+
+/* AND groups of one level: element i's pair k at g(i, k); the groups with both ANDs come first (n2 of them). */
+static size_t sgroup(size_t i, unsigned k, size_t n, unsigned pairs, bool need_eq) {
+  if (need_eq) return i * pairs + k;
+  return k ? i * (pairs - 1) + k - 1 : n * (pairs - 1) + i;
+}
+
+static fsn_status stree(fsn_nl_thr *t, uint8_t *nlt, uint8_t *neq, uint8_t *work, size_t n, unsigned m, bool need_eq,
+                        const fsn_nl_triples *tr) {
+  size_t used = 0;
+  for (unsigned cnt = m; cnt > 1; cnt = (cnt + 1) / 2) {
+    const unsigned pairs = cnt / 2, next = (cnt + 1) / 2;
+    const size_t np = n * pairs, n2 = need_eq ? np : n * (pairs - 1);
+    uint8_t *x = work, *y1 = work + np, *y2 = work + 2 * np, *z1 = work + 3 * np, *z2 = work + 4 * np;
+    for (size_t i = 0; i < n; i++)
+      for (unsigned k = 0; k < pairs; k++) {
+        const size_t g = sgroup(i, k, n, pairs, need_eq), lo = i * cnt + 2 * k;
+        x[g] = neq[lo + 1], y1[g] = nlt[lo], y2[g] = neq[lo];
+      }
+    fsn_status st = fsn_nl_and2_part(t, z1, z2, x, y1, y2, np, n2, tr, used);
+    if (st != FSN_OK) return st;
+    used += np;
+    for (size_t i = 0; i < n; i++) { /* compact in place, as tree() */
+      for (unsigned k = 0; k < pairs; k++) {
+        const size_t g = sgroup(i, k, n, pairs, need_eq);
+        nlt[i * next + k] = nlt[i * cnt + 2 * k + 1] ^ z1[g], neq[i * next + k] = g < n2 ? z2[g] : 0;
+      }
+      if (cnt & 1) nlt[i * next + pairs] = nlt[i * cnt + cnt - 1], neq[i * next + pairs] = neq[i * cnt + cnt - 1];
+    }
+  }
+  return FSN_OK;
+}
+
+static fsn_status mill_block_silent(fsn_nl_thr *t, uint8_t *lt, uint8_t *eq, const uint64_t *v, size_t n,
+                                    const mill_shape *s) {
+  size_t groups = 0;
+  for (unsigned c = s->m; c > 1; c = (c + 1) / 2) groups += c / 2;
+  uint8_t *bytes = calloc(2 * n * s->m + 5 * n * (s->m / 2) + 1, 1);
+  fsn_nl_triples tr = {0};
+  if (!bytes) return fsn_fail(FSN_E_NOMEM, "millionaires block of %zu x %u bits", n, s->q);
+  uint8_t *nlt = bytes, *neq = bytes + n * s->m, *work = neq + n * s->m;
+  fsn_status st = sleaves(t, nlt, neq, v, n, s, eq != NULL);
+  if (st == FSN_OK && groups) st = fsn_nl_triples_make(t, &tr, n * groups);
+  if (st == FSN_OK) st = stree(t, nlt, neq, work, n, s->m, eq != NULL, &tr);
+  if (st == FSN_OK) {
+    memcpy(lt, nlt, n);
+    if (eq) memcpy(eq, neq, n);
+  }
+  fsn_nl_triples_free(&tr);
+  free(bytes);
+  return st;
+}
+
 fsn_status fsn_nl_mill(fsn_nl_thr *t, uint8_t *lt, uint8_t *eq, const uint64_t *v, size_t n, unsigned q) {
   if (q == 0) { /* empty strings: never less, always equal */
     memset(lt, 0, n);
@@ -206,24 +301,26 @@ fsn_status fsn_nl_mill(fsn_nl_thr *t, uint8_t *lt, uint8_t *eq, const uint64_t *
   }
   const mill_shape s = shape_of(q);
   /* About 2^15 leaves per block, in multiples of 128 elements so that no OT call but the last pads its chunk. */
-  const size_t block = ((size_t)1 << 15) / s.m / 128 * 128 > 128 ? ((size_t)1 << 15) / s.m / 128 * 128 : 128;
+  size_t block = ((size_t)1 << 15) / s.m / 128 * 128 > 128 ? ((size_t)1 << 15) / s.m / 128 * 128 : 128;
+  if (t->silent) block = FSN_NL_SILENT_BLOCK; /* its working memory is per chunk of OTs, not per block */
   for (size_t off = 0; off < n; off += block) {
     const size_t b = n - off < block ? n - off : block;
-    fsn_status st = mill_block(t, lt + off, eq ? eq + off : NULL, v + off, b, &s);
+    fsn_status st = (t->silent ? mill_block_silent : mill_block)(t, lt + off, eq ? eq + off : NULL, v + off, b, &s);
     if (st != FSN_OK) return st;
   }
   return FSN_OK;
 }
 
 /* MSB(x) = MSB(x_s) ^ MSB(x_c) ^ carry of the low ell - 1 bits, carry = [2^(ell-1) - 1 - x_s' < x_c']. */
-fsn_status fsn_nl_msb(fsn_nl_thr *t, uint8_t *msb, const uint64_t *x, size_t n) {
+fsn_status fsn_nl_thr_msb(fsn_nl_thr *t, uint8_t *msb, const uint64_t *x, size_t n) {
   const unsigned q = t->ell - 1;
   const uint64_t low = fsn_ring_mask(t->ell) >> 1;
-  uint64_t *v = malloc((n < FSN_NL_BLOCK ? n : FSN_NL_BLOCK) * sizeof *v + 8);
+  const size_t blk = fsn_nl_block(t);
+  uint64_t *v = malloc((n < blk ? n : blk) * sizeof *v + 8);
   if (!v) return fsn_fail(FSN_E_NOMEM, "MSB of %zu", n);
   fsn_status st = FSN_OK;
-  for (size_t off = 0; off < n && st == FSN_OK; off += FSN_NL_BLOCK) {
-    const size_t b = n - off < FSN_NL_BLOCK ? n - off : FSN_NL_BLOCK;
+  for (size_t off = 0; off < n && st == FSN_OK; off += blk) {
+    const size_t b = n - off < blk ? n - off : blk;
     for (size_t i = 0; i < b; i++) v[i] = (fsn_nl_server(t) ? ~x[off + i] : x[off + i]) & low;
     if ((st = fsn_nl_mill(t, msb + off, NULL, v, b, q)) == FSN_OK)
       for (size_t i = 0; i < b; i++) msb[off + i] ^= (uint8_t)(x[off + i] >> q & 1);
@@ -246,7 +343,7 @@ static fsn_status mill_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg
   return fsn_nl_mill(t, a->b1 + begin, a->b2 ? a->b2 + begin : NULL, a->x + begin, end - begin, a->q);
 }
 
-fsn_status fsn_2pc_millionaire(fsn_2pc *p, uint8_t *lt, uint8_t *eq, const uint64_t *v, size_t n, unsigned q) {
+fsn_status fsn_nl_millionaire(fsn_2pc *p, uint8_t *lt, uint8_t *eq, const uint64_t *v, size_t n, unsigned q) {
   if (q > 64) return fsn_fail(FSN_E_INVALID, "millionaires: q = %u bits above 64", q);
   cmp_args a = {.b1 = lt, .b2 = eq, .x = v, .q = q};
   return fsn_nl_run(p, n, mill_worker, &a);
@@ -254,18 +351,18 @@ fsn_status fsn_2pc_millionaire(fsn_2pc *p, uint8_t *lt, uint8_t *eq, const uint6
 
 static fsn_status msb_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
   const cmp_args *a = arg;
-  fsn_status st = fsn_nl_msb(t, a->b1 + begin, a->x + begin, end - begin);
+  fsn_status st = fsn_nl_thr_msb(t, a->b1 + begin, a->x + begin, end - begin);
   if (st == FSN_OK && a->q == 1 && fsn_nl_server(t)) /* q = 1 marks DReLU */
     for (size_t i = begin; i < end; i++) a->b1[i] ^= 1;
   return st;
 }
 
-fsn_status fsn_2pc_msb(fsn_2pc *p, uint8_t *out, const uint64_t *x, size_t n) {
+fsn_status fsn_nl_msb(fsn_2pc *p, uint8_t *out, const uint64_t *x, size_t n) {
   cmp_args a = {.b1 = out, .x = x};
   return fsn_nl_run(p, n, msb_worker, &a);
 }
 
-fsn_status fsn_2pc_drelu(fsn_2pc *p, uint8_t *out, const uint64_t *x, size_t n) {
+fsn_status fsn_nl_drelu(fsn_2pc *p, uint8_t *out, const uint64_t *x, size_t n) {
   cmp_args a = {.b1 = out, .x = x, .q = 1};
   return fsn_nl_run(p, n, msb_worker, &a);
 }
@@ -281,29 +378,30 @@ static fsn_status wrap_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg
   return st;
 }
 
-fsn_status fsn_2pc_wrap(fsn_2pc *p, uint8_t *out, const uint64_t *x, size_t n) {
+fsn_status fsn_nl_wrap(fsn_2pc *p, uint8_t *out, const uint64_t *x, size_t n) {
   cmp_args a = {.b1 = out, .x = x};
   return fsn_nl_run(p, n, wrap_worker, &a);
 }
 
 static fsn_status relu_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
   const cmp_args *a = arg;
-  uint8_t *d = malloc(FSN_NL_BLOCK);
+  const size_t blk = fsn_nl_block(t);
+  uint8_t *d = malloc(blk);
   if (!d) return fsn_fail(FSN_E_NOMEM, "ReLU block");
   fsn_status st = FSN_OK;
-  for (size_t off = begin; off < end && st == FSN_OK; off += FSN_NL_BLOCK) {
-    const size_t b = end - off < FSN_NL_BLOCK ? end - off : FSN_NL_BLOCK;
-    if ((st = fsn_nl_msb(t, d, a->x + off, b)) != FSN_OK) break;
+  for (size_t off = begin; off < end && st == FSN_OK; off += blk) {
+    const size_t b = end - off < blk ? end - off : blk;
+    if ((st = fsn_nl_thr_msb(t, d, a->x + off, b)) != FSN_OK) break;
     if (fsn_nl_server(t))
       for (size_t i = 0; i < b; i++) d[i] ^= 1;
     if (a->b1) memcpy(a->b1 + off, d, b);
-    st = fsn_nl_mux(t, a->out + off, d, a->x + off, b);
+    st = fsn_nl_thr_mux(t, a->out + off, d, a->x + off, b);
   }
   free(d);
   return st;
 }
 
-fsn_status fsn_2pc_relu(fsn_2pc *p, uint64_t *out, uint8_t *drelu, const uint64_t *x, size_t n) {
+fsn_status fsn_nl_relu(fsn_2pc *p, uint64_t *out, uint8_t *drelu, const uint64_t *x, size_t n) {
   cmp_args a = {.b1 = drelu, .out = out, .x = x};
   return fsn_nl_run(p, n, relu_worker, &a);
 }
@@ -325,7 +423,7 @@ static fsn_status ge_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) 
   }
   for (size_t i = 0; i < n; i++)
     v[i] = a->x[begin + i], v[n + i] = a->y[begin + i], v[2 * n + i] = (a->x[begin + i] - a->y[begin + i]) & mask;
-  if ((st = fsn_nl_msb(t, bits, v, 3 * n)) != FSN_OK) goto done;
+  if ((st = fsn_nl_thr_msb(t, bits, v, 3 * n)) != FSN_OK) goto done;
   uint8_t *ma = bits, *mb = bits + n, *md = bits + 2 * n, *s = bits + 3 * n, *y = bits + 4 * n;
   const uint8_t one = fsn_nl_server(t);
   for (size_t i = 0; i < n; i++) md[i] ^= one, s[i] = ma[i] ^ mb[i], y[i] = md[i] ^ mb[i];
@@ -338,7 +436,7 @@ done:
   return st;
 }
 
-fsn_status fsn_2pc_ge(fsn_2pc *p, uint8_t *ge, const uint64_t *a, const uint64_t *b, size_t n) {
+fsn_status fsn_nl_ge(fsn_2pc *p, uint8_t *ge, const uint64_t *a, const uint64_t *b, size_t n) {
   cmp_args args = {.b1 = ge, .x = a, .y = b};
   return fsn_nl_run(p, n, ge_worker, &args);
 }

@@ -18,9 +18,14 @@ typedef struct fsn_nl_thr {
   fsn_cot *snd, *rcv;     /* this party as OT sender / as OT receiver */
   fsn_ot_n1 *nsnd, *nrcv; /* the same, 1-out-of-N */
   fsn_prg prg;
+  bool silent; /* COTs from a silent extension: random-choice COTs cost next to nothing, corrections and
+                * ciphertexts dominate, so the protocols take their silent-OT forms */
 } fsn_nl_thr;
 
 static inline bool fsn_nl_server(const fsn_nl_thr *t) { return t->role == FSN_ROLE_SERVER; }
+
+/* Whether cot comes from a silent extension (Ferret). */
+bool fsn_nl_silent(const fsn_cot *cot);
 
 /* Work on elements [begin, end) of a batch. */
 typedef fsn_status (*fsn_nl_fn)(fsn_nl_thr *t, size_t begin, size_t end, void *arg);
@@ -51,11 +56,15 @@ void fsn_nl_triples_free(fsn_nl_triples *tr);
 FSN_NODISCARD fsn_status fsn_nl_and2(fsn_nl_thr *t, uint8_t *z1, uint8_t *z2, const uint8_t *x, const uint8_t *y1,
                                      const uint8_t *y2, size_t n, const fsn_nl_triples *tr, size_t off);
 
+/* The same with y2 (and z2) on the first n2 elements only: the bits of the others' second operand are not sent. */
+FSN_NODISCARD fsn_status fsn_nl_and2_part(fsn_nl_thr *t, uint8_t *z1, uint8_t *z2, const uint8_t *x, const uint8_t *y1,
+                                          const uint8_t *y2, size_t n, size_t n2, const fsn_nl_triples *tr, size_t off);
+
 /* Millionaires on one thread: lt (and eq if not NULL) = [a < b], a the server's v, b the client's, q bits. */
 FSN_NODISCARD fsn_status fsn_nl_mill(fsn_nl_thr *t, uint8_t *lt, uint8_t *eq, const uint64_t *v, size_t n, unsigned q);
 
 /* MSB of the shared ell-bit x on one thread (boolean shares). */
-FSN_NODISCARD fsn_status fsn_nl_msb(fsn_nl_thr *t, uint8_t *msb, const uint64_t *x, size_t n);
+FSN_NODISCARD fsn_status fsn_nl_thr_msb(fsn_nl_thr *t, uint8_t *msb, const uint64_t *x, size_t n);
 
 /* Arithmetic-COT helper: with this party's bit b0 (server) or b1 (client) and ring value v, shares of b_s * b_c * v
  * style products. Concretely: the `sender` party inputs corr[i] and gets -r[i] in out; the other party inputs its
@@ -64,14 +73,22 @@ FSN_NODISCARD fsn_status fsn_nl_acot(fsn_nl_thr *t, fsn_role sender, uint64_t *o
                                      const uint8_t *bits, size_t n, unsigned ell);
 
 /* Thread-level B2A and MUX (the public forms split the batch over threads). */
-FSN_NODISCARD fsn_status fsn_nl_b2a(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, size_t n, unsigned ell);
-FSN_NODISCARD fsn_status fsn_nl_mux(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, const uint64_t *x, size_t n);
+FSN_NODISCARD fsn_status fsn_nl_thr_b2a(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, size_t n, unsigned ell);
+FSN_NODISCARD fsn_status fsn_nl_thr_mux(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, const uint64_t *x, size_t n);
 
 /* Threaded z1 = x AND y1, z2 = x AND y2 (y2, z2 may be NULL) with fresh triples. */
 FSN_NODISCARD fsn_status fsn_nl_and2_batch(fsn_2pc *p, uint8_t *z1, uint8_t *z2, const uint8_t *x, const uint8_t *y1,
                                            const uint8_t *y2, size_t n);
 
-/* Elements processed per block inside a thread: bounds the working memory whatever the batch. */
-#define FSN_NL_BLOCK ((size_t)1 << 13)
+/* Elements processed per block inside a thread: bounds the working memory whatever the batch. Every block runs the
+ * protocol's whole round structure. On silent OT every step of a block costs a constant number of round trips
+ * (COT corrections, then one frame back), so its blocks are larger: a layer of up to 2^18 elements per thread pays
+ * the rounds of one block. */
+#define FSN_NL_BLOCK        ((size_t)1 << 13)
+#define FSN_NL_SILENT_BLOCK ((size_t)1 << 18)
+/* OTs per call of the triple generation (a multiple of IKNP's chunk, so the calls cut no chunk). */
+#define FSN_NL_OT_CHUNK ((size_t)1 << 15)
+
+static inline size_t fsn_nl_block(const fsn_nl_thr *t) { return t->silent ? FSN_NL_SILENT_BLOCK : FSN_NL_BLOCK; }
 
 #endif

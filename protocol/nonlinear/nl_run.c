@@ -10,6 +10,8 @@
 /* Below this many elements per thread, extra threads cost more (a round trip each) than they save. */
 #define MIN_PER_THREAD ((size_t)2048)
 
+bool fsn_nl_silent(const fsn_cot *cot) { return !strcmp(fsn_cot_name(cot), "ferret"); }
+
 static void init_thr(fsn_nl_thr *t, fsn_2pc *p, size_t i) {
   uint8_t seed[16];
   randombytes_buf(seed, sizeof seed);
@@ -21,6 +23,7 @@ static void init_thr(fsn_nl_thr *t, fsn_2pc *p, size_t i) {
                     .rcv = fsn_2pc_ot_receiver(p, i),
                     .nsnd = fsn_ot_pack_n1(fsn_2pc_ot_pack(p, i), FSN_OT_SENDER),
                     .nrcv = fsn_ot_pack_n1(fsn_2pc_ot_pack(p, i), FSN_OT_RECEIVER)};
+  t->silent = fsn_nl_silent(t->snd);
   fsn_prg_seed(&t->prg, seed);
   sodium_memzero(seed, sizeof seed);
 }
@@ -53,9 +56,10 @@ fsn_status fsn_nl_run(fsn_2pc *p, size_t n, fsn_nl_fn fn, void *arg) {
   return j.nt == 1 ? nl_task(p, 0, &j) : fsn_2pc_run(p, nl_task, &j);
 }
 
-size_t fsn_2pc_blocks(const fsn_2pc *p, size_t n) {
+size_t fsn_nl_blocks(const fsn_2pc *p, size_t n) {
   const size_t nt = threads_for(p, n), per = (n + nt - 1) / nt;
-  return (per + FSN_NL_BLOCK - 1) / FSN_NL_BLOCK;
+  const size_t block = fsn_nl_silent(fsn_2pc_ot_sender(p, 0)) ? FSN_NL_SILENT_BLOCK : FSN_NL_BLOCK;
+  return (per + block - 1) / block;
 }
 
 void fsn_nl_random_bits(fsn_nl_thr *t, uint8_t *bits, size_t n) {

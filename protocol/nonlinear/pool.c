@@ -40,12 +40,12 @@ static fsn_status level(fsn_2pc *p, cands *c, size_t np) {
       if (c->idx) mx[np + g] = (c->idx[a] - c->idx[b]) & mask, bv[np + g] = c->idx[b];
       mb[g] = c->msb[b], s[g] = c->msb[a] ^ c->msb[b];
     }
-  if ((st = fsn_2pc_msb(p, md, mx, np)) != FSN_OK) goto done;
+  if ((st = fsn_nl_msb(p, md, mx, np)) != FSN_OK) goto done;
   for (size_t i = 0; i < np; i++) md[i] ^= one, y1[i] = md[i] ^ mb[i]; /* md now holds !MSB(a - b) */
   if ((st = fsn_nl_and2_batch(p, y1, z2, s, y1, mb, np)) != FSN_OK) goto done;
   for (size_t i = 0; i < np; i++) ge[i] = md[i] ^ y1[i], mnew[i] = z2[i] ^ mb[i];
   if (c->idx) memcpy(ge + np, ge, np);
-  if ((st = fsn_2pc_mux(p, mx, ge, mx, nv)) != FSN_OK) goto done;
+  if ((st = fsn_nl_mux(p, mx, ge, mx, nv)) != FSN_OK) goto done;
   g = 0;
   for (size_t w = 0; w < c->groups; w++) {
     const size_t n = c->cnt[w], base = w * c->cap;
@@ -97,7 +97,7 @@ static fsn_status alloc_cands(cands *c, size_t groups, size_t cap, bool with_idx
   return FSN_OK;
 }
 
-fsn_status fsn_2pc_maxpool2d(fsn_2pc *p, uint64_t *out, const uint64_t *in, const fsn_pool_shape *s) {
+fsn_status fsn_nl_maxpool2d(fsn_2pc *p, uint64_t *out, const uint64_t *in, const fsn_pool_shape *s) {
   const size_t oh = out_dim(s->in_h, s->k_h, s->stride_h, s->pad_h),
                ow = out_dim(s->in_w, s->k_w, s->stride_w, s->pad_w);
   const size_t planes = s->batch * s->channels, groups = planes * oh * ow, cap = s->k_h * s->k_w;
@@ -115,7 +115,7 @@ fsn_status fsn_2pc_maxpool2d(fsn_2pc *p, uint64_t *out, const uint64_t *in, cons
     free_cands(&c);
     return fsn_fail(FSN_E_NOMEM, "max pool sign bits of %zu inputs", nin);
   }
-  if ((st = fsn_2pc_msb(p, msb, in, nin)) != FSN_OK) {
+  if ((st = fsn_nl_msb(p, msb, in, nin)) != FSN_OK) {
     free(msb), free_cands(&c);
     return st;
   }
@@ -137,7 +137,7 @@ fsn_status fsn_2pc_maxpool2d(fsn_2pc *p, uint64_t *out, const uint64_t *in, cons
   return st;
 }
 
-fsn_status fsn_2pc_argmax(fsn_2pc *p, uint64_t *label, const uint64_t *logits, size_t batch, size_t dim) {
+fsn_status fsn_nl_argmax(fsn_2pc *p, uint64_t *label, const uint64_t *logits, size_t batch, size_t dim) {
   if (batch == 0) return FSN_OK;
   if (dim == 0) return fsn_fail(FSN_E_INVALID, "argmax over 0 logits");
   const uint64_t mask = fsn_ring_mask(fsn_2pc_ell(p));
@@ -151,7 +151,7 @@ fsn_status fsn_2pc_argmax(fsn_2pc *p, uint64_t *label, const uint64_t *logits, s
     c.cnt[b] = dim;
     for (size_t j = 0; j < dim; j++) c.idx[b * dim + j] = server ? j : 0; /* a public index: the server's share */
   }
-  if ((st = fsn_2pc_msb(p, c.msb, c.val, batch * dim)) == FSN_OK) st = max_tree(p, &c);
+  if ((st = fsn_nl_msb(p, c.msb, c.val, batch * dim)) == FSN_OK) st = max_tree(p, &c);
   if (st == FSN_OK) {
     for (size_t b = 0; b < batch; b++) c.idx[b] = c.idx[b * dim];
     uint64_t *tmp = server ? NULL : malloc(batch * sizeof *tmp);

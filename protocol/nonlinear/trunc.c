@@ -5,7 +5,9 @@
  * overflow on their own, or are all ones and take the carry): s + (ell - s) = ell bits of leaves and one AND.
  * APPROX drops c (the result is then 0 or 1 below the exact one) and gets w from one ell-bit comparison.
  * For a value known to be non-negative no bias is needed and w = MSB(x_s) OR MSB(x_c), a product of two private
- * bits: one arithmetic COT, no comparison at all. */
+ * bits: one arithmetic COT, no comparison at all.
+ * w only ever enters as w 2^(ell-s) mod 2^ell, which depends on w mod 2^s alone: its B2A (or product) runs in Z_2^s,
+ * s bits of correction instead of ell. */
 #include "protocol/nonlinear/nl_internal.h"
 
 #include <stdlib.h>
@@ -74,9 +76,9 @@ static fsn_status trunc_signed(fsn_nl_thr *t, uint64_t *out, const uint64_t *x, 
     if ((st = fsn_nl_mill(t, w, NULL, b->v, n, ell)) != FSN_OK) return st;
     memset(b->bits, 0, n);
   }
-  /* B2A of c (if exact) and w together. */
-  const size_t off = exact ? 0 : n, cnt = exact ? 2 * n : n;
-  if ((st = fsn_nl_b2a(t, b->ar + off, b->bits + off, cnt, ell)) != FSN_OK) return st;
+  /* B2A of c (if exact) in Z_2^ell, of w in Z_2^s. */
+  if (exact && (st = fsn_nl_thr_b2a(t, b->ar, b->bits, n, ell)) != FSN_OK) return st;
+  if ((st = fsn_nl_thr_b2a(t, b->ar + n, w, n, s)) != FSN_OK) return st;
   if (!exact) memset(b->ar, 0, n * sizeof *b->ar);
   const uint64_t bias = server ? (uint64_t)1 << (ell - 1 - s) : 0;
   for (size_t i = 0; i < n; i++) out[i] = (b->hi[i] + b->ar[i] - (b->ar[n + i] << (ell - s)) - bias) & mask;
@@ -99,8 +101,8 @@ static fsn_status trunc_nonneg(fsn_nl_thr *t, uint64_t *out, const uint64_t *x, 
     b->bits[i] = b->c[i], b->bits[n + i] = (uint8_t)(x[i] >> (ell - 1) & 1);
     b->corr[i] = b->bits[i], b->corr[n + i] = b->bits[n + i];
   }
-  const size_t off = exact ? 0 : n, cnt = exact ? 2 * n : n;
-  if ((st = fsn_nl_acot(t, FSN_ROLE_SERVER, b->ar + off, b->corr + off, b->bits + off, cnt, ell)) != FSN_OK) return st;
+  if (exact && (st = fsn_nl_acot(t, FSN_ROLE_SERVER, b->ar, b->corr, b->bits, n, ell)) != FSN_OK) return st;
+  if ((st = fsn_nl_acot(t, FSN_ROLE_SERVER, b->ar + n, b->corr + n, b->bits + n, n, s)) != FSN_OK) return st;
   for (size_t i = 0; i < n; i++) {
     const uint64_t c = exact ? b->bits[i] - 2 * b->ar[i] : 0, w = b->bits[n + i] - b->ar[n + i];
     out[i] = ((x[i] >> s) + c - (w << (ell - s))) & mask;
@@ -110,7 +112,7 @@ static fsn_status trunc_nonneg(fsn_nl_thr *t, uint64_t *out, const uint64_t *x, 
 
 static fsn_status trunc_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
   const trunc_args *a = arg;
-  const size_t bn = end - begin < FSN_NL_BLOCK ? end - begin : FSN_NL_BLOCK;
+  const size_t bn = end - begin < fsn_nl_block(t) ? end - begin : fsn_nl_block(t);
   trunc_buf b;
   if (!alloc_buf(&b, bn)) return fsn_fail(FSN_E_NOMEM, "truncation block of %zu", bn);
   const bool exact = a->mode == FSN_TRUNC_EXACT || a->mode == FSN_TRUNC_NONNEG;
@@ -125,7 +127,7 @@ static fsn_status trunc_worker(fsn_nl_thr *t, size_t begin, size_t end, void *ar
   return st;
 }
 
-fsn_status fsn_2pc_trunc(fsn_2pc *p, uint64_t *out, const uint64_t *x, size_t n, unsigned s, fsn_trunc_mode mode) {
+fsn_status fsn_nl_trunc(fsn_2pc *p, uint64_t *out, const uint64_t *x, size_t n, unsigned s, fsn_trunc_mode mode) {
   const unsigned ell = fsn_2pc_ell(p);
   if (s >= ell || (unsigned)mode > FSN_TRUNC_NONNEG_APPROX)
     return fsn_fail(FSN_E_INVALID, "truncation by %u bits at ell = %u, mode %d", s, ell, (int)mode);

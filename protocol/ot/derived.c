@@ -8,6 +8,7 @@
 #include "protocol/ot/ot_internal.h"
 
 #include <fusion/ring.h>
+#include <stdlib.h>
 
 /* out_i = H(in_i ^ (t0 + i)) for m blocks; out may equal in. */
 static void tweaked_hash(uint8_t *out, const uint8_t *in, size_t m, uint64_t t0) {
@@ -52,48 +53,92 @@ fsn_status fsn_ot_rot_recv(fsn_cot *cot, uint8_t *mc, const uint8_t *choice, siz
   return FSN_OK;
 }
 
+/* Random OT with random choice bits, straight from the extension's random-choice COTs: no correction bit, so on a
+ * silent extension it costs the COTs only. */
+fsn_status fsn_ot_rrot_send(fsn_cot *cot, uint8_t *m0, uint8_t *m1, size_t n) {
+  fsn_status st = fsn_cot_check(cot, FSN_OT_SENDER, n, "fsn_ot_rrot_send");
+  if (st == FSN_OK) st = fsn_cot_rcot_send(cot, m0, n);
+  if (st != FSN_OK) return st;
+  sender_pads(cot, m0, m1, n, cot->tweak);
+  cot->tweak += n;
+  return FSN_OK;
+}
+
+fsn_status fsn_ot_rrot_recv(fsn_cot *cot, uint8_t *mc, uint8_t *choice, size_t n) {
+  fsn_status st = fsn_cot_check(cot, FSN_OT_RECEIVER, n, "fsn_ot_rrot_recv");
+  if (st == FSN_OK) st = fsn_cot_rcot_recv(cot, mc, choice, n);
+  if (st != FSN_OK) return st;
+  tweaked_hash(mc, mc, n, cot->tweak);
+  cot->tweak += n;
+  return FSN_OK;
+}
+
 /* ---- chosen-message and arithmetic OT ---------------------------------------------------------------------------- */
 
-/* The sender's side, per chunk: the COTs, the pads, then `per_ot` ell-bit words per OT made by `fill` from the pads'
- * low 64 bits, in one frame. */
+/* OTs per window: the COTs of every chunk of a window go first, then the sender's words of the whole window, so that
+ * on an extension without per-chunk interaction (Ferret) a window costs one round trip however many chunks it has. */
+#define WINDOW (8 * FSN_OT_CHUNK)
+
+/* The sender's side, per window: per chunk the COTs, the pads, and `per_ot` ell-bit words per OT made by `fill` from
+ * the pads' low 64 bits; then the window's words in one frame. */
 typedef void (*fill_fn)(uint64_t *ring, uint64_t *out, const uint64_t *a, const uint64_t *b, const uint8_t *p0,
                         const uint8_t *p1, size_t off, size_t m, uint64_t mask);
 
 static fsn_status tx_chunks(fsn_cot *cot, uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, unsigned ell,
                             size_t per_ot, fill_fn fill) {
   const uint64_t mask = fsn_ring_mask(ell);
-  for (size_t off = 0; off < n; off += FSN_OT_CHUNK) {
-    const size_t m = chunk_len(n, off);
-    fsn_status st = fsn_cot_send(cot, cot->rows, m);
-    if (st != FSN_OK) return st;
-    sender_pads(cot, cot->rows, cot->rows2, m, cot->tweak);
-    cot->tweak += m;
-    fill(cot->ring, out, a, b, cot->rows, cot->rows2, off, m, mask);
-    if ((st = fsn_channel_send_ring(cot->ch, cot->ring, per_ot * m, ell)) != FSN_OK ||
-        (st = fsn_channel_flush(cot->ch)) != FSN_OK)
-      return fsn_cot_broke(cot, st);
+  uint64_t *ring = malloc(per_ot * (n < WINDOW ? n : WINDOW) * sizeof *ring + 8);
+  if (!ring) return fsn_fail(FSN_E_NOMEM, "derived OTs: a window of %zu", n < WINDOW ? n : WINDOW);
+  fsn_status st = FSN_OK;
+  for (size_t win = 0; win < n && st == FSN_OK; win += WINDOW) {
+    const size_t end = n - win < WINDOW ? n : win + WINDOW;
+    for (size_t off = win; off < end && st == FSN_OK; off += FSN_OT_CHUNK) {
+      const size_t m = chunk_len(end, off);
+      if ((st = fsn_cot_send(cot, cot->rows, m)) != FSN_OK) break;
+      sender_pads(cot, cot->rows, cot->rows2, m, cot->tweak);
+      cot->tweak += m;
+      fill(cot->ring, out, a, b, cot->rows, cot->rows2, off, m, mask);
+      for (size_t k = 0; k < per_ot; k++) /* word k of chunk OT i to the window's frame at k (end - win) + i */
+        memcpy(ring + k * (end - win) + off - win, cot->ring + k * m, m * sizeof *ring);
+    }
+    if (st == FSN_OK && ((st = fsn_channel_send_ring(cot->ch, ring, per_ot * (end - win), ell)) != FSN_OK ||
+                         (st = fsn_channel_flush(cot->ch)) != FSN_OK))
+      st = fsn_cot_broke(cot, st);
   }
-  return FSN_OK;
+  free(ring);
+  return st;
 }
 
-/* The receiver's side, per chunk: the COTs, its pad, the sender's frame, then `finish`. */
+/* The receiver's side, per window: per chunk the COTs and its pad; then the sender's frame and per chunk `finish`. */
 typedef void (*finish_fn)(uint64_t *out, const uint64_t *reply, const uint8_t *choice, size_t off, size_t m,
                           uint64_t mask);
 
 static fsn_status rx_chunks(fsn_cot *cot, uint64_t *out, const uint8_t *choice, size_t n, unsigned ell, size_t per_ot,
                             finish_fn finish) {
   const uint64_t mask = fsn_ring_mask(ell);
-  for (size_t off = 0; off < n; off += FSN_OT_CHUNK) {
-    const size_t m = chunk_len(n, off);
-    fsn_status st = fsn_cot_recv(cot, cot->rows, choice + off / 8, m);
-    if (st != FSN_OK) return st;
-    tweaked_hash(cot->rows, cot->rows, m, cot->tweak);
-    cot->tweak += m;
-    for (size_t i = 0; i < m; i++) out[off + i] = fsn_ot_low64(cot->rows + 16 * i);
-    if ((st = fsn_channel_recv_ring(cot->ch, cot->ring, per_ot * m, ell)) != FSN_OK) return fsn_cot_broke(cot, st);
-    finish(out, cot->ring, choice, off, m, mask);
+  uint64_t *ring = malloc(per_ot * (n < WINDOW ? n : WINDOW) * sizeof *ring + 8);
+  if (!ring) return fsn_fail(FSN_E_NOMEM, "derived OTs: a window of %zu", n < WINDOW ? n : WINDOW);
+  fsn_status st = FSN_OK;
+  for (size_t win = 0; win < n && st == FSN_OK; win += WINDOW) {
+    const size_t end = n - win < WINDOW ? n : win + WINDOW;
+    for (size_t off = win; off < end && st == FSN_OK; off += FSN_OT_CHUNK) {
+      const size_t m = chunk_len(end, off);
+      if ((st = fsn_cot_recv(cot, cot->rows, choice + off / 8, m)) != FSN_OK) break;
+      tweaked_hash(cot->rows, cot->rows, m, cot->tweak);
+      cot->tweak += m;
+      for (size_t i = 0; i < m; i++) out[off + i] = fsn_ot_low64(cot->rows + 16 * i);
+    }
+    if (st == FSN_OK && (st = fsn_channel_recv_ring(cot->ch, ring, per_ot * (end - win), ell)) != FSN_OK)
+      st = fsn_cot_broke(cot, st);
+    for (size_t off = win; off < end && st == FSN_OK; off += FSN_OT_CHUNK) {
+      const size_t m = chunk_len(end, off);
+      for (size_t k = 0; k < per_ot; k++)
+        memcpy(cot->ring + k * m, ring + k * (end - win) + off - win, m * sizeof *ring);
+      finish(out, cot->ring, choice, off, m, mask);
+    }
   }
-  return FSN_OK;
+  free(ring);
+  return st;
 }
 
 /* Chosen: m ciphertexts of m0 then m of m1. */

@@ -201,3 +201,192 @@ fsn_status fsn_n1rot_create(fsn_ot_n1 **out, fsn_cot *cot) {
   *out = &r->base;
   return FSN_OK;
 }
+
+/* ---- several small 1-out-of-N OTs per element, on a COT -----------------------------------------------------------
+ *
+ * Instance j of element i (i counted in the COT object's session from T = cot->tweak) uses logn[j] COTs. Stage 1
+ * turns COT k of the element into two keys, key_{k,b} = H(q_k ^ b Delta ^ (T + i, k + 1)) (the receiver knows the one
+ * of its choice bit); stage 2 pads message x with the low bits of H(S_x ^ (T + i, 2^63 | j 2^16 | x)), S_x the XOR
+ * of the instance's keys key_{k, x_k}. For x other than the receiver's index, S_x contains a key the receiver cannot
+ * compute without Delta, so its pad is pseudorandom (H modelled as a random oracle in stage 2). */
+
+#define MULTI_MAX 16
+
+typedef struct multi_shape {
+  unsigned m, cots, msgs, bits; /* instances, COTs, messages and ciphertext bits per element */
+  unsigned logn[MULTI_MAX], ell[MULTI_MAX], cot0[MULTI_MAX], msg0[MULTI_MAX], bit0[MULTI_MAX];
+} multi_shape;
+
+static fsn_status multi_shape_of(multi_shape *s, size_t n, unsigned m, const unsigned *logn, const unsigned *ell,
+                                 const char *what) {
+  *s = (multi_shape){.m = m};
+  if (m < 1 || m > MULTI_MAX || !logn || !ell)
+    return fsn_fail(FSN_E_INVALID, "%s: %u instances per element outside 1 .. %d", what, m, MULTI_MAX);
+  for (unsigned j = 0; j < m; j++) {
+    if (logn[j] < 1 || logn[j] > 8 || ell[j] < 1 || ell[j] > 8)
+      return fsn_fail(FSN_E_INVALID, "%s: instance %u: logn = %u, ell = %u outside 1 .. 8", what, j, logn[j], ell[j]);
+    s->logn[j] = logn[j], s->ell[j] = ell[j];
+    s->cot0[j] = s->cots, s->msg0[j] = s->msgs, s->bit0[j] = s->bits;
+    s->cots += logn[j], s->msgs += 1u << logn[j], s->bits += ell[j] << logn[j];
+  }
+  if (n > SIZE_MAX / 4096 / s->msgs) return fsn_fail(FSN_E_INVALID, "%s: n = %zu too large", what, n);
+  return FSN_OK;
+}
+
+/* Elements per group of the sender's hashing: the group's message blocks fill at most one chunk. */
+static size_t multi_group(const multi_shape *s) { return FSN_OT_CHUNK / s->msgs > 0 ? FSN_OT_CHUNK / s->msgs : 1; }
+
+static void xor_tweak(uint8_t *b, uint64_t lo, uint64_t hi) {
+  fsn_ot_store64(b, fsn_ot_low64(b) ^ lo);
+  fsn_ot_store64(b + 8, fsn_ot_high64(b) ^ hi);
+}
+
+static uint64_t stage2_tweak(unsigned j, unsigned x) { return (uint64_t)1 << 63 | (uint64_t)j << 16 | x; }
+
+/* Sender, count elements whose COT rows start at rows, the first one's instance number t0: keys into k0 / k1
+ * (count cots blocks each), then pads into pad (count msgs blocks). */
+static void multi_pads(const fsn_cot *cot, const multi_shape *s, const uint8_t *rows, uint8_t *k0, uint8_t *k1,
+                       uint8_t *pad, size_t count, uint64_t t0) {
+  memcpy(k0, rows, 16 * count * s->cots);
+  for (size_t i = 0; i < count; i++)
+    for (unsigned k = 0; k < s->cots; k++) xor_tweak(k0 + 16 * (i * s->cots + k), t0 + i, k + 1);
+  fsn_ot_xor_delta(k1, k0, cot->delta, count * s->cots);
+  fsn_ccrh(k0, k0, count * s->cots);
+  fsn_ccrh(k1, k1, count * s->cots);
+  for (size_t i = 0; i < count; i++)
+    for (unsigned j = 0; j < s->m; j++)
+      for (unsigned x = 0; x < 1u << s->logn[j]; x++) {
+        uint64_t lo = t0 + i, hi = stage2_tweak(j, x);
+        for (unsigned b = 0; b < s->logn[j]; b++) {
+          const uint8_t *key = (x >> b & 1 ? k1 : k0) + 16 * (i * s->cots + s->cot0[j] + b);
+          lo ^= fsn_ot_low64(key), hi ^= fsn_ot_high64(key);
+        }
+        uint8_t *p = pad + 16 * (i * s->msgs + s->msg0[j] + x);
+        fsn_ot_store64(p, lo), fsn_ot_store64(p + 8, hi);
+      }
+  fsn_ccrh(pad, pad, count * s->msgs);
+}
+
+/* len <= 8 bits at bit position pos of a zeroed buffer (one byte of slack past the last bit). */
+static void put_bits(uint8_t *buf, size_t pos, uint64_t v, unsigned len) {
+  const unsigned w = (unsigned)(v & ((1u << len) - 1)) << (pos % 8);
+  buf[pos / 8] |= (uint8_t)w, buf[pos / 8 + 1] |= (uint8_t)(w >> 8);
+}
+
+static uint64_t get_bits(const uint8_t *buf, size_t pos, unsigned len) {
+  return ((unsigned)buf[pos / 8] | (unsigned)buf[pos / 8 + 1] << 8) >> (pos % 8) & ((1u << len) - 1);
+}
+
+/* Elements per group of COTs: a group's COTs fill at most one chunk (the rows of one call of the extension). */
+static size_t cot_group(const multi_shape *s) { return FSN_OT_CHUNK / s->cots; }
+
+static fsn_status multi_send(fsn_cot *cot, fsn_ot_msgs_fn gen, void *arg, size_t n, const multi_shape *s) {
+  const size_t G = multi_group(s), C = cot_group(s), gm = G < n ? G : n, bytes = (n * s->bits + 7) / 8;
+  uint8_t *rows = fsn_ot_alloc64(16 * FSN_OT_CHUNK), *keys = fsn_ot_alloc64(32 * gm * s->cots);
+  uint8_t *pad = fsn_ot_alloc64(16 * gm * s->msgs), *ct = calloc(bytes + 1, 1);
+  uint64_t *msgs = malloc(8 * gm * s->msgs);
+  fsn_status st = FSN_OK;
+  if (!rows || !keys || !pad || !ct || !msgs) {
+    st = fsn_fail(FSN_E_NOMEM, "1-out-of-N OTs of %zu elements", n);
+    goto done;
+  }
+  const uint64_t t0 = cot->tweak;
+  cot->tweak += n;
+  /* Per group of COTs (as they arrive), per hashing group inside it: pads, messages, ciphertexts. */
+  for (size_t c = 0; c < n && st == FSN_OK; c += C) {
+    const size_t cend = n - c < C ? n : c + C;
+    if ((st = fsn_cot_send(cot, rows, (cend - c) * s->cots)) != FSN_OK) break;
+    for (size_t g = c; g < cend; g += G) {
+      const size_t count = cend - g < G ? cend - g : G;
+      multi_pads(cot, s, rows + 16 * (g - c) * s->cots, keys, keys + 16 * gm * s->cots, pad, count, t0 + g);
+      gen(msgs, g, count, arg);
+      for (size_t i = 0; i < count; i++)
+        for (unsigned j = 0; j < s->m; j++)
+          for (unsigned x = 0; x < 1u << s->logn[j]; x++) {
+            const size_t k = i * s->msgs + s->msg0[j] + x;
+            put_bits(ct, (g + i) * s->bits + s->bit0[j] + x * s->ell[j], msgs[k] ^ fsn_ot_low64(pad + 16 * k),
+                     s->ell[j]);
+          }
+    }
+  }
+  if (st == FSN_OK && (st = fsn_channel_send(cot->ch, ct, bytes)) == FSN_OK) st = fsn_channel_flush(cot->ch);
+  st = fsn_cot_broke(cot, st);
+done:
+  if (keys) sodium_memzero(keys, 32 * gm * s->cots);
+  free(rows), free(keys), free(pad), free(ct), free(msgs);
+  return st;
+}
+
+static fsn_status multi_recv(fsn_cot *cot, uint8_t *out, const uint8_t *idx, size_t n, const multi_shape *s) {
+  const size_t C = cot_group(s), bytes = (n * s->bits + 7) / 8;
+  uint8_t *rows = fsn_ot_alloc64(16 * FSN_OT_CHUNK + 16 * C * s->m), *ct = calloc(bytes + 1, 1);
+  uint8_t *choice = malloc(FSN_OT_CHUNK / 8 + 2), *mine = malloc(n * s->m);
+  fsn_status st = FSN_OK;
+  if (!rows || !ct || !choice || !mine) {
+    st = fsn_fail(FSN_E_NOMEM, "1-out-of-N OTs of %zu elements", n);
+    goto done;
+  }
+  const uint64_t t0 = cot->tweak;
+  cot->tweak += n;
+  uint8_t *pad = rows + 16 * FSN_OT_CHUNK;
+  /* Per group of COTs: the corrections go out, and the pads of the chosen messages (their low bits) are all that is
+   * kept until the ciphertexts come. */
+  for (size_t c = 0; c < n && st == FSN_OK; c += C) {
+    const size_t cend = n - c < C ? n : c + C, k = cend - c;
+    memset(choice, 0, (k * s->cots + 7) / 8 + 1);
+    for (size_t i = 0; i < k; i++)
+      for (unsigned j = 0; j < s->m; j++)
+        put_bits(choice, i * s->cots + s->cot0[j], idx[(c + i) * s->m + j], s->logn[j]);
+    if ((st = fsn_cot_recv(cot, rows, choice, k * s->cots)) != FSN_OK) break;
+    for (size_t i = 0; i < k; i++)
+      for (unsigned q = 0; q < s->cots; q++) xor_tweak(rows + 16 * (i * s->cots + q), t0 + c + i, q + 1);
+    fsn_ccrh(rows, rows, k * s->cots);
+    for (size_t i = 0; i < k; i++)
+      for (unsigned j = 0; j < s->m; j++) {
+        uint64_t lo = t0 + c + i, hi = stage2_tweak(j, idx[(c + i) * s->m + j]);
+        for (unsigned b = 0; b < s->logn[j]; b++) {
+          const uint8_t *key = rows + 16 * (i * s->cots + s->cot0[j] + b);
+          lo ^= fsn_ot_low64(key), hi ^= fsn_ot_high64(key);
+        }
+        fsn_ot_store64(pad + 16 * (i * s->m + j), lo), fsn_ot_store64(pad + 16 * (i * s->m + j) + 8, hi);
+      }
+    fsn_ccrh(pad, pad, k * s->m);
+    for (size_t i = 0; i < k * s->m; i++) mine[c * s->m + i] = (uint8_t)fsn_ot_low64(pad + 16 * i);
+  }
+  if (st == FSN_OK) st = fsn_cot_broke(cot, fsn_channel_recv(cot->ch, ct, bytes));
+  for (size_t i = 0; i < n && st == FSN_OK; i++)
+    for (unsigned j = 0; j < s->m; j++) {
+      const size_t k = i * s->m + j;
+      const unsigned c = idx[k];
+      uint64_t v = 0; /* read every ciphertext so the memory access does not depend on the index */
+      for (unsigned x = 0; x < 1u << s->logn[j]; x++)
+        v |= get_bits(ct, i * s->bits + s->bit0[j] + x * s->ell[j], s->ell[j]) & (0 - (uint64_t)(x == c));
+      out[k] = (uint8_t)((v ^ mine[k]) & ((1u << s->ell[j]) - 1)); /* after the last read of idx[k]: may alias */
+    }
+done:
+  if (rows) sodium_memzero(rows, 16 * FSN_OT_CHUNK + 16 * C * s->m);
+  if (mine) sodium_memzero(mine, n * s->m);
+  free(rows), free(ct), free(choice), free(mine);
+  return st;
+}
+
+fsn_status fsn_ot_multi_n1_send(fsn_cot *cot, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned m, const unsigned *logn,
+                                const unsigned *ell) {
+  multi_shape s;
+  fsn_status st = fsn_cot_check(cot, FSN_OT_SENDER, n, "fsn_ot_multi_n1_send");
+  if (st == FSN_OK) st = multi_shape_of(&s, n, m, logn, ell, "fsn_ot_multi_n1_send");
+  if (st == FSN_OK && !gen) st = fsn_fail(FSN_E_INVALID, "fsn_ot_multi_n1_send: no messages");
+  return st != FSN_OK || n == 0 ? st : multi_send(cot, gen, arg, n, &s);
+}
+
+fsn_status fsn_ot_multi_n1_recv(fsn_cot *cot, uint8_t *out, const uint8_t *idx, size_t n, unsigned m,
+                                const unsigned *logn, const unsigned *ell) {
+  multi_shape s;
+  fsn_status st = fsn_cot_check(cot, FSN_OT_RECEIVER, n, "fsn_ot_multi_n1_recv");
+  if (st == FSN_OK) st = multi_shape_of(&s, n, m, logn, ell, "fsn_ot_multi_n1_recv");
+  if (st != FSN_OK || n == 0) return st;
+  for (size_t i = 0; i < n * m; i++)
+    if (idx[i] >> s.logn[i % m])
+      return fsn_fail(FSN_E_INVALID, "fsn_ot_multi_n1_recv: idx[%zu] = %u >= 2^%u", i, idx[i], s.logn[i % m]);
+  return multi_recv(cot, out, idx, n, &s);
+}
