@@ -13,7 +13,7 @@ fusion=$build/apps/fusion model=data/models/fmnist-4layer.onnx
 . tools/start-server.sh # fsn_wait_port
 work=$(mktemp -d)
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; [ -n "${keep:-}" ] || rm -rf "$work"' EXIT
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null; [ -n "${keep:-}" ] || rm -rf "$work"' EXIT
 export FSN_STATE_FILE=$work/caught-servers
 budget=2G
 
@@ -82,7 +82,7 @@ def trickle(sid):
     try:
         s = handshake(sid)
         recv_frame(s); recv_frame(s)                 # the card
-        for b in struct.pack("<IIQQ", TAG, 0, 10, 0):  # a batch request's header, one byte every 1.5 s
+        for b in struct.pack("<IIQQ", TAG, 0, 26, 0):  # a batch request's header (26 bytes), one byte every 1.5 s
             s.send(bytes([b])); time.sleep(1.5)
         for _ in range(100):
             s.send(b"\x00"); time.sleep(1.5)
@@ -114,7 +114,7 @@ def vanish(sid, phase):
         else:
             s = handshake(sid)
             if phase >= 2: recv_frame(s); recv_frame(s)
-            if phase >= 3: s.sendall(frame(0, struct.pack("<QBB", 2, 0, 0)))
+            if phase >= 3: s.sendall(frame(0, struct.pack("<QBB16s", 2, 0, 0, b"he")))
             s.close()
         count("vanish")
     except (OSError, EOFError):
@@ -124,7 +124,7 @@ def oversized(sid):
     try:
         s = handshake(sid)
         recv_frame(s); recv_frame(s)
-        s.sendall(frame(0, struct.pack("<QBB", 10**9, 0, 0)))
+        s.sendall(frame(0, struct.pack("<QBB16s", 10**9, 0, 0, b"he")))
         kind, msg = recv_frame(s)
         if kind == 3 and b"batch" in msg: count("oversized_refused")
     except (OSError, EOFError):

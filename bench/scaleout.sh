@@ -21,7 +21,7 @@ fi
 [ -x "$fusion" ] || { echo "no $fusion: build first (meson compile -C $build)" >&2; exit 1; }
 work=$(mktemp -d)
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"' EXIT
 export FSN_STATE_FILE=$work/caught-servers
 
 # K servers, each taking up to ceil(M / K) sessions at once, every one logging a JSON line per session

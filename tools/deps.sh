@@ -12,6 +12,7 @@ packages=(
   dataset-fashion-mnist                                    # the demo's images
   libonnx-testdata                                         # ONNX's operator tests (conformance test)
   libflint-dev                                             # second oracle of the NTT tests
+  haproxy                                                  # the scale-out recipe's balancer (tests/e2e/operations.sh)
 )
 missing=()
 for p in "${packages[@]}"; do
