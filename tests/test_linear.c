@@ -4,6 +4,9 @@
  * the bytes of the direct calls. */
 #include <fusion/conv.h>
 #include <fusion/linear.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +180,55 @@ START_TEST(vcot_through_the_backend) {
 }
 END_TEST
 
+/* The context's worker threads run kernels without an OpenMP team of their own (protocol/twopc/twopc.c): a server's
+ * sessions x threads is its whole thread budget. The caller's OpenMP setting comes back after the task. */
+typedef struct team_probe {
+  int seen[2];
+  int before, after;
+  fsn_status st;
+} team_probe;
+
+static fsn_status record_team(fsn_2pc *p, size_t t, void *arg) {
+  (void)p;
+#ifdef _OPENMP
+  ((team_probe *)arg)->seen[t] = omp_get_max_threads();
+#else
+  ((team_probe *)arg)->seen[t] = 1;
+#endif
+  return FSN_OK;
+}
+
+static void team_party(fsn_channel **chs, size_t n, void *arg, fsn_role role) {
+  team_probe *tp = (team_probe *)arg + (role == FSN_ROLE_SERVER);
+  fsn_2pc *p;
+#ifdef _OPENMP
+  omp_set_num_threads(3);
+  tp->before = omp_get_max_threads();
+#endif
+  tp->st = fsn_2pc_create(&p, chs, n, role, 37, 12, NULL);
+  if (tp->st == FSN_OK) tp->st = fsn_2pc_run(p, record_team, tp);
+#ifdef _OPENMP
+  tp->after = omp_get_max_threads();
+#endif
+  if (tp->st == FSN_OK) fsn_2pc_destroy(p);
+}
+
+static void team_server(fsn_channel **chs, size_t n, void *arg) { team_party(chs, n, arg, FSN_ROLE_SERVER); }
+static void team_client(fsn_channel **chs, size_t n, void *arg) { team_party(chs, n, arg, FSN_ROLE_CLIENT); }
+
+START_TEST(workers_have_no_openmp_team) {
+  team_probe tp[2] = {0};
+  const fsn_test_net_opts opts = {.channels = 2};
+  fsn_test_two_party_ex(&opts, team_server, tp, team_client, tp);
+  for (int r = 0; r < 2; r++) {
+    ck_assert_int_eq(tp[r].st, FSN_OK);
+    ck_assert_int_eq(tp[r].seen[0], 1);
+    ck_assert_int_eq(tp[r].seen[1], 1);
+    ck_assert_int_eq(tp[r].after, tp[r].before);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("linear");
   TCase *tc = tcase_create("linear");
@@ -186,6 +238,7 @@ int main(void) {
   tcase_add_test(tc, narrow_input_matches_plaintext);
   tcase_add_test(tc, backend_table);
   tcase_add_test(tc, vcot_through_the_backend);
+  tcase_add_test(tc, workers_have_no_openmp_team);
   suite_add_tcase(s, tc);
   return fsn_test_main(s);
 }

@@ -1,4 +1,7 @@
 /* The two-party context: a channel and an OT pack per worker thread, and input sharing / reveal. */
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <fusion/bits.h>
 #include <fusion/ring.h>
 #include <fusion/twopc.h>
@@ -102,9 +105,19 @@ typedef struct run_arg {
   char error[256]; /* fsn_last_error() is per thread: carry it back to the caller */
 } run_arg;
 
+/* A context's T threads are its share of the machine: kernels called from them run without an OpenMP team of their
+ * own, so K sessions of T threads use K x T cores, the one budget a server sizes (--max-sessions x --threads). The
+ * caller's setting comes back when its part of the task returns. */
 static void *run_one(void *v) {
   run_arg *r = v;
+#ifdef _OPENMP
+  const int team = omp_get_max_threads();
+  omp_set_num_threads(1);
+#endif
   r->st = r->fn(r->p, r->thread, r->arg);
+#ifdef _OPENMP
+  omp_set_num_threads(team);
+#endif
   if (r->st != FSN_OK) snprintf(r->error, sizeof r->error, "%s", fsn_last_error());
   return NULL;
 }
