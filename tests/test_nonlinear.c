@@ -3,6 +3,7 @@
  * +-2, +-2^(ell-1), with adversarial share splits (one share 0, all ones, 2^(ell-1)); byte counts against the cost
  * formulas of AND, B2A and MUX. */
 #include <fusion/conv.h>
+#include <fusion/cpu.h>
 #include <fusion/mixcheck.h>
 #include <fusion/nn.h>
 #include <fusion/nonlinear.h>
@@ -177,6 +178,10 @@ static const unsigned ells[] = {32, 37, 64};
 static const char *const packs[] = {NULL, "ferret"};
 #define NPACKS (sizeof packs / sizeof packs[0])
 
+/* Ferret's set-up (its bootstrap iterations) through the reference AES takes minutes per context: the ferret forms run
+ * at the vector levels only. Their AES is the only ISA-dependent part, and test_ferret covers Ferret itself at ref. */
+static bool slow_at_ref(const char *ot) { return ot && !strcmp(ot, "ferret") && fsn_isa_active() == FSN_ISA_REF; }
+
 /* ---- boolean pieces -------------------------------------------------------------------------------------------- */
 
 /* The bytes of one IKNP COT call of m <= 2^15 OTs (m a multiple of 128): 16 m unchecked; with the KOS15 check
@@ -221,6 +226,7 @@ END_TEST
 /* ---- comparisons ----------------------------------------------------------------------------------------------- */
 
 START_TEST(millionaire_every_width) {
+  if (slow_at_ref(packs[_i])) return;
   static const unsigned qs[] = {1, 2, 3, 4, 5, 8, 9, 12, 13, 17, 31, 36, 37, 64};
   const size_t n = 160;
   for (size_t k = 0; k < sizeof qs / sizeof qs[0]; k++) {
@@ -247,6 +253,7 @@ START_TEST(millionaire_every_width) {
 END_TEST
 
 START_TEST(msb_wrap_drelu_relu_exact) {
+  if (slow_at_ref(packs[_i / NELLS])) return;
   const unsigned ell = ells[_i % NELLS];
   const size_t n = 300;
   const uint64_t mask = fsn_ring_mask(ell);
@@ -321,6 +328,7 @@ static uint64_t silent_mill_bytes(size_t n, unsigned q, bool eq) {
 }
 
 START_TEST(ferret_costs) {
+  if (slow_at_ref("ferret")) return;
   const unsigned ell = ells[_i];
   const size_t n = 256;
   uint64_t *x = xcalloc(n, 8);
@@ -392,6 +400,7 @@ END_TEST
 /* ---- truncation ------------------------------------------------------------------------------------------------ */
 
 START_TEST(trunc_every_mode) {
+  if (slow_at_ref(packs[_i / NELLS])) return;
   const unsigned ell = ells[_i % NELLS];
   const size_t n = 256;
   static const unsigned shifts[] = {1, 12, 13};

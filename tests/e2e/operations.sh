@@ -6,6 +6,7 @@
 # Usage: tests/e2e/operations.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
 build=$1 src=$2
+"$build/apps/fusion" info >/dev/null 2>&1 || { echo "skipped: $("$build/apps/fusion" info 2>&1 | head -1)"; exit 77; }
 [ "${FSN_ISA:-}" = ref ] && { echo "skipped at FSN_ISA=ref (reference AES too slow for the timed recipes)"; exit 77; }
 cd "$src" || exit 1
 bench/load.sh --quick "$build" || { echo "FAIL: load test"; exit 1; }
