@@ -775,8 +775,9 @@ static fsn_status finish_handshake(fsn_channel *ch, const fsn_wire_hello *mine, 
     return broke(ch, fsn_fail(FSN_E_MISMATCH, "handshake: session id echoed as 0x%016llx, expected 0x%016llx",
                               (unsigned long long)peer_verdict.session_id, (unsigned long long)verdict.session_id));
   /* NTP's estimate: offset = ((their receipt - our send) + (their send - our receipt)) / 2. */
-  ch->peer_clock_offset_ns =
-      ((int64_t)(peer_verdict.t_recv_ns - mine->t_send_ns) + (int64_t)(peer->t_send_ns - t_recv)) / 2;
+  /* The peer's stamps are data: add the differences in unsigned arithmetic (no signed overflow on hostile values). */
+  const uint64_t there = peer_verdict.t_recv_ns - mine->t_send_ns, back = peer->t_send_ns - t_recv;
+  ch->peer_clock_offset_ns = (int64_t)(there + back) / 2;
   ch->session_id = verdict.session_id;
   ch->peer_max_frame = peer->max_frame;
   ch->handshaken = 1;
