@@ -35,42 +35,41 @@ static fsn_status check_ell(unsigned ell, const char *what) {
 
 /* ---- random OT --------------------------------------------------------------------------------------------------- */
 
-fsn_status fsn_ot_rot_send(fsn_cot *cot, uint8_t *m0, uint8_t *m1, size_t n) {
-  fsn_status st = fsn_cot_check(cot, FSN_OT_SENDER, n, "fsn_ot_rot_send");
-  if (st == FSN_OK) st = fsn_cot_send(cot, m0, n);
+/* Random OTs from COTs x0 (sender) / xc (receiver) just made with status st: the tweaked hashes are the messages. */
+static fsn_status sender_rot(fsn_cot *cot, fsn_status st, uint8_t *m0, uint8_t *m1, size_t n) {
   if (st != FSN_OK) return st;
   sender_pads(cot, m0, m1, n, cot->tweak);
   cot->tweak += n;
   return FSN_OK;
 }
 
-fsn_status fsn_ot_rot_recv(fsn_cot *cot, uint8_t *mc, const uint8_t *choice, size_t n) {
-  fsn_status st = fsn_cot_check(cot, FSN_OT_RECEIVER, n, "fsn_ot_rot_recv");
-  if (st == FSN_OK) st = fsn_cot_recv(cot, mc, choice, n);
+static fsn_status receiver_rot(fsn_cot *cot, fsn_status st, uint8_t *mc, size_t n) {
   if (st != FSN_OK) return st;
   tweaked_hash(mc, mc, n, cot->tweak);
   cot->tweak += n;
   return FSN_OK;
+}
+
+fsn_status fsn_ot_rot_send(fsn_cot *cot, uint8_t *m0, uint8_t *m1, size_t n) {
+  fsn_status st = fsn_cot_check(cot, FSN_OT_SENDER, n, "fsn_ot_rot_send");
+  return sender_rot(cot, st == FSN_OK ? fsn_cot_send(cot, m0, n) : st, m0, m1, n);
+}
+
+fsn_status fsn_ot_rot_recv(fsn_cot *cot, uint8_t *mc, const uint8_t *choice, size_t n) {
+  fsn_status st = fsn_cot_check(cot, FSN_OT_RECEIVER, n, "fsn_ot_rot_recv");
+  return receiver_rot(cot, st == FSN_OK ? fsn_cot_recv(cot, mc, choice, n) : st, mc, n);
 }
 
 /* Random OT with random choice bits, straight from the extension's random-choice COTs: no correction bit, so on a
  * silent extension it costs the COTs only. */
 fsn_status fsn_ot_rrot_send(fsn_cot *cot, uint8_t *m0, uint8_t *m1, size_t n) {
   fsn_status st = fsn_cot_check(cot, FSN_OT_SENDER, n, "fsn_ot_rrot_send");
-  if (st == FSN_OK) st = fsn_cot_rcot_send(cot, m0, n);
-  if (st != FSN_OK) return st;
-  sender_pads(cot, m0, m1, n, cot->tweak);
-  cot->tweak += n;
-  return FSN_OK;
+  return sender_rot(cot, st == FSN_OK ? fsn_cot_rcot_send(cot, m0, n) : st, m0, m1, n);
 }
 
 fsn_status fsn_ot_rrot_recv(fsn_cot *cot, uint8_t *mc, uint8_t *choice, size_t n) {
   fsn_status st = fsn_cot_check(cot, FSN_OT_RECEIVER, n, "fsn_ot_rrot_recv");
-  if (st == FSN_OK) st = fsn_cot_rcot_recv(cot, mc, choice, n);
-  if (st != FSN_OK) return st;
-  tweaked_hash(mc, mc, n, cot->tweak);
-  cot->tweak += n;
-  return FSN_OK;
+  return receiver_rot(cot, st == FSN_OK ? fsn_cot_rcot_recv(cot, mc, choice, n) : st, mc, n);
 }
 
 /* ---- chosen-message and arithmetic OT ---------------------------------------------------------------------------- */
