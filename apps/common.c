@@ -79,8 +79,8 @@ fsn_status fsn_app_random_images(fsn_images *im, fsn_labels *lb, size_t count, f
   *im = (fsn_images){count, shape.c, shape.h, shape.w, malloc(count * size + 1)};
   if (lb) *lb = (fsn_labels){count, calloc(count + 1, 1)};
   if (!im->pixels || (lb && !lb->labels)) {
-    fsn_images_free(im);
-    if (lb) fsn_labels_free(lb);
+    fsn_idx_images_free(im);
+    if (lb) fsn_idx_labels_free(lb);
     return fsn_fail(FSN_E_NOMEM, "%zu random images of %zux%zux%zu", count, shape.c, shape.h, shape.w);
   }
   uint64_t x = seed ^ 0x5eed; /* a 64-bit LCG's top byte: reproducible, not a CSPRNG (none is needed here) */

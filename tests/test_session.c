@@ -1,7 +1,7 @@
 /* A session's choices and reports (include/fusion/session.h, inference.h): the OT pack the server states in its card
  * and the client may insist on, and the server's peak RSS reported after the verdict. Whole sessions of the 4-layer
  * model over loopback TCP, logits compared bit for bit with the fixed-point engine. */
-#include <fusion/cpu.h>
+#include <fusion/isa.h>
 #include <fusion/inference.h>
 #include <stdio.h>
 #include <stdlib.h>
