@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "apps/commands.h"
 #include "apps/common.h"
@@ -23,6 +22,7 @@ typedef struct client_opts {
   double kappa;
   bool fusion, report_verdict, trust_again, json, progress, logits, approx;
   const char *backend; /* --backend: NULL follows the server's card */
+  const char *ot;      /* --ot: NULL follows the server's card */
 } client_opts;
 
 typedef struct client_run {
@@ -45,7 +45,7 @@ static int usage(void) {
       "  [--images IDX --labels IDX]\n"
       "  [--kappa K | --no-fusion] [--report-verdict] [--trust-again] [--state FILE] [--approx] [--model-hash HEX]\n"
       "  [--public A-B] [--threads T] [--net PROFILE] [--ell L --scale S] [--max-r R] [--timeout SECONDS]\n"
-      "  [--progress] [--json [--logits]] [--backend vcot|he]\n"
+      "  [--progress] [--json [--logits]] [--backend vcot|he] [--ot iknp|kk13|ferret]\n"
       "  LIST: indices of test images, e.g. 0-9,15; all of them go in one batch (amortised Fusion: the report\n"
       "  states n, the batch N and the batch factor N/n, and the cost per query)\n"
       "  --input: the queries from a .npy array, an ONNX TensorProto .pb (N x C x H x W) or a PNG/JPEG image\n"
@@ -53,7 +53,8 @@ static int usage(void) {
       "  The verdict is not sent unless --report-verdict (which tells a cheating server one bit per session);\n"
       "  a server caught once is refused afterwards (records in --state, default $FSN_STATE_FILE or\n"
       "  $XDG_STATE_HOME/fusion/caught-servers) unless --trust-again.\n"
-      "  --backend: insist on this conv/fc protocol (default: the one the server's card states).\n");
+      "  --backend, --ot: insist on this conv/fc protocol, this OT pack (default: the ones the server's card\n"
+      "  states).\n");
   return 2;
 }
 
@@ -83,6 +84,7 @@ static bool parse(int argc, char **argv, client_opts *o) {
                                            {"input", required_argument, 0, 'I'},
                                            {"preprocess", required_argument, 0, 'E'},
                                            {"backend", required_argument, 0, 'B'},
+                                           {"ot", required_argument, 0, 'O'},
                                            {0, 0, 0, 0}};
   *o = (client_opts){.images = FSN_APP_FMNIST_IMAGES,
                      .labels = FSN_APP_FMNIST_LABELS,
@@ -124,6 +126,7 @@ static bool parse(int argc, char **argv, client_opts *o) {
     case 'I': o->input = optarg; break;
     case 'E': o->preprocess = optarg; break;
     case 'B': o->backend = optarg, ok = fsn_linear_backend_find(optarg) != NULL; break;
+    case 'O': o->ot = optarg, ok = fsn_ot_pack_resolve(optarg) != NULL; break;
     default: ok = false;
     }
     if (!ok) return false;
@@ -181,11 +184,13 @@ static fsn_status query(client_run *r, fsn_channel **chs) {
                                .ell = (unsigned)o->ell,
                                .scale = (unsigned)o->scale,
                                .input_bits = input_bits,
-                               .public_set = {.name = r->set.name,
-                                              .hash = r->set.set_hash,
-                                              .count = r->set.images.count,
-                                              .labels = r->set.labels,
-                                              .inputs = pub},
+                               /* a semi-honest run checks nothing: it needs no public set, nor the server's */
+                               .public_set = !o->fusion ? (fsn_fusion_public){0}
+                                                        : (fsn_fusion_public){.name = r->set.name,
+                                                                              .hash = r->set.set_hash,
+                                                                              .count = r->set.images.count,
+                                                                              .labels = r->set.labels,
+                                                                              .inputs = pub},
                                .no_fusion = !o->fusion,
                                .kappa = o->kappa,
                                .max_R = (unsigned)o->max_r,
@@ -197,7 +202,8 @@ static fsn_status query(client_run *r, fsn_channel **chs) {
                                .trust_again = o->trust_again,
                                .require_logits = o->logits,
                                .progress = o->progress,
-                               .linear_backend = o->backend};
+                               .linear_backend = o->backend,
+                               .ot = o->ot};
   if (st == FSN_OK) st = fsn_fusion_client_run(chs, o->threads, &co, &r->res);
   if (st == FSN_E_MISMATCH && r->inputs) { /* name the file the shape came from */
     char msg[512];
@@ -233,18 +239,15 @@ static double overhead_share(const client_run *r) {
   return total > 0 ? extra / total : 0;
 }
 
-/* This process's peak resident set (Linux reports ru_maxrss in KiB). The server's is not on the wire: its last
- * message is the batch's output shares, and adding a field would change the protocol's bytes. */
-static unsigned long long peak_rss_bytes(void) {
-  struct rusage u;
-  return getrusage(RUSAGE_SELF, &u) == 0 ? (unsigned long long)u.ru_maxrss * 1024 : 0;
-}
+/* This process's peak resident set; the server's comes in its report after the verdict (fsn_client_recv_report). */
+static unsigned long long peak_rss_bytes(void) { return fsn_peak_rss_bytes(); }
 
 static void print_text(const client_run *r) {
   char hex[65];
   fsn_app_hex(hex, r->res.card.model_hash, 32);
-  printf("model %s (%s), ell %u, s %u; the server reveals %s\n", r->res.card.model_name, hex, r->res.card.ell,
-         r->res.card.scale, r->res.card.reveal == FSN_REVEAL_LOGITS ? "logits" : "labels only");
+  printf("model %s (%s), ell %u, s %u; the server reveals %s; linear backend %s, OT pack %s\n", r->res.card.model_name,
+         hex, r->res.card.ell, r->res.card.scale, r->res.card.reveal == FSN_REVEAL_LOGITS ? "logits" : "labels only",
+         r->res.card.linear_backend, r->res.card.ot);
   size_t correct = 0;
   for (size_t q = 0; r->inputs && q < r->n; q++) printf("input %zu: predicted %zu\n", q, predicted(r, q));
   for (size_t q = 0; !r->inputs && q < r->n; q++) {
@@ -268,7 +271,8 @@ static void print_text(const client_run *r) {
   printf("mix-and-check overhead: %.4f s (plan %.4f, shuffle %.4f, checks %.4f), %.3f %% of the batch's time\n",
          fsn_fusion_overhead_seconds(&r->res.overhead), r->res.overhead.plan, r->res.overhead.shuffle,
          r->res.overhead.check, 100 * overhead_share(r));
-  printf("peak RSS of the client: %.1f MiB\n", (double)peak_rss_bytes() / 1048576.0);
+  printf("peak RSS: client %.1f MiB, server %.1f MiB\n", (double)peak_rss_bytes() / 1048576.0,
+         (double)r->res.server_peak_rss / 1048576.0);
   if (r->link.bandwidth_bps > 0 || r->link.rtt_s > 0) {
     char link[96];
     fsn_link_format(link, sizeof link, &r->link);
@@ -283,8 +287,10 @@ static void print_json(const client_run *r) {
   fsn_app_hex(hex, r->res.card.model_hash, 32);
   printf("{\"model\": ");
   fsn_app_json_string(stdout, r->res.card.model_name);
-  printf(", \"model_hash\": \"%s\", \"ell\": %u, \"scale\": %u, \"reveal\": \"%s\", \"predictions\": [", hex,
-         r->res.card.ell, r->res.card.scale, r->res.card.reveal == FSN_REVEAL_LOGITS ? "logits" : "label");
+  printf(", \"model_hash\": \"%s\", \"ell\": %u, \"scale\": %u, \"reveal\": \"%s\", \"linear_backend\": \"%s\", "
+         "\"ot\": \"%s\", \"predictions\": [",
+         hex, r->res.card.ell, r->res.card.scale, r->res.card.reveal == FSN_REVEAL_LOGITS ? "logits" : "label",
+         r->res.card.linear_backend, r->res.card.ot);
   for (size_t q = 0; q < r->n; q++) {
     if (r->inputs)
       printf("%s{\"input\": %zu, \"predicted\": %zu", q ? ", " : "", q, predicted(r, q));
@@ -315,7 +321,11 @@ static void print_json(const client_run *r) {
          "\"seconds\": %.6f, \"share\": %.6f}",
          r->res.overhead.plan, r->res.overhead.shuffle, r->res.overhead.check,
          fsn_fusion_overhead_seconds(&r->res.overhead), overhead_share(r));
-  printf(", \"memory\": {\"client_peak_rss_bytes\": %llu, \"server_peak_rss_bytes\": null}", peak_rss_bytes());
+  printf(", \"memory\": {\"client_peak_rss_bytes\": %llu, \"server_peak_rss_bytes\": ", peak_rss_bytes());
+  if (r->res.server_peak_rss)
+    printf("%llu}", (unsigned long long)r->res.server_peak_rss);
+  else
+    printf("null}");
   printf(
       ", \"link\": {\"bandwidth_bps\": %.0f, \"rtt_s\": %.6f, \"transfer_seconds\": %.4f, \"latency_seconds\": %.4f}",
       r->link.bandwidth_bps, r->link.rtt_s, link_transfer_s(r), link_latency_s(r));

@@ -121,17 +121,8 @@ static int parse_args(int argc, char **argv, plain_opts *o) {
 static int load_images(const plain_opts *o, const fsn_model *m, fsn_images *im, fsn_labels *lb) {
   fsn_shape in = fsn_model_input_shape(m);
   memset(lb, 0, sizeof *lb);
-  if (!strcmp(o->images, "random")) {
-    size_t n = o->count ? o->count : 2, sz = in.c * in.h * in.w;
-    *im = (fsn_images){n, in.c, in.h, in.w, malloc(n * sz)};
-    if (!im->pixels) return fail_line("out of memory for random images");
-    uint64_t x = o->seed ^ 0x5eed;
-    for (size_t i = 0; i < n * sz; i++) {
-      x = x * 6364136223846793005ull + 1442695040888963407ull;
-      im->pixels[i] = (uint8_t)(x >> 56);
-    }
-    return 0;
-  }
+  if (!strcmp(o->images, "random"))
+    return fsn_app_random_images(im, NULL, o->count ? o->count : 2, in, o->seed) == FSN_OK ? 0 : fail_status();
   if (fsn_idx_read_images(im, o->images) != FSN_OK) return fail_status();
   if (fsn_idx_read_labels(lb, o->labels) != FSN_OK) return fail_status();
   if (lb->count < im->count) {

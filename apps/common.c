@@ -73,6 +73,24 @@ fsn_status fsn_app_public_set(fsn_sampleset *set, const fsn_images *im, const fs
   return st;
 }
 
+fsn_status fsn_app_random_images(fsn_images *im, fsn_labels *lb, size_t count, fsn_shape shape,
+                                 unsigned long long seed) {
+  const size_t size = shape.c * shape.h * shape.w;
+  *im = (fsn_images){count, shape.c, shape.h, shape.w, malloc(count * size + 1)};
+  if (lb) *lb = (fsn_labels){count, calloc(count + 1, 1)};
+  if (!im->pixels || (lb && !lb->labels)) {
+    fsn_idx_images_free(im);
+    if (lb) fsn_idx_labels_free(lb);
+    return fsn_fail(FSN_E_NOMEM, "%zu random images of %zux%zux%zu", count, shape.c, shape.h, shape.w);
+  }
+  uint64_t x = seed ^ 0x5eed; /* a 64-bit LCG's top byte: reproducible, not a CSPRNG (none is needed here) */
+  for (size_t i = 0; i < count * size; i++) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    im->pixels[i] = (uint8_t)(x >> 56);
+  }
+  return FSN_OK;
+}
+
 fsn_status fsn_app_channel_opts(fsn_channel_opts *o, const char *net, unsigned timeout_s) {
   *o = (fsn_channel_opts){.timeout_ms = (int)(timeout_s * 1000)};
   return net ? fsn_link_parse(net, &o->link) : FSN_OK;

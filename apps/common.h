@@ -24,6 +24,12 @@ FSN_NODISCARD fsn_status fsn_app_parse_indices(const char *list, size_t limit, s
 FSN_NODISCARD fsn_status fsn_app_public_set(fsn_sampleset *set, const fsn_images *im, const fsn_labels *lb,
                                             const char *range);
 
+/* `--images random`: count seeded pseudo-random images of shape c x h x w (the same bytes for the same seed in
+ * every command, so `fusion plain`, a server's public set and a client's queries agree), labels all 0 (lb may be
+ * NULL). For timing models without a data set (ResNet-50's 224x224x3); the pixels carry no class. */
+FSN_NODISCARD fsn_status fsn_app_random_images(fsn_images *im, fsn_labels *lb, size_t count, fsn_shape shape,
+                                               unsigned long long seed);
+
 /* Strict unsigned parse of s (decimal), at most max. */
 bool fsn_app_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
 

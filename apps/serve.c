@@ -35,15 +35,17 @@ static void put_json_string(FILE *f, const char *s) {
 }
 
 /* One line per session: {"session":k,"id":"..","peer":"..","batch":N,"seconds":..,"bytes_sent":..,"bytes_recv":..,
- * "rounds":..,"verdict":"pass"|"fail"|"silent"|null,"error":null|".."}. */
+ * "rounds":..,"peak_rss_bytes":..,"verdict":"pass"|"fail"|"silent"|null,"error":null|".."}. */
 static void log_session_json(const fsn_fusion_session_log *l) {
   flockfile(stderr);
   fprintf(stderr, "{\"session\":%zu,\"id\":\"%016llx\",\"peer\":", l->index, (unsigned long long)l->session_id);
   put_json_string(stderr, l->peer);
   fprintf(stderr,
-          ",\"batch\":%zu,\"seconds\":%.3f,\"bytes_sent\":%llu,\"bytes_recv\":%llu,\"rounds\":%llu,\"verdict\":%s",
+          ",\"batch\":%zu,\"seconds\":%.3f,\"bytes_sent\":%llu,\"bytes_recv\":%llu,\"rounds\":%llu,\"peak_rss_bytes\":%"
+          "llu,\"verdict\":%s",
           l->batch, l->cost.seconds, (unsigned long long)l->cost.bytes_sent, (unsigned long long)l->cost.bytes_recv,
-          (unsigned long long)l->cost.rounds, l->status == FSN_OK ? verdict_json(l->verdict) : "null");
+          (unsigned long long)l->cost.rounds, (unsigned long long)l->peak_rss,
+          l->status == FSN_OK ? verdict_json(l->verdict) : "null");
   fputs(",\"error\":", stderr);
   if (l->status == FSN_OK)
     fputs("null", stderr);
@@ -110,10 +112,10 @@ int fsn_app_serve(const fsn_serve_config *cfg) {
   fsn_app_hex(hash, card->model_hash, 32);
   fprintf(stderr,
           "fusion server: %s (model %.16s…, ell %u, s %u), public set %s (%zu samples, %s, accuracy %.4f); "
-          "reveals %s\n",
+          "reveals %s; linear backend %s, OT pack %s\n",
           cfg->fusion.model_name, hash, card->ell, card->scale, card->set_name, card->set_count,
           card->predictions ? "labels committed" : "no commitments", card->claimed_accuracy,
-          card->reveal == FSN_REVEAL_LOGITS ? "logits" : "labels only");
+          card->reveal == FSN_REVEAL_LOGITS ? "logits" : "labels only", card->linear_backend, card->ot);
   fsn_acceptor_opts ao = cfg->accept;
   ao.channels = cfg->threads;
   ao.sessions = cfg->sessions;

@@ -13,6 +13,7 @@ typedef struct fsn_server_opts {
   double claimed;
   fsn_reveal reveal;   /* --reveal label|logits: what the client learns [label] */
   const char *backend; /* --backend: the conv/fc protocol [the library's default] */
+  const char *ot;      /* --ot: the OT pack [the library's default] */
   /* Serving many clients (include/fusion/acceptor.h): */
   unsigned long long max_sessions, max_per_client; /* [2], [2 x threads] */
   double session_timeout, handshake_timeout;       /* seconds; [0 = none], [10] */
@@ -28,20 +29,26 @@ enum {
   FSN_SERVER_OPT_HANDSHAKE_TIMEOUT,
   FSN_SERVER_OPT_MEMORY_BUDGET,
   FSN_SERVER_OPT_LOG_JSON,
+  FSN_SERVER_OPT_BACKEND, /* not a letter: fusion-adversary's own options take letters ('K' is its --layer) */
+  FSN_SERVER_OPT_OT,
 };
 
 #define FSN_SERVER_USAGE                                                                                               \
   "  --model FILE.onnx|builtin:NAME --listen HOST:PORT [--threads T] [--net PROFILE] [--ell L --scale S]\n"            \
-  "  [--images IDX --labels IDX --public A-B] [--no-commit --claimed-accuracy A] [--sessions K] [--max-batch N]\n"     \
-  "  [--seed S] [--timeout SECONDS] [--reveal label|logits] [--backend vcot|he]\n"                                     \
+  "  [--images IDX|random --labels IDX --public A-B] [--no-commit --claimed-accuracy A] [--sessions K]\n"              \
+  "  [--max-batch N] [--seed S] [--timeout SECONDS] [--reveal label|logits] [--backend vcot|he]\n"                     \
+  "  [--ot iknp|kk13|ferret]\n"                                                                                        \
   "  [--max-sessions K] [--session-timeout SECONDS] [--handshake-timeout SECONDS] [--max-per-client C]\n"              \
   "  [--memory-budget BYTES[k|M|G]] [--log-json]\n"                                                                    \
   "  --max-sessions: sessions served at once [2]; --session-timeout: a whole session's limit [none];\n"                \
   "  --handshake-timeout: a client's limit to open all its channels [10]; --max-per-client: open connections from\n"   \
   "  one address [2 x threads; 0 = no cap, e.g. behind a load balancer]; --memory-budget: sizes the largest batch\n"   \
   "  [a quarter of RAM]; --log-json: one JSON line per session. SIGTERM/SIGINT: finish running sessions and exit.\n"   \
+  "  --images random: a public set of seeded random images of the model's input shape (timing runs; a small\n"         \
+  "  --public range, e.g. 0-3)\n"                                                                                      \
   "  --reveal: what the client learns of each output, stated in the model card: its label only (the argmax runs\n"     \
-  "  inside the protocol; the default) or all its logits\n"
+  "  inside the protocol; the default) or all its logits\n"                                                            \
+  "  --backend, --ot: the conv/fc protocol and the OT pack of the non-linear layers, stated in the model card\n"
 
 /* getopt_long table entries (terminated by the caller) and the handler for one option; returns false if `c` is not
  * one of them or its value is bad. */
@@ -57,7 +64,8 @@ enum {
       {"session-timeout", required_argument, 0, FSN_SERVER_OPT_SESSION_TIMEOUT},                                       \
       {"handshake-timeout", required_argument, 0, FSN_SERVER_OPT_HANDSHAKE_TIMEOUT},                                   \
       {"memory-budget", required_argument, 0, FSN_SERVER_OPT_MEMORY_BUDGET},                                           \
-      {"log-json", no_argument, 0, FSN_SERVER_OPT_LOG_JSON}, {"backend", required_argument, 0, 'K'}, {                 \
+      {"log-json", no_argument, 0, FSN_SERVER_OPT_LOG_JSON},                                                           \
+      {"backend", required_argument, 0, FSN_SERVER_OPT_BACKEND}, {"ot", required_argument, 0, FSN_SERVER_OPT_OT}, {    \
     "reveal", required_argument, 0, 'V'                                                                                \
   }
 

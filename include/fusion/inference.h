@@ -51,6 +51,7 @@ typedef struct fsn_fusion_client_opts {
   size_t max_activation_bytes;  /* refuse a batch whose largest tensor needs more (N x values x 8 bytes) [2^31] */
   int progress;                 /* per-layer progress lines on stderr */
   const char *linear_backend;   /* NULL: the one the card states; else insist on this one (FSN_E_MISMATCH) */
+  const char *ot;               /* NULL: the OT pack the card states; else insist on this one (FSN_E_MISMATCH) */
 } fsn_fusion_client_opts;
 
 /* The client's time spent on mix-and-check outside the secure batch itself (seconds, CLOCK_MONOTONIC): what Fusion
@@ -76,6 +77,8 @@ typedef struct fsn_fusion_result {
   fsn_cost cost;                /* the batch, this party */
   fsn_cost *layers;             /* per layer of card.arch */
   fsn_fusion_overhead overhead; /* outside cost.seconds, which times the batch run alone */
+  uint64_t server_peak_rss;     /* the server's peak RSS in bytes as it reported it (fsn_client_recv_report); 0 if
+                                   unknown or the run did not get that far */
 } fsn_fusion_result;
 
 /* One whole Fusion query over connected channels (chs[0..nthreads), the handshake done with opts->ell, scale).
@@ -109,7 +112,8 @@ typedef struct fsn_fusion_server_config {
   double claimed;
   fsn_reveal reveal;      /* what the client learns [FSN_REVEAL_LABEL] */
   size_t max_batch;       /* [100000] */
-  fsn_secure_opts secure; /* options of the secure run (tamper: the adversarial server of tests only) */
+  fsn_secure_opts secure; /* options of the secure run, stated in the card: linear_backend, ot (the OT pack); tamper:
+                             the adversarial server of tests only */
 } fsn_fusion_server_config;
 
 typedef struct fsn_fusion_server fsn_fusion_server;
@@ -130,6 +134,7 @@ typedef struct fsn_fusion_session_log {
   fsn_verdict verdict; /* the client's verdict byte */
   char peer[64];       /* fsn_fusion_serve_many: the client's address ("host:port"); "" otherwise */
   uint64_t session_id; /* fsn_fusion_serve_many: the client's session id; 0 otherwise */
+  uint64_t peak_rss;   /* the peak RSS reported to the client (fsn_peak_rss_bytes), 0 if the batch failed */
 } fsn_fusion_session_log;
 
 /* One session on connected channels (handshake done with the card's ell and scale): send the card, serve one batch.

@@ -181,6 +181,13 @@ typedef struct fsn_ot_pack_options {
   const char *ferret_set; /* NULL: "medium"; "main" for fewer bits and less LPN work per COT, 4.5x the memory */
 } fsn_ot_pack_options;
 
+/* The longest pack name, its NUL included (a session's batch request carries it in that many bytes). */
+#define FSN_OT_PACK_NAME_MAX 16
+
+/* A pack's name as fsn_ot_pack_create understands it: `name`'s entry ("iknp", "kk13", "ferret"), the default pack's
+ * for NULL or "", NULL for a name it does not know. */
+const char *fsn_ot_pack_resolve(const char *name);
+
 /* Create the pack and run all its base OTs. The server creates its sender objects first, the client its receiver
  * objects first, so each creation meets its counterpart; both parties must pass the same options. */
 FSN_NODISCARD fsn_status fsn_ot_pack_create(fsn_ot_pack **out, fsn_channel *ch, fsn_role party,

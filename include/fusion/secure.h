@@ -48,6 +48,10 @@ typedef struct fsn_secure_opts {
    * = the default for the context's ell ("he" up to ell = 40, else "vcot"). Both parties must name the same one; an
    * unknown name is FSN_E_INVALID. */
   const char *linear_backend;
+  /* The OT pack of the session's two-party context (fsn_2pc_options.ot, fsn_ot_pack_resolve): NULL or "" = the
+   * default pack. Read where the context is created from these options (the session of fusion/session.h); a context
+   * given to fsn_secure_run keeps the pack it was created with. */
+  const char *ot;
 } fsn_secure_opts;
 
 /* Run the model on `batch` inputs. Both parties pass a model of the same architecture; the server's carries the

@@ -8,7 +8,9 @@
  *      policy says (labels: fsn_nl_argmax inside the protocol; logits: fsn_2pc_reveal);
  *   4. the client sends one verdict byte (fsn_verdict). By default it is FSN_VERDICT_SILENT, sent before the client
  *      checks anything, so nothing on the wire depends on the checks; a client that opts in reports PASS or FAIL,
- *      which tells a cheating server one bit per session (docs/SECURITY.md).
+ *      which tells a cheating server one bit per session (docs/SECURITY.md);
+ *   5. the server reports its peak resident set size (fsn_serve_send_report: 8 bytes, whatever the verdict), so the
+ *      client's report shows both parties' memory.
  * Every message is bounded and checked: a malformed card or batch size is FSN_E_PROTOCOL with a clear message. */
 #ifndef FUSION_SESSION_H
 #define FUSION_SESSION_H
@@ -56,6 +58,9 @@ typedef struct fsn_card {
   /* The conv/fc protocol the server runs (a fsn_linear_backend name; fsn_card_make: the default backend). A client
    * asking for another one is refused on both sides at the batch request (FSN_E_MISMATCH). */
   char linear_backend[FSN_LINEAR_BACKEND_NAME_MAX];
+  /* The OT pack the server's sessions run (fsn_ot_pack_resolve; fsn_card_make: the default pack). A client asking
+   * for another one is refused on both sides at the batch request (FSN_E_MISMATCH), like the backend. */
+  char ot[FSN_OT_PACK_NAME_MAX];
 } fsn_card;
 
 /* The server's card for a quantised model and its public set; `commit` adds the model's predicted labels on the set
@@ -73,11 +78,12 @@ void fsn_card_free(fsn_card *card);
 FSN_NODISCARD fsn_status fsn_card_arch_encode(const fsn_model *m, uint8_t **out, size_t *len);
 FSN_NODISCARD fsn_status fsn_card_arch_decode(fsn_model **out, const uint8_t *buf, size_t len);
 
-/* The batch request (client -> server): N (8 bytes), the truncation mode, the input bound, and the linear backend's
- * name (FSN_LINEAR_BACKEND_NAME_MAX bytes, zero padded): the client's choice, or the card's when it has none. A
- * client whose choice differs from the card's sends the request and fails; the server refuses it; both with
- * FSN_E_MISMATCH naming the two backends, before any protocol message. */
-#define FSN_BATCH_REQUEST_BYTES (10 + FSN_LINEAR_BACKEND_NAME_MAX)
+/* The batch request (client -> server): N (8 bytes), the truncation mode, the input bound, the linear backend's
+ * name (FSN_LINEAR_BACKEND_NAME_MAX bytes, zero padded) and the OT pack's (FSN_OT_PACK_NAME_MAX bytes, zero padded):
+ * each the client's choice, or the card's when it has none. A client whose choice differs from the card's sends the
+ * request and fails; the server refuses it; both with FSN_E_MISMATCH naming the two backends (or packs), before any
+ * protocol message. */
+#define FSN_BATCH_REQUEST_BYTES (10 + FSN_LINEAR_BACKEND_NAME_MAX + FSN_OT_PACK_NAME_MAX)
 
 /* Server: receive N (at most max_batch), the truncation mode and the input bound the client declared, run the model
  * on the client's batch, reveal to the client what `reveal` allows, receive the verdict byte. total: this party's
@@ -105,6 +111,20 @@ FSN_NODISCARD fsn_status fsn_session_client_batch(fsn_channel *const *chs, size_
 FSN_NODISCARD fsn_status fsn_session_send_verdict(fsn_channel *ch, fsn_verdict verdict);
 /* fsn_session_send_verdict with PASS or FAIL. */
 FSN_NODISCARD fsn_status fsn_session_verdict(fsn_channel *ch, bool passed);
+
+/* This process's peak resident set size in bytes (Linux's high-water mark since the process started), 0 if unknown.
+ * A server serving several sessions, one after another or at once, reports its process's peak: an upper bound on
+ * what one session needed. */
+uint64_t fsn_peak_rss_bytes(void);
+
+/* The largest peak RSS a server may report (64 TiB); a larger value is a malformed report. */
+#define FSN_PEAK_RSS_MAX ((uint64_t)1 << 46)
+
+/* Server, after the verdict byte: send fsn_peak_rss_bytes() (8 bytes, little-endian) and flush. */
+FSN_NODISCARD fsn_status fsn_serve_send_report(fsn_channel *ch);
+/* Client, after its verdict byte: receive the server's peak RSS (0: the server did not know it); above
+ * FSN_PEAK_RSS_MAX is FSN_E_PROTOCOL. */
+FSN_NODISCARD fsn_status fsn_client_recv_report(fsn_channel *ch, uint64_t *server_peak_rss);
 
 #ifdef __cplusplus
 }

@@ -155,8 +155,8 @@ static fsn_status check_record(const fsn_fusion_client_opts *o, fsn_fusion_resul
                   id, o->state_path);
 }
 
-/* The batch and the verdict byte. The silent verdict goes out before any check runs, so neither its value nor its
- * timing depends on them. */
+/* The batch, the verdict byte and the server's report. The silent verdict goes out before any check runs, so neither
+ * its value nor its timing depends on them; the report is read after the checks either way. */
 static fsn_status run_and_check(fsn_channel *const *chs, size_t nthreads, const fsn_fusion_client_opts *o,
                                 fsn_fusion_result *r, const fsn_mc_plan *plan, uint64_t *out) {
   double t0 = now();
@@ -167,7 +167,8 @@ static fsn_status run_and_check(fsn_channel *const *chs, size_t nthreads, const 
                         .layer_costs = r->layers,
                         .trunc = o->approx ? FSN_TRUNC_APPROX : FSN_TRUNC_EXACT,
                         .input_bits = o->input_bits,
-                        .linear_backend = o->linear_backend};
+                        .linear_backend = o->linear_backend,
+                        .ot = o->ot};
   fsn_status st =
       fsn_session_client_batch_reveal(chs, nthreads, &r->card, r->card.reveal, x, plan->N, out, &so, &r->cost);
   sodium_memzero(x, plan->N * shape_size(o->input) * sizeof *x);
@@ -181,6 +182,7 @@ static fsn_status run_and_check(fsn_channel *const *chs, size_t nthreads, const 
   if (o->report_verdict &&
       (st = fsn_session_send_verdict(chs[0], r->check == FSN_OK ? FSN_VERDICT_PASS : FSN_VERDICT_FAIL)) != FSN_OK)
     return st;
+  if ((st = fsn_client_recv_report(chs[0], &r->server_peak_rss)) != FSN_OK) return st;
   if (r->check == FSN_OK) {
     t0 = now();
     st = deliver(o, r, plan, out);

@@ -23,6 +23,8 @@ fsn_status fsn_fusion_server_create(fsn_fusion_server **out, const fsn_fusion_se
       fsn_linear_backend_resolve(cfg->secure.linear_backend, fsn_model_ell(cfg->run_model));
   if (!backend)
     return fsn_fail(FSN_E_INVALID, "fusion server: unknown linear backend '%s'", cfg->secure.linear_backend);
+  const char *ot = fsn_ot_pack_resolve(cfg->secure.ot);
+  if (!ot) return fsn_fail(FSN_E_INVALID, "fusion server: unknown OT pack '%s' (iknp, kk13, ferret)", cfg->secure.ot);
   fsn_fusion_server *s = calloc(1, sizeof *s);
   if (!s) return fsn_fail(FSN_E_NOMEM, "fusion server");
   s->cfg = *cfg;
@@ -35,6 +37,7 @@ fsn_status fsn_fusion_server_create(fsn_fusion_server **out, const fsn_fusion_se
   }
   s->card.reveal = cfg->reveal;
   snprintf(s->card.linear_backend, sizeof s->card.linear_backend, "%s", backend->name);
+  snprintf(s->card.ot, sizeof s->card.ot, "%s", ot);
   *out = s;
   return FSN_OK;
 }
@@ -65,6 +68,10 @@ fsn_status fsn_fusion_serve_session(fsn_fusion_server *s, fsn_channel *const *ch
   if (st == FSN_OK)
     st = fsn_session_serve_batch_reveal(chs, nthreads, s->cfg.run_model, s->cfg.max_batch, s->cfg.reveal,
                                         &s->cfg.secure, &l.cost, &l.verdict, &l.batch);
+  if (st == FSN_OK) {
+    l.peak_rss = fsn_peak_rss_bytes();
+    st = fsn_serve_send_report(chs[0]);
+  }
   l.status = st;
   if (st != FSN_OK) {
     snprintf(l.error, sizeof l.error, "%s", fsn_last_error());

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 enum {
@@ -234,6 +235,7 @@ fsn_status fsn_card_make(fsn_card *card, const fsn_model *m, const char *model_n
   snprintf(card->model_name, sizeof card->model_name, "%s", model_name);
   snprintf(card->set_name, sizeof card->set_name, "%s", set->name);
   snprintf(card->linear_backend, sizeof card->linear_backend, "%s", fsn_linear_backend_default(fsn_model_ell(m))->name);
+  snprintf(card->ot, sizeof card->ot, "%s", fsn_ot_pack_resolve(NULL));
   memcpy(card->set_hash, set->set_hash, 32);
   if (!commit) return FSN_OK;
   /* Committed labels: what the fixed-point engine (= the secure run) predicts on every public sample. */
@@ -291,6 +293,7 @@ fsn_status fsn_card_send(fsn_channel *ch, const fsn_card *card, const fsn_model 
   uint8_t reveal = (uint8_t)card->reveal;
   put(&w, &reveal, 1);
   put_str(&w, card->linear_backend);
+  put_str(&w, card->ot);
   free(arch);
   if (w.oom) st = fsn_fail(FSN_E_NOMEM, "model card");
   uint8_t len[8];
@@ -336,6 +339,10 @@ static fsn_status parse_card(fsn_card *card, const uint8_t *buf, size_t n) {
   if (r.bad) return fsn_fail(FSN_E_PROTOCOL, "model card: the linear backend's name is missing or too long");
   if (!card->linear_backend[0] || !fsn_linear_backend_find(card->linear_backend))
     return fsn_fail(FSN_E_UNSUPPORTED, "model card: the server runs a linear backend this client does not know");
+  get_str(&r, card->ot, sizeof card->ot);
+  if (r.bad) return fsn_fail(FSN_E_PROTOCOL, "model card: the OT pack's name is missing or too long");
+  if (!card->ot[0] || !fsn_ot_pack_resolve(card->ot) || strcmp(fsn_ot_pack_resolve(card->ot), card->ot))
+    return fsn_fail(FSN_E_UNSUPPORTED, "model card: the server runs an OT pack this client does not know");
   if (r.left) return fsn_fail(FSN_E_PROTOCOL, "model card: %zu trailing bytes", r.left);
   return fsn_card_arch_decode(&card->arch, arch, arch_len);
 }
@@ -376,7 +383,8 @@ static fsn_status run_batch(fsn_channel *const *chs, size_t T, fsn_role role, co
   size_t dim = os.c * os.h * os.w, out_n = n * dim;
   double t0 = now();
   fsn_2pc *p;
-  fsn_status st = fsn_2pc_create(&p, chs, T, role, ell, scale, NULL);
+  const fsn_2pc_options po = {.ot = opts ? opts->ot : NULL};
+  fsn_status st = fsn_2pc_create(&p, chs, T, role, ell, scale, &po);
   if (st != FSN_OK) return st;
   uint64_t *share = malloc((out_n + 1) * sizeof *share);
   if (!share) st = fsn_fail(FSN_E_NOMEM, "outputs of %zu values", out_n);
@@ -395,15 +403,25 @@ static fsn_status run_batch(fsn_channel *const *chs, size_t T, fsn_role role, co
   return st;
 }
 
-/* The name field of a batch request, checked against this party's backend: a clear refusal, whatever the bytes. */
-static fsn_status check_backend_name(const uint8_t *field, const char *own) {
-  char name[FSN_LINEAR_BACKEND_NAME_MAX + 1] = {0};
+/* A name field of a batch request (width bytes, zero padded), checked against this party's choice of `what`: a clear
+ * refusal, whatever the bytes. */
+static fsn_status check_name(const uint8_t *field, size_t width, const char *own, const char *what) {
+  char name[32] = {0};
   bool printable = true;
-  for (int i = 0; i < FSN_LINEAR_BACKEND_NAME_MAX && field[i]; i++)
+  for (size_t i = 0; i < width && i + 1 < sizeof name && field[i]; i++)
     name[i] = (char)field[i], printable &= field[i] >= 0x21 && field[i] < 0x7f;
   if (printable && !strcmp(name, own)) return FSN_OK;
-  return fsn_fail(FSN_E_MISMATCH, "the client asked for the linear backend '%s'; this server runs '%s'",
+  return fsn_fail(FSN_E_MISMATCH, "the client asked for the %s '%s'; this server runs '%s'", what,
                   printable ? name : "(unprintable)", own);
+}
+
+/* Offsets of the batch request's name fields. */
+enum { REQUEST_BACKEND = 10, REQUEST_OT = REQUEST_BACKEND + FSN_LINEAR_BACKEND_NAME_MAX };
+
+/* Copy a name into a zero-padded field of the request (names are shorter than their field). */
+static void put_name(uint8_t *field, size_t width, const char *name) {
+  const size_t len = strlen(name);
+  memcpy(field, name, len < width ? len : width);
 }
 
 fsn_status fsn_session_serve_batch_reveal(fsn_channel *const *chs, size_t T, const fsn_model *m, size_t max_batch,
@@ -425,11 +443,16 @@ fsn_status fsn_session_serve_batch_reveal(fsn_channel *const *chs, size_t T, con
     return fsn_fail(FSN_E_PROTOCOL, "client declared %u-bit inputs (ell is %u)", b[9], fsn_model_ell(m));
   const fsn_linear_backend *own = fsn_linear_backend_resolve(opts ? opts->linear_backend : NULL, fsn_model_ell(m));
   if (!own) return fsn_fail(FSN_E_INVALID, "server: unknown linear backend '%s'", opts->linear_backend);
-  if ((st = check_backend_name(b + 10, own->name)) != FSN_OK) return st;
+  const char *own_ot = fsn_ot_pack_resolve(opts ? opts->ot : NULL);
+  if (!own_ot) return fsn_fail(FSN_E_INVALID, "server: unknown OT pack '%s'", opts->ot);
+  if ((st = check_name(b + REQUEST_BACKEND, FSN_LINEAR_BACKEND_NAME_MAX, own->name, "linear backend")) != FSN_OK ||
+      (st = check_name(b + REQUEST_OT, FSN_OT_PACK_NAME_MAX, own_ot, "OT pack")) != FSN_OK)
+    return st;
   if (batch) *batch = (size_t)n;
   fsn_secure_opts o = opts ? *opts : (fsn_secure_opts){0};
   o.trunc = (fsn_trunc_mode)b[8];
   o.input_bits = b[9];
+  o.ot = own_ot;
   st = run_batch(chs, T, FSN_ROLE_SERVER, m, fsn_model_ell(m), fsn_model_scale(m), reveal, NULL, n, NULL, &o, total);
   uint8_t v;
   if (st == FSN_OK && (st = fsn_channel_recv(chs[0], &v, 1)) == FSN_OK) {
@@ -454,11 +477,12 @@ fsn_status fsn_session_client_batch_reveal(fsn_channel *const *chs, size_t T, co
   for (int i = 0; i < 8; i++) b[i] = (uint8_t)((uint64_t)n >> (8 * i));
   b[8] = (uint8_t)(opts ? opts->trunc : FSN_TRUNC_EXACT);
   b[9] = (uint8_t)(opts && opts->input_bits <= card->ell ? opts->input_bits : 0);
-  /* the client's backend, or the card's */
+  /* the client's backend and OT pack, or the card's */
   const char *asked =
       opts && opts->linear_backend && *opts->linear_backend ? opts->linear_backend : card->linear_backend;
-  const size_t len = strlen(asked);
-  memcpy(b + 10, asked, len < FSN_LINEAR_BACKEND_NAME_MAX ? len : FSN_LINEAR_BACKEND_NAME_MAX);
+  const char *asked_ot = opts && opts->ot && *opts->ot ? opts->ot : card->ot;
+  put_name(b + REQUEST_BACKEND, FSN_LINEAR_BACKEND_NAME_MAX, asked);
+  put_name(b + REQUEST_OT, FSN_OT_PACK_NAME_MAX, asked_ot);
   fsn_status st = fsn_channel_send(chs[0], b, sizeof b);
   if (st == FSN_OK) st = fsn_channel_flush(chs[0]);
   if (st != FSN_OK) return st;
@@ -467,8 +491,12 @@ fsn_status fsn_session_client_batch_reveal(fsn_channel *const *chs, size_t T, co
   if (!mine || mine != theirs)
     return fsn_fail(FSN_E_MISMATCH, "this client asked for the linear backend '%s'; the server's card states '%s'",
                     asked, card->linear_backend);
+  if (strcmp(asked_ot, card->ot))
+    return fsn_fail(FSN_E_MISMATCH, "this client asked for the OT pack '%s'; the server's card states '%s'", asked_ot,
+                    card->ot);
   fsn_secure_opts o = opts ? *opts : (fsn_secure_opts){0};
   o.linear_backend = card->linear_backend;
+  o.ot = card->ot;
   return run_batch(chs, T, FSN_ROLE_CLIENT, card->arch, card->ell, card->scale, reveal, inputs, n, outputs, &o, total);
 }
 
@@ -485,4 +513,33 @@ fsn_status fsn_session_send_verdict(fsn_channel *ch, fsn_verdict verdict) {
 
 fsn_status fsn_session_verdict(fsn_channel *ch, bool passed) {
   return fsn_session_send_verdict(ch, passed ? FSN_VERDICT_PASS : FSN_VERDICT_FAIL);
+}
+
+/* ---- the report after the verdict ---- */
+
+uint64_t fsn_peak_rss_bytes(void) {
+  struct rusage u;
+  return getrusage(RUSAGE_SELF, &u) == 0 && u.ru_maxrss > 0 ? (uint64_t)u.ru_maxrss * 1024 : 0; /* Linux: KiB */
+}
+
+fsn_status fsn_serve_send_report(fsn_channel *ch) {
+  const uint64_t rss = fsn_peak_rss_bytes();
+  uint8_t b[8];
+  for (int i = 0; i < 8; i++) b[i] = (uint8_t)(rss >> (8 * i));
+  fsn_status st = fsn_channel_send(ch, b, sizeof b);
+  return st == FSN_OK ? fsn_channel_flush(ch) : st;
+}
+
+fsn_status fsn_client_recv_report(fsn_channel *ch, uint64_t *server_peak_rss) {
+  uint8_t b[8];
+  *server_peak_rss = 0;
+  fsn_status st = fsn_channel_recv(ch, b, sizeof b);
+  if (st != FSN_OK) return st;
+  uint64_t rss = 0;
+  for (int i = 0; i < 8; i++) rss |= (uint64_t)b[i] << (8 * i);
+  if (rss > FSN_PEAK_RSS_MAX)
+    return fsn_fail(FSN_E_PROTOCOL, "the server reported a peak RSS of %llu bytes (at most %llu)",
+                    (unsigned long long)rss, (unsigned long long)FSN_PEAK_RSS_MAX);
+  *server_peak_rss = rss;
+  return FSN_OK;
 }

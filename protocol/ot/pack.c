@@ -13,6 +13,21 @@ static const struct {
   const char *name, *cot, *n1;
 } kinds[] = {{"kk13", "iknp", "kk13"}, {"iknp", "iknp", "rot"}, {"ferret", "ferret", "rot"}};
 
+enum { KINDS = sizeof kinds / sizeof kinds[0] };
+
+/* The entry of a pack name (NULL or "": the default, "iknp"); KINDS if none. */
+static size_t kind_of(const char *name) {
+  if (!name || !*name) name = "iknp";
+  size_t k = 0;
+  while (k < KINDS && strcmp(kinds[k].name, name)) k++;
+  return k;
+}
+
+const char *fsn_ot_pack_resolve(const char *name) {
+  const size_t k = kind_of(name);
+  return k < KINDS ? kinds[k].name : NULL;
+}
+
 static fsn_status create_role(fsn_ot_pack *pack, fsn_channel *ch, fsn_ot_role role, const char *cot_name,
                               const char *n1_name, const fsn_cot_options *copt) {
   fsn_status st = fsn_cot_create(&pack->cot[role], cot_name, ch, role, copt);
@@ -22,11 +37,9 @@ static fsn_status create_role(fsn_ot_pack *pack, fsn_channel *ch, fsn_ot_role ro
 fsn_status fsn_ot_pack_create(fsn_ot_pack **out, fsn_channel *ch, fsn_role party, const fsn_ot_pack_options *opt) {
   if (!out || !ch) return fsn_fail(FSN_E_INVALID, "fsn_ot_pack_create: NULL argument");
   *out = NULL;
-  const char *name = opt && opt->ext ? opt->ext : "iknp";
-  size_t k = 0;
-  while (k < sizeof kinds / sizeof kinds[0] && strcmp(kinds[k].name, name)) k++;
-  if (k == sizeof kinds / sizeof kinds[0])
-    return fsn_fail(FSN_E_UNSUPPORTED, "OT pack: no extension named \"%s\" (known: kk13, iknp, ferret)", name);
+  const size_t k = kind_of(opt ? opt->ext : NULL);
+  if (k == KINDS)
+    return fsn_fail(FSN_E_UNSUPPORTED, "OT pack: no extension named \"%s\" (known: kk13, iknp, ferret)", opt->ext);
   fsn_ot_pack *pack = calloc(1, sizeof *pack);
   if (!pack) return fsn_fail(FSN_E_NOMEM, "OT pack");
   const fsn_cot_options copt = {.unchecked = opt && opt->unchecked,

@@ -72,6 +72,41 @@ grep -q "linear backend 'he'.*'vcot'" "$work/mismatch.txt" || fail "client's mis
 for _ in $(seq 1 100); do grep -q "linear backend" "$work/vcot.log" && break; sleep 0.1; done
 grep -q "asked for the linear backend 'he'; this server runs 'vcot'" "$work/vcot.log" ||
   fail "server's mismatch error: $(cat "$work/vcot.log")"
+
+# 1c. the OT pack is the server's choice, stated in its card like the backend: Ferret on one image gives the same
+# logits, both reports name it, the client's JSON carries both parties' peak RSS, and a client insisting on another
+# pack is refused on both sides
+start_server "$work/ferret.log" "$fusion" server --model "$model" --sessions 2 --reveal logits --ot ferret
+t "$fusion" client --connect 127.0.0.1:$port --index 5 --no-fusion --json --logits --ot ferret \
+  >"$work/ferret.json" || fail "secure run with ferret: $(cat "$work/ferret.json")"
+python3 - "$work/ferret.json" "$work/plain.json" <<'PY' || fail "ferret session"
+import json, sys
+client, plain = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert client["ot"] == "ferret", client["ot"]
+assert client["predictions"][0]["logits"] == plain["logits"][5]
+m = client["memory"]
+assert 0 < m["client_peak_rss_bytes"] < 64 << 30 and 0 < m["server_peak_rss_bytes"] < 64 << 30, m
+PY
+grep -q "OT pack ferret" "$work/ferret.log" || fail "server's card line: $(cat "$work/ferret.log")"
+t "$fusion" client --connect 127.0.0.1:$port --index 0 --no-fusion --ot kk13 >"$work/otmismatch.txt" 2>&1 &&
+  fail "a client asking for kk13 was served by a ferret server"
+grep -q "OT pack 'kk13'.*'ferret'" "$work/otmismatch.txt" || fail "client's OT error: $(cat "$work/otmismatch.txt")"
+for _ in $(seq 1 100); do grep -q "OT pack 'kk13'" "$work/ferret.log" && break; sleep 0.1; done
+grep -q "asked for the OT pack 'kk13'; this server runs 'ferret'" "$work/ferret.log" ||
+  fail "server's OT mismatch error: $(cat "$work/ferret.log")"
+
+# 1d. a server whose public set is seeded random images of the model's input shape (--images random: how
+# builtin:resnet50 is served): a semi-honest client, which checks nothing, needs no public set and gets the same
+# logits; a Fusion client holding another public set refuses the card with a clear line
+start_server "$work/random.log" "$fusion" server --model "$model" --sessions 2 --reveal logits --images random \
+  --public 0-1
+grep -q "public set random:seed=1,1x28x28:0-1 (2 samples" "$work/random.log" || fail "random set: $(cat "$work/random.log")"
+t "$fusion" client --connect 127.0.0.1:$port --index 6 --no-fusion --json --logits >"$work/random.json" ||
+  fail "semi-honest client of a random-set server: $(cat "$work/random.json")"
+python3 -c 'import json,sys; a,b=(json.load(open(f)) for f in sys.argv[1:]); assert a["predictions"][0]["logits"]==b["logits"][6]' \
+  "$work/random.json" "$work/plain.json" || fail "random-set server's logits"
+t "$fusion" client --connect 127.0.0.1:$port --index 6 --kappa 5 >/dev/null 2>"$work/random.err"
+[ $? -eq 1 ] && grep -q "public set 'random:seed=1" "$work/random.err" || fail "Fusion vs random set: $(cat "$work/random.err")"
 port=$main_port
 
 # the per-layer cost report covers every layer, and the bytes add up to at most the session's total

@@ -18,8 +18,9 @@ def hello(role=1, verdict=0, ell=37, scale=12, sid=5, index=0, count=1, max_fram
     return struct.pack("<IHBBIIQIIQQQQQ", MAGIC, 1, role, verdict, ell, scale, sid, index, count, max_frame, 0, 0, 0, 0)
 
 
-def batch(n, trunc=0, bits=0, backend=b"he"):
-    return struct.pack("<QBB16s", n, trunc, bits, backend)  # the backend's name, NUL-padded (FSN_BATCH_REQUEST_BYTES)
+def batch(n, trunc=0, bits=0, backend=b"he", ot=b"iknp"):
+    # the backend's and the OT pack's names, NUL-padded (FSN_BATCH_REQUEST_BYTES)
+    return struct.pack("<QBB16s16s", n, trunc, bits, backend, ot)
 
 
 def server_seeds(out):
@@ -33,6 +34,7 @@ def server_seeds(out):
         "bad_trunc": frame(HELLO, h) + frame(VERDICT, h) + frame(DATA, batch(2, trunc=7)),
         "input_bits": frame(HELLO, h) + frame(VERDICT, h) + frame(DATA, batch(1, 1, 40)),
         "other_backend": frame(HELLO, h) + frame(VERDICT, h) + frame(DATA, batch(1, backend=b"vcot")),
+        "other_ot": frame(HELLO, h) + frame(VERDICT, h) + frame(DATA, batch(1, ot=b"ferret")),
         "error_frame": frame(HELLO, h) + frame(VERDICT, h) + frame(3, b"client gives up"),
     }
     for name, data in seeds.items():
