@@ -221,7 +221,7 @@ static void send_report(fsn_channel *ch, void *arg) {
 
 static void recv_report(fsn_channel *ch, void *arg) {
   report_case *c = arg;
-  c->st = fsn_client_recv_report(ch, &c->got);
+  c->st = fsn_session_recv_report(ch, &c->got);
 }
 
 START_TEST(server_report_is_bounded) {
@@ -236,7 +236,7 @@ START_TEST(server_report_is_bounded) {
     ck_assert_int_eq(c.st, cases[k].st);
     ck_assert_uint_eq(c.got, cases[k].got);
   }
-  ck_assert_uint_gt(fsn_peak_rss_bytes(), 0);
+  ck_assert_uint_gt(fsn_session_peak_rss_bytes(), 0);
 }
 END_TEST
 
