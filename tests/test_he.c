@@ -773,18 +773,33 @@ START_TEST(resnet50_layer_bytes) {
       {1024, 14, 512, 1, 1, 1}, {512, 14, 512, 3, 2, 1}, {512, 7, 2048, 1, 1, 3},  {1024, 14, 2048, 1, 2, 1},
       {2048, 7, 512, 1, 1, 2},  {512, 7, 512, 3, 1, 2}, /* res5 */
   };
+  /* Per stage (conv1, res2 .. res5, fc): the rows of net[] each stage ends with. */
+  static const char *stage_name[] = {"conv1", "res2", "res3", "res4", "res5", "fc"};
+  static const size_t stage_end[] = {1, 5, 11, 17, 23};
+  fsn_he_layer_cost stage[6] = {0};
   double client = 0, server = 0;
   size_t convs = 0;
-  for (size_t i = 0; i < sizeof net / sizeof net[0]; i++) {
+  for (size_t i = 0, k = 0; i < sizeof net / sizeof net[0]; i++) {
     const size_t *L = net[i];
     fsn_conv2d_shape s = {1, L[0], L[1], L[1], L[2], L[3], L[3], L[4], L[4], L[3] / 2, L[3] / 2};
     fsn_he_layer_cost c;
     ck_assert_int_eq(fsn_he_conv2d_cost(&par, &s, &c), FSN_OK);
     client += (double)L[5] * c.client_bytes, server += (double)L[5] * c.server_bytes, convs += L[5];
+    if (i == stage_end[k]) k++;
+    stage[k].in_cts += L[5] * c.in_cts, stage[k].out_cts += L[5] * c.out_cts;
+    stage[k].out_coeffs += L[5] * c.out_coeffs;
+    stage[k].client_bytes += L[5] * c.client_bytes, stage[k].server_bytes += L[5] * c.server_bytes;
   }
   fsn_he_layer_cost c;
   ck_assert_int_eq(fsn_he_fc_cost(&par, 1, 2048, 1000, &c), FSN_OK);
   client += c.client_bytes, server += c.server_bytes;
+  stage[5] = c;
+  for (size_t k = 0; k < 6; k++)
+    printf("# he bytes ResNet-50 %-5s in %5llu cts, out %5llu cts (%5.1f%% of coefficients used): client %6.1f MiB, "
+           "server %6.1f MiB\n",
+           stage_name[k], (unsigned long long)stage[k].in_cts, (unsigned long long)stage[k].out_cts,
+           100.0 * (double)stage[k].out_coeffs / ((double)stage[k].out_cts * par.n), stage[k].client_bytes / 1048576.0,
+           stage[k].server_bytes / 1048576.0);
   ck_assert_uint_eq(convs, 53);
   printf("# he bytes ResNet-50, all 53 convs + fc, batch 1: client %.1f MiB, server %.1f MiB, both %.1f MiB\n",
          client / 1048576, server / 1048576, (client + server) / 1048576);
