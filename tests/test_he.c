@@ -33,7 +33,22 @@ static void negacyclic_mul_acc(uint64_t *acc, const uint64_t *a, const uint64_t 
   for (size_t i = 0; i < n; i++) acc[i] &= mask_of(ell);
 }
 
-/* The layer at plaintext level through the encodings: y = decode(sum_b enc(x) enc(w)) for every item. */
+static size_t windowed_layers; /* layers whose input ciphertexts carry fewer than N coefficients */
+
+/* Junk at the input coefficients outside the layer's window (he_encode.h): they must never reach an output. */
+static void junk_outside_window(const fsn_he_layer *l, uint64_t *poly, unsigned ell) {
+  uint64_t *junk = malloc(l->n * 8);
+  fsn_test_fill_ring(junk, l->n, ell);
+  for (size_t k = l->in_len; k < l->n; k++) {
+    const size_t i = (l->in_lo + k) % l->n;
+    ck_assert_uint_eq(poly[i], 0); /* the block itself lies inside the window */
+    poly[i] = junk[i] | 1;
+  }
+  free(junk);
+}
+
+/* The layer at plaintext level through the encodings: y = decode(sum_b enc(x) enc(w)) for every item, with junk in
+ * the input coefficients outside the window. */
 static void encoded_layer(const fsn_he_layer *l, uint64_t *y, const uint64_t *x, const uint64_t *w, unsigned ell) {
   const size_t n = l->n, in_size = fsn_he_layer_in_size(l), out_size = fsn_he_layer_out_size(l);
   const size_t nin = fsn_he_layer_in_cts(l);
@@ -41,7 +56,10 @@ static void encoded_layer(const fsn_he_layer *l, uint64_t *y, const uint64_t *x,
   uint32_t *coeff = malloc(n * 4), *dest = malloc(n * 4);
   uint8_t *seen = calloc(out_size, 1);
   for (size_t item = 0; item < l->s.batch; item++) {
-    for (size_t k = 0; k < nin; k++) fsn_he_layer_encode_input(l, in + k * n, x + item * in_size, k);
+    for (size_t k = 0; k < nin; k++) {
+      fsn_he_layer_encode_input(l, in + k * n, x + item * in_size, k);
+      junk_outside_window(l, in + k * n, ell);
+    }
     memset(seen, 0, out_size);
     for (size_t g = 0; g < l->groups; g++)
       for (size_t u = 0; u < l->per_group; u++) {
@@ -76,7 +94,7 @@ static size_t packed_layers; /* layers the tests ran with more than one output c
 static void check_conv_encoding(fsn_conv2d_shape s, size_t n, unsigned ell, const fsn_he_cost *cost) {
   fsn_he_layer l;
   ck_assert_int_eq(fsn_he_layer_conv(&l, &s, n, cost), FSN_OK);
-  packed_layers += l.ob > 1;
+  packed_layers += l.ob > 1, windowed_layers += l.in_len < n;
   ck_assert_uint_le(l.ob * l.cb * l.hb * l.wb, n);
   const size_t nx = s.batch * s.in_c * s.in_h * s.in_w, nw = s.out_c * s.in_c * s.k_h * s.k_w;
   const size_t ny = s.batch * s.out_c * fsn_conv2d_out_h(&s) * fsn_conv2d_out_w(&s);
@@ -109,6 +127,7 @@ START_TEST(conv_encoding_matches_conv2d) {
       check_conv_encoding(s, n, ells[(i + n) % 4], &costs[(i + n / 64) % 3]);
     }
   ck_assert_uint_gt(packed_layers, 5);
+  ck_assert_uint_gt(windowed_layers, 5);
   /* the protocol's ring degree on a few shapes */
   check_conv_encoding((fsn_conv2d_shape){1, 3, 24, 24, 2, 7, 7, 2, 2, 3, 3}, 4096, 37, &costs[0]);
   check_conv_encoding((fsn_conv2d_shape){1, 70, 7, 7, 1, 3, 3, 1, 1, 1, 1}, 4096, 37, &costs[0]);
@@ -291,6 +310,17 @@ START_TEST(encrypt_decrypt_round_trip) {
       bad[f.n + 7] = f.ctx.p[1];
       fsn_he_rns_pack(&f.ctx, wire, bad);
       ck_assert_int_eq(fsn_he_rns_unpack(&f.ctx, bad, wire), FSN_E_PROTOCOL);
+      /* a cyclic window (from 4000, 200 coefficients) travels alone: zeros elsewhere, and is range-checked too */
+      uint64_t *win = malloc(2 * f.n * 8), *scratch = malloc(f.n * 8);
+      const size_t lo = f.n - 96, len = 200;
+      ck_assert_uint_lt(fsn_he_rns_window_bytes(&f.ctx, len), fsn_he_rns_bytes(&f.ctx) / 20);
+      fsn_he_rns_pack_window(&f.ctx, wire, f.c0, lo, len, scratch);
+      ck_assert_int_eq(fsn_he_rns_unpack_window(&f.ctx, win, wire, lo, len, scratch), FSN_OK);
+      for (size_t i = 0; i < 2 * f.n; i++) ck_assert_uint_eq(win[i], (i % f.n - lo) % f.n < len ? f.c0[i] : 0);
+      bad[f.n + 7] = f.ctx.p[1]; /* inside the window (4096 - 96 + 103) */
+      fsn_he_rns_pack_window(&f.ctx, wire, bad, lo, len, scratch);
+      ck_assert_int_eq(fsn_he_rns_unpack_window(&f.ctx, win, wire, lo, len, scratch), FSN_E_PROTOCOL);
+      free(win), free(scratch);
       /* a wrong key decrypts to garbage */
       uint64_t *s2 = malloc(2 * f.n * 8);
       fsn_he_keygen(&f.ctx, &f.prg, s2);
@@ -474,6 +504,8 @@ static void he_client(fsn_channel **chs, size_t n, void *arg) { he_party(chs, n,
 
 /* Random shares of a random x (bits: the client's share is x below 2^bits, the server's 0), random weights and
  * bias at full width; the reconstructed output must be fsn_conv2d's mod 2^ell and the bytes the cost model's. */
+static size_t protocol_windowed; /* protocol runs whose input ciphertexts carried fewer than N coefficients */
+
 static void check_protocol_threads(fsn_conv2d_shape s, bool fc, unsigned ell, unsigned bits, size_t threads) {
   he_case c = {.s = s, .fc = fc, .ell = ell, .bits = bits};
   const uint64_t mask = mask_of(ell);
@@ -507,6 +539,7 @@ static void check_protocol_threads(fsn_conv2d_shape s, bool fc, unsigned ell, un
                    FSN_OK);
   ck_assert_uint_eq(c.client_layer.bytes_sent, cost.client_bytes);
   ck_assert_uint_eq(c.server_layer.bytes_sent, cost.server_bytes);
+  protocol_windowed += cost.in_coeffs < par.n;
   ck_assert_uint_eq(c.server_layer.bytes_recv, cost.client_bytes);
   ck_assert_uint_le(c.client_layer.rounds, 1); /* one round trip: the client sends, then receives */
   if (threads > 1) printf("# he measured on %zu channels:\n", threads);
@@ -532,6 +565,9 @@ START_TEST(conv_protocol_matches_conv2d) {
   /* ResNet-50 shapes at full width: res4 3x3 and res5 3x3 */
   check_protocol((fsn_conv2d_shape){1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1}, false, 37, 0);
   check_protocol((fsn_conv2d_shape){1, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1}, false, 37, 0);
+  /* input windows: res2's 1x1 at full size (one 56 x 56 channel per block, 3136 of 4096 coefficients) */
+  check_protocol((fsn_conv2d_shape){1, 2, 56, 56, 3, 1, 1, 1, 1, 0, 0}, false, 37, 0);
+  ck_assert_uint_gt(protocol_windowed, 3);
 }
 END_TEST
 
@@ -638,10 +674,10 @@ static void bad_server(fsn_channel *ch, void *arg) {
     fsn_he_layer_cost cost;
     ck_assert_int_eq(fsn_he_ctx_init(&ctx, 37), FSN_OK);
     ck_assert_int_eq(fsn_he_conv2d_cost(&ctx.par, &s, &cost), FSN_OK);
-    uint8_t *buf = malloc(cost.client_bytes);
+    uint8_t *buf = malloc(cost.client_bytes > cost.server_bytes ? cost.client_bytes : cost.server_bytes);
     ck_assert_int_eq(fsn_channel_recv(ch, buf, 72), FSN_OK);
-    ck_assert_int_eq(fsn_channel_recv(ch, buf, fsn_he_rns_bytes(&ctx)), FSN_OK);
-    uint8_t ok[8] = {0x46, 0x48, 0x45, 0x53}; /* "FHES", status 0 */
+    ck_assert_int_eq(fsn_channel_recv(ch, buf, cost.client_bytes - 72), FSN_OK); /* the one input ciphertext */
+    uint8_t ok[8] = {0x46, 0x48, 0x45, 0x53};                                    /* "FHES", status 0 */
     ck_assert_int_eq(fsn_channel_send(ch, ok, 8), FSN_OK);
     memset(buf, 0xff, cost.server_bytes - 8);
     ck_assert_int_eq(fsn_channel_send(ch, buf, cost.server_bytes - 8), FSN_OK);
@@ -663,7 +699,7 @@ static void bad_client(fsn_channel *ch, void *arg) {
   const fsn_he_params *par = &ctx.par;
   uint8_t h[72] = {0};
   if (c->what == BAD_KEY_PARAMS) { /* the key header with p2 in place of p1, then a zero key */
-    put32le(h, 0x4b454846), put32le(h + 4, 1), put32le(h + 8, par->n), put32le(h + 12, par->ell);
+    put32le(h, 0x4b454846), put32le(h + 4, 2), put32le(h + 8, par->n), put32le(h + 12, par->ell);
     put64le(h + 16, par->p2), put64le(h + 24, par->p2), put32le(h + 32, par->drop_c0), put32le(h + 36, par->drop_c1);
     uint8_t *zero = calloc(fsn_he_rns_bytes(&ctx), 1);
     ck_assert_int_eq(fsn_channel_send(ch, h, 72), FSN_OK);
@@ -679,16 +715,19 @@ static void bad_client(fsn_channel *ch, void *arg) {
     } else {
       fsn_he_layer_cost cost;
       ck_assert_int_eq(fsn_he_conv2d_cost(par, &bad_shape, &cost), FSN_OK);
-      put32le(h, 0x4c454846), put32le(h + 4, 1), put32le(h + 8, 0), put32le(h + 12, par->n);
+      put32le(h, 0x4c454846), put32le(h + 4, 2), put32le(h + 8, 0), put32le(h + 12, par->n);
       put64le(h + 16, cost.in_cts + (c->what == BAD_COUNT)), put64le(h + 24, cost.out_cts);
       put64le(h + 32, cost.out_coeffs);
       ck_assert_int_eq(fsn_channel_send(ch, h, 72), FSN_OK);
-      if (c->what == BAD_RESIDUES) {
-        uint8_t *ff = malloc(fsn_he_rns_bytes(&ctx));
-        memset(ff, 0xff, fsn_he_rns_bytes(&ctx));
-        ff[fsn_he_rns_bytes(&ctx) - 1] = 0x0f; /* valid padding bits: 4096 x 50 bits end on a byte, values >= p */
-        ck_assert_int_eq(fsn_channel_send(ch, ff, fsn_he_rns_bytes(&ctx)), FSN_OK);
-        free(ff);
+      if (c->what == BAD_RESIDUES) { /* its window of residues, every one 2^50 - 1 >= p */
+        const size_t frame = cost.client_bytes - 72;
+        uint64_t *big = malloc(2 * par->n * 8), *scratch = malloc(par->n * 8);
+        uint8_t *ff = malloc(frame);
+        for (size_t i = 0; i < 2 * par->n; i++) big[i] = (1ull << 50) - 1;
+        ck_assert_uint_eq(fsn_he_rns_window_bytes(&ctx, cost.in_coeffs), frame);
+        fsn_he_rns_pack_window(&ctx, ff, big, 0, cost.in_coeffs, scratch);
+        ck_assert_int_eq(fsn_channel_send(ch, ff, frame), FSN_OK);
+        free(big), free(scratch), free(ff);
       }
       c->st_client = read_status(ch, &c->refusal);
     }

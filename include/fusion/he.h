@@ -6,10 +6,11 @@
  * N = 4096 with a ternary secret and error of standard deviation 3.2 (here: centred binomial, eta = 21, sd 3.24).
  *
  * Protocol of one layer (one round trip): the client encrypts its share of every input block under its session
- * secret (only c0 and a 32-byte seed travel); the server multiplies by its filters in the NTT domain, sums over
- * channel blocks, re-randomises with a fresh encryption of zero under the client's public key, floods with uniform
- * noise, subtracts its random output share, switches to p1, drops low bits and returns c1 and the coefficients of c0
- * that carry outputs. The client decrypts its share. Shares add to conv(x, W) + bias mod 2^ell bit for bit. */
+ * secret (only c0, at the coefficients that can reach an output, and a 32-byte seed travel); the server multiplies by
+ * its filters in the NTT domain, sums over channel blocks, re-randomises with a fresh encryption of zero under the
+ * client's public key, floods with uniform noise, subtracts its random output share, switches to p1, drops low bits and
+ * returns c1 and the coefficients of c0 that carry outputs. The client decrypts its share. Shares add to conv(x, W) +
+ * bias mod 2^ell bit for bit. */
 #ifndef FUSION_HE_H
 #define FUSION_HE_H
 
@@ -70,6 +71,8 @@ FSN_NODISCARD fsn_status fsn_he_fc(fsn_he *he, fsn_2pc *p, uint64_t *y, const ui
 typedef struct fsn_he_layer_cost {
   uint64_t in_cts, out_cts, out_coeffs; /* over the batch */
   uint64_t client_bytes, server_bytes;  /* payload each party sends */
+  uint64_t in_coeffs;                   /* coefficients of c0 one input ciphertext carries (N, or fewer when only
+                                           a window of them reaches an output) */
 } fsn_he_layer_cost;
 FSN_NODISCARD fsn_status fsn_he_conv2d_cost(const fsn_he_params *par, const fsn_conv2d_shape *s,
                                             fsn_he_layer_cost *out);

@@ -28,6 +28,14 @@
  * >= C'H'W' for r > r2 and <= -C'H'W' + (C'H'W' - 1 - O) < -O for r < r2, so r2 = r and the argument above applies;
  * a wrapped term lands on at most (C'H'W' - 1) + O + (ob - 1) C'H'W' - N <= O - 1.
  *
+ * Input coefficients that reach an output. Output (R, i, j) is at p = O + R blk + i W' + j; a filter term of stacked
+ * channel r sits at f = O + r blk - (c H'W' + u W' + v), so p - f = (R - r) blk + c H'W' + (i + u) W' + (j + v) with
+ * the last three terms in [0, blk): the input coefficient it meets lies in [0, ob blk) for R >= r, and for R < r
+ * at p - f + N in [N - (ob - 1) blk, N) (the wrap, negated). So only the cyclic window of (2 ob - 1) blk coefficients
+ * from N - (ob - 1) blk reaches an output; when it is shorter than N the client sends c0 there only and the server
+ * takes c0 as 0 elsewhere: every output coefficient is the same sum as with the whole c0, its noise unchanged (the
+ * positions left out never meet a filter term that lands on an output).
+ *
  * FC is the conv of in x 1 x 1 inputs by a 1 x 1 kernel: n_i = C' inputs sum x[j] X^j, n_o = ob rows in
  * sum_r sum_j w[r, j] X^(r n_i + n_i - 1 - j), output r at coefficient r n_i + n_i - 1 (Cheetah's matrix-vector
  * encoding). */
@@ -39,6 +47,13 @@
 static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+/* The input coefficients that reach an output: (2 ob - 1) blk of them from *lo (cyclically), or all n. */
+static size_t in_window(size_t n, size_t ob, size_t blk, size_t *lo) {
+  const size_t len = (2 * ob - 1) * blk;
+  if (lo) *lo = len < n ? n - (ob - 1) * blk : 0;
+  return len < n ? len : n;
+}
 
 fsn_status fsn_he_layer_conv(fsn_he_layer *l, const fsn_conv2d_shape *s, size_t n, const fsn_he_cost *cost) {
   *l = (fsn_he_layer){.n = n, .s = *s};
@@ -53,9 +68,9 @@ fsn_status fsn_he_layer_conv(fsn_he_layer *l, const fsn_conv2d_shape *s, size_t 
   l->in_h = l->out_h + l->k_h - 1, l->in_w = l->out_w + l->k_w - 1;
   if (l->k_h * l->k_w > n)
     return fsn_fail(FSN_E_INVALID, "he conv2d: a %zux%zu kernel does not fit N = %zu", l->k_h, l->k_w, n);
-  /* Cost: in_cts * in_bytes + out_cts * out_fixed; the output coefficients are the same for every partition (each
-   * output lies in exactly one tile). C' is as large as the tile and ob allow: more channels per block never costs
-   * more. */
+  /* Cost: in_cts * in_bytes (scaled to the coefficients sent, see in_window) + out_cts * out_fixed; the output
+   * coefficients are the same for every partition (each output lies in exactly one tile). C' is as large as the tile
+   * and ob allow: more channels per block never costs more. */
   const size_t h1 = l->out_h, w1 = l->out_w;
   const double fan1 = (double)s->in_c * (double)(s->k_h * s->k_w);
   double best = -1;
@@ -63,9 +78,11 @@ fsn_status fsn_he_layer_conv(fsn_he_layer *l, const fsn_conv2d_shape *s, size_t 
     for (size_t wb = l->k_w; wb <= l->in_w && hb * wb <= n; wb++) {
       const size_t tiles = ceil_div(h1, hb - l->k_h + 1) * ceil_div(w1, wb - l->k_w + 1);
       for (size_t ob = 1; ob <= s->out_c && ob * hb * wb <= n && ob * fan1 <= cost->max_fan; ob++) {
-        const size_t cb = min_size(n / (ob * hb * wb), l->in_c);
-        const size_t in_cts = ceil_div(l->in_c, cb) * tiles, out_cts = ceil_div(s->out_c, ob) * tiles;
-        const double c = (double)in_cts * cost->in_bytes + (double)out_cts * cost->out_fixed_bytes;
+        const size_t cb = min_size(n / (ob * hb * wb), l->in_c), terms = ceil_div(l->in_c, cb);
+        const size_t groups = ceil_div(s->out_c, ob), in_cts = terms * tiles, out_cts = groups * tiles;
+        const size_t sent = in_window(n, ceil_div(s->out_c, groups), ceil_div(l->in_c, terms) * hb * wb, NULL);
+        const double c =
+            (double)in_cts * cost->in_bytes * (double)sent / (double)n + (double)out_cts * cost->out_fixed_bytes;
         if (best < 0 || c < best) best = c, l->cb = cb, l->hb = hb, l->wb = wb, l->ob = ob;
       }
     }
@@ -79,6 +96,7 @@ fsn_status fsn_he_layer_conv(fsn_he_layer *l, const fsn_conv2d_shape *s, size_t 
   l->ob = ceil_div(s->out_c, l->groups);
   l->offset = (l->cb - 1) * l->hb * l->wb + (l->k_h - 1) * l->wb + (l->k_w - 1);
   l->per_group = l->n_th * l->n_tw;
+  l->in_len = in_window(n, l->ob, l->cb * l->hb * l->wb, &l->in_lo);
   return FSN_OK;
 }
 

@@ -27,6 +27,9 @@ typedef struct fsn_he_layer {
    * (ob C'H'W' <= N); tiles n_th x n_tw overlapping by k - 1; offset O of the first output. */
   size_t cb, hb, wb, ob, n_th, n_tw, offset;
   size_t groups, per_group, terms;
+  /* the input coefficients that reach an output (encode.c): positions (in_lo + k) mod N, k < in_len; in_len = N but
+   * for layers whose (2 ob - 1) C'H'W' < N */
+  size_t in_lo, in_len;
 } fsn_he_layer;
 
 /* Bytes the protocol moves for one input / one output polynomial (outputs: how many coefficients it carries), as
@@ -36,7 +39,8 @@ typedef struct fsn_he_cost {
   double in_bytes, out_fixed_bytes, out_coeff_bytes, max_fan;
 } fsn_he_cost;
 
-/* Choose the partition that minimises in_cts * in_bytes + sum over out cts (out_fixed + coeffs * out_coeff). A
+/* Choose the partition that minimises in_cts * in_bytes * in_len / N + sum over out cts (out_fixed + coeffs *
+ * out_coeff). A
  * shape the encoding cannot hold (a single kernel window of one channel above N, or above max_fan) is
  * FSN_E_INVALID. */
 fsn_status fsn_he_layer_conv(fsn_he_layer *l, const fsn_conv2d_shape *s, size_t n, const fsn_he_cost *cost);

@@ -5,7 +5,8 @@
  *   key setup  client -> server  key header (72 bytes: magic, version, N, ell, p1, p2, dropped bits, pk seed), b_pk
  *              server -> client  status (8 bytes: magic, 0 or the negative fsn_status of the refusal)
  *   layer      client -> server  layer header (72 bytes: magic, version, kind, counts, seed of the a's), then one
- *                                frame per input ciphertext: c0 mod p1 and mod p2
+ *                                frame per input ciphertext: c0 mod p1 and mod p2 at the coefficients that
+ *                                reach an output (all N, or the layer's window: he_encode.h)
  *              server -> client  status, then one frame per output ciphertext: c1 and the output coefficients of
  *                                c0, both mod p1 with low bits dropped
  * Both parties derive the partition, the counts and every frame size from the public shape and parameters; the
@@ -29,7 +30,7 @@ enum {
   KEY_MAGIC = 0x4b454846,    /* "FHEK" */
   LAYER_MAGIC = 0x4c454846,  /* "FHEL" */
   STATUS_MAGIC = 0x53454846, /* "FHES" */
-  WIRE_VERSION = 1,
+  WIRE_VERSION = 2,          /* 2: input ciphertexts carry only the coefficients that reach an output */
   HEADER_BYTES = 72,
   STATUS_BYTES = 8,
 };
@@ -199,6 +200,7 @@ typedef struct layer_run {
   const fsn_he_ctx *ctx;
   fsn_he_layer l;
   size_t in_total, out_total, out_coeffs; /* over the batch */
+  size_t in_frame;                        /* bytes of one input ciphertext: its window of c0 */
   double flood;
   unsigned w0, w1; /* wire widths of returned c0 / c1 values */
 } layer_run;
@@ -220,6 +222,7 @@ static fsn_status layer_plan(layer_run *r, const fsn_he_ctx *ctx, const fsn_conv
   r->out_total = s->batch * fsn_he_layer_out_cts(&r->l);
   r->out_coeffs = s->batch * fsn_he_layer_out_size(&r->l);
   r->w0 = fsn_he_dropped_bits(ctx, ctx->par.drop_c0), r->w1 = fsn_he_dropped_bits(ctx, ctx->par.drop_c1);
+  r->in_frame = fsn_he_rns_window_bytes(ctx, r->l.in_len);
   if (fsn_he_layer_out_size(&r->l) > UINT32_MAX) return fsn_fail(FSN_E_INVALID, "he layer: too many outputs per item");
   return FSN_OK;
 }
@@ -302,8 +305,8 @@ static fsn_status client_inputs(fsn_2pc *p, size_t t, void *arg) {
     fsn_he_layer_encode_input(l, w.out0, job->x + i / in_cts * in_size, i % in_cts);
     fsn_he_expand_a(ctx, w.acc1, job->seed, i);
     fsn_he_encrypt(ctx, &w.prg, w.acc0, w.acc1, job->he->s_hat, w.out0, w.scratch);
-    fsn_he_rns_pack(ctx, w.wire, w.acc0);
-    st = fsn_channel_send(ch, w.wire, fsn_he_rns_bytes(ctx));
+    fsn_he_rns_pack_window(ctx, w.wire, w.acc0, l->in_lo, l->in_len, w.scratch);
+    st = fsn_channel_send(ch, w.wire, r->in_frame);
   }
   if (st == FSN_OK) st = fsn_channel_flush(ch);
   worker_free(&w);
@@ -377,21 +380,21 @@ static fsn_status server_inputs(fsn_2pc *p, size_t t, void *arg) {
   layer_job *job = arg;
   const layer_run *r = job->r;
   const fsn_he_ctx *ctx = &job->he->ctx;
-  const size_t n = ctx->par.n, T = fsn_2pc_threads(p), rns_bytes = fsn_he_rns_bytes(ctx);
+  const size_t n = ctx->par.n, T = fsn_2pc_threads(p);
   fsn_channel *ch = fsn_2pc_channel(p, t);
-  uint8_t *wire = malloc(rns_bytes);
-  if (!wire) return fsn_fail(FSN_E_NOMEM, "he layer: input frame");
-  fsn_status st = FSN_OK;
+  uint8_t *wire = malloc(r->in_frame);
+  uint64_t *scratch = malloc(n * sizeof *scratch);
+  fsn_status st = wire && scratch ? FSN_OK : fsn_fail(FSN_E_NOMEM, "he layer: input frame");
   for (size_t i = split(r->in_total, t, T); i < split(r->in_total, t + 1, T) && st == FSN_OK; i++) {
     uint64_t *c0 = job->c0_hat + i * 2 * n;
-    if ((st = fsn_channel_recv(ch, wire, rns_bytes)) != FSN_OK) break;
-    fsn_status one = fsn_he_rns_unpack(ctx, c0, wire);
+    if ((st = fsn_channel_recv(ch, wire, r->in_frame)) != FSN_OK) break;
+    fsn_status one = fsn_he_rns_unpack_window(ctx, c0, wire, r->l.in_lo, r->l.in_len, scratch);
     if (one != FSN_OK && job->bad[t] == FSN_OK)
       job->bad[t] = fsn_fail(one, "he layer: input ciphertext %zu: %s", i, fsn_last_error());
     fsn_he_ntt(ctx, c0);
     fsn_he_expand_a(ctx, job->a_hat + i * 2 * n, job->seed, i);
   }
-  free(wire);
+  free(wire), free(scratch);
   return st;
 }
 
@@ -551,8 +554,9 @@ static fsn_status layer_cost(const fsn_he_params *par, const fsn_conv2d_shape *s
   if (st != FSN_OK) return st;
   layer_run r;
   if ((st = layer_plan(&r, &ctx, s, fc)) == FSN_OK) {
-    *out = (fsn_he_layer_cost){.in_cts = r.in_total, .out_cts = r.out_total, .out_coeffs = r.out_coeffs};
-    out->client_bytes = HEADER_BYTES + r.in_total * fsn_he_rns_bytes(&ctx);
+    *out = (fsn_he_layer_cost){
+        .in_cts = r.in_total, .out_cts = r.out_total, .out_coeffs = r.out_coeffs, .in_coeffs = r.l.in_len};
+    out->client_bytes = HEADER_BYTES + r.in_total * r.in_frame;
     out->server_bytes = STATUS_BYTES;
     uint32_t *coeff = malloc(ctx.par.n * 4), *dest = malloc(ctx.par.n * 4);
     if (!coeff || !dest) st = fsn_fail(FSN_E_NOMEM, "he cost");
