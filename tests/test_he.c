@@ -12,6 +12,7 @@
 
 #include "protocol/he/he_encode.h"
 #include "protocol/he/he_filter.h"
+#include "protocol/he/he_galois.h"
 #include "protocol/he/he_scheme.h"
 #include "tests/common/fsn_test_net.h"
 #include "tests/common/fsn_test.h"
@@ -361,6 +362,77 @@ static double measured_noise(scheme_fixture *f, const uint64_t *c0, const uint64
   free(x), free(dm);
   return worst;
 }
+
+/* in(X^g) mod X^n + 1 over Z_2^ell. */
+static void plain_automorphism(uint64_t *out, const uint64_t *in, size_t n, size_t g, unsigned ell) {
+  for (size_t j = 0; j < n; j++) {
+    const size_t e = j * g % (2 * n);
+    if (e < n)
+      out[e] = in[j];
+    else
+      out[e - n] = (0 - in[j]) & mask_of(ell);
+  }
+}
+
+/* Automorphisms and key switching decrypt to the automorphism of the plaintext; a pack of 2^k ciphertexts with junk
+ * off the multiples of 2^k decrypts to their contents interleaved, with the noise measured against the bound. */
+START_TEST(galois_switch_and_pack) {
+  scheme_fixture f;
+  fixture_init(&f, 37);
+  const size_t n = f.n, words = 2 * n;
+  const unsigned ell = 37, k = 3;
+  uint64_t *want = malloc(n * 8), *t0 = malloc(words * 8), *t1 = malloc(words * 8), *scratch = malloc(14 * n * 8);
+  /* tau_g then tau_(g^-1) and X^k then X^(2N - k) are the identity */
+  fsn_test_fill_ring(f.m, n, ell);
+  fixture_encrypt(&f, 0);
+  const uint32_t g = 5;
+  uint32_t g_inv = 1;
+  while (g_inv * g % (2 * n) != 1) g_inv += 2;
+  fsn_he_automorphism(&f.ctx, t0, f.c0, g);
+  fsn_he_automorphism(&f.ctx, t1, t0, g_inv);
+  ck_assert_mem_eq(t1, f.c0, words * 8);
+  fsn_he_monomial_mul(&f.ctx, t0, f.c0, 77);
+  fsn_he_monomial_mul(&f.ctx, t1, t0, 2 * n - 77);
+  ck_assert_mem_eq(t1, f.c0, words * 8);
+  /* one key switch */
+  fsn_he_galois_key keys[3];
+  uint8_t seed[32];
+  memcpy(seed, f.seed, 32);
+  seed[0] ^= 0x5a;
+  ck_assert_int_eq(fsn_he_galois_keygen(&f.ctx, &f.prg, &keys[0], f.s_hat, seed, g), FSN_OK);
+  fsn_he_apply_galois(&f.ctx, &keys[0], f.c0, f.c1, scratch);
+  plain_automorphism(want, f.m, n, g, ell);
+  fsn_he_decrypt(&f.ctx, f.out, f.c0, f.c1, f.s_hat, f.scratch);
+  ck_assert_mem_eq(f.out, want, n * 8);
+  const double switched = measured_noise(&f, f.c0, f.c1, want);
+  fsn_he_galois_key_free(&keys[0]);
+  /* a pack of 2^k */
+  for (unsigned l = 1; l <= k; l++) {
+    seed[1] = (uint8_t)l;
+    ck_assert_int_eq(
+        fsn_he_galois_keygen(&f.ctx, &f.prg, &keys[l - 1], f.s_hat, seed, fsn_he_pack_galois(&f.ctx, k, l)), FSN_OK);
+  }
+  uint64_t *ct[8];
+  for (size_t t = 0; t < 8; t++) {
+    ct[t] = malloc(2 * words * 8);
+    fsn_test_fill_ring(f.m, n, ell); /* content at the multiples of 8, junk elsewhere */
+    for (size_t j = 0; j < n; j += 8) want[j + t] = f.m[j];
+    fixture_encrypt(&f, 10 + t);
+    memcpy(ct[t], f.c0, words * 8), memcpy(ct[t] + words, f.c1, words * 8);
+  }
+  fsn_he_pack(&f.ctx, keys, k, ct, scratch);
+  fsn_he_decrypt(&f.ctx, f.out, ct[0], ct[0] + words, f.s_hat, f.scratch);
+  ck_assert_mem_eq(f.out, want, n * 8);
+  const double packed = measured_noise(&f, ct[0], ct[0] + words, want);
+  printf("# he key switching: noise after one switch 2^%.2f, after a pack of %u 2^%.2f; max_noise 2^%.2f\n",
+         log2(switched), 1u << k, log2(packed), log2(f.ctx.par.max_noise));
+  ck_assert(packed < ldexp(1, 48));
+  for (size_t t = 0; t < 8; t++) free(ct[t]);
+  for (unsigned l = 0; l < k; l++) fsn_he_galois_key_free(&keys[l]);
+  free(want), free(t0), free(t1), free(scratch);
+  fixture_free(&f);
+}
+END_TEST
 
 /* w (N values mod t, centred in the product) times the ciphertext, in the NTT domain; back to coefficients. */
 static void multiply_plain(scheme_fixture *f, uint64_t *c0, uint64_t *c1, const uint64_t *w) {
@@ -860,6 +932,7 @@ int main(void) {
   tcase_add_test(sch, encrypt_decrypt_round_trip);
   tcase_add_test(sch, plaintext_product_and_noise);
   tcase_add_test(sch, switched_decryption);
+  tcase_add_test(sch, galois_switch_and_pack);
   suite_add_tcase(s, sch);
   TCase *two = tcase_create("protocol");
   tcase_set_timeout(two, 600);
