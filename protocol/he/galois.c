@@ -83,15 +83,23 @@ fsn_status fsn_he_galois_keygen(const fsn_he_ctx *ctx, fsn_prg *prg, fsn_he_galo
   return st;
 }
 
-/* dig (2N) = digit d of every coefficient of x (2N residues) as an integer mod q, written mod both primes. */
-static void gadget_digit(const fsn_he_ctx *ctx, uint64_t *dig, const uint64_t *x, size_t d, uint64_t p1_inv) {
-  const size_t n = ctx->par.n;
+/* dig (FSN_HE_KS_DIGITS x 2N) = the base-2^w digits of every coefficient of x (2N residues) as an integer in
+ * [0, q), each written mod both primes (a digit is below 2^w < p_i). One CRT per coefficient:
+ * v = x1 + p1 ((x2 - x1) p1^-1 mod p2), the product by the constant p1^-1 a Shoup multiply. */
+static void gadget_digits(const fsn_he_ctx *ctx, uint64_t *dig, const uint64_t *x) {
+  const size_t n = ctx->par.n, words = 2 * n;
   const uint64_t p1 = ctx->p[0], p2 = ctx->p[1], mask = ((uint64_t)1 << FSN_HE_KS_BITS) - 1;
-  for (size_t j = 0; j < n; j++) { /* CRT: v = x1 + p1 ((x2 - x1) p1^-1 mod p2) in [0, q) */
-    const uint64_t x1 = x[j], diff = (x[n + j] + p2 - x1 % p2) % p2;
-    const unsigned __int128 v = (unsigned __int128)p1 * mulmod(diff, p1_inv, p2) + x1;
-    const uint64_t digit = (uint64_t)(v >> (FSN_HE_KS_BITS * d)) & mask; /* < 2^34 < p_i */
-    dig[j] = digit, dig[n + j] = digit;
+  const uint64_t w = fsn_ntt_inv_mod(p1 % p2, p2), w_shoup = (uint64_t)(((unsigned __int128)w << 64) / p2);
+  for (size_t j = 0; j < n; j++) {
+    const uint64_t x1 = x[j] % p2;
+    const uint64_t diff = x[n + j] >= x1 ? x[n + j] - x1 : x[n + j] + p2 - x1;
+    uint64_t k = w * diff - (uint64_t)(((unsigned __int128)w_shoup * diff) >> 64) * p2; /* in [0, 2 p2) */
+    k = k >= p2 ? k - p2 : k;
+    const unsigned __int128 v = (unsigned __int128)p1 * k + x[j];
+    for (size_t d = 0; d < FSN_HE_KS_DIGITS; d++) {
+      const uint64_t digit = (uint64_t)(v >> (FSN_HE_KS_BITS * d)) & mask;
+      dig[d * words + j] = digit, dig[d * words + n + j] = digit;
+    }
   }
 }
 
@@ -114,15 +122,14 @@ void fsn_he_apply_galois(const fsn_he_ctx *ctx, const fsn_he_galois_key *key, ui
                          uint64_t *scratch) {
   const size_t n = ctx->par.n, words = 2 * n;
   uint64_t *t0 = scratch, *t1 = scratch + words, *dig = scratch + 2 * words;
-  const uint64_t p1_inv = fsn_ntt_inv_mod(ctx->p[0] % ctx->p[1], ctx->p[1]);
   fsn_he_automorphism(ctx, t0, c0, key->g);
   fsn_he_automorphism(ctx, t1, c1, key->g);
+  gadget_digits(ctx, dig, t1);
   memset(c0, 0, words * 8), memset(c1, 0, words * 8);
   for (size_t d = 0; d < FSN_HE_KS_DIGITS; d++) {
-    gadget_digit(ctx, dig, t1, d, p1_inv);
-    fsn_he_ntt(ctx, dig);
-    rns_mul_acc(ctx, c0, dig, key->b_hat + d * words);
-    rns_mul_acc(ctx, c1, dig, key->a_hat + d * words);
+    fsn_he_ntt(ctx, dig + d * words);
+    rns_mul_acc(ctx, c0, dig + d * words, key->b_hat + d * words);
+    rns_mul_acc(ctx, c1, dig + d * words, key->a_hat + d * words);
   }
   fsn_he_intt(ctx, c0);
   fsn_he_intt(ctx, c1);
@@ -137,8 +144,8 @@ uint32_t fsn_he_pack_galois(const fsn_he_ctx *ctx, unsigned k, unsigned l) {
 static void merge(const fsn_he_ctx *ctx, const fsn_he_galois_key *key, uint64_t *e, const uint64_t *o, size_t s,
                   uint64_t *scratch) {
   const size_t words = 2 * ctx->par.n;
-  uint64_t *shifted = scratch, *diff = scratch + 2 * words, *rest = scratch + 4 * words;
-  for (int h = 0; h < 2; h++) { /* c0, then c1 */
+  uint64_t *shifted = scratch, *diff = scratch + 2 * words, *rest = scratch + 4 * words; /* rest: 10N */
+  for (int h = 0; h < 2; h++) {                                                          /* c0, then c1 */
     fsn_he_monomial_mul(ctx, shifted + h * words, o + h * words, s);
     rns_sub(ctx, diff + h * words, e + h * words, shifted + h * words);
     rns_add(ctx, e + h * words, e + h * words, shifted + h * words);

@@ -33,7 +33,7 @@ FSN_NODISCARD fsn_status fsn_he_galois_keygen(const fsn_he_ctx *ctx, fsn_prg *pr
                                               const uint64_t *s_hat, const uint8_t seed[32], uint32_t g);
 void fsn_he_galois_key_free(fsn_he_galois_key *key);
 
-/* (c0, c1) (coefficient domain, 2N each) <- tau_g(c0, c1) switched back under s. scratch: 6N words; c0, c1 and
+/* (c0, c1) (coefficient domain, 2N each) <- tau_g(c0, c1) switched back under s. scratch: 10N words; c0, c1 and
  * scratch distinct. */
 void fsn_he_apply_galois(const fsn_he_ctx *ctx, const fsn_he_galois_key *key, uint64_t *c0, uint64_t *c1,
                          uint64_t *scratch);
@@ -45,7 +45,7 @@ uint32_t fsn_he_pack_galois(const fsn_he_ctx *ctx, unsigned k, unsigned l);
  * carry what matters at the multiples of 2^k (anything elsewhere) into ct[0]: it decrypts to the polynomial with
  * m_t[j 2^k] at coefficient j 2^k + t. keys[l - 1] is the key of fsn_he_pack_galois(ctx, k, l). 2^k - 1 key
  * switches (a merge tree: level l pairs t and t + 2^(k - l)), each ciphertext first scaled by 2^-k mod q, which the
- * traces' factor 2^k undoes. scratch: 14N words. */
+ * traces' factor 2^k undoes. scratch: 18N words. */
 void fsn_he_pack(const fsn_he_ctx *ctx, const fsn_he_galois_key *keys, unsigned k, uint64_t *const *ct,
                  uint64_t *scratch);
 
