@@ -56,6 +56,7 @@ static void encoded_layer(const fsn_he_layer *l, uint64_t *y, const uint64_t *x,
   uint64_t *in = malloc(nin * n * 8), *f = malloc(n * 8), *acc = malloc(n * 8);
   uint32_t *coeff = malloc(n * 4), *dest = malloc(n * 4);
   uint8_t *seen = calloc(out_size, 1);
+  uint64_t *packed = calloc(fsn_he_layer_out_cts(l) * n, 8);
   for (size_t item = 0; item < l->s.batch; item++) {
     for (size_t k = 0; k < nin; k++) {
       fsn_he_layer_encode_input(l, in + k * n, x + item * in_size, k);
@@ -69,6 +70,11 @@ static void encoded_layer(const fsn_he_layer *l, uint64_t *y, const uint64_t *x,
           fsn_he_layer_encode_filter(l, f, w, g, b);
           negacyclic_mul_acc(acc, in + (b * l->per_group + u) * n, f, n, ell);
         }
+        if (l->pack_k) { /* what fsn_he_pack makes of the products: product g's multiples of C' at + g mod C' */
+          const size_t cp = (size_t)1 << l->pack_k, t = g % cp;
+          for (size_t j = 0; j < n; j += cp) packed[g / cp * n + j + t] = acc[j];
+          continue;
+        }
         size_t m = fsn_he_layer_outputs(l, g, u, coeff, dest);
         for (size_t i = 0; i < m; i++) {
           ck_assert_uint_lt(coeff[i], n);
@@ -78,24 +84,36 @@ static void encoded_layer(const fsn_he_layer *l, uint64_t *y, const uint64_t *x,
           y[item * out_size + dest[i]] = acc[coeff[i]];
         }
       }
+    for (size_t q = 0; l->pack_k && q < fsn_he_layer_out_cts(l); q++) {
+      size_t m = fsn_he_layer_outputs(l, q, 0, coeff, dest);
+      for (size_t i = 0; i < m; i++) {
+        ck_assert_uint_lt(coeff[i], n);
+        ck_assert_uint_lt(dest[i], out_size);
+        ck_assert_msg(!seen[dest[i]], "output %u decoded twice", dest[i]);
+        seen[dest[i]] = 1;
+        y[item * out_size + dest[i]] = packed[q * n + coeff[i]];
+      }
+    }
     for (size_t i = 0; i < out_size; i++) ck_assert_msg(seen[i], "output %zu never decoded", i);
   }
-  free(in), free(f), free(acc), free(coeff), free(dest), free(seen);
+  free(in), free(f), free(acc), free(coeff), free(dest), free(seen), free(packed);
 }
 
 static const fsn_he_cost test_cost = {.in_bytes = 100, .out_fixed_bytes = 48, .out_coeff_bytes = 5, .max_fan = 1e30};
+static size_t packed_outputs; /* layers the tests ran with packed outputs */
 /* Costs that push the search to either end: many output channels per polynomial, or many input channels. */
 static const fsn_he_cost costs[] = {
     {.in_bytes = 100, .out_fixed_bytes = 48, .out_coeff_bytes = 5, .max_fan = 1e30},
-    {.in_bytes = 1, .out_fixed_bytes = 1000, .out_coeff_bytes = 5, .max_fan = 1e30},
+    {.in_bytes = 1, .out_fixed_bytes = 1000, .out_coeff_bytes = 5, .max_fan = 1e30, .max_pack_k = 6},
     {.in_bytes = 1000, .out_fixed_bytes = 1, .out_coeff_bytes = 5, .max_fan = 1e30},
+    {.in_bytes = 100, .out_fixed_bytes = 100, .out_coeff_bytes = 5, .max_fan = 1e30, .max_pack_k = 3},
 };
 static size_t packed_layers; /* layers the tests ran with more than one output channel per polynomial */
 
 static void check_conv_encoding(fsn_conv2d_shape s, size_t n, unsigned ell, const fsn_he_cost *cost) {
   fsn_he_layer l;
   ck_assert_int_eq(fsn_he_layer_conv(&l, &s, n, cost), FSN_OK);
-  packed_layers += l.ob > 1, windowed_layers += l.in_len < n;
+  packed_layers += l.ob > 1, windowed_layers += l.in_len<n, packed_outputs += l.pack_k> 0;
   ck_assert_uint_le(l.ob * l.cb * l.hb * l.wb, n);
   const size_t nx = s.batch * s.in_c * s.in_h * s.in_w, nw = s.out_c * s.in_c * s.k_h * s.k_w;
   const size_t ny = s.batch * s.out_c * fsn_conv2d_out_h(&s) * fsn_conv2d_out_w(&s);
@@ -125,7 +143,7 @@ START_TEST(conv_encoding_matches_conv2d) {
     for (size_t n = 64; n <= 1024; n *= 4) {
       fsn_conv2d_shape s = shapes[i];
       if (s.k_h * s.k_w > n) continue;
-      check_conv_encoding(s, n, ells[(i + n) % 4], &costs[(i + n / 64) % 3]);
+      check_conv_encoding(s, n, ells[(i + n) % 4], &costs[(i + n / 64) % 4]);
     }
   ck_assert_uint_gt(packed_layers, 5);
   ck_assert_uint_gt(windowed_layers, 5);
@@ -133,6 +151,13 @@ START_TEST(conv_encoding_matches_conv2d) {
   check_conv_encoding((fsn_conv2d_shape){1, 3, 24, 24, 2, 7, 7, 2, 2, 3, 3}, 4096, 37, &costs[0]);
   check_conv_encoding((fsn_conv2d_shape){1, 70, 7, 7, 1, 3, 3, 1, 1, 1, 1}, 4096, 37, &costs[0]);
   check_conv_encoding((fsn_conv2d_shape){1, 20, 7, 7, 12, 3, 3, 1, 1, 1, 1}, 4096, 37, &costs[1]);
+  /* packed outputs: 1x1 at 7x7 and 14x14, strided 1x1, a 2x2 stride-2 kernel (4 phases, tap (0, 0) each) */
+  const size_t before = packed_outputs;
+  check_conv_encoding((fsn_conv2d_shape){1, 70, 7, 7, 9, 1, 1, 1, 1, 0, 0}, 4096, 37, &costs[1]);
+  check_conv_encoding((fsn_conv2d_shape){1, 33, 14, 14, 17, 1, 1, 1, 1, 0, 0}, 4096, 37, &costs[3]);
+  check_conv_encoding((fsn_conv2d_shape){2, 40, 14, 14, 20, 1, 1, 2, 2, 0, 0}, 4096, 20, &costs[1]);
+  check_conv_encoding((fsn_conv2d_shape){1, 5, 8, 8, 7, 2, 2, 2, 2, 0, 0}, 1024, 64, &costs[1]);
+  ck_assert_uint_eq(packed_outputs - before, 4);
 }
 END_TEST
 
@@ -147,7 +172,7 @@ END_TEST
 
 static void check_fc_encoding(size_t batch, size_t in, size_t out, size_t n, unsigned ell) {
   fsn_he_layer l;
-  ck_assert_int_eq(fsn_he_layer_fc(&l, batch, in, out, n, &costs[(in + out) % 3]), FSN_OK);
+  ck_assert_int_eq(fsn_he_layer_fc(&l, batch, in, out, n, &costs[(in + out) % 4]), FSN_OK);
   ck_assert_uint_le(l.ob * l.cb * l.hb * l.wb, n);
   uint64_t *x = malloc(batch * in * 8), *w = malloc(in * out * 8), *y = malloc(batch * out * 8);
   fsn_test_fill_ring(x, batch * in, ell);

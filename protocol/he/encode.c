@@ -36,6 +36,13 @@
  * takes c0 as 0 elsewhere: every output coefficient is the same sum as with the whole c0, its noise unchanged (the
  * positions left out never meet a filter term that lands on an output).
  *
+ * Packed layout (1 x 1 kernels after the polyphase split; FC included). Channel-minor blocks of C' = 2^k channels by
+ * the whole P-pixel plane, P C' <= N: x = sum x[c, pix] X^(pix C' + c), and one filter per output channel,
+ * w = sum_c w[c] X^(-c) (X^(-c) = -X^(N - c)). The product's coefficient pix C' is sum_c x[c, pix] w[c]; every
+ * other term sits at pix C' + (c - c'), 0 < |c - c'| < C' (a wrap adds N, a multiple of C'), never at a multiple of
+ * C'. That is what fsn_he_pack needs: 2^k products become one ciphertext, product t's output pix at pix C' + t. The
+ * input coefficients that meet a filter term on the way to an output are [0, P C'): the window.
+ *
  * FC is the conv of in x 1 x 1 inputs by a 1 x 1 kernel: n_i = C' inputs sum x[j] X^j, n_o = ob rows in
  * sum_r sum_j w[r, j] X^(r n_i + n_i - 1 - j), output r at coefficient r n_i + n_i - 1 (Cheetah's matrix-vector
  * encoding). */
@@ -89,6 +96,22 @@ fsn_status fsn_he_layer_conv(fsn_he_layer *l, const fsn_conv2d_shape *s, size_t 
   if (best < 0)
     return fsn_fail(FSN_E_INVALID, "he conv2d: one output channel's %.0f weights exceed the noise bound of %.0f", fan1,
                     cost->max_fan);
+  /* Packed outputs where they cost less: C' = 2^k input channels per block, ceil(O / C') returned ciphertexts. */
+  const size_t plane = h1 * w1;
+  unsigned pack_k = 0;
+  for (unsigned k = 1; k <= cost->max_pack_k && l->k_h == 1 && l->k_w == 1 && plane << k <= n && fan1 <= cost->max_fan;
+       k++) {
+    const size_t cb = (size_t)1 << k, in_cts = ceil_div(l->in_c, cb), out_cts = ceil_div(s->out_c, cb);
+    const double c =
+        (double)in_cts * cost->in_bytes * (double)(plane * cb) / (double)n + (double)out_cts * cost->out_fixed_bytes;
+    if (c < best) best = c, pack_k = k;
+  }
+  if (pack_k) {
+    l->pack_k = pack_k, l->cb = (size_t)1 << pack_k, l->hb = h1, l->wb = w1, l->ob = 1, l->n_th = l->n_tw = 1;
+    l->terms = ceil_div(l->in_c, l->cb), l->groups = s->out_c, l->per_group = 1, l->offset = 0;
+    l->in_lo = 0, l->in_len = plane * l->cb;
+    return FSN_OK;
+  }
   l->n_th = ceil_div(h1, l->hb - l->k_h + 1), l->n_tw = ceil_div(w1, l->wb - l->k_w + 1);
   l->terms = ceil_div(l->in_c, l->cb);
   l->cb = ceil_div(l->in_c, l->terms); /* same block count, blocks as even as they go */
@@ -128,6 +151,13 @@ static uint64_t conv_input_at(const fsn_he_layer *l, const uint64_t *x, size_t c
 void fsn_he_layer_encode_input(const fsn_he_layer *l, uint64_t *poly, const uint64_t *x, size_t k) {
   memset(poly, 0, l->n * sizeof *poly);
   const size_t b = k / l->per_group, u = k % l->per_group;
+  if (l->pack_k) { /* channel-minor: pixel pix, channel c at pix C' + c */
+    for (size_t c = 0; c < l->cb && b * l->cb + c < l->in_c; c++)
+      for (size_t i = 0; i < l->out_h; i++)
+        for (size_t j = 0; j < l->out_w; j++)
+          poly[(i * l->out_w + j) * l->cb + c] = conv_input_at(l, x, b * l->cb + c, i, j);
+    return;
+  }
   const size_t r0 = u / l->n_tw * (l->hb - l->k_h + 1), c0 = u % l->n_tw * (l->wb - l->k_w + 1);
   for (size_t c = 0; c < l->cb && b * l->cb + c < l->in_c; c++)
     for (size_t i = 0; i < l->hb && r0 + i < l->in_h; i++)
@@ -135,10 +165,29 @@ void fsn_he_layer_encode_input(const fsn_he_layer *l, uint64_t *poly, const uint
         poly[(c * l->hb + i) * l->wb + j] = conv_input_at(l, x, b * l->cb + c, r0 + i, c0 + j);
 }
 
+/* Weight of output channel o at encoded channel ce (input channel, phase a, b), sub-kernel tap (u, v); 0 past the
+ * kernel. */
+static uint64_t weight_at(const fsn_he_layer *l, const uint64_t *w, size_t o, size_t ce, size_t u, size_t v) {
+  const fsn_conv2d_shape *s = &l->s;
+  const size_t ci = ce / (l->ph * l->pw), a = ce / l->pw % l->ph, bb = ce % l->pw;
+  const size_t row = u * s->stride_h + a, col = v * s->stride_w + bb;
+  return row < s->k_h && col < s->k_w ? w[((o * s->in_c + ci) * s->k_h + row) * s->k_w + col] : 0;
+}
+
 void fsn_he_layer_encode_filter(const fsn_he_layer *l, uint64_t *poly, const uint64_t *w, size_t g, size_t b) {
   memset(poly, 0, l->n * sizeof *poly);
   const fsn_conv2d_shape *s = &l->s;
   const size_t blk = l->cb * l->hb * l->wb;
+  if (l->pack_k) { /* output channel g: sum_c w[c] X^(-c) */
+    for (size_t c = 0; c < l->cb && b * l->cb + c < l->in_c; c++) {
+      const uint64_t v = weight_at(l, w, g, b * l->cb + c, 0, 0);
+      if (c == 0)
+        poly[0] = v;
+      else
+        poly[l->n - c] = 0 - v; /* X^(-c) = -X^(N - c); reduced mod 2^ell by the caller */
+    }
+    return;
+  }
   for (size_t r = 0; r < l->ob && g * l->ob + r < s->out_c; r++)
     for (size_t c = 0; c < l->cb && b * l->cb + c < l->in_c; c++) {
       const size_t ce = b * l->cb + c, ci = ce / (l->ph * l->pw), a = ce / l->pw % l->ph, bb = ce % l->pw;
@@ -152,6 +201,15 @@ void fsn_he_layer_encode_filter(const fsn_he_layer *l, uint64_t *poly, const uin
 
 size_t fsn_he_layer_outputs(const fsn_he_layer *l, size_t g, size_t u, uint32_t *coeff, uint32_t *dest) {
   size_t m = 0;
+  if (l->pack_k) {
+    const size_t plane = l->out_h * l->out_w;
+    for (size_t pix = 0; pix < plane; pix++)
+      for (size_t t = 0; t < l->cb && g * l->cb + t < l->s.out_c; t++) {
+        coeff[m] = (uint32_t)(pix * l->cb + t);
+        dest[m++] = (uint32_t)((g * l->cb + t) * plane + pix);
+      }
+    return m;
+  }
   const size_t ho = l->hb - l->k_h + 1, wo = l->wb - l->k_w + 1, blk = l->cb * l->hb * l->wb;
   const size_t r0 = u / l->n_tw * ho, c0 = u % l->n_tw * wo;
   for (size_t r = 0; r < l->ob && g * l->ob + r < l->s.out_c; r++)
