@@ -424,7 +424,7 @@ static void check_galois(unsigned ell) {
   uint8_t seed[32];
   memcpy(seed, f.seed, 32);
   seed[0] ^= 0x5a;
-  ck_assert_int_eq(fsn_he_galois_keygen(&f.ctx, &f.prg, &keys[0], f.s_hat, seed, g), FSN_OK);
+  ck_assert_int_eq(fsn_he_galois_keygen(&f.ctx, &f.prg, &keys[0], f.s_hat, seed, 0, g), FSN_OK);
   fsn_he_apply_galois(&f.ctx, &keys[0], f.c0, f.c1, scratch);
   plain_automorphism(want, f.m, n, g, ell);
   fsn_he_decrypt(&f.ctx, f.out, f.c0, f.c1, f.s_hat, f.scratch);
@@ -435,7 +435,7 @@ static void check_galois(unsigned ell) {
   for (unsigned l = 1; l <= k; l++) {
     seed[1] = (uint8_t)l;
     ck_assert_int_eq(
-        fsn_he_galois_keygen(&f.ctx, &f.prg, &keys[l - 1], f.s_hat, seed, fsn_he_pack_galois(&f.ctx, k, l)), FSN_OK);
+        fsn_he_galois_keygen(&f.ctx, &f.prg, &keys[l - 1], f.s_hat, seed, 0, fsn_he_pack_galois(&f.ctx, k, l)), FSN_OK);
   }
   uint64_t *ct[8];
   for (size_t t = 0; t < 8; t++) {

@@ -99,8 +99,8 @@ fsn_status fsn_he_layer_conv(fsn_he_layer *l, const fsn_conv2d_shape *s, size_t 
   /* Packed outputs where they cost less: C' = 2^k input channels per block, ceil(O / C') returned ciphertexts. */
   const size_t plane = h1 * w1;
   unsigned pack_k = 0;
-  for (unsigned k = 1; k <= cost->max_pack_k && l->k_h == 1 && l->k_w == 1 && plane << k <= n && fan1 <= cost->max_fan;
-       k++) {
+  for (unsigned k = 1;
+       k <= cost->max_pack_k && l->k_h == 1 && l->k_w == 1 && plane << k <= n && fan1 <= 0.7 * cost->max_fan; k++) {
     const size_t cb = (size_t)1 << k, in_cts = ceil_div(l->in_c, cb), out_cts = ceil_div(s->out_c, cb);
     const double c =
         (double)in_cts * cost->in_bytes * (double)(plane * cb) / (double)n + (double)out_cts * cost->out_fixed_bytes;

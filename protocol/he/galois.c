@@ -50,8 +50,22 @@ void fsn_he_galois_key_free(fsn_he_galois_key *key) {
   *key = (fsn_he_galois_key){0};
 }
 
+fsn_status fsn_he_galois_key_from(const fsn_he_ctx *ctx, fsn_he_galois_key *key, const uint64_t *b_hat,
+                                  const uint8_t seed[32], uint64_t index, uint32_t g) {
+  const size_t words = 2 * (size_t)ctx->par.n;
+  *key = (fsn_he_galois_key){.g = g};
+  key->b_hat = malloc(FSN_HE_KS_DIGITS * words * 8), key->a_hat = malloc(FSN_HE_KS_DIGITS * words * 8);
+  if (!key->b_hat || !key->a_hat) {
+    fsn_he_galois_key_free(key);
+    return fsn_fail(FSN_E_NOMEM, "he keys");
+  }
+  memcpy(key->b_hat, b_hat, FSN_HE_KS_DIGITS * words * 8);
+  for (size_t d = 0; d < FSN_HE_KS_DIGITS; d++) fsn_he_expand_a(ctx, key->a_hat + d * words, seed, index + d);
+  return FSN_OK;
+}
+
 fsn_status fsn_he_galois_keygen(const fsn_he_ctx *ctx, fsn_prg *prg, fsn_he_galois_key *key, const uint64_t *s_hat,
-                                const uint8_t seed[32], uint32_t g) {
+                                const uint8_t seed[32], uint64_t index, uint32_t g) {
   const size_t n = ctx->par.n, words = 2 * n;
   *key = (fsn_he_galois_key){.g = g};
   key->b_hat = malloc(FSN_HE_KS_DIGITS * words * 8), key->a_hat = malloc(FSN_HE_KS_DIGITS * words * 8);
@@ -63,7 +77,7 @@ fsn_status fsn_he_galois_keygen(const fsn_he_ctx *ctx, fsn_prg *prg, fsn_he_galo
     fsn_he_automorphism(ctx, ts, s, g);
     for (size_t d = 0; d < FSN_HE_KS_DIGITS; d++) {
       uint64_t *b = key->b_hat + d * words, *a = key->a_hat + d * words;
-      fsn_he_expand_a(ctx, a, seed, d);
+      fsn_he_expand_a(ctx, a, seed, index + d);
       fsn_he_encrypt(ctx, prg, b, a, s_hat, zero, scratch); /* -a s + e */
       for (int i = 0; i < 2; i++) {
         const uint64_t p = ctx->p[i], scale = mulmod(((uint64_t)1 << (FSN_HE_KS_BITS / 2)) % p,

@@ -28,9 +28,14 @@ void fsn_he_automorphism(const fsn_he_ctx *ctx, uint64_t *out, const uint64_t *i
 /* out (2N, coefficient domain) = X^k in mod X^N + 1, k < 2N; out != in. */
 void fsn_he_monomial_mul(const fsn_he_ctx *ctx, uint64_t *out, const uint64_t *in, size_t k);
 
-/* Client: the key switching key of tau_g for the secret s_hat (NTT domain), its a_d from seed. FSN_E_NOMEM. */
+/* Client: the key switching key of tau_g for the secret s_hat (NTT domain), a_d = fsn_he_expand_a(seed, index + d).
+ * FSN_E_NOMEM. */
 FSN_NODISCARD fsn_status fsn_he_galois_keygen(const fsn_he_ctx *ctx, fsn_prg *prg, fsn_he_galois_key *key,
-                                              const uint64_t *s_hat, const uint8_t seed[32], uint32_t g);
+                                              const uint64_t *s_hat, const uint8_t seed[32], uint64_t index,
+                                              uint32_t g);
+/* Server: the same key from the client's b_d (FSN_HE_KS_DIGITS x 2N, NTT domain, copied) and the seed. */
+FSN_NODISCARD fsn_status fsn_he_galois_key_from(const fsn_he_ctx *ctx, fsn_he_galois_key *key, const uint64_t *b_hat,
+                                                const uint8_t seed[32], uint64_t index, uint32_t g);
 void fsn_he_galois_key_free(fsn_he_galois_key *key);
 
 /* (c0, c1) (coefficient domain, 2N each) <- tau_g(c0, c1) switched back under s. scratch: 10N words; c0, c1 and
