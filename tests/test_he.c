@@ -606,6 +606,7 @@ static void he_client(fsn_channel **chs, size_t n, void *arg) { he_party(chs, n,
 /* Random shares of a random x (bits: the client's share is x below 2^bits, the server's 0), random weights and
  * bias at full width; the reconstructed output must be fsn_conv2d's mod 2^ell and the bytes the cost model's. */
 static size_t protocol_windowed; /* protocol runs whose input ciphertexts carried fewer than N coefficients */
+static size_t protocol_packed;   /* protocol runs with packed outputs */
 
 static void check_protocol_threads(fsn_conv2d_shape s, bool fc, unsigned ell, unsigned bits, size_t threads) {
   he_case c = {.s = s, .fc = fc, .ell = ell, .bits = bits};
@@ -640,7 +641,7 @@ static void check_protocol_threads(fsn_conv2d_shape s, bool fc, unsigned ell, un
                    FSN_OK);
   ck_assert_uint_eq(c.client_layer.bytes_sent, cost.client_bytes);
   ck_assert_uint_eq(c.server_layer.bytes_sent, cost.server_bytes);
-  protocol_windowed += cost.in_coeffs < par.n;
+  protocol_windowed += cost.in_coeffs<par.n, protocol_packed += cost.pack> 1;
   ck_assert_uint_eq(c.server_layer.bytes_recv, cost.client_bytes);
   ck_assert_uint_le(c.client_layer.rounds, 1); /* one round trip: the client sends, then receives */
   if (threads > 1) printf("# he measured on %zu channels:\n", threads);
@@ -669,13 +670,22 @@ START_TEST(conv_protocol_matches_conv2d) {
   /* input windows: res2's 1x1 at full size (one 56 x 56 channel per block, 3136 of 4096 coefficients) */
   check_protocol((fsn_conv2d_shape){1, 2, 56, 56, 3, 1, 1, 1, 1, 0, 0}, false, 37, 0);
   ck_assert_uint_gt(protocol_windowed, 3);
+  /* packed outputs: 1x1 at 7x7 (a last pack only partly filled), strided 1x1 with batch 2, narrow client input, and
+   * ell = 40 (smaller packs: the switch noise must fit a smaller budget) */
+  const size_t packed = protocol_packed;
+  check_protocol((fsn_conv2d_shape){1, 256, 7, 7, 100, 1, 1, 1, 1, 0, 0}, false, 37, 0);
+  check_protocol((fsn_conv2d_shape){2, 96, 14, 14, 40, 1, 1, 2, 2, 0, 0}, false, 37, 13);
+  check_protocol((fsn_conv2d_shape){1, 128, 7, 7, 48, 1, 1, 1, 1, 0, 0}, false, 40, 0);
+  ck_assert_uint_eq(protocol_packed - packed, 3);
 }
 END_TEST
 
 START_TEST(fc_protocol_matches_matvec) {
   check_protocol(fsn_linear_fc_shape(3, 20, 7), true, 37, 0);
   check_protocol(fsn_linear_fc_shape(1, 256, 100), true, 37, 0);
-  check_protocol(fsn_linear_fc_shape(1, 5000, 10), true, 37, 0); /* several input blocks */
+  check_protocol(fsn_linear_fc_shape(1, 5000, 10), true, 37, 0);   /* several input blocks */
+  check_protocol(fsn_linear_fc_shape(1, 2048, 1000), true, 37, 0); /* ResNet-50's, packed */
+  ck_assert_uint_gt(protocol_packed, 0);
 }
 END_TEST
 
@@ -727,6 +737,7 @@ START_TEST(protocol_on_several_threads) {
   check_protocol_threads((fsn_conv2d_shape){2, 20, 9, 9, 7, 3, 3, 2, 2, 1, 1}, false, 37, 0, 2);
   check_protocol_threads((fsn_conv2d_shape){1, 64, 14, 14, 33, 3, 3, 1, 1, 1, 1}, false, 37, 0, 3);
   check_protocol_threads(fsn_linear_fc_shape(3, 300, 50), true, 37, 0, 2);
+  check_protocol_threads((fsn_conv2d_shape){2, 64, 7, 7, 70, 1, 1, 1, 1, 0, 0}, false, 37, 0, 3); /* packed */
 }
 END_TEST
 

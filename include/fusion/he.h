@@ -10,7 +10,9 @@
  * its filters in the NTT domain, sums over channel blocks, re-randomises with a fresh encryption of zero under the
  * client's public key, floods with uniform noise, subtracts its random output share, switches to p1, drops low bits and
  * returns c1 and the coefficients of c0 that carry outputs. The client decrypts its share. Shares add to conv(x, W) +
- * bias mod 2^ell bit for bit. */
+ * bias mod 2^ell bit for bit. Layers with a 1 x 1 kernel whose outputs would fill few coefficients return packed
+ * ciphertexts instead (2^k products merged by automorphisms and key switching, keys sent once at key setup), where
+ * the cost model says so. */
 #ifndef FUSION_HE_H
 #define FUSION_HE_H
 
@@ -73,6 +75,7 @@ typedef struct fsn_he_layer_cost {
   uint64_t client_bytes, server_bytes;  /* payload each party sends */
   uint64_t in_coeffs;                   /* coefficients of c0 one input ciphertext carries (N, or fewer when only
                                            a window of them reaches an output) */
+  uint64_t pack;                        /* products per returned ciphertext: 1, or 2^k for packed outputs */
 } fsn_he_layer_cost;
 FSN_NODISCARD fsn_status fsn_he_conv2d_cost(const fsn_he_params *par, const fsn_conv2d_shape *s,
                                             fsn_he_layer_cost *out);

@@ -650,8 +650,11 @@ static fsn_status layer_cost(const fsn_he_params *par, const fsn_conv2d_shape *s
   if (st != FSN_OK) return st;
   layer_run r;
   if ((st = layer_plan(&r, &ctx, s, fc)) == FSN_OK) {
-    *out = (fsn_he_layer_cost){
-        .in_cts = r.in_total, .out_cts = r.out_total, .out_coeffs = r.out_coeffs, .in_coeffs = r.l.in_len};
+    *out = (fsn_he_layer_cost){.in_cts = r.in_total,
+                               .out_cts = r.out_total,
+                               .out_coeffs = r.out_coeffs,
+                               .in_coeffs = r.l.in_len,
+                               .pack = (uint64_t)1 << r.l.pack_k};
     out->client_bytes = HEADER_BYTES + r.in_total * r.in_frame;
     out->server_bytes = STATUS_BYTES;
     uint32_t *coeff = malloc(ctx.par.n * 4), *dest = malloc(ctx.par.n * 4);
