@@ -746,6 +746,7 @@ typedef enum misbehaviour {
   BAD_RESIDUES,   /* client: input ciphertexts with residues >= p */
   BAD_COUNT,      /* client: a header announcing one ciphertext too many */
   BAD_KEY_PARAMS, /* client: a key header with another p1 */
+  BAD_KEY_SWITCH, /* client: a key switching key frame with residues >= p */
   BAD_SHAPE,      /* honest parties that disagree on the layer (server: one more output channel) */
   BAD_OUTPUTS,    /* server: returned values above the dropped range */
 } misbehaviour;
@@ -810,14 +811,23 @@ static void bad_client(fsn_channel *ch, void *arg) {
   ck_assert_int_eq(fsn_he_ctx_init(&ctx, 37), FSN_OK);
   const fsn_he_params *par = &ctx.par;
   uint8_t h[72] = {0};
-  if (c->what == BAD_KEY_PARAMS) { /* the key header with p2 in place of p1, then a zero key */
+  if (c->what == BAD_KEY_PARAMS || c->what == BAD_KEY_SWITCH) {
+    /* BAD_KEY_PARAMS: the key header with p2 in place of p1, then a zero key; BAD_KEY_SWITCH: the right header, a
+     * zero pk and six key switching keys of three frames each, the last frame's residues 2^50 - 1 >= p */
     put32le(h, 0x4b454846), put32le(h + 4, 2), put32le(h + 8, par->n), put32le(h + 12, par->ell);
-    put64le(h + 16, par->p2), put64le(h + 24, par->p2), put32le(h + 32, par->drop_c0), put32le(h + 36, par->drop_c1);
-    uint8_t *zero = calloc(fsn_he_rns_bytes(&ctx), 1);
+    put64le(h + 16, c->what == BAD_KEY_PARAMS ? par->p2 : par->p1), put64le(h + 24, par->p2);
+    put32le(h + 32, par->drop_c0), put32le(h + 36, par->drop_c1);
+    uint8_t *zero = calloc(fsn_he_rns_bytes(&ctx), 1), *ff = malloc(fsn_he_rns_bytes(&ctx));
+    uint64_t *big = malloc(2 * par->n * 8);
+    for (size_t i = 0; i < 2 * par->n; i++) big[i] = (1ull << 50) - 1;
+    fsn_he_rns_pack(&ctx, ff, big);
     ck_assert_int_eq(fsn_channel_send(ch, h, 72), FSN_OK);
     ck_assert_int_eq(fsn_channel_send(ch, zero, fsn_he_rns_bytes(&ctx)), FSN_OK);
+    for (int f = 0; c->what == BAD_KEY_SWITCH && f < 18; f++)
+      ck_assert_int_eq(fsn_channel_send(ch, f == 17 ? ff : zero, fsn_he_rns_bytes(&ctx)), FSN_OK);
+    ck_assert_int_eq(fsn_channel_flush(ch), FSN_OK);
     c->st_client = read_status(ch, &c->refusal);
-    free(zero);
+    free(zero), free(ff), free(big);
   } else {
     c->st_client = fsn_he_create(&he, p);
     ck_assert_int_eq(c->st_client, FSN_OK);
@@ -865,6 +875,11 @@ START_TEST(malformed_peers_fail_cleanly) {
   fsn_test_two_party(bad_server, &c, bad_client, &c);
   ck_assert_int_eq(c.st_server, FSN_E_MISMATCH);
   ck_assert_int_eq(c.refusal, FSN_E_MISMATCH);
+
+  c = (bad_case){.what = BAD_KEY_SWITCH};
+  fsn_test_two_party(bad_server, &c, bad_client, &c);
+  ck_assert_int_eq(c.st_server, FSN_E_PROTOCOL);
+  ck_assert_int_eq(c.refusal, FSN_E_PROTOCOL);
 
   c = (bad_case){.what = BAD_SHAPE};
   fsn_test_two_party(bad_server, &c, bad_client, &c);
