@@ -568,7 +568,7 @@ END_TEST
 typedef struct he_case {
   fsn_conv2d_shape s;
   bool fc;
-  unsigned ell, bits;
+  unsigned ell, bits, pack;
   uint64_t *x0, *x1, *w, *bias, *y0, *y1;
   fsn_counters server_layer, client_layer; /* bytes during the layer only */
   fsn_status st_server, st_client;
@@ -580,7 +580,7 @@ static void he_party(fsn_channel **chs, size_t nch, he_case *c, fsn_role role) {
   const bool server = role == FSN_ROLE_SERVER;
   fsn_status st = fsn_2pc_create(&p, chs, nch, role, c->ell, 12 < c->ell ? 12 : 0, NULL);
   if (st != FSN_OK) goto done;
-  st = fsn_he_create(&he, p);
+  st = fsn_he_create_ex(&he, p, c->pack);
   if (st == FSN_OK) {
     fsn_counters before, after;
     fsn_2pc_counters(p, &before);
@@ -607,9 +607,10 @@ static void he_client(fsn_channel **chs, size_t n, void *arg) { he_party(chs, n,
  * bias at full width; the reconstructed output must be fsn_conv2d's mod 2^ell and the bytes the cost model's. */
 static size_t protocol_windowed; /* protocol runs whose input ciphertexts carried fewer than N coefficients */
 static size_t protocol_packed;   /* protocol runs with packed outputs */
+static unsigned protocol_pack;   /* the max_pack_k both parties ask for (fsn_he_create_ex) */
 
 static void check_protocol_threads(fsn_conv2d_shape s, bool fc, unsigned ell, unsigned bits, size_t threads) {
-  he_case c = {.s = s, .fc = fc, .ell = ell, .bits = bits};
+  he_case c = {.s = s, .fc = fc, .ell = ell, .bits = bits, .pack = protocol_pack};
   const uint64_t mask = mask_of(ell);
   const size_t nx = s.batch * s.in_c * s.in_h * s.in_w, nw = s.out_c * s.in_c * s.k_h * s.k_w;
   const size_t ny = s.batch * s.out_c * fsn_conv2d_out_h(&s) * fsn_conv2d_out_w(&s);
@@ -637,6 +638,7 @@ static void check_protocol_threads(fsn_conv2d_shape s, bool fc, unsigned ell, un
   fsn_he_params par;
   fsn_he_layer_cost cost;
   ck_assert_int_eq(fsn_he_params_make(&par, ell), FSN_OK);
+  par.max_pack_k = protocol_pack;
   ck_assert_int_eq(fc ? fsn_he_fc_cost(&par, s.batch, s.in_c, s.out_c, &cost) : fsn_he_conv2d_cost(&par, &s, &cost),
                    FSN_OK);
   ck_assert_uint_eq(c.client_layer.bytes_sent, cost.client_bytes);
@@ -673,9 +675,14 @@ START_TEST(conv_protocol_matches_conv2d) {
   /* packed outputs: 1x1 at 7x7 (a last pack only partly filled), strided 1x1 with batch 2, narrow client input, and
    * ell = 40 (smaller packs: the switch noise must fit a smaller budget) */
   const size_t packed = protocol_packed;
+  check_protocol((fsn_conv2d_shape){1, 256, 7, 7, 100, 1, 1, 1, 1, 0, 0}, false, 37, 0); /* not asked for */
+  ck_assert_uint_eq(protocol_packed, packed);
+  protocol_pack = 6;
   check_protocol((fsn_conv2d_shape){1, 256, 7, 7, 100, 1, 1, 1, 1, 0, 0}, false, 37, 0);
   check_protocol((fsn_conv2d_shape){2, 96, 14, 14, 40, 1, 1, 2, 2, 0, 0}, false, 37, 13);
   check_protocol((fsn_conv2d_shape){1, 128, 7, 7, 48, 1, 1, 1, 1, 0, 0}, false, 40, 0);
+  check_protocol((fsn_conv2d_shape){1, 3, 9, 9, 4, 3, 3, 1, 1, 1, 1}, false, 37, 0); /* 3x3: never packed */
+  protocol_pack = 0;
   ck_assert_uint_eq(protocol_packed - packed, 3);
 }
 END_TEST
@@ -683,8 +690,10 @@ END_TEST
 START_TEST(fc_protocol_matches_matvec) {
   check_protocol(fsn_linear_fc_shape(3, 20, 7), true, 37, 0);
   check_protocol(fsn_linear_fc_shape(1, 256, 100), true, 37, 0);
-  check_protocol(fsn_linear_fc_shape(1, 5000, 10), true, 37, 0);   /* several input blocks */
+  check_protocol(fsn_linear_fc_shape(1, 5000, 10), true, 37, 0); /* several input blocks */
+  protocol_pack = 6;
   check_protocol(fsn_linear_fc_shape(1, 2048, 1000), true, 37, 0); /* ResNet-50's, packed */
+  protocol_pack = 0;
   ck_assert_uint_gt(protocol_packed, 0);
 }
 END_TEST
@@ -737,7 +746,9 @@ START_TEST(protocol_on_several_threads) {
   check_protocol_threads((fsn_conv2d_shape){2, 20, 9, 9, 7, 3, 3, 2, 2, 1, 1}, false, 37, 0, 2);
   check_protocol_threads((fsn_conv2d_shape){1, 64, 14, 14, 33, 3, 3, 1, 1, 1, 1}, false, 37, 0, 3);
   check_protocol_threads(fsn_linear_fc_shape(3, 300, 50), true, 37, 0, 2);
+  protocol_pack = 6;
   check_protocol_threads((fsn_conv2d_shape){2, 64, 7, 7, 70, 1, 1, 1, 1, 0, 0}, false, 37, 0, 3); /* packed */
+  protocol_pack = 0;
 }
 END_TEST
 
@@ -777,7 +788,7 @@ static void bad_server(fsn_channel *ch, void *arg) {
   fsn_2pc *p;
   fsn_he *he = NULL;
   ck_assert_int_eq(fsn_2pc_create(&p, &ch, 1, FSN_ROLE_SERVER, 37, 12, NULL), FSN_OK);
-  c->st_server = fsn_he_create(&he, p);
+  c->st_server = fsn_he_create_ex(&he, p, c->what == BAD_KEY_SWITCH ? 6 : 0);
   uint64_t x[25] = {0}, w[18] = {1, 2, 3}, y[18];
   fsn_conv2d_shape s = bad_shape;
   if (c->what == BAD_SHAPE) s.out_c = 2;
@@ -810,18 +821,18 @@ static void bad_client(fsn_channel *ch, void *arg) {
   fsn_he_ctx ctx;
   ck_assert_int_eq(fsn_he_ctx_init(&ctx, 37), FSN_OK);
   const fsn_he_params *par = &ctx.par;
-  uint8_t h[72] = {0};
+  uint8_t h[80] = {0};
   if (c->what == BAD_KEY_PARAMS || c->what == BAD_KEY_SWITCH) {
     /* BAD_KEY_PARAMS: the key header with p2 in place of p1, then a zero key; BAD_KEY_SWITCH: the right header, a
      * zero pk and six key switching keys of three frames each, the last frame's residues 2^50 - 1 >= p */
     put32le(h, 0x4b454846), put32le(h + 4, 2), put32le(h + 8, par->n), put32le(h + 12, par->ell);
     put64le(h + 16, c->what == BAD_KEY_PARAMS ? par->p2 : par->p1), put64le(h + 24, par->p2);
-    put32le(h + 32, par->drop_c0), put32le(h + 36, par->drop_c1);
+    put32le(h + 32, par->drop_c0), put32le(h + 36, par->drop_c1), put32le(h + 72, c->what == BAD_KEY_SWITCH ? 6 : 0);
     uint8_t *zero = calloc(fsn_he_rns_bytes(&ctx), 1), *ff = malloc(fsn_he_rns_bytes(&ctx));
     uint64_t *big = malloc(2 * par->n * 8);
     for (size_t i = 0; i < 2 * par->n; i++) big[i] = (1ull << 50) - 1;
     fsn_he_rns_pack(&ctx, ff, big);
-    ck_assert_int_eq(fsn_channel_send(ch, h, 72), FSN_OK);
+    ck_assert_int_eq(fsn_channel_send(ch, h, 80), FSN_OK);
     ck_assert_int_eq(fsn_channel_send(ch, zero, fsn_he_rns_bytes(&ctx)), FSN_OK);
     for (int f = 0; c->what == BAD_KEY_SWITCH && f < 18; f++)
       ck_assert_int_eq(fsn_channel_send(ch, f == 17 ? ff : zero, fsn_he_rns_bytes(&ctx)), FSN_OK);
@@ -942,33 +953,39 @@ START_TEST(resnet50_layer_bytes) {
   /* Per stage (conv1, res2 .. res5, fc): the rows of net[] each stage ends with. */
   static const char *stage_name[] = {"conv1", "res2", "res3", "res4", "res5", "fc"};
   static const size_t stage_end[] = {1, 5, 11, 17, 23};
-  fsn_he_layer_cost stage[6] = {0};
-  double client = 0, server = 0;
-  size_t convs = 0;
-  for (size_t i = 0, k = 0; i < sizeof net / sizeof net[0]; i++) {
-    const size_t *L = net[i];
-    fsn_conv2d_shape s = {1, L[0], L[1], L[1], L[2], L[3], L[3], L[4], L[4], L[3] / 2, L[3] / 2};
+  for (unsigned pack = 0; pack <= 6; pack += 6) { /* he, then he-packed */
+    par.max_pack_k = pack;
+    fsn_he_layer_cost stage[6] = {0};
+    double client = 0, server = 0;
+    size_t convs = 0;
+    for (size_t i = 0, k = 0; i < sizeof net / sizeof net[0]; i++) {
+      const size_t *L = net[i];
+      fsn_conv2d_shape s = {1, L[0], L[1], L[1], L[2], L[3], L[3], L[4], L[4], L[3] / 2, L[3] / 2};
+      fsn_he_layer_cost c;
+      ck_assert_int_eq(fsn_he_conv2d_cost(&par, &s, &c), FSN_OK);
+      client += (double)L[5] * c.client_bytes, server += (double)L[5] * c.server_bytes, convs += L[5];
+      if (i == stage_end[k]) k++;
+      stage[k].in_cts += L[5] * c.in_cts, stage[k].out_cts += L[5] * c.out_cts;
+      stage[k].out_coeffs += L[5] * c.out_coeffs;
+      stage[k].client_bytes += L[5] * c.client_bytes, stage[k].server_bytes += L[5] * c.server_bytes;
+    }
     fsn_he_layer_cost c;
-    ck_assert_int_eq(fsn_he_conv2d_cost(&par, &s, &c), FSN_OK);
-    client += (double)L[5] * c.client_bytes, server += (double)L[5] * c.server_bytes, convs += L[5];
-    if (i == stage_end[k]) k++;
-    stage[k].in_cts += L[5] * c.in_cts, stage[k].out_cts += L[5] * c.out_cts;
-    stage[k].out_coeffs += L[5] * c.out_coeffs;
-    stage[k].client_bytes += L[5] * c.client_bytes, stage[k].server_bytes += L[5] * c.server_bytes;
+    ck_assert_int_eq(fsn_he_fc_cost(&par, 1, 2048, 1000, &c), FSN_OK);
+    client += c.client_bytes, server += c.server_bytes;
+    stage[5] = c;
+    for (size_t k = 0; k < 6; k++)
+      printf(
+          "# he bytes ResNet-50 %s %-5s in %5llu cts, out %5llu cts (%5.1f%% of coefficients used): client %6.1f MiB, "
+          "server %6.1f MiB\n",
+          pack ? "packed" : "      ", stage_name[k], (unsigned long long)stage[k].in_cts,
+          (unsigned long long)stage[k].out_cts,
+          100.0 * (double)stage[k].out_coeffs / ((double)stage[k].out_cts * par.n), stage[k].client_bytes / 1048576.0,
+          stage[k].server_bytes / 1048576.0);
+    ck_assert_uint_eq(convs, 53);
+    printf("# he bytes ResNet-50%s, all 53 convs + fc, batch 1: client %.1f MiB, server %.1f MiB, both %.1f MiB\n",
+           pack ? " packed" : "", client / 1048576, server / 1048576, (client + server) / 1048576);
+    ck_assert((client + server) / 1048576 < (pack ? 310 : 470));
   }
-  fsn_he_layer_cost c;
-  ck_assert_int_eq(fsn_he_fc_cost(&par, 1, 2048, 1000, &c), FSN_OK);
-  client += c.client_bytes, server += c.server_bytes;
-  stage[5] = c;
-  for (size_t k = 0; k < 6; k++)
-    printf("# he bytes ResNet-50 %-5s in %5llu cts, out %5llu cts (%5.1f%% of coefficients used): client %6.1f MiB, "
-           "server %6.1f MiB\n",
-           stage_name[k], (unsigned long long)stage[k].in_cts, (unsigned long long)stage[k].out_cts,
-           100.0 * (double)stage[k].out_coeffs / ((double)stage[k].out_cts * par.n), stage[k].client_bytes / 1048576.0,
-           stage[k].server_bytes / 1048576.0);
-  ck_assert_uint_eq(convs, 53);
-  printf("# he bytes ResNet-50, all 53 convs + fc, batch 1: client %.1f MiB, server %.1f MiB, both %.1f MiB\n",
-         client / 1048576, server / 1048576, (client + server) / 1048576);
 }
 END_TEST
 

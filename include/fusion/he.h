@@ -36,6 +36,8 @@ typedef struct fsn_he_params {
   double budget;             /* p1 / (2t): decryption is correct while the noise at p1 stays below it */
   double switch_bound;       /* bound on the noise modulus switching and dropped bits add at p1 (2^-50 per coeff) */
   double max_noise;          /* the noise the ciphertext may carry at q before switching: (budget - switch) * p2 */
+  uint32_t max_pack_k;       /* 1 x 1 layers may return packs of up to 2^max_pack_k products (0: never; the noise
+                                bound may allow fewer); set by fsn_he_create_ex, 0 from fsn_he_params_make */
 } fsn_he_params;
 
 /* The parameter set for plaintext modulus 2^ell; FSN_E_UNSUPPORTED for ell > FSN_HE_MAX_ELL or ell < 2. */
@@ -55,6 +57,11 @@ typedef struct fsn_he fsn_he;
  * parameters and its public key (a 32-byte seed and b = -a s + e); the server checks the parameters and the key's
  * form and answers accept or refuse. Parameters the parties disagree on are FSN_E_MISMATCH on both sides. */
 FSN_NODISCARD fsn_status fsn_he_create(fsn_he **out, fsn_2pc *p);
+/* The same with packed outputs allowed (docs/PROTOCOLS.md, "Output packing"): packs of up to 2^max_pack_k products
+ * (at most 2^6) for 1 x 1 layers wherever they cost fewer bytes; the client then also sends the key switching keys
+ * (3 x 51,200 bytes each). Fewer bytes, more computation (about 2x on ResNet-50). Both parties must ask for the same
+ * max_pack_k (FSN_E_MISMATCH at key setup otherwise). */
+FSN_NODISCARD fsn_status fsn_he_create_ex(fsn_he **out, fsn_2pc *p, unsigned max_pack_k);
 void fsn_he_destroy(fsn_he *he);
 const fsn_he_params *fsn_he_params_of(const fsn_he *he);
 

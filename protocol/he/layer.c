@@ -2,8 +2,8 @@
  *
  * Messages (one round trip per layer after the key setup; headers and status on channel 0, the ciphertexts split
  * over the context's channels, see split()):
- *   key setup  client -> server  key header (72 bytes: magic, version, N, ell, p1, p2, dropped bits, pk seed), b_pk,
- *                                then PACK_KEYS key switching keys (g = 1 + N / 2^j, j < PACK_KEYS), each
+ *   key setup  client -> server  key header (80 bytes: magic, version, N, ell, p1, p2, dropped bits, pk seed,
+ *                                max_pack_k), b_pk, then pack_limit() key switching keys (g = 1 + N / 2^j), each
  *                                FSN_HE_KS_DIGITS frames of b_d in the NTT domain (their a_d from the pk seed)
  *              server -> client  status (8 bytes: magic, 0 or the negative fsn_status of the refusal)
  *   layer      client -> server  layer header (72 bytes: magic, version, kind, counts, seed of the a's), then one
@@ -35,6 +35,7 @@ enum {
   STATUS_MAGIC = 0x53454846, /* "FHES" */
   WIRE_VERSION = 2,          /* 2: input ciphertexts carry only the coefficients that reach an output */
   HEADER_BYTES = 72,
+  KEY_HEADER_BYTES = 80, /* the layer header's 72 + the pack limit asked for and 4 zero bytes */
   STATUS_BYTES = 8,
   PACK_KEYS = 6, /* packs of up to 2^6 ciphertexts */
 };
@@ -43,6 +44,20 @@ enum {
 #define KEY_INDEX ((uint64_t)1 << 62)
 
 static uint32_t key_galois(const fsn_he_params *par, unsigned j) { return 1 + par->n / ((uint32_t)1 << j); }
+
+/* Worst case of the noise a pack of 2^k adds (galois.c): 2^k - 1 switches' worth (a switch at level l is doubled
+ * k - l times), each at most FSN_HE_KS_DIGITS N 2^w eta. */
+static double switch_noise(const fsn_he_params *par, unsigned k) {
+  return (ldexp(1, (int)k) - 1) * FSN_HE_KS_DIGITS * par->n * ldexp(1, FSN_HE_KS_BITS) * FSN_HE_ETA;
+}
+
+/* The largest pack asked for (par->max_pack_k), at most PACK_KEYS, whose switch noise takes at most a quarter of the
+ * budget: the number of keys the client sends and the packs the partition search may use. */
+static unsigned pack_limit(const fsn_he_params *par) {
+  unsigned k = 0;
+  while (k < PACK_KEYS && k < par->max_pack_k && switch_noise(par, k + 1) <= par->max_noise / 4) k++;
+  return k;
+}
 
 struct fsn_he {
   fsn_he_ctx ctx;
@@ -88,12 +103,13 @@ static void key_header(const fsn_he_params *par, uint8_t *h, const uint8_t seed[
   fsn_le_put64(h + 16, par->p1), fsn_le_put64(h + 24, par->p2), fsn_le_put32(h + 32, par->drop_c0),
       fsn_le_put32(h + 36, par->drop_c1);
   memcpy(h + 40, seed, 32);
+  fsn_le_put32(h + 72, par->max_pack_k), fsn_le_put32(h + 76, 0);
 }
 
 static fsn_status client_keys(fsn_he *he, fsn_channel *ch) {
   const fsn_he_ctx *ctx = &he->ctx;
   const size_t n = ctx->par.n;
-  uint8_t h[HEADER_BYTES], seed[32];
+  uint8_t h[KEY_HEADER_BYTES], seed[32];
   fsn_prg prg;
   fsn_he_prg_fresh(&prg);
   randombytes_buf(seed, sizeof seed);
@@ -109,7 +125,7 @@ static fsn_status client_keys(fsn_he *he, fsn_channel *ch) {
     st = fsn_channel_send(ch, h, sizeof h);
   }
   if (st == FSN_OK) st = fsn_channel_send(ch, wire, fsn_he_rns_bytes(ctx));
-  for (unsigned j = 0; j < PACK_KEYS && st == FSN_OK; j++) {
+  for (unsigned j = 0; j < pack_limit(&ctx->par) && st == FSN_OK; j++) {
     fsn_he_galois_key key;
     st = fsn_he_galois_keygen(ctx, &prg, &key, he->s_hat, seed, KEY_INDEX + FSN_HE_KS_DIGITS * j,
                               key_galois(&ctx->par, j));
@@ -129,7 +145,7 @@ static fsn_status client_keys(fsn_he *he, fsn_channel *ch) {
 static fsn_status server_keys(fsn_he *he, fsn_channel *ch) {
   const fsn_he_ctx *ctx = &he->ctx;
   const fsn_he_params *par = &ctx->par;
-  uint8_t h[HEADER_BYTES];
+  uint8_t h[KEY_HEADER_BYTES];
   fsn_status st = fsn_channel_recv(ch, h, sizeof h);
   if (st != FSN_OK) return st;
   if (fsn_le_get32(h) != KEY_MAGIC || fsn_le_get32(h + 4) != WIRE_VERSION) {
@@ -137,13 +153,15 @@ static fsn_status server_keys(fsn_he *he, fsn_channel *ch) {
     return refuse(ch, FSN_E_PROTOCOL);
   }
   if (fsn_le_get32(h + 8) != par->n || fsn_le_get32(h + 12) != par->ell || fsn_le_get64(h + 16) != par->p1 ||
-      fsn_le_get64(h + 24) != par->p2 || fsn_le_get32(h + 32) != par->drop_c0 || fsn_le_get32(h + 36) != par->drop_c1) {
+      fsn_le_get64(h + 24) != par->p2 || fsn_le_get32(h + 32) != par->drop_c0 || fsn_le_get32(h + 36) != par->drop_c1 ||
+      fsn_le_get32(h + 72) != par->max_pack_k || fsn_le_get32(h + 76) != 0) {
     fsn_fail(FSN_E_MISMATCH,
-             "he key setup: the client's parameters (N %u, ell %u, p1 %llu, p2 %llu, dropped %u/%u) differ from the "
-             "server's (N %u, ell %u, p1 %llu, p2 %llu, dropped %u/%u)",
+             "he key setup: the client's parameters (N %u, ell %u, p1 %llu, p2 %llu, dropped %u/%u, packs 2^%u) differ "
+             "from the server's (N %u, ell %u, p1 %llu, p2 %llu, dropped %u/%u, packs 2^%u)",
              fsn_le_get32(h + 8), fsn_le_get32(h + 12), (unsigned long long)fsn_le_get64(h + 16),
-             (unsigned long long)fsn_le_get64(h + 24), fsn_le_get32(h + 32), fsn_le_get32(h + 36), par->n, par->ell,
-             (unsigned long long)par->p1, (unsigned long long)par->p2, par->drop_c0, par->drop_c1);
+             (unsigned long long)fsn_le_get64(h + 24), fsn_le_get32(h + 32), fsn_le_get32(h + 36), fsn_le_get32(h + 72),
+             par->n, par->ell, (unsigned long long)par->p1, (unsigned long long)par->p2, par->drop_c0, par->drop_c1,
+             par->max_pack_k);
     return refuse(ch, FSN_E_MISMATCH);
   }
   const size_t words = 2 * (size_t)par->n;
@@ -157,7 +175,7 @@ static fsn_status server_keys(fsn_he *he, fsn_channel *ch) {
   fsn_status bad = FSN_OK;
   st = fsn_channel_recv(ch, wire, fsn_he_rns_bytes(ctx));
   if (st == FSN_OK) bad = fsn_he_rns_unpack(ctx, he->pk_b_hat, wire);
-  for (unsigned j = 0; j < PACK_KEYS && st == FSN_OK; j++) {
+  for (unsigned j = 0; j < pack_limit(par) && st == FSN_OK; j++) {
     for (size_t d = 0; d < FSN_HE_KS_DIGITS && st == FSN_OK; d++) {
       st = fsn_channel_recv(ch, wire, fsn_he_rns_bytes(ctx));
       fsn_status one = st == FSN_OK ? fsn_he_rns_unpack(ctx, b + d * words, wire) : FSN_OK;
@@ -179,7 +197,9 @@ static fsn_status server_keys(fsn_he *he, fsn_channel *ch) {
   return st;
 }
 
-fsn_status fsn_he_create(fsn_he **out, fsn_2pc *p) {
+fsn_status fsn_he_create(fsn_he **out, fsn_2pc *p) { return fsn_he_create_ex(out, p, 0); }
+
+fsn_status fsn_he_create_ex(fsn_he **out, fsn_2pc *p, unsigned max_pack_k) {
   *out = NULL;
   fsn_he *he = calloc(1, sizeof *he);
   if (!he) return fsn_fail(FSN_E_NOMEM, "he keys");
@@ -189,6 +209,7 @@ fsn_status fsn_he_create(fsn_he **out, fsn_2pc *p) {
     free(he);
     return st;
   }
+  he->ctx.par.max_pack_k = max_pack_k;
   const size_t words = 2 * (size_t)he->ctx.par.n;
   if (he->role == FSN_ROLE_CLIENT) {
     he->s_hat = sodium_malloc(words * 8);
@@ -223,24 +244,11 @@ static double max_fan(const fsn_he_params *par) {
   return (par->max_noise - 4 - FSN_HE_ETA * (2.0 * par->n + 1)) / ((FSN_HE_ETA + 0.5) * ldexp(1, (int)par->ell - 1));
 }
 
-/* Worst case of the noise a pack of 2^k adds (galois.c): 2^k - 1 switches' worth (a switch at level l is doubled
- * k - l times), each at most FSN_HE_KS_DIGITS N 2^w eta. */
-static double switch_noise(const fsn_he_params *par, unsigned k) {
-  return (ldexp(1, (int)k) - 1) * FSN_HE_KS_DIGITS * par->n * ldexp(1, FSN_HE_KS_BITS) * FSN_HE_ETA;
-}
-
-/* The largest pack whose switch noise takes at most a quarter of the budget. */
-static unsigned max_pack_k(const fsn_he_params *par) {
-  unsigned k = 0;
-  while (k < PACK_KEYS && switch_noise(par, k + 1) <= par->max_noise / 4) k++;
-  return k;
-}
-
 /* The partition search weighs ciphertexts by the bytes they move. */
 static fsn_he_cost wire_cost(const fsn_he_ctx *ctx) {
   const fsn_he_params *par = &ctx->par;
   return (fsn_he_cost){
-      .max_pack_k = max_pack_k(par),
+      .max_pack_k = pack_limit(par),
       .in_bytes = (double)fsn_he_rns_bytes(ctx),
       .out_fixed_bytes = (double)fsn_ring_packed_bytes(par->n, fsn_he_dropped_bits(ctx, par->drop_c1)),
       .out_coeff_bytes = fsn_he_dropped_bits(ctx, par->drop_c0) / 8.0,
@@ -648,6 +656,7 @@ static fsn_status layer_cost(const fsn_he_params *par, const fsn_conv2d_shape *s
   fsn_he_ctx ctx;
   fsn_status st = fsn_he_ctx_init(&ctx, par->ell);
   if (st != FSN_OK) return st;
+  ctx.par.max_pack_k = par->max_pack_k;
   layer_run r;
   if ((st = layer_plan(&r, &ctx, s, fc)) == FSN_OK) {
     *out = (fsn_he_layer_cost){.in_cts = r.in_total,
