@@ -185,7 +185,7 @@ void fsn_he_decrypt_switched(const fsn_he_ctx *ctx, uint64_t *out, const uint64_
 }
 
 size_t fsn_he_rns_window_bytes(const fsn_he_ctx *ctx, size_t count) {
-  return fsn_ring_packed_bytes(count, ctx->par.bits_p1) + fsn_ring_packed_bytes(count, ctx->par.bits_p2);
+  return fsn_wire_packed_bytes(count, ctx->par.bits_p1) + fsn_wire_packed_bytes(count, ctx->par.bits_p2);
 }
 
 size_t fsn_he_rns_bytes(const fsn_he_ctx *ctx) { return fsn_he_rns_window_bytes(ctx, ctx->par.n); }
@@ -201,8 +201,8 @@ void fsn_he_rns_pack_window(const fsn_he_ctx *ctx, uint8_t *out, const uint64_t 
       v = scratch;
     }
     const unsigned bits = i ? ctx->par.bits_p2 : ctx->par.bits_p1;
-    fsn_ring_pack(out, v, count, bits);
-    out += fsn_ring_packed_bytes(count, bits);
+    fsn_wire_pack(out, v, count, bits);
+    out += fsn_wire_packed_bytes(count, bits);
   }
 }
 
@@ -217,9 +217,9 @@ fsn_status fsn_he_rns_unpack_window(const fsn_he_ctx *ctx, uint64_t *a, const ui
   for (int i = 0; i < 2; i++) {
     uint64_t *v = whole ? a + i * n : scratch;
     const unsigned bits = i ? ctx->par.bits_p2 : ctx->par.bits_p1;
-    fsn_status st = fsn_ring_unpack(v, in, count, bits);
+    fsn_status st = fsn_wire_unpack(v, in, count, bits);
     if (st != FSN_OK) return st;
-    in += fsn_ring_packed_bytes(count, bits);
+    in += fsn_wire_packed_bytes(count, bits);
     for (size_t k = 0; k < count; k++)
       if (v[k] >= ctx->p[i])
         return fsn_fail(FSN_E_PROTOCOL, "he: residue %zu of prime %d is %llu, not below p = %llu", (lo + k) % n, i + 1,
