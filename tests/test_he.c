@@ -12,6 +12,7 @@
 
 #include "protocol/he/he_encode.h"
 #include "protocol/he/he_filter.h"
+#include "protocol/he/he_galois.h"
 #include "protocol/he/he_scheme.h"
 #include "tests/common/fsn_test_net.h"
 #include "tests/common/fsn_test.h"
@@ -33,15 +34,34 @@ static void negacyclic_mul_acc(uint64_t *acc, const uint64_t *a, const uint64_t 
   for (size_t i = 0; i < n; i++) acc[i] &= mask_of(ell);
 }
 
-/* The layer at plaintext level through the encodings: y = decode(sum_b enc(x) enc(w)) for every item. */
+static size_t windowed_layers; /* layers whose input ciphertexts carry fewer than N coefficients */
+
+/* Junk at the input coefficients outside the layer's window (he_encode.h): they must never reach an output. */
+static void junk_outside_window(const fsn_he_layer *l, uint64_t *poly, unsigned ell) {
+  uint64_t *junk = malloc(l->n * 8);
+  fsn_test_fill_ring(junk, l->n, ell);
+  for (size_t k = l->in_len; k < l->n; k++) {
+    const size_t i = (l->in_lo + k) % l->n;
+    ck_assert_uint_eq(poly[i], 0); /* the block itself lies inside the window */
+    poly[i] = junk[i] | 1;
+  }
+  free(junk);
+}
+
+/* The layer at plaintext level through the encodings: y = decode(sum_b enc(x) enc(w)) for every item, with junk in
+ * the input coefficients outside the window. */
 static void encoded_layer(const fsn_he_layer *l, uint64_t *y, const uint64_t *x, const uint64_t *w, unsigned ell) {
   const size_t n = l->n, in_size = fsn_he_layer_in_size(l), out_size = fsn_he_layer_out_size(l);
   const size_t nin = fsn_he_layer_in_cts(l);
   uint64_t *in = malloc(nin * n * 8), *f = malloc(n * 8), *acc = malloc(n * 8);
   uint32_t *coeff = malloc(n * 4), *dest = malloc(n * 4);
   uint8_t *seen = calloc(out_size, 1);
+  uint64_t *packed = calloc(fsn_he_layer_out_cts(l) * n, 8);
   for (size_t item = 0; item < l->s.batch; item++) {
-    for (size_t k = 0; k < nin; k++) fsn_he_layer_encode_input(l, in + k * n, x + item * in_size, k);
+    for (size_t k = 0; k < nin; k++) {
+      fsn_he_layer_encode_input(l, in + k * n, x + item * in_size, k);
+      junk_outside_window(l, in + k * n, ell);
+    }
     memset(seen, 0, out_size);
     for (size_t g = 0; g < l->groups; g++)
       for (size_t u = 0; u < l->per_group; u++) {
@@ -49,6 +69,11 @@ static void encoded_layer(const fsn_he_layer *l, uint64_t *y, const uint64_t *x,
         for (size_t b = 0; b < l->terms; b++) {
           fsn_he_layer_encode_filter(l, f, w, g, b);
           negacyclic_mul_acc(acc, in + (b * l->per_group + u) * n, f, n, ell);
+        }
+        if (l->pack_k) { /* what fsn_he_pack makes of the products: product g's multiples of C' at + g mod C' */
+          const size_t cp = (size_t)1 << l->pack_k, t = g % cp;
+          for (size_t j = 0; j < n; j += cp) packed[g / cp * n + j + t] = acc[j];
+          continue;
         }
         size_t m = fsn_he_layer_outputs(l, g, u, coeff, dest);
         for (size_t i = 0; i < m; i++) {
@@ -59,24 +84,36 @@ static void encoded_layer(const fsn_he_layer *l, uint64_t *y, const uint64_t *x,
           y[item * out_size + dest[i]] = acc[coeff[i]];
         }
       }
+    for (size_t q = 0; l->pack_k && q < fsn_he_layer_out_cts(l); q++) {
+      size_t m = fsn_he_layer_outputs(l, q, 0, coeff, dest);
+      for (size_t i = 0; i < m; i++) {
+        ck_assert_uint_lt(coeff[i], n);
+        ck_assert_uint_lt(dest[i], out_size);
+        ck_assert_msg(!seen[dest[i]], "output %u decoded twice", dest[i]);
+        seen[dest[i]] = 1;
+        y[item * out_size + dest[i]] = packed[q * n + coeff[i]];
+      }
+    }
     for (size_t i = 0; i < out_size; i++) ck_assert_msg(seen[i], "output %zu never decoded", i);
   }
-  free(in), free(f), free(acc), free(coeff), free(dest), free(seen);
+  free(in), free(f), free(acc), free(coeff), free(dest), free(seen), free(packed);
 }
 
 static const fsn_he_cost test_cost = {.in_bytes = 100, .out_fixed_bytes = 48, .out_coeff_bytes = 5, .max_fan = 1e30};
+static size_t packed_outputs; /* layers the tests ran with packed outputs */
 /* Costs that push the search to either end: many output channels per polynomial, or many input channels. */
 static const fsn_he_cost costs[] = {
     {.in_bytes = 100, .out_fixed_bytes = 48, .out_coeff_bytes = 5, .max_fan = 1e30},
-    {.in_bytes = 1, .out_fixed_bytes = 1000, .out_coeff_bytes = 5, .max_fan = 1e30},
+    {.in_bytes = 1, .out_fixed_bytes = 1000, .out_coeff_bytes = 5, .max_fan = 1e30, .max_pack_k = 6},
     {.in_bytes = 1000, .out_fixed_bytes = 1, .out_coeff_bytes = 5, .max_fan = 1e30},
+    {.in_bytes = 100, .out_fixed_bytes = 100, .out_coeff_bytes = 5, .max_fan = 1e30, .max_pack_k = 3},
 };
 static size_t packed_layers; /* layers the tests ran with more than one output channel per polynomial */
 
 static void check_conv_encoding(fsn_conv2d_shape s, size_t n, unsigned ell, const fsn_he_cost *cost) {
   fsn_he_layer l;
   ck_assert_int_eq(fsn_he_layer_conv(&l, &s, n, cost), FSN_OK);
-  packed_layers += l.ob > 1;
+  packed_layers += l.ob > 1, windowed_layers += l.in_len<n, packed_outputs += l.pack_k> 0;
   ck_assert_uint_le(l.ob * l.cb * l.hb * l.wb, n);
   const size_t nx = s.batch * s.in_c * s.in_h * s.in_w, nw = s.out_c * s.in_c * s.k_h * s.k_w;
   const size_t ny = s.batch * s.out_c * fsn_conv2d_out_h(&s) * fsn_conv2d_out_w(&s);
@@ -106,13 +143,21 @@ START_TEST(conv_encoding_matches_conv2d) {
     for (size_t n = 64; n <= 1024; n *= 4) {
       fsn_conv2d_shape s = shapes[i];
       if (s.k_h * s.k_w > n) continue;
-      check_conv_encoding(s, n, ells[(i + n) % 4], &costs[(i + n / 64) % 3]);
+      check_conv_encoding(s, n, ells[(i + n) % 4], &costs[(i + n / 64) % 4]);
     }
   ck_assert_uint_gt(packed_layers, 5);
+  ck_assert_uint_gt(windowed_layers, 5);
   /* the protocol's ring degree on a few shapes */
   check_conv_encoding((fsn_conv2d_shape){1, 3, 24, 24, 2, 7, 7, 2, 2, 3, 3}, 4096, 37, &costs[0]);
   check_conv_encoding((fsn_conv2d_shape){1, 70, 7, 7, 1, 3, 3, 1, 1, 1, 1}, 4096, 37, &costs[0]);
   check_conv_encoding((fsn_conv2d_shape){1, 20, 7, 7, 12, 3, 3, 1, 1, 1, 1}, 4096, 37, &costs[1]);
+  /* packed outputs: 1x1 at 7x7 and 14x14, strided 1x1, a 2x2 stride-2 kernel (4 phases, tap (0, 0) each) */
+  const size_t before = packed_outputs;
+  check_conv_encoding((fsn_conv2d_shape){1, 70, 7, 7, 9, 1, 1, 1, 1, 0, 0}, 4096, 37, &costs[1]);
+  check_conv_encoding((fsn_conv2d_shape){1, 33, 14, 14, 17, 1, 1, 1, 1, 0, 0}, 4096, 37, &costs[3]);
+  check_conv_encoding((fsn_conv2d_shape){2, 40, 14, 14, 20, 1, 1, 2, 2, 0, 0}, 4096, 20, &costs[1]);
+  check_conv_encoding((fsn_conv2d_shape){1, 5, 8, 8, 7, 2, 2, 2, 2, 0, 0}, 1024, 64, &costs[1]);
+  ck_assert_uint_eq(packed_outputs - before, 4);
 }
 END_TEST
 
@@ -127,7 +172,7 @@ END_TEST
 
 static void check_fc_encoding(size_t batch, size_t in, size_t out, size_t n, unsigned ell) {
   fsn_he_layer l;
-  ck_assert_int_eq(fsn_he_layer_fc(&l, batch, in, out, n, &costs[(in + out) % 3]), FSN_OK);
+  ck_assert_int_eq(fsn_he_layer_fc(&l, batch, in, out, n, &costs[(in + out) % 4]), FSN_OK);
   ck_assert_uint_le(l.ob * l.cb * l.hb * l.wb, n);
   uint64_t *x = malloc(batch * in * 8), *w = malloc(in * out * 8), *y = malloc(batch * out * 8);
   fsn_test_fill_ring(x, batch * in, ell);
@@ -291,6 +336,17 @@ START_TEST(encrypt_decrypt_round_trip) {
       bad[f.n + 7] = f.ctx.p[1];
       fsn_he_rns_pack(&f.ctx, wire, bad);
       ck_assert_int_eq(fsn_he_rns_unpack(&f.ctx, bad, wire), FSN_E_PROTOCOL);
+      /* a cyclic window (from 4000, 200 coefficients) travels alone: zeros elsewhere, and is range-checked too */
+      uint64_t *win = malloc(2 * f.n * 8), *scratch = malloc(f.n * 8);
+      const size_t lo = f.n - 96, len = 200;
+      ck_assert_uint_lt(fsn_he_rns_window_bytes(&f.ctx, len), fsn_he_rns_bytes(&f.ctx) / 20);
+      fsn_he_rns_pack_window(&f.ctx, wire, f.c0, lo, len, scratch);
+      ck_assert_int_eq(fsn_he_rns_unpack_window(&f.ctx, win, wire, lo, len, scratch), FSN_OK);
+      for (size_t i = 0; i < 2 * f.n; i++) ck_assert_uint_eq(win[i], (i % f.n - lo) % f.n < len ? f.c0[i] : 0);
+      bad[f.n + 7] = f.ctx.p[1]; /* inside the window (4096 - 96 + 103) */
+      fsn_he_rns_pack_window(&f.ctx, wire, bad, lo, len, scratch);
+      ck_assert_int_eq(fsn_he_rns_unpack_window(&f.ctx, win, wire, lo, len, scratch), FSN_E_PROTOCOL);
+      free(win), free(scratch);
       /* a wrong key decrypts to garbage */
       uint64_t *s2 = malloc(2 * f.n * 8);
       fsn_he_keygen(&f.ctx, &f.prg, s2);
@@ -331,6 +387,81 @@ static double measured_noise(scheme_fixture *f, const uint64_t *c0, const uint64
   free(x), free(dm);
   return worst;
 }
+
+/* in(X^g) mod X^n + 1 over Z_2^ell. */
+static void plain_automorphism(uint64_t *out, const uint64_t *in, size_t n, size_t g, unsigned ell) {
+  for (size_t j = 0; j < n; j++) {
+    const size_t e = j * g % (2 * n);
+    if (e < n)
+      out[e] = in[j];
+    else
+      out[e - n] = (0 - in[j]) & mask_of(ell);
+  }
+}
+
+/* Automorphisms and key switching decrypt to the automorphism of the plaintext; a pack of 2^k ciphertexts with junk
+ * off the multiples of 2^k decrypts to their contents interleaved, with the noise measured against the bound. */
+static void check_galois(unsigned ell) {
+  scheme_fixture f;
+  fixture_init(&f, ell);
+  const size_t n = f.n, words = 2 * n;
+  const unsigned k = 3;
+  uint64_t *want = malloc(n * 8), *t0 = malloc(words * 8), *t1 = malloc(words * 8), *scratch = malloc(18 * n * 8);
+  /* tau_g then tau_(g^-1) and X^k then X^(2N - k) are the identity */
+  fsn_test_fill_ring(f.m, n, ell);
+  fixture_encrypt(&f, 0);
+  const uint32_t g = 5;
+  uint32_t g_inv = 1;
+  while (g_inv * g % (2 * n) != 1) g_inv += 2;
+  fsn_he_automorphism(&f.ctx, t0, f.c0, g);
+  fsn_he_automorphism(&f.ctx, t1, t0, g_inv);
+  ck_assert_mem_eq(t1, f.c0, words * 8);
+  fsn_he_monomial_mul(&f.ctx, t0, f.c0, 77);
+  fsn_he_monomial_mul(&f.ctx, t1, t0, 2 * n - 77);
+  ck_assert_mem_eq(t1, f.c0, words * 8);
+  /* one key switch */
+  fsn_he_galois_key keys[3];
+  uint8_t seed[32];
+  memcpy(seed, f.seed, 32);
+  seed[0] ^= 0x5a;
+  ck_assert_int_eq(fsn_he_galois_keygen(&f.ctx, &f.prg, &keys[0], f.s_hat, seed, 0, g), FSN_OK);
+  fsn_he_apply_galois(&f.ctx, &keys[0], f.c0, f.c1, scratch);
+  plain_automorphism(want, f.m, n, g, ell);
+  fsn_he_decrypt(&f.ctx, f.out, f.c0, f.c1, f.s_hat, f.scratch);
+  ck_assert_mem_eq(f.out, want, n * 8);
+  const double switched = measured_noise(&f, f.c0, f.c1, want);
+  fsn_he_galois_key_free(&keys[0]);
+  /* a pack of 2^k */
+  for (unsigned l = 1; l <= k; l++) {
+    seed[1] = (uint8_t)l;
+    ck_assert_int_eq(
+        fsn_he_galois_keygen(&f.ctx, &f.prg, &keys[l - 1], f.s_hat, seed, 0, fsn_he_pack_galois(&f.ctx, k, l)), FSN_OK);
+  }
+  uint64_t *ct[8];
+  for (size_t t = 0; t < 8; t++) {
+    ct[t] = malloc(2 * words * 8);
+    fsn_test_fill_ring(f.m, n, ell); /* content at the multiples of 8, junk elsewhere */
+    for (size_t j = 0; j < n; j += 8) want[j + t] = f.m[j];
+    fixture_encrypt(&f, 10 + t);
+    memcpy(ct[t], f.c0, words * 8), memcpy(ct[t] + words, f.c1, words * 8);
+  }
+  fsn_he_pack(&f.ctx, keys, k, ct, scratch);
+  fsn_he_decrypt(&f.ctx, f.out, ct[0], ct[0] + words, f.s_hat, f.scratch);
+  ck_assert_mem_eq(f.out, want, n * 8);
+  const double packed = measured_noise(&f, ct[0], ct[0] + words, want);
+  printf("# he key switching ell=%u: noise after one switch 2^%.2f, after a pack of %u 2^%.2f; max_noise 2^%.2f\n", ell,
+         log2(switched), 1u << k, log2(packed), log2(f.ctx.par.max_noise));
+  ck_assert(packed < ldexp(1, 48));
+  for (size_t t = 0; t < 8; t++) free(ct[t]);
+  for (unsigned l = 0; l < k; l++) fsn_he_galois_key_free(&keys[l]);
+  free(want), free(t0), free(t1), free(scratch);
+  fixture_free(&f);
+}
+
+START_TEST(galois_switch_and_pack) {
+  for (size_t e = 0; e < 3; e++) check_galois(scheme_ells[e]); /* 37, 40, 20 */
+}
+END_TEST
 
 /* w (N values mod t, centred in the product) times the ciphertext, in the NTT domain; back to coefficients. */
 static void multiply_plain(scheme_fixture *f, uint64_t *c0, uint64_t *c1, const uint64_t *w) {
@@ -437,7 +568,7 @@ END_TEST
 typedef struct he_case {
   fsn_conv2d_shape s;
   bool fc;
-  unsigned ell, bits;
+  unsigned ell, bits, pack;
   uint64_t *x0, *x1, *w, *bias, *y0, *y1;
   fsn_counters server_layer, client_layer; /* bytes during the layer only */
   fsn_status st_server, st_client;
@@ -449,7 +580,7 @@ static void he_party(fsn_channel **chs, size_t nch, he_case *c, fsn_role role) {
   const bool server = role == FSN_ROLE_SERVER;
   fsn_status st = fsn_2pc_create(&p, chs, nch, role, c->ell, 12 < c->ell ? 12 : 0, NULL);
   if (st != FSN_OK) goto done;
-  st = fsn_he_create(&he, p);
+  st = fsn_he_create_ex(&he, p, c->pack);
   if (st == FSN_OK) {
     fsn_counters before, after;
     fsn_2pc_counters(p, &before);
@@ -474,8 +605,12 @@ static void he_client(fsn_channel **chs, size_t n, void *arg) { he_party(chs, n,
 
 /* Random shares of a random x (bits: the client's share is x below 2^bits, the server's 0), random weights and
  * bias at full width; the reconstructed output must be fsn_conv2d's mod 2^ell and the bytes the cost model's. */
+static size_t protocol_windowed; /* protocol runs whose input ciphertexts carried fewer than N coefficients */
+static size_t protocol_packed;   /* protocol runs with packed outputs */
+static unsigned protocol_pack;   /* the max_pack_k both parties ask for (fsn_he_create_ex) */
+
 static void check_protocol_threads(fsn_conv2d_shape s, bool fc, unsigned ell, unsigned bits, size_t threads) {
-  he_case c = {.s = s, .fc = fc, .ell = ell, .bits = bits};
+  he_case c = {.s = s, .fc = fc, .ell = ell, .bits = bits, .pack = protocol_pack};
   const uint64_t mask = mask_of(ell);
   const size_t nx = s.batch * s.in_c * s.in_h * s.in_w, nw = s.out_c * s.in_c * s.k_h * s.k_w;
   const size_t ny = s.batch * s.out_c * fsn_conv2d_out_h(&s) * fsn_conv2d_out_w(&s);
@@ -503,10 +638,12 @@ static void check_protocol_threads(fsn_conv2d_shape s, bool fc, unsigned ell, un
   fsn_he_params par;
   fsn_he_layer_cost cost;
   ck_assert_int_eq(fsn_he_params_make(&par, ell), FSN_OK);
+  par.max_pack_k = protocol_pack;
   ck_assert_int_eq(fc ? fsn_he_fc_cost(&par, s.batch, s.in_c, s.out_c, &cost) : fsn_he_conv2d_cost(&par, &s, &cost),
                    FSN_OK);
   ck_assert_uint_eq(c.client_layer.bytes_sent, cost.client_bytes);
   ck_assert_uint_eq(c.server_layer.bytes_sent, cost.server_bytes);
+  protocol_windowed += cost.in_coeffs<par.n, protocol_packed += cost.pack> 1;
   ck_assert_uint_eq(c.server_layer.bytes_recv, cost.client_bytes);
   ck_assert_uint_le(c.client_layer.rounds, 1); /* one round trip: the client sends, then receives */
   if (threads > 1) printf("# he measured on %zu channels:\n", threads);
@@ -532,6 +669,21 @@ START_TEST(conv_protocol_matches_conv2d) {
   /* ResNet-50 shapes at full width: res4 3x3 and res5 3x3 */
   check_protocol((fsn_conv2d_shape){1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1}, false, 37, 0);
   check_protocol((fsn_conv2d_shape){1, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1}, false, 37, 0);
+  /* input windows: res2's 1x1 at full size (one 56 x 56 channel per block, 3136 of 4096 coefficients) */
+  check_protocol((fsn_conv2d_shape){1, 2, 56, 56, 3, 1, 1, 1, 1, 0, 0}, false, 37, 0);
+  ck_assert_uint_gt(protocol_windowed, 3);
+  /* packed outputs: 1x1 at 7x7 (a last pack only partly filled), strided 1x1 with batch 2, narrow client input, and
+   * ell = 40 (smaller packs: the switch noise must fit a smaller budget) */
+  const size_t packed = protocol_packed;
+  check_protocol((fsn_conv2d_shape){1, 256, 7, 7, 100, 1, 1, 1, 1, 0, 0}, false, 37, 0); /* not asked for */
+  ck_assert_uint_eq(protocol_packed, packed);
+  protocol_pack = 6;
+  check_protocol((fsn_conv2d_shape){1, 256, 7, 7, 100, 1, 1, 1, 1, 0, 0}, false, 37, 0);
+  check_protocol((fsn_conv2d_shape){2, 96, 14, 14, 40, 1, 1, 2, 2, 0, 0}, false, 37, 13);
+  check_protocol((fsn_conv2d_shape){1, 128, 7, 7, 48, 1, 1, 1, 1, 0, 0}, false, 40, 0);
+  check_protocol((fsn_conv2d_shape){1, 3, 9, 9, 4, 3, 3, 1, 1, 1, 1}, false, 37, 0); /* 3x3: never packed */
+  protocol_pack = 0;
+  ck_assert_uint_eq(protocol_packed - packed, 3);
 }
 END_TEST
 
@@ -539,6 +691,10 @@ START_TEST(fc_protocol_matches_matvec) {
   check_protocol(fsn_linear_fc_shape(3, 20, 7), true, 37, 0);
   check_protocol(fsn_linear_fc_shape(1, 256, 100), true, 37, 0);
   check_protocol(fsn_linear_fc_shape(1, 5000, 10), true, 37, 0); /* several input blocks */
+  protocol_pack = 6;
+  check_protocol(fsn_linear_fc_shape(1, 2048, 1000), true, 37, 0); /* ResNet-50's, packed */
+  protocol_pack = 0;
+  ck_assert_uint_gt(protocol_packed, 0);
 }
 END_TEST
 
@@ -590,6 +746,9 @@ START_TEST(protocol_on_several_threads) {
   check_protocol_threads((fsn_conv2d_shape){2, 20, 9, 9, 7, 3, 3, 2, 2, 1, 1}, false, 37, 0, 2);
   check_protocol_threads((fsn_conv2d_shape){1, 64, 14, 14, 33, 3, 3, 1, 1, 1, 1}, false, 37, 0, 3);
   check_protocol_threads(fsn_linear_fc_shape(3, 300, 50), true, 37, 0, 2);
+  protocol_pack = 6;
+  check_protocol_threads((fsn_conv2d_shape){2, 64, 7, 7, 70, 1, 1, 1, 1, 0, 0}, false, 37, 0, 3); /* packed */
+  protocol_pack = 0;
 }
 END_TEST
 
@@ -598,6 +757,7 @@ typedef enum misbehaviour {
   BAD_RESIDUES,   /* client: input ciphertexts with residues >= p */
   BAD_COUNT,      /* client: a header announcing one ciphertext too many */
   BAD_KEY_PARAMS, /* client: a key header with another p1 */
+  BAD_KEY_SWITCH, /* client: a key switching key frame with residues >= p */
   BAD_SHAPE,      /* honest parties that disagree on the layer (server: one more output channel) */
   BAD_OUTPUTS,    /* server: returned values above the dropped range */
 } misbehaviour;
@@ -628,7 +788,7 @@ static void bad_server(fsn_channel *ch, void *arg) {
   fsn_2pc *p;
   fsn_he *he = NULL;
   ck_assert_int_eq(fsn_2pc_create(&p, &ch, 1, FSN_ROLE_SERVER, 37, 12, NULL), FSN_OK);
-  c->st_server = fsn_he_create(&he, p);
+  c->st_server = fsn_he_create_ex(&he, p, c->what == BAD_KEY_SWITCH ? 6 : 0);
   uint64_t x[25] = {0}, w[18] = {1, 2, 3}, y[18];
   fsn_conv2d_shape s = bad_shape;
   if (c->what == BAD_SHAPE) s.out_c = 2;
@@ -638,10 +798,10 @@ static void bad_server(fsn_channel *ch, void *arg) {
     fsn_he_layer_cost cost;
     ck_assert_int_eq(fsn_he_ctx_init(&ctx, 37), FSN_OK);
     ck_assert_int_eq(fsn_he_conv2d_cost(&ctx.par, &s, &cost), FSN_OK);
-    uint8_t *buf = malloc(cost.client_bytes);
+    uint8_t *buf = malloc(cost.client_bytes > cost.server_bytes ? cost.client_bytes : cost.server_bytes);
     ck_assert_int_eq(fsn_channel_recv(ch, buf, 72), FSN_OK);
-    ck_assert_int_eq(fsn_channel_recv(ch, buf, fsn_he_rns_bytes(&ctx)), FSN_OK);
-    uint8_t ok[8] = {0x46, 0x48, 0x45, 0x53}; /* "FHES", status 0 */
+    ck_assert_int_eq(fsn_channel_recv(ch, buf, cost.client_bytes - 72), FSN_OK); /* the one input ciphertext */
+    uint8_t ok[8] = {0x46, 0x48, 0x45, 0x53};                                    /* "FHES", status 0 */
     ck_assert_int_eq(fsn_channel_send(ch, ok, 8), FSN_OK);
     memset(buf, 0xff, cost.server_bytes - 8);
     ck_assert_int_eq(fsn_channel_send(ch, buf, cost.server_bytes - 8), FSN_OK);
@@ -661,15 +821,24 @@ static void bad_client(fsn_channel *ch, void *arg) {
   fsn_he_ctx ctx;
   ck_assert_int_eq(fsn_he_ctx_init(&ctx, 37), FSN_OK);
   const fsn_he_params *par = &ctx.par;
-  uint8_t h[72] = {0};
-  if (c->what == BAD_KEY_PARAMS) { /* the key header with p2 in place of p1, then a zero key */
-    put32le(h, 0x4b454846), put32le(h + 4, 1), put32le(h + 8, par->n), put32le(h + 12, par->ell);
-    put64le(h + 16, par->p2), put64le(h + 24, par->p2), put32le(h + 32, par->drop_c0), put32le(h + 36, par->drop_c1);
-    uint8_t *zero = calloc(fsn_he_rns_bytes(&ctx), 1);
-    ck_assert_int_eq(fsn_channel_send(ch, h, 72), FSN_OK);
+  uint8_t h[80] = {0};
+  if (c->what == BAD_KEY_PARAMS || c->what == BAD_KEY_SWITCH) {
+    /* BAD_KEY_PARAMS: the key header with p2 in place of p1, then a zero key; BAD_KEY_SWITCH: the right header, a
+     * zero pk and six key switching keys of three frames each, the last frame's residues 2^50 - 1 >= p */
+    put32le(h, 0x4b454846), put32le(h + 4, 2), put32le(h + 8, par->n), put32le(h + 12, par->ell);
+    put64le(h + 16, c->what == BAD_KEY_PARAMS ? par->p2 : par->p1), put64le(h + 24, par->p2);
+    put32le(h + 32, par->drop_c0), put32le(h + 36, par->drop_c1), put32le(h + 72, c->what == BAD_KEY_SWITCH ? 6 : 0);
+    uint8_t *zero = calloc(fsn_he_rns_bytes(&ctx), 1), *ff = malloc(fsn_he_rns_bytes(&ctx));
+    uint64_t *big = malloc(2 * par->n * 8);
+    for (size_t i = 0; i < 2 * par->n; i++) big[i] = (1ull << 50) - 1;
+    fsn_he_rns_pack(&ctx, ff, big);
+    ck_assert_int_eq(fsn_channel_send(ch, h, 80), FSN_OK);
     ck_assert_int_eq(fsn_channel_send(ch, zero, fsn_he_rns_bytes(&ctx)), FSN_OK);
+    for (int f = 0; c->what == BAD_KEY_SWITCH && f < 18; f++)
+      ck_assert_int_eq(fsn_channel_send(ch, f == 17 ? ff : zero, fsn_he_rns_bytes(&ctx)), FSN_OK);
+    ck_assert_int_eq(fsn_channel_flush(ch), FSN_OK);
     c->st_client = read_status(ch, &c->refusal);
-    free(zero);
+    free(zero), free(ff), free(big);
   } else {
     c->st_client = fsn_he_create(&he, p);
     ck_assert_int_eq(c->st_client, FSN_OK);
@@ -679,16 +848,19 @@ static void bad_client(fsn_channel *ch, void *arg) {
     } else {
       fsn_he_layer_cost cost;
       ck_assert_int_eq(fsn_he_conv2d_cost(par, &bad_shape, &cost), FSN_OK);
-      put32le(h, 0x4c454846), put32le(h + 4, 1), put32le(h + 8, 0), put32le(h + 12, par->n);
+      put32le(h, 0x4c454846), put32le(h + 4, 2), put32le(h + 8, 0), put32le(h + 12, par->n);
       put64le(h + 16, cost.in_cts + (c->what == BAD_COUNT)), put64le(h + 24, cost.out_cts);
       put64le(h + 32, cost.out_coeffs);
       ck_assert_int_eq(fsn_channel_send(ch, h, 72), FSN_OK);
-      if (c->what == BAD_RESIDUES) {
-        uint8_t *ff = malloc(fsn_he_rns_bytes(&ctx));
-        memset(ff, 0xff, fsn_he_rns_bytes(&ctx));
-        ff[fsn_he_rns_bytes(&ctx) - 1] = 0x0f; /* valid padding bits: 4096 x 50 bits end on a byte, values >= p */
-        ck_assert_int_eq(fsn_channel_send(ch, ff, fsn_he_rns_bytes(&ctx)), FSN_OK);
-        free(ff);
+      if (c->what == BAD_RESIDUES) { /* its window of residues, every one 2^50 - 1 >= p */
+        const size_t frame = cost.client_bytes - 72;
+        uint64_t *big = malloc(2 * par->n * 8), *scratch = malloc(par->n * 8);
+        uint8_t *ff = malloc(frame);
+        for (size_t i = 0; i < 2 * par->n; i++) big[i] = (1ull << 50) - 1;
+        ck_assert_uint_eq(fsn_he_rns_window_bytes(&ctx, cost.in_coeffs), frame);
+        fsn_he_rns_pack_window(&ctx, ff, big, 0, cost.in_coeffs, scratch);
+        ck_assert_int_eq(fsn_channel_send(ch, ff, frame), FSN_OK);
+        free(big), free(scratch), free(ff);
       }
       c->st_client = read_status(ch, &c->refusal);
     }
@@ -714,6 +886,11 @@ START_TEST(malformed_peers_fail_cleanly) {
   fsn_test_two_party(bad_server, &c, bad_client, &c);
   ck_assert_int_eq(c.st_server, FSN_E_MISMATCH);
   ck_assert_int_eq(c.refusal, FSN_E_MISMATCH);
+
+  c = (bad_case){.what = BAD_KEY_SWITCH};
+  fsn_test_two_party(bad_server, &c, bad_client, &c);
+  ck_assert_int_eq(c.st_server, FSN_E_PROTOCOL);
+  ck_assert_int_eq(c.refusal, FSN_E_PROTOCOL);
 
   c = (bad_case){.what = BAD_SHAPE};
   fsn_test_two_party(bad_server, &c, bad_client, &c);
@@ -773,21 +950,42 @@ START_TEST(resnet50_layer_bytes) {
       {1024, 14, 512, 1, 1, 1}, {512, 14, 512, 3, 2, 1}, {512, 7, 2048, 1, 1, 3},  {1024, 14, 2048, 1, 2, 1},
       {2048, 7, 512, 1, 1, 2},  {512, 7, 512, 3, 1, 2}, /* res5 */
   };
-  double client = 0, server = 0;
-  size_t convs = 0;
-  for (size_t i = 0; i < sizeof net / sizeof net[0]; i++) {
-    const size_t *L = net[i];
-    fsn_conv2d_shape s = {1, L[0], L[1], L[1], L[2], L[3], L[3], L[4], L[4], L[3] / 2, L[3] / 2};
+  /* Per stage (conv1, res2 .. res5, fc): the rows of net[] each stage ends with. */
+  static const char *stage_name[] = {"conv1", "res2", "res3", "res4", "res5", "fc"};
+  static const size_t stage_end[] = {1, 5, 11, 17, 23};
+  for (unsigned pack = 0; pack <= 6; pack += 6) { /* he, then he-packed */
+    par.max_pack_k = pack;
+    fsn_he_layer_cost stage[6] = {0};
+    double client = 0, server = 0;
+    size_t convs = 0;
+    for (size_t i = 0, k = 0; i < sizeof net / sizeof net[0]; i++) {
+      const size_t *L = net[i];
+      fsn_conv2d_shape s = {1, L[0], L[1], L[1], L[2], L[3], L[3], L[4], L[4], L[3] / 2, L[3] / 2};
+      fsn_he_layer_cost c;
+      ck_assert_int_eq(fsn_he_conv2d_cost(&par, &s, &c), FSN_OK);
+      client += (double)L[5] * c.client_bytes, server += (double)L[5] * c.server_bytes, convs += L[5];
+      if (i == stage_end[k]) k++;
+      stage[k].in_cts += L[5] * c.in_cts, stage[k].out_cts += L[5] * c.out_cts;
+      stage[k].out_coeffs += L[5] * c.out_coeffs;
+      stage[k].client_bytes += L[5] * c.client_bytes, stage[k].server_bytes += L[5] * c.server_bytes;
+    }
     fsn_he_layer_cost c;
-    ck_assert_int_eq(fsn_he_conv2d_cost(&par, &s, &c), FSN_OK);
-    client += (double)L[5] * c.client_bytes, server += (double)L[5] * c.server_bytes, convs += L[5];
+    ck_assert_int_eq(fsn_he_fc_cost(&par, 1, 2048, 1000, &c), FSN_OK);
+    client += c.client_bytes, server += c.server_bytes;
+    stage[5] = c;
+    for (size_t k = 0; k < 6; k++)
+      printf(
+          "# he bytes ResNet-50 %s %-5s in %5llu cts, out %5llu cts (%5.1f%% of coefficients used): client %6.1f MiB, "
+          "server %6.1f MiB\n",
+          pack ? "packed" : "      ", stage_name[k], (unsigned long long)stage[k].in_cts,
+          (unsigned long long)stage[k].out_cts,
+          100.0 * (double)stage[k].out_coeffs / ((double)stage[k].out_cts * par.n), stage[k].client_bytes / 1048576.0,
+          stage[k].server_bytes / 1048576.0);
+    ck_assert_uint_eq(convs, 53);
+    printf("# he bytes ResNet-50%s, all 53 convs + fc, batch 1: client %.1f MiB, server %.1f MiB, both %.1f MiB\n",
+           pack ? " packed" : "", client / 1048576, server / 1048576, (client + server) / 1048576);
+    ck_assert((client + server) / 1048576 < (pack ? 310 : 470));
   }
-  fsn_he_layer_cost c;
-  ck_assert_int_eq(fsn_he_fc_cost(&par, 1, 2048, 1000, &c), FSN_OK);
-  client += c.client_bytes, server += c.server_bytes;
-  ck_assert_uint_eq(convs, 53);
-  printf("# he bytes ResNet-50, all 53 convs + fc, batch 1: client %.1f MiB, server %.1f MiB, both %.1f MiB\n",
-         client / 1048576, server / 1048576, (client + server) / 1048576);
 }
 END_TEST
 
@@ -806,6 +1004,7 @@ int main(void) {
   tcase_add_test(sch, encrypt_decrypt_round_trip);
   tcase_add_test(sch, plaintext_product_and_noise);
   tcase_add_test(sch, switched_decryption);
+  tcase_add_test(sch, galois_switch_and_pack);
   suite_add_tcase(s, sch);
   TCase *two = tcase_create("protocol");
   tcase_set_timeout(two, 600);

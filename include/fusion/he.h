@@ -6,10 +6,13 @@
  * N = 4096 with a ternary secret and error of standard deviation 3.2 (here: centred binomial, eta = 21, sd 3.24).
  *
  * Protocol of one layer (one round trip): the client encrypts its share of every input block under its session
- * secret (only c0 and a 32-byte seed travel); the server multiplies by its filters in the NTT domain, sums over
- * channel blocks, re-randomises with a fresh encryption of zero under the client's public key, floods with uniform
- * noise, subtracts its random output share, switches to p1, drops low bits and returns c1 and the coefficients of c0
- * that carry outputs. The client decrypts its share. Shares add to conv(x, W) + bias mod 2^ell bit for bit. */
+ * secret (only c0, at the coefficients that can reach an output, and a 32-byte seed travel); the server multiplies by
+ * its filters in the NTT domain, sums over channel blocks, re-randomises with a fresh encryption of zero under the
+ * client's public key, floods with uniform noise, subtracts its random output share, switches to p1, drops low bits and
+ * returns c1 and the coefficients of c0 that carry outputs. The client decrypts its share. Shares add to conv(x, W) +
+ * bias mod 2^ell bit for bit. Layers with a 1 x 1 kernel whose outputs would fill few coefficients return packed
+ * ciphertexts instead (2^k products merged by automorphisms and key switching, keys sent once at key setup), where
+ * the cost model says so. */
 #ifndef FUSION_HE_H
 #define FUSION_HE_H
 
@@ -33,6 +36,8 @@ typedef struct fsn_he_params {
   double budget;             /* p1 / (2t): decryption is correct while the noise at p1 stays below it */
   double switch_bound;       /* bound on the noise modulus switching and dropped bits add at p1 (2^-50 per coeff) */
   double max_noise;          /* the noise the ciphertext may carry at q before switching: (budget - switch) * p2 */
+  uint32_t max_pack_k;       /* 1 x 1 layers may return packs of up to 2^max_pack_k products (0: never; the noise
+                                bound may allow fewer); set by fsn_he_create_ex, 0 from fsn_he_params_make */
 } fsn_he_params;
 
 /* The parameter set for plaintext modulus 2^ell; FSN_E_UNSUPPORTED for ell > FSN_HE_MAX_ELL or ell < 2. */
@@ -52,6 +57,11 @@ typedef struct fsn_he fsn_he;
  * parameters and its public key (a 32-byte seed and b = -a s + e); the server checks the parameters and the key's
  * form and answers accept or refuse. Parameters the parties disagree on are FSN_E_MISMATCH on both sides. */
 FSN_NODISCARD fsn_status fsn_he_create(fsn_he **out, fsn_2pc *p);
+/* The same with packed outputs allowed (docs/PROTOCOLS.md, "Output packing"): packs of up to 2^max_pack_k products
+ * (at most 2^6) for 1 x 1 layers wherever they cost fewer bytes; the client then also sends the key switching keys
+ * (3 x 51,200 bytes each). Fewer bytes, more computation (about 2x on ResNet-50). Both parties must ask for the same
+ * max_pack_k (FSN_E_MISMATCH at key setup otherwise). */
+FSN_NODISCARD fsn_status fsn_he_create_ex(fsn_he **out, fsn_2pc *p, unsigned max_pack_k);
 void fsn_he_destroy(fsn_he *he);
 const fsn_he_params *fsn_he_params_of(const fsn_he *he);
 
@@ -70,6 +80,9 @@ FSN_NODISCARD fsn_status fsn_he_fc(fsn_he *he, fsn_2pc *p, uint64_t *y, const ui
 typedef struct fsn_he_layer_cost {
   uint64_t in_cts, out_cts, out_coeffs; /* over the batch */
   uint64_t client_bytes, server_bytes;  /* payload each party sends */
+  uint64_t in_coeffs;                   /* coefficients of c0 one input ciphertext carries (N, or fewer when only
+                                           a window of them reaches an output) */
+  uint64_t pack;                        /* products per returned ciphertext: 1, or 2^k for packed outputs */
 } fsn_he_layer_cost;
 FSN_NODISCARD fsn_status fsn_he_conv2d_cost(const fsn_he_params *par, const fsn_conv2d_shape *s,
                                             fsn_he_layer_cost *out);

@@ -28,6 +28,21 @@
  * >= C'H'W' for r > r2 and <= -C'H'W' + (C'H'W' - 1 - O) < -O for r < r2, so r2 = r and the argument above applies;
  * a wrapped term lands on at most (C'H'W' - 1) + O + (ob - 1) C'H'W' - N <= O - 1.
  *
+ * Input coefficients that reach an output. Output (R, i, j) is at p = O + R blk + i W' + j; a filter term of stacked
+ * channel r sits at f = O + r blk - (c H'W' + u W' + v), so p - f = (R - r) blk + c H'W' + (i + u) W' + (j + v) with
+ * the last three terms in [0, blk): the input coefficient it meets lies in [0, ob blk) for R >= r, and for R < r
+ * at p - f + N in [N - (ob - 1) blk, N) (the wrap, negated). So only the cyclic window of (2 ob - 1) blk coefficients
+ * from N - (ob - 1) blk reaches an output; when it is shorter than N the client sends c0 there only and the server
+ * takes c0 as 0 elsewhere: every output coefficient is the same sum as with the whole c0, its noise unchanged (the
+ * positions left out never meet a filter term that lands on an output).
+ *
+ * Packed layout (1 x 1 kernels after the polyphase split; FC included). Channel-minor blocks of C' = 2^k channels by
+ * the whole P-pixel plane, P C' <= N: x = sum x[c, pix] X^(pix C' + c), and one filter per output channel,
+ * w = sum_c w[c] X^(-c) (X^(-c) = -X^(N - c)). The product's coefficient pix C' is sum_c x[c, pix] w[c]; every
+ * other term sits at pix C' + (c - c'), 0 < |c - c'| < C' (a wrap adds N, a multiple of C'), never at a multiple of
+ * C'. That is what fsn_he_pack needs: 2^k products become one ciphertext, product t's output pix at pix C' + t. The
+ * input coefficients that meet a filter term on the way to an output are [0, P C'): the window.
+ *
  * FC is the conv of in x 1 x 1 inputs by a 1 x 1 kernel: n_i = C' inputs sum x[j] X^j, n_o = ob rows in
  * sum_r sum_j w[r, j] X^(r n_i + n_i - 1 - j), output r at coefficient r n_i + n_i - 1 (Cheetah's matrix-vector
  * encoding). */
@@ -39,6 +54,13 @@
 static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+/* The input coefficients that reach an output: (2 ob - 1) blk of them from *lo (cyclically), or all n. */
+static size_t in_window(size_t n, size_t ob, size_t blk, size_t *lo) {
+  const size_t len = (2 * ob - 1) * blk;
+  if (lo) *lo = len < n ? n - (ob - 1) * blk : 0;
+  return len < n ? len : n;
+}
 
 fsn_status fsn_he_layer_conv(fsn_he_layer *l, const fsn_conv2d_shape *s, size_t n, const fsn_he_cost *cost) {
   *l = (fsn_he_layer){.n = n, .s = *s};
@@ -53,9 +75,9 @@ fsn_status fsn_he_layer_conv(fsn_he_layer *l, const fsn_conv2d_shape *s, size_t 
   l->in_h = l->out_h + l->k_h - 1, l->in_w = l->out_w + l->k_w - 1;
   if (l->k_h * l->k_w > n)
     return fsn_fail(FSN_E_INVALID, "he conv2d: a %zux%zu kernel does not fit N = %zu", l->k_h, l->k_w, n);
-  /* Cost: in_cts * in_bytes + out_cts * out_fixed; the output coefficients are the same for every partition (each
-   * output lies in exactly one tile). C' is as large as the tile and ob allow: more channels per block never costs
-   * more. */
+  /* Cost: in_cts * in_bytes (scaled to the coefficients sent, see in_window) + out_cts * out_fixed; the output
+   * coefficients are the same for every partition (each output lies in exactly one tile). C' is as large as the tile
+   * and ob allow: more channels per block never costs more. */
   const size_t h1 = l->out_h, w1 = l->out_w;
   const double fan1 = (double)s->in_c * (double)(s->k_h * s->k_w);
   double best = -1;
@@ -63,15 +85,33 @@ fsn_status fsn_he_layer_conv(fsn_he_layer *l, const fsn_conv2d_shape *s, size_t 
     for (size_t wb = l->k_w; wb <= l->in_w && hb * wb <= n; wb++) {
       const size_t tiles = ceil_div(h1, hb - l->k_h + 1) * ceil_div(w1, wb - l->k_w + 1);
       for (size_t ob = 1; ob <= s->out_c && ob * hb * wb <= n && ob * fan1 <= cost->max_fan; ob++) {
-        const size_t cb = min_size(n / (ob * hb * wb), l->in_c);
-        const size_t in_cts = ceil_div(l->in_c, cb) * tiles, out_cts = ceil_div(s->out_c, ob) * tiles;
-        const double c = (double)in_cts * cost->in_bytes + (double)out_cts * cost->out_fixed_bytes;
+        const size_t cb = min_size(n / (ob * hb * wb), l->in_c), terms = ceil_div(l->in_c, cb);
+        const size_t groups = ceil_div(s->out_c, ob), in_cts = terms * tiles, out_cts = groups * tiles;
+        const size_t sent = in_window(n, ceil_div(s->out_c, groups), ceil_div(l->in_c, terms) * hb * wb, NULL);
+        const double c =
+            (double)in_cts * cost->in_bytes * (double)sent / (double)n + (double)out_cts * cost->out_fixed_bytes;
         if (best < 0 || c < best) best = c, l->cb = cb, l->hb = hb, l->wb = wb, l->ob = ob;
       }
     }
   if (best < 0)
     return fsn_fail(FSN_E_INVALID, "he conv2d: one output channel's %.0f weights exceed the noise bound of %.0f", fan1,
                     cost->max_fan);
+  /* Packed outputs where they cost less: C' = 2^k input channels per block, ceil(O / C') returned ciphertexts. */
+  const size_t plane = h1 * w1;
+  unsigned pack_k = 0;
+  for (unsigned k = 1;
+       k <= cost->max_pack_k && l->k_h == 1 && l->k_w == 1 && plane << k <= n && fan1 <= 0.7 * cost->max_fan; k++) {
+    const size_t cb = (size_t)1 << k, in_cts = ceil_div(l->in_c, cb), out_cts = ceil_div(s->out_c, cb);
+    const double c =
+        (double)in_cts * cost->in_bytes * (double)(plane * cb) / (double)n + (double)out_cts * cost->out_fixed_bytes;
+    if (c < best) best = c, pack_k = k;
+  }
+  if (pack_k) {
+    l->pack_k = pack_k, l->cb = (size_t)1 << pack_k, l->hb = h1, l->wb = w1, l->ob = 1, l->n_th = l->n_tw = 1;
+    l->terms = ceil_div(l->in_c, l->cb), l->groups = s->out_c, l->per_group = 1, l->offset = 0;
+    l->in_lo = 0, l->in_len = plane * l->cb;
+    return FSN_OK;
+  }
   l->n_th = ceil_div(h1, l->hb - l->k_h + 1), l->n_tw = ceil_div(w1, l->wb - l->k_w + 1);
   l->terms = ceil_div(l->in_c, l->cb);
   l->cb = ceil_div(l->in_c, l->terms); /* same block count, blocks as even as they go */
@@ -79,6 +119,7 @@ fsn_status fsn_he_layer_conv(fsn_he_layer *l, const fsn_conv2d_shape *s, size_t 
   l->ob = ceil_div(s->out_c, l->groups);
   l->offset = (l->cb - 1) * l->hb * l->wb + (l->k_h - 1) * l->wb + (l->k_w - 1);
   l->per_group = l->n_th * l->n_tw;
+  l->in_len = in_window(n, l->ob, l->cb * l->hb * l->wb, &l->in_lo);
   return FSN_OK;
 }
 
@@ -110,6 +151,13 @@ static uint64_t conv_input_at(const fsn_he_layer *l, const uint64_t *x, size_t c
 void fsn_he_layer_encode_input(const fsn_he_layer *l, uint64_t *poly, const uint64_t *x, size_t k) {
   memset(poly, 0, l->n * sizeof *poly);
   const size_t b = k / l->per_group, u = k % l->per_group;
+  if (l->pack_k) { /* channel-minor: pixel pix, channel c at pix C' + c */
+    for (size_t c = 0; c < l->cb && b * l->cb + c < l->in_c; c++)
+      for (size_t i = 0; i < l->out_h; i++)
+        for (size_t j = 0; j < l->out_w; j++)
+          poly[(i * l->out_w + j) * l->cb + c] = conv_input_at(l, x, b * l->cb + c, i, j);
+    return;
+  }
   const size_t r0 = u / l->n_tw * (l->hb - l->k_h + 1), c0 = u % l->n_tw * (l->wb - l->k_w + 1);
   for (size_t c = 0; c < l->cb && b * l->cb + c < l->in_c; c++)
     for (size_t i = 0; i < l->hb && r0 + i < l->in_h; i++)
@@ -117,10 +165,29 @@ void fsn_he_layer_encode_input(const fsn_he_layer *l, uint64_t *poly, const uint
         poly[(c * l->hb + i) * l->wb + j] = conv_input_at(l, x, b * l->cb + c, r0 + i, c0 + j);
 }
 
+/* Weight of output channel o at encoded channel ce (input channel, phase a, b), sub-kernel tap (u, v); 0 past the
+ * kernel. */
+static uint64_t weight_at(const fsn_he_layer *l, const uint64_t *w, size_t o, size_t ce, size_t u, size_t v) {
+  const fsn_conv2d_shape *s = &l->s;
+  const size_t ci = ce / (l->ph * l->pw), a = ce / l->pw % l->ph, bb = ce % l->pw;
+  const size_t row = u * s->stride_h + a, col = v * s->stride_w + bb;
+  return row < s->k_h && col < s->k_w ? w[((o * s->in_c + ci) * s->k_h + row) * s->k_w + col] : 0;
+}
+
 void fsn_he_layer_encode_filter(const fsn_he_layer *l, uint64_t *poly, const uint64_t *w, size_t g, size_t b) {
   memset(poly, 0, l->n * sizeof *poly);
   const fsn_conv2d_shape *s = &l->s;
   const size_t blk = l->cb * l->hb * l->wb;
+  if (l->pack_k) { /* output channel g: sum_c w[c] X^(-c) */
+    for (size_t c = 0; c < l->cb && b * l->cb + c < l->in_c; c++) {
+      const uint64_t v = weight_at(l, w, g, b * l->cb + c, 0, 0);
+      if (c == 0)
+        poly[0] = v;
+      else
+        poly[l->n - c] = 0 - v; /* X^(-c) = -X^(N - c); reduced mod 2^ell by the caller */
+    }
+    return;
+  }
   for (size_t r = 0; r < l->ob && g * l->ob + r < s->out_c; r++)
     for (size_t c = 0; c < l->cb && b * l->cb + c < l->in_c; c++) {
       const size_t ce = b * l->cb + c, ci = ce / (l->ph * l->pw), a = ce / l->pw % l->ph, bb = ce % l->pw;
@@ -134,6 +201,15 @@ void fsn_he_layer_encode_filter(const fsn_he_layer *l, uint64_t *poly, const uin
 
 size_t fsn_he_layer_outputs(const fsn_he_layer *l, size_t g, size_t u, uint32_t *coeff, uint32_t *dest) {
   size_t m = 0;
+  if (l->pack_k) {
+    const size_t plane = l->out_h * l->out_w;
+    for (size_t pix = 0; pix < plane; pix++)
+      for (size_t t = 0; t < l->cb && g * l->cb + t < l->s.out_c; t++) {
+        coeff[m] = (uint32_t)(pix * l->cb + t);
+        dest[m++] = (uint32_t)((g * l->cb + t) * plane + pix);
+      }
+    return m;
+  }
   const size_t ho = l->hb - l->k_h + 1, wo = l->wb - l->k_w + 1, blk = l->cb * l->hb * l->wb;
   const size_t r0 = u / l->n_tw * ho, c0 = u % l->n_tw * wo;
   for (size_t r = 0; r < l->ob && g * l->ob + r < l->s.out_c; r++)

@@ -50,7 +50,7 @@ static bool filter_map(fsn_he_filters *f, const fsn_he_ctx *ctx, int i, uint64_t
 fsn_status fsn_he_filters_init(fsn_he_filters *f, const fsn_he_ctx *ctx, const fsn_he_layer *l) {
   *f = (fsn_he_filters){0};
   const size_t n = ctx->par.n, d = l->hb * l->wb;
-  if (l->k_h != 1 || l->k_w != 1 || d < 2 || d % 2 || d >= n) return FSN_OK;
+  if (l->pack_k || l->k_h != 1 || l->k_w != 1 || d < 2 || d % 2 || d >= n) return FSN_OK; /* packed: not in X^d */
   f->d = d, f->small_n = n >> __builtin_ctzll(d);
   if (f->small_n < 2) f->small_n = 2; /* the smallest table (N' >= 2); deg P < N / d still fits */
   f->run = n / f->small_n;

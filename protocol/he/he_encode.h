@@ -27,6 +27,13 @@ typedef struct fsn_he_layer {
    * (ob C'H'W' <= N); tiles n_th x n_tw overlapping by k - 1; offset O of the first output. */
   size_t cb, hb, wb, ob, n_th, n_tw, offset;
   size_t groups, per_group, terms;
+  /* the input coefficients that reach an output (encode.c): positions (in_lo + k) mod N, k < in_len; in_len = N but
+   * for layers whose (2 ob - 1) C'H'W' < N */
+  size_t in_lo, in_len;
+  /* > 0: packed outputs (encode.c, "Packed layout"): a 1 x 1 conv (after the polyphase split) in channel-minor
+   * blocks of C' = 2^pack_k channels x the whole plane; one product per output channel (groups = out_c, ob = 1),
+   * returned in packs of 2^pack_k channels (fsn_he_pack) */
+  unsigned pack_k;
 } fsn_he_layer;
 
 /* Bytes the protocol moves for one input / one output polynomial (outputs: how many coefficients it carries), as
@@ -34,9 +41,11 @@ typedef struct fsn_he_layer {
  * ob C k_h k_w). */
 typedef struct fsn_he_cost {
   double in_bytes, out_fixed_bytes, out_coeff_bytes, max_fan;
+  unsigned max_pack_k; /* the largest pack the parameters allow (0: none) */
 } fsn_he_cost;
 
-/* Choose the partition that minimises in_cts * in_bytes + sum over out cts (out_fixed + coeffs * out_coeff). A
+/* Choose the partition that minimises in_cts * in_bytes * in_len / N + sum over out cts (out_fixed + coeffs *
+ * out_coeff). A
  * shape the encoding cannot hold (a single kernel window of one channel above N, or above max_fan) is
  * FSN_E_INVALID. */
 fsn_status fsn_he_layer_conv(fsn_he_layer *l, const fsn_conv2d_shape *s, size_t n, const fsn_he_cost *cost);
@@ -46,7 +55,10 @@ fsn_status fsn_he_layer_fc(fsn_he_layer *l, size_t batch, size_t in, size_t out,
 double fsn_he_layer_fan(const fsn_he_layer *l);
 
 static inline size_t fsn_he_layer_in_cts(const fsn_he_layer *l) { return l->terms * l->per_group; }
-static inline size_t fsn_he_layer_out_cts(const fsn_he_layer *l) { return l->groups * l->per_group; }
+/* Output ciphertexts one item returns: the products, or their packs. */
+static inline size_t fsn_he_layer_out_cts(const fsn_he_layer *l) {
+  return l->pack_k ? (l->groups + ((size_t)1 << l->pack_k) - 1) >> l->pack_k : l->groups * l->per_group;
+}
 /* Elements of one batch item's input (client share) and output. */
 size_t fsn_he_layer_in_size(const fsn_he_layer *l);
 size_t fsn_he_layer_out_size(const fsn_he_layer *l);
@@ -56,7 +68,8 @@ void fsn_he_layer_encode_input(const fsn_he_layer *l, uint64_t *poly, const uint
 /* Filter (g, b) into poly[0..N) from the layer's weights (conv: OIHW; fc: out x in). */
 void fsn_he_layer_encode_filter(const fsn_he_layer *l, uint64_t *poly, const uint64_t *w, size_t g, size_t b);
 /* The outputs output polynomial (g, u) carries: coeff[i] (increasing) holds element dest[i] of the item's output.
- * Returns the count (at most N). */
+ * Returns the count (at most N). Packed layers: the outputs of pack g (u = 0), whose coefficient j C' + t holds
+ * product g C' + t's coefficient j C'. */
 size_t fsn_he_layer_outputs(const fsn_he_layer *l, size_t g, size_t u, uint32_t *coeff, uint32_t *dest);
 
 #endif

@@ -62,5 +62,12 @@ void fsn_he_decrypt_switched(const fsn_he_ctx *ctx, uint64_t *out, const uint64_
 size_t fsn_he_rns_bytes(const fsn_he_ctx *ctx);
 void fsn_he_rns_pack(const fsn_he_ctx *ctx, uint8_t *out, const uint64_t *a);
 FSN_NODISCARD fsn_status fsn_he_rns_unpack(const fsn_he_ctx *ctx, uint64_t *a, const uint8_t *in);
+/* The same for the coefficients (lo + k) mod N, k < count, of each residue (an input ciphertext's window,
+ * he_encode.h); unpack writes 0 outside the window. scratch: count words (unused for the whole array). */
+size_t fsn_he_rns_window_bytes(const fsn_he_ctx *ctx, size_t count);
+void fsn_he_rns_pack_window(const fsn_he_ctx *ctx, uint8_t *out, const uint64_t *a, size_t lo, size_t count,
+                            uint64_t *scratch);
+FSN_NODISCARD fsn_status fsn_he_rns_unpack_window(const fsn_he_ctx *ctx, uint64_t *a, const uint8_t *in, size_t lo,
+                                                  size_t count, uint64_t *scratch);
 
 #endif

@@ -2,10 +2,13 @@
  *
  * Messages (one round trip per layer after the key setup; headers and status on channel 0, the ciphertexts split
  * over the context's channels, see split()):
- *   key setup  client -> server  key header (72 bytes: magic, version, N, ell, p1, p2, dropped bits, pk seed), b_pk
+ *   key setup  client -> server  key header (80 bytes: magic, version, N, ell, p1, p2, dropped bits, pk seed,
+ *                                max_pack_k), b_pk, then pack_limit() key switching keys (g = 1 + N / 2^j), each
+ *                                FSN_HE_KS_DIGITS frames of b_d in the NTT domain (their a_d from the pk seed)
  *              server -> client  status (8 bytes: magic, 0 or the negative fsn_status of the refusal)
  *   layer      client -> server  layer header (72 bytes: magic, version, kind, counts, seed of the a's), then one
- *                                frame per input ciphertext: c0 mod p1 and mod p2
+ *                                frame per input ciphertext: c0 mod p1 and mod p2 at the coefficients that
+ *                                reach an output (all N, or the layer's window: he_encode.h)
  *              server -> client  status, then one frame per output ciphertext: c1 and the output coefficients of
  *                                c0, both mod p1 with low bits dropped
  * Both parties derive the partition, the counts and every frame size from the public shape and parameters; the
@@ -14,6 +17,7 @@
 #include "core/le.h"
 #include "protocol/he/he_encode.h"
 #include "protocol/he/he_filter.h"
+#include "protocol/he/he_galois.h"
 #include "protocol/he/he_scheme.h"
 
 #include <fusion/channel.h>
@@ -29,16 +33,38 @@ enum {
   KEY_MAGIC = 0x4b454846,    /* "FHEK" */
   LAYER_MAGIC = 0x4c454846,  /* "FHEL" */
   STATUS_MAGIC = 0x53454846, /* "FHES" */
-  WIRE_VERSION = 1,
+  WIRE_VERSION = 2,          /* 2: input ciphertexts carry only the coefficients that reach an output */
   HEADER_BYTES = 72,
+  KEY_HEADER_BYTES = 80, /* the layer header's 72 + the pack limit asked for and 4 zero bytes */
   STATUS_BYTES = 8,
+  PACK_KEYS = 6, /* packs of up to 2^6 ciphertexts */
 };
+
+/* The a_d of key j: fsn_he_expand_a(pk seed, KEY_INDEX + FSN_HE_KS_DIGITS j + d), apart from the pk's (UINT64_MAX). */
+#define KEY_INDEX ((uint64_t)1 << 62)
+
+static uint32_t key_galois(const fsn_he_params *par, unsigned j) { return 1 + par->n / ((uint32_t)1 << j); }
+
+/* Worst case of the noise a pack of 2^k adds (galois.c): 2^k - 1 switches' worth (a switch at level l is doubled
+ * k - l times), each at most FSN_HE_KS_DIGITS N 2^w eta. */
+static double switch_noise(const fsn_he_params *par, unsigned k) {
+  return (ldexp(1, (int)k) - 1) * FSN_HE_KS_DIGITS * par->n * ldexp(1, FSN_HE_KS_BITS) * FSN_HE_ETA;
+}
+
+/* The largest pack asked for (par->max_pack_k), at most PACK_KEYS, whose switch noise takes at most a quarter of the
+ * budget: the number of keys the client sends and the packs the partition search may use. */
+static unsigned pack_limit(const fsn_he_params *par) {
+  unsigned k = 0;
+  while (k < PACK_KEYS && k < par->max_pack_k && switch_noise(par, k + 1) <= par->max_noise / 4) k++;
+  return k;
+}
 
 struct fsn_he {
   fsn_he_ctx ctx;
   fsn_role role;
-  uint64_t *s_hat;               /* client: the secret, NTT domain */
-  uint64_t *pk_b_hat, *pk_a_hat; /* server: the client's public key, NTT domain */
+  uint64_t *s_hat;                   /* client: the secret, NTT domain */
+  uint64_t *pk_b_hat, *pk_a_hat;     /* server: the client's public key, NTT domain */
+  fsn_he_galois_key keys[PACK_KEYS]; /* server: key j switches tau_(1 + N / 2^j) */
 };
 
 static fsn_status send_status(fsn_channel *ch, fsn_status code) {
@@ -77,12 +103,13 @@ static void key_header(const fsn_he_params *par, uint8_t *h, const uint8_t seed[
   fsn_le_put64(h + 16, par->p1), fsn_le_put64(h + 24, par->p2), fsn_le_put32(h + 32, par->drop_c0),
       fsn_le_put32(h + 36, par->drop_c1);
   memcpy(h + 40, seed, 32);
+  fsn_le_put32(h + 72, par->max_pack_k), fsn_le_put32(h + 76, 0);
 }
 
 static fsn_status client_keys(fsn_he *he, fsn_channel *ch) {
   const fsn_he_ctx *ctx = &he->ctx;
   const size_t n = ctx->par.n;
-  uint8_t h[HEADER_BYTES], seed[32];
+  uint8_t h[KEY_HEADER_BYTES], seed[32];
   fsn_prg prg;
   fsn_he_prg_fresh(&prg);
   randombytes_buf(seed, sizeof seed);
@@ -98,6 +125,16 @@ static fsn_status client_keys(fsn_he *he, fsn_channel *ch) {
     st = fsn_channel_send(ch, h, sizeof h);
   }
   if (st == FSN_OK) st = fsn_channel_send(ch, wire, fsn_he_rns_bytes(ctx));
+  for (unsigned j = 0; j < pack_limit(&ctx->par) && st == FSN_OK; j++) {
+    fsn_he_galois_key key;
+    st = fsn_he_galois_keygen(ctx, &prg, &key, he->s_hat, seed, KEY_INDEX + FSN_HE_KS_DIGITS * j,
+                              key_galois(&ctx->par, j));
+    for (size_t d = 0; d < FSN_HE_KS_DIGITS && st == FSN_OK; d++) {
+      fsn_he_rns_pack(ctx, wire, key.b_hat + d * 2 * n);
+      st = fsn_channel_send(ch, wire, fsn_he_rns_bytes(ctx));
+    }
+    fsn_he_galois_key_free(&key);
+  }
   if (st == FSN_OK) st = fsn_channel_flush(ch);
   if (st == FSN_OK) st = recv_status(ch, "key setup");
   free(a), free(b), free(scratch), free(zero), free(wire);
@@ -108,7 +145,7 @@ static fsn_status client_keys(fsn_he *he, fsn_channel *ch) {
 static fsn_status server_keys(fsn_he *he, fsn_channel *ch) {
   const fsn_he_ctx *ctx = &he->ctx;
   const fsn_he_params *par = &ctx->par;
-  uint8_t h[HEADER_BYTES];
+  uint8_t h[KEY_HEADER_BYTES];
   fsn_status st = fsn_channel_recv(ch, h, sizeof h);
   if (st != FSN_OK) return st;
   if (fsn_le_get32(h) != KEY_MAGIC || fsn_le_get32(h + 4) != WIRE_VERSION) {
@@ -116,32 +153,53 @@ static fsn_status server_keys(fsn_he *he, fsn_channel *ch) {
     return refuse(ch, FSN_E_PROTOCOL);
   }
   if (fsn_le_get32(h + 8) != par->n || fsn_le_get32(h + 12) != par->ell || fsn_le_get64(h + 16) != par->p1 ||
-      fsn_le_get64(h + 24) != par->p2 || fsn_le_get32(h + 32) != par->drop_c0 || fsn_le_get32(h + 36) != par->drop_c1) {
+      fsn_le_get64(h + 24) != par->p2 || fsn_le_get32(h + 32) != par->drop_c0 || fsn_le_get32(h + 36) != par->drop_c1 ||
+      fsn_le_get32(h + 72) != par->max_pack_k || fsn_le_get32(h + 76) != 0) {
     fsn_fail(FSN_E_MISMATCH,
-             "he key setup: the client's parameters (N %u, ell %u, p1 %llu, p2 %llu, dropped %u/%u) differ from the "
-             "server's (N %u, ell %u, p1 %llu, p2 %llu, dropped %u/%u)",
+             "he key setup: the client's parameters (N %u, ell %u, p1 %llu, p2 %llu, dropped %u/%u, packs 2^%u) differ "
+             "from the server's (N %u, ell %u, p1 %llu, p2 %llu, dropped %u/%u, packs 2^%u)",
              fsn_le_get32(h + 8), fsn_le_get32(h + 12), (unsigned long long)fsn_le_get64(h + 16),
-             (unsigned long long)fsn_le_get64(h + 24), fsn_le_get32(h + 32), fsn_le_get32(h + 36), par->n, par->ell,
-             (unsigned long long)par->p1, (unsigned long long)par->p2, par->drop_c0, par->drop_c1);
+             (unsigned long long)fsn_le_get64(h + 24), fsn_le_get32(h + 32), fsn_le_get32(h + 36), fsn_le_get32(h + 72),
+             par->n, par->ell, (unsigned long long)par->p1, (unsigned long long)par->p2, par->drop_c0, par->drop_c1,
+             par->max_pack_k);
     return refuse(ch, FSN_E_MISMATCH);
   }
+  const size_t words = 2 * (size_t)par->n;
   uint8_t *wire = malloc(fsn_he_rns_bytes(ctx));
-  if (!wire) return fsn_fail(FSN_E_NOMEM, "he key setup");
+  uint64_t *b = malloc(FSN_HE_KS_DIGITS * words * 8);
+  if (!wire || !b) {
+    free(wire), free(b);
+    return fsn_fail(FSN_E_NOMEM, "he key setup");
+  }
+  /* read every frame (the stream stays in step), keep the first malformed one's reason */
+  fsn_status bad = FSN_OK;
   st = fsn_channel_recv(ch, wire, fsn_he_rns_bytes(ctx));
+  if (st == FSN_OK) bad = fsn_he_rns_unpack(ctx, he->pk_b_hat, wire);
+  for (unsigned j = 0; j < pack_limit(par) && st == FSN_OK; j++) {
+    for (size_t d = 0; d < FSN_HE_KS_DIGITS && st == FSN_OK; d++) {
+      st = fsn_channel_recv(ch, wire, fsn_he_rns_bytes(ctx));
+      fsn_status one = st == FSN_OK ? fsn_he_rns_unpack(ctx, b + d * words, wire) : FSN_OK;
+      if (bad == FSN_OK) bad = one;
+    }
+    if (st == FSN_OK && bad == FSN_OK)
+      st = fsn_he_galois_key_from(ctx, &he->keys[j], b, h + 40, KEY_INDEX + FSN_HE_KS_DIGITS * j, key_galois(par, j));
+  }
   if (st == FSN_OK) {
-    if ((st = fsn_he_rns_unpack(ctx, he->pk_b_hat, wire)) != FSN_OK) {
-      st = refuse(ch, st);
+    if (bad != FSN_OK) {
+      st = refuse(ch, bad);
     } else {
       fsn_he_ntt(ctx, he->pk_b_hat);
       fsn_he_expand_a(ctx, he->pk_a_hat, h + 40, UINT64_MAX);
       st = send_status(ch, FSN_OK);
     }
   }
-  free(wire);
+  free(wire), free(b);
   return st;
 }
 
-fsn_status fsn_he_create(fsn_he **out, fsn_2pc *p) {
+fsn_status fsn_he_create(fsn_he **out, fsn_2pc *p) { return fsn_he_create_ex(out, p, 0); }
+
+fsn_status fsn_he_create_ex(fsn_he **out, fsn_2pc *p, unsigned max_pack_k) {
   *out = NULL;
   fsn_he *he = calloc(1, sizeof *he);
   if (!he) return fsn_fail(FSN_E_NOMEM, "he keys");
@@ -151,6 +209,7 @@ fsn_status fsn_he_create(fsn_he **out, fsn_2pc *p) {
     free(he);
     return st;
   }
+  he->ctx.par.max_pack_k = max_pack_k;
   const size_t words = 2 * (size_t)he->ctx.par.n;
   if (he->role == FSN_ROLE_CLIENT) {
     he->s_hat = sodium_malloc(words * 8);
@@ -171,6 +230,7 @@ void fsn_he_destroy(fsn_he *he) {
   if (!he) return;
   if (he->s_hat) sodium_free(he->s_hat); /* wiped on free */
   free(he->pk_b_hat), free(he->pk_a_hat);
+  for (unsigned j = 0; j < PACK_KEYS; j++) fsn_he_galois_key_free(&he->keys[j]);
   fsn_he_ctx_free(&he->ctx);
   free(he);
 }
@@ -188,6 +248,7 @@ static double max_fan(const fsn_he_params *par) {
 static fsn_he_cost wire_cost(const fsn_he_ctx *ctx) {
   const fsn_he_params *par = &ctx->par;
   return (fsn_he_cost){
+      .max_pack_k = pack_limit(par),
       .in_bytes = (double)fsn_he_rns_bytes(ctx),
       .out_fixed_bytes = (double)fsn_wire_packed_bytes(par->n, fsn_he_dropped_bits(ctx, par->drop_c1)),
       .out_coeff_bytes = fsn_he_dropped_bits(ctx, par->drop_c0) / 8.0,
@@ -199,6 +260,7 @@ typedef struct layer_run {
   const fsn_he_ctx *ctx;
   fsn_he_layer l;
   size_t in_total, out_total, out_coeffs; /* over the batch */
+  size_t in_frame;                        /* bytes of one input ciphertext: its window of c0 */
   double flood;
   unsigned w0, w1; /* wire widths of returned c0 / c1 values */
 } layer_run;
@@ -216,10 +278,13 @@ static fsn_status layer_plan(layer_run *r, const fsn_he_ctx *ctx, const fsn_conv
   if (st != FSN_OK) return st;
   double honest;
   if ((st = fsn_he_flooding(&ctx->par, fsn_he_layer_fan(&r->l), &honest, &r->flood)) != FSN_OK) return st;
+  if (r->l.pack_k && (r->flood = floor(r->flood - switch_noise(&ctx->par, r->l.pack_k))) < 1)
+    return fsn_fail(FSN_E_UNSUPPORTED, "he layer: a pack of 2^%u leaves no flooding room", r->l.pack_k);
   r->in_total = s->batch * fsn_he_layer_in_cts(&r->l);
   r->out_total = s->batch * fsn_he_layer_out_cts(&r->l);
   r->out_coeffs = s->batch * fsn_he_layer_out_size(&r->l);
   r->w0 = fsn_he_dropped_bits(ctx, ctx->par.drop_c0), r->w1 = fsn_he_dropped_bits(ctx, ctx->par.drop_c1);
+  r->in_frame = fsn_he_rns_window_bytes(ctx, r->l.in_len);
   if (fsn_he_layer_out_size(&r->l) > UINT32_MAX) return fsn_fail(FSN_E_INVALID, "he layer: too many outputs per item");
   return FSN_OK;
 }
@@ -242,7 +307,8 @@ typedef struct worker {
   uint64_t *acc0, *acc1, *scratch, *poly, *out1, *out0;
   uint32_t *coeff, *dest;
   uint8_t *wire;
-  const uint64_t **in0, **in1, **filt_at; /* per term: the operands of one residue's inner product */
+  const uint64_t **in0, **in1, **filt_at;   /* per term: the operands of one residue's inner product */
+  uint64_t *pack, **pack_ct, *pack_scratch; /* server, packed layers: 2^k products (c0, c1) and the pack's scratch */
   fsn_prg prg;
 } worker;
 
@@ -250,6 +316,7 @@ static void worker_free(worker *w) {
   free(w->filt), free(w->acc0), free(w->acc1), free(w->scratch), free(w->poly), free(w->out1), free(w->out0);
   free(w->coeff), free(w->dest), free(w->wire);
   free(w->in0), free(w->in1), free(w->filt_at);
+  free(w->pack), free(w->pack_ct), free(w->pack_scratch);
   sodium_memzero(&w->prg, sizeof w->prg);
 }
 
@@ -263,8 +330,16 @@ static fsn_status worker_alloc(worker *w, const layer_run *r) {
   w->filt_at = malloc(r->l.terms * sizeof *w->filt_at);
   w->wire = malloc(rns_bytes > out_frame_bytes(r, n) ? rns_bytes : out_frame_bytes(r, n));
   fsn_he_prg_fresh(&w->prg);
+  bool packs = true;
+  if (r->l.pack_k) {
+    const size_t cp = (size_t)1 << r->l.pack_k;
+    w->pack = malloc(cp * 2 * words), w->pack_ct = malloc(cp * sizeof *w->pack_ct);
+    w->pack_scratch = malloc(18 * n * 8);
+    packs = w->pack && w->pack_ct && w->pack_scratch;
+    for (size_t t = 0; packs && t < cp; t++) w->pack_ct[t] = w->pack + t * 4 * n;
+  }
   if (w->filt && w->acc0 && w->acc1 && w->scratch && w->poly && w->out1 && w->out0 && w->coeff && w->dest && w->wire &&
-      w->in0 && w->in1 && w->filt_at)
+      w->in0 && w->in1 && w->filt_at && packs)
     return FSN_OK;
   worker_free(w);
   return fsn_fail(FSN_E_NOMEM, "he layer: buffers");
@@ -302,8 +377,8 @@ static fsn_status client_inputs(fsn_2pc *p, size_t t, void *arg) {
     fsn_he_layer_encode_input(l, w.out0, job->x + i / in_cts * in_size, i % in_cts);
     fsn_he_expand_a(ctx, w.acc1, job->seed, i);
     fsn_he_encrypt(ctx, &w.prg, w.acc0, w.acc1, job->he->s_hat, w.out0, w.scratch);
-    fsn_he_rns_pack(ctx, w.wire, w.acc0);
-    st = fsn_channel_send(ch, w.wire, fsn_he_rns_bytes(ctx));
+    fsn_he_rns_pack_window(ctx, w.wire, w.acc0, l->in_lo, l->in_len, w.scratch);
+    st = fsn_channel_send(ch, w.wire, r->in_frame);
   }
   if (st == FSN_OK) st = fsn_channel_flush(ch);
   worker_free(&w);
@@ -377,21 +452,21 @@ static fsn_status server_inputs(fsn_2pc *p, size_t t, void *arg) {
   layer_job *job = arg;
   const layer_run *r = job->r;
   const fsn_he_ctx *ctx = &job->he->ctx;
-  const size_t n = ctx->par.n, T = fsn_2pc_threads(p), rns_bytes = fsn_he_rns_bytes(ctx);
+  const size_t n = ctx->par.n, T = fsn_2pc_threads(p);
   fsn_channel *ch = fsn_2pc_channel(p, t);
-  uint8_t *wire = malloc(rns_bytes);
-  if (!wire) return fsn_fail(FSN_E_NOMEM, "he layer: input frame");
-  fsn_status st = FSN_OK;
+  uint8_t *wire = malloc(r->in_frame);
+  uint64_t *scratch = malloc(n * sizeof *scratch);
+  fsn_status st = wire && scratch ? FSN_OK : fsn_fail(FSN_E_NOMEM, "he layer: input frame");
   for (size_t i = split(r->in_total, t, T); i < split(r->in_total, t + 1, T) && st == FSN_OK; i++) {
     uint64_t *c0 = job->c0_hat + i * 2 * n;
-    if ((st = fsn_channel_recv(ch, wire, rns_bytes)) != FSN_OK) break;
-    fsn_status one = fsn_he_rns_unpack(ctx, c0, wire);
+    if ((st = fsn_channel_recv(ch, wire, r->in_frame)) != FSN_OK) break;
+    fsn_status one = fsn_he_rns_unpack_window(ctx, c0, wire, r->l.in_lo, r->l.in_len, scratch);
     if (one != FSN_OK && job->bad[t] == FSN_OK)
       job->bad[t] = fsn_fail(one, "he layer: input ciphertext %zu: %s", i, fsn_last_error());
     fsn_he_ntt(ctx, c0);
     fsn_he_expand_a(ctx, job->a_hat + i * 2 * n, job->seed, i);
   }
-  free(wire);
+  free(wire), free(scratch);
   return st;
 }
 
@@ -405,17 +480,12 @@ static void load_filters(const layer_job *job, worker *w, size_t g) {
   w->filt_group = g;
 }
 
-/* Output ciphertext j: sum of input x filter, re-randomised, flooded, minus Delta r at the outputs (r added to the
- * server's share y), switched to p1, low bits dropped, sent. */
-static fsn_status server_output(const layer_job *job, worker *w, fsn_channel *ch, size_t j) {
+/* Product (g, u) of an item into (w->acc0, w->acc1), coefficient domain: the sum of input x filter, re-randomised. */
+static void server_product(const layer_job *job, worker *w, size_t g, size_t item, size_t u) {
   const fsn_he *he = job->he;
   const fsn_he_ctx *ctx = &he->ctx;
-  const layer_run *r = job->r;
-  const fsn_he_layer *l = &r->l;
-  const size_t n = ctx->par.n, words = 2 * n, out_size = fsn_he_layer_out_size(l);
-  const uint64_t tmask = ((uint64_t)1 << ctx->par.ell) - 1;
-  size_t g, item, u;
-  output_at(r, j, &g, &item, &u);
+  const fsn_he_layer *l = &job->r->l;
+  const size_t n = ctx->par.n, words = 2 * n;
   load_filters(job, w, g);
   memset(w->acc0, 0, words * 8), memset(w->acc1, 0, words * 8);
   for (int i = 0; i < 2; i++) { /* sum over the terms of input x filter, reduced once (fsn_ntt_mul_acc_sum) */
@@ -428,6 +498,43 @@ static fsn_status server_output(const layer_job *job, worker *w, fsn_channel *ch
     fsn_ntt_mul_acc_sum(w->acc1 + i * n, w->in1, w->filt_at, l->terms, n, ctx->tab[i]);
   }
   fsn_he_rerandomise(ctx, &w->prg, w->acc0, w->acc1, he->pk_b_hat, he->pk_a_hat, w->scratch);
+}
+
+/* Packed layers: the products of output channels g 2^k + t into one ciphertext (fsn_he_pack), in (acc0, acc1).
+ * Each product is re-randomised first, so the digits the key switches see are pseudorandom whatever the weights. */
+static void server_pack(const layer_job *job, worker *w, size_t g, size_t item) {
+  const fsn_he *he = job->he;
+  const fsn_he_layer *l = &job->r->l;
+  const size_t words = 2 * (size_t)he->ctx.par.n, cp = (size_t)1 << l->pack_k;
+  for (size_t t = 0; t < cp; t++) {
+    uint64_t *ct = w->pack_ct[t];
+    if (g * cp + t >= l->s.out_c) { /* past the last channel: an encryption of 0 with no randomness is enough */
+      memset(ct, 0, 2 * words * 8);
+      continue;
+    }
+    server_product(job, w, g * cp + t, item, 0);
+    memcpy(ct, w->acc0, words * 8), memcpy(ct + words, w->acc1, words * 8);
+  }
+  fsn_he_galois_key keys[PACK_KEYS]; /* level l of a pack of 2^k switches tau_(1 + N / 2^(k - l)) */
+  for (unsigned lv = 1; lv <= l->pack_k; lv++) keys[lv - 1] = he->keys[l->pack_k - lv];
+  fsn_he_pack(&he->ctx, keys, l->pack_k, w->pack_ct, w->pack_scratch);
+  memcpy(w->acc0, w->pack_ct[0], words * 8), memcpy(w->acc1, w->pack_ct[0] + words, words * 8);
+}
+
+/* Output ciphertext j: the product (or pack), flooded, minus Delta r at the outputs (r added to the server's share
+ * y), switched to p1, low bits dropped, sent. */
+static fsn_status server_output(const layer_job *job, worker *w, fsn_channel *ch, size_t j) {
+  const fsn_he_ctx *ctx = &job->he->ctx;
+  const layer_run *r = job->r;
+  const fsn_he_layer *l = &r->l;
+  const size_t n = ctx->par.n, out_size = fsn_he_layer_out_size(l);
+  const uint64_t tmask = ((uint64_t)1 << ctx->par.ell) - 1;
+  size_t g, item, u;
+  output_at(r, j, &g, &item, &u);
+  if (l->pack_k)
+    server_pack(job, w, g, item);
+  else
+    server_product(job, w, g, item, u);
   const size_t cnt = fsn_he_layer_outputs(l, g, u, w->coeff, w->dest);
   fsn_prg_ring(&w->prg, w->out0, cnt, ctx->par.ell); /* the server's output share r */
   for (size_t k = 0; k < cnt; k++) {
@@ -549,16 +656,21 @@ static fsn_status layer_cost(const fsn_he_params *par, const fsn_conv2d_shape *s
   fsn_he_ctx ctx;
   fsn_status st = fsn_he_ctx_init(&ctx, par->ell);
   if (st != FSN_OK) return st;
+  ctx.par.max_pack_k = par->max_pack_k;
   layer_run r;
   if ((st = layer_plan(&r, &ctx, s, fc)) == FSN_OK) {
-    *out = (fsn_he_layer_cost){.in_cts = r.in_total, .out_cts = r.out_total, .out_coeffs = r.out_coeffs};
-    out->client_bytes = HEADER_BYTES + r.in_total * fsn_he_rns_bytes(&ctx);
+    *out = (fsn_he_layer_cost){.in_cts = r.in_total,
+                               .out_cts = r.out_total,
+                               .out_coeffs = r.out_coeffs,
+                               .in_coeffs = r.l.in_len,
+                               .pack = (uint64_t)1 << r.l.pack_k};
+    out->client_bytes = HEADER_BYTES + r.in_total * r.in_frame;
     out->server_bytes = STATUS_BYTES;
     uint32_t *coeff = malloc(ctx.par.n * 4), *dest = malloc(ctx.par.n * 4);
     if (!coeff || !dest) st = fsn_fail(FSN_E_NOMEM, "he cost");
-    for (size_t g = 0; g < r.l.groups && st == FSN_OK; g++)
-      for (size_t u = 0; u < r.l.per_group; u++)
-        out->server_bytes += s->batch * out_frame_bytes(&r, fsn_he_layer_outputs(&r.l, g, u, coeff, dest));
+    for (size_t j = 0; j < fsn_he_layer_out_cts(&r.l) && st == FSN_OK; j++) /* g = j / per_group, u = j % per_group */
+      out->server_bytes +=
+          s->batch * out_frame_bytes(&r, fsn_he_layer_outputs(&r.l, j / r.l.per_group, j % r.l.per_group, coeff, dest));
     free(coeff), free(dest);
   }
   fsn_he_ctx_free(&ctx);

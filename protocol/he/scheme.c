@@ -3,6 +3,7 @@
 
 #include <fusion/channel.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <string.h>
 
 fsn_status fsn_he_ctx_init(fsn_he_ctx *ctx, unsigned ell) {
@@ -183,25 +184,54 @@ void fsn_he_decrypt_switched(const fsn_he_ctx *ctx, uint64_t *out, const uint64_
   }
 }
 
-size_t fsn_he_rns_bytes(const fsn_he_ctx *ctx) {
-  return fsn_wire_packed_bytes(ctx->par.n, ctx->par.bits_p1) + fsn_wire_packed_bytes(ctx->par.n, ctx->par.bits_p2);
+size_t fsn_he_rns_window_bytes(const fsn_he_ctx *ctx, size_t count) {
+  return fsn_wire_packed_bytes(count, ctx->par.bits_p1) + fsn_wire_packed_bytes(count, ctx->par.bits_p2);
+}
+
+size_t fsn_he_rns_bytes(const fsn_he_ctx *ctx) { return fsn_he_rns_window_bytes(ctx, ctx->par.n); }
+
+void fsn_he_rns_pack_window(const fsn_he_ctx *ctx, uint8_t *out, const uint64_t *a, size_t lo, size_t count,
+                            uint64_t *scratch) {
+  const size_t n = ctx->par.n;
+  const bool whole = lo == 0 && count == n;
+  for (int i = 0; i < 2; i++) {
+    const uint64_t *v = a + i * n;
+    if (!whole) {
+      for (size_t k = 0; k < count; k++) scratch[k] = v[(lo + k) % n];
+      v = scratch;
+    }
+    const unsigned bits = i ? ctx->par.bits_p2 : ctx->par.bits_p1;
+    fsn_wire_pack(out, v, count, bits);
+    out += fsn_wire_packed_bytes(count, bits);
+  }
 }
 
 void fsn_he_rns_pack(const fsn_he_ctx *ctx, uint8_t *out, const uint64_t *a) {
+  fsn_he_rns_pack_window(ctx, out, a, 0, ctx->par.n, NULL);
+}
+
+fsn_status fsn_he_rns_unpack_window(const fsn_he_ctx *ctx, uint64_t *a, const uint8_t *in, size_t lo, size_t count,
+                                    uint64_t *scratch) {
   const size_t n = ctx->par.n;
-  fsn_wire_pack(out, a, n, ctx->par.bits_p1);
-  fsn_wire_pack(out + fsn_wire_packed_bytes(n, ctx->par.bits_p1), a + n, n, ctx->par.bits_p2);
+  const bool whole = lo == 0 && count == n;
+  for (int i = 0; i < 2; i++) {
+    uint64_t *v = whole ? a + i * n : scratch;
+    const unsigned bits = i ? ctx->par.bits_p2 : ctx->par.bits_p1;
+    fsn_status st = fsn_wire_unpack(v, in, count, bits);
+    if (st != FSN_OK) return st;
+    in += fsn_wire_packed_bytes(count, bits);
+    for (size_t k = 0; k < count; k++)
+      if (v[k] >= ctx->p[i])
+        return fsn_fail(FSN_E_PROTOCOL, "he: residue %zu of prime %d is %llu, not below p = %llu", (lo + k) % n, i + 1,
+                        (unsigned long long)v[k], (unsigned long long)ctx->p[i]);
+    if (!whole) {
+      memset(a + i * n, 0, n * sizeof *a);
+      for (size_t k = 0; k < count; k++) a[i * n + (lo + k) % n] = v[k];
+    }
+  }
+  return FSN_OK;
 }
 
 fsn_status fsn_he_rns_unpack(const fsn_he_ctx *ctx, uint64_t *a, const uint8_t *in) {
-  const size_t n = ctx->par.n;
-  fsn_status st = fsn_wire_unpack(a, in, n, ctx->par.bits_p1);
-  if (st == FSN_OK) st = fsn_wire_unpack(a + n, in + fsn_wire_packed_bytes(n, ctx->par.bits_p1), n, ctx->par.bits_p2);
-  if (st != FSN_OK) return st;
-  for (int i = 0; i < 2; i++)
-    for (size_t j = 0; j < n; j++)
-      if (a[i * n + j] >= ctx->p[i])
-        return fsn_fail(FSN_E_PROTOCOL, "he: residue %zu of prime %d is %llu, not below p = %llu", j, i + 1,
-                        (unsigned long long)a[i * n + j], (unsigned long long)ctx->p[i]);
-  return FSN_OK;
+  return fsn_he_rns_unpack_window(ctx, a, in, 0, ctx->par.n, NULL);
 }

@@ -2,6 +2,7 @@
 #include <fusion/he.h>
 #include <fusion/linear.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -16,22 +17,24 @@ static fsn_status vcot_fc(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint
  * with the two-party context. */
 static void he_destroy(void *he) { fsn_he_destroy(he); }
 
-static fsn_status he_keys(fsn_2pc *p, fsn_he **he) {
-  if ((*he = fsn_2pc_attached(p, "he"))) return FSN_OK;
-  fsn_status st = fsn_he_create(he, p);
-  if (st == FSN_OK && (st = fsn_2pc_attach(p, "he", *he, he_destroy)) != FSN_OK) fsn_he_destroy(*he);
+/* he-packed: the same keys with packed outputs allowed (packs of up to 2^6), attached under its own name. */
+static fsn_status he_keys(fsn_2pc *p, fsn_he **he, bool packed) {
+  const char *name = packed ? "he-packed" : "he";
+  if ((*he = fsn_2pc_attached(p, name))) return FSN_OK;
+  fsn_status st = fsn_he_create_ex(he, p, packed ? 6 : 0);
+  if (st == FSN_OK && (st = fsn_2pc_attach(p, name, *he, he_destroy)) != FSN_OK) fsn_he_destroy(*he);
   return st;
 }
 
 static fsn_status he_setup(fsn_2pc *p) {
   fsn_he *he;
-  return he_keys(p, &he);
+  return he_keys(p, &he, false);
 }
 
 static fsn_status he_conv2d(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight, const uint64_t *bias,
                             const fsn_conv2d_shape *s, unsigned client_bits) {
   fsn_he *he;
-  fsn_status st = he_keys(p, &he);
+  fsn_status st = he_keys(p, &he, false);
   return st == FSN_OK ? fsn_he_conv2d(he, p, y, x, weight, bias, s, client_bits) : st;
 }
 
@@ -40,13 +43,34 @@ static fsn_status he_fc(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64
                         size_t batch, size_t in, size_t out, unsigned client_bits) {
   (void)client_bits;
   fsn_he *he;
-  fsn_status st = he_keys(p, &he);
+  fsn_status st = he_keys(p, &he, false);
+  return st == FSN_OK ? fsn_he_fc(he, p, y, x, weight, bias, batch, in, out) : st;
+}
+
+static fsn_status he_packed_setup(fsn_2pc *p) {
+  fsn_he *he;
+  return he_keys(p, &he, true);
+}
+
+static fsn_status he_packed_conv2d(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight,
+                                   const uint64_t *bias, const fsn_conv2d_shape *s, unsigned client_bits) {
+  fsn_he *he;
+  fsn_status st = he_keys(p, &he, true);
+  return st == FSN_OK ? fsn_he_conv2d(he, p, y, x, weight, bias, s, client_bits) : st;
+}
+
+static fsn_status he_packed_fc(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight, const uint64_t *bias,
+                               size_t batch, size_t in, size_t out, unsigned client_bits) {
+  (void)client_bits;
+  fsn_he *he;
+  fsn_status st = he_keys(p, &he, true);
   return st == FSN_OK ? fsn_he_fc(he, p, y, x, weight, bias, batch, in, out) : st;
 }
 
 static const fsn_linear_backend backends[] = {
     {.name = "he", .conv2d = he_conv2d, .fc = he_fc, .setup = he_setup},
     {.name = "vcot", .conv2d = fsn_linear_conv2d_narrow, .fc = vcot_fc},
+    {.name = "he-packed", .conv2d = he_packed_conv2d, .fc = he_packed_fc, .setup = he_packed_setup},
 };
 
 enum { N_BACKENDS = sizeof backends / sizeof backends[0] };
