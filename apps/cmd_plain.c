@@ -149,16 +149,17 @@ static int load_images(const plain_opts *o, const fsn_model *m, fsn_images *im, 
   return 0;
 }
 
-/* --input: a tensor file (an image preprocessed by --preprocess) holding N inputs of the model's shape, as doubles. */
+/* --input: a tensor file holding N inputs of the model's shape, as doubles; an image goes through the model's
+ * preprocessing (--preprocess, else its sidecar file: what a server states in its card). */
 static int load_input(const plain_opts *o, const fsn_model *m, double **x, size_t *count) {
   fsn_shape in = fsn_model_input_shape(m);
   const size_t size = in.c * in.h * in.w;
   fsn_tensor t;
   fsn_preprocess pp;
-  if (fsn_preprocess_parse(o->preprocess, &pp) != FSN_OK || fsn_tensor_load(&t, o->input) != FSN_OK)
+  if (fsn_app_model_preprocess(&pp, o->model, o->preprocess) != FSN_OK || fsn_tensor_load(&t, o->input) != FSN_OK)
     return fail_status();
   int rc = 0;
-  if (o->preprocess && fsn_preprocess_apply(&t, &pp) != FSN_OK) rc = fail_status();
+  if (fsn_app_preprocess_input(&t, &pp, o->preprocess != NULL) != FSN_OK) rc = fail_status();
   const size_t batch = t.rank == 4 || (t.rank == 2 && in.h == 1 && in.w == 1) ? t.dims[0] : 1;
   if (!rc && (t.rank < 1 || t.count != batch * size || (t.rank == 4 && (t.dims[1] != in.c || t.dims[2] != in.h)))) {
     char msg[400];

@@ -9,6 +9,17 @@ fsn_status fsn_app_load_model(fsn_model **m, const char *spec, unsigned long lon
   return fsn_model_load_onnx(m, spec);
 }
 
+fsn_status fsn_app_model_preprocess(fsn_preprocess *out, const char *model, const char *spec) {
+  if (spec) return fsn_preprocess_parse(spec, out);
+  if (!strncmp(model, "builtin:", 8)) return fsn_preprocess_parse("none", out);
+  return fsn_preprocess_load_sidecar(model, out);
+}
+
+fsn_status fsn_app_preprocess_input(fsn_tensor *t, const fsn_preprocess *p, bool given) {
+  if (fsn_preprocess_is_none(p) || !(t->image || given)) return FSN_OK;
+  return fsn_preprocess_apply(t, p);
+}
+
 bool fsn_app_parse_uint(const char *s, unsigned long long max, unsigned long long *out) {
   char *end;
   if (!s || !*s || *s == '-' || *s == '+') return false;

@@ -16,6 +16,12 @@
 
 /* "FILE.onnx" or "builtin:NAME" (random weights from seed). */
 FSN_NODISCARD fsn_status fsn_app_load_model(fsn_model **m, const char *spec, unsigned long long seed);
+/* The preprocessing a model declares for image inputs: `spec` (a --preprocess SPEC) if given, else the sidecar file
+ * "<model>.preprocess" next to a model file (fsn_preprocess_load_sidecar), else none (builtin:NAME has none). */
+FSN_NODISCARD fsn_status fsn_app_model_preprocess(fsn_preprocess *out, const char *model, const char *spec);
+/* Preprocess an input tensor: p applies to an image (t->image), and to any tensor when the user gave it (`given`,
+ * --preprocess, as before cards declared it); a tensor file is otherwise taken as the model's input already. */
+FSN_NODISCARD fsn_status fsn_app_preprocess_input(fsn_tensor *t, const fsn_preprocess *p, bool given);
 
 /* Parse "0-9,15,20-22" into indices < limit (at most max of them). */
 FSN_NODISCARD fsn_status fsn_app_parse_indices(const char *list, size_t limit, size_t max, size_t **out, size_t *n);

@@ -77,6 +77,7 @@ bool fsn_server_opt(fsn_server_opts *o, int c, const char *arg) {
   case FSN_SERVER_OPT_MEMORY_BUDGET: return parse_bytes(arg, &o->memory_budget) && o->memory_budget > 0;
   case FSN_SERVER_OPT_LOG_JSON: o->log_json = true; return true;
   case 'K': o->backend = arg; return fsn_linear_backend_find(arg) != NULL;
+  case FSN_SERVER_OPT_PREPROCESS: o->preprocess = arg; return true;
   case 'V':
     o->reveal = !strcmp(arg, "logits") ? FSN_REVEAL_LOGITS : FSN_REVEAL_LABEL;
     return !strcmp(arg, "logits") || !strcmp(arg, "label");
@@ -89,6 +90,8 @@ fsn_status fsn_server_setup(const fsn_server_opts *o, fsn_serve_config *cfg, fsn
   if (o->no_commit && o->claimed <= 0) return fsn_fail(FSN_E_INVALID, "--no-commit needs --claimed-accuracy");
   fsn_status st = fsn_app_load_model(model, o->model, o->seed);
   if (st == FSN_OK) st = fsn_model_quantize(*model, (unsigned)o->ell, (unsigned)o->scale);
+  fsn_preprocess pp = {0};
+  if (st == FSN_OK) st = fsn_app_model_preprocess(&pp, o->model, o->preprocess);
   fsn_images im = {0};
   fsn_labels lb = {0};
   if (st == FSN_OK) st = fsn_idx_read_images(&im, o->images);
@@ -120,7 +123,8 @@ fsn_status fsn_server_setup(const fsn_server_opts *o, fsn_serve_config *cfg, fsn
                                        .claimed = o->claimed,
                                        .reveal = o->reveal,
                                        .max_batch = fits < o->max_batch ? fits : (size_t)o->max_batch,
-                                       .secure = {.linear_backend = o->backend}},
+                                       .secure = {.linear_backend = o->backend},
+                                       .preprocess = pp},
                             .accept = {.max_sessions = o->max_sessions,
                                        .max_per_address = o->max_per_client == PER_CLIENT_DEFAULT ? 2 * o->threads
                                                           : o->max_per_client                     ? o->max_per_client

@@ -18,6 +18,7 @@ typedef struct fsn_server_opts {
   double session_timeout, handshake_timeout;       /* seconds; [0 = none], [10] */
   unsigned long long memory_budget;                /* bytes; [a quarter of RAM] */
   bool log_json;
+  const char *preprocess; /* --preprocess SPEC: stated in the card [the model's sidecar file, else none] */
 } fsn_server_opts;
 
 /* getopt values of the options for serving many clients (above any character). */
@@ -28,6 +29,7 @@ enum {
   FSN_SERVER_OPT_HANDSHAKE_TIMEOUT,
   FSN_SERVER_OPT_MEMORY_BUDGET,
   FSN_SERVER_OPT_LOG_JSON,
+  FSN_SERVER_OPT_PREPROCESS,
 };
 
 #define FSN_SERVER_USAGE                                                                                               \
@@ -41,7 +43,10 @@ enum {
   "  one address [2 x threads; 0 = no cap, e.g. behind a load balancer]; --memory-budget: sizes the largest batch\n"   \
   "  [a quarter of RAM]; --log-json: one JSON line per session. SIGTERM/SIGINT: finish running sessions and exit.\n"   \
   "  --reveal: what the client learns of each output, stated in the model card: its label only (the argmax runs\n"     \
-  "  inside the protocol; the default) or all its logits\n"
+  "  inside the protocol; the default) or all its logits\n"                                                            \
+  "  --preprocess SPEC: how clients turn an image into the model's input, stated in the card (e.g.\n"                  \
+  "  resize=256,crop=224,mean=0.485/0.456/0.406,std=0.229/0.224/0.225) [FILE.onnx.preprocess if it exists, else "      \
+  "none]\n"
 
 /* getopt_long table entries (terminated by the caller) and the handler for one option; returns false if `c` is not
  * one of them or its value is bad. */
@@ -57,7 +62,8 @@ enum {
       {"session-timeout", required_argument, 0, FSN_SERVER_OPT_SESSION_TIMEOUT},                                       \
       {"handshake-timeout", required_argument, 0, FSN_SERVER_OPT_HANDSHAKE_TIMEOUT},                                   \
       {"memory-budget", required_argument, 0, FSN_SERVER_OPT_MEMORY_BUDGET},                                           \
-      {"log-json", no_argument, 0, FSN_SERVER_OPT_LOG_JSON}, {"backend", required_argument, 0, 'K'}, {                 \
+      {"log-json", no_argument, 0, FSN_SERVER_OPT_LOG_JSON}, {"backend", required_argument, 0, 'K'},                   \
+      {"preprocess", required_argument, 0, FSN_SERVER_OPT_PREPROCESS}, {                                               \
     "reveal", required_argument, 0, 'V'                                                                                \
   }
 

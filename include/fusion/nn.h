@@ -241,6 +241,7 @@ FSN_NODISCARD fsn_status fsn_model_parse_onnx(fsn_model **out, const void *data,
 typedef struct fsn_tensor {
   size_t rank, dims[8], count;
   float *data;
+  bool image; /* decoded from a PNG or JPEG (pixel / 255): what a model's declared preprocessing applies to */
 } fsn_tensor;
 
 /* Decode an ONNX TensorProto of float32 values (raw_data or float_data). FSN_E_FORMAT for a corrupt message or data
@@ -276,6 +277,22 @@ typedef struct fsn_preprocess {
  * snprintf. */
 FSN_NODISCARD fsn_status fsn_preprocess_parse(const char *spec, fsn_preprocess *out);
 size_t fsn_preprocess_format(char *buf, size_t cap, const fsn_preprocess *p);
+
+/* The bounds every preprocessing must keep (what a spec can say; a model card's fields are held to them):
+ * sizes 0 or 1..FSN_PREPROCESS_MAX_SIDE, crop_h and crop_w both 0 or both set, channels 0, 1 or 3, scale 0 or in
+ * (0, FSN_PREPROCESS_MAX_VALUE], |mean| <= FSN_PREPROCESS_MAX_VALUE, std 0 (all three) or each in
+ * [1 / FSN_PREPROCESS_MAX_VALUE, FSN_PREPROCESS_MAX_VALUE]. FSN_E_INVALID names the field out of range. */
+#define FSN_PREPROCESS_MAX_SIDE  16384
+#define FSN_PREPROCESS_MAX_VALUE 1e6
+FSN_NODISCARD fsn_status fsn_preprocess_check(const fsn_preprocess *p);
+/* p declares nothing (fsn_preprocess_parse("none")). */
+bool fsn_preprocess_is_none(const fsn_preprocess *p);
+
+/* The preprocessing declared next to a model file: the spec on the first line of "<model_path>.preprocess" (e.g.
+ * model.onnx.preprocess holding "resize=256,crop=224,mean=0.485/0.456/0.406,std=0.229/0.224/0.225"; blank lines and
+ * lines starting with '#' are skipped). No such file: none. A file that cannot be read or parsed is an error naming
+ * it. */
+FSN_NODISCARD fsn_status fsn_preprocess_load_sidecar(const char *model_path, fsn_preprocess *out);
 
 /* Apply p to an image tensor (1 x C x H x W, C = 1 or 3), in place. FSN_E_INVALID if it is not one, or the crop is
  * larger than the resized image. */

@@ -23,6 +23,8 @@ fsn_status fsn_fusion_server_create(fsn_fusion_server **out, const fsn_fusion_se
       fsn_linear_backend_resolve(cfg->secure.linear_backend, fsn_model_ell(cfg->run_model));
   if (!backend)
     return fsn_fail(FSN_E_INVALID, "fusion server: unknown linear backend '%s'", cfg->secure.linear_backend);
+  if (fsn_preprocess_check(&cfg->preprocess) != FSN_OK)
+    return fsn_fail(FSN_E_INVALID, "fusion server: %s", fsn_last_error());
   fsn_fusion_server *s = calloc(1, sizeof *s);
   if (!s) return fsn_fail(FSN_E_NOMEM, "fusion server");
   s->cfg = *cfg;
@@ -34,6 +36,7 @@ fsn_status fsn_fusion_server_create(fsn_fusion_server **out, const fsn_fusion_se
     return st;
   }
   s->card.reveal = cfg->reveal;
+  s->card.preprocess = cfg->preprocess;
   snprintf(s->card.linear_backend, sizeof s->card.linear_backend, "%s", backend->name);
   *out = s;
   return FSN_OK;
