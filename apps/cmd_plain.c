@@ -29,7 +29,7 @@ static int plain_usage(void) {
                   "  --input: a .npy array, an ONNX TensorProto .pb, or a PNG/JPEG image (pixel / 255) instead of\n"
                   "    --images; SPEC preprocesses an image, e.g. resize=256,crop=224,mean=0.485/0.456/0.406,\n"
                   "    std=0.229/0.224/0.225 (keys resize, crop, channels, scale, mean, std)\n"
-                  "  built-in models: 4layer, resnet18, resnet50, squeezenet (weights from --seed, default 1)\n"
+                  "  built-in models: 4layer, resnet18, resnet50, squeezenet, mobilenet (weights from --seed, default 1)\n"
                   "  --images random: seeded random pixels of the model's input shape (headroom only, no labels)\n"
                   "  default images: the Fashion-MNIST test set of Debian's dataset-fashion-mnist\n");
   return 2;

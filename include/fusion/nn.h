@@ -34,6 +34,7 @@
 #ifndef FUSION_NN_H
 #define FUSION_NN_H
 
+#include <fusion/conv.h>
 #include <fusion/status.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -304,6 +305,15 @@ FSN_NODISCARD fsn_status fsn_preprocess_apply(fsn_tensor *t, const fsn_preproces
 FSN_NODISCARD fsn_status fsn_model_parse_onnx_bound(fsn_model **out, const void *data, size_t n,
                                                     const void *const *consts, const size_t *lens, size_t count);
 
+/* One conv of a group: y from x with the group's weights and bias (NULL on the client) and shape. */
+typedef fsn_status (*fsn_nn_group_conv_fn)(void *arg, uint64_t *y, const uint64_t *x, const uint64_t *w,
+                                           const uint64_t *b, const fsn_conv2d_shape *s);
+/* A quantised conv layer over the batch as the engines run it: conv once for a dense layer, else once per group on
+ * that group's channels (gathered into a dense tensor, the result scattered back into out). FSN_E_NOMEM, or conv's
+ * failure. */
+FSN_NODISCARD fsn_status fsn_nn_conv_groups(const fsn_layer *l, size_t batch, uint64_t *out, const uint64_t *in,
+                                            fsn_nn_group_conv_fn conv, void *arg);
+
 /* Built-in architectures with deterministic random weights from `seed` (He-style scaling, BatchNorm already folded):
  *   "4layer"   1x28x28: conv 5x5 1->16, relu, maxpool 2, conv 5x5 16->16, relu, maxpool 2, flatten, fc 256->100,
  *              relu, fc 100->10
@@ -312,6 +322,9 @@ FSN_NODISCARD fsn_status fsn_model_parse_onnx_bound(fsn_model **out, const void 
  *   "squeezenet" 3x227x227: SqueezeNet v1.1 as CrypTFlow2 / Cheetah run it: conv 3x3/2 64, relu, maxpool 3/2, fire
  *              modules (squeeze 1x1, expand 1x1 and 3x3 concatenated) 16/64 x 2, maxpool, 32/128 x 2, maxpool,
  *              48/192 x 2, 64/256 x 2, conv 1x1 -> 1000, relu, global average pool, flatten
+ *   "mobilenet" 3x224x224: MobileNet v1: conv 3x3/2 32, relu, 13 depthwise-separable blocks (depthwise 3x3
+ *              conv, groups = channels, relu, pointwise 1x1, relu; 64 ... 1024 channels), global average pool,
+ *              flatten, fc -> 1000 (ReLU where the paper has ReLU6)
  * FSN_E_INVALID for an unknown name (the message lists the known ones). The model comes back unquantised. */
 FSN_NODISCARD fsn_status fsn_model_builtin(fsn_model **out, const char *name, uint64_t seed);
 
