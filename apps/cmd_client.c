@@ -230,8 +230,8 @@ static fsn_status query(client_run *r, fsn_channel **chs) {
                                .ell = (unsigned)o->ell,
                                .scale = (unsigned)o->scale,
                                .input_bits = input_bits,
-                               .public_set = {.name = r->set.name,
-                                              .hash = r->set.set_hash,
+                               .public_set = {.name = r->set.images.count ? r->set.name : NULL,
+                                              .hash = r->set.images.count ? r->set.set_hash : NULL,
                                               .count = r->set.images.count,
                                               .labels = r->set.labels,
                                               .inputs = pub},
@@ -381,14 +381,22 @@ static void print_json(const client_run *r) {
   printf("]}\n");
 }
 
-static fsn_status run(client_run *r) {
+/* The IDX images and the public set drawn from them; --input without Fusion needs neither (its queries come from the
+ * file and no public sample is mixed in), so it serves models of any input shape. */
+static fsn_status load_images(client_run *r) {
+  if (r->o.input && !r->o.fusion) return FSN_OK;
   fsn_status st = fsn_idx_read_images(&r->im, r->o.images);
   if (st == FSN_OK) st = fsn_idx_read_labels(&r->lb, r->o.labels);
   if (st == FSN_OK && r->lb.count < r->im.count)
     st = fsn_fail(FSN_E_FORMAT, "%zu labels for %zu images", r->lb.count, r->im.count);
-  if (st == FSN_OK)
-    st = r->o.input ? load_input(r) : fsn_app_parse_indices(r->o.index, r->im.count, MAX_QUERIES, &r->queries, &r->n);
+  if (st == FSN_OK && !r->o.input) st = fsn_app_parse_indices(r->o.index, r->im.count, MAX_QUERIES, &r->queries, &r->n);
   if (st == FSN_OK) st = fsn_app_public_set(&r->set, &r->im, &r->lb, r->o.public_range);
+  return st;
+}
+
+static fsn_status run(client_run *r) {
+  fsn_status st = load_images(r);
+  if (st == FSN_OK && r->o.input) st = load_input(r);
   fsn_channel_opts co;
   if (st == FSN_OK) st = fsn_app_channel_opts(&co, r->o.net, (unsigned)r->o.timeout);
   if (st != FSN_OK) return st;

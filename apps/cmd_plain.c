@@ -28,8 +28,9 @@ static int plain_usage(void) {
                   "                    [--count N] [--ell L --scale S] [--seed SEED] [--json [--logits]]\n"
                   "  --input: a .npy array, an ONNX TensorProto .pb, or a PNG/JPEG image (pixel / 255) instead of\n"
                   "    --images; SPEC preprocesses an image, e.g. resize=256,crop=224,mean=0.485/0.456/0.406,\n"
-                  "    std=0.229/0.224/0.225 (keys resize, crop, channels, scale, mean, std)\n"
-                  "  built-in models: 4layer, resnet18, resnet50, squeezenet, mobilenet (weights from --seed, default 1)\n"
+                  "    std=0.229/0.224/0.225 (keys resize, crop, channels, scale, mean, std); an image without\n"
+                  "    --preprocess gets the model's declared one (FILE.onnx.preprocess, as servers state it)\n"
+                  "  built-in models: 4layer, resnet18, resnet50, squeezenet, mobilenet (weights from --seed [1])\n"
                   "  --images random: seeded random pixels of the model's input shape (headroom only, no labels)\n"
                   "  default images: the Fashion-MNIST test set of Debian's dataset-fashion-mnist\n");
   return 2;
@@ -122,15 +123,7 @@ static int load_images(const plain_opts *o, const fsn_model *m, fsn_images *im, 
   fsn_shape in = fsn_model_input_shape(m);
   memset(lb, 0, sizeof *lb);
   if (!strcmp(o->images, "random")) {
-    size_t n = o->count ? o->count : 2, sz = in.c * in.h * in.w;
-    *im = (fsn_images){n, in.c, in.h, in.w, malloc(n * sz)};
-    if (!im->pixels) return fail_line("out of memory for random images");
-    uint64_t x = o->seed ^ 0x5eed;
-    for (size_t i = 0; i < n * sz; i++) {
-      x = x * 6364136223846793005ull + 1442695040888963407ull;
-      im->pixels[i] = (uint8_t)(x >> 56);
-    }
-    return 0;
+    return fsn_app_random_images(im, in, o->count ? o->count : 2, o->seed) == FSN_OK ? 0 : fail_status();
   }
   if (fsn_idx_read_images(im, o->images) != FSN_OK) return fail_status();
   if (fsn_idx_read_labels(lb, o->labels) != FSN_OK) return fail_status();

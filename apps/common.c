@@ -84,6 +84,37 @@ fsn_status fsn_app_public_set(fsn_sampleset *set, const fsn_images *im, const fs
   return st;
 }
 
+fsn_status fsn_app_random_images(fsn_images *im, fsn_shape in, size_t n, uint64_t seed) {
+  const size_t size = in.c * in.h * in.w;
+  *im = (fsn_images){n, in.c, in.h, in.w, malloc(n * size + 1)};
+  if (!im->pixels) return fsn_fail(FSN_E_NOMEM, "%zu random images of %zu values", n, size);
+  uint64_t x = seed ^ 0x5eed;
+  for (size_t i = 0; i < n * size; i++) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    im->pixels[i] = (uint8_t)(x >> 56);
+  }
+  return FSN_OK;
+}
+
+fsn_status fsn_app_random_public_set(fsn_sampleset *set, fsn_shape in, const char *range, uint64_t seed) {
+  size_t *idx, n, count = 0;
+  if (fsn_app_parse_indices(range, FSN_APP_RANDOM_SET_MAX, FSN_APP_RANDOM_SET_MAX, &idx, &n) != FSN_OK)
+    return fsn_fail(FSN_E_INVALID, "--images random: --public '%s' must pick among the first %d images (e.g. 0-15)",
+                    range, FSN_APP_RANDOM_SET_MAX);
+  for (size_t i = 0; i < n; i++) count = idx[i] + 1 > count ? idx[i] + 1 : count;
+  fsn_images im = {0};
+  fsn_labels lb = {count, calloc(count + 1, 1)};
+  fsn_status st = lb.labels ? fsn_app_random_images(&im, in, count, seed) : fsn_fail(FSN_E_NOMEM, "labels");
+  char name[256];
+  snprintf(name, sizeof name, "random-pixels:%zux%zux%zu:seed %llu:%s", in.c, in.h, in.w, (unsigned long long)seed,
+           range);
+  if (st == FSN_OK) st = fsn_sampleset_build(set, name, &im, &lb, idx, n, NULL);
+  fsn_images_free(&im);
+  fsn_labels_free(&lb);
+  free(idx);
+  return st;
+}
+
 fsn_status fsn_app_channel_opts(fsn_channel_opts *o, const char *net, unsigned timeout_s) {
   *o = (fsn_channel_opts){.timeout_ms = (int)(timeout_s * 1000)};
   return net ? fsn_link_parse(net, &o->link) : FSN_OK;

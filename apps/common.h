@@ -30,6 +30,14 @@ FSN_NODISCARD fsn_status fsn_app_parse_indices(const char *list, size_t limit, s
 FSN_NODISCARD fsn_status fsn_app_public_set(fsn_sampleset *set, const fsn_images *im, const fsn_labels *lb,
                                             const char *range);
 
+/* n seeded random images of shape `in` (`--images random`: models of any input shape, for timing). */
+FSN_NODISCARD fsn_status fsn_app_random_images(fsn_images *im, fsn_shape in, size_t n, uint64_t seed);
+/* The public set "random-pixels:CxHxW:seed S:A-B": images A..B of fsn_app_random_images(in, B + 1, seed), every
+ * label 0 (there is no ground truth: such a set is for timing, not for checking a model's quality). Indices below
+ * FSN_APP_RANDOM_SET_MAX. */
+#define FSN_APP_RANDOM_SET_MAX 1024
+FSN_NODISCARD fsn_status fsn_app_random_public_set(fsn_sampleset *set, fsn_shape in, const char *range, uint64_t seed);
+
 /* Strict unsigned parse of s (decimal), at most max. */
 bool fsn_app_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
 

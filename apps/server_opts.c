@@ -85,6 +85,20 @@ bool fsn_server_opt(fsn_server_opts *o, int c, const char *arg) {
   return false;
 }
 
+/* The public set: from the IDX files, or (--images random) seeded random images of the model's input shape. */
+static fsn_status public_set(const fsn_server_opts *o, const fsn_model *m, fsn_sampleset *set) {
+  if (!strcmp(o->images, "random"))
+    return fsn_app_random_public_set(set, fsn_model_input_shape(m), o->public_range, o->seed);
+  fsn_images im = {0};
+  fsn_labels lb = {0};
+  fsn_status st = fsn_idx_read_images(&im, o->images);
+  if (st == FSN_OK) st = fsn_idx_read_labels(&lb, o->labels);
+  if (st == FSN_OK) st = fsn_app_public_set(set, &im, &lb, o->public_range);
+  fsn_images_free(&im);
+  fsn_labels_free(&lb);
+  return st;
+}
+
 fsn_status fsn_server_setup(const fsn_server_opts *o, fsn_serve_config *cfg, fsn_model **model, fsn_sampleset *set) {
   if (!o->model || !o->listen) return fsn_fail(FSN_E_INVALID, "--model and --listen are required");
   if (o->no_commit && o->claimed <= 0) return fsn_fail(FSN_E_INVALID, "--no-commit needs --claimed-accuracy");
@@ -92,13 +106,7 @@ fsn_status fsn_server_setup(const fsn_server_opts *o, fsn_serve_config *cfg, fsn
   if (st == FSN_OK) st = fsn_model_quantize(*model, (unsigned)o->ell, (unsigned)o->scale);
   fsn_preprocess pp = {0};
   if (st == FSN_OK) st = fsn_app_model_preprocess(&pp, o->model, o->preprocess);
-  fsn_images im = {0};
-  fsn_labels lb = {0};
-  if (st == FSN_OK) st = fsn_idx_read_images(&im, o->images);
-  if (st == FSN_OK) st = fsn_idx_read_labels(&lb, o->labels);
-  if (st == FSN_OK) st = fsn_app_public_set(set, &im, &lb, o->public_range);
-  fsn_images_free(&im);
-  fsn_labels_free(&lb);
+  if (st == FSN_OK) st = public_set(o, *model, set);
   if (st != FSN_OK) return st;
   fsn_shape in = fsn_model_input_shape(*model);
   if (in.c != set->images.channels || in.h != set->images.rows || in.w != set->images.cols)

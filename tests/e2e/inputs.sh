@@ -123,3 +123,26 @@ PY
 "$fusion" server --model "$model" --preprocess resize=28,std=0.0000001 --listen 127.0.0.1:0 >"$work/out" 2>"$work/err"
 [ $? -ne 0 ] && grep -q "std out of range" "$work/err" || fail "server --preprocess out of range: $(cat "$work/err")"
 echo "a client --preprocess against the card's, and an out-of-range server --preprocess: refused clearly"
+
+# A model of any input shape over TCP: a server with a public set of seeded random images (--images random) and a
+# semi-honest client --input that reads no IDX file (as for builtin:squeezenet); a Fusion client, whose public set
+# is the IDX one, is refused with a clear line.
+timeout 600 "$fusion" server --model builtin:4layer --images random --public 0-3 --sessions 2 --reveal logits \
+  --listen 127.0.0.1:0 >"$work/server3.log" 2>&1 &
+fsn_wait_port "$work/server3.log" $! || fail "server with a random public set did not start"
+port=$server_port
+"$fusion" plain --model builtin:4layer --input "$work/gray.png" --json --logits >"$work/builtin.json" ||
+  fail "plain builtin:4layer"
+timeout 600 "$fusion" client --connect 127.0.0.1:$port --input "$work/gray.png" --no-fusion --images /nonexistent \
+  --json --logits >"$work/secure_builtin.json" || fail "client against a random public set: $(cat "$work/secure_builtin.json")"
+timeout 600 "$fusion" client --connect 127.0.0.1:$port --input "$work/gray.png" --kappa 10 >"$work/out" 2>"$work/err"
+[ $? -eq 1 ] && grep -q "public set 'random-pixels:1x28x28:seed 1:0-3' differs" "$work/err" ||
+  fail "Fusion client against a random public set: $(cat "$work/err")"
+wait
+python3 - "$work" <<'PY' || fail "builtin:4layer over a random public set: logits differ"
+import json, sys
+w = sys.argv[1]
+plain = json.load(open(f"{w}/builtin.json"))["logits"]
+assert [p["logits"] for p in json.load(open(f"{w}/secure_builtin.json"))["predictions"]] == plain, "secure"
+print("a random public set: semi-honest --input logits equal the plaintext engine's; a Fusion client refuses it")
+PY
