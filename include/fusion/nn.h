@@ -286,7 +286,7 @@ size_t fsn_preprocess_format(char *buf, size_t cap, const fsn_preprocess *p);
 #define FSN_PREPROCESS_MAX_SIDE  16384
 #define FSN_PREPROCESS_MAX_VALUE 1e6
 FSN_NODISCARD fsn_status fsn_preprocess_check(const fsn_preprocess *p);
-/* p declares nothing (fsn_preprocess_parse("none")). */
+/* Every field of p is 0: it declares nothing (fsn_preprocess_parse("none")). */
 bool fsn_preprocess_is_none(const fsn_preprocess *p);
 
 /* The preprocessing declared next to a model file: the spec on the first line of "<model_path>.preprocess" (e.g.

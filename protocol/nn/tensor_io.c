@@ -451,9 +451,9 @@ fsn_status fsn_preprocess_check(const fsn_preprocess *p) {
 }
 
 bool fsn_preprocess_is_none(const fsn_preprocess *p) {
-  char spec[16];
-  fsn_preprocess_format(spec, sizeof spec, p);
-  return !strcmp(spec, "none");
+  bool none = !p->resize && !p->crop_h && !p->crop_w && !p->channels && p->scale == 0;
+  for (int k = 0; k < 3; k++) none &= p->mean[k] == 0 && p->std[k] == 0;
+  return none;
 }
 
 fsn_status fsn_preprocess_load_sidecar(const char *model_path, fsn_preprocess *out) {
