@@ -294,6 +294,11 @@ static void print_text(const client_run *r) {
   fsn_app_hex(hex, r->res.card.model_hash, 32);
   printf("model %s (%s), ell %u, s %u; the server reveals %s\n", r->res.card.model_name, hex, r->res.card.ell,
          r->res.card.scale, r->res.card.reveal == FSN_REVEAL_LOGITS ? "logits" : "labels only");
+  if (!fsn_preprocess_is_none(&r->res.card.preprocess)) {
+    char spec[512];
+    fsn_preprocess_format(spec, sizeof spec, &r->res.card.preprocess);
+    printf("the card declares the preprocessing %s%s\n", spec, r->o.input ? " (applied to --input images)" : "");
+  }
   size_t correct = 0;
   for (size_t q = 0; r->inputs && q < r->n; q++) printf("input %zu: predicted %zu\n", q, predicted(r, q));
   for (size_t q = 0; !r->inputs && q < r->n; q++) {
