@@ -248,7 +248,7 @@ static fsn_status query(client_run *r, fsn_channel **chs) {
                                .progress = o->progress,
                                .linear_backend = o->backend};
   if (st == FSN_OK) st = fsn_fusion_client_run_with_card(chs, o->threads, &co, &r->res);
-  if (st == FSN_E_MISMATCH && o->input) { /* name the file the shape came from */
+  if (st == FSN_E_MISMATCH && r->inputs) { /* name the file the shape came from */
     char msg[512];
     snprintf(msg, sizeof msg, "%s", fsn_last_error());
     st = fsn_fail(st, "%s (--input '%s' holds %zu input(s) of %zux%zux%zu)", msg, o->input, r->n, r->input_shape.c,

@@ -483,17 +483,26 @@ fsn_status fsn_preprocess_load_sidecar(const char *model_path, fsn_preprocess *o
   return st;
 }
 
+/* v with the fewest digits that read back exactly (0.1, not 0.10000000000000001). */
+static const char *shortest(char buf[32], double v) {
+  for (int digits = 1; digits <= 17; digits++) {
+    snprintf(buf, 32, "%.*g", digits, v);
+    if (strtod(buf, NULL) == v) break;
+  }
+  return buf;
+}
+
 size_t fsn_preprocess_format(char *buf, size_t cap, const fsn_preprocess *p) {
-  char s[512];
+  char s[512], a[32], b[32], c[32];
   size_t n = 0;
 #define PUT(...) n += (size_t)snprintf(s + n, sizeof s - n, __VA_ARGS__)
   if (p->resize) PUT(",resize=%zu", p->resize);
   if (p->crop_h) PUT(",crop=%zux%zu", p->crop_h, p->crop_w);
   if (p->channels) PUT(",channels=%zu", p->channels);
-  if (p->scale != 0) PUT(",scale=%.17g", p->scale);
+  if (p->scale != 0) PUT(",scale=%s", shortest(a, p->scale));
   if (p->mean[0] != 0 || p->mean[1] != 0 || p->mean[2] != 0)
-    PUT(",mean=%.17g/%.17g/%.17g", p->mean[0], p->mean[1], p->mean[2]);
-  if (p->std[0] != 0) PUT(",std=%.17g/%.17g/%.17g", p->std[0], p->std[1], p->std[2]);
+    PUT(",mean=%s/%s/%s", shortest(a, p->mean[0]), shortest(b, p->mean[1]), shortest(c, p->mean[2]));
+  if (p->std[0] != 0) PUT(",std=%s/%s/%s", shortest(a, p->std[0]), shortest(b, p->std[1]), shortest(c, p->std[2]));
 #undef PUT
   return (size_t)snprintf(buf, cap, "%s", n ? s + 1 : "none");
 }
