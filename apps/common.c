@@ -109,8 +109,8 @@ fsn_status fsn_app_random_public_set(fsn_sampleset *set, fsn_shape in, const cha
   snprintf(name, sizeof name, "random-pixels:%zux%zux%zu:seed %llu:%s", in.c, in.h, in.w, (unsigned long long)seed,
            range);
   if (st == FSN_OK) st = fsn_sampleset_build(set, name, &im, &lb, idx, n, NULL);
-  fsn_images_free(&im);
-  fsn_labels_free(&lb);
+  fsn_idx_images_free(&im);
+  fsn_idx_labels_free(&lb);
   free(idx);
   return st;
 }

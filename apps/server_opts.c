@@ -94,8 +94,8 @@ static fsn_status public_set(const fsn_server_opts *o, const fsn_model *m, fsn_s
   fsn_status st = fsn_idx_read_images(&im, o->images);
   if (st == FSN_OK) st = fsn_idx_read_labels(&lb, o->labels);
   if (st == FSN_OK) st = fsn_app_public_set(set, &im, &lb, o->public_range);
-  fsn_images_free(&im);
-  fsn_labels_free(&lb);
+  fsn_idx_images_free(&im);
+  fsn_idx_labels_free(&lb);
   return st;
 }
 

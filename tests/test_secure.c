@@ -1,7 +1,7 @@
 /* The secure executor and the session layer over real sockets: secure logits equal the fixed-point engine's bit for
  * bit, through the linear backend chosen by name; a model card survives the wire; mix-and-check passes an honest server
  * and catches a tampering one. */
-#include <fusion/mixcheck.h>
+#include <fusion/mc.h>
 #include <fusion/session.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,76 +154,12 @@ START_TEST(squeezenet_narrow_is_exact) {
 }
 END_TEST
 
-/* ResNet-18's layout at reduced size: a 7x7/2 stem, a 3x3/2 max pool, four stages of two basic blocks (3x3 convs,
- * strided 1x1 shortcuts where the shape changes, residual adds) at widths w, 2w, 4w, 8w, global average pool, fc. */
-typedef struct small_resnet {
-  fsn_model *m;
-  uint64_t state;
-  float w[64 * 64 * 9 + 64];
-} small_resnet;
-
-static size_t sr_add(small_resnet *r, fsn_layer_desc d) {
-  ck_assert_int_eq(fsn_model_add(r->m, &d, NULL), FSN_OK);
-  return fsn_model_num_layers(r->m);
-}
-
-static size_t sr_conv(small_resnet *r, size_t in, size_t out_c, size_t k, size_t stride) {
-  const size_t n = fsn_model_tensor_shape(r->m, in).c * out_c * k * k + out_c;
-  ck_assert_uint_le(n, sizeof r->w / sizeof r->w[0]);
-  for (size_t i = 0; i < n; i++) { /* small weights: activations keep their scale through 20 layers */
-    r->state = r->state * 6364136223846793005ULL + 1442695040888963407ULL;
-    r->w[i] = (float)((double)(r->state >> 40) / (double)(1 << 24) - 0.5) * 0.4f / (float)k;
-  }
-  return sr_add(r, (fsn_layer_desc){.kind = FSN_LAYER_CONV,
-                                    .in = in,
-                                    .out_c = out_c,
-                                    .k_h = k,
-                                    .k_w = k,
-                                    .stride_h = stride,
-                                    .stride_w = stride,
-                                    .pad_h = k / 2,
-                                    .pad_w = k / 2,
-                                    .weight = r->w,
-                                    .bias = r->w + n - out_c});
-}
-
-static size_t sr_relu(small_resnet *r, size_t in) {
-  return sr_add(r, (fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = in});
-}
-
-static fsn_model *small_resnet18(size_t width, size_t hw) {
-  small_resnet r = {.state = 7};
-  ck_assert_int_eq(fsn_model_create(&r.m, 3, hw, hw), FSN_OK);
-  size_t t = sr_relu(&r, sr_conv(&r, 0, width, 7, 2));
-  t = sr_add(&r, (fsn_layer_desc){.kind = FSN_LAYER_MAXPOOL,
-                                  .in = t,
-                                  .k_h = 3,
-                                  .k_w = 3,
-                                  .stride_h = 2,
-                                  .stride_w = 2,
-                                  .pad_h = 1,
-                                  .pad_w = 1});
-  for (size_t stage = 0; stage < 4; stage++)
-    for (size_t i = 0; i < 2; i++) {
-      const size_t stride = stage > 0 && i == 0 ? 2 : 1, w = width << stage;
-      const size_t in = t, in_c = fsn_model_tensor_shape(r.m, in).c;
-      size_t b = sr_conv(&r, sr_relu(&r, sr_conv(&r, in, w, 3, stride)), w, 3, 1);
-      const size_t shortcut = stride != 1 || in_c != w ? sr_conv(&r, in, w, 1, stride) : in;
-      t = sr_relu(&r, sr_add(&r, (fsn_layer_desc){.kind = FSN_LAYER_ADD, .in = b, .in2 = shortcut}));
-    }
-  t = sr_add(&r, (fsn_layer_desc){.kind = FSN_LAYER_GLOBAL_AVGPOOL, .in = t});
-  t = sr_add(&r, (fsn_layer_desc){.kind = FSN_LAYER_FLATTEN, .in = t});
-  const size_t f = fsn_model_tensor_shape(r.m, t).c;
-  for (size_t i = 0; i < 10 * f + 10; i++) r.w[i] = (float)((int)(i % 7) - 3) * 0.05f;
-  sr_add(&r, (fsn_layer_desc){.kind = FSN_LAYER_FC, .in = t, .out_c = 10, .weight = r.w, .bias = r.w + 10 * f});
-  return r.m;
-}
-
 /* The ResNet-18 layout at reduced channels (width 8, 32 x 32 inputs) through the default backend, he: equal to the
  * fixed engine bit for bit (every conv shape kind of ResNet-18: 7x7/2, 3x3, 3x3/2, 1x1/2, and the fc). */
 START_TEST(resnet18_shape_with_he_is_exact) {
   if (fsn_isa_active() == FSN_ISA_REF) return; /* see builtin_4layer_is_exact */
-  fsn_model *m = small_resnet18(8, 32);
+  fsn_model *m;
+  ck_assert_int_eq(fsn_nn_resnet(&m, 7, 18, 32, 8, 10), FSN_OK);
   ck_assert_int_eq(fsn_model_quantize(m, 37, 12), FSN_OK);
   ck_assert_uint_eq(fsn_model_num_layers(m), 1 + 1 + 1 + 8 * 5 + 3 + 3);
   run_case c = run_secure(m, 2, 2, (fsn_secure_opts){.input_bits = 13, .linear_backend = "he"});
@@ -288,7 +224,7 @@ static void session_server(fsn_channel **chs, size_t n, void *arg) {
   if (c->server_backend) snprintf(card.linear_backend, sizeof card.linear_backend, "%s", c->server_backend);
   if (st == FSN_OK) st = fsn_card_send(chs[0], &card, c->m);
   fsn_secure_opts o = {.tamper = c->tamper ? tamper_first : NULL, .tamper_arg = c, .linear_backend = c->server_backend};
-  if (st == FSN_OK) st = fsn_serve_batch(chs, n, c->m, 1000, &o, NULL, &c->server_saw_pass);
+  if (st == FSN_OK) st = fsn_session_serve_batch(chs, n, c->m, 1000, &o, NULL, &c->server_saw_pass);
   fsn_card_free(&card);
   c->st[0] = st;
   snprintf(c->error[0], sizeof c->error[0], "%s", fsn_last_error());
@@ -309,11 +245,11 @@ static void session_client(fsn_channel **chs, size_t n, void *arg) {
     fsn_nn_pixels_to_fixed(x + p * in_size, px, in_size, c->received.ell, c->received.scale);
   }
   const fsn_secure_opts o = {.linear_backend = c->client_backend};
-  if (st == FSN_OK) st = fsn_client_batch(chs, n, &c->received, x, plan.N, y, &o, NULL);
+  if (st == FSN_OK) st = fsn_session_client_batch(chs, n, &c->received, x, plan.N, y, &o, NULL);
   if (st == FSN_OK) {
     fsn_mc_expect e = {.labels = c->received.predictions, .committed = true};
     c->check = fsn_mc_check(&plan, y, out_size, c->received.ell, &e, &c->report);
-    st = fsn_client_verdict(chs[0], c->check == FSN_OK);
+    st = fsn_session_verdict(chs[0], c->check == FSN_OK);
   }
   free(x), free(y);
   fsn_mc_plan_destroy(&plan);
@@ -408,19 +344,19 @@ START_TEST(corrupt_architecture_is_rejected) {
   fsn_model *m = fsn_test_model_every_layer(1, 6, 6, 4, 0.5), *back;
   uint8_t *buf;
   size_t len;
-  ck_assert_int_eq(fsn_arch_encode(m, &buf, &len), FSN_OK);
-  ck_assert_int_eq(fsn_arch_decode(&back, buf, len), FSN_OK);
+  ck_assert_int_eq(fsn_card_arch_encode(m, &buf, &len), FSN_OK);
+  ck_assert_int_eq(fsn_card_arch_decode(&back, buf, len), FSN_OK);
   ck_assert_uint_eq(fsn_model_num_layers(back), fsn_model_num_layers(m));
   fsn_model_destroy(back);
-  for (size_t cut = 0; cut < len; cut += 7) ck_assert_int_eq(fsn_arch_decode(&back, buf, cut), FSN_E_PROTOCOL);
+  for (size_t cut = 0; cut < len; cut += 7) ck_assert_int_eq(fsn_card_arch_decode(&back, buf, cut), FSN_E_PROTOCOL);
   buf[16] = 99; /* the first layer's kind */
-  ck_assert_int_eq(fsn_arch_decode(&back, buf, len), FSN_E_PROTOCOL);
+  ck_assert_int_eq(fsn_card_arch_decode(&back, buf, len), FSN_E_PROTOCOL);
   free(buf);
   fsn_model_destroy(m);
   /* the CNN-family operators' options (groups, ceil_mode, count_include_pad, clip bounds) survive the card */
   m = fsn_test_model_cnn_ops(3, 9, 7, 4, 0.5);
-  ck_assert_int_eq(fsn_arch_encode(m, &buf, &len), FSN_OK);
-  ck_assert_int_eq(fsn_arch_decode(&back, buf, len), FSN_OK);
+  ck_assert_int_eq(fsn_card_arch_encode(m, &buf, &len), FSN_OK);
+  ck_assert_int_eq(fsn_card_arch_decode(&back, buf, len), FSN_OK);
   ck_assert_uint_eq(fsn_model_num_layers(back), fsn_model_num_layers(m));
   for (size_t i = 0; i < fsn_model_num_layers(m); i++) {
     const fsn_layer *a = fsn_model_layer(m, i), *b = fsn_model_layer(back, i);
@@ -430,7 +366,7 @@ START_TEST(corrupt_architecture_is_rejected) {
     ck_assert(a->out_shape.c == b->out_shape.c && a->out_shape.h == b->out_shape.h && a->out_shape.w == b->out_shape.w);
   }
   fsn_model_destroy(back);
-  for (size_t cut = 0; cut < len; cut += 5) ck_assert_int_eq(fsn_arch_decode(&back, buf, cut), FSN_E_PROTOCOL);
+  for (size_t cut = 0; cut < len; cut += 5) ck_assert_int_eq(fsn_card_arch_decode(&back, buf, cut), FSN_E_PROTOCOL);
   free(buf);
   fsn_model_destroy(m);
 }

@@ -7,7 +7,8 @@
 
 #include <fusion/bits.h>
 #include <fusion/conv.h>
-#include <fusion/cpu.h>
+#include <fusion/isa.h>
+#include <fusion/isa.h>
 #include <fusion/gemm.h>
 #include <fusion/prg.h>
 #include <fusion/ring.h>
@@ -16,15 +17,22 @@
 #include <fusion/channel.h>
 
 #include <fusion/linear.h>
-#include <fusion/nonlinear.h>
+#include <fusion/nl.h>
 #include <fusion/ot.h>
 #include <fusion/twopc.h>
 
-#include <fusion/dataset.h>
+#include <fusion/idx.h>
+#include <fusion/sampleset.h>
 #include <fusion/inference.h>
-#include <fusion/mixcheck.h>
+#include <fusion/mc.h>
 #include <fusion/nn.h>
 #include <fusion/secure.h>
 #include <fusion/session.h>
+#include <fusion/acceptor.h>
+#include <fusion/ferret.h>
+#include <fusion/he.h>
+#include <fusion/link.h>
+#include <fusion/ntt.h>
+#include <fusion/wire.h>
 
 #endif

@@ -153,17 +153,19 @@ static size_t bottleneck(builder *b, size_t in, size_t width, size_t stride) {
   return relu(b, residual(b, t, shortcut));
 }
 
-static void resnet(builder *b, const size_t blocks[4], bool bottlenecks) {
-  size_t t = relu(b, conv(b, 0, 64, 7, 2, 3, 1.0));
+/* ResNet layout: 7x7/2 stem of `width` channels, 3x3/2 max pool, four stages of blocks[i] blocks at widths
+ * width << i (bottlenecks expand x4), global average pool, fc -> classes. */
+static void resnet(builder *b, const size_t blocks[4], bool bottlenecks, size_t width, size_t classes) {
+  size_t t = relu(b, conv(b, 0, width, 7, 2, 3, 1.0));
   t = maxpool(b, t, 3, 2, 1);
   for (size_t stage = 0; stage < 4; stage++)
     for (size_t i = 0; i < blocks[stage]; i++) {
-      size_t stride = stage > 0 && i == 0 ? 2 : 1, width = (size_t)64 << stage;
-      t = bottlenecks ? bottleneck(b, t, width, stride) : basic_block(b, t, width, stride);
+      size_t stride = stage > 0 && i == 0 ? 2 : 1;
+      t = bottlenecks ? bottleneck(b, t, width << stage, stride) : basic_block(b, t, width << stage, stride);
     }
   t = add(b, (fsn_layer_desc){.kind = FSN_LAYER_GLOBAL_AVGPOOL, .in = t});
   t = add(b, (fsn_layer_desc){.kind = FSN_LAYER_FLATTEN, .in = t});
-  fc(b, t, 1000);
+  fc(b, t, classes);
 }
 
 /* Fire module: squeeze 1x1 -> relu, then expand 1x1 and expand 3x3 (pad 1), each -> relu, concatenated. */
@@ -212,23 +214,34 @@ fsn_status fsn_nn_squeezenet(fsn_model **out, uint64_t seed, size_t side, size_t
   return finish(&b, out);
 }
 
-fsn_status fsn_model_builtin(fsn_model **out, const char *name, uint64_t seed) {
+fsn_status fsn_nn_resnet(fsn_model **out, uint64_t seed, unsigned depth, size_t side, size_t width, size_t classes) {
   *out = NULL;
   static const size_t r18[4] = {2, 2, 2, 2}, r50[4] = {3, 4, 6, 3};
-  bool is4 = !strcmp(name, "4layer"), is18 = !strcmp(name, "resnet18"), is50 = !strcmp(name, "resnet50");
-  bool mobile = !strcmp(name, "mobilenet");
+  if ((depth != 18 && depth != 50) || width < 1 || width > 64 || classes < 1)
+    return fsn_fail(FSN_E_INVALID, "resnet: depth %u must be 18 or 50, width %zu in 1..64, classes %zu >= 1", depth,
+                    width, classes);
+  builder b = {.rng = seed};
+  fsn_status st = fsn_model_create(&b.m, 3, side, side);
+  if (st != FSN_OK) return st;
+  resnet(&b, depth == 18 ? r18 : r50, depth == 50, width, classes);
+  return finish(&b, out);
+}
+
+fsn_status fsn_model_builtin(fsn_model **out, const char *name, uint64_t seed) {
+  *out = NULL;
   if (!strcmp(name, "squeezenet")) return fsn_nn_squeezenet(out, seed, 227, 1, 1000);
-  if (!is4 && !is18 && !is50 && !mobile)
+  if (!strcmp(name, "resnet18")) return fsn_nn_resnet(out, seed, 18, 224, 64, 1000);
+  if (!strcmp(name, "resnet50")) return fsn_nn_resnet(out, seed, 50, 224, 64, 1000);
+  const bool mobile = !strcmp(name, "mobilenet");
+  if (strcmp(name, "4layer") && !mobile)
     return fsn_fail(FSN_E_INVALID,
                     "unknown built-in model '%s' (known: 4layer, resnet18, resnet50, squeezenet, mobilenet)", name);
   builder b = {.rng = seed};
-  fsn_status st = is4 ? fsn_model_create(&b.m, 1, 28, 28) : fsn_model_create(&b.m, 3, 224, 224);
+  fsn_status st = mobile ? fsn_model_create(&b.m, 3, 224, 224) : fsn_model_create(&b.m, 1, 28, 28);
   if (st != FSN_OK) return st;
-  if (is4)
-    four_layer(&b);
-  else if (mobile)
+  if (mobile)
     mobilenet(&b);
   else
-    resnet(&b, is18 ? r18 : r50, is50);
+    four_layer(&b);
   return finish(&b, out);
 }

@@ -55,6 +55,10 @@ static inline fsn_conv2d_shape fsn_nn_conv_shape(const fsn_layer *l, size_t batc
  * divisor of 16) and `classes` outputs, seeded weights: the real network is (227, 1, 1000); tests run narrower and
  * smaller ones. */
 FSN_NODISCARD fsn_status fsn_nn_squeezenet(fsn_model **out, uint64_t seed, size_t side, size_t narrow, size_t classes);
+/* builtin:resnet18 / resnet50's architecture (depth 18 or 50) on a 3 x side x side input, stem width `width` (64 in
+ * the real networks), `classes` outputs, seeded weights: tests run narrow and small ones. */
+FSN_NODISCARD fsn_status fsn_nn_resnet(fsn_model **out, uint64_t seed, unsigned depth, size_t side, size_t width,
+                                       size_t classes);
 
 /* ---- shared by the engines (ops.c) ---- */
 

@@ -1,34 +1,12 @@
-/* Image datasets: IDX files (MNIST / Fashion-MNIST, gzip or plain) and the public check-sample set of mix-and-check
- * (docs/FORMATS.md). Images are uint8 pixels, count x channels x rows x cols (NCHW). */
-#ifndef FUSION_DATASET_H
-#define FUSION_DATASET_H
+/* The public check-sample set of mix-and-check (docs/FORMATS.md): public images with their true labels. */
+#ifndef FUSION_SAMPLESET_H
+#define FUSION_SAMPLESET_H
 
-#include <fusion/status.h>
-#include <stddef.h>
-#include <stdint.h>
+#include <fusion/idx.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef struct fsn_images {
-  size_t count, channels, rows, cols;
-  uint8_t *pixels; /* count * channels * rows * cols bytes, owned */
-} fsn_images;
-
-typedef struct fsn_labels {
-  size_t count;
-  uint8_t *labels; /* owned */
-} fsn_labels;
-
-/* Read an IDX image file (magic 0x00000803: unsigned bytes, 3 dimensions count x rows x cols; channels = 1), gzip
- * compressed or not. FSN_E_IO if it cannot be opened, FSN_E_FORMAT for a bad magic, dimensions above the limits
- * (count <= 2^24, rows, cols <= 4096, total <= 2^31 bytes), a truncated file or trailing bytes. */
-FSN_NODISCARD fsn_status fsn_idx_read_images(fsn_images *out, const char *path);
-/* Read an IDX label file (magic 0x00000801, count bytes). Same errors as fsn_idx_read_images. */
-FSN_NODISCARD fsn_status fsn_idx_read_labels(fsn_labels *out, const char *path);
-void fsn_images_free(fsn_images *im);
-void fsn_labels_free(fsn_labels *l);
 
 /* A public check-sample set: public images with their true labels; optionally the server's committed predicted
  * labels. name: at most 255 bytes, no NUL. */
