@@ -44,11 +44,10 @@ enum {
   "  [a quarter of RAM]; --log-json: one JSON line per session. SIGTERM/SIGINT: finish running sessions and exit.\n"   \
   "  --reveal: what the client learns of each output, stated in the model card: its label only (the argmax runs\n"     \
   "  inside the protocol; the default) or all its logits\n"                                                            \
-  "  --images random: a public set of seeded random images of the model's input shape (--public among 0-1023;\n"       \
-  "  labels 0: for timing models of any input shape, e.g. builtin:squeezenet with clients --input ... --no-fusion)\n"  \
+  "  --images random: a public set of seeded random images of the model's input shape (--public within 0-1023,\n"      \
+  "  labels 0): for timing models of any input shape, e.g. builtin:squeezenet with clients --input --no-fusion\n"      \
   "  --preprocess SPEC: how clients turn an image into the model's input, stated in the card (e.g.\n"                  \
-  "  resize=256,crop=224,mean=0.485/0.456/0.406,std=0.229/0.224/0.225) [FILE.onnx.preprocess if it exists, else "      \
-  "none]\n"
+  "  resize=256,crop=224,mean=0.485/0.456/0.406,std=0.229/0.224/0.225) [FILE.onnx.preprocess, else none]\n"
 
 /* getopt_long table entries (terminated by the caller) and the handler for one option; returns false if `c` is not
  * one of them or its value is bad. */

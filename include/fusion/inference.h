@@ -115,10 +115,11 @@ typedef struct fsn_fusion_server_config {
   const fsn_sampleset *set; /* the public set */
   bool no_commit;           /* do not commit labels on the public set; then `claimed` is the claimed accuracy */
   double claimed;
-  fsn_reveal reveal;         /* what the client learns [FSN_REVEAL_LABEL] */
-  size_t max_batch;          /* [100000] */
-  fsn_secure_opts secure;    /* options of the secure run (tamper: the adversarial server of tests only) */
-  fsn_preprocess preprocess; /* what the card declares for image inputs [none] (fsn_preprocess_check's bounds) */
+  fsn_reveal reveal;      /* what the client learns [FSN_REVEAL_LABEL] */
+  size_t max_batch;       /* [100000] */
+  fsn_secure_opts secure; /* options of the secure run (tamper: the adversarial server of tests only) */
+  /* What the card declares for image inputs [none] (within fsn_preprocess_check's bounds). */
+  fsn_preprocess preprocess;
 } fsn_fusion_server_config;
 
 typedef struct fsn_fusion_server fsn_fusion_server;
