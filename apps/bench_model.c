@@ -11,6 +11,10 @@
  * and the non-linear protocols' blocks per thread (fsn_linear_conv2d_chunks, fsn_nl_blocks), counted for the full
  * layer and for the probe. Every projected figure is marked as such.
  *
+ * A grouped conv (depthwise: one channel a group) keeps its group shape: the probe takes g' of its G whole groups (C/G
+ * inputs and O/G outputs each), and the weights an element meets grow with G, not with O: the server's corrections
+ * scale by (C O / G) / (c' o' / g'). The layer runs as the engines run it, one dense conv per group.
+ *
  * The probe scaling is a device of vcot, whose bytes are linear in the channel counts. Any other linear backend (he:
  * ciphertexts hold many channels, so its cost is not linear in them) runs every conv/fc layer's linear protocol
  * whole, at full size, through the backend itself; only what follows it (truncation, fused ReLU) keeps the probe.
@@ -38,6 +42,7 @@ typedef struct part {
 typedef struct probe {
   size_t layer, span;  /* model layers covered: layer .. layer + span - 1 (a conv/fc and its fused ReLU) */
   size_t C, O, c, o;   /* full and probe channel counts (O = C for layers that keep the channels) */
+  size_t G, g;         /* full and probe group counts of a conv (1: dense, and every other layer) */
   fsn_shape in;        /* the layer's input shape (per sample) */
   part lin, rest, all; /* measured: the linear protocol, everything else; projected: all */
   part whole;          /* a backend other than vcot: the linear protocol run at full size */
@@ -68,11 +73,14 @@ static bool runs_whole(const bench *b) {
   return strcmp(fsn_linear_backend_resolve(b->backend, (unsigned)b->ell)->name, "vcot") != 0;
 }
 
-/* Weights an input element meets in a probe with c input and o output channels (upper bound: ignores borders). */
-static size_t meetings(const fsn_layer *l, size_t c, size_t o) {
+static size_t groups_of(const fsn_layer *l) { return l->desc.kind == FSN_LAYER_CONV ? max1(l->desc.groups) : 1; }
+
+/* Weights the input elements meet in a probe with c input and o output channels in g groups (upper bound: ignores
+ * borders). */
+static size_t meetings(const fsn_layer *l, size_t c, size_t o, size_t g) {
   const fsn_layer_desc *d = &l->desc;
   if (d->kind == FSN_LAYER_FC) return c * o;
-  return c * l->in_shape.h * l->in_shape.w * o * d->k_h * d->k_w / (max1(d->stride_h) * max1(d->stride_w));
+  return c * l->in_shape.h * l->in_shape.w * (o / g) * d->k_h * d->k_w / (max1(d->stride_h) * max1(d->stride_w));
 }
 
 /* Probe channel counts within the budget: at most `elements` values in the probe's input and in its output, at most
@@ -81,6 +89,7 @@ static void plan_probe(const bench *b, probe *p) {
   const fsn_layer *l = fsn_model_layer(b->m, p->layer);
   const size_t hw = l->in_shape.h * l->in_shape.w, ohw = l->out_shape.h * l->out_shape.w;
   p->in = l->in_shape;
+  p->G = p->g = groups_of(l);
   p->linear = is_linear(l);
   p->run_whole = p->linear && runs_whole(b);
   if (!is_linear(l)) {
@@ -91,10 +100,17 @@ static void plan_probe(const bench *b, probe *p) {
   p->C = l->desc.kind == FSN_LAYER_FC ? l->in_shape.c * hw : l->in_shape.c;
   p->O = l->desc.out_c;
   const size_t in_hw = l->desc.kind == FSN_LAYER_FC ? 1 : hw, out_hw = l->desc.kind == FSN_LAYER_FC ? 1 : ohw;
+  if (p->G > 1) { /* whole groups (at least one, whatever its size) */
+    const size_t cg = p->C / p->G, og = p->O / p->G;
+    p->g = min_z(p->G, max1(min_z(b->elements / (in_hw * cg), b->elements / (out_hw * og))));
+    while (p->g > 1 && meetings(l, p->g * cg, p->g * og, p->g) > b->meetings) p->g = (p->g + 1) / 2;
+    p->c = p->g * cg, p->o = p->g * og;
+    return;
+  }
   p->c = min_z(p->C, max1(b->elements / in_hw));
   p->o = min_z(p->O, max1(b->elements / out_hw));
-  while (p->o > 1 && meetings(l, p->c, p->o) > b->meetings) p->o = (p->o + 1) / 2;
-  while (p->c > 1 && meetings(l, p->c, p->o) > b->meetings) p->c = (p->c + 1) / 2;
+  while (p->o > 1 && meetings(l, p->c, p->o, 1) > b->meetings) p->o = (p->o + 1) / 2;
+  while (p->c > 1 && meetings(l, p->c, p->o, 1) > b->meetings) p->c = (p->c + 1) / 2;
 }
 
 static void random_floats(float *v, size_t n, uint64_t *state) {
@@ -115,12 +131,13 @@ static fsn_status build_probe(const bench *b, const probe *p, fsn_model **out) {
   float *w = NULL, *bias = NULL;
   d.in = d.in2 = 0;
   if (is_linear(l)) {
-    size_t nw = p->c * p->o * (fc ? 1 : d.k_h * d.k_w);
+    size_t nw = p->c / p->g * p->o * (fc ? 1 : d.k_h * d.k_w);
     uint64_t state = b->seed + p->layer;
     w = malloc(nw * sizeof *w), bias = malloc(p->o * sizeof *bias);
     if (!w || !bias) st = fsn_fail(FSN_E_NOMEM, "probe weights of layer '%s'", d.name);
     if (st == FSN_OK) random_floats(w, nw, &state), random_floats(bias, p->o, &state);
     d.out_c = p->o, d.weight = w, d.bias = bias;
+    if (!fc) d.groups = p->g;
   }
   if (st == FSN_OK) st = fsn_model_add(m, &d, NULL);
   if (st == FSN_OK && p->span == 2) st = fsn_model_add(m, &(fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = 1}, NULL);
@@ -143,12 +160,17 @@ static void part_add(part *acc, const part *x, double k) {
   acc->seconds += k * x->seconds, acc->c2s += k * x->c2s, acc->s2c += k * x->s2c, acc->rounds += k * x->rounds;
 }
 
-/* The linear protocol's shape for c input and o output channels of the layer. */
-static fsn_conv2d_shape linear_shape(const fsn_layer *l, size_t c, size_t o) {
+/* The shape of one group's conv for c input and o output channels of the layer in g groups (g = 1: the layer). */
+static fsn_conv2d_shape group_shape(const fsn_layer *l, size_t c, size_t o, size_t g) {
   const fsn_layer_desc *d = &l->desc;
-  if (d->kind == FSN_LAYER_FC) return fsn_linear_fc_shape(1, c, o);
-  return (fsn_conv2d_shape){1,      c,           l->in_shape.h, l->in_shape.w, o,       d->k_h,
+  return (fsn_conv2d_shape){1,      c / g,       l->in_shape.h, l->in_shape.w, o / g,   d->k_h,
                             d->k_w, d->stride_h, d->stride_w,   d->pad_h,      d->pad_w};
+}
+
+/* The linear protocol's chunks for c input and o output channels of the layer in g groups (one conv a group). */
+static size_t linear_chunks(const fsn_2pc *p2, const fsn_layer *l, size_t c, size_t o, size_t g) {
+  const fsn_conv2d_shape one = l->desc.kind == FSN_LAYER_FC ? fsn_linear_fc_shape(1, c, o) : group_shape(l, c, o, g);
+  return (l->desc.kind == FSN_LAYER_FC ? 1 : g) * fsn_linear_conv2d_chunks(p2, &one);
 }
 
 static double ratio(size_t a, size_t b) { return (double)a / (double)(b ? b : 1); }
@@ -156,15 +178,12 @@ static double ratio(size_t a, size_t b) { return (double)a / (double)(b ? b : 1)
 /* Scale the probe's measurement to the full layer (see the top of the file). */
 static void project(probe *p, const fsn_model *m, const fsn_2pc *p2) {
   const fsn_layer *l = fsn_model_layer(m, p->layer);
-  const double in = ratio(p->C, p->c), out = ratio(p->O, p->o), cross = in * out;
+  const double in = ratio(p->C, p->c), out = ratio(p->O, p->o), cross = in * out * ratio(p->g, p->G);
   const double probe_lin = p->lin.c2s + p->lin.s2c, full_lin = p->lin.c2s * in + p->lin.s2c * cross;
   const double k_lin = probe_lin > 0 ? full_lin / probe_lin : 1.0;
   const size_t ohw = l->out_shape.h * l->out_shape.w;
   double k_chunks = 1.0;
-  if (is_linear(l)) {
-    fsn_conv2d_shape full = linear_shape(l, p->C, p->O), small = linear_shape(l, p->c, p->o);
-    k_chunks = ratio(fsn_linear_conv2d_chunks(p2, &full), fsn_linear_conv2d_chunks(p2, &small));
-  }
+  if (is_linear(l)) k_chunks = ratio(linear_chunks(p2, l, p->C, p->O, p->G), linear_chunks(p2, l, p->c, p->o, p->g));
   const double k_blocks = ratio(fsn_nl_blocks(p2, p->O * ohw), fsn_nl_blocks(p2, p->o * ohw));
   p->lin_full = (part){.seconds = p->lin.seconds * k_lin,
                        .c2s = p->lin.c2s * in,
@@ -189,9 +208,24 @@ static part measured(fsn_2pc *p2, fsn_role role, double t0, const fsn_counters *
   return part_of(&c, role);
 }
 
-/* The layer's linear protocol at full size through the backend, outside the executor: random shares of a random
- * input (a layer reading the model input gets the client's image as `fusion client` sends it: s + 1 bits, the
- * server's share zero) and the model's quantised weights. */
+/* One group's conv through the backend (a dense layer is one group). */
+typedef struct whole_conv {
+  const fsn_linear_backend *be;
+  fsn_2pc *p2;
+  unsigned bits;
+} whole_conv;
+
+static fsn_status backend_conv(void *arg, uint64_t *y, const uint64_t *x, const uint64_t *w, const uint64_t *b,
+                               const fsn_conv2d_shape *s) {
+  const whole_conv *c = arg;
+  const bool server = fsn_2pc_role(c->p2) == FSN_ROLE_SERVER;
+  return c->be->conv2d(c->p2, y, x, server ? w : NULL, server ? b : NULL, s, c->bits);
+}
+
+/* The layer's linear protocol at full size through the backend, outside the executor (a grouped conv as the
+ * executor runs it, one conv a group): random shares of a random input (a layer reading the model input gets the
+ * client's image as `fusion client` sends it: s + 1 bits, the server's share zero) and the model's quantised
+ * weights. */
 static fsn_status run_whole_linear(const bench *b, fsn_2pc *p2, fsn_role role, probe *p) {
   const fsn_layer *l = fsn_model_layer(b->m, p->layer);
   const fsn_linear_backend *be = fsn_linear_backend_resolve(b->backend, (unsigned)b->ell);
@@ -213,9 +247,8 @@ static fsn_status run_whole_linear(const bench *b, fsn_2pc *p2, fsn_role role, p
   if (st == FSN_OK && l->desc.kind == FSN_LAYER_FC) {
     st = be->fc(p2, y, x, w, bias, b->batch, p->C, p->O, bits);
   } else if (st == FSN_OK) {
-    fsn_conv2d_shape s = linear_shape(l, p->C, p->O);
-    s.batch = b->batch;
-    st = be->conv2d(p2, y, x, w, bias, &s, bits);
+    whole_conv c = {be, p2, bits};
+    st = fsn_nn_conv_groups(l, b->batch, y, x, backend_conv, &c);
   }
   p->whole = measured(p2, role, t0, &c0);
   if (st == FSN_OK) st = fsn_bench_2p_sync(fsn_2pc_channel(p2, 0), role);
@@ -343,9 +376,10 @@ static void report_json(const bench *b) {
     printf("%s\n  {\"index\": %zu, \"name\": ", i ? "," : "", p->layer);
     fsn_app_json_string(stdout, l->desc.name);
     printf(", \"kind\": \"%s\", \"fused_relu\": %s, \"in\": [%zu, %zu, %zu], \"out\": [%zu, %zu, %zu], "
-           "\"channels\": [%zu, %zu], \"probe_channels\": [%zu, %zu], \"projected\": %s, \"linear_whole\": %s, ",
+           "\"channels\": [%zu, %zu], \"probe_channels\": [%zu, %zu], \"groups\": [%zu, %zu], \"projected\": %s, "
+           "\"linear_whole\": %s, ",
            fsn_layer_kind_name(l->desc.kind), p->span == 2 ? "true" : "false", l->in_shape.c, l->in_shape.h,
-           l->in_shape.w, l->out_shape.c, l->out_shape.h, l->out_shape.w, p->C, p->O, p->c, p->o,
+           l->in_shape.w, l->out_shape.c, l->out_shape.h, l->out_shape.w, p->C, p->O, p->c, p->o, p->G, p->g,
            is_projected(p) ? "true" : "false", p->run_whole ? "true" : "false");
     json_part("linear", &p->lin_full);
     printf(", ");
@@ -535,7 +569,7 @@ static fsn_status he_formula(const bench *b, const fsn_layer *l, double *c2s, do
   if (st == FSN_OK && l->desc.kind == FSN_LAYER_FC) {
     st = fsn_he_fc_cost(&par, b->batch, values(l->in_shape), l->desc.out_c, &cost);
   } else if (st == FSN_OK) {
-    fsn_conv2d_shape s = linear_shape(l, l->in_shape.c, l->desc.out_c);
+    fsn_conv2d_shape s = group_shape(l, l->in_shape.c, l->desc.out_c, 1); /* bench linear: dense layers */
     s.batch = b->batch;
     st = fsn_he_conv2d_cost(&par, &s, &cost);
   }

@@ -33,6 +33,7 @@ typedef struct client_run {
   fsn_sampleset set;
   fsn_fusion_result res;
   fsn_link_profile link; /* the emulated link, zero if none */
+  fsn_tensor tensor;     /* --input: the file as loaded, before preprocessing */
   uint64_t *inputs;      /* --input: the n queries, encoded */
   fsn_shape input_shape; /* --input: the shape of one */
   unsigned input_bits;   /* --input: s + 1 if every value lies in [0, 1], else 0 (no promise) */
@@ -154,18 +155,64 @@ static uint64_t *encode(const uint8_t *pixels, size_t count, size_t in_size, con
   return x;
 }
 
+/* The preprocessing of --input: the card's, applied to an image (a --preprocess that says otherwise is refused: the
+ * server's model was made for the card's), else --preprocess, applied as `fusion plain` does. */
+static fsn_status input_preprocess(const client_run *r, fsn_preprocess *pp) {
+  const fsn_preprocess *card = &r->res.card.preprocess;
+  fsn_status st = fsn_preprocess_parse(r->o.preprocess, pp);
+  if (st != FSN_OK || fsn_preprocess_is_none(card)) return st;
+  char want[512], ours[512];
+  fsn_preprocess_format(want, sizeof want, card), fsn_preprocess_format(ours, sizeof ours, pp);
+  if (r->o.preprocess && strcmp(want, ours))
+    return fsn_fail(FSN_E_MISMATCH, "the server's card declares the preprocessing '%s', --preprocess says '%s'", want,
+                    ours);
+  *pp = *card;
+  return FSN_OK;
+}
+
+/* --input, once the card is in: the tensor preprocessed and encoded at the client's scale; inputs in [0, 1] (pixels)
+ * promise s + 1 bits to the first linear layer, as images from --images do. */
+static fsn_status encode_input(client_run *r) {
+  const client_opts *o = &r->o;
+  fsn_tensor *t = &r->tensor;
+  fsn_preprocess pp;
+  fsn_status st = input_preprocess(r, &pp);
+  if (st == FSN_OK) st = fsn_app_preprocess_input(t, &pp, o->preprocess != NULL);
+  if (st == FSN_OK) st = fsn_tensor_inputs(t, o->input, &r->input_shape, &r->n);
+  if (st == FSN_OK && r->n > MAX_QUERIES)
+    st = fsn_fail(FSN_E_INVALID, "'%s' holds %zu inputs, more than %d", o->input, r->n, MAX_QUERIES);
+  double *x = st == FSN_OK ? malloc(t->count * sizeof *x + 8) : NULL;
+  if (st == FSN_OK && !(x && (r->inputs = malloc(t->count * sizeof *r->inputs + 8))))
+    st = fsn_fail(FSN_E_NOMEM, "'%s': %zu values", o->input, t->count);
+  bool pixels = true;
+  for (size_t i = 0; st == FSN_OK && i < t->count; i++) x[i] = t->data[i], pixels &= x[i] >= 0 && x[i] <= 1;
+  if (st == FSN_OK) fsn_nn_encode(r->inputs, x, t->count, (unsigned)o->ell, (unsigned)o->scale);
+  r->input_bits = pixels ? (unsigned)o->scale + 1 : 0;
+  free(x);
+  return st;
+}
+
+/* --input before connecting: the file read and checked (a bad file fails before any byte goes out). */
+static fsn_status load_input(client_run *r) {
+  fsn_preprocess pp;
+  fsn_status st = fsn_preprocess_parse(r->o.preprocess, &pp);
+  if (st == FSN_OK) st = fsn_tensor_load(&r->tensor, r->o.input);
+  if (st == FSN_OK) st = fsn_tensor_inputs(&r->tensor, r->o.input, &r->input_shape, &r->n);
+  return st;
+}
+
 static fsn_status query(client_run *r, fsn_channel **chs) {
   const client_opts *o = &r->o;
   size_t in_size = r->im.channels * r->im.rows * r->im.cols;
   uint64_t *pub = encode(r->set.images.pixels, r->set.images.count, in_size, o);
-  uint64_t *q = r->inputs ? NULL : malloc(r->n * in_size * sizeof *q + 8);
+  uint64_t *q = o->input ? NULL : malloc(r->n * in_size * sizeof *q + 8);
   for (size_t k = 0; q && k < r->n; k++)
     fsn_nn_pixels_to_fixed(q + k * in_size, r->im.pixels + r->queries[k] * in_size, in_size, (unsigned)o->ell,
                            (unsigned)o->scale);
   char state[1024];
   uint8_t pin[32];
   fsn_status st =
-      pub && (q || r->inputs) ? FSN_OK : fsn_fail(FSN_E_NOMEM, "encoding %zu images", r->n + r->set.images.count);
+      pub && (q || o->input) ? FSN_OK : fsn_fail(FSN_E_NOMEM, "encoding %zu images", r->n + r->set.images.count);
   if (st == FSN_OK && o->model_hash && !parse_hash(o->model_hash, pin))
     st = fsn_fail(FSN_E_MISMATCH, "the server's model hash cannot be the expected %s (not 64 hex digits)",
                   o->model_hash);
@@ -173,6 +220,8 @@ static fsn_status query(client_run *r, fsn_channel **chs) {
     snprintf(state, sizeof state, "%s", o->state);
   else if (st == FSN_OK && !o->state)
     st = fsn_fusion_state_default_path(state, sizeof state);
+  if (st == FSN_OK) st = fsn_fusion_client_recv_card(chs[0], &r->res);
+  if (st == FSN_OK && o->input) st = encode_input(r);
   /* --input's tensor, or the images: pixel / 255 at scale s lies in [0, 2^s], s + 1 bits */
   const uint64_t *queries = r->inputs ? r->inputs : q;
   const fsn_shape shape =
@@ -204,7 +253,7 @@ static fsn_status query(client_run *r, fsn_channel **chs) {
                                .progress = o->progress,
                                .linear_backend = o->backend,
                                .ot = o->ot};
-  if (st == FSN_OK) st = fsn_fusion_client_run(chs, o->threads, &co, &r->res);
+  if (st == FSN_OK) st = fsn_fusion_client_run_with_card(chs, o->threads, &co, &r->res);
   if (st == FSN_E_MISMATCH && r->inputs) { /* name the file the shape came from */
     char msg[512];
     snprintf(msg, sizeof msg, "%s", fsn_last_error());
@@ -248,6 +297,11 @@ static void print_text(const client_run *r) {
   printf("model %s (%s), ell %u, s %u; the server reveals %s; linear backend %s, OT pack %s\n", r->res.card.model_name,
          hex, r->res.card.ell, r->res.card.scale, r->res.card.reveal == FSN_REVEAL_LOGITS ? "logits" : "labels only",
          r->res.card.linear_backend, r->res.card.ot);
+  if (!fsn_preprocess_is_none(&r->res.card.preprocess)) {
+    char spec[512];
+    fsn_preprocess_format(spec, sizeof spec, &r->res.card.preprocess);
+    printf("the card declares the preprocessing %s%s\n", spec, r->o.input ? " (applied to --input images)" : "");
+  }
   size_t correct = 0;
   for (size_t q = 0; r->inputs && q < r->n; q++) printf("input %zu: predicted %zu\n", q, predicted(r, q));
   for (size_t q = 0; !r->inputs && q < r->n; q++) {
@@ -342,39 +396,22 @@ static void print_json(const client_run *r) {
   printf("]}\n");
 }
 
-/* --input: the queries from a tensor file (an image preprocessed by --preprocess), encoded at the client's scale;
- * the inputs in [0, 1] (pixels) promise s + 1 bits to the first linear layer, as images from --images do. */
-static fsn_status load_input(client_run *r) {
-  const client_opts *o = &r->o;
-  fsn_tensor t;
-  fsn_preprocess pp;
-  fsn_status st = fsn_preprocess_parse(o->preprocess, &pp);
-  if (st == FSN_OK) st = fsn_tensor_load(&t, o->input);
-  if (st != FSN_OK) return st;
-  if (o->preprocess) st = fsn_preprocess_apply(&t, &pp);
-  if (st == FSN_OK) st = fsn_tensor_inputs(&t, o->input, &r->input_shape, &r->n);
-  if (st == FSN_OK && r->n > MAX_QUERIES)
-    st = fsn_fail(FSN_E_INVALID, "'%s' holds %zu inputs, more than %d", o->input, r->n, MAX_QUERIES);
-  double *x = st == FSN_OK ? malloc(t.count * sizeof *x + 8) : NULL;
-  if (st == FSN_OK && !(x && (r->inputs = malloc(t.count * sizeof *r->inputs + 8))))
-    st = fsn_fail(FSN_E_NOMEM, "'%s': %zu values", o->input, t.count);
-  bool pixels = true;
-  for (size_t i = 0; st == FSN_OK && i < t.count; i++) x[i] = t.data[i], pixels &= x[i] >= 0 && x[i] <= 1;
-  if (st == FSN_OK) fsn_nn_encode(r->inputs, x, t.count, (unsigned)o->ell, (unsigned)o->scale);
-  r->input_bits = pixels ? (unsigned)o->scale + 1 : 0;
-  free(x);
-  fsn_tensor_free(&t);
-  return st;
-}
-
-static fsn_status run(client_run *r) {
+/* The IDX images and the public set drawn from them; --input without Fusion needs neither (its queries come from the
+ * file and no public sample is mixed in), so it serves models of any input shape. */
+static fsn_status load_images(client_run *r) {
+  if (r->o.input && !r->o.fusion) return FSN_OK;
   fsn_status st = fsn_idx_read_images(&r->im, r->o.images);
   if (st == FSN_OK) st = fsn_idx_read_labels(&r->lb, r->o.labels);
   if (st == FSN_OK && r->lb.count < r->im.count)
     st = fsn_fail(FSN_E_FORMAT, "%zu labels for %zu images", r->lb.count, r->im.count);
-  if (st == FSN_OK)
-    st = r->o.input ? load_input(r) : fsn_app_parse_indices(r->o.index, r->im.count, MAX_QUERIES, &r->queries, &r->n);
+  if (st == FSN_OK && !r->o.input) st = fsn_app_parse_indices(r->o.index, r->im.count, MAX_QUERIES, &r->queries, &r->n);
   if (st == FSN_OK) st = fsn_app_public_set(&r->set, &r->im, &r->lb, r->o.public_range);
+  return st;
+}
+
+static fsn_status run(client_run *r) {
+  fsn_status st = load_images(r);
+  if (st == FSN_OK && r->o.input) st = load_input(r);
   fsn_channel_opts co;
   if (st == FSN_OK) st = fsn_app_channel_opts(&co, r->o.net, (unsigned)r->o.timeout);
   if (st != FSN_OK) return st;
@@ -426,5 +463,6 @@ int fsn_cmd_client(int argc, char **argv) {
   fsn_idx_labels_free(&r.lb);
   free(r.queries);
   free(r.inputs);
+  fsn_tensor_free(&r.tensor);
   return rc;
 }

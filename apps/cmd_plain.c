@@ -28,8 +28,9 @@ static int plain_usage(void) {
                   "                    [--count N] [--ell L --scale S] [--seed SEED] [--json [--logits]]\n"
                   "  --input: a .npy array, an ONNX TensorProto .pb, or a PNG/JPEG image (pixel / 255) instead of\n"
                   "    --images; SPEC preprocesses an image, e.g. resize=256,crop=224,mean=0.485/0.456/0.406,\n"
-                  "    std=0.229/0.224/0.225 (keys resize, crop, channels, scale, mean, std)\n"
-                  "  built-in models: 4layer, resnet18, resnet50, squeezenet (weights from --seed, default 1)\n"
+                  "    std=0.229/0.224/0.225 (keys resize, crop, channels, scale, mean, std); an image without\n"
+                  "    --preprocess gets the model's declared one (FILE.onnx.preprocess, as servers state it)\n"
+                  "  built-in models: 4layer, resnet18, resnet50, squeezenet, mobilenet (weights from --seed [1])\n"
                   "  --images random: seeded random pixels of the model's input shape (headroom only, no labels)\n"
                   "  default images: the Fashion-MNIST test set of Debian's dataset-fashion-mnist\n");
   return 2;
@@ -121,8 +122,9 @@ static int parse_args(int argc, char **argv, plain_opts *o) {
 static int load_images(const plain_opts *o, const fsn_model *m, fsn_images *im, fsn_labels *lb) {
   fsn_shape in = fsn_model_input_shape(m);
   memset(lb, 0, sizeof *lb);
-  if (!strcmp(o->images, "random"))
-    return fsn_app_random_images(im, NULL, o->count ? o->count : 2, in, o->seed) == FSN_OK ? 0 : fail_status();
+  if (!strcmp(o->images, "random")) {
+    return fsn_app_random_images(im, in, o->count ? o->count : 2, o->seed) == FSN_OK ? 0 : fail_status();
+  }
   if (fsn_idx_read_images(im, o->images) != FSN_OK) return fail_status();
   if (fsn_idx_read_labels(lb, o->labels) != FSN_OK) return fail_status();
   if (lb->count < im->count) {
@@ -140,16 +142,17 @@ static int load_images(const plain_opts *o, const fsn_model *m, fsn_images *im, 
   return 0;
 }
 
-/* --input: a tensor file (an image preprocessed by --preprocess) holding N inputs of the model's shape, as doubles. */
+/* --input: a tensor file holding N inputs of the model's shape, as doubles; an image goes through the model's
+ * preprocessing (--preprocess, else its sidecar file: what a server states in its card). */
 static int load_input(const plain_opts *o, const fsn_model *m, double **x, size_t *count) {
   fsn_shape in = fsn_model_input_shape(m);
   const size_t size = in.c * in.h * in.w;
   fsn_tensor t;
   fsn_preprocess pp;
-  if (fsn_preprocess_parse(o->preprocess, &pp) != FSN_OK || fsn_tensor_load(&t, o->input) != FSN_OK)
+  if (fsn_app_model_preprocess(&pp, o->model, o->preprocess) != FSN_OK || fsn_tensor_load(&t, o->input) != FSN_OK)
     return fail_status();
   int rc = 0;
-  if (o->preprocess && fsn_preprocess_apply(&t, &pp) != FSN_OK) rc = fail_status();
+  if (fsn_app_preprocess_input(&t, &pp, o->preprocess != NULL) != FSN_OK) rc = fail_status();
   const size_t batch = t.rank == 4 || (t.rank == 2 && in.h == 1 && in.w == 1) ? t.dims[0] : 1;
   if (!rc && (t.rank < 1 || t.count != batch * size || (t.rank == 4 && (t.dims[1] != in.c || t.dims[2] != in.h)))) {
     char msg[400];

@@ -9,6 +9,17 @@ fsn_status fsn_app_load_model(fsn_model **m, const char *spec, unsigned long lon
   return fsn_model_load_onnx(m, spec);
 }
 
+fsn_status fsn_app_model_preprocess(fsn_preprocess *out, const char *model, const char *spec) {
+  if (spec) return fsn_preprocess_parse(spec, out);
+  if (!strncmp(model, "builtin:", 8)) return fsn_preprocess_parse("none", out);
+  return fsn_preprocess_load_sidecar(model, out);
+}
+
+fsn_status fsn_app_preprocess_input(fsn_tensor *t, const fsn_preprocess *p, bool given) {
+  if (fsn_preprocess_is_none(p) || !(t->image || given)) return FSN_OK;
+  return fsn_preprocess_apply(t, p);
+}
+
 bool fsn_app_parse_uint(const char *s, unsigned long long max, unsigned long long *out) {
   char *end;
   if (!s || !*s || *s == '-' || *s == '+') return false;
@@ -73,22 +84,35 @@ fsn_status fsn_app_public_set(fsn_sampleset *set, const fsn_images *im, const fs
   return st;
 }
 
-fsn_status fsn_app_random_images(fsn_images *im, fsn_labels *lb, size_t count, fsn_shape shape,
-                                 unsigned long long seed) {
-  const size_t size = shape.c * shape.h * shape.w;
-  *im = (fsn_images){count, shape.c, shape.h, shape.w, malloc(count * size + 1)};
-  if (lb) *lb = (fsn_labels){count, calloc(count + 1, 1)};
-  if (!im->pixels || (lb && !lb->labels)) {
-    fsn_idx_images_free(im);
-    if (lb) fsn_idx_labels_free(lb);
-    return fsn_fail(FSN_E_NOMEM, "%zu random images of %zux%zux%zu", count, shape.c, shape.h, shape.w);
-  }
-  uint64_t x = seed ^ 0x5eed; /* a 64-bit LCG's top byte: reproducible, not a CSPRNG (none is needed here) */
-  for (size_t i = 0; i < count * size; i++) {
+fsn_status fsn_app_random_images(fsn_images *im, fsn_shape in, size_t n, uint64_t seed) {
+  const size_t size = in.c * in.h * in.w;
+  *im = (fsn_images){n, in.c, in.h, in.w, malloc(n * size + 1)};
+  if (!im->pixels) return fsn_fail(FSN_E_NOMEM, "%zu random images of %zu values", n, size);
+  uint64_t x = seed ^ 0x5eed;
+  for (size_t i = 0; i < n * size; i++) {
     x = x * 6364136223846793005ull + 1442695040888963407ull;
     im->pixels[i] = (uint8_t)(x >> 56);
   }
   return FSN_OK;
+}
+
+fsn_status fsn_app_random_public_set(fsn_sampleset *set, fsn_shape in, const char *range, uint64_t seed) {
+  size_t *idx, n, count = 0;
+  if (fsn_app_parse_indices(range, FSN_APP_RANDOM_SET_MAX, FSN_APP_RANDOM_SET_MAX, &idx, &n) != FSN_OK)
+    return fsn_fail(FSN_E_INVALID, "--images random: --public '%s' must pick among the first %d images (e.g. 0-15)",
+                    range, FSN_APP_RANDOM_SET_MAX);
+  for (size_t i = 0; i < n; i++) count = idx[i] + 1 > count ? idx[i] + 1 : count;
+  fsn_images im = {0};
+  fsn_labels lb = {count, calloc(count + 1, 1)};
+  fsn_status st = lb.labels ? fsn_app_random_images(&im, in, count, seed) : fsn_fail(FSN_E_NOMEM, "labels");
+  char name[256];
+  snprintf(name, sizeof name, "random-pixels:%zux%zux%zu:seed %llu:%s", in.c, in.h, in.w, (unsigned long long)seed,
+           range);
+  if (st == FSN_OK) st = fsn_sampleset_build(set, name, &im, &lb, idx, n, NULL);
+  fsn_idx_images_free(&im);
+  fsn_idx_labels_free(&lb);
+  free(idx);
+  return st;
 }
 
 fsn_status fsn_app_channel_opts(fsn_channel_opts *o, const char *net, unsigned timeout_s) {

@@ -16,6 +16,12 @@
 
 /* "FILE.onnx" or "builtin:NAME" (random weights from seed). */
 FSN_NODISCARD fsn_status fsn_app_load_model(fsn_model **m, const char *spec, unsigned long long seed);
+/* The preprocessing a model declares for image inputs: `spec` (a --preprocess SPEC) if given, else the sidecar file
+ * "<model>.preprocess" next to a model file (fsn_preprocess_load_sidecar), else none (builtin:NAME has none). */
+FSN_NODISCARD fsn_status fsn_app_model_preprocess(fsn_preprocess *out, const char *model, const char *spec);
+/* Preprocess an input tensor: p applies to an image (t->image), and to any tensor when the user gave it (`given`,
+ * --preprocess, as before cards declared it); a tensor file is otherwise taken as the model's input already. */
+FSN_NODISCARD fsn_status fsn_app_preprocess_input(fsn_tensor *t, const fsn_preprocess *p, bool given);
 
 /* Parse "0-9,15,20-22" into indices < limit (at most max of them). */
 FSN_NODISCARD fsn_status fsn_app_parse_indices(const char *list, size_t limit, size_t max, size_t **out, size_t *n);
@@ -24,11 +30,13 @@ FSN_NODISCARD fsn_status fsn_app_parse_indices(const char *list, size_t limit, s
 FSN_NODISCARD fsn_status fsn_app_public_set(fsn_sampleset *set, const fsn_images *im, const fsn_labels *lb,
                                             const char *range);
 
-/* `--images random`: count seeded pseudo-random images of shape c x h x w (the same bytes for the same seed in
- * every command, so `fusion plain`, a server's public set and a client's queries agree), labels all 0 (lb may be
- * NULL). For timing models without a data set (ResNet-50's 224x224x3); the pixels carry no class. */
-FSN_NODISCARD fsn_status fsn_app_random_images(fsn_images *im, fsn_labels *lb, size_t count, fsn_shape shape,
-                                               unsigned long long seed);
+/* n seeded random images of shape `in` (`--images random`: models of any input shape, for timing). */
+FSN_NODISCARD fsn_status fsn_app_random_images(fsn_images *im, fsn_shape in, size_t n, uint64_t seed);
+/* The public set "random-pixels:CxHxW:seed S:A-B": images A..B of fsn_app_random_images(in, B + 1, seed), every
+ * label 0 (there is no ground truth: such a set is for timing, not for checking a model's quality). Indices below
+ * FSN_APP_RANDOM_SET_MAX. */
+#define FSN_APP_RANDOM_SET_MAX 1024
+FSN_NODISCARD fsn_status fsn_app_random_public_set(fsn_sampleset *set, fsn_shape in, const char *range, uint64_t seed);
 
 /* Strict unsigned parse of s (decimal), at most max. */
 bool fsn_app_parse_uint(const char *s, unsigned long long max, unsigned long long *out);

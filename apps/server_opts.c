@@ -79,6 +79,7 @@ bool fsn_server_opt(fsn_server_opts *o, int c, const char *arg) {
   case FSN_SERVER_OPT_LOG_JSON: o->log_json = true; return true;
   case FSN_SERVER_OPT_BACKEND: o->backend = arg; return fsn_linear_backend_find(arg) != NULL;
   case FSN_SERVER_OPT_OT: o->ot = arg; return fsn_ot_pack_resolve(arg) != NULL;
+  case FSN_SERVER_OPT_PREPROCESS: o->preprocess = arg; return true;
   case 'V':
     o->reveal = !strcmp(arg, "logits") ? FSN_REVEAL_LOGITS : FSN_REVEAL_LABEL;
     return !strcmp(arg, "logits") || !strcmp(arg, "label");
@@ -86,28 +87,15 @@ bool fsn_server_opt(fsn_server_opts *o, int c, const char *arg) {
   return false;
 }
 
-/* The public set from the IDX files, or with `--images random` from seeded random images of the model's input shape
- * (as many as the --public range reaches: give a small one, e.g. 0-3, for a large model), named by seed and shape so
- * a client's set of other images cannot match it. */
-static fsn_status load_public_set(const fsn_server_opts *o, const fsn_model *m, fsn_sampleset *set) {
+/* The public set: from the IDX files, or (--images random) seeded random images of the model's input shape. */
+static fsn_status public_set(const fsn_server_opts *o, const fsn_model *m, fsn_sampleset *set) {
+  if (!strcmp(o->images, "random"))
+    return fsn_app_random_public_set(set, fsn_model_input_shape(m), o->public_range, o->seed);
   fsn_images im = {0};
   fsn_labels lb = {0};
-  fsn_status st;
-  if (!strcmp(o->images, "random")) {
-    size_t *idx, n, count = 0;
-    if ((st = fsn_app_parse_indices(o->public_range, 1u << 20, 1u << 20, &idx, &n)) != FSN_OK) return st;
-    for (size_t i = 0; i < n; i++) count = idx[i] >= count ? idx[i] + 1 : count;
-    const fsn_shape in = fsn_model_input_shape(m);
-    char name[256];
-    snprintf(name, sizeof name, "random:seed=%llu,%zux%zux%zu:%s", o->seed, in.c, in.h, in.w, o->public_range);
-    st = fsn_app_random_images(&im, &lb, count, in, o->seed);
-    if (st == FSN_OK) st = fsn_sampleset_build(set, name, &im, &lb, idx, n, NULL);
-    free(idx);
-  } else {
-    st = fsn_idx_read_images(&im, o->images);
-    if (st == FSN_OK) st = fsn_idx_read_labels(&lb, o->labels);
-    if (st == FSN_OK) st = fsn_app_public_set(set, &im, &lb, o->public_range);
-  }
+  fsn_status st = fsn_idx_read_images(&im, o->images);
+  if (st == FSN_OK) st = fsn_idx_read_labels(&lb, o->labels);
+  if (st == FSN_OK) st = fsn_app_public_set(set, &im, &lb, o->public_range);
   fsn_idx_images_free(&im);
   fsn_idx_labels_free(&lb);
   return st;
@@ -118,7 +106,9 @@ fsn_status fsn_server_setup(const fsn_server_opts *o, fsn_serve_config *cfg, fsn
   if (o->no_commit && o->claimed <= 0) return fsn_fail(FSN_E_INVALID, "--no-commit needs --claimed-accuracy");
   fsn_status st = fsn_app_load_model(model, o->model, o->seed);
   if (st == FSN_OK) st = fsn_model_quantize(*model, (unsigned)o->ell, (unsigned)o->scale);
-  if (st == FSN_OK) st = load_public_set(o, *model, set);
+  fsn_preprocess pp = {0};
+  if (st == FSN_OK) st = fsn_app_model_preprocess(&pp, o->model, o->preprocess);
+  if (st == FSN_OK) st = public_set(o, *model, set);
   if (st != FSN_OK) return st;
   fsn_shape in = fsn_model_input_shape(*model);
   if (in.c != set->images.channels || in.h != set->images.rows || in.w != set->images.cols)

@@ -19,6 +19,7 @@ typedef struct fsn_server_opts {
   double session_timeout, handshake_timeout;       /* seconds; [0 = none], [10] */
   unsigned long long memory_budget;                /* bytes; [a quarter of RAM] */
   bool log_json;
+  const char *preprocess; /* --preprocess SPEC: stated in the card [the model's sidecar file, else none] */
 } fsn_server_opts;
 
 /* getopt values of the options for serving many clients (above any character). */
@@ -31,6 +32,7 @@ enum {
   FSN_SERVER_OPT_LOG_JSON,
   FSN_SERVER_OPT_BACKEND, /* not a letter: fusion-adversary's own options take letters ('K' is its --layer) */
   FSN_SERVER_OPT_OT,
+  FSN_SERVER_OPT_PREPROCESS,
 };
 
 #define FSN_SERVER_USAGE                                                                                               \
@@ -44,11 +46,13 @@ enum {
   "  --handshake-timeout: a client's limit to open all its channels [10]; --max-per-client: open connections from\n"   \
   "  one address [2 x threads; 0 = no cap, e.g. behind a load balancer]; --memory-budget: sizes the largest batch\n"   \
   "  [a quarter of RAM]; --log-json: one JSON line per session. SIGTERM/SIGINT: finish running sessions and exit.\n"   \
-  "  --images random: a public set of seeded random images of the model's input shape (timing runs; a small\n"         \
-  "  --public range, e.g. 0-3)\n"                                                                                      \
+  "  --images random: a public set of seeded random images of the model's input shape (--public within 0-1023,\n"      \
+  "  labels 0): for timing models of any input shape, e.g. builtin:squeezenet with clients --input --no-fusion\n"      \
   "  --reveal: what the client learns of each output, stated in the model card: its label only (the argmax runs\n"     \
   "  inside the protocol; the default) or all its logits\n"                                                            \
-  "  --backend, --ot: the conv/fc protocol and the OT pack of the non-linear layers, stated in the model card\n"
+  "  --backend, --ot: the conv/fc protocol and the OT pack of the non-linear layers, stated in the model card\n"       \
+  "  --preprocess SPEC: how clients turn an image into the model's input, stated in the card (e.g.\n"                  \
+  "  resize=256,crop=224,mean=0.485/0.456/0.406,std=0.229/0.224/0.225) [FILE.onnx.preprocess, else none]\n"
 
 /* getopt_long table entries (terminated by the caller) and the handler for one option; returns false if `c` is not
  * one of them or its value is bad. */
@@ -65,7 +69,8 @@ enum {
       {"handshake-timeout", required_argument, 0, FSN_SERVER_OPT_HANDSHAKE_TIMEOUT},                                   \
       {"memory-budget", required_argument, 0, FSN_SERVER_OPT_MEMORY_BUDGET},                                           \
       {"log-json", no_argument, 0, FSN_SERVER_OPT_LOG_JSON},                                                           \
-      {"backend", required_argument, 0, FSN_SERVER_OPT_BACKEND}, {"ot", required_argument, 0, FSN_SERVER_OPT_OT}, {    \
+      {"backend", required_argument, 0, FSN_SERVER_OPT_BACKEND}, {"ot", required_argument, 0, FSN_SERVER_OPT_OT},      \
+      {"preprocess", required_argument, 0, FSN_SERVER_OPT_PREPROCESS}, {                                               \
     "reveal", required_argument, 0, 'V'                                                                                \
   }
 

@@ -291,6 +291,72 @@ START_TEST(card_states_one_of_two_policies) {
 }
 END_TEST
 
+/* The card's preprocessing: none is no section at all (the bytes of a card without the field), a declared one comes
+ * back exactly, and a field out of range is refused with a message naming it. */
+typedef struct preprocess_card {
+  session *s;
+  fsn_preprocess sent, received;
+  size_t bytes;
+  fsn_status st;
+} preprocess_card;
+
+static void send_preprocess_card(fsn_channel *ch, void *arg) {
+  preprocess_card *c = arg;
+  fsn_card card;
+  ck_assert_int_eq(fsn_card_make(&card, c->s->m, "preprocess", &c->s->set, true, 0), FSN_OK);
+  card.preprocess = c->sent;
+  fsn_counters before, after;
+  fsn_channel_counters(ch, &before);
+  ck_assert_int_eq(fsn_card_send(ch, &card, c->s->m), FSN_OK);
+  fsn_channel_counters(ch, &after);
+  c->bytes = (size_t)(after.bytes_sent - before.bytes_sent);
+  fsn_card_free(&card);
+}
+
+static void recv_preprocess_card(fsn_channel *ch, void *arg) {
+  preprocess_card *c = arg;
+  fsn_card card;
+  c->st = fsn_card_recv(ch, &card);
+  if (c->st == FSN_OK) {
+    c->received = card.preprocess;
+    fsn_card_free(&card);
+  }
+}
+
+static preprocess_card exchange_preprocess_card(session *s, fsn_preprocess p) {
+  preprocess_card c = {.s = s, .sent = p};
+  fsn_test_two_party(send_preprocess_card, &c, recv_preprocess_card, &c);
+  return c;
+}
+
+START_TEST(card_states_its_preprocessing) {
+  session s;
+  session_setup(&s);
+  preprocess_card none = exchange_preprocess_card(&s, (fsn_preprocess){0});
+  ck_assert_int_eq(none.st, FSN_OK);
+  ck_assert(fsn_preprocess_is_none(&none.received));
+  fsn_preprocess p;
+  ck_assert_int_eq(fsn_preprocess_parse("resize=256,crop=224x200,channels=3,scale=2,mean=0.485/0.456/0.406,"
+                                        "std=0.229/0.224/0.225",
+                                        &p),
+                   FSN_OK);
+  preprocess_card declared = exchange_preprocess_card(&s, p);
+  ck_assert_msg(declared.st == FSN_OK, "%s", fsn_last_error());
+  ck_assert(!memcmp(&declared.received, &p, sizeof p));
+  ck_assert_uint_eq(declared.bytes, none.bytes + 1 + 4 * 4 + 7 * 8); /* the tag, four u32 and seven f64 */
+  const fsn_preprocess bad[] = {{.resize = 1u << 20}, {.crop_h = 9},         {.channels = 4},
+                                {.scale = -1},        {.mean = {NAN, 0, 0}}, {.std = {1, 1, 1e9}}};
+  const char *field[] = {"resize", "crop", "channels", "scale", "mean", "std"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    preprocess_card c = exchange_preprocess_card(&s, bad[i]);
+    ck_assert_int_eq(c.st, FSN_E_PROTOCOL);
+    ck_assert_msg(strstr(fsn_last_error(), "model card: preprocessing") && strstr(fsn_last_error(), field[i]), "%s",
+                  fsn_last_error());
+  }
+  session_end(&s);
+}
+END_TEST
+
 START_TEST(honest_server_label_policy) {
   session s;
   session_setup(&s);
@@ -475,6 +541,7 @@ int main(void) {
   suite_add_tcase(s, small);
   TCase *sessions = tcase_create("sessions");
   tcase_add_test(sessions, card_states_one_of_two_policies);
+  tcase_add_test(sessions, card_states_its_preprocessing);
   tcase_add_test(sessions, honest_server_label_policy);
   tcase_add_test(sessions, honest_server_logits_policy);
   tcase_add_test(sessions, tampering_server_is_caught_and_learns_nothing);

@@ -43,6 +43,7 @@ START_TEST(npy_arrays) {
   ck_assert_msg(fsn_tensor_parse(&t, b, len, "x.npy") == FSN_OK, "%s", fsn_last_error());
   ck_assert(t.rank == 3 && t.dims[0] == 1 && t.dims[1] == 2 && t.dims[2] == 3 && t.count == 6);
   ck_assert(!memcmp(t.data, f, sizeof f));
+  ck_assert(!t.image); /* a tensor: a model's declared preprocessing does not apply */
   fsn_tensor_free(&t);
   /* cut short, and a byte too many */
   ck_assert_int_eq(fsn_tensor_parse(&t, b, len - 1, "x.npy"), FSN_E_FORMAT);
@@ -136,6 +137,7 @@ START_TEST(png_images) {
     ck_assert_msg(fsn_tensor_parse(&t, m.p, m.n, "x.png") == FSN_OK, "%s", fsn_last_error());
     const size_t oc = c == 4 ? 3 : (size_t)c; /* alpha dropped */
     ck_assert(t.rank == 4 && t.dims[0] == 1 && t.dims[1] == oc && t.dims[2] == H && t.dims[3] == W);
+    ck_assert(t.image);
     for (size_t k = 0; k < oc; k++)
       for (size_t y = 0; y < H; y++)
         for (size_t x = 0; x < W; x++)
@@ -262,6 +264,79 @@ START_TEST(preprocessing_specs) {
 }
 END_TEST
 
+START_TEST(preprocessing_bounds) {
+  /* What a model card may carry: every field inside fsn_preprocess_check's bounds, the refusal naming the field. */
+  static const struct {
+    fsn_preprocess p;
+    const char *field;
+  } bad[] = {
+      {{.resize = FSN_PREPROCESS_MAX_SIDE + 1}, "resize"},
+      {{.crop_h = 4}, "crop"},
+      {{.crop_h = 4, .crop_w = 70000}, "crop"},
+      {{.channels = 2}, "channels"},
+      {{.scale = -1}, "scale"},
+      {{.scale = 2e6}, "scale"},
+      {{.scale = NAN}, "scale"},
+      {{.mean = {0, -2e6, 0}}, "mean"},
+      {{.mean = {0, 0, NAN}}, "mean"},
+      {{.std = {1, 0, 1}}, "std"},
+      {{.std = {1, 1, 1e-7}}, "std"},
+      {{.std = {1, INFINITY, 1}}, "std"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    ck_assert_msg(fsn_preprocess_check(&bad[i].p) == FSN_E_INVALID, "case %zu accepted", i);
+    char want[64];
+    snprintf(want, sizeof want, "%s out of range", bad[i].field);
+    ck_assert_msg(strstr(fsn_last_error(), want), "case %zu: %s", i, fsn_last_error());
+  }
+  const fsn_preprocess good = {.resize = FSN_PREPROCESS_MAX_SIDE,
+                               .crop_h = 1,
+                               .crop_w = 2,
+                               .channels = 3,
+                               .scale = 1e6,
+                               .mean = {-1e6, 0, 1e6},
+                               .std = {1e-6, 1, 1e6}};
+  ck_assert_int_eq(fsn_preprocess_check(&good), FSN_OK);
+  ck_assert(!fsn_preprocess_is_none(&good));
+  ck_assert(fsn_preprocess_is_none(&(fsn_preprocess){0}));
+  /* a spec is held to the same bounds */
+  fsn_preprocess p;
+  ck_assert_int_eq(fsn_preprocess_parse("mean=3e6", &p), FSN_E_INVALID);
+  ck_assert_ptr_nonnull(strstr(fsn_last_error(), "mean out of range"));
+}
+END_TEST
+
+/* A sidecar "<model>.preprocess" holding `text` (NULL: none); returns what fsn_preprocess_load_sidecar says. */
+static fsn_status sidecar(const char *text, fsn_preprocess *p) {
+  char model[] = "/tmp/fsn_sidecar_XXXXXX", side[64];
+  int fd = mkstemp(model);
+  ck_assert_int_ge(fd, 0);
+  close(fd);
+  snprintf(side, sizeof side, "%s.preprocess", model);
+  if (text) {
+    FILE *f = fopen(side, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+  }
+  fsn_status st = fsn_preprocess_load_sidecar(model, p);
+  unlink(side), unlink(model);
+  return st;
+}
+
+START_TEST(preprocessing_sidecar) {
+  fsn_preprocess p;
+  ck_assert_int_eq(sidecar(NULL, &p), FSN_OK); /* no file: none */
+  ck_assert(fsn_preprocess_is_none(&p));
+  ck_assert_int_eq(sidecar("# ImageNet style\n\n  resize=256,crop=224,std=0.5  \r\n", &p), FSN_OK);
+  ck_assert(p.resize == 256 && p.crop_w == 224 && p.std[2] == 0.5);
+  ck_assert_int_eq(sidecar("# nothing declared\n", &p), FSN_OK);
+  ck_assert(fsn_preprocess_is_none(&p));
+  ck_assert_int_eq(sidecar("zoom=2\n", &p), FSN_E_INVALID);
+  ck_assert_ptr_nonnull(strstr(fsn_last_error(), ".preprocess': preprocessing 'zoom=2'"));
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("inputs");
   TCase *tc = tcase_create("inputs");
@@ -271,6 +346,8 @@ int main(void) {
   tcase_add_test(tc, files_and_garbage);
   tcase_add_test(tc, preprocessing);
   tcase_add_test(tc, preprocessing_specs);
+  tcase_add_test(tc, preprocessing_bounds);
+  tcase_add_test(tc, preprocessing_sidecar);
   suite_add_tcase(s, tc);
   return fsn_test_main(s);
 }

@@ -90,6 +90,14 @@ FSN_NODISCARD fsn_status fsn_fusion_client_run(fsn_channel *const *chs, size_t n
                                                const fsn_fusion_client_opts *opts, fsn_fusion_result *result);
 void fsn_fusion_result_free(fsn_fusion_result *result);
 
+/* fsn_fusion_client_run in two steps, for a client whose queries depend on the card (an image turned into the model's
+ * input by the card's preprocessing): fsn_fusion_client_recv_card receives the card into result->card (validated as
+ * fsn_card_recv does); fsn_fusion_client_run_with_card then checks it against opts and runs the rest. Release the
+ * result with fsn_fusion_result_free in every case. */
+FSN_NODISCARD fsn_status fsn_fusion_client_recv_card(fsn_channel *ch, fsn_fusion_result *result);
+FSN_NODISCARD fsn_status fsn_fusion_client_run_with_card(fsn_channel *const *chs, size_t nthreads,
+                                                         const fsn_fusion_client_opts *opts, fsn_fusion_result *result);
+
 /* Records of caught servers: one line "<model hash hex> <server id>" per server. The default file is $FSN_STATE_FILE,
  * else $XDG_STATE_HOME/fusion/caught-servers, else $HOME/.local/state/fusion/caught-servers. */
 FSN_NODISCARD fsn_status fsn_fusion_state_default_path(char *out, size_t cap);
@@ -112,8 +120,9 @@ typedef struct fsn_fusion_server_config {
   double claimed;
   fsn_reveal reveal;      /* what the client learns [FSN_REVEAL_LABEL] */
   size_t max_batch;       /* [100000] */
-  fsn_secure_opts secure; /* options of the secure run, stated in the card: linear_backend, ot (the OT pack); tamper:
-                             the adversarial server of tests only */
+  fsn_secure_opts secure; /* options of the secure run (tamper: the adversarial server of tests only) */
+  /* What the card declares for image inputs [none] (within fsn_preprocess_check's bounds). */
+  fsn_preprocess preprocess;
 } fsn_fusion_server_config;
 
 typedef struct fsn_fusion_server fsn_fusion_server;

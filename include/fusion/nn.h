@@ -34,6 +34,7 @@
 #ifndef FUSION_NN_H
 #define FUSION_NN_H
 
+#include <fusion/conv.h>
 #include <fusion/status.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -241,6 +242,7 @@ FSN_NODISCARD fsn_status fsn_model_parse_onnx(fsn_model **out, const void *data,
 typedef struct fsn_tensor {
   size_t rank, dims[8], count;
   float *data;
+  bool image; /* decoded from a PNG or JPEG (pixel / 255): what a model's declared preprocessing applies to */
 } fsn_tensor;
 
 /* Decode an ONNX TensorProto of float32 values (raw_data or float_data). FSN_E_FORMAT for a corrupt message or data
@@ -277,6 +279,22 @@ typedef struct fsn_preprocess {
 FSN_NODISCARD fsn_status fsn_preprocess_parse(const char *spec, fsn_preprocess *out);
 size_t fsn_preprocess_format(char *buf, size_t cap, const fsn_preprocess *p);
 
+/* The bounds every preprocessing must keep (what a spec can say; a model card's fields are held to them):
+ * sizes 0 or 1..FSN_PREPROCESS_MAX_SIDE, crop_h and crop_w both 0 or both set, channels 0, 1 or 3, scale 0 or in
+ * (0, FSN_PREPROCESS_MAX_VALUE], |mean| <= FSN_PREPROCESS_MAX_VALUE, std 0 (all three) or each in
+ * [1 / FSN_PREPROCESS_MAX_VALUE, FSN_PREPROCESS_MAX_VALUE]. FSN_E_INVALID names the field out of range. */
+#define FSN_PREPROCESS_MAX_SIDE  16384
+#define FSN_PREPROCESS_MAX_VALUE 1e6
+FSN_NODISCARD fsn_status fsn_preprocess_check(const fsn_preprocess *p);
+/* Every field of p is 0: it declares nothing (fsn_preprocess_parse("none")). */
+bool fsn_preprocess_is_none(const fsn_preprocess *p);
+
+/* The preprocessing declared next to a model file: the spec on the first line of "<model_path>.preprocess" (e.g.
+ * model.onnx.preprocess holding "resize=256,crop=224,mean=0.485/0.456/0.406,std=0.229/0.224/0.225"; blank lines and
+ * lines starting with '#' are skipped). No such file: none. A file that cannot be read or parsed is an error naming
+ * it. */
+FSN_NODISCARD fsn_status fsn_preprocess_load_sidecar(const char *model_path, fsn_preprocess *out);
+
 /* Apply p to an image tensor (1 x C x H x W, C = 1 or 3), in place. FSN_E_INVALID if it is not one, or the crop is
  * larger than the resized image. */
 FSN_NODISCARD fsn_status fsn_preprocess_apply(fsn_tensor *t, const fsn_preprocess *p);
@@ -287,6 +305,15 @@ FSN_NODISCARD fsn_status fsn_preprocess_apply(fsn_tensor *t, const fsn_preproces
 FSN_NODISCARD fsn_status fsn_model_parse_onnx_bound(fsn_model **out, const void *data, size_t n,
                                                     const void *const *consts, const size_t *lens, size_t count);
 
+/* One conv of a group: y from x with the group's weights and bias (NULL on the client) and shape. */
+typedef fsn_status (*fsn_nn_group_conv_fn)(void *arg, uint64_t *y, const uint64_t *x, const uint64_t *w,
+                                           const uint64_t *b, const fsn_conv2d_shape *s);
+/* A quantised conv layer over the batch as the engines run it: conv once for a dense layer, else once per group on
+ * that group's channels (gathered into a dense tensor, the result scattered back into out). FSN_E_NOMEM, or conv's
+ * failure. */
+FSN_NODISCARD fsn_status fsn_nn_conv_groups(const fsn_layer *l, size_t batch, uint64_t *out, const uint64_t *in,
+                                            fsn_nn_group_conv_fn conv, void *arg);
+
 /* Built-in architectures with deterministic random weights from `seed` (He-style scaling, BatchNorm already folded):
  *   "4layer"   1x28x28: conv 5x5 1->16, relu, maxpool 2, conv 5x5 16->16, relu, maxpool 2, flatten, fc 256->100,
  *              relu, fc 100->10
@@ -295,6 +322,9 @@ FSN_NODISCARD fsn_status fsn_model_parse_onnx_bound(fsn_model **out, const void 
  *   "squeezenet" 3x227x227: SqueezeNet v1.1 as CrypTFlow2 / Cheetah run it: conv 3x3/2 64, relu, maxpool 3/2, fire
  *              modules (squeeze 1x1, expand 1x1 and 3x3 concatenated) 16/64 x 2, maxpool, 32/128 x 2, maxpool,
  *              48/192 x 2, 64/256 x 2, conv 1x1 -> 1000, relu, global average pool, flatten
+ *   "mobilenet" 3x224x224: MobileNet v1: conv 3x3/2 32, relu, 13 depthwise-separable blocks (depthwise 3x3
+ *              conv, groups = channels, relu, pointwise 1x1, relu; 64 ... 1024 channels), global average pool,
+ *              flatten, fc -> 1000 (ReLU where the paper has ReLU6)
  * FSN_E_INVALID for an unknown name (the message lists the known ones). The model comes back unquantised. */
 FSN_NODISCARD fsn_status fsn_model_builtin(fsn_model **out, const char *name, uint64_t seed);
 

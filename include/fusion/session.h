@@ -61,6 +61,11 @@ typedef struct fsn_card {
   /* The OT pack the server's sessions run (fsn_ot_pack_resolve; fsn_card_make: the default pack). A client asking
    * for another one is refused on both sides at the batch request (FSN_E_MISMATCH), like the backend. */
   char ot[FSN_OT_PACK_NAME_MAX];
+  /* How the client turns an image into the model's input (resize, crop, scale, mean/std; fsn_preprocess_is_none:
+   * none, and then it is not sent, so the card's bytes are those of a card without the field). On the wire an
+   * optional section after the backend, 'P' then u32 resize, crop_h, crop_w, channels and f64 scale, mean[3],
+   * std[3]; a received one outside fsn_preprocess_check's bounds is FSN_E_PROTOCOL. */
+  fsn_preprocess preprocess;
 } fsn_card;
 
 /* The server's card for a quantised model and its public set; `commit` adds the model's predicted labels on the set

@@ -198,14 +198,30 @@ static fsn_status run_and_check(fsn_channel *const *chs, size_t nthreads, const 
                   r->report.public_ok ? "" : "public samples wrong");
 }
 
-fsn_status fsn_fusion_client_run(fsn_channel *const *chs, size_t nthreads, const fsn_fusion_client_opts *o,
-                                 fsn_fusion_result *r) {
-  *r = (fsn_fusion_result){.check = FSN_OK};
+static fsn_status check_opts(const fsn_fusion_client_opts *o) {
   const fsn_fusion_public *pub = &o->public_set;
   if (!o->queries || o->n == 0 || (!o->no_fusion && (!pub->name || !pub->hash || !pub->inputs || !pub->labels)))
     return fsn_fail(FSN_E_INVALID, "fusion client: no queries, or no public set (needed unless no_fusion)");
+  return FSN_OK;
+}
+
+fsn_status fsn_fusion_client_recv_card(fsn_channel *ch, fsn_fusion_result *r) {
+  *r = (fsn_fusion_result){.check = FSN_OK};
   if (sodium_init() < 0) return fsn_fail(FSN_E_CRYPTO, "libsodium failed to initialise");
-  fsn_status st = fsn_card_recv(chs[0], &r->card);
+  return fsn_card_recv(ch, &r->card);
+}
+
+fsn_status fsn_fusion_client_run(fsn_channel *const *chs, size_t nthreads, const fsn_fusion_client_opts *o,
+                                 fsn_fusion_result *r) {
+  *r = (fsn_fusion_result){.check = FSN_OK};
+  fsn_status st = check_opts(o);
+  if (st == FSN_OK) st = fsn_fusion_client_recv_card(chs[0], r);
+  return st == FSN_OK ? fsn_fusion_client_run_with_card(chs, nthreads, o, r) : st;
+}
+
+fsn_status fsn_fusion_client_run_with_card(fsn_channel *const *chs, size_t nthreads, const fsn_fusion_client_opts *o,
+                                           fsn_fusion_result *r) {
+  fsn_status st = check_opts(o);
   if (st == FSN_OK) st = check_card(o, &r->card);
   if (st == FSN_OK) st = check_record(o, r);
   fsn_mc_plan plan = {0};

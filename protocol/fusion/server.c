@@ -25,6 +25,8 @@ fsn_status fsn_fusion_server_create(fsn_fusion_server **out, const fsn_fusion_se
     return fsn_fail(FSN_E_INVALID, "fusion server: unknown linear backend '%s'", cfg->secure.linear_backend);
   const char *ot = fsn_ot_pack_resolve(cfg->secure.ot);
   if (!ot) return fsn_fail(FSN_E_INVALID, "fusion server: unknown OT pack '%s' (iknp, kk13, ferret)", cfg->secure.ot);
+  if (fsn_preprocess_check(&cfg->preprocess) != FSN_OK)
+    return fsn_fail(FSN_E_INVALID, "fusion server: %s", fsn_last_error());
   fsn_fusion_server *s = calloc(1, sizeof *s);
   if (!s) return fsn_fail(FSN_E_NOMEM, "fusion server");
   s->cfg = *cfg;
@@ -36,6 +38,7 @@ fsn_status fsn_fusion_server_create(fsn_fusion_server **out, const fsn_fusion_se
     return st;
   }
   s->card.reveal = cfg->reveal;
+  s->card.preprocess = cfg->preprocess;
   snprintf(s->card.linear_backend, sizeof s->card.linear_backend, "%s", backend->name);
   snprintf(s->card.ot, sizeof s->card.ot, "%s", ot);
   *out = s;

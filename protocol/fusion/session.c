@@ -263,6 +263,31 @@ fsn_status fsn_card_make(fsn_card *card, const fsn_model *m, const char *model_n
   return FSN_OK;
 }
 
+/* The card's optional preprocessing section (session.h): present only when the card declares some. */
+static const uint8_t PREPROCESS_TAG = 'P';
+
+static void put_preprocess(writer *w, const fsn_preprocess *p) {
+  if (fsn_preprocess_is_none(p)) return;
+  put(w, &PREPROCESS_TAG, 1);
+  put_u32(w, p->resize), put_u32(w, p->crop_h), put_u32(w, p->crop_w), put_u32(w, p->channels);
+  put_double(w, p->scale);
+  for (int k = 0; k < 3; k++) put_double(w, p->mean[k]);
+  for (int k = 0; k < 3; k++) put_double(w, p->std[k]);
+}
+
+static fsn_status get_preprocess(reader *r, fsn_preprocess *p) {
+  *p = (fsn_preprocess){0};
+  if (!r->left || *r->p != PREPROCESS_TAG) return FSN_OK; /* none: a card without the section */
+  (void)take(r, 1);
+  p->resize = get_u32(r), p->crop_h = get_u32(r), p->crop_w = get_u32(r), p->channels = get_u32(r);
+  p->scale = get_double(r);
+  for (int k = 0; k < 3; k++) p->mean[k] = get_double(r);
+  for (int k = 0; k < 3; k++) p->std[k] = get_double(r);
+  if (r->bad) return fsn_fail(FSN_E_PROTOCOL, "model card: the preprocessing section is cut short");
+  if (fsn_preprocess_check(p) != FSN_OK) return fsn_fail(FSN_E_PROTOCOL, "model card: %s", fsn_last_error());
+  return FSN_OK;
+}
+
 void fsn_card_free(fsn_card *card) {
   fsn_model_destroy(card->arch);
   free(card->predictions);
@@ -294,6 +319,7 @@ fsn_status fsn_card_send(fsn_channel *ch, const fsn_card *card, const fsn_model 
   put(&w, &reveal, 1);
   put_str(&w, card->linear_backend);
   put_str(&w, card->ot);
+  put_preprocess(&w, &card->preprocess);
   free(arch);
   if (w.oom) st = fsn_fail(FSN_E_NOMEM, "model card");
   uint8_t len[8];
@@ -343,6 +369,8 @@ static fsn_status parse_card(fsn_card *card, const uint8_t *buf, size_t n) {
   if (r.bad) return fsn_fail(FSN_E_PROTOCOL, "model card: the OT pack's name is missing or too long");
   if (!card->ot[0] || !fsn_ot_pack_resolve(card->ot) || strcmp(fsn_ot_pack_resolve(card->ot), card->ot))
     return fsn_fail(FSN_E_UNSUPPORTED, "model card: the server runs an OT pack this client does not know");
+  fsn_status st = get_preprocess(&r, &card->preprocess);
+  if (st != FSN_OK) return st;
   if (r.left) return fsn_fail(FSN_E_PROTOCOL, "model card: %zu trailing bytes", r.left);
   return fsn_card_arch_decode(&card->arch, arch, arch_len);
 }

@@ -51,9 +51,11 @@ static size_t add(builder *b, fsn_layer_desc d) {
   return b->last;
 }
 
-static size_t conv(builder *b, size_t in, size_t out_c, size_t k, size_t stride, size_t pad, double gain) {
+/* A conv of `groups` groups (1: dense; the input's channel count: depthwise). */
+static size_t grouped_conv(builder *b, size_t in, size_t out_c, size_t k, size_t stride, size_t pad, size_t groups,
+                           double gain) {
   if (b->st != FSN_OK) return 0;
-  size_t in_c = fsn_model_tensor_shape(b->m, in).c, n = out_c * in_c * k * k;
+  size_t in_c = fsn_model_tensor_shape(b->m, in).c / groups, n = out_c * in_c * k * k;
   float *p = random_params(b, n, in_c * k * k, out_c, gain);
   if (!p) {
     b->st = fsn_fail(FSN_E_NOMEM, "built-in model: out of memory");
@@ -68,8 +70,13 @@ static size_t conv(builder *b, size_t in, size_t out_c, size_t k, size_t stride,
                                  .stride_w = stride,
                                  .pad_h = pad,
                                  .pad_w = pad,
+                                 .groups = groups,
                                  .weight = p,
                                  .bias = p + n});
+}
+
+static size_t conv(builder *b, size_t in, size_t out_c, size_t k, size_t stride, size_t pad, double gain) {
+  return grouped_conv(b, in, out_c, k, stride, pad, 1, gain);
 }
 
 static size_t fc(builder *b, size_t in, size_t out) {
@@ -85,6 +92,22 @@ static size_t fc(builder *b, size_t in, size_t out) {
 }
 
 static size_t relu(builder *b, size_t in) { return add(b, (fsn_layer_desc){.kind = FSN_LAYER_RELU, .in = in}); }
+
+/* MobileNet v1 (224 x 224, width 1): conv 3x3/2 32, then 13 depthwise-separable blocks (depthwise 3x3 of stride s,
+ * pointwise 1x1), each conv followed by a ReLU (ReLU6 in the paper), global average pool, flatten, fc 1000. */
+static void mobilenet(builder *b) {
+  static const size_t blocks[13][2] = {{1, 64},  {2, 128}, {1, 128}, {2, 256}, {1, 256},  {2, 512}, {1, 512},
+                                       {1, 512}, {1, 512}, {1, 512}, {1, 512}, {2, 1024}, {1, 1024}};
+  size_t t = relu(b, conv(b, 0, 32, 3, 2, 1, 1.0));
+  for (size_t i = 0; i < 13; i++) {
+    const size_t c = fsn_model_tensor_shape(b->m, t).c;
+    t = relu(b, grouped_conv(b, t, c, 3, blocks[i][0], 1, c, 1.0));
+    t = relu(b, conv(b, t, blocks[i][1], 1, 1, 0, 1.0));
+  }
+  t = add(b, (fsn_layer_desc){.kind = FSN_LAYER_GLOBAL_AVGPOOL, .in = t});
+  t = add(b, (fsn_layer_desc){.kind = FSN_LAYER_FLATTEN, .in = t});
+  fc(b, t, 1000);
+}
 
 static size_t maxpool(builder *b, size_t in, size_t k, size_t stride, size_t pad) {
   return add(b, (fsn_layer_desc){.kind = FSN_LAYER_MAXPOOL,
@@ -209,11 +232,16 @@ fsn_status fsn_model_builtin(fsn_model **out, const char *name, uint64_t seed) {
   if (!strcmp(name, "squeezenet")) return fsn_nn_squeezenet(out, seed, 227, 1, 1000);
   if (!strcmp(name, "resnet18")) return fsn_nn_resnet(out, seed, 18, 224, 64, 1000);
   if (!strcmp(name, "resnet50")) return fsn_nn_resnet(out, seed, 50, 224, 64, 1000);
-  if (strcmp(name, "4layer"))
-    return fsn_fail(FSN_E_INVALID, "unknown built-in model '%s' (known: 4layer, resnet18, resnet50, squeezenet)", name);
+  const bool mobile = !strcmp(name, "mobilenet");
+  if (strcmp(name, "4layer") && !mobile)
+    return fsn_fail(FSN_E_INVALID,
+                    "unknown built-in model '%s' (known: 4layer, resnet18, resnet50, squeezenet, mobilenet)", name);
   builder b = {.rng = seed};
-  fsn_status st = fsn_model_create(&b.m, 1, 28, 28);
+  fsn_status st = mobile ? fsn_model_create(&b.m, 3, 224, 224) : fsn_model_create(&b.m, 1, 28, 28);
   if (st != FSN_OK) return st;
-  four_layer(&b);
+  if (mobile)
+    mobilenet(&b);
+  else
+    four_layer(&b);
   return finish(&b, out);
 }

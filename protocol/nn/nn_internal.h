@@ -62,14 +62,6 @@ FSN_NODISCARD fsn_status fsn_nn_resnet(fsn_model **out, uint64_t seed, unsigned 
 
 /* ---- shared by the engines (ops.c) ---- */
 
-/* One conv of a group: y from x with the group's weights and bias (NULL on the client) and shape. */
-typedef fsn_status (*fsn_nn_group_conv_fn)(void *arg, uint64_t *y, const uint64_t *x, const uint64_t *w,
-                                           const uint64_t *b, const fsn_conv2d_shape *s);
-/* A conv layer over the batch: conv once for a dense layer, else once per group on that group's channels (gathered
- * into a dense tensor, the result scattered back into out). FSN_E_NOMEM, or conv's failure. */
-FSN_NODISCARD fsn_status fsn_nn_conv_groups(const fsn_layer *l, size_t batch, uint64_t *out, const uint64_t *in,
-                                            fsn_nn_group_conv_fn conv, void *arg);
-
 /* The pooling kernels' shape of a max or average pool over a batch: the input grown by the ceil_mode overhang
  * (fsn_nn_pool_input). */
 fsn_pool_shape fsn_nn_pool_shape(const fsn_layer *l, size_t batch);

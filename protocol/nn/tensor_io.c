@@ -14,7 +14,7 @@
 
 #define MAX_FILE_BYTES ((size_t)1 << 30)
 #define MAX_ELEMS      ((size_t)1 << 28)
-#define MAX_SIDE       16384
+#define MAX_SIDE       FSN_PREPROCESS_MAX_SIDE
 
 /* ---- whole files ---- */
 
@@ -144,6 +144,7 @@ static fsn_status image_tensor(fsn_tensor *out, const uint8_t *const *rows, size
   for (size_t y = 0; st == FSN_OK && y < h; y++)
     for (size_t x = 0; x < w; x++)
       for (size_t k = 0; k < c; k++) out->data[(k * h + y) * w + x] = (float)rows[y][x * c + k] / 255.0f;
+  out->image = true;
   return st;
 }
 
@@ -418,20 +419,90 @@ fsn_status fsn_preprocess_parse(const char *spec, fsn_preprocess *out) {
                       spec, (int)(end - p > 64 ? 64 : end - p), p);
     p = comma ? comma + 1 : end;
   }
-  return FSN_OK;
+  return fsn_preprocess_check(out);
+}
+
+static bool side_ok(size_t v) { return v <= MAX_SIDE; }
+static bool value_ok(double v) { return fabs(v) <= FSN_PREPROCESS_MAX_VALUE; } /* false for NaN */
+static bool std_ok(double v) { return v >= 1 / FSN_PREPROCESS_MAX_VALUE && v <= FSN_PREPROCESS_MAX_VALUE; }
+
+fsn_status fsn_preprocess_check(const fsn_preprocess *p) {
+  const char *bad = NULL;
+  if (!side_ok(p->resize))
+    bad = "resize";
+  else if (!side_ok(p->crop_h) || !side_ok(p->crop_w) || !p->crop_h != !p->crop_w)
+    bad = "crop";
+  else if (p->channels != 0 && p->channels != 1 && p->channels != 3)
+    bad = "channels";
+  else if (p->scale != 0 && !(p->scale > 0 && value_ok(p->scale)))
+    bad = "scale";
+  else if (!value_ok(p->mean[0]) || !value_ok(p->mean[1]) || !value_ok(p->mean[2]))
+    bad = "mean";
+  else if (!(p->std[0] == 0 && p->std[1] == 0 && p->std[2] == 0) &&
+           !(std_ok(p->std[0]) && std_ok(p->std[1]) && std_ok(p->std[2])))
+    bad = "std";
+  if (!bad) return FSN_OK;
+  char spec[512];
+  fsn_preprocess_format(spec, sizeof spec, p);
+  return fsn_fail(FSN_E_INVALID,
+                  "preprocessing '%s': %s out of range (sides 1..%d, crop both sides, channels 1 or 3, scale and std "
+                  "in [1e-6, 1e6], |mean| <= 1e6)",
+                  spec, bad, MAX_SIDE);
+}
+
+bool fsn_preprocess_is_none(const fsn_preprocess *p) {
+  bool none = !p->resize && !p->crop_h && !p->crop_w && !p->channels && p->scale == 0;
+  for (int k = 0; k < 3; k++) none &= p->mean[k] == 0 && p->std[k] == 0;
+  return none;
+}
+
+fsn_status fsn_preprocess_load_sidecar(const char *model_path, fsn_preprocess *out) {
+  *out = (fsn_preprocess){0};
+  char path[4096];
+  if ((size_t)snprintf(path, sizeof path, "%s.preprocess", model_path) >= sizeof path)
+    return fsn_fail(FSN_E_INVALID, "model path '%.64s...' is too long", model_path);
+  FILE *f = fopen(path, "r");
+  if (!f) return errno == ENOENT ? FSN_OK : fsn_fail(FSN_E_IO, "cannot open '%s': %s", path, strerror(errno));
+  char line[1024];
+  fsn_status st = FSN_OK;
+  while (fgets(line, sizeof line, f)) {
+    size_t n = strlen(line);
+    if (n == sizeof line - 1 && line[n - 1] != '\n') {
+      st = fsn_fail(FSN_E_FORMAT, "'%s': a line longer than %zu bytes", path, sizeof line - 2);
+      break;
+    }
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+      line[--n] = 0;
+    const char *spec = line + strspn(line, " \t");
+    if (!*spec || *spec == '#') continue;
+    if ((st = fsn_preprocess_parse(spec, out)) != FSN_OK) st = fsn_fail(st, "'%s': %s", path, fsn_last_error());
+    break;
+  }
+  if (st == FSN_OK && ferror(f)) st = fsn_fail(FSN_E_IO, "reading '%s' failed", path);
+  fclose(f);
+  return st;
+}
+
+/* v with the fewest digits that read back exactly (0.1, not 0.10000000000000001). */
+static const char *shortest(char buf[32], double v) {
+  for (int digits = 1; digits <= 17; digits++) {
+    snprintf(buf, 32, "%.*g", digits, v);
+    if (strtod(buf, NULL) == v) break;
+  }
+  return buf;
 }
 
 size_t fsn_preprocess_format(char *buf, size_t cap, const fsn_preprocess *p) {
-  char s[512];
+  char s[512], a[32], b[32], c[32];
   size_t n = 0;
 #define PUT(...) n += (size_t)snprintf(s + n, sizeof s - n, __VA_ARGS__)
   if (p->resize) PUT(",resize=%zu", p->resize);
   if (p->crop_h) PUT(",crop=%zux%zu", p->crop_h, p->crop_w);
   if (p->channels) PUT(",channels=%zu", p->channels);
-  if (p->scale != 0) PUT(",scale=%.17g", p->scale);
+  if (p->scale != 0) PUT(",scale=%s", shortest(a, p->scale));
   if (p->mean[0] != 0 || p->mean[1] != 0 || p->mean[2] != 0)
-    PUT(",mean=%.17g/%.17g/%.17g", p->mean[0], p->mean[1], p->mean[2]);
-  if (p->std[0] != 0) PUT(",std=%.17g/%.17g/%.17g", p->std[0], p->std[1], p->std[2]);
+    PUT(",mean=%s/%s/%s", shortest(a, p->mean[0]), shortest(b, p->mean[1]), shortest(c, p->mean[2]));
+  if (p->std[0] != 0) PUT(",std=%s/%s/%s", shortest(a, p->std[0]), shortest(b, p->std[1]), shortest(c, p->std[2]));
 #undef PUT
   return (size_t)snprintf(buf, cap, "%s", n ? s + 1 : "none");
 }

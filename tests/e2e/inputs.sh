@@ -3,7 +3,8 @@
 # a JPEG-free .npy batch (float32, 3 x 1 x 28 x 28) and a 56 x 56 RGB PNG that --preprocess brings back to the model's
 # 1 x 28 x 28 give the same fixed-point logits, bit for bit, as the IDX images; bad files are one clear line, exit 1.
 # The .npy batch and the PNGs also go through a secure `fusion client --input [--preprocess]` over TCP: the same logits, bit for bit;
-# a tensor of another shape than the model's is one clear line naming the file.
+# a tensor of another shape than the model's is one clear line naming the file. A model's preprocessing declared in a
+# sidecar file (model.onnx.preprocess) is applied by `fusion plain` and stated in the server's card for the client.
 # Usage: inputs.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
 build=$1 src=$2
@@ -92,3 +93,56 @@ timeout 600 "$fusion" client --connect 127.0.0.1:$port --input "$work/rgb56.png"
   fail "client --input of the wrong shape: $(cat "$work/err")"
 wait
 echo "client --input of the wrong shape: one clear line naming the file"
+
+# Preprocessing declared with the model (a sidecar file next to it) reaches the client in the server's card: the RGB
+# PNG goes through `fusion plain` and a secure client with no --preprocess, bit for bit; a client --preprocess that
+# disagrees with the card is refused, and so is an out-of-range spec on the server's command line.
+cp "$model" "$work/declared.onnx"
+printf '# how images become this model'"'"'s input\nresize=28,channels=1\n' >"$work/declared.onnx.preprocess"
+"$fusion" plain --model "$work/declared.onnx" --input "$work/rgb56.png" --json --logits >"$work/declared.json" ||
+  fail "plain with a sidecar preprocessing"
+timeout 600 "$fusion" server --model "$work/declared.onnx" --sessions 2 --reveal logits --listen 127.0.0.1:0 \
+  >"$work/server2.log" 2>&1 &
+fsn_wait_port "$work/server2.log" $! || fail "server with a sidecar preprocessing did not start"
+port=$server_port
+timeout 600 "$fusion" client --connect 127.0.0.1:$port --input "$work/rgb56.png" --no-fusion --json --logits \
+  >"$work/secure_declared.json" || fail "client with the card's preprocessing: $(cat "$work/secure_declared.json")"
+timeout 600 "$fusion" client --connect 127.0.0.1:$port --input "$work/rgb56.png" --preprocess resize=28 --no-fusion \
+  >"$work/out" 2>"$work/err"
+[ $? -eq 1 ] && [ "$(wc -l <"$work/err")" -eq 1 ] && grep -q "card declares the preprocessing 'resize=28,channels=1'" \
+  "$work/err" || fail "client --preprocess against the card's: $(cat "$work/err")"
+wait
+python3 - "$work" <<'PY' || fail "the card's preprocessing: logits differ"
+import json, sys
+w = sys.argv[1]
+idx = json.load(open(f"{w}/idx.json"))["logits"]
+assert json.load(open(f"{w}/declared.json"))["logits"] == idx[:1], "plain"
+assert [p["logits"] for p in json.load(open(f"{w}/secure_declared.json"))["predictions"]] == idx[:1], "secure"
+print("preprocessing declared in the card: plain and secure logits of the RGB PNG equal the IDX image's, bit for bit")
+PY
+"$fusion" server --model "$model" --preprocess resize=28,std=0.0000001 --listen 127.0.0.1:0 >"$work/out" 2>"$work/err"
+[ $? -ne 0 ] && grep -q "std out of range" "$work/err" || fail "server --preprocess out of range: $(cat "$work/err")"
+echo "a client --preprocess against the card's, and an out-of-range server --preprocess: refused clearly"
+
+# A model of any input shape over TCP: a server with a public set of seeded random images (--images random) and a
+# semi-honest client --input that reads no IDX file (as for builtin:squeezenet); a Fusion client, whose public set
+# is the IDX one, is refused with a clear line.
+timeout 600 "$fusion" server --model builtin:4layer --images random --public 0-3 --sessions 2 --reveal logits \
+  --listen 127.0.0.1:0 >"$work/server3.log" 2>&1 &
+fsn_wait_port "$work/server3.log" $! || fail "server with a random public set did not start"
+port=$server_port
+"$fusion" plain --model builtin:4layer --input "$work/gray.png" --json --logits >"$work/builtin.json" ||
+  fail "plain builtin:4layer"
+timeout 600 "$fusion" client --connect 127.0.0.1:$port --input "$work/gray.png" --no-fusion --images /nonexistent \
+  --json --logits >"$work/secure_builtin.json" || fail "client against a random public set: $(cat "$work/secure_builtin.json")"
+timeout 600 "$fusion" client --connect 127.0.0.1:$port --input "$work/gray.png" --kappa 10 >"$work/out" 2>"$work/err"
+[ $? -eq 1 ] && grep -q "public set 'random-pixels:1x28x28:seed 1:0-3' differs" "$work/err" ||
+  fail "Fusion client against a random public set: $(cat "$work/err")"
+wait
+python3 - "$work" <<'PY' || fail "builtin:4layer over a random public set: logits differ"
+import json, sys
+w = sys.argv[1]
+plain = json.load(open(f"{w}/builtin.json"))["logits"]
+assert [p["logits"] for p in json.load(open(f"{w}/secure_builtin.json"))["predictions"]] == plain, "secure"
+print("a random public set: semi-honest --input logits equal the plaintext engine's; a Fusion client refuses it")
+PY

@@ -95,6 +95,9 @@ def main():
     open(os.path.join(out, "fmnist4_committed"), "wb").write(card_of(fusion, model, []))
     open(os.path.join(out, "fmnist4_logits"), "wb").write(
         card_of(fusion, model, ["--no-commit", "--claimed-accuracy", "0.9", "--reveal", "logits"]))
+    open(os.path.join(out, "fmnist4_preprocess"), "wb").write(
+        card_of(fusion, model, ["--no-commit", "--claimed-accuracy", "0.9", "--reveal", "logits",
+                                "--preprocess", "resize=32,crop=28,channels=1,mean=0.5,std=0.25"]))
     open(os.path.join(out, "resnet"), "wb").write(card_of(fusion, "data/models/fmnist-resnet.onnx", ["--no-commit",
                                                                                                     "--claimed-accuracy",
                                                                                                     "0.9"]))
