@@ -133,7 +133,8 @@ fsn_status fsn_server_setup(const fsn_server_opts *o, fsn_serve_config *cfg, fsn
                                        .claimed = o->claimed,
                                        .reveal = o->reveal,
                                        .max_batch = fits < o->max_batch ? fits : (size_t)o->max_batch,
-                                       .secure = {.linear_backend = o->backend, .ot = o->ot}},
+                                       .secure = {.linear_backend = o->backend, .ot = o->ot},
+                                       .preprocess = pp},
                             .accept = {.max_sessions = o->max_sessions,
                                        .max_per_address = o->max_per_client == PER_CLIENT_DEFAULT ? 2 * o->threads
                                                           : o->max_per_client                     ? o->max_per_client

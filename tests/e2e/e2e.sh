@@ -100,13 +100,13 @@ grep -q "asked for the OT pack 'kk13'; this server runs 'ferret'" "$work/ferret.
 # logits; a Fusion client holding another public set refuses the card with a clear line
 start_server "$work/random.log" "$fusion" server --model "$model" --sessions 2 --reveal logits --images random \
   --public 0-1
-grep -q "public set random:seed=1,1x28x28:0-1 (2 samples" "$work/random.log" || fail "random set: $(cat "$work/random.log")"
+grep -q "public set random-pixels:1x28x28:seed 1:0-1 (2 samples" "$work/random.log" || fail "random set: $(cat "$work/random.log")"
 t "$fusion" client --connect 127.0.0.1:$port --index 6 --no-fusion --json --logits >"$work/random.json" ||
   fail "semi-honest client of a random-set server: $(cat "$work/random.json")"
 python3 -c 'import json,sys; a,b=(json.load(open(f)) for f in sys.argv[1:]); assert a["predictions"][0]["logits"]==b["logits"][6]' \
   "$work/random.json" "$work/plain.json" || fail "random-set server's logits"
 t "$fusion" client --connect 127.0.0.1:$port --index 6 --kappa 5 >/dev/null 2>"$work/random.err"
-[ $? -eq 1 ] && grep -q "public set 'random:seed=1" "$work/random.err" || fail "Fusion vs random set: $(cat "$work/random.err")"
+[ $? -eq 1 ] && grep -q "public set 'random-pixels:1x28x28:seed 1" "$work/random.err" || fail "Fusion vs random set: $(cat "$work/random.err")"
 port=$main_port
 
 # the per-layer cost report covers every layer, and the bytes add up to at most the session's total
