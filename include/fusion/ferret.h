@@ -46,6 +46,10 @@ typedef struct fsn_ferret_params {
  *   "medium"  n = 2,097,152, k = 589,760, t = 256, h = 13: the first 256 noise blocks of the main set (32 MiB per
  *             party), the default.
  *   "main"    n = 10,805,248, k = 589,760, t = 1,319, h = 13: the paper's main set (165 MiB per party).
+ *   "b10"     n = 870,400, k = 2^16, t = 850, h = 10;
+ *   "b11"     n = 2,396,160, k = 2^17, t = 1,170, h = 11;
+ *   "b12"     n = 6,225,920, k = 2^18, t = 1,520, h = 12: emp-ot's sets of those names, whose LPN input (1, 2, 4 MiB)
+ *             stays in cache; more trees per usable COT (more bits), less LPN time.
  * NULL for an unknown name. */
 const fsn_ferret_params *fsn_ferret_params_named(const char *name);
 

@@ -30,6 +30,11 @@ static const fsn_ferret_params sets[] = {
     {"small", 649728, 36288, 1269, 9},    /* the paper's setup set */
     {"medium", 2097152, 589760, 256, 13}, /* the main set's first 256 noise blocks */
     {"main", 10805248, 589760, 1319, 13}, /* the paper's main set */
+    /* emp-ot's ferret_b10/_b11/_b12 (emp-ot/tuning.h): k = 2^16, 2^17, 2^18, LPN inputs of 1, 2 and 4 MiB that stay
+     * in cache; each t the largest at ~128-bit security for its k and h (docs/PROTOCOLS.md) */
+    {"b10", 870400, 65536, 850, 10},
+    {"b11", 2396160, 131072, 1170, 11},
+    {"b12", 6225920, 262144, 1520, 12},
 };
 #define SMALL       (&sets[0])
 #define DEFAULT_SET (&sets[1])
