@@ -140,14 +140,18 @@ static void xor_into(uint8_t *restrict acc, const uint8_t *restrict x) {
   for (int b = 0; b < 16; b++) acc[b] ^= x[b];
 }
 
-/* Clear the lowest bit of every leaf and return their XOR in acc (16 bytes). */
+/* Clear the lowest bit of every leaf and return their XOR in acc (16 bytes). Each leaf is read and written as two
+ * words (a byte store then a wide load of the same leaf would stall store forwarding on every leaf). */
 static void finish_leaves(uint8_t *leaves, size_t count, uint8_t acc[16]) {
-  uint64_t a0 = 0, a1 = 0;
+  static const uint8_t clear_lowest[8] = {0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  uint64_t mask, a0 = 0, a1 = 0;
+  memcpy(&mask, clear_lowest, 8); /* byte 0's lowest bit, in either byte order */
   for (size_t i = 0; i < count; i++) {
     uint64_t w0, w1;
-    leaves[16 * i] &= 0xfe;
     memcpy(&w0, leaves + 16 * i, 8);
     memcpy(&w1, leaves + 16 * i + 8, 8);
+    w0 &= mask;
+    memcpy(leaves + 16 * i, &w0, 8);
     a0 ^= w0, a1 ^= w1;
   }
   memcpy(acc, &a0, 8);
