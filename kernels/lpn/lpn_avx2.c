@@ -9,10 +9,10 @@
 
 enum { ROWS = 8, PAIRS = ROWS / 2, GROUP = 2 * FSN_LPN_PAIR_BLOCKS, AHEAD = 4 };
 
-/* Inputs up to this many blocks (1 MiB, one L2 of the AMD EPYC / recent x86 cores the project measures on) are read
- * without prefetches: there they only take load slots (about 30 % slower per row at k <= 2^16 here), while at
- * k >= 2^18 they hide the L3/DRAM latency. */
-#define NO_PREFETCH_MAX_K ((size_t)1 << 16)
+/* Inputs up to this many blocks (2 MiB: one 1 MiB L2 and a share of L3 on the AMD EPYC the project measures on) are
+ * read without prefetches: there they only take load slots (20-30 % slower per row at k <= 2^17 here), while from
+ * k = 3 * 2^16 on they hide the L3/DRAM latency. */
+#define NO_PREFETCH_MAX_K ((size_t)1 << 17)
 
 typedef struct keys128 {
   __m128i k[11];
