@@ -311,7 +311,7 @@ static int ot_usage(FILE *out) {
           "  --n N        OTs per type (default 2^24; chosen/arithmetic OT run N/2, 1-out-of-4 N/8,\n"
           "               1-out-of-16 N/16, 1-out-of-256 N/256)\n"
           "  --threads T  threads (one channel each) per party, 1..%d (default 1)\n"
-          "  --ferret-set S  Ferret's parameter set: small, medium (default) or main\n"
+          "  --ferret-set S  Ferret's parameter set: small, medium, main, b10, b11 (default), b12\n"
           "  --ot ferret  also run Ferret's rows (ferret-rcot, ferret-cot, ferret-rcot-checked) after its bootstraps\n"
           "  --json       one JSON object on stdout\n",
           MAX_THREADS);

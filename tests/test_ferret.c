@@ -95,7 +95,7 @@ static void lpn_row_by_definition(uint8_t acc[16], const uint8_t *base, const fs
 }
 
 START_TEST(lpn_variants_match_definition) {
-  static const size_t ks[] = {1, 2, 37, 36288};
+  static const size_t ks[] = {1, 2, 37, 36288, 131072, 200003}; /* both sides of the prefetch bound */
   static const size_t row0s[] = {0, 1, 2, 7, 1000001};
   static const size_t counts[] = {0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 23, 24, 25, 40, 333};
   fsn_aes128_key key;
@@ -373,6 +373,29 @@ START_TEST(main_set_two_iterations) {
 }
 END_TEST
 
+/* emp-ot's cache-sized sets (k a power of two, several small-set iterations' worth of reserve for b12): two
+ * iterations each, the first call ending a few COTs short of the pool, each party on two threads. */
+START_TEST(cache_sets_two_iterations) {
+  static const char *names[] = {"b10", "b11", "b12"};
+  for (size_t s = 0; s < sizeof names / sizeof names[0]; s++) {
+    if (heavy_sets_skipped(names[s])) return;
+    const fsn_ferret_params *p = fsn_ferret_params_named(names[s]);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(p->k & (p->k - 1), 0);
+    const size_t usable = (size_t)fsn_ferret_usable(p);
+    const size_t sizes[] = {usable - 3, 1000};
+    run r;
+    run_alloc(&r, p, sizes, sizeof sizes / sizeof sizes[0]);
+    r.opt_s.threads = r.opt_r.threads = 2;
+    run_two_party(&r);
+    check_correlation(&r);
+    check_bytes(&r);
+    report(names[s], &r);
+    run_free(&r);
+  }
+}
+END_TEST
+
 /* The BLAKE2b of a run's outputs (x0 then xc). */
 static void hash_outputs(uint8_t h[32], const run *r) {
   crypto_generichash_state st;
@@ -457,6 +480,9 @@ START_TEST(bad_arguments) {
   ck_assert_uint_eq(m->n, (uint64_t)m->t << m->h);
   ck_assert_uint_eq(fsn_ferret_reserve(m), 589760 + 1319 * 13);
   ck_assert_uint_eq(fsn_ferret_iteration_bytes(m), 16 * 1319 * 27);
+  const fsn_ferret_params *b12 = fsn_ferret_params_named("b12");
+  ck_assert_uint_eq(fsn_ferret_reserve(b12), 262144 + 1520 * 12);
+  ck_assert_uint_eq(fsn_ferret_iteration_bytes(b12), 16 * 1520 * 25);
 }
 END_TEST
 
@@ -646,5 +672,6 @@ int main(void) {
   FSN_TEST_ADD_CASE(s, cheating_sender_caught_by_check);
   FSN_TEST_ADD_CASE(s, medium_set_across_iterations);
   FSN_TEST_ADD_CASE(s, main_set_two_iterations);
+  FSN_TEST_ADD_CASE(s, cache_sets_two_iterations);
   return fsn_test_main(s);
 }

@@ -44,8 +44,12 @@ typedef struct fsn_ferret_params {
  *   "small"   n = 649,728, k = 36,288, t = 1,269, h = 9: the paper's setup set (10 MiB per party); also the
  *             bootstrap of the bigger sets.
  *   "medium"  n = 2,097,152, k = 589,760, t = 256, h = 13: the first 256 noise blocks of the main set (32 MiB per
- *             party), the default.
+ *             party).
  *   "main"    n = 10,805,248, k = 589,760, t = 1,319, h = 13: the paper's main set (165 MiB per party).
+ *   "b10"     n = 870,400, k = 2^16, t = 850, h = 10;
+ *   "b11"     n = 2,396,160, k = 2^17, t = 1,170, h = 11;
+ *   "b12"     n = 6,225,920, k = 2^18, t = 1,520, h = 12: emp-ot's sets of those names, whose LPN input (1, 2, 4 MiB)
+ *             stays in cache; more trees per usable COT (more bits), less LPN time. b11 is the default.
  * NULL for an unknown name. */
 const fsn_ferret_params *fsn_ferret_params_named(const char *name);
 
@@ -57,7 +61,7 @@ uint64_t fsn_ferret_iteration_bytes(const fsn_ferret_params *p);
 
 typedef struct fsn_ferret fsn_ferret;
 
-/* Create a Ferret object on `ch` in `role` with the set `params` (NULL: "medium"; both parties must pass equal
+/* Create a Ferret object on `ch` in `role` with the set `params` (NULL: "b11"; both parties must pass equal
  * sets) and bootstrap it: IKNP base OTs and IKNP random OTs turned into COTs under this object's Delta (32 bytes per
  * COT), then as many small-set iterations as the set's base COTs need. The channel must outlive the object and is not
  * owned by it. Allocates about 16 (n + R) bytes. FSN_E_INVALID for a set that is not consistent (n != t 2^h, h

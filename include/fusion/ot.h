@@ -54,7 +54,7 @@ typedef struct fsn_cot_options {
   bool ferret_checked;
   /* Ferret: split each iteration over this many threads (0 or 1: the calling thread only). */
   size_t threads;
-  /* Ferret: the parameter set by name (fsn_ferret_params_named; NULL: "medium"); both parties must agree. */
+  /* Ferret: the parameter set by name (fsn_ferret_params_named; NULL: "b11"); both parties must agree. */
   const char *ferret_set;
 } fsn_cot_options;
 
@@ -174,11 +174,11 @@ typedef struct fsn_ot_pack_options {
    * malicious receiver). "kk13": IKNP COTs, KK13 1-out-of-N (cheaper leaves, semi-honest receiver only). */
   const char *ext;
   bool unchecked; /* IKNP without the KOS15 check (benchmarks comparing costs only) */
-  /* "ferret": Ferret COTs (the medium set), 1-out-of-N from them ("rot"); with ferret_checked, its MPCOT check (a
+  /* "ferret": Ferret COTs (the b11 set), 1-out-of-N from them ("rot"); with ferret_checked, its MPCOT check (a
    * malicious Ferret sender is caught); ferret_threads splits each Ferret iteration over threads. */
   bool ferret_checked;
   size_t ferret_threads;
-  const char *ferret_set; /* NULL: "medium"; "main" for fewer bits and less LPN work per COT, 4.5x the memory */
+  const char *ferret_set; /* NULL: "b11"; "b12", "medium", "main" for fewer bits per COT at more CPU */
 } fsn_ot_pack_options;
 
 /* The longest pack name, its NUL included (a session's batch request carries it in that many bytes). */

@@ -30,9 +30,14 @@ static const fsn_ferret_params sets[] = {
     {"small", 649728, 36288, 1269, 9},    /* the paper's setup set */
     {"medium", 2097152, 589760, 256, 13}, /* the main set's first 256 noise blocks */
     {"main", 10805248, 589760, 1319, 13}, /* the paper's main set */
+    /* emp-ot's ferret_b10/_b11/_b12 (emp-ot/tuning.h): k = 2^16, 2^17, 2^18, LPN inputs of 1, 2 and 4 MiB that stay
+     * in cache; each t the largest at ~128-bit security for its k and h (docs/PROTOCOLS.md) */
+    {"b10", 870400, 65536, 850, 10},
+    {"b11", 2396160, 131072, 1170, 11},
+    {"b12", 6225920, 262144, 1520, 12},
 };
 #define SMALL       (&sets[0])
-#define DEFAULT_SET (&sets[1])
+#define DEFAULT_SET (&sets[4]) /* b11: the least CPU per usable COT here that keeps a ReLU under 450 bits */
 
 const fsn_ferret_params *fsn_ferret_params_named(const char *name) {
   for (size_t i = 0; name && i < sizeof sets / sizeof sets[0]; i++)
@@ -135,14 +140,18 @@ static void xor_into(uint8_t *restrict acc, const uint8_t *restrict x) {
   for (int b = 0; b < 16; b++) acc[b] ^= x[b];
 }
 
-/* Clear the lowest bit of every leaf and return their XOR in acc (16 bytes). */
+/* Clear the lowest bit of every leaf and return their XOR in acc (16 bytes). Each leaf is read and written as two
+ * words (a byte store then a wide load of the same leaf would stall store forwarding on every leaf). */
 static void finish_leaves(uint8_t *leaves, size_t count, uint8_t acc[16]) {
-  uint64_t a0 = 0, a1 = 0;
+  static const uint8_t clear_lowest[8] = {0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  uint64_t mask, a0 = 0, a1 = 0;
+  memcpy(&mask, clear_lowest, 8); /* byte 0's lowest bit, in either byte order */
   for (size_t i = 0; i < count; i++) {
     uint64_t w0, w1;
-    leaves[16 * i] &= 0xfe;
     memcpy(&w0, leaves + 16 * i, 8);
     memcpy(&w1, leaves + 16 * i + 8, 8);
+    w0 &= mask;
+    memcpy(leaves + 16 * i, &w0, 8);
     a0 ^= w0, a1 ^= w1;
   }
   memcpy(acc, &a0, 8);

@@ -39,8 +39,8 @@ fsn_status fsn_ferret_cot_create(fsn_cot **out, fsn_channel *ch, fsn_ot_role rol
   const fsn_ferret_options opt = {.threads = cfg->threads, .checked = cfg->ferret_checked};
   const fsn_ferret_params *set = cfg->ferret_set ? fsn_ferret_params_named(cfg->ferret_set) : NULL;
   if (st == FSN_OK && cfg->ferret_set && !set)
-    st = fsn_fail(FSN_E_UNSUPPORTED, "Ferret: no parameter set named \"%s\" (known: small, medium, main)",
-                  cfg->ferret_set);
+    st = fsn_fail(FSN_E_UNSUPPORTED,
+                  "Ferret: no parameter set named \"%s\" (known: small, medium, main, b10, b11, b12)", cfg->ferret_set);
   if (st == FSN_OK)
     st = cfg->seed ? fsn_ferret_create_seeded(&k->f, ch, role, set, &opt, cfg->seed)
                    : fsn_ferret_create_ex(&k->f, ch, role, set, &opt);

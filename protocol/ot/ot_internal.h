@@ -58,7 +58,7 @@ typedef struct fsn_cot_config {
 } fsn_cot_config;
 
 FSN_NODISCARD fsn_status fsn_iknp_create(fsn_cot **out, fsn_channel *ch, fsn_ot_role role, const fsn_cot_config *cfg);
-/* Ferret (protocol/ot/ferret_cot.c, the medium parameter set): random-choice COTs natively. */
+/* Ferret (protocol/ot/ferret_cot.c, the b11 parameter set by default): random-choice COTs natively. */
 FSN_NODISCARD fsn_status fsn_ferret_cot_create(fsn_cot **out, fsn_channel *ch, fsn_ot_role role,
                                                const fsn_cot_config *cfg);
 
