@@ -43,7 +43,7 @@ typedef struct job {
   fsn_status st[2];
   bool unchecked_ot; /* the semi-honest OT costs (fsn_2pc_options.ot_unchecked), for the cost formulas */
   const char *ot;    /* the OT pack (fsn_2pc_options.ot), NULL: the default */
-  bool warm;         /* one AND first, outside the counters: a silent extension's first iteration is not counted */
+  bool warm;         /* ANDs first, outside the counters: a silent extension's first iteration is not counted */
 } job;
 
 typedef struct party {
@@ -82,9 +82,12 @@ static void party_main(fsn_channel **chs, size_t n, void *arg) {
   const fsn_2pc_options opt = {.ot = j->ot, .ot_unchecked = j->unchecked_ot};
   j->st[pa->who] = fsn_2pc_create(&p, chs, n, pa->who ? FSN_ROLE_CLIENT : FSN_ROLE_SERVER, j->ell, 12 % j->ell, &opt);
   if (j->st[pa->who] != FSN_OK) return;
-  if (j->warm) {
-    uint8_t bit = 0;
-    if ((j->st[pa->who] = fsn_nl_and(p, &bit, &bit, &bit, 1)) != FSN_OK) {
+  if (j->warm) { /* enough elements that every thread draws (2048 per thread) */
+    const size_t nw = n > 1 ? 2048 * n : 1;
+    uint8_t *bits = xcalloc(nw, 1);
+    j->st[pa->who] = fsn_nl_and(p, bits, bits, bits, nw);
+    free(bits);
+    if (j->st[pa->who] != FSN_OK) {
       fsn_2pc_destroy(p);
       return;
     }
@@ -94,7 +97,8 @@ static void party_main(fsn_channel **chs, size_t n, void *arg) {
   j->st[pa->who] = run_op(p, j, pa->who);
   fsn_2pc_counters(p, &after);
   j->used[pa->who] = (fsn_counters){.bytes_sent = after.bytes_sent - before.bytes_sent,
-                                    .bytes_recv = after.bytes_recv - before.bytes_recv};
+                                    .bytes_recv = after.bytes_recv - before.bytes_recv,
+                                    .rounds = after.rounds - before.rounds};
   fsn_2pc_destroy(p);
 }
 
@@ -486,6 +490,63 @@ START_TEST(argmax_first_maximum) {
 }
 END_TEST
 
+/* ---- rounds that do not grow with the layer -------------------------------------------------------------------- */
+
+/* One Ferret run of op on n elements over two threads: bit-exact, bytes = formula; returns the rounds both parties'
+ * channels saw. Sizes whose COTs fit the pool one warm-up leaves (1.5 M per object on the default set), so that no
+ * Ferret iteration runs inside the call and the rounds are the protocol's own. */
+static uint64_t ferret_rounds(op o, unsigned ell, size_t n, const uint64_t *x, const uint8_t *b, const uint8_t *c) {
+  const unsigned s = 12;
+  job *j = make_job(o, ell, n, n, x, NULL);
+  j->ot = "ferret", j->warm = true, j->threads = 2, j->s = s, j->mode = FSN_TRUNC_NONNEG_APPROX;
+  share_bits(j->ba[0], j->ba[1], b, n), share_bits(j->bb[0], j->bb[1], c, n);
+  run_job(j);
+  const size_t per = n / 2; /* each thread's share: a multiple of 8, so its bytes add up to the formula */
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < n; i++) switch (o) {
+    case OP_AND: ck_assert_uint_eq(open_b(j, i), b[i] & c[i]); break;
+    case OP_B2A: ck_assert_uint_eq(open_a(j, i), b[i]); break;
+    case OP_MUX: ck_assert_uint_eq(open_a(j, i), b[i] ? x[i] : 0); break;
+    default: {
+      const uint64_t want = x[i] >> s, got = open_a(j, i);
+      ck_assert(got == want || got == ((want - 1) & fsn_ring_mask(ell)));
+    }
+    }
+  switch (o) {
+  case OP_AND: bytes = 2 * bytes_of(2 * per); break;
+  case OP_B2A: bytes = bytes_of(per) + bytes_of(per * ell); break;
+  case OP_MUX: bytes = 2 * (bytes_of(per) + bytes_of(per * ell)); break;
+  default: bytes = bytes_of(per) + bytes_of(per * s); break;
+  }
+  ck_assert_uint_eq(wire_bytes(j), 2 * bytes);
+  const uint64_t rounds = j->used[0].rounds + j->used[1].rounds;
+  free_job(j);
+  return rounds;
+}
+
+/* AND, B2A, MUX and known-sign truncation on 2^16 and on 2^21 elements (2^20 per thread, four times the old silent
+ * block of 2^18): the same rounds. */
+START_TEST(ferret_rounds_flat) {
+  if (slow_at_ref("ferret")) return;
+  const unsigned ell = 32;
+  const size_t small = (size_t)1 << 16, big = (size_t)1 << 21;
+  static const op ops[] = {OP_AND, OP_B2A, OP_MUX, OP_TRUNC};
+  const op o = ops[_i];
+  uint64_t *x = xcalloc(big, 8);
+  uint8_t *b = xcalloc(big, 1), *c = xcalloc(big, 1);
+  fill_values(x, big, ell);
+  for (size_t i = 0; i < big; i++) {
+    b[i] = fsn_test_rand() & 1, c[i] = fsn_test_rand() & 1;
+    if (o == OP_TRUNC) x[i] &= fsn_ring_mask(ell) >> 1;
+  }
+  const uint64_t r_small = ferret_rounds(o, ell, small, x, b, c), r_big = ferret_rounds(o, ell, big, x, b, c);
+  ck_assert_msg(r_small == r_big, "op %d: %llu rounds at 2^16, %llu at 2^21", (int)o, (unsigned long long)r_small,
+                (unsigned long long)r_big);
+  ck_assert_uint_gt(r_small, 0);
+  free(x), free(b), free(c);
+}
+END_TEST
+
 /* Several worker threads, each on its own channel: the split must not change a single bit. */
 START_TEST(threads_relu_and_trunc) {
   const unsigned ell = 37;
@@ -520,6 +581,10 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, argmax_first_maximum, 0, NELLS);
   tcase_add_test(tc, threads_relu_and_trunc);
   suite_add_tcase(s, tc);
+  TCase *rounds = tcase_create("rounds");
+  tcase_set_timeout(rounds, 600);
+  tcase_add_loop_test(rounds, ferret_rounds_flat, 0, 4);
+  suite_add_tcase(s, rounds);
   return s;
 }
 

@@ -81,7 +81,7 @@ FSN_NODISCARD fsn_status fsn_nl_argmax(fsn_2pc *p, uint64_t *label, const uint64
 
 /* Cost models: the number of blocks the busiest thread works through when a non-linear protocol above runs on n
  * elements. Each block runs the protocol's whole round structure, so its rounds grow in proportion (blocks of 2^13
- * elements, of 2^18 on silent OT). */
+ * elements; on silent OT a thread's whole range is one block, so a layer of any size pays the rounds of one). */
 size_t fsn_nl_blocks(const fsn_2pc *p, size_t n);
 
 #ifdef __cplusplus

@@ -170,7 +170,7 @@ typedef struct bool_args {
 
 static fsn_status and_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
   const bool_args *a = arg;
-  const size_t blk = fsn_nl_block(t);
+  const size_t blk = end - begin < fsn_nl_block(t) ? end - begin : fsn_nl_block(t);
   for (size_t off = begin; off < end; off += blk) {
     const size_t m = end - off < blk ? end - off : blk;
     fsn_nl_triples tr;
@@ -206,7 +206,7 @@ fsn_status fsn_nl_b2a(fsn_2pc *p, uint64_t *out, const uint8_t *b, size_t n) {
 
 static fsn_status mux_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
   const bool_args *a = arg;
-  const size_t blk = fsn_nl_block(t);
+  const size_t blk = end - begin < fsn_nl_block(t) ? end - begin : fsn_nl_block(t);
   for (size_t off = begin; off < end; off += blk) {
     const size_t m = end - off < blk ? end - off : blk;
     fsn_status st = fsn_nl_thr_mux(t, a->out + off, a->x + off, a->v + off, m);

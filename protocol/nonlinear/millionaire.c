@@ -302,7 +302,7 @@ fsn_status fsn_nl_mill(fsn_nl_thr *t, uint8_t *lt, uint8_t *eq, const uint64_t *
   const mill_shape s = shape_of(q);
   /* About 2^15 leaves per block, in multiples of 128 elements so that no OT call but the last pads its chunk. */
   size_t block = ((size_t)1 << 15) / s.m / 128 * 128 > 128 ? ((size_t)1 << 15) / s.m / 128 * 128 : 128;
-  if (t->silent) block = FSN_NL_SILENT_BLOCK; /* its working memory is per chunk of OTs, not per block */
+  if (t->silent) block = FSN_NL_SILENT_BLOCK; /* the whole range: one round trip per step */
   for (size_t off = 0; off < n; off += block) {
     const size_t b = n - off < block ? n - off : block;
     fsn_status st = (t->silent ? mill_block_silent : mill_block)(t, lt + off, eq ? eq + off : NULL, v + off, b, &s);
@@ -315,8 +315,8 @@ fsn_status fsn_nl_mill(fsn_nl_thr *t, uint8_t *lt, uint8_t *eq, const uint64_t *
 fsn_status fsn_nl_thr_msb(fsn_nl_thr *t, uint8_t *msb, const uint64_t *x, size_t n) {
   const unsigned q = t->ell - 1;
   const uint64_t low = fsn_ring_mask(t->ell) >> 1;
-  const size_t blk = fsn_nl_block(t);
-  uint64_t *v = malloc((n < blk ? n : blk) * sizeof *v + 8);
+  const size_t blk = n < fsn_nl_block(t) ? n : fsn_nl_block(t);
+  uint64_t *v = malloc(blk * sizeof *v + 8);
   if (!v) return fsn_fail(FSN_E_NOMEM, "MSB of %zu", n);
   fsn_status st = FSN_OK;
   for (size_t off = 0; off < n && st == FSN_OK; off += blk) {
@@ -385,8 +385,8 @@ fsn_status fsn_nl_wrap(fsn_2pc *p, uint8_t *out, const uint64_t *x, size_t n) {
 
 static fsn_status relu_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
   const cmp_args *a = arg;
-  const size_t blk = fsn_nl_block(t);
-  uint8_t *d = malloc(blk);
+  const size_t blk = end - begin < fsn_nl_block(t) ? end - begin : fsn_nl_block(t);
+  uint8_t *d = malloc(blk + 1);
   if (!d) return fsn_fail(FSN_E_NOMEM, "ReLU block");
   fsn_status st = FSN_OK;
   for (size_t off = begin; off < end && st == FSN_OK; off += blk) {
