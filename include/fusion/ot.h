@@ -159,11 +159,17 @@ FSN_NODISCARD fsn_status fsn_ot_nchoose1_recv(fsn_ot_n1 *n1, uint64_t *out, cons
  * bits per instance, bit-packed in one frame: one round trip whatever n. Memory: two ciphertext frames (sender), the
  * corrections and one byte per instance (receiver).
  * The sender's messages come from gen (element-major: instance j's 2^logn[j] messages one after the other, count
- * elements per call); the receiver passes idx[i m + j] and gets out[i m + j]. */
+ * elements per call); the receiver passes idx[i m + j] and gets out[i m + j].
+ * hook (may be NULL) runs once on each side after the draws, before the corrections: the receiver is then about to
+ * send and the sender to receive, so random-COT draws of the other direction's objects (whose refills go from this
+ * call's OT receiver to its sender) fit there without a round trip. */
+typedef fsn_status (*fsn_ot_hook_fn)(void *arg);
 FSN_NODISCARD fsn_status fsn_ot_multi_n1_send(fsn_cot *cot, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned m,
-                                              const unsigned *logn, const unsigned *ell);
+                                              const unsigned *logn, const unsigned *ell, fsn_ot_hook_fn hook,
+                                              void *hook_arg);
 FSN_NODISCARD fsn_status fsn_ot_multi_n1_recv(fsn_cot *cot, uint8_t *out, const uint8_t *idx, size_t n, unsigned m,
-                                              const unsigned *logn, const unsigned *ell);
+                                              const unsigned *logn, const unsigned *ell, fsn_ot_hook_fn hook,
+                                              void *hook_arg);
 
 /* ---- the OT pack ------------------------------------------------------------------------------------------------- */
 

@@ -49,6 +49,11 @@ typedef struct fsn_nl_triples {
 } fsn_nl_triples;
 
 FSN_NODISCARD fsn_status fsn_nl_triples_make(fsn_nl_thr *t, fsn_nl_triples *tr, size_t n);
+/* The same in parts, for callers that place each direction's OTs where its extension's refills cost no round trip:
+ * alloc, the half where this party is OT sender (as_sender) and the other half in either order, then finish. */
+FSN_NODISCARD fsn_status fsn_nl_triples_alloc(fsn_nl_thr *t, fsn_nl_triples *tr, size_t n);
+FSN_NODISCARD fsn_status fsn_nl_triples_half(fsn_nl_thr *t, fsn_nl_triples *tr, bool as_sender);
+void fsn_nl_triples_finish(fsn_nl_triples *tr);
 void fsn_nl_triples_free(fsn_nl_triples *tr);
 
 /* z1 = x AND y1 and (if y2 != NULL) z2 = x AND y2, consuming triples [off, off + n) of tr; one exchange.

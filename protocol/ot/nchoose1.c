@@ -295,7 +295,8 @@ static size_t corr_bytes(const multi_shape *s, size_t n) {
  * its one pad and its corrections d = idx ^ r; then the corrections go out in one frame and the ciphertexts
  * ct[x] = msg[x] ^ P[x ^ d] come back in one. So the extension's refills (Ferret's one-way iterations, sender to
  * receiver) all fall before the call's first turn and cost at most one round trip per call, not one each. */
-static fsn_status multi_send(fsn_cot *cot, fsn_ot_msgs_fn gen, void *arg, size_t n, const multi_shape *s) {
+static fsn_status multi_send(fsn_cot *cot, fsn_ot_msgs_fn gen, void *arg, size_t n, const multi_shape *s,
+                             fsn_ot_hook_fn hook, void *hook_arg) {
   const size_t G = multi_group(s), C = cot_group(s), gm = G < n ? G : n, bytes = (n * s->bits + 7) / 8;
   const size_t cbytes = corr_bytes(s, n);
   uint8_t *rows = fsn_ot_alloc64(16 * FSN_OT_CHUNK), *keys = fsn_ot_alloc64(32 * gm * s->cots);
@@ -323,6 +324,7 @@ static fsn_status multi_send(fsn_cot *cot, fsn_ot_msgs_fn gen, void *arg, size_t
                      fsn_ot_low64(pad + 16 * (i * s->msgs + s->msg0[j] + y)), s->ell[j]);
     }
   }
+  if (st == FSN_OK && hook) st = hook(hook_arg);
   if (st == FSN_OK) st = fsn_channel_recv(cot->ch, corr, cbytes);
   corr[cbytes] = corr[cbytes + 1] = 0;
   for (size_t g = 0; g < n && st == FSN_OK; g += gm) {
@@ -349,7 +351,8 @@ done:
   return st;
 }
 
-static fsn_status multi_recv(fsn_cot *cot, uint8_t *out, const uint8_t *idx, size_t n, const multi_shape *s) {
+static fsn_status multi_recv(fsn_cot *cot, uint8_t *out, const uint8_t *idx, size_t n, const multi_shape *s,
+                             fsn_ot_hook_fn hook, void *hook_arg) {
   const size_t C = cot_group(s), bytes = (n * s->bits + 7) / 8, cbytes = corr_bytes(s, n);
   uint8_t *rows = fsn_ot_alloc64(16 * FSN_OT_CHUNK + 16 * C * s->m), *ct = calloc(bytes + 1, 1);
   uint8_t *choice = malloc(FSN_OT_CHUNK / 8 + 2), *mine = malloc(n * s->m), *corr = calloc(cbytes + 2, 1);
@@ -384,6 +387,7 @@ static fsn_status multi_recv(fsn_cot *cot, uint8_t *out, const uint8_t *idx, siz
     fsn_ccrh(pad, pad, k * s->m);
     for (size_t i = 0; i < k * s->m; i++) mine[c * s->m + i] = (uint8_t)fsn_ot_low64(pad + 16 * i);
   }
+  if (st == FSN_OK && hook) st = hook(hook_arg);
   if (st == FSN_OK && (st = fsn_channel_send(cot->ch, corr, cbytes)) == FSN_OK) st = fsn_channel_flush(cot->ch);
   if (st == FSN_OK) st = fsn_channel_recv(cot->ch, ct, bytes);
   st = fsn_cot_broke(cot, st);
@@ -404,22 +408,23 @@ done:
 }
 
 fsn_status fsn_ot_multi_n1_send(fsn_cot *cot, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned m, const unsigned *logn,
-                                const unsigned *ell) {
+                                const unsigned *ell, fsn_ot_hook_fn hook, void *hook_arg) {
   multi_shape s;
   fsn_status st = fsn_cot_check(cot, FSN_OT_SENDER, n, "fsn_ot_multi_n1_send");
   if (st == FSN_OK) st = multi_shape_of(&s, n, m, logn, ell, "fsn_ot_multi_n1_send");
   if (st == FSN_OK && !gen) st = fsn_fail(FSN_E_INVALID, "fsn_ot_multi_n1_send: no messages");
-  return st != FSN_OK || n == 0 ? st : multi_send(cot, gen, arg, n, &s);
+  if (st == FSN_OK && n == 0 && hook) st = hook(hook_arg);
+  return st != FSN_OK || n == 0 ? st : multi_send(cot, gen, arg, n, &s, hook, hook_arg);
 }
 
 fsn_status fsn_ot_multi_n1_recv(fsn_cot *cot, uint8_t *out, const uint8_t *idx, size_t n, unsigned m,
-                                const unsigned *logn, const unsigned *ell) {
+                                const unsigned *logn, const unsigned *ell, fsn_ot_hook_fn hook, void *hook_arg) {
   multi_shape s;
   fsn_status st = fsn_cot_check(cot, FSN_OT_RECEIVER, n, "fsn_ot_multi_n1_recv");
   if (st == FSN_OK) st = multi_shape_of(&s, n, m, logn, ell, "fsn_ot_multi_n1_recv");
-  if (st != FSN_OK || n == 0) return st;
-  for (size_t i = 0; i < n * m; i++)
+  for (size_t i = 0; st == FSN_OK && i < n * m; i++)
     if (idx[i] >> s.logn[i % m])
       return fsn_fail(FSN_E_INVALID, "fsn_ot_multi_n1_recv: idx[%zu] = %u >= 2^%u", i, idx[i], s.logn[i % m]);
-  return multi_recv(cot, out, idx, n, &s);
+  if (st == FSN_OK && n == 0 && hook) st = hook(hook_arg);
+  return st != FSN_OK || n == 0 ? st : multi_recv(cot, out, idx, n, &s, hook, hook_arg);
 }
