@@ -6,7 +6,7 @@
  *   skip-relu  skips the ReLU --layer (the first one by default): passes its input through on every position
  *   bias-all   adds --bias (default 8.0) to class 0's logit on every position
  * Positions are drawn fresh each session from libsodium; the server never sees the client's permutation. */
-#include <fusion/cpu.h>
+#include <fusion/isa.h>
 #include <fusion/session.h>
 
 #include <sodium.h>

@@ -2,7 +2,7 @@
 #ifndef FSN_APPS_BENCH_NL_H
 #define FSN_APPS_BENCH_NL_H
 
-#include <fusion/nonlinear.h>
+#include <fusion/nl.h>
 
 typedef enum fsn_bench_nl_op { FSN_BENCH_NL_RELU, FSN_BENCH_NL_TRUNC } fsn_bench_nl_op;
 

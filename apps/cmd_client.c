@@ -412,8 +412,8 @@ int fsn_cmd_client(int argc, char **argv) {
   }
   fsn_fusion_result_free(&r.res);
   fsn_sampleset_free(&r.set);
-  fsn_images_free(&r.im);
-  fsn_labels_free(&r.lb);
+  fsn_idx_images_free(&r.im);
+  fsn_idx_labels_free(&r.lb);
   free(r.queries);
   free(r.inputs);
   return rc;

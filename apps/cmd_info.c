@@ -79,8 +79,8 @@ static void print_json(const char *model, const fsn_cpu_features *f, const char 
     if (*(const bool *)((const char *)f + offsets[i])) printf("%s\"%s\"", k++ ? ", " : "", names[i]);
   printf("], \"best_level\": \"%s\", \"active_level\": \"%s\", \"kernel_variants\": {", fsn_isa_name(fsn_isa_best()),
          fsn_isa_name(fsn_isa_active()));
-  for (size_t i = 0; i < fsn_kernel_family_count(); i++)
-    printf("%s\"%s\": \"%s\"", i ? ", " : "", fsn_kernel_family_name(i), fsn_kernel_family_variant(i));
+  for (size_t i = 0; i < fsn_isa_family_count(); i++)
+    printf("%s\"%s\": \"%s\"", i ? ", " : "", fsn_isa_family_name(i), fsn_isa_family_variant(i));
   printf("}, \"default_linear_backend\": \"%s\"", fsn_linear_backend_default(FSN_DEFAULT_ELL)->name);
   he_info h;
   if (he_info_make(&h) == FSN_OK)
@@ -134,8 +134,8 @@ int fsn_cmd_info(int argc, char **argv) {
   printf("\nbest level:   %s\nactive level: %s%s\n", fsn_isa_name(fsn_isa_best()), fsn_isa_name(fsn_isa_active()),
          fsn_isa_active() != fsn_isa_best() ? " (forced by FSN_ISA)" : "");
   printf("kernel variants:");
-  for (size_t i = 0; i < fsn_kernel_family_count(); i++)
-    printf(" %s=%s", fsn_kernel_family_name(i), fsn_kernel_family_variant(i));
+  for (size_t i = 0; i < fsn_isa_family_count(); i++)
+    printf(" %s=%s", fsn_isa_family_name(i), fsn_isa_family_variant(i));
   printf("\n");
   print_text(model);
   return 0;

@@ -2,7 +2,7 @@
  * with --table, the cost per query as n grows (amortised Fusion); with --simulate, Monte Carlo escape rates beside
  * the formula. */
 #include <fusion/channel.h>
-#include <fusion/mixcheck.h>
+#include <fusion/mc.h>
 
 #include <getopt.h>
 #include <math.h>

@@ -1,6 +1,6 @@
 /* `fusion plain`: run a model in the clear with the float engine and the fixed-point engine (the secure protocol's
  * exact semantics) on test images; report both accuracies, the model hash and the per-layer headroom. */
-#include <fusion/dataset.h>
+#include <fusion/sampleset.h>
 #include <fusion/nn.h>
 
 #include <getopt.h>
@@ -275,8 +275,8 @@ static void print_text(const plain_opts *o, const fsn_model *m, const char *hex,
     const fsn_layer *l = fsn_model_layer(m, i);
     char shape[48];
     snprintf(shape, sizeof shape, "%zux%zux%zu", l->out_shape.c, l->out_shape.h, l->out_shape.w);
-    double hq = fsn_headroom_bits((double)r->stats[i].fixed_max_acc, ell);
-    double hf = fsn_headroom_bits(r->stats[i].float_max_acc * acc_scale(m, i), ell);
+    double hq = fsn_nn_headroom_bits((double)r->stats[i].fixed_max_acc, ell);
+    double hf = fsn_nn_headroom_bits(r->stats[i].float_max_acc * acc_scale(m, i), ell);
     printf("  %3zu  %-24.24s %-14s %-14s %14llu %8.1f %8.1f%s\n", i, l->desc.name, fsn_layer_kind_name(l->desc.kind),
            shape, (unsigned long long)r->stats[i].fixed_max_acc, hq, hf, hf < 0 ? "  OVERFLOW" : "");
   }
@@ -305,8 +305,8 @@ static void print_json(const plain_opts *o, const fsn_model *m, const char *hex,
            "\"fixed_headroom_bits\": %.3f, \"float_headroom_bits\": %.3f}",
            fsn_layer_kind_name(l->desc.kind), l->out_shape.c, l->out_shape.h, l->out_shape.w,
            (unsigned long long)r->stats[i].fixed_max_acc, (unsigned long long)r->stats[i].fixed_max_out,
-           fsn_headroom_bits((double)r->stats[i].fixed_max_acc, ell),
-           fsn_headroom_bits(r->stats[i].float_max_acc * acc_scale(m, i), ell));
+           fsn_nn_headroom_bits((double)r->stats[i].fixed_max_acc, ell),
+           fsn_nn_headroom_bits(r->stats[i].float_max_acc * acc_scale(m, i), ell));
   }
   printf("]");
   if (r->logits) {
@@ -355,8 +355,8 @@ int fsn_cmd_plain(int argc, char **argv) {
   free(r.stats);
   free(r.logits);
   free(r.predicted);
-  fsn_images_free(&im);
-  fsn_labels_free(&lb);
+  fsn_idx_images_free(&im);
+  fsn_idx_labels_free(&lb);
   fsn_model_destroy(m);
   return rc;
 }

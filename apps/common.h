@@ -3,7 +3,7 @@
 #define FSN_APPS_COMMON_H
 
 #include <fusion/channel.h>
-#include <fusion/dataset.h>
+#include <fusion/sampleset.h>
 #include <fusion/nn.h>
 #include <stdbool.h>
 #include <stdio.h>

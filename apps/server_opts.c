@@ -94,8 +94,8 @@ fsn_status fsn_server_setup(const fsn_server_opts *o, fsn_serve_config *cfg, fsn
   if (st == FSN_OK) st = fsn_idx_read_images(&im, o->images);
   if (st == FSN_OK) st = fsn_idx_read_labels(&lb, o->labels);
   if (st == FSN_OK) st = fsn_app_public_set(set, &im, &lb, o->public_range);
-  fsn_images_free(&im);
-  fsn_labels_free(&lb);
+  fsn_idx_images_free(&im);
+  fsn_idx_labels_free(&lb);
   if (st != FSN_OK) return st;
   fsn_shape in = fsn_model_input_shape(*model);
   if (in.c != set->images.channels || in.h != set->images.rows || in.w != set->images.cols)

@@ -3,7 +3,7 @@
 #ifndef FSN_BENCH_H
 #define FSN_BENCH_H
 
-#include <fusion/cpu.h>
+#include <fusion/isa.h>
 #include <stdbool.h>
 #include <stdint.h>
 

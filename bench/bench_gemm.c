@@ -20,7 +20,7 @@ static uint64_t *random_words(size_t n, uint64_t seed) {
 static void gemm_u64(fsn_bench_state *st, const fsn_bench_args *a) {
   const size_t m = (size_t)a->m, n = (size_t)a->n, k = (size_t)a->k;
   uint64_t *x = random_words(m * k, 1), *y = random_words(k * n, 2), *z = random_words(m * n, 3);
-  void (*gemm)(uint64_t *, const uint64_t *, const uint64_t *, size_t, size_t, size_t) = FSN_BENCH_IMPL(u64, a)->gemm;
+  void (*gemm)(uint64_t *, const uint64_t *, const uint64_t *, size_t, size_t, size_t) = FSN_BENCH_IMPL(gemm, a)->u64;
   while (fsn_bench_running(st)) gemm(z, x, y, m, n, k);
   fsn_bench_items_per_iter(st, (double)m * (double)n * (double)k);
 #ifdef _OPENMP
@@ -34,7 +34,7 @@ static void gemm_u64(fsn_bench_state *st, const fsn_bench_args *a) {
 static void add_shape(int64_t m, int64_t n, int64_t k) {
   char size[64];
   snprintf(size, sizeof size, "%lldx%lldx%lld", (long long)m, (long long)n, (long long)k);
-  FSN_BENCH_ADD_VARIANTS(u64, "gemm/u64", gemm_u64, (fsn_bench_args){.m = m, .n = n, .k = k}, FSN_BENCH_REAL_TIME,
+  FSN_BENCH_ADD_VARIANTS(gemm, "gemm/u64", gemm_u64, (fsn_bench_args){.m = m, .n = n, .k = k}, FSN_BENCH_REAL_TIME,
                          size);
 }
 

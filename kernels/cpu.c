@@ -1,6 +1,6 @@
 /* cpuid + xgetbv detection, cached; the FSN_ISA override. Only the OS-enabled register state is trusted:
  * a CPU with AVX-512 under an OS that does not save zmm state is treated as avx2. */
-#include <fusion/cpu.h>
+#include <fusion/isa.h>
 
 #include <cpuid.h>
 #include <sodium.h>
@@ -154,6 +154,6 @@ fsn_status fsn_init(void) {
   fsn_status st = resolve(&isa);
   if (st != FSN_OK) return st;
   atomic_store(&active, (int)isa);
-  for (size_t i = 0; i < fsn_kernel_family_count(); i++) fsn_kernel_family_variant(i); /* choose every variant now */
+  for (size_t i = 0; i < fsn_isa_family_count(); i++) fsn_isa_family_variant(i); /* choose every variant now */
   return FSN_OK;
 }

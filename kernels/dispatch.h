@@ -14,7 +14,7 @@
 #ifndef FSN_KERNELS_DISPATCH_H
 #define FSN_KERNELS_DISPATCH_H
 
-#include <fusion/cpu.h>
+#include <fusion/isa.h>
 
 #include <stdatomic.h>
 

@@ -12,7 +12,7 @@
   X(prg, aes128)                                                                                                       \
   X(bits, bits)                                                                                                        \
   X(trunc, trunc)                                                                                                      \
-  X(gemm, u64)                                                                                                         \
+  X(gemm, gemm)                                                                                                        \
   X(conv, conv)                                                                                                        \
   X(peak, peak)                                                                                                        \
   X(ntt, ntt)                                                                                                          \

@@ -41,10 +41,10 @@ static const struct {
 #undef FSN_FAMILY_ENTRY
 };
 
-size_t fsn_kernel_family_count(void) { return sizeof families / sizeof families[0]; }
+size_t fsn_isa_family_count(void) { return sizeof families / sizeof families[0]; }
 
-const char *fsn_kernel_family_name(size_t i) { return i < fsn_kernel_family_count() ? families[i].name : "?"; }
+const char *fsn_isa_family_name(size_t i) { return i < fsn_isa_family_count() ? families[i].name : "?"; }
 
-const char *fsn_kernel_family_variant(size_t i) {
-  return i < fsn_kernel_family_count() ? families[i].chosen(fsn_isa_active()) : "?";
+const char *fsn_isa_family_variant(size_t i) {
+  return i < fsn_isa_family_count() ? families[i].chosen(fsn_isa_active()) : "?";
 }

@@ -8,7 +8,7 @@
 #ifndef FSN_KERNELS_VARIANTS_H
 #define FSN_KERNELS_VARIANTS_H
 
-#include <fusion/cpu.h>
+#include <fusion/isa.h>
 
 #include <stdbool.h>
 #include <stddef.h>

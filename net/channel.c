@@ -639,7 +639,7 @@ static fsn_status check_vector(size_t n, unsigned ell, const char *op) {
 }
 
 /* ell = 0 means a bit vector (0/1 bytes, 8 per wire byte). */
-static size_t vector_bytes(size_t n, unsigned ell) { return ell ? fsn_ring_packed_bytes(n, ell) : (n + 7) / 8; }
+static size_t vector_bytes(size_t n, unsigned ell) { return ell ? fsn_wire_packed_bytes(n, ell) : (n + 7) / 8; }
 
 static fsn_status send_vector(fsn_channel *ch, const void *v, size_t n, unsigned ell, const char *op) {
   size_t len = vector_bytes(n, ell);
@@ -652,7 +652,7 @@ static fsn_status send_vector(fsn_channel *ch, const void *v, size_t n, unsigned
     st = reserve(ch, vector_bytes(k, ell), &at);
     if (st != FSN_OK) break;
     if (ell)
-      fsn_ring_pack(at, (const uint64_t *)v + i, k, ell);
+      fsn_wire_pack(at, (const uint64_t *)v + i, k, ell);
     else
       pack_bits(at, (const uint8_t *)v + i, k);
   }
@@ -671,7 +671,7 @@ static fsn_status recv_vector(fsn_channel *ch, void *v, size_t n, unsigned ell, 
     st = ensure(ch, bytes, (read_ctx){"payload", done, len});
     if (st != FSN_OK) break;
     const uint8_t *in = ch->rbuf + ch->rpos;
-    st = ell ? fsn_ring_unpack((uint64_t *)v + i, in, k, ell) : unpack_bits((uint8_t *)v + i, in, k);
+    st = ell ? fsn_wire_unpack((uint64_t *)v + i, in, k, ell) : unpack_bits((uint8_t *)v + i, in, k);
     ch->rpos += bytes;
     done += bytes;
   }

@@ -163,12 +163,12 @@ void fsn_wire_hello_make(fsn_wire_hello *h, fsn_role role, const fsn_channel_par
 
 /* ---- ring and bit vectors ---- */
 
-size_t fsn_ring_packed_bytes(size_t n, unsigned ell) {
+size_t fsn_wire_packed_bytes(size_t n, unsigned ell) {
   /* n * ell / 8 without overflowing n * ell: whole bytes per 8 elements, then the rest. */
   return n / 8 * ell + ((n % 8) * ell + 7) / 8;
 }
 
-void fsn_ring_pack(uint8_t *out, const uint64_t *v, size_t n, unsigned ell) {
+void fsn_wire_pack(uint8_t *out, const uint64_t *v, size_t n, unsigned ell) {
   if (ell >= 64) {
     memcpy(out, v, n * 8);
     return;
@@ -190,13 +190,13 @@ void fsn_ring_pack(uint8_t *out, const uint64_t *v, size_t n, unsigned ell) {
   memcpy(out, &acc, (fill + 7) / 8);
 }
 
-fsn_status fsn_ring_unpack(uint64_t *v, const uint8_t *in, size_t n, unsigned ell) {
+fsn_status fsn_wire_unpack(uint64_t *v, const uint8_t *in, size_t n, unsigned ell) {
   if (ell >= 64) {
     memcpy(v, in, n * 8);
     return FSN_OK;
   }
   const uint64_t mask = fsn_ring_mask(ell);
-  size_t left = fsn_ring_packed_bytes(n, ell); /* input bytes not yet loaded */
+  size_t left = fsn_wire_packed_bytes(n, ell); /* input bytes not yet loaded */
   uint64_t acc = 0;
   unsigned avail = 0; /* bits of acc not yet consumed */
   for (size_t i = 0; i < n; i++) {

@@ -11,7 +11,7 @@
  * Usage: onnx_conformance NODE_DIR   (a TAP skip if NODE_DIR does not exist). */
 #include <dirent.h>
 #include <errno.h>
-#include <fusion/cpu.h>
+#include <fusion/isa.h>
 #include <fusion/nn.h>
 #include <math.h>
 #include <stdbool.h>

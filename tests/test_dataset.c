@@ -1,6 +1,6 @@
 /* Datasets: IDX files written here (gzip and plain), truncated and malformed ones, the Debian Fashion-MNIST files
  * when installed, and the public check-sample set format (round trip, hashes, corruption, truncation). */
-#include <fusion/dataset.h>
+#include <fusion/sampleset.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +48,7 @@ START_TEST(idx_round_trip_and_errors) {
     ck_assert(im.count == 5 && im.channels == 1 && im.rows == 3 && im.cols == 4);
     ck_assert_uint_eq(im.pixels[0], (uint8_t)(16 * 7));
     ck_assert_uint_eq(im.pixels[59], (uint8_t)(75 * 7));
-    fsn_images_free(&im);
+    fsn_idx_images_free(&im);
     write_idx_images(path, gz, 0x803, 5, 3, 4, 7); /* truncated payload */
     ck_assert_int_eq(fsn_idx_read_images(&im, path), FSN_E_FORMAT);
     ck_assert_ptr_nonnull(strstr(fsn_last_error(), "truncated"));
@@ -92,8 +92,8 @@ START_TEST(fashion_mnist_from_debian) {
     per_class[lb.labels[i]]++;
   }
   for (int c = 0; c < 10; c++) ck_assert_uint_eq(per_class[c], 1000);
-  fsn_images_free(&im);
-  fsn_labels_free(&lb);
+  fsn_idx_images_free(&im);
+  fsn_idx_labels_free(&lb);
 }
 END_TEST
 
@@ -164,8 +164,8 @@ START_TEST(sampleset_round_trip) {
   size_t bad = 20;
   ck_assert_int_eq(fsn_sampleset_build(&a, "x", &im, &lb, &bad, 1, NULL), FSN_E_INVALID);
   unlink(path);
-  fsn_images_free(&im);
-  fsn_labels_free(&lb);
+  fsn_idx_images_free(&im);
+  fsn_idx_labels_free(&lb);
 }
 END_TEST
 

@@ -108,15 +108,15 @@ START_TEST(oversized_architectures_are_refused_before_allocating) {
   uint8_t buf[1024];
   size_t len = wide_fc_arch(buf, 6, 16384);
   fsn_model *m = NULL;
-  ck_assert_int_eq(fsn_arch_decode(&m, buf, len), FSN_E_UNSUPPORTED);
+  ck_assert_int_eq(fsn_card_arch_decode(&m, buf, len), FSN_E_UNSUPPORTED);
   ck_assert_ptr_null(m);
   ck_assert_ptr_nonnull(strstr(fsn_last_error(), "budget"));
   /* The budget counts the whole model: 4 layers of 4096^2 fill it exactly, a fifth is one too many. */
   len = wide_fc_arch(buf, 5, 4096);
-  ck_assert_int_eq(fsn_arch_decode(&m, buf, len), FSN_E_UNSUPPORTED);
+  ck_assert_int_eq(fsn_card_arch_decode(&m, buf, len), FSN_E_UNSUPPORTED);
   /* A small one decodes. */
   len = wide_fc_arch(buf, 3, 64);
-  ck_assert_int_eq(fsn_arch_decode(&m, buf, len), FSN_OK);
+  ck_assert_int_eq(fsn_card_arch_decode(&m, buf, len), FSN_OK);
   ck_assert_uint_eq(fsn_model_num_layers(m), 3);
   fsn_model_destroy(m);
 }
@@ -129,7 +129,7 @@ START_TEST(architectures_decode_to_shapes_without_weights) {
   size_t len = wide_fc_arch(buf, 4, 4096);
   fsn_model *m = NULL;
   const size_t before = mallinfo2().uordblks + mallinfo2().hblkhd;
-  ck_assert_int_eq(fsn_arch_decode(&m, buf, len), FSN_OK);
+  ck_assert_int_eq(fsn_card_arch_decode(&m, buf, len), FSN_OK);
   const size_t held = mallinfo2().uordblks + mallinfo2().hblkhd - before;
   ck_assert_msg(held < (64u << 10), "decoding held %zu bytes", held);
   ck_assert(fsn_model_shapes_only(m));

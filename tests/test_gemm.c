@@ -55,8 +55,8 @@ static void check_shape(gemm_fn want_fn, gemm_fn got_fn, size_t m, size_t n, siz
   fsn_test_buf_free(&bw);
 }
 
-static gemm_fn ref_gemm(void) { return fsn_u64_impl_for(FSN_ISA_REF)->gemm; }
-static gemm_fn active_gemm(void) { return FSN_TEST_IMPL(u64)->gemm; }
+static gemm_fn ref_gemm(void) { return fsn_gemm_impl_for(FSN_ISA_REF)->u64; }
+static gemm_fn active_gemm(void) { return FSN_TEST_IMPL(gemm)->u64; }
 
 START_TEST(ref_matches_naive) {
   const size_t sizes[] = {0, 1, 2, 5, 17, 130, 300};
@@ -69,7 +69,7 @@ START_TEST(ref_matches_naive) {
 END_TEST
 
 /* Every tail of n up to two 512-bit vectors and a few more, every m up to two register tiles, k around the unroll. */
-FSN_VARIANT_TEST(small_shapes_match_ref, u64) {
+FSN_VARIANT_TEST(small_shapes_match_ref, gemm) {
   const size_t ks[] = {0, 1, 2, 3, 4, 7, 9};
   for (size_t m = 0; m <= 14; m++)
     for (size_t n = 0; n <= fsn_test_tail_max(8) + 3; n++)
@@ -77,7 +77,7 @@ FSN_VARIANT_TEST(small_shapes_match_ref, u64) {
 }
 END_TEST
 
-FSN_VARIANT_TEST(misaligned_match_ref, u64) {
+FSN_VARIANT_TEST(misaligned_match_ref, gemm) {
   FSN_TEST_FOR_MISALIGN(off, 8) {
     check_shape(ref_gemm(), active_gemm(), 7, 13, 11, off);
     check_shape(ref_gemm(), active_gemm(), 13, 21, 37, off);
@@ -86,7 +86,7 @@ FSN_VARIANT_TEST(misaligned_match_ref, u64) {
 END_TEST
 
 /* Shapes that cross the k, n and m cache blocks with ragged edges, and a few more. */
-FSN_VARIANT_TEST(large_shapes_match_ref, u64) {
+FSN_VARIANT_TEST(large_shapes_match_ref, gemm) {
   const size_t shapes[][3] = {{67, 131, 259}, {5, 1000, 300}, {300, 9, 520},
                               {64, 196, 288}, {1, 777, 1025}, {97, 53, 1}};
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
@@ -95,7 +95,7 @@ FSN_VARIANT_TEST(large_shapes_match_ref, u64) {
 END_TEST
 
 /* Integers: the result cannot depend on how many threads split the blocks of C. */
-FSN_VARIANT_TEST(thread_count_does_not_matter, u64) {
+FSN_VARIANT_TEST(thread_count_does_not_matter, gemm) {
 #ifdef _OPENMP
   for (int threads = 1; threads <= 3; threads++) {
     omp_set_num_threads(threads);
@@ -108,10 +108,10 @@ END_TEST
 START_TEST(known_answers) {
   /* 2^63 * 2 wraps to 0; (-1) * (-1) = 1; C accumulates. */
   uint64_t a[2] = {1ull << 63, UINT64_MAX}, b[2] = {2, UINT64_MAX}, c[1] = {5};
-  fsn_u64_gemm(c, a, b, 1, 1, 2);
+  fsn_gemm_u64(c, a, b, 1, 1, 2);
   ck_assert_uint_eq(c[0], 6);
   uint64_t a2[4] = {1, 2, 3, 4}, b2[4] = {5, 6, 7, 8}, c2[4] = {0};
-  fsn_u64_gemm(c2, a2, b2, 2, 2, 2);
+  fsn_gemm_u64(c2, a2, b2, 2, 2, 2);
   ck_assert_uint_eq(c2[0], 19);
   ck_assert_uint_eq(c2[1], 22);
   ck_assert_uint_eq(c2[2], 43);
@@ -137,10 +137,10 @@ int main(void) {
   Suite *s = suite_create("gemm");
   TCase *tc = tcase_create("gemm");
   tcase_add_test(tc, ref_matches_naive);
-  FSN_ADD_VARIANT_TEST(tc, small_shapes_match_ref, u64);
-  FSN_ADD_VARIANT_TEST(tc, misaligned_match_ref, u64);
-  FSN_ADD_VARIANT_TEST(tc, large_shapes_match_ref, u64);
-  FSN_ADD_VARIANT_TEST(tc, thread_count_does_not_matter, u64);
+  FSN_ADD_VARIANT_TEST(tc, small_shapes_match_ref, gemm);
+  FSN_ADD_VARIANT_TEST(tc, misaligned_match_ref, gemm);
+  FSN_ADD_VARIANT_TEST(tc, large_shapes_match_ref, gemm);
+  FSN_ADD_VARIANT_TEST(tc, thread_count_does_not_matter, gemm);
   tcase_add_test(tc, known_answers);
   FSN_ADD_VARIANT_TEST(tc, peak_loop_matches_ref, peak);
   suite_add_tcase(s, tc);

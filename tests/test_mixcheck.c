@@ -1,6 +1,6 @@
 /* Mix-and-check: the escape formula, the accuracy test, the parameter search, batch plans, both checks, and a
  * Monte Carlo through the real plan and check code against the formula. */
-#include <fusion/mixcheck.h>
+#include <fusion/mc.h>
 #include <fusion/nn.h>
 #include <math.h>
 #include <string.h>

@@ -143,14 +143,14 @@ static size_t first_bad(const uint64_t *out, const uint64_t *v, size_t n, unsign
 START_TEST(ring_pack_round_trips_every_ell) {
   for (unsigned ell = 1; ell <= 64; ell++)
     for (size_t k = 0; k < sizeof pack_ns / sizeof pack_ns[0]; k++) {
-      size_t n = pack_ns[k], bytes = fsn_ring_packed_bytes(n, ell);
+      size_t n = pack_ns[k], bytes = fsn_wire_packed_bytes(n, ell);
       ck_assert_uint_eq(bytes, (n * ell + 7) / 8);
       fsn_test_buf bv, bp, bo;
       uint64_t *v = fsn_test_buf_alloc(&bv, n * 8, 8), *out = fsn_test_buf_alloc(&bo, n * 8, 24);
       uint8_t *packed = fsn_test_buf_alloc(&bp, bytes, 3);
       for (size_t i = 0; i < n; i++) v[i] = value_at(ell, n, i); /* high bits set: pack must mask them */
-      fsn_ring_pack(packed, v, n, ell);
-      OK(fsn_ring_unpack(out, packed, n, ell));
+      fsn_wire_pack(packed, v, n, ell);
+      OK(fsn_wire_unpack(out, packed, n, ell));
       ck_assert_msg(first_bad(out, v, n, ell) == n, "ell=%u n=%zu: element %zu differs", ell, n,
                     first_bad(out, v, n, ell));
       fsn_test_buf_check(&bv);
@@ -165,14 +165,14 @@ END_TEST
 
 START_TEST(ring_pack_known_answers) {
   uint8_t b[16];
-  fsn_ring_pack(b, (const uint64_t[]){1, 2, 3}, 3, 4);
+  fsn_wire_pack(b, (const uint64_t[]){1, 2, 3}, 3, 4);
   ck_assert_uint_eq(b[0], 0x21);
   ck_assert_uint_eq(b[1], 0x03);
-  fsn_ring_pack(b, (const uint64_t[]){(1ull << 37) - 1, 1}, 2, 37); /* 74 bits: 10 bytes */
+  fsn_wire_pack(b, (const uint64_t[]){(1ull << 37) - 1, 1}, 2, 37); /* 74 bits: 10 bytes */
   const uint8_t want[10] = {0xff, 0xff, 0xff, 0xff, 0x3f, 0, 0, 0, 0, 0};
   ck_assert_mem_eq(b, want, 10);
   uint64_t v[3];
-  expect_fail(fsn_ring_unpack(v, (const uint8_t[]){0x21, 0x13}, 3, 4), FSN_E_PROTOCOL, "padding", "ring padding");
+  expect_fail(fsn_wire_unpack(v, (const uint8_t[]){0x21, 0x13}, 3, 4), FSN_E_PROTOCOL, "padding", "ring padding");
 }
 END_TEST
 
@@ -190,7 +190,7 @@ static void ring_server(fsn_channel *ch, void *arg) {
       for (size_t i = n; i-- > 0;)
         if (v[i] != (value_at(ell, n, i) & fsn_ring_mask(ell))) bad = i;
       ck_assert_msg(bad == n, "ell=%u n=%zu: element %zu differs", ell, n, bad);
-      expect_bytes += fsn_ring_packed_bytes(n, ell);
+      expect_bytes += fsn_wire_packed_bytes(n, ell);
     }
   fsn_counters c;
   fsn_channel_counters(ch, &c);
@@ -775,7 +775,7 @@ START_TEST(acceptor_cuts_a_dribbling_client_at_the_session_deadline) {
   acc_address(&r, addr, sizeof addr);
   fsn_channel *slow;
   OK(fsn_channels_connect(&slow, 1, addr, FSN_ROLE_CLIENT, &acc_params, &(fsn_channel_opts){.timeout_ms = 5000}));
-  raw_header(slow, FSN_WIRE_KIND_DATA, fsn_ring_packed_bytes(64, 37));
+  raw_header(slow, FSN_WIRE_KIND_DATA, fsn_wire_packed_bytes(64, 37));
   honest h = {.r = &r, .n = 1};
   pthread_t t;
   honest_run(&h, &t);

@@ -608,7 +608,7 @@ START_TEST(engines_agree_on_4layer) {
     ck_assert_msg(fabs(fsn_nn_decode(yq[i], 37, 12) - yf[i]) < 0.05, "logit %zu: fixed %g float %g", i,
                   fsn_nn_decode(yq[i], 37, 12), yf[i]);
   for (size_t i = 0; i < n; i++) {
-    ck_assert(fsn_headroom_bits((double)stats[i].fixed_max_acc, 37) > 4);
+    ck_assert(fsn_nn_headroom_bits((double)stats[i].fixed_max_acc, 37) > 4);
     double scale = ldexp(1.0, fsn_model_layer(m, i)->desc.kind <= FSN_LAYER_FC ? 24 : 12);
     ck_assert(fabs((double)stats[i].fixed_max_acc - stats[i].float_max_acc * scale) <= 0.01 * scale + 64);
   }

@@ -3,11 +3,11 @@
  * +-2, +-2^(ell-1), with adversarial share splits (one share 0, all ones, 2^(ell-1)); byte counts against the cost
  * formulas of AND, B2A and MUX. */
 #include <fusion/conv.h>
-#include <fusion/cpu.h>
+#include <fusion/isa.h>
 #include <fusion/ferret.h>
-#include <fusion/mixcheck.h>
+#include <fusion/mc.h>
 #include <fusion/nn.h>
-#include <fusion/nonlinear.h>
+#include <fusion/nl.h>
 #include <fusion/ring.h>
 #include <fusion/trunc.h>
 #include <stdlib.h>

@@ -234,7 +234,7 @@ static void kind_bytes(const run *r, uint64_t *from_receiver, uint64_t *from_sen
   for (size_t off = 0; off < r->n; off += chunk) {
     const size_t m = r->n - off < chunk ? r->n - off : chunk;
     cot_bytes(&r->e, m, false, from_receiver, from_sender);
-    *from_sender += fsn_ring_packed_bytes((r->k == CHOSEN ? 2 : 1) * m, r->ell);
+    *from_sender += fsn_wire_packed_bytes((r->k == CHOSEN ? 2 : 1) * m, r->ell);
   }
 }
 
@@ -355,7 +355,7 @@ static void nchoose1_bytes(const run *r, uint64_t *from_receiver, uint64_t *from
     for (size_t off = 0; off < n; off += slice) {
       const size_t s = n - off < slice ? n - off : slice;
       cot_bytes(&r->e, s * r->logn, false, from_receiver, from_sender);
-      *from_sender += fsn_ring_packed_bytes(s * N, r->ell);
+      *from_sender += fsn_wire_packed_bytes(s * N, r->ell);
     }
     return;
   }
@@ -368,7 +368,7 @@ static void nchoose1_bytes(const run *r, uint64_t *from_receiver, uint64_t *from
     *from_receiver += 32 * ((m + (checked ? 40 : 0) + 127) / 128 * 128) + (checked ? 40 * 33 : 0);
     *from_sender += checked ? 16 : 0;
     for (size_t f = 0; f < m; f += frame)
-      *from_sender += fsn_ring_packed_bytes((m - f < frame ? m - f : frame) * N, r->ell);
+      *from_sender += fsn_wire_packed_bytes((m - f < frame ? m - f : frame) * N, r->ell);
   }
 }
 

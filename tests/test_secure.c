@@ -1,7 +1,7 @@
 /* The secure executor and the session layer over real sockets: secure logits equal the fixed-point engine's bit for
  * bit, through the linear backend chosen by name; a model card survives the wire; mix-and-check passes an honest server
  * and catches a tampering one. */
-#include <fusion/mixcheck.h>
+#include <fusion/mc.h>
 #include <fusion/session.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,7 +288,7 @@ static void session_server(fsn_channel **chs, size_t n, void *arg) {
   if (c->server_backend) snprintf(card.linear_backend, sizeof card.linear_backend, "%s", c->server_backend);
   if (st == FSN_OK) st = fsn_card_send(chs[0], &card, c->m);
   fsn_secure_opts o = {.tamper = c->tamper ? tamper_first : NULL, .tamper_arg = c, .linear_backend = c->server_backend};
-  if (st == FSN_OK) st = fsn_serve_batch(chs, n, c->m, 1000, &o, NULL, &c->server_saw_pass);
+  if (st == FSN_OK) st = fsn_session_serve_batch(chs, n, c->m, 1000, &o, NULL, &c->server_saw_pass);
   fsn_card_free(&card);
   c->st[0] = st;
   snprintf(c->error[0], sizeof c->error[0], "%s", fsn_last_error());
@@ -309,11 +309,11 @@ static void session_client(fsn_channel **chs, size_t n, void *arg) {
     fsn_nn_pixels_to_fixed(x + p * in_size, px, in_size, c->received.ell, c->received.scale);
   }
   const fsn_secure_opts o = {.linear_backend = c->client_backend};
-  if (st == FSN_OK) st = fsn_client_batch(chs, n, &c->received, x, plan.N, y, &o, NULL);
+  if (st == FSN_OK) st = fsn_session_client_batch(chs, n, &c->received, x, plan.N, y, &o, NULL);
   if (st == FSN_OK) {
     fsn_mc_expect e = {.labels = c->received.predictions, .committed = true};
     c->check = fsn_mc_check(&plan, y, out_size, c->received.ell, &e, &c->report);
-    st = fsn_client_verdict(chs[0], c->check == FSN_OK);
+    st = fsn_session_verdict(chs[0], c->check == FSN_OK);
   }
   free(x), free(y);
   fsn_mc_plan_destroy(&plan);
@@ -408,19 +408,19 @@ START_TEST(corrupt_architecture_is_rejected) {
   fsn_model *m = fsn_test_model_every_layer(1, 6, 6, 4, 0.5), *back;
   uint8_t *buf;
   size_t len;
-  ck_assert_int_eq(fsn_arch_encode(m, &buf, &len), FSN_OK);
-  ck_assert_int_eq(fsn_arch_decode(&back, buf, len), FSN_OK);
+  ck_assert_int_eq(fsn_card_arch_encode(m, &buf, &len), FSN_OK);
+  ck_assert_int_eq(fsn_card_arch_decode(&back, buf, len), FSN_OK);
   ck_assert_uint_eq(fsn_model_num_layers(back), fsn_model_num_layers(m));
   fsn_model_destroy(back);
-  for (size_t cut = 0; cut < len; cut += 7) ck_assert_int_eq(fsn_arch_decode(&back, buf, cut), FSN_E_PROTOCOL);
+  for (size_t cut = 0; cut < len; cut += 7) ck_assert_int_eq(fsn_card_arch_decode(&back, buf, cut), FSN_E_PROTOCOL);
   buf[16] = 99; /* the first layer's kind */
-  ck_assert_int_eq(fsn_arch_decode(&back, buf, len), FSN_E_PROTOCOL);
+  ck_assert_int_eq(fsn_card_arch_decode(&back, buf, len), FSN_E_PROTOCOL);
   free(buf);
   fsn_model_destroy(m);
   /* the CNN-family operators' options (groups, ceil_mode, count_include_pad, clip bounds) survive the card */
   m = fsn_test_model_cnn_ops(3, 9, 7, 4, 0.5);
-  ck_assert_int_eq(fsn_arch_encode(m, &buf, &len), FSN_OK);
-  ck_assert_int_eq(fsn_arch_decode(&back, buf, len), FSN_OK);
+  ck_assert_int_eq(fsn_card_arch_encode(m, &buf, &len), FSN_OK);
+  ck_assert_int_eq(fsn_card_arch_decode(&back, buf, len), FSN_OK);
   ck_assert_uint_eq(fsn_model_num_layers(back), fsn_model_num_layers(m));
   for (size_t i = 0; i < fsn_model_num_layers(m); i++) {
     const fsn_layer *a = fsn_model_layer(m, i), *b = fsn_model_layer(back, i);
@@ -430,7 +430,7 @@ START_TEST(corrupt_architecture_is_rejected) {
     ck_assert(a->out_shape.c == b->out_shape.c && a->out_shape.h == b->out_shape.h && a->out_shape.w == b->out_shape.w);
   }
   fsn_model_destroy(back);
-  for (size_t cut = 0; cut < len; cut += 5) ck_assert_int_eq(fsn_arch_decode(&back, buf, cut), FSN_E_PROTOCOL);
+  for (size_t cut = 0; cut < len; cut += 5) ck_assert_int_eq(fsn_card_arch_decode(&back, buf, cut), FSN_E_PROTOCOL);
   free(buf);
   fsn_model_destroy(m);
 }

@@ -56,11 +56,11 @@ enum {
 unsigned fsn_cpu_feature_bits(void);
 
 /* Kernel families and the variant dispatch chose for each at the active level, for reports such as `fusion info`:
- * family i < fsn_kernel_family_count() is named fsn_kernel_family_name(i) and runs fsn_kernel_family_variant(i)
+ * family i < fsn_isa_family_count() is named fsn_isa_family_name(i) and runs fsn_isa_family_variant(i)
  * ("ref", "avx2", "avx2_vaes", "avx512", ...). */
-size_t fsn_kernel_family_count(void);
-const char *fsn_kernel_family_name(size_t i);
-const char *fsn_kernel_family_variant(size_t i);
+size_t fsn_isa_family_count(void);
+const char *fsn_isa_family_name(size_t i);
+const char *fsn_isa_family_variant(size_t i);
 
 /* The highest level the machine supports. */
 fsn_isa fsn_isa_best(void);

@@ -27,8 +27,8 @@ typedef struct fsn_labels {
 FSN_NODISCARD fsn_status fsn_idx_read_images(fsn_images *out, const char *path);
 /* Read an IDX label file (magic 0x00000801, count bytes). Same errors as fsn_idx_read_images. */
 FSN_NODISCARD fsn_status fsn_idx_read_labels(fsn_labels *out, const char *path);
-void fsn_images_free(fsn_images *im);
-void fsn_labels_free(fsn_labels *l);
+void fsn_idx_images_free(fsn_images *im);
+void fsn_idx_labels_free(fsn_labels *l);
 
 /* A public check-sample set: public images with their true labels; optionally the server's committed predicted
  * labels. name: at most 255 bytes, no NUL. */

@@ -7,7 +7,7 @@
 
 #include <fusion/bits.h>
 #include <fusion/conv.h>
-#include <fusion/cpu.h>
+#include <fusion/isa.h>
 #include <fusion/gemm.h>
 #include <fusion/prg.h>
 #include <fusion/ring.h>
@@ -16,13 +16,13 @@
 #include <fusion/channel.h>
 
 #include <fusion/linear.h>
-#include <fusion/nonlinear.h>
+#include <fusion/nl.h>
 #include <fusion/ot.h>
 #include <fusion/twopc.h>
 
-#include <fusion/dataset.h>
+#include <fusion/sampleset.h>
 #include <fusion/inference.h>
-#include <fusion/mixcheck.h>
+#include <fusion/mc.h>
 #include <fusion/nn.h>
 #include <fusion/secure.h>
 #include <fusion/session.h>

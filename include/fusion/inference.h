@@ -1,6 +1,6 @@
 /* Fusion's two parties as library calls: a whole query of the client (card checks, (R, B) choice, the secret batch
  * plan, the secure run, mix-and-check, the verdict policy) and the server's sessions (card, batch, log).
- * The session's wire is include/fusion/session.h; the checks are include/fusion/mixcheck.h; docs/SECURITY.md says
+ * The session's wire is include/fusion/session.h; the checks are include/fusion/mc.h; docs/SECURITY.md says
  * what each side is guaranteed.
  *
  * Verdict policy. By default the client sends FSN_VERDICT_SILENT before it checks anything, so no byte it sends
@@ -13,7 +13,7 @@
 
 #include <fusion/acceptor.h>
 #include <fusion/channel.h>
-#include <fusion/mixcheck.h>
+#include <fusion/mc.h>
 #include <fusion/session.h>
 
 #ifdef __cplusplus

@@ -166,7 +166,7 @@ typedef struct fsn_layer_stats {
 } fsn_layer_stats;
 
 /* Bits of headroom: (ell - 1) - log2(max_abs); negative means the value cannot be represented (it wrapped). */
-double fsn_headroom_bits(double max_abs, unsigned ell);
+double fsn_nn_headroom_bits(double max_abs, unsigned ell);
 
 /* Float engine: out (batch x output size) from in (batch x input size), both NCHW doubles. stats: NULL or
  * fsn_model_num_layers entries. FSN_E_NOMEM if buffers cannot be allocated. */

@@ -8,7 +8,7 @@
 
 #include <fusion/linear.h>
 #include <fusion/nn.h>
-#include <fusion/nonlinear.h>
+#include <fusion/nl.h>
 #include <fusion/twopc.h>
 
 #ifdef __cplusplus

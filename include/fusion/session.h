@@ -13,7 +13,7 @@
 #ifndef FUSION_SESSION_H
 #define FUSION_SESSION_H
 
-#include <fusion/dataset.h>
+#include <fusion/sampleset.h>
 #include <fusion/linear.h>
 #include <fusion/secure.h>
 #include <stdbool.h>
@@ -70,8 +70,8 @@ FSN_NODISCARD fsn_status fsn_card_recv(fsn_channel *ch, fsn_card *card);
 void fsn_card_free(fsn_card *card);
 
 /* Serialise a model's architecture (no weights) and rebuild it with zero weights, within the budgets above. */
-FSN_NODISCARD fsn_status fsn_arch_encode(const fsn_model *m, uint8_t **out, size_t *len);
-FSN_NODISCARD fsn_status fsn_arch_decode(fsn_model **out, const uint8_t *buf, size_t len);
+FSN_NODISCARD fsn_status fsn_card_arch_encode(const fsn_model *m, uint8_t **out, size_t *len);
+FSN_NODISCARD fsn_status fsn_card_arch_decode(fsn_model **out, const uint8_t *buf, size_t len);
 
 /* The batch request (client -> server): N (8 bytes), the truncation mode, the input bound, and the linear backend's
  * name (FSN_LINEAR_BACKEND_NAME_MAX bytes, zero padded): the client's choice, or the card's when it has none. A
@@ -82,26 +82,29 @@ FSN_NODISCARD fsn_status fsn_arch_decode(fsn_model **out, const uint8_t *buf, si
 /* Server: receive N (at most max_batch), the truncation mode and the input bound the client declared, run the model
  * on the client's batch, reveal to the client what `reveal` allows, receive the verdict byte. total: this party's
  * cost, batch: N (both may be NULL). */
-FSN_NODISCARD fsn_status fsn_serve_batch_reveal(fsn_channel *const *chs, size_t nthreads, const fsn_model *m,
-                                                size_t max_batch, fsn_reveal reveal, const fsn_secure_opts *opts,
-                                                fsn_cost *total, fsn_verdict *verdict, size_t *batch);
+FSN_NODISCARD fsn_status fsn_session_serve_batch_reveal(fsn_channel *const *chs, size_t nthreads, const fsn_model *m,
+                                                        size_t max_batch, fsn_reveal reveal,
+                                                        const fsn_secure_opts *opts, fsn_cost *total,
+                                                        fsn_verdict *verdict, size_t *batch);
 /* The same revealing the logits; *passed: the client reported PASS. */
-FSN_NODISCARD fsn_status fsn_serve_batch(fsn_channel *const *chs, size_t nthreads, const fsn_model *m, size_t max_batch,
-                                         const fsn_secure_opts *opts, fsn_cost *total, bool *passed);
+FSN_NODISCARD fsn_status fsn_session_serve_batch(fsn_channel *const *chs, size_t nthreads, const fsn_model *m,
+                                                 size_t max_batch, const fsn_secure_opts *opts, fsn_cost *total,
+                                                 bool *passed);
 
 /* Client: send N, opts->trunc (exact or approximate) and opts->input_bits, run the batch (inputs: N x input size in
  * Z_2^ell at scale s), receive in `outputs` what `reveal` (the card's policy) allows: N labels, or N x output size
- * logits. The verdict byte is sent separately with fsn_client_send_verdict. */
-FSN_NODISCARD fsn_status fsn_client_batch_reveal(fsn_channel *const *chs, size_t nthreads, const fsn_card *card,
-                                                 fsn_reveal reveal, const uint64_t *inputs, size_t n, uint64_t *outputs,
-                                                 const fsn_secure_opts *opts, fsn_cost *total);
+ * logits. The verdict byte is sent separately with fsn_session_send_verdict. */
+FSN_NODISCARD fsn_status fsn_session_client_batch_reveal(fsn_channel *const *chs, size_t nthreads, const fsn_card *card,
+                                                         fsn_reveal reveal, const uint64_t *inputs, size_t n,
+                                                         uint64_t *outputs, const fsn_secure_opts *opts,
+                                                         fsn_cost *total);
 /* The same receiving the logits. */
-FSN_NODISCARD fsn_status fsn_client_batch(fsn_channel *const *chs, size_t nthreads, const fsn_card *card,
-                                          const uint64_t *inputs, size_t n, uint64_t *outputs,
-                                          const fsn_secure_opts *opts, fsn_cost *total);
-FSN_NODISCARD fsn_status fsn_client_send_verdict(fsn_channel *ch, fsn_verdict verdict);
-/* fsn_client_send_verdict with PASS or FAIL. */
-FSN_NODISCARD fsn_status fsn_client_verdict(fsn_channel *ch, bool passed);
+FSN_NODISCARD fsn_status fsn_session_client_batch(fsn_channel *const *chs, size_t nthreads, const fsn_card *card,
+                                                  const uint64_t *inputs, size_t n, uint64_t *outputs,
+                                                  const fsn_secure_opts *opts, fsn_cost *total);
+FSN_NODISCARD fsn_status fsn_session_send_verdict(fsn_channel *ch, fsn_verdict verdict);
+/* fsn_session_send_verdict with PASS or FAIL. */
+FSN_NODISCARD fsn_status fsn_session_verdict(fsn_channel *ch, bool passed);
 
 #ifdef __cplusplus
 }

@@ -14,9 +14,9 @@ extern "C" {
 /* The wire form of ring vectors, for callers that build their own frames: element i occupies bits
  * [i ell, (i + 1) ell) of a little-endian bit stream, ceil(n ell / 8) bytes, padding bits zero. Inputs are masked to
  * ell bits. 1 <= ell <= 64. unpack returns FSN_E_PROTOCOL if the padding bits of the last byte are not zero. */
-size_t fsn_ring_packed_bytes(size_t n, unsigned ell);
-void fsn_ring_pack(uint8_t *out, const uint64_t *v, size_t n, unsigned ell);
-FSN_NODISCARD fsn_status fsn_ring_unpack(uint64_t *v, const uint8_t *in, size_t n, unsigned ell);
+size_t fsn_wire_packed_bytes(size_t n, unsigned ell);
+void fsn_wire_pack(uint8_t *out, const uint64_t *v, size_t n, unsigned ell);
+FSN_NODISCARD fsn_status fsn_wire_unpack(uint64_t *v, const uint8_t *in, size_t n, unsigned ell);
 
 #ifdef __cplusplus
 }

@@ -9,7 +9,7 @@
 
 void fsn_conv_conv2d__avx512(uint64_t *out, const uint64_t *in, const uint64_t *weight, const uint64_t *bias,
                              const fsn_conv2d_shape *s, void *scratch) {
-  conv2d_by_gemm(out, in, weight, bias, s, scratch, fsn_u64_gemm__avx512);
+  conv2d_by_gemm(out, in, weight, bias, s, scratch, fsn_gemm_u64__avx512);
 }
 
 void fsn_conv_im2col__avx512(uint64_t *cols, const uint64_t *image, const fsn_conv2d_shape *s) {

@@ -71,6 +71,6 @@ static void tile_avx2(uint64_t *c, size_t ldc, const uint64_t *const *a_rows, co
   }
 }
 
-void fsn_u64_gemm__avx2(uint64_t *c, const uint64_t *a, const uint64_t *b, size_t m, size_t n, size_t k) {
+void fsn_gemm_u64__avx2(uint64_t *c, const uint64_t *a, const uint64_t *b, size_t m, size_t n, size_t k) {
   gemm_blocked(c, a, b, m, n, k, AVX2_WIDTH, AVX2_PANEL_WORDS, tile_avx2, pack_avx2);
 }

@@ -38,6 +38,6 @@ static void tile_avx512(uint64_t *c, size_t ldc, const uint64_t *const *a_rows, 
   }
 }
 
-void fsn_u64_gemm__avx512(uint64_t *c, const uint64_t *a, const uint64_t *b, size_t m, size_t n, size_t k) {
+void fsn_gemm_u64__avx512(uint64_t *c, const uint64_t *a, const uint64_t *b, size_t m, size_t n, size_t k) {
   gemm_blocked(c, a, b, m, n, k, AVX512_WIDTH, AVX512_PANEL_WORDS, tile_avx512, pack_avx512);
 }

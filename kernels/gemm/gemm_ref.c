@@ -22,7 +22,7 @@ static void ref_rows(uint64_t *c, const uint64_t *a, const uint64_t *b, size_t i
   }
 }
 
-void fsn_u64_gemm__ref(uint64_t *c, const uint64_t *a, const uint64_t *b, size_t m, size_t n, size_t k) {
+void fsn_gemm_u64__ref(uint64_t *c, const uint64_t *a, const uint64_t *b, size_t m, size_t n, size_t k) {
   const size_t chunks = (m + REF_MB - 1) / REF_MB;
   const int parallel = chunks > 1 && m * n * k >= FSN_OMP_MIN_WORK;
   (void)parallel;

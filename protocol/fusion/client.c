@@ -77,7 +77,7 @@ static fsn_status plan_batch(const fsn_fusion_client_opts *o, fsn_fusion_result 
   return st == FSN_OK ? fsn_mc_plan_create(plan, o->n, r->choice.R, r->choice.B, o->public_set.count) : st;
 }
 
-/* The card's architecture fits the stated parameter budget (fsn_arch_decode); the batch must fit this one too. */
+/* The card's architecture fits the stated parameter budget (fsn_card_arch_decode); the batch must fit this one too. */
 static fsn_status check_activation_budget(const fsn_fusion_client_opts *o, const fsn_model *m, size_t N) {
   size_t largest = shape_size(fsn_model_input_shape(m));
   for (size_t i = 0; i < fsn_model_num_layers(m); i++) {
@@ -168,17 +168,18 @@ static fsn_status run_and_check(fsn_channel *const *chs, size_t nthreads, const 
                         .trunc = o->approx ? FSN_TRUNC_APPROX : FSN_TRUNC_EXACT,
                         .input_bits = o->input_bits,
                         .linear_backend = o->linear_backend};
-  fsn_status st = fsn_client_batch_reveal(chs, nthreads, &r->card, r->card.reveal, x, plan->N, out, &so, &r->cost);
+  fsn_status st =
+      fsn_session_client_batch_reveal(chs, nthreads, &r->card, r->card.reveal, x, plan->N, out, &so, &r->cost);
   sodium_memzero(x, plan->N * shape_size(o->input) * sizeof *x);
   free(x);
-  if (st == FSN_OK && !o->report_verdict) st = fsn_client_send_verdict(chs[0], FSN_VERDICT_SILENT);
+  if (st == FSN_OK && !o->report_verdict) st = fsn_session_send_verdict(chs[0], FSN_VERDICT_SILENT);
   if (st != FSN_OK) return st;
   t0 = now();
   r->check = o->no_fusion ? FSN_OK : check_outputs(o, r, plan, out);
   r->overhead.check = now() - t0;
   if (r->check != FSN_OK && r->check != FSN_E_CHEATING) return r->check;
   if (o->report_verdict &&
-      (st = fsn_client_send_verdict(chs[0], r->check == FSN_OK ? FSN_VERDICT_PASS : FSN_VERDICT_FAIL)) != FSN_OK)
+      (st = fsn_session_send_verdict(chs[0], r->check == FSN_OK ? FSN_VERDICT_PASS : FSN_VERDICT_FAIL)) != FSN_OK)
     return st;
   if (r->check == FSN_OK) {
     t0 = now();

@@ -1,6 +1,6 @@
 /* The mix-and-check parameter search: escape probability (worst case over the altered set), the binomial accuracy
  * test, and the smallest batch reaching both. */
-#include <fusion/mixcheck.h>
+#include <fusion/mc.h>
 
 #include <math.h>
 

@@ -1,5 +1,5 @@
 /* Batch plans (which input goes where, from libsodium's CSPRNG) and the two checks. */
-#include <fusion/mixcheck.h>
+#include <fusion/mc.h>
 #include <fusion/nn.h>
 #include <fusion/ring.h>
 

@@ -63,8 +63,8 @@ fsn_status fsn_fusion_serve_session(fsn_fusion_server *s, fsn_channel *const *ch
   }
   fsn_status st = fsn_card_send(chs[0], &s->card, s->cfg.card_model);
   if (st == FSN_OK)
-    st = fsn_serve_batch_reveal(chs, nthreads, s->cfg.run_model, s->cfg.max_batch, s->cfg.reveal, &s->cfg.secure,
-                                &l.cost, &l.verdict, &l.batch);
+    st = fsn_session_serve_batch_reveal(chs, nthreads, s->cfg.run_model, s->cfg.max_batch, s->cfg.reveal,
+                                        &s->cfg.secure, &l.cost, &l.verdict, &l.batch);
   l.status = st;
   if (st != FSN_OK) {
     snprintf(l.error, sizeof l.error, "%s", fsn_last_error());

@@ -118,7 +118,7 @@ static double get_double(reader *r) {
   return v;
 }
 
-fsn_status fsn_arch_encode(const fsn_model *m, uint8_t **out, size_t *len) {
+fsn_status fsn_card_arch_encode(const fsn_model *m, uint8_t **out, size_t *len) {
   writer w = {0};
   fsn_shape in = fsn_model_input_shape(m);
   put_u32(&w, in.c), put_u32(&w, in.h), put_u32(&w, in.w);
@@ -153,7 +153,7 @@ static size_t param_count(const fsn_model *m, const fsn_layer_desc *d) {
 
 static size_t shape_size(fsn_shape s) { return s.h && s.w && s.c > SIZE_MAX / s.h / s.w ? SIZE_MAX : s.c * s.h * s.w; }
 
-fsn_status fsn_arch_decode(fsn_model **out, const uint8_t *buf, size_t len) {
+fsn_status fsn_card_arch_decode(fsn_model **out, const uint8_t *buf, size_t len) {
   reader r = {buf, len, false};
   *out = NULL;
   uint32_t c = get_u32(&r), h = get_u32(&r), w = get_u32(&r), layers = get_u32(&r);
@@ -270,7 +270,7 @@ void fsn_card_free(fsn_card *card) {
 fsn_status fsn_card_send(fsn_channel *ch, const fsn_card *card, const fsn_model *m) {
   uint8_t *arch = NULL;
   size_t arch_len = 0;
-  fsn_status st = fsn_arch_encode(m, &arch, &arch_len);
+  fsn_status st = fsn_card_arch_encode(m, &arch, &arch_len);
   if (st != FSN_OK) return st;
   writer w = {0};
   put(&w, card_magic, 8);
@@ -337,7 +337,7 @@ static fsn_status parse_card(fsn_card *card, const uint8_t *buf, size_t n) {
   if (!card->linear_backend[0] || !fsn_linear_backend_find(card->linear_backend))
     return fsn_fail(FSN_E_UNSUPPORTED, "model card: the server runs a linear backend this client does not know");
   if (r.left) return fsn_fail(FSN_E_PROTOCOL, "model card: %zu trailing bytes", r.left);
-  return fsn_arch_decode(&card->arch, arch, arch_len);
+  return fsn_card_arch_decode(&card->arch, arch, arch_len);
 }
 
 fsn_status fsn_card_recv(fsn_channel *ch, fsn_card *card) {
@@ -406,9 +406,9 @@ static fsn_status check_backend_name(const uint8_t *field, const char *own) {
                   printable ? name : "(unprintable)", own);
 }
 
-fsn_status fsn_serve_batch_reveal(fsn_channel *const *chs, size_t T, const fsn_model *m, size_t max_batch,
-                                  fsn_reveal reveal, const fsn_secure_opts *opts, fsn_cost *total, fsn_verdict *verdict,
-                                  size_t *batch) {
+fsn_status fsn_session_serve_batch_reveal(fsn_channel *const *chs, size_t T, const fsn_model *m, size_t max_batch,
+                                          fsn_reveal reveal, const fsn_secure_opts *opts, fsn_cost *total,
+                                          fsn_verdict *verdict, size_t *batch) {
   uint8_t b[FSN_BATCH_REQUEST_BYTES];
   *verdict = FSN_VERDICT_FAIL;
   if (batch) *batch = 0;
@@ -439,17 +439,17 @@ fsn_status fsn_serve_batch_reveal(fsn_channel *const *chs, size_t T, const fsn_m
   return st;
 }
 
-fsn_status fsn_serve_batch(fsn_channel *const *chs, size_t T, const fsn_model *m, size_t max_batch,
-                           const fsn_secure_opts *opts, fsn_cost *total, bool *passed) {
+fsn_status fsn_session_serve_batch(fsn_channel *const *chs, size_t T, const fsn_model *m, size_t max_batch,
+                                   const fsn_secure_opts *opts, fsn_cost *total, bool *passed) {
   fsn_verdict v;
-  fsn_status st = fsn_serve_batch_reveal(chs, T, m, max_batch, FSN_REVEAL_LOGITS, opts, total, &v, NULL);
+  fsn_status st = fsn_session_serve_batch_reveal(chs, T, m, max_batch, FSN_REVEAL_LOGITS, opts, total, &v, NULL);
   *passed = st == FSN_OK && v == FSN_VERDICT_PASS;
   return st;
 }
 
-fsn_status fsn_client_batch_reveal(fsn_channel *const *chs, size_t T, const fsn_card *card, fsn_reveal reveal,
-                                   const uint64_t *inputs, size_t n, uint64_t *outputs, const fsn_secure_opts *opts,
-                                   fsn_cost *total) {
+fsn_status fsn_session_client_batch_reveal(fsn_channel *const *chs, size_t T, const fsn_card *card, fsn_reveal reveal,
+                                           const uint64_t *inputs, size_t n, uint64_t *outputs,
+                                           const fsn_secure_opts *opts, fsn_cost *total) {
   uint8_t b[FSN_BATCH_REQUEST_BYTES] = {0};
   for (int i = 0; i < 8; i++) b[i] = (uint8_t)((uint64_t)n >> (8 * i));
   b[8] = (uint8_t)(opts ? opts->trunc : FSN_TRUNC_EXACT);
@@ -472,17 +472,17 @@ fsn_status fsn_client_batch_reveal(fsn_channel *const *chs, size_t T, const fsn_
   return run_batch(chs, T, FSN_ROLE_CLIENT, card->arch, card->ell, card->scale, reveal, inputs, n, outputs, &o, total);
 }
 
-fsn_status fsn_client_batch(fsn_channel *const *chs, size_t T, const fsn_card *card, const uint64_t *inputs, size_t n,
-                            uint64_t *outputs, const fsn_secure_opts *opts, fsn_cost *total) {
-  return fsn_client_batch_reveal(chs, T, card, FSN_REVEAL_LOGITS, inputs, n, outputs, opts, total);
+fsn_status fsn_session_client_batch(fsn_channel *const *chs, size_t T, const fsn_card *card, const uint64_t *inputs,
+                                    size_t n, uint64_t *outputs, const fsn_secure_opts *opts, fsn_cost *total) {
+  return fsn_session_client_batch_reveal(chs, T, card, FSN_REVEAL_LOGITS, inputs, n, outputs, opts, total);
 }
 
-fsn_status fsn_client_send_verdict(fsn_channel *ch, fsn_verdict verdict) {
+fsn_status fsn_session_send_verdict(fsn_channel *ch, fsn_verdict verdict) {
   uint8_t v = (uint8_t)verdict;
   fsn_status st = fsn_channel_send(ch, &v, 1);
   return st == FSN_OK ? fsn_channel_flush(ch) : st;
 }
 
-fsn_status fsn_client_verdict(fsn_channel *ch, bool passed) {
-  return fsn_client_send_verdict(ch, passed ? FSN_VERDICT_PASS : FSN_VERDICT_FAIL);
+fsn_status fsn_session_verdict(fsn_channel *ch, bool passed) {
+  return fsn_session_send_verdict(ch, passed ? FSN_VERDICT_PASS : FSN_VERDICT_FAIL);
 }

@@ -1,5 +1,5 @@
 /* Monte Carlo evidence for the escape formula, run through the real plan and check code. */
-#include <fusion/mixcheck.h>
+#include <fusion/mc.h>
 
 #include <sodium.h>
 #include <stdlib.h>

@@ -189,7 +189,7 @@ static fsn_he_cost wire_cost(const fsn_he_ctx *ctx) {
   const fsn_he_params *par = &ctx->par;
   return (fsn_he_cost){
       .in_bytes = (double)fsn_he_rns_bytes(ctx),
-      .out_fixed_bytes = (double)fsn_ring_packed_bytes(par->n, fsn_he_dropped_bits(ctx, par->drop_c1)),
+      .out_fixed_bytes = (double)fsn_wire_packed_bytes(par->n, fsn_he_dropped_bits(ctx, par->drop_c1)),
       .out_coeff_bytes = fsn_he_dropped_bits(ctx, par->drop_c0) / 8.0,
       .max_fan = max_fan(par),
   };
@@ -204,7 +204,7 @@ typedef struct layer_run {
 } layer_run;
 
 static size_t out_frame_bytes(const layer_run *r, size_t m) {
-  return fsn_ring_packed_bytes(r->ctx->par.n, r->w1) + fsn_ring_packed_bytes(m, r->w0);
+  return fsn_wire_packed_bytes(r->ctx->par.n, r->w1) + fsn_wire_packed_bytes(m, r->w0);
 }
 
 /* Plan the layer the same way on both sides; a layer the parameters cannot hold fails before any message. */
@@ -317,7 +317,7 @@ static fsn_status client_outputs(fsn_2pc *p, size_t t, void *arg) {
   const fsn_he_ctx *ctx = &job->he->ctx;
   const fsn_he_layer *l = &r->l;
   const size_t n = ctx->par.n, T = fsn_2pc_threads(p), out_size = fsn_he_layer_out_size(l);
-  const size_t c1_bytes = fsn_ring_packed_bytes(n, r->w1);
+  const size_t c1_bytes = fsn_wire_packed_bytes(n, r->w1);
   const uint64_t max0 = fsn_he_dropped_max(ctx, ctx->par.drop_c0), max1 = fsn_he_dropped_max(ctx, ctx->par.drop_c1);
   fsn_channel *ch = fsn_2pc_channel(p, t);
   worker w;
@@ -328,8 +328,8 @@ static fsn_status client_outputs(fsn_2pc *p, size_t t, void *arg) {
     output_at(r, j, &g, &item, &u);
     const size_t cnt = fsn_he_layer_outputs(l, g, u, w.coeff, w.dest);
     if ((st = fsn_channel_recv(ch, w.wire, out_frame_bytes(r, cnt))) != FSN_OK) break;
-    if ((st = fsn_ring_unpack(w.out1, w.wire, n, r->w1)) != FSN_OK) break;
-    if ((st = fsn_ring_unpack(w.out0, w.wire + c1_bytes, cnt, r->w0)) != FSN_OK) break;
+    if ((st = fsn_wire_unpack(w.out1, w.wire, n, r->w1)) != FSN_OK) break;
+    if ((st = fsn_wire_unpack(w.out0, w.wire + c1_bytes, cnt, r->w0)) != FSN_OK) break;
     for (size_t k = 0; k < n && st == FSN_OK; k++)
       if (w.out1[k] > max1 || (k < cnt && w.out0[k] > max0))
         st = fsn_fail(FSN_E_PROTOCOL, "he layer: output ciphertext %zu: value %zu out of range", j, k);
@@ -441,8 +441,8 @@ static fsn_status server_output(const layer_job *job, worker *w, fsn_channel *ch
   }
   fsn_he_switch_drop(ctx, w->out1, w->acc1, NULL, n, ctx->par.drop_c1, w->scratch);
   fsn_he_switch_drop(ctx, w->out0, w->acc0, w->coeff, cnt, ctx->par.drop_c0, w->scratch);
-  fsn_ring_pack(w->wire, w->out1, n, r->w1);
-  fsn_ring_pack(w->wire + fsn_ring_packed_bytes(n, r->w1), w->out0, cnt, r->w0);
+  fsn_wire_pack(w->wire, w->out1, n, r->w1);
+  fsn_wire_pack(w->wire + fsn_wire_packed_bytes(n, r->w1), w->out0, cnt, r->w0);
   return fsn_channel_send(ch, w->wire, out_frame_bytes(r, cnt));
 }
 

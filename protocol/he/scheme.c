@@ -184,19 +184,19 @@ void fsn_he_decrypt_switched(const fsn_he_ctx *ctx, uint64_t *out, const uint64_
 }
 
 size_t fsn_he_rns_bytes(const fsn_he_ctx *ctx) {
-  return fsn_ring_packed_bytes(ctx->par.n, ctx->par.bits_p1) + fsn_ring_packed_bytes(ctx->par.n, ctx->par.bits_p2);
+  return fsn_wire_packed_bytes(ctx->par.n, ctx->par.bits_p1) + fsn_wire_packed_bytes(ctx->par.n, ctx->par.bits_p2);
 }
 
 void fsn_he_rns_pack(const fsn_he_ctx *ctx, uint8_t *out, const uint64_t *a) {
   const size_t n = ctx->par.n;
-  fsn_ring_pack(out, a, n, ctx->par.bits_p1);
-  fsn_ring_pack(out + fsn_ring_packed_bytes(n, ctx->par.bits_p1), a + n, n, ctx->par.bits_p2);
+  fsn_wire_pack(out, a, n, ctx->par.bits_p1);
+  fsn_wire_pack(out + fsn_wire_packed_bytes(n, ctx->par.bits_p1), a + n, n, ctx->par.bits_p2);
 }
 
 fsn_status fsn_he_rns_unpack(const fsn_he_ctx *ctx, uint64_t *a, const uint8_t *in) {
   const size_t n = ctx->par.n;
-  fsn_status st = fsn_ring_unpack(a, in, n, ctx->par.bits_p1);
-  if (st == FSN_OK) st = fsn_ring_unpack(a + n, in + fsn_ring_packed_bytes(n, ctx->par.bits_p1), n, ctx->par.bits_p2);
+  fsn_status st = fsn_wire_unpack(a, in, n, ctx->par.bits_p1);
+  if (st == FSN_OK) st = fsn_wire_unpack(a + n, in + fsn_wire_packed_bytes(n, ctx->par.bits_p1), n, ctx->par.bits_p2);
   if (st != FSN_OK) return st;
   for (int i = 0; i < 2; i++)
     for (size_t j = 0; j < n; j++)

@@ -1,5 +1,5 @@
 /* IDX files (gzip through zlib) and the public check-sample set format (docs/FORMATS.md). */
-#include <fusion/dataset.h>
+#include <fusion/sampleset.h>
 
 #include <errno.h>
 #include <sodium.h>
@@ -128,12 +128,12 @@ fsn_status fsn_idx_read_labels(fsn_labels *out, const char *path) {
   return FSN_OK;
 }
 
-void fsn_images_free(fsn_images *im) {
+void fsn_idx_images_free(fsn_images *im) {
   free(im->pixels);
   memset(im, 0, sizeof *im);
 }
 
-void fsn_labels_free(fsn_labels *l) {
+void fsn_idx_labels_free(fsn_labels *l) {
   free(l->labels);
   memset(l, 0, sizeof *l);
 }

@@ -51,7 +51,7 @@ static void fc_acc(uint64_t *acc, const uint64_t *in, const fsn_model *m, size_t
   const fsn_layer *l = fsn_model_layer(m, i);
   size_t o = l->desc.out_c, f = fsn_shape_size(l->in_shape);
   for (size_t b = 0; b < batch; b++) memcpy(acc + b * o, l->qbias, o * sizeof *acc);
-  fsn_u64_gemm(acc, in, fsn_nn_fc_qweight_t(m, i), batch, o, f);
+  fsn_gemm_u64(acc, in, fsn_nn_fc_qweight_t(m, i), batch, o, f);
   fsn_ring_reduce(acc, acc, batch * o, ell);
 }
 

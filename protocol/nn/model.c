@@ -422,7 +422,7 @@ void fsn_nn_pixels_to_fixed(uint64_t *out, const uint8_t *pixels, size_t n, unsi
   }
 }
 
-double fsn_headroom_bits(double max_abs, unsigned ell) {
+double fsn_nn_headroom_bits(double max_abs, unsigned ell) {
   return (double)ell - 1.0 - (max_abs >= 1.0 ? log2(max_abs) : 0.0);
 }
 

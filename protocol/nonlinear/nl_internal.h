@@ -3,7 +3,7 @@
 #ifndef FSN_PROTOCOL_LAYERS_NL_INTERNAL_H
 #define FSN_PROTOCOL_LAYERS_NL_INTERNAL_H
 
-#include <fusion/nonlinear.h>
+#include <fusion/nl.h>
 #include <fusion/prg.h>
 #include <fusion/ring.h>
 

@@ -32,7 +32,7 @@ static void play_server_handshake(int fd) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fsn_model *m;
-  if (fsn_arch_decode(&m, data, size) == FSN_OK) fsn_model_destroy(m);
+  if (fsn_card_arch_decode(&m, data, size) == FSN_OK) fsn_model_destroy(m);
   if (size > 65536) return 0;
 
   int sv[2];

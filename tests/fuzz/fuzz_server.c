@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fsn_verdict verdict;
     size_t batch;
     fsn_channel *chs[1] = {ch};
-    fsn_status st = fsn_serve_batch_reveal(chs, 1, m, 4, FSN_REVEAL_LABEL, NULL, &cost, &verdict, &batch);
+    fsn_status st = fsn_session_serve_batch_reveal(chs, 1, m, 4, FSN_REVEAL_LABEL, NULL, &cost, &verdict, &batch);
     if (st != FSN_OK && fsn_channel_send_error(ch, fsn_last_error()) != FSN_OK) {
       /* the error frame is best effort, as in the server */
     }

@@ -8,8 +8,8 @@
  * guarantee is the worst case over j = 1..n. This is exact when the server has committed its predicted labels for
  * the public set (the default): every altered public sample is then caught. Without commitments the public samples
  * are judged by an accuracy test (a binomial quantile), which bounds model quality rather than single alterations. */
-#ifndef FUSION_MIXCHECK_H
-#define FUSION_MIXCHECK_H
+#ifndef FUSION_MC_H
+#define FUSION_MC_H
 
 #include <fusion/status.h>
 #include <stdbool.h>

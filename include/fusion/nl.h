@@ -9,8 +9,8 @@
  *
  * The prefix is fsn_nl_ (it was fsn_2pc_, which belongs to <fusion/twopc.h>, the context these functions run on;
  * issue 13): the header keeps its name, the functions their arguments. */
-#ifndef FUSION_NONLINEAR_H
-#define FUSION_NONLINEAR_H
+#ifndef FUSION_NL_H
+#define FUSION_NL_H
 
 #include <fusion/conv.h>
 #include <fusion/status.h>
