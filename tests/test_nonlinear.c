@@ -4,6 +4,7 @@
  * formulas of AND, B2A and MUX. */
 #include <fusion/conv.h>
 #include <fusion/isa.h>
+#include <fusion/ferret.h>
 #include <fusion/mc.h>
 #include <fusion/nn.h>
 #include <fusion/nl.h>
@@ -43,7 +44,7 @@ typedef struct job {
   fsn_status st[2];
   bool unchecked_ot; /* the semi-honest OT costs (fsn_2pc_options.ot_unchecked), for the cost formulas */
   const char *ot;    /* the OT pack (fsn_2pc_options.ot), NULL: the default */
-  bool warm;         /* one AND first, outside the counters: a silent extension's first iteration is not counted */
+  bool warm;         /* ANDs first, outside the counters: a silent extension's first iteration is not counted */
 } job;
 
 typedef struct party {
@@ -82,9 +83,12 @@ static void party_main(fsn_channel **chs, size_t n, void *arg) {
   const fsn_2pc_options opt = {.ot = j->ot, .ot_unchecked = j->unchecked_ot};
   j->st[pa->who] = fsn_2pc_create(&p, chs, n, pa->who ? FSN_ROLE_CLIENT : FSN_ROLE_SERVER, j->ell, 12 % j->ell, &opt);
   if (j->st[pa->who] != FSN_OK) return;
-  if (j->warm) {
-    uint8_t bit = 0;
-    if ((j->st[pa->who] = fsn_nl_and(p, &bit, &bit, &bit, 1)) != FSN_OK) {
+  if (j->warm) { /* enough elements that every thread draws (2048 per thread) */
+    const size_t nw = n > 1 ? 2048 * n : 1;
+    uint8_t *bits = xcalloc(nw, 1);
+    j->st[pa->who] = fsn_nl_and(p, bits, bits, bits, nw);
+    free(bits);
+    if (j->st[pa->who] != FSN_OK) {
       fsn_2pc_destroy(p);
       return;
     }
@@ -94,7 +98,8 @@ static void party_main(fsn_channel **chs, size_t n, void *arg) {
   j->st[pa->who] = run_op(p, j, pa->who);
   fsn_2pc_counters(p, &after);
   j->used[pa->who] = (fsn_counters){.bytes_sent = after.bytes_sent - before.bytes_sent,
-                                    .bytes_recv = after.bytes_recv - before.bytes_recv};
+                                    .bytes_recv = after.bytes_recv - before.bytes_recv,
+                                    .rounds = after.rounds - before.rounds};
   fsn_2pc_destroy(p);
 }
 
@@ -321,7 +326,9 @@ static uint64_t silent_mill_bytes(size_t n, unsigned q, bool eq) {
   const unsigned m = (q + 3) / 4, wtop = q - 4 * (m - 1);
   uint64_t ct = 0, bytes = 0;
   for (unsigned j = 0; j < m; j++) ct += (uint64_t)(j == 0 && !eq ? 1 : 2) << (j == m - 1 ? wtop : 4);
-  bytes = bytes_of((uint64_t)n * q) + bytes_of(n * ct); /* n q <= 2^15: one chunk of corrections */
+  /* the corrections: byte-aligned per group of COTs (2^15 / q elements, at most one chunk of COTs) */
+  const size_t g = ((size_t)1 << 15) / q;
+  bytes = n / g * bytes_of((uint64_t)g * q) + bytes_of((uint64_t)(n % g) * q) + bytes_of(n * ct);
   for (unsigned cnt = m; cnt > 1; cnt = (cnt + 1) / 2)
     bytes += 2 * bytes_of(2 * (uint64_t)n * (cnt / 2) + (uint64_t)n * (cnt / 2 - !eq));
   return bytes;
@@ -486,6 +493,82 @@ START_TEST(argmax_first_maximum) {
 }
 END_TEST
 
+/* ---- rounds that do not grow with the layer -------------------------------------------------------------------- */
+
+/* The bytes of the Ferret iterations an object runs to hand out `draws` more COTs after the warm-up (its first
+ * iteration, then 2048 COTs drawn): one frame of fsn_ferret_iteration_bytes per iteration (default set, unchecked). */
+static uint64_t ferret_bytes(uint64_t draws) {
+  const fsn_ferret_params *p = fsn_ferret_params_named("medium");
+  const uint64_t usable = fsn_ferret_usable(p), left = usable - 2048;
+  return draws <= left ? 0 : (draws - left + usable - 1) / usable * fsn_ferret_iteration_bytes(p);
+}
+
+/* One Ferret run of op on n elements over two threads: bit-exact, bytes = formula; returns the rounds both parties'
+ * channels saw. AND, B2A, MUX and truncation at these sizes fit the pool one warm-up leaves (1.5 M COTs per object on
+ * the default set); ReLU's bytes include its Ferret iterations' frames. */
+static uint64_t ferret_rounds(op o, unsigned ell, size_t n, const uint64_t *x, const uint8_t *b, const uint8_t *c) {
+  const unsigned s = 12;
+  job *j = make_job(o, ell, n, n, x, NULL);
+  j->ot = "ferret", j->warm = true, j->threads = 2, j->s = s, j->mode = FSN_TRUNC_NONNEG_APPROX;
+  share_bits(j->ba[0], j->ba[1], b, n), share_bits(j->bb[0], j->bb[1], c, n);
+  run_job(j);
+  const size_t per = n / 2; /* each thread's share: a multiple of 8, so its bytes add up to the formula */
+  const unsigned q = ell - 1, m = (q + 3) / 4;
+  unsigned groups = 0;
+  for (unsigned cnt = m; cnt > 1; cnt = (cnt + 1) / 2) groups += cnt / 2;
+  /* random COTs per element each thread draws from the server-to-client pair and from the other */
+  const uint64_t draws[2] = {o == OP_RELU ? q + groups + 1 : 1, o == OP_RELU ? groups + 1 : o == OP_AND || o == OP_MUX};
+  uint64_t bytes = ferret_bytes(draws[0] * per) + ferret_bytes(draws[1] * per);
+  for (size_t i = 0; i < n; i++) switch (o) {
+    case OP_AND: ck_assert_uint_eq(open_b(j, i), b[i] & c[i]); break;
+    case OP_B2A: ck_assert_uint_eq(open_a(j, i), b[i]); break;
+    case OP_MUX: ck_assert_uint_eq(open_a(j, i), b[i] ? x[i] : 0); break;
+    case OP_RELU: ck_assert_uint_eq(open_a(j, i), (x[i] >> (ell - 1) & 1) ? 0 : x[i]); break;
+    default: {
+      const uint64_t want = x[i] >> s, got = open_a(j, i);
+      ck_assert(got == want || got == ((want - 1) & fsn_ring_mask(ell)));
+    }
+    }
+  switch (o) {
+  case OP_AND: bytes += 2 * bytes_of(2 * per); break;
+  case OP_B2A: bytes += bytes_of(per) + bytes_of(per * ell); break;
+  case OP_MUX: bytes += 2 * (bytes_of(per) + bytes_of(per * ell)); break;
+  case OP_RELU: bytes += silent_mill_bytes(per, q, false) + 2 * (bytes_of(per) + bytes_of(per * ell)); break;
+  default: bytes += bytes_of(per) + bytes_of(per * s); break;
+  }
+  ck_assert_uint_eq(wire_bytes(j), 2 * bytes);
+  const uint64_t rounds = j->used[0].rounds + j->used[1].rounds;
+  free_job(j);
+  return rounds;
+}
+
+/* AND, B2A, MUX, known-sign truncation and ReLU on 2^16 and on 2^21 elements (2^20 per thread, four times the old
+ * silent block of 2^18): the same rounds (ReLU: up to Ferret's iterations, bounded per call). */
+START_TEST(ferret_rounds_flat) {
+  if (slow_at_ref("ferret")) return;
+  const unsigned ell = 32;
+  const size_t small = (size_t)1 << 16, big = (size_t)1 << 21;
+  static const op ops[] = {OP_AND, OP_B2A, OP_MUX, OP_TRUNC, OP_RELU};
+  const op o = ops[_i];
+  uint64_t *x = xcalloc(big, 8);
+  uint8_t *b = xcalloc(big, 1), *c = xcalloc(big, 1);
+  fill_values(x, big, ell);
+  for (size_t i = 0; i < big; i++) {
+    b[i] = fsn_test_rand() & 1, c[i] = fsn_test_rand() & 1;
+    if (o == OP_TRUNC) x[i] &= fsn_ring_mask(ell) >> 1;
+  }
+  const uint64_t r_small = ferret_rounds(o, ell, small, x, b, c), r_big = ferret_rounds(o, ell, big, x, b, c);
+  /* ReLU at 2^21 runs about 32 Ferret iterations per thread (none at 2^16); those falling against a flight's
+   * direction (the leaves' and the MUX's draws after a receive) cost at most one round per call, not one each: at
+   * most 2 per party and thread. */
+  const uint64_t slack = o == OP_RELU ? 2 * 2 * 2 : 0;
+  ck_assert_msg(r_small <= r_big && r_big <= r_small + slack, "op %d: %llu rounds at 2^16, %llu at 2^21", (int)o,
+                (unsigned long long)r_small, (unsigned long long)r_big);
+  ck_assert_uint_gt(r_small, 0);
+  free(x), free(b), free(c);
+}
+END_TEST
+
 /* Several worker threads, each on its own channel: the split must not change a single bit. */
 START_TEST(threads_relu_and_trunc) {
   const unsigned ell = 37;
@@ -520,6 +603,10 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, argmax_first_maximum, 0, NELLS);
   tcase_add_test(tc, threads_relu_and_trunc);
   suite_add_tcase(s, tc);
+  TCase *rounds = tcase_create("rounds");
+  tcase_set_timeout(rounds, 600);
+  tcase_add_loop_test(rounds, ferret_rounds_flat, 0, 5);
+  suite_add_tcase(s, rounds);
   return s;
 }
 

@@ -7,7 +7,8 @@
  * its own channel and OT objects. Outputs never alias inputs unless a function says so. Any failure (network, peer)
  * leaves the context's OT objects unusable: destroy the context.
  *
- * The header is named after its prefix, fsn_nl_ (the context these functions run on is <fusion/twopc.h>'s fsn_2pc). */
+ * The prefix is fsn_nl_ (it was fsn_2pc_, which belongs to <fusion/twopc.h>, the context these functions run on;
+ * issue 13): the header keeps its name, the functions their arguments. */
 #ifndef FUSION_NL_H
 #define FUSION_NL_H
 
@@ -80,7 +81,7 @@ FSN_NODISCARD fsn_status fsn_nl_argmax(fsn_2pc *p, uint64_t *label, const uint64
 
 /* Cost models: the number of blocks the busiest thread works through when a non-linear protocol above runs on n
  * elements. Each block runs the protocol's whole round structure, so its rounds grow in proportion (blocks of 2^13
- * elements, of 2^18 on silent OT). */
+ * elements; on silent OT a thread's whole range is one block, so a layer of any size pays the rounds of one). */
 size_t fsn_nl_blocks(const fsn_2pc *p, size_t n);
 
 #ifdef __cplusplus

@@ -151,17 +151,25 @@ FSN_NODISCARD fsn_status fsn_ot_nchoose1_recv(fsn_ot_n1 *n1, uint64_t *out, cons
 
 /* Several 1-out-of-N OTs per element with small messages, on a COT directly (the millionaires' leaves on silent OT):
  * element i holds m instances, instance j a 1-out-of-2^logn[j] OT of ell[j]-bit messages (1 <= logn[j] <= 8,
- * 1 <= ell[j] <= 8, m <= 16). Per instance: logn[j] chosen-choice COTs (on a silent extension: random COTs and
- * logn[j] correction bits from the receiver), two keys per COT (the CCR hash of the COT pair, tweaked), and the pad of
- * message x = H(XOR_k key_{k, x_k} ^ tweak(x)): 2 logn + 2^logn hashes on the sender, logn + 1 on the receiver.
- * Wire: the COTs of all n elements first (the receiver's corrections in one direction), then every ciphertext,
- * 2^logn[j] ell[j] bits per instance, bit-packed in one frame: one round trip whatever n. Memory: 16 bytes per COT.
+ * 1 <= ell[j] <= 8, m <= 16). Per instance: logn[j] random COTs and logn[j] correction bits d = idx ^ r from the
+ * receiver (r its random choice bits), two keys per COT (the CCR hash of the COT pair, tweaked), the pad of index y
+ * P[y] = H(XOR_k key_{k, y_k} ^ tweak(y)), and ciphertext x = msg[x] ^ P[x ^ d]: 2 logn + 2^logn hashes on the
+ * sender, logn + 1 on the receiver. Wire: every random COT of the call is drawn first (an extension's refills fall
+ * before the call's first turn), then the receiver's corrections in one frame, then every ciphertext, 2^logn[j] ell[j]
+ * bits per instance, bit-packed in one frame: one round trip whatever n. Memory: two ciphertext frames (sender), the
+ * corrections and one byte per instance (receiver).
  * The sender's messages come from gen (element-major: instance j's 2^logn[j] messages one after the other, count
- * elements per call); the receiver passes idx[i m + j] and gets out[i m + j]. */
+ * elements per call); the receiver passes idx[i m + j] and gets out[i m + j].
+ * hook (may be NULL) runs once on each side after the draws, before the corrections: the receiver is then about to
+ * send and the sender to receive, so random-COT draws of the other direction's objects (whose refills go from this
+ * call's OT receiver to its sender) fit there without a round trip. */
+typedef fsn_status (*fsn_ot_hook_fn)(void *arg);
 FSN_NODISCARD fsn_status fsn_ot_multi_n1_send(fsn_cot *cot, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned m,
-                                              const unsigned *logn, const unsigned *ell);
+                                              const unsigned *logn, const unsigned *ell, fsn_ot_hook_fn hook,
+                                              void *hook_arg);
 FSN_NODISCARD fsn_status fsn_ot_multi_n1_recv(fsn_cot *cot, uint8_t *out, const uint8_t *idx, size_t n, unsigned m,
-                                              const unsigned *logn, const unsigned *ell);
+                                              const unsigned *logn, const unsigned *ell, fsn_ot_hook_fn hook,
+                                              void *hook_arg);
 
 /* ---- the OT pack ------------------------------------------------------------------------------------------------- */
 

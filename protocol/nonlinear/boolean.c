@@ -40,36 +40,38 @@ static fsn_status cross_chunk(fsn_nl_thr *t, bool as_sender, fsn_nl_triples *tr,
 }
 
 /* One direction for all triples, a chunk of OTs at a time (the messages never take more than two chunks). */
-static fsn_status cross_products(fsn_nl_thr *t, bool as_sender, fsn_nl_triples *tr, uint8_t *m0, uint8_t *m1,
-                                 uint8_t *packed) {
-  fsn_status st = FSN_OK;
+fsn_status fsn_nl_triples_half(fsn_nl_thr *t, fsn_nl_triples *tr, bool as_sender) {
+  const size_t m = tr->n < FSN_NL_OT_CHUNK ? tr->n : FSN_NL_OT_CHUNK;
+  uint8_t *m0 = malloc(16 * m + 16), *m1 = malloc(16 * m + 16), *packed = malloc(m / 8 + 1);
+  fsn_status st = m0 && m1 && packed ? FSN_OK : fsn_fail(FSN_E_NOMEM, "bit triples: %zu", tr->n);
   for (size_t off = 0; off < tr->n && st == FSN_OK; off += FSN_NL_OT_CHUNK) {
-    const size_t m = tr->n - off < FSN_NL_OT_CHUNK ? tr->n - off : FSN_NL_OT_CHUNK;
-    st = cross_chunk(t, as_sender, tr, off, m, m0, m1, packed);
+    const size_t k = tr->n - off < FSN_NL_OT_CHUNK ? tr->n - off : FSN_NL_OT_CHUNK;
+    st = cross_chunk(t, as_sender, tr, off, k, m0, m1, packed);
   }
+  free(m0), free(m1), free(packed);
   return st;
 }
 
-fsn_status fsn_nl_triples_make(fsn_nl_thr *t, fsn_nl_triples *tr, size_t n) {
+fsn_status fsn_nl_triples_alloc(fsn_nl_thr *t, fsn_nl_triples *tr, size_t n) {
   *tr = (fsn_nl_triples){.n = n};
-  const size_t m = n < FSN_NL_OT_CHUNK ? n : FSN_NL_OT_CHUNK;
-  uint8_t *mem = calloc(5 * n + 1, 1), *m0 = malloc(16 * m + 16), *m1 = malloc(16 * m + 16),
-          *packed = malloc(m / 8 + 1);
-  fsn_status st = FSN_OK;
-  if (!mem || !m0 || !m1 || !packed) {
-    st = fsn_fail(FSN_E_NOMEM, "bit triples: %zu", n);
-    goto done;
-  }
+  uint8_t *mem = calloc(5 * n + 1, 1);
+  if (!mem) return fsn_fail(FSN_E_NOMEM, "bit triples: %zu", n);
   tr->a = mem, tr->b1 = mem + n, tr->b2 = mem + 2 * n, tr->c1 = mem + 3 * n, tr->c2 = mem + 4 * n;
-  mem = NULL;
   if (!t->silent) fsn_nl_random_bits(t, tr->a, n);
+  return FSN_OK;
+}
+
+void fsn_nl_triples_finish(fsn_nl_triples *tr) {
+  for (size_t i = 0; i < tr->n; i++) tr->c1[i] ^= tr->a[i] & tr->b1[i], tr->c2[i] ^= tr->a[i] & tr->b2[i];
+}
+
+fsn_status fsn_nl_triples_make(fsn_nl_thr *t, fsn_nl_triples *tr, size_t n) {
+  fsn_status st = fsn_nl_triples_alloc(t, tr, n);
   /* Direction A: server sends, client receives; then direction B. b_j of this party comes from its sender side. */
   const bool server = fsn_nl_server(t);
-  if ((st = cross_products(t, server, tr, m0, m1, packed)) != FSN_OK) goto done;
-  if ((st = cross_products(t, !server, tr, m0, m1, packed)) != FSN_OK) goto done;
-  for (size_t i = 0; i < n; i++) tr->c1[i] ^= tr->a[i] & tr->b1[i], tr->c2[i] ^= tr->a[i] & tr->b2[i];
-done:
-  free(mem), free(m0), free(m1), free(packed);
+  if (st == FSN_OK && (st = fsn_nl_triples_half(t, tr, server)) == FSN_OK &&
+      (st = fsn_nl_triples_half(t, tr, !server)) == FSN_OK)
+    fsn_nl_triples_finish(tr);
   if (st != FSN_OK) fsn_nl_triples_free(tr);
   return st;
 }
@@ -170,7 +172,7 @@ typedef struct bool_args {
 
 static fsn_status and_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
   const bool_args *a = arg;
-  const size_t blk = fsn_nl_block(t);
+  const size_t blk = end - begin < fsn_nl_block(t) ? end - begin : fsn_nl_block(t);
   for (size_t off = begin; off < end; off += blk) {
     const size_t m = end - off < blk ? end - off : blk;
     fsn_nl_triples tr;
@@ -206,7 +208,7 @@ fsn_status fsn_nl_b2a(fsn_2pc *p, uint64_t *out, const uint8_t *b, size_t n) {
 
 static fsn_status mux_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
   const bool_args *a = arg;
-  const size_t blk = fsn_nl_block(t);
+  const size_t blk = end - begin < fsn_nl_block(t) ? end - begin : fsn_nl_block(t);
   for (size_t off = begin; off < end; off += blk) {
     const size_t m = end - off < blk ? end - off : blk;
     fsn_status st = fsn_nl_thr_mux(t, a->out + off, a->x + off, a->v + off, m);

@@ -224,19 +224,33 @@ static void gen_sleaves(uint64_t *msgs, size_t begin, size_t count, void *arg) {
     }
 }
 
-/* The leaf OTs of n elements: nlt, neq (n x m) get this party's shares. */
+/* A half of the tree's triples, run inside the leaf call (fsn_ot_hook_fn). */
+typedef struct triples_hook {
+  fsn_nl_thr *t;
+  fsn_nl_triples *tr;
+} triples_hook;
+
+static fsn_status client_sends_half(void *arg) {
+  const triples_hook *h = arg;
+  return h->tr->n ? fsn_nl_triples_half(h->t, h->tr, !fsn_nl_server(h->t)) : FSN_OK;
+}
+
+/* The leaf OTs of n elements: nlt, neq (n x m) get this party's shares. Once every leaf COT is drawn and before the
+ * client's corrections go out, the half of the triples whose random OTs the client sends (their refills run client
+ * to server, the way the corrections go) is drawn: no extra round trip. */
 static fsn_status sleaves(fsn_nl_thr *t, uint8_t *nlt, uint8_t *neq, const uint64_t *v, size_t n, const mill_shape *s,
-                          bool need_eq) {
+                          bool need_eq, fsn_nl_triples *tr) {
+  triples_hook h = {.t = t, .tr = tr};
   unsigned logn[16] = {0}, ell[16] = {0};
   for (unsigned j = 0; j < s->m; j++) logn[j] = j == s->m - 1 ? s->wtop : 4, ell[j] = j == 0 && !need_eq ? 1 : 2;
   if (fsn_nl_server(t)) {
     fsn_nl_random_bits(t, nlt, n * s->m), fsn_nl_random_bits(t, neq, n * s->m);
     sleaf_gen g = {.v = v, .slt = nlt, .seq = neq, .s = s};
-    return fsn_ot_multi_n1_send(t->snd, gen_sleaves, &g, n, s->m, logn, ell);
+    return fsn_ot_multi_n1_send(t->snd, gen_sleaves, &g, n, s->m, logn, ell, client_sends_half, &h);
   }
   for (size_t i = 0; i < n; i++)
     for (unsigned j = 0; j < s->m; j++) nlt[i * s->m + j] = (uint8_t)digit(v[i], j, s);
-  fsn_status st = fsn_ot_multi_n1_recv(t->rcv, nlt, nlt, n, s->m, logn, ell);
+  fsn_status st = fsn_ot_multi_n1_recv(t->rcv, nlt, nlt, n, s->m, logn, ell, client_sends_half, &h);
   for (size_t k = 0; st == FSN_OK && k < n * s->m; k++) neq[k] = nlt[k] >> 1, nlt[k] &= 1;
   return st;
 }
@@ -281,8 +295,11 @@ static fsn_status mill_block_silent(fsn_nl_thr *t, uint8_t *lt, uint8_t *eq, con
   fsn_nl_triples tr = {0};
   if (!bytes) return fsn_fail(FSN_E_NOMEM, "millionaires block of %zu x %u bits", n, s->q);
   uint8_t *nlt = bytes, *neq = bytes + n * s->m, *work = neq + n * s->m;
-  fsn_status st = sleaves(t, nlt, neq, v, n, s, eq != NULL);
-  if (st == FSN_OK && groups) st = fsn_nl_triples_make(t, &tr, n * groups);
+  /* The other half right after the leaves' ciphertexts, which go server to client as its refills do. */
+  fsn_status st = fsn_nl_triples_alloc(t, &tr, n * groups);
+  if (st == FSN_OK) st = sleaves(t, nlt, neq, v, n, s, eq != NULL, &tr);
+  if (st == FSN_OK && groups && (st = fsn_nl_triples_half(t, &tr, fsn_nl_server(t))) == FSN_OK)
+    fsn_nl_triples_finish(&tr);
   if (st == FSN_OK) st = stree(t, nlt, neq, work, n, s->m, eq != NULL, &tr);
   if (st == FSN_OK) {
     memcpy(lt, nlt, n);
@@ -302,7 +319,7 @@ fsn_status fsn_nl_mill(fsn_nl_thr *t, uint8_t *lt, uint8_t *eq, const uint64_t *
   const mill_shape s = shape_of(q);
   /* About 2^15 leaves per block, in multiples of 128 elements so that no OT call but the last pads its chunk. */
   size_t block = ((size_t)1 << 15) / s.m / 128 * 128 > 128 ? ((size_t)1 << 15) / s.m / 128 * 128 : 128;
-  if (t->silent) block = FSN_NL_SILENT_BLOCK; /* its working memory is per chunk of OTs, not per block */
+  if (t->silent) block = FSN_NL_SILENT_BLOCK; /* the whole range: one round trip per step */
   for (size_t off = 0; off < n; off += block) {
     const size_t b = n - off < block ? n - off : block;
     fsn_status st = (t->silent ? mill_block_silent : mill_block)(t, lt + off, eq ? eq + off : NULL, v + off, b, &s);
@@ -315,8 +332,8 @@ fsn_status fsn_nl_mill(fsn_nl_thr *t, uint8_t *lt, uint8_t *eq, const uint64_t *
 fsn_status fsn_nl_thr_msb(fsn_nl_thr *t, uint8_t *msb, const uint64_t *x, size_t n) {
   const unsigned q = t->ell - 1;
   const uint64_t low = fsn_ring_mask(t->ell) >> 1;
-  const size_t blk = fsn_nl_block(t);
-  uint64_t *v = malloc((n < blk ? n : blk) * sizeof *v + 8);
+  const size_t blk = n < fsn_nl_block(t) ? n : fsn_nl_block(t);
+  uint64_t *v = malloc(blk * sizeof *v + 8);
   if (!v) return fsn_fail(FSN_E_NOMEM, "MSB of %zu", n);
   fsn_status st = FSN_OK;
   for (size_t off = 0; off < n && st == FSN_OK; off += blk) {
@@ -385,8 +402,8 @@ fsn_status fsn_nl_wrap(fsn_2pc *p, uint8_t *out, const uint64_t *x, size_t n) {
 
 static fsn_status relu_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
   const cmp_args *a = arg;
-  const size_t blk = fsn_nl_block(t);
-  uint8_t *d = malloc(blk);
+  const size_t blk = end - begin < fsn_nl_block(t) ? end - begin : fsn_nl_block(t);
+  uint8_t *d = malloc(blk + 1);
   if (!d) return fsn_fail(FSN_E_NOMEM, "ReLU block");
   fsn_status st = FSN_OK;
   for (size_t off = begin; off < end && st == FSN_OK; off += blk) {

@@ -49,6 +49,11 @@ typedef struct fsn_nl_triples {
 } fsn_nl_triples;
 
 FSN_NODISCARD fsn_status fsn_nl_triples_make(fsn_nl_thr *t, fsn_nl_triples *tr, size_t n);
+/* The same in parts, for callers that place each direction's OTs where its extension's refills cost no round trip:
+ * alloc, the half where this party is OT sender (as_sender) and the other half in either order, then finish. */
+FSN_NODISCARD fsn_status fsn_nl_triples_alloc(fsn_nl_thr *t, fsn_nl_triples *tr, size_t n);
+FSN_NODISCARD fsn_status fsn_nl_triples_half(fsn_nl_thr *t, fsn_nl_triples *tr, bool as_sender);
+void fsn_nl_triples_finish(fsn_nl_triples *tr);
 void fsn_nl_triples_free(fsn_nl_triples *tr);
 
 /* z1 = x AND y1 and (if y2 != NULL) z2 = x AND y2, consuming triples [off, off + n) of tr; one exchange.
@@ -81,11 +86,12 @@ FSN_NODISCARD fsn_status fsn_nl_and2_batch(fsn_2pc *p, uint8_t *z1, uint8_t *z2,
                                            const uint8_t *y2, size_t n);
 
 /* Elements processed per block inside a thread: bounds the working memory whatever the batch. Every block runs the
- * protocol's whole round structure. On silent OT every step of a block costs a constant number of round trips
- * (COT corrections, then one frame back), so its blocks are larger: a layer of up to 2^18 elements per thread pays
- * the rounds of one block. */
+ * protocol's whole round structure. On silent OT every step costs a constant number of round trips (COT
+ * corrections, then one frame back) and keeps a few bytes per element between them, so a thread's whole range is
+ * one block: a layer of any size pays the rounds of one block, its memory a constant number of bytes per element
+ * (no more than a small multiple of the layer's own input and output). */
 #define FSN_NL_BLOCK        ((size_t)1 << 13)
-#define FSN_NL_SILENT_BLOCK ((size_t)1 << 18)
+#define FSN_NL_SILENT_BLOCK SIZE_MAX
 /* OTs per call of the triple generation (a multiple of IKNP's chunk, so the calls cut no chunk). */
 #define FSN_NL_OT_CHUNK ((size_t)1 << 15)
 

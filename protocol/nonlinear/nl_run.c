@@ -59,7 +59,7 @@ fsn_status fsn_nl_run(fsn_2pc *p, size_t n, fsn_nl_fn fn, void *arg) {
 size_t fsn_nl_blocks(const fsn_2pc *p, size_t n) {
   const size_t nt = threads_for(p, n), per = (n + nt - 1) / nt;
   const size_t block = fsn_nl_silent(fsn_2pc_ot_sender(p, 0)) ? FSN_NL_SILENT_BLOCK : FSN_NL_BLOCK;
-  return (per + block - 1) / block;
+  return per ? 1 + (per - 1) / block : 0;
 }
 
 void fsn_nl_random_bits(fsn_nl_thr *t, uint8_t *bits, size_t n) {

@@ -7,6 +7,7 @@
  * tweak keeps hash inputs distinct even when a malicious receiver makes two COT rows equal (KOS15 permits that). */
 #include "protocol/ot/ot_internal.h"
 
+#include <fusion/bits.h>
 #include <fusion/ring.h>
 #include <stdlib.h>
 
@@ -74,69 +75,117 @@ fsn_status fsn_ot_rrot_recv(fsn_cot *cot, uint8_t *mc, uint8_t *choice, size_t n
 
 /* ---- chosen-message and arithmetic OT ---------------------------------------------------------------------------- */
 
-/* OTs per window: the COTs of every chunk of a window go first, then the sender's words of the whole window, so that
- * on an extension without per-chunk interaction (Ferret) a window costs one round trip however many chunks it has. */
-#define WINDOW (8 * FSN_OT_CHUNK)
+/* One flight per call: the COTs of every chunk go first, then the sender's words of the whole call in one frame, so
+ * that on an extension without per-chunk interaction (Ferret) a call costs one round trip however many chunks it
+ * has (a non-linear layer's rounds do not grow with its size). The frame buffer holds per_ot words per OT, no more
+ * than the caller's own arrays. */
 
-/* The sender's side, per window: per chunk the COTs, the pads, and `per_ot` ell-bit words per OT made by `fill` from
- * the pads' low 64 bits; then the window's words in one frame. */
+/* The sender's side: per chunk the COTs, the pads, and `per_ot` ell-bit words per OT made by `fill` from the pads'
+ * low 64 bits; then all the words in one frame. */
 typedef void (*fill_fn)(uint64_t *ring, uint64_t *out, const uint64_t *a, const uint64_t *b, const uint8_t *p0,
                         const uint8_t *p1, size_t off, size_t m, uint64_t mask);
 
+/* On an extension that makes random-choice COTs only (Ferret; cot.c would derandomise chunk by chunk), both sides
+ * draw every COT of the call first, so that the extension's refills (one-way frames, sender to receiver) all fall
+ * before the call's first turn: the sender keeps both pads' low words of every OT and swaps them by the correction,
+ * the receiver its pad and the corrections d = choice ^ r, sent in one frame (the same bytes as chunk by chunk). */
+static bool draws_first(const fsn_cot *cot) { return !cot->ops->send; }
+
+static fsn_status tx_drawn(fsn_cot *cot, uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, unsigned ell,
+                           size_t per_ot, fill_fn fill) {
+  const uint64_t mask = fsn_ring_mask(ell);
+  uint64_t *ring = malloc(per_ot * n * sizeof *ring + 8), *pads = malloc(2 * n * sizeof *pads + 8);
+  uint8_t *d = malloc(n / 8 + 1);
+  fsn_status st = ring && pads && d ? FSN_OK : fsn_fail(FSN_E_NOMEM, "derived OTs: a frame of %zu", n);
+  for (size_t off = 0; off < n && st == FSN_OK; off += FSN_OT_CHUNK) {
+    const size_t m = chunk_len(n, off);
+    if ((st = fsn_cot_rcot_send(cot, cot->rows, m)) != FSN_OK) break;
+    sender_pads(cot, cot->rows, cot->rows2, m, cot->tweak);
+    cot->tweak += m;
+    for (size_t i = 0; i < m; i++)
+      pads[2 * (off + i)] = fsn_ot_low64(cot->rows + 16 * i),
+                      pads[2 * (off + i) + 1] = fsn_ot_low64(cot->rows2 + 16 * i);
+  }
+  if (st == FSN_OK) st = fsn_cot_broke(cot, fsn_channel_recv(cot->ch, d, (n + 7) / 8));
+  for (size_t off = 0; off < n && st == FSN_OK; off += FSN_OT_CHUNK) {
+    const size_t m = chunk_len(n, off);
+    for (size_t i = 0; i < m; i++) { /* correction 1: the derandomised pad 0 is the drawn pad 1 */
+      const unsigned c = fsn_ot_bit(d, off + i);
+      fsn_ot_store64(cot->rows + 16 * i, pads[2 * (off + i) + c]);
+      fsn_ot_store64(cot->rows2 + 16 * i, pads[2 * (off + i) + (c ^ 1)]);
+    }
+    fill(cot->ring, out, a, b, cot->rows, cot->rows2, off, m, mask);
+    for (size_t k = 0; k < per_ot; k++) memcpy(ring + k * n + off, cot->ring + k * m, m * sizeof *ring);
+  }
+  if (st == FSN_OK && ((st = fsn_channel_send_ring(cot->ch, ring, per_ot * n, ell)) != FSN_OK ||
+                       (st = fsn_channel_flush(cot->ch)) != FSN_OK))
+    st = fsn_cot_broke(cot, st);
+  free(ring), free(pads), free(d);
+  return st;
+}
+
 static fsn_status tx_chunks(fsn_cot *cot, uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, unsigned ell,
                             size_t per_ot, fill_fn fill) {
+  if (draws_first(cot)) return tx_drawn(cot, out, a, b, n, ell, per_ot, fill);
   const uint64_t mask = fsn_ring_mask(ell);
-  uint64_t *ring = malloc(per_ot * (n < WINDOW ? n : WINDOW) * sizeof *ring + 8);
-  if (!ring) return fsn_fail(FSN_E_NOMEM, "derived OTs: a window of %zu", n < WINDOW ? n : WINDOW);
+  uint64_t *ring = malloc(per_ot * n * sizeof *ring + 8);
+  if (!ring) return fsn_fail(FSN_E_NOMEM, "derived OTs: a frame of %zu", n);
   fsn_status st = FSN_OK;
-  for (size_t win = 0; win < n && st == FSN_OK; win += WINDOW) {
-    const size_t end = n - win < WINDOW ? n : win + WINDOW;
-    for (size_t off = win; off < end && st == FSN_OK; off += FSN_OT_CHUNK) {
-      const size_t m = chunk_len(end, off);
-      if ((st = fsn_cot_send(cot, cot->rows, m)) != FSN_OK) break;
-      sender_pads(cot, cot->rows, cot->rows2, m, cot->tweak);
-      cot->tweak += m;
-      fill(cot->ring, out, a, b, cot->rows, cot->rows2, off, m, mask);
-      for (size_t k = 0; k < per_ot; k++) /* word k of chunk OT i to the window's frame at k (end - win) + i */
-        memcpy(ring + k * (end - win) + off - win, cot->ring + k * m, m * sizeof *ring);
-    }
-    if (st == FSN_OK && ((st = fsn_channel_send_ring(cot->ch, ring, per_ot * (end - win), ell)) != FSN_OK ||
-                         (st = fsn_channel_flush(cot->ch)) != FSN_OK))
-      st = fsn_cot_broke(cot, st);
+  for (size_t off = 0; off < n && st == FSN_OK; off += FSN_OT_CHUNK) {
+    const size_t m = chunk_len(n, off);
+    if ((st = fsn_cot_send(cot, cot->rows, m)) != FSN_OK) break;
+    sender_pads(cot, cot->rows, cot->rows2, m, cot->tweak);
+    cot->tweak += m;
+    fill(cot->ring, out, a, b, cot->rows, cot->rows2, off, m, mask);
+    for (size_t k = 0; k < per_ot; k++) /* word k of chunk OT i to the frame at k n + i */
+      memcpy(ring + k * n + off, cot->ring + k * m, m * sizeof *ring);
   }
+  if (st == FSN_OK && ((st = fsn_channel_send_ring(cot->ch, ring, per_ot * n, ell)) != FSN_OK ||
+                       (st = fsn_channel_flush(cot->ch)) != FSN_OK))
+    st = fsn_cot_broke(cot, st);
   free(ring);
   return st;
 }
 
-/* The receiver's side, per window: per chunk the COTs and its pad; then the sender's frame and per chunk `finish`. */
+/* The receiver's side: per chunk the COTs and its pad; then the sender's frame and per chunk `finish`. */
 typedef void (*finish_fn)(uint64_t *out, const uint64_t *reply, const uint8_t *choice, size_t off, size_t m,
                           uint64_t mask);
 
 static fsn_status rx_chunks(fsn_cot *cot, uint64_t *out, const uint8_t *choice, size_t n, unsigned ell, size_t per_ot,
                             finish_fn finish) {
   const uint64_t mask = fsn_ring_mask(ell);
-  uint64_t *ring = malloc(per_ot * (n < WINDOW ? n : WINDOW) * sizeof *ring + 8);
-  if (!ring) return fsn_fail(FSN_E_NOMEM, "derived OTs: a window of %zu", n < WINDOW ? n : WINDOW);
-  fsn_status st = FSN_OK;
-  for (size_t win = 0; win < n && st == FSN_OK; win += WINDOW) {
-    const size_t end = n - win < WINDOW ? n : win + WINDOW;
-    for (size_t off = win; off < end && st == FSN_OK; off += FSN_OT_CHUNK) {
-      const size_t m = chunk_len(end, off);
-      if ((st = fsn_cot_recv(cot, cot->rows, choice + off / 8, m)) != FSN_OK) break;
-      tweaked_hash(cot->rows, cot->rows, m, cot->tweak);
-      cot->tweak += m;
-      for (size_t i = 0; i < m; i++) out[off + i] = fsn_ot_low64(cot->rows + 16 * i);
-    }
-    if (st == FSN_OK && (st = fsn_channel_recv_ring(cot->ch, ring, per_ot * (end - win), ell)) != FSN_OK)
-      st = fsn_cot_broke(cot, st);
-    for (size_t off = win; off < end && st == FSN_OK; off += FSN_OT_CHUNK) {
-      const size_t m = chunk_len(end, off);
-      for (size_t k = 0; k < per_ot; k++)
-        memcpy(cot->ring + k * m, ring + k * (end - win) + off - win, m * sizeof *ring);
-      finish(out, cot->ring, choice, off, m, mask);
-    }
+  const bool drawn = draws_first(cot);
+  uint64_t *ring = malloc(per_ot * n * sizeof *ring + 8);
+  uint8_t *d = drawn ? malloc(n / 8 + 1) : NULL;
+  if (!ring || (drawn && !d)) {
+    free(ring), free(d);
+    return fsn_fail(FSN_E_NOMEM, "derived OTs: a frame of %zu", n);
   }
-  free(ring);
+  fsn_status st = FSN_OK;
+  for (size_t off = 0; off < n && st == FSN_OK; off += FSN_OT_CHUNK) {
+    const size_t m = chunk_len(n, off);
+    if (drawn && (st = fsn_cot_rcot_recv(cot, cot->rows, d + off / 8, m)) == FSN_OK) /* d = r ^ choice */
+      fsn_bits_xor(d + off / 8, d + off / 8, choice + off / 8, (m + 7) / 8);
+    else if (!drawn)
+      st = fsn_cot_recv(cot, cot->rows, choice + off / 8, m);
+    if (st != FSN_OK) break;
+    tweaked_hash(cot->rows, cot->rows, m, cot->tweak);
+    cot->tweak += m;
+    for (size_t i = 0; i < m; i++) out[off + i] = fsn_ot_low64(cot->rows + 16 * i);
+  }
+  if (drawn && st == FSN_OK) {
+    if (n % 8) d[n / 8] &= (uint8_t)((1u << (n % 8)) - 1);
+    if ((st = fsn_channel_send(cot->ch, d, (n + 7) / 8)) != FSN_OK || (st = fsn_channel_flush(cot->ch)) != FSN_OK)
+      st = fsn_cot_broke(cot, st);
+  }
+  if (st == FSN_OK && (st = fsn_channel_recv_ring(cot->ch, ring, per_ot * n, ell)) != FSN_OK)
+    st = fsn_cot_broke(cot, st);
+  for (size_t off = 0; off < n && st == FSN_OK; off += FSN_OT_CHUNK) {
+    const size_t m = chunk_len(n, off);
+    for (size_t k = 0; k < per_ot; k++) memcpy(cot->ring + k * m, ring + k * n + off, m * sizeof *ring);
+    finish(out, cot->ring, choice, off, m, mask);
+  }
+  free(ring), free(d);
   return st;
 }
 

@@ -280,80 +280,117 @@ static uint64_t get_bits(const uint8_t *buf, size_t pos, unsigned len) {
 /* Elements per group of COTs: a group's COTs fill at most one chunk (the rows of one call of the extension). */
 static size_t cot_group(const multi_shape *s) { return FSN_OT_CHUNK / s->cots; }
 
-static fsn_status multi_send(fsn_cot *cot, fsn_ot_msgs_fn gen, void *arg, size_t n, const multi_shape *s) {
+/* The receiver's corrections: one byte-aligned section per group of COTs, all in one frame. Bit position of COT q of
+ * element i (i in the group starting at c), and the frame's size. */
+static size_t corr_pos(const multi_shape *s, size_t i, size_t c, unsigned q) {
+  return 8 * (c / cot_group(s)) * ((cot_group(s) * s->cots + 7) / 8) + (i - c) * s->cots + q;
+}
+static size_t corr_bytes(const multi_shape *s, size_t n) {
+  const size_t C = cot_group(s), full = n / C, rest = n % C;
+  return full * ((C * s->cots + 7) / 8) + (rest * s->cots + 7) / 8;
+}
+
+/* Both parties draw every random COT of the call before they exchange anything else: the sender makes the pads of
+ * every message index y of the random frame (y = the receiver's random choice bits r gets pad P[r]), the receiver
+ * its one pad and its corrections d = idx ^ r; then the corrections go out in one frame and the ciphertexts
+ * ct[x] = msg[x] ^ P[x ^ d] come back in one. So the extension's refills (Ferret's one-way iterations, sender to
+ * receiver) all fall before the call's first turn and cost at most one round trip per call, not one each. */
+static fsn_status multi_send(fsn_cot *cot, fsn_ot_msgs_fn gen, void *arg, size_t n, const multi_shape *s,
+                             fsn_ot_hook_fn hook, void *hook_arg) {
   const size_t G = multi_group(s), C = cot_group(s), gm = G < n ? G : n, bytes = (n * s->bits + 7) / 8;
+  const size_t cbytes = corr_bytes(s, n);
   uint8_t *rows = fsn_ot_alloc64(16 * FSN_OT_CHUNK), *keys = fsn_ot_alloc64(32 * gm * s->cots);
-  uint8_t *pad = fsn_ot_alloc64(16 * gm * s->msgs), *ct = calloc(bytes + 1, 1);
+  uint8_t *pad = fsn_ot_alloc64(16 * gm * s->msgs), *ct = calloc(bytes + 1, 1), *pads = calloc(bytes + 1, 1);
+  uint8_t *corr = malloc(cbytes + 2);
   uint64_t *msgs = malloc(8 * gm * s->msgs);
   fsn_status st = FSN_OK;
-  if (!rows || !keys || !pad || !ct || !msgs) {
+  if (!rows || !keys || !pad || !ct || !pads || !corr || !msgs) {
     st = fsn_fail(FSN_E_NOMEM, "1-out-of-N OTs of %zu elements", n);
     goto done;
   }
   const uint64_t t0 = cot->tweak;
   cot->tweak += n;
-  /* Per group of COTs (as they arrive), per hashing group inside it: pads, messages, ciphertexts. */
+  /* Per group of COTs, per hashing group inside it: the pads of every index, their low bits kept. */
   for (size_t c = 0; c < n && st == FSN_OK; c += C) {
     const size_t cend = n - c < C ? n : c + C;
-    if ((st = fsn_cot_send(cot, rows, (cend - c) * s->cots)) != FSN_OK) break;
+    if ((st = fsn_cot_rcot_send(cot, rows, (cend - c) * s->cots)) != FSN_OK) break;
     for (size_t g = c; g < cend; g += G) {
       const size_t count = cend - g < G ? cend - g : G;
       multi_pads(cot, s, rows + 16 * (g - c) * s->cots, keys, keys + 16 * gm * s->cots, pad, count, t0 + g);
-      gen(msgs, g, count, arg);
       for (size_t i = 0; i < count; i++)
         for (unsigned j = 0; j < s->m; j++)
-          for (unsigned x = 0; x < 1u << s->logn[j]; x++) {
-            const size_t k = i * s->msgs + s->msg0[j] + x;
-            put_bits(ct, (g + i) * s->bits + s->bit0[j] + x * s->ell[j], msgs[k] ^ fsn_ot_low64(pad + 16 * k),
-                     s->ell[j]);
-          }
+          for (unsigned y = 0; y < 1u << s->logn[j]; y++)
+            put_bits(pads, (g + i) * s->bits + s->bit0[j] + y * s->ell[j],
+                     fsn_ot_low64(pad + 16 * (i * s->msgs + s->msg0[j] + y)), s->ell[j]);
+    }
+  }
+  if (st == FSN_OK && hook) st = hook(hook_arg);
+  if (st == FSN_OK) st = fsn_channel_recv(cot->ch, corr, cbytes);
+  corr[cbytes] = corr[cbytes + 1] = 0;
+  for (size_t g = 0; g < n && st == FSN_OK; g += gm) {
+    const size_t count = n - g < gm ? n - g : gm;
+    gen(msgs, g, count, arg);
+    for (size_t i = 0; i < count; i++) {
+      const size_t e = g + i, c = e / C * C;
+      for (unsigned j = 0; j < s->m; j++) {
+        const unsigned d = (unsigned)get_bits(corr, corr_pos(s, e, c, s->cot0[j]), s->logn[j]);
+        for (unsigned x = 0; x < 1u << s->logn[j]; x++) {
+          const size_t at = e * s->bits + s->bit0[j];
+          const uint64_t p = get_bits(pads, at + (x ^ d) * s->ell[j], s->ell[j]);
+          put_bits(ct, at + x * s->ell[j], msgs[i * s->msgs + s->msg0[j] + x] ^ p, s->ell[j]);
+        }
+      }
     }
   }
   if (st == FSN_OK && (st = fsn_channel_send(cot->ch, ct, bytes)) == FSN_OK) st = fsn_channel_flush(cot->ch);
   st = fsn_cot_broke(cot, st);
 done:
   if (keys) sodium_memzero(keys, 32 * gm * s->cots);
-  free(rows), free(keys), free(pad), free(ct), free(msgs);
+  if (pads) sodium_memzero(pads, bytes + 1);
+  free(rows), free(keys), free(pad), free(ct), free(pads), free(corr), free(msgs);
   return st;
 }
 
-static fsn_status multi_recv(fsn_cot *cot, uint8_t *out, const uint8_t *idx, size_t n, const multi_shape *s) {
-  const size_t C = cot_group(s), bytes = (n * s->bits + 7) / 8;
+static fsn_status multi_recv(fsn_cot *cot, uint8_t *out, const uint8_t *idx, size_t n, const multi_shape *s,
+                             fsn_ot_hook_fn hook, void *hook_arg) {
+  const size_t C = cot_group(s), bytes = (n * s->bits + 7) / 8, cbytes = corr_bytes(s, n);
   uint8_t *rows = fsn_ot_alloc64(16 * FSN_OT_CHUNK + 16 * C * s->m), *ct = calloc(bytes + 1, 1);
-  uint8_t *choice = malloc(FSN_OT_CHUNK / 8 + 2), *mine = malloc(n * s->m);
+  uint8_t *choice = malloc(FSN_OT_CHUNK / 8 + 2), *mine = malloc(n * s->m), *corr = calloc(cbytes + 2, 1);
   fsn_status st = FSN_OK;
-  if (!rows || !ct || !choice || !mine) {
+  if (!rows || !ct || !choice || !mine || !corr) {
     st = fsn_fail(FSN_E_NOMEM, "1-out-of-N OTs of %zu elements", n);
     goto done;
   }
   const uint64_t t0 = cot->tweak;
   cot->tweak += n;
   uint8_t *pad = rows + 16 * FSN_OT_CHUNK;
-  /* Per group of COTs: the corrections go out, and the pads of the chosen messages (their low bits) are all that is
-   * kept until the ciphertexts come. */
+  /* Per group of COTs: random COTs, the pad of the random index r (its low bits are all that is kept until the
+   * ciphertexts come) and the corrections d = idx ^ r. */
   for (size_t c = 0; c < n && st == FSN_OK; c += C) {
     const size_t cend = n - c < C ? n : c + C, k = cend - c;
-    memset(choice, 0, (k * s->cots + 7) / 8 + 1);
-    for (size_t i = 0; i < k; i++)
-      for (unsigned j = 0; j < s->m; j++)
-        put_bits(choice, i * s->cots + s->cot0[j], idx[(c + i) * s->m + j], s->logn[j]);
-    if ((st = fsn_cot_recv(cot, rows, choice, k * s->cots)) != FSN_OK) break;
+    if ((st = fsn_cot_rcot_recv(cot, rows, choice, k * s->cots)) != FSN_OK) break;
+    choice[(k * s->cots + 7) / 8] = choice[(k * s->cots + 7) / 8 + 1] = 0;
     for (size_t i = 0; i < k; i++)
       for (unsigned q = 0; q < s->cots; q++) xor_tweak(rows + 16 * (i * s->cots + q), t0 + c + i, q + 1);
     fsn_ccrh(rows, rows, k * s->cots);
     for (size_t i = 0; i < k; i++)
       for (unsigned j = 0; j < s->m; j++) {
-        uint64_t lo = t0 + c + i, hi = stage2_tweak(j, idx[(c + i) * s->m + j]);
+        const unsigned r = (unsigned)get_bits(choice, i * s->cots + s->cot0[j], s->logn[j]);
+        uint64_t lo = t0 + c + i, hi = stage2_tweak(j, r);
         for (unsigned b = 0; b < s->logn[j]; b++) {
           const uint8_t *key = rows + 16 * (i * s->cots + s->cot0[j] + b);
           lo ^= fsn_ot_low64(key), hi ^= fsn_ot_high64(key);
         }
         fsn_ot_store64(pad + 16 * (i * s->m + j), lo), fsn_ot_store64(pad + 16 * (i * s->m + j) + 8, hi);
+        put_bits(corr, corr_pos(s, c + i, c, s->cot0[j]), idx[(c + i) * s->m + j] ^ r, s->logn[j]);
       }
     fsn_ccrh(pad, pad, k * s->m);
     for (size_t i = 0; i < k * s->m; i++) mine[c * s->m + i] = (uint8_t)fsn_ot_low64(pad + 16 * i);
   }
-  if (st == FSN_OK) st = fsn_cot_broke(cot, fsn_channel_recv(cot->ch, ct, bytes));
+  if (st == FSN_OK && hook) st = hook(hook_arg);
+  if (st == FSN_OK && (st = fsn_channel_send(cot->ch, corr, cbytes)) == FSN_OK) st = fsn_channel_flush(cot->ch);
+  if (st == FSN_OK) st = fsn_channel_recv(cot->ch, ct, bytes);
+  st = fsn_cot_broke(cot, st);
   for (size_t i = 0; i < n && st == FSN_OK; i++)
     for (unsigned j = 0; j < s->m; j++) {
       const size_t k = i * s->m + j;
@@ -366,27 +403,28 @@ static fsn_status multi_recv(fsn_cot *cot, uint8_t *out, const uint8_t *idx, siz
 done:
   if (rows) sodium_memzero(rows, 16 * FSN_OT_CHUNK + 16 * C * s->m);
   if (mine) sodium_memzero(mine, n * s->m);
-  free(rows), free(ct), free(choice), free(mine);
+  free(rows), free(ct), free(choice), free(mine), free(corr);
   return st;
 }
 
 fsn_status fsn_ot_multi_n1_send(fsn_cot *cot, fsn_ot_msgs_fn gen, void *arg, size_t n, unsigned m, const unsigned *logn,
-                                const unsigned *ell) {
+                                const unsigned *ell, fsn_ot_hook_fn hook, void *hook_arg) {
   multi_shape s;
   fsn_status st = fsn_cot_check(cot, FSN_OT_SENDER, n, "fsn_ot_multi_n1_send");
   if (st == FSN_OK) st = multi_shape_of(&s, n, m, logn, ell, "fsn_ot_multi_n1_send");
   if (st == FSN_OK && !gen) st = fsn_fail(FSN_E_INVALID, "fsn_ot_multi_n1_send: no messages");
-  return st != FSN_OK || n == 0 ? st : multi_send(cot, gen, arg, n, &s);
+  if (st == FSN_OK && n == 0 && hook) st = hook(hook_arg);
+  return st != FSN_OK || n == 0 ? st : multi_send(cot, gen, arg, n, &s, hook, hook_arg);
 }
 
 fsn_status fsn_ot_multi_n1_recv(fsn_cot *cot, uint8_t *out, const uint8_t *idx, size_t n, unsigned m,
-                                const unsigned *logn, const unsigned *ell) {
+                                const unsigned *logn, const unsigned *ell, fsn_ot_hook_fn hook, void *hook_arg) {
   multi_shape s;
   fsn_status st = fsn_cot_check(cot, FSN_OT_RECEIVER, n, "fsn_ot_multi_n1_recv");
   if (st == FSN_OK) st = multi_shape_of(&s, n, m, logn, ell, "fsn_ot_multi_n1_recv");
-  if (st != FSN_OK || n == 0) return st;
-  for (size_t i = 0; i < n * m; i++)
+  for (size_t i = 0; st == FSN_OK && i < n * m; i++)
     if (idx[i] >> s.logn[i % m])
       return fsn_fail(FSN_E_INVALID, "fsn_ot_multi_n1_recv: idx[%zu] = %u >= 2^%u", i, idx[i], s.logn[i % m]);
-  return multi_recv(cot, out, idx, n, &s);
+  if (st == FSN_OK && n == 0 && hook) st = hook(hook_arg);
+  return st != FSN_OK || n == 0 ? st : multi_recv(cot, out, idx, n, &s, hook, hook_arg);
 }
