@@ -7,8 +7,7 @@
  * its own channel and OT objects. Outputs never alias inputs unless a function says so. Any failure (network, peer)
  * leaves the context's OT objects unusable: destroy the context.
  *
- * The prefix is fsn_nl_ (it was fsn_2pc_, which belongs to <fusion/twopc.h>, the context these functions run on;
- * issue 13): the header keeps its name, the functions their arguments. */
+ * The header is named after its prefix, fsn_nl_ (the context these functions run on is <fusion/twopc.h>'s fsn_2pc). */
 #ifndef FUSION_NL_H
 #define FUSION_NL_H
 
