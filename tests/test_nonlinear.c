@@ -498,7 +498,7 @@ END_TEST
 /* The bytes of the Ferret iterations an object runs to hand out `draws` more COTs after the warm-up (its first
  * iteration, then 2048 COTs drawn): one frame of fsn_ferret_iteration_bytes per iteration (default set, unchecked). */
 static uint64_t ferret_bytes(uint64_t draws) {
-  const fsn_ferret_params *p = fsn_ferret_params_named("medium");
+  const fsn_ferret_params *p = fsn_ferret_params_named("b11"); /* the default set */
   const uint64_t usable = fsn_ferret_usable(p), left = usable - 2048;
   return draws <= left ? 0 : (draws - left + usable - 1) / usable * fsn_ferret_iteration_bytes(p);
 }
