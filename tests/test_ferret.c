@@ -305,18 +305,26 @@ static void report(const char *what, const run *r) {
           1e-6 * (double)r->total / r->seconds_r);
 }
 
+/* One two-party run of calls `sizes` on set p with options o for both parties: every COT satisfies the correlation,
+ * the bytes equal the formula; the figures are printed under `what`. */
+static void check_run(const fsn_ferret_params *p, const size_t *sizes, size_t ncalls, fsn_ferret_options o,
+                      const char *what) {
+  run r;
+  run_alloc(&r, p, sizes, ncalls);
+  r.opt_s = r.opt_r = o;
+  run_two_party(&r);
+  check_correlation(&r);
+  check_bytes(&r);
+  report(what, &r);
+  run_free(&r);
+}
+
 /* Odd call sizes across several iterations of the small set, each iteration bootstrapped from the last. */
 START_TEST(small_set_odd_sizes_across_iterations) {
   const fsn_ferret_params *p = fsn_ferret_params_named("small");
   const size_t usable = (size_t)fsn_ferret_usable(p);
   const size_t sizes[] = {1, 127, 1000, 8, usable - 1136 - 1, 1, 2, usable + 5, 3 * usable / 2, 0, 129};
-  run r;
-  run_alloc(&r, p, sizes, sizeof sizes / sizeof sizes[0]);
-  run_two_party(&r);
-  check_correlation(&r);
-  check_bytes(&r);
-  report("small", &r);
-  run_free(&r);
+  check_run(p, sizes, sizeof sizes / sizeof sizes[0], (fsn_ferret_options){0}, "small");
 }
 END_TEST
 
@@ -327,14 +335,8 @@ START_TEST(checked_small_set_across_iterations) {
   const size_t usable = (size_t)fsn_ferret_usable(p) - FSN_FERRET_CHECK_COTS;
   const size_t sizes[] = {1, 999, usable - 1000, 1, usable + 129, 7};
   for (size_t threads = 1; threads <= 2; threads++) {
-    run r;
-    run_alloc(&r, p, sizes, sizeof sizes / sizeof sizes[0]);
-    r.opt_s = r.opt_r = (fsn_ferret_options){.threads = threads, .checked = true};
-    run_two_party(&r);
-    check_correlation(&r);
-    check_bytes(&r);
-    report("small, checked", &r);
-    run_free(&r);
+    check_run(p, sizes, sizeof sizes / sizeof sizes[0], (fsn_ferret_options){.threads = threads, .checked = true},
+              "small, checked");
   }
 }
 END_TEST
@@ -346,14 +348,7 @@ START_TEST(medium_set_across_iterations) {
   const fsn_ferret_params *p = fsn_ferret_params_named("medium");
   const size_t usable = (size_t)fsn_ferret_usable(p);
   const size_t sizes[] = {127, usable, usable / 2 + 77};
-  run r;
-  run_alloc(&r, p, sizes, sizeof sizes / sizeof sizes[0]);
-  r.opt_s.threads = r.opt_r.threads = 2;
-  run_two_party(&r);
-  check_correlation(&r);
-  check_bytes(&r);
-  report("medium, 2 threads", &r);
-  run_free(&r);
+  check_run(p, sizes, sizeof sizes / sizeof sizes[0], (fsn_ferret_options){.threads = 2}, "medium, 2 threads");
 }
 END_TEST
 
@@ -363,13 +358,7 @@ START_TEST(main_set_two_iterations) {
   const fsn_ferret_params *p = fsn_ferret_params_named("main");
   const size_t usable = (size_t)fsn_ferret_usable(p);
   const size_t sizes[] = {usable - 3, 1000};
-  run r;
-  run_alloc(&r, p, sizes, sizeof sizes / sizeof sizes[0]);
-  run_two_party(&r);
-  check_correlation(&r);
-  check_bytes(&r);
-  report("main", &r);
-  run_free(&r);
+  check_run(p, sizes, sizeof sizes / sizeof sizes[0], (fsn_ferret_options){0}, "main");
 }
 END_TEST
 
@@ -384,14 +373,7 @@ START_TEST(cache_sets_two_iterations) {
     ck_assert_uint_eq(p->k & (p->k - 1), 0);
     const size_t usable = (size_t)fsn_ferret_usable(p);
     const size_t sizes[] = {usable - 3, 1000};
-    run r;
-    run_alloc(&r, p, sizes, sizeof sizes / sizeof sizes[0]);
-    r.opt_s.threads = r.opt_r.threads = 2;
-    run_two_party(&r);
-    check_correlation(&r);
-    check_bytes(&r);
-    report(names[s], &r);
-    run_free(&r);
+    check_run(p, sizes, sizeof sizes / sizeof sizes[0], (fsn_ferret_options){.threads = 2}, names[s]);
   }
 }
 END_TEST

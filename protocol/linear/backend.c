@@ -26,46 +26,29 @@ static fsn_status he_keys(fsn_2pc *p, fsn_he **he, bool packed) {
   return st;
 }
 
-static fsn_status he_setup(fsn_2pc *p) {
-  fsn_he *he;
-  return he_keys(p, &he, false);
-}
+/* One backend's entry points over its keys (`packed`: he-packed's). The RLWE FC reads the whole ell-bit share; a
+ * narrower client bound only saves OTs in vcot. */
+#define HE_BACKEND(prefix, packed)                                                                                     \
+  static fsn_status prefix##_setup(fsn_2pc *p) {                                                                       \
+    fsn_he *he;                                                                                                        \
+    return he_keys(p, &he, packed);                                                                                    \
+  }                                                                                                                    \
+  static fsn_status prefix##_conv2d(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight,                \
+                                    const uint64_t *bias, const fsn_conv2d_shape *s, unsigned client_bits) {           \
+    fsn_he *he;                                                                                                        \
+    fsn_status st = he_keys(p, &he, packed);                                                                           \
+    return st == FSN_OK ? fsn_he_conv2d(he, p, y, x, weight, bias, s, client_bits) : st;                               \
+  }                                                                                                                    \
+  static fsn_status prefix##_fc(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight,                    \
+                                const uint64_t *bias, size_t batch, size_t in, size_t out, unsigned client_bits) {     \
+    (void)client_bits;                                                                                                 \
+    fsn_he *he;                                                                                                        \
+    fsn_status st = he_keys(p, &he, packed);                                                                           \
+    return st == FSN_OK ? fsn_he_fc(he, p, y, x, weight, bias, batch, in, out) : st;                                   \
+  }
 
-static fsn_status he_conv2d(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight, const uint64_t *bias,
-                            const fsn_conv2d_shape *s, unsigned client_bits) {
-  fsn_he *he;
-  fsn_status st = he_keys(p, &he, false);
-  return st == FSN_OK ? fsn_he_conv2d(he, p, y, x, weight, bias, s, client_bits) : st;
-}
-
-/* The RLWE FC reads the whole ell-bit share; a narrower client bound only saves OTs in vcot. */
-static fsn_status he_fc(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight, const uint64_t *bias,
-                        size_t batch, size_t in, size_t out, unsigned client_bits) {
-  (void)client_bits;
-  fsn_he *he;
-  fsn_status st = he_keys(p, &he, false);
-  return st == FSN_OK ? fsn_he_fc(he, p, y, x, weight, bias, batch, in, out) : st;
-}
-
-static fsn_status he_packed_setup(fsn_2pc *p) {
-  fsn_he *he;
-  return he_keys(p, &he, true);
-}
-
-static fsn_status he_packed_conv2d(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight,
-                                   const uint64_t *bias, const fsn_conv2d_shape *s, unsigned client_bits) {
-  fsn_he *he;
-  fsn_status st = he_keys(p, &he, true);
-  return st == FSN_OK ? fsn_he_conv2d(he, p, y, x, weight, bias, s, client_bits) : st;
-}
-
-static fsn_status he_packed_fc(fsn_2pc *p, uint64_t *y, const uint64_t *x, const uint64_t *weight, const uint64_t *bias,
-                               size_t batch, size_t in, size_t out, unsigned client_bits) {
-  (void)client_bits;
-  fsn_he *he;
-  fsn_status st = he_keys(p, &he, true);
-  return st == FSN_OK ? fsn_he_fc(he, p, y, x, weight, bias, batch, in, out) : st;
-}
+HE_BACKEND(he, false)
+HE_BACKEND(he_packed, true)
 
 static const fsn_linear_backend backends[] = {
     {.name = "he", .conv2d = he_conv2d, .fc = he_fc, .setup = he_setup},
