@@ -441,7 +441,7 @@ static int usage(FILE *out) {
   fprintf(out,
           "usage: fusion bench model [--model FILE.onnx|builtin:NAME] [--seed S] [--ell L --scale S] [--threads T]\n"
           "                          [--probe-elements E] [--probe-meetings M] [--layers NAME,...] [--json]\n"
-          "                          [--backend vcot|he] [--linear-only] [--batch B]\n"
+          "                          [--backend vcot|he|he-packed] [--linear-only] [--batch B]\n"
           "  The cost of one secure inference, layer by layer (default model builtin:resnet50). A layer too big to\n"
           "  run here runs on its first c' of C input and o' of O output channels (at most E values in the probe's\n"
           "  input and output, default 65536; at most M weight meetings in its linear protocol, default 2097152),\n"
@@ -561,11 +561,12 @@ static double layer_meetings(const fsn_layer *l) {
   return pairs * (double)l->in_shape.c * (double)d->out_c;
 }
 
-/* The he backend's exact bytes for the layer (fsn_he_conv2d_cost), each way. */
-static fsn_status he_formula(const bench *b, const fsn_layer *l, double *c2s, double *s2c) {
+/* The he backends' exact bytes for the layer (fsn_he_conv2d_cost), each way; he-packed allows packs of 2^6. */
+static fsn_status he_formula(const bench *b, const fsn_layer *l, bool packed, double *c2s, double *s2c) {
   fsn_he_params par;
   fsn_he_layer_cost cost;
   fsn_status st = fsn_he_params_make(&par, (unsigned)b->ell);
+  par.max_pack_k = packed ? 6 : 0;
   if (st == FSN_OK && l->desc.kind == FSN_LAYER_FC) {
     st = fsn_he_fc_cost(&par, b->batch, values(l->in_shape), l->desc.out_c, &cost);
   } else if (st == FSN_OK) {
@@ -582,12 +583,13 @@ static void report_linear(const bench *b, const char *shape) {
   const part *lin = &p->lin_full;
   const fsn_layer *l = fsn_model_layer(b->m, 0);
   const char *backend = fsn_linear_backend_resolve(b->backend, (unsigned)b->ell)->name;
-  const bool he = !strcmp(backend, "he");
+  const bool he = !strcmp(backend, "he") || !strcmp(backend, "he-packed");
   const double n = (double)b->batch * (double)values(l->in_shape), ell = (double)b->ell;
   const double bits = 8 * (lin->c2s + lin->s2c) / n;
   double formula = ell * 128 + layer_meetings(l) * ell * (ell + 1) / 2 / (double)values(l->in_shape);
   double f_c2s = 0, f_s2c = 0;
-  if (he && he_formula(b, l, &f_c2s, &f_s2c) == FSN_OK) formula = 8 * (f_c2s + f_s2c) / n;
+  if (he && he_formula(b, l, !strcmp(backend, "he-packed"), &f_c2s, &f_s2c) == FSN_OK)
+    formula = 8 * (f_c2s + f_s2c) / n;
   const double rate = n / lin->seconds;
   if (b->json) {
     printf("{\"bench\": \"linear\", \"backend\": \"%s\", \"layer\": \"%s\", \"kind\": \"%s\", \"isa\": \"%s\", "
@@ -618,7 +620,7 @@ static void report_linear(const bench *b, const char *shape) {
 
 static int linear_usage(FILE *out) {
   fprintf(out, "usage: fusion bench linear [--fc IN,OUT | --conv C,H,W,O,K[,STRIDE[,PAD]]] [--batch B] [--ell L]\n"
-               "                           [--threads T] [--backend vcot|he] [--json]\n"
+               "                           [--threads T] [--backend vcot|he|he-packed] [--json]\n"
                "  The linear protocol of one layer alone (default --conv 64,56,56,64,3,1,1, a ResNet 3x3 layer):\n"
                "  input elements per second, bits per input element beside the formula (he: its exact bytes),\n"
                "  bytes each way, rounds. --backend picks the protocol (default: the library's).\n");

@@ -46,7 +46,7 @@ static int usage(void) {
       "  [--images IDX --labels IDX]\n"
       "  [--kappa K | --no-fusion] [--report-verdict] [--trust-again] [--state FILE] [--approx] [--model-hash HEX]\n"
       "  [--public A-B] [--threads T] [--net PROFILE] [--ell L --scale S] [--max-r R] [--timeout SECONDS]\n"
-      "  [--progress] [--json [--logits]] [--backend vcot|he] [--ot iknp|kk13|ferret]\n"
+      "  [--progress] [--json [--logits]] [--backend vcot|he|he-packed] [--ot iknp|kk13|ferret]\n"
       "  LIST: indices of test images, e.g. 0-9,15; all of them go in one batch (amortised Fusion: the report\n"
       "  states n, the batch N and the batch factor N/n, and the cost per query)\n"
       "  --input: the queries from a .npy array, an ONNX TensorProto .pb (N x C x H x W) or a PNG/JPEG image\n"

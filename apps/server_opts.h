@@ -38,7 +38,7 @@ enum {
 #define FSN_SERVER_USAGE                                                                                               \
   "  --model FILE.onnx|builtin:NAME --listen HOST:PORT [--threads T] [--net PROFILE] [--ell L --scale S]\n"            \
   "  [--images IDX|random --labels IDX --public A-B] [--no-commit --claimed-accuracy A] [--sessions K]\n"              \
-  "  [--max-batch N] [--seed S] [--timeout SECONDS] [--reveal label|logits] [--backend vcot|he]\n"                     \
+  "  [--max-batch N] [--seed S] [--timeout SECONDS] [--reveal label|logits] [--backend vcot|he|he-packed]\n"           \
   "  [--ot iknp|kk13|ferret]\n"                                                                                        \
   "  [--max-sessions K] [--session-timeout SECONDS] [--handshake-timeout SECONDS] [--max-per-client C]\n"              \
   "  [--memory-budget BYTES[k|M|G]] [--log-json]\n"                                                                    \
