@@ -203,7 +203,7 @@ START_TEST(card_states_a_known_pack) {
 }
 END_TEST
 
-/* The server's report is bounded: a peer claiming more than FSN_PEAK_RSS_MAX is a protocol error. */
+/* The server's report is bounded: a peer claiming more than FSN_SESSION_PEAK_RSS_MAX is a protocol error. */
 typedef struct report_case {
   uint64_t value;
   fsn_status st;
@@ -220,14 +220,14 @@ static void send_report(fsn_channel *ch, void *arg) {
 
 static void recv_report(fsn_channel *ch, void *arg) {
   report_case *c = arg;
-  c->st = fsn_client_recv_report(ch, &c->got);
+  c->st = fsn_session_recv_report(ch, &c->got);
 }
 
 START_TEST(server_report_is_bounded) {
   const report_case cases[] = {{0, FSN_OK, 0},
                                {123456789, FSN_OK, 123456789},
-                               {FSN_PEAK_RSS_MAX, FSN_OK, FSN_PEAK_RSS_MAX},
-                               {FSN_PEAK_RSS_MAX + 1, FSN_E_PROTOCOL, 0},
+                               {FSN_SESSION_PEAK_RSS_MAX, FSN_OK, FSN_SESSION_PEAK_RSS_MAX},
+                               {FSN_SESSION_PEAK_RSS_MAX + 1, FSN_E_PROTOCOL, 0},
                                {~0ull, FSN_E_PROTOCOL, 0}};
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
     report_case c = {.value = cases[k].value, .got = 7};
@@ -235,7 +235,7 @@ START_TEST(server_report_is_bounded) {
     ck_assert_int_eq(c.st, cases[k].st);
     ck_assert_uint_eq(c.got, cases[k].got);
   }
-  ck_assert_uint_gt(fsn_peak_rss_bytes(), 0);
+  ck_assert_uint_gt(fsn_session_peak_rss(), 0);
 }
 END_TEST
 

@@ -181,7 +181,7 @@ static fsn_status run_and_check(fsn_channel *const *chs, size_t nthreads, const 
   if (o->report_verdict &&
       (st = fsn_client_send_verdict(chs[0], r->check == FSN_OK ? FSN_VERDICT_PASS : FSN_VERDICT_FAIL)) != FSN_OK)
     return st;
-  if ((st = fsn_client_recv_report(chs[0], &r->server_peak_rss)) != FSN_OK) return st;
+  if ((st = fsn_session_recv_report(chs[0], &r->server_peak_rss)) != FSN_OK) return st;
   if (r->check == FSN_OK) {
     t0 = now();
     st = deliver(o, r, plan, out);
