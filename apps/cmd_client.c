@@ -18,7 +18,7 @@ enum { EXIT_CAUGHT = 3, MAX_QUERIES = 100000, MAX_THREADS = 64 };
 typedef struct client_opts {
   const char *connect, *images, *labels, *index, *public_range, *net, *model_hash, *state;
   const char *input, *preprocess; /* --input FILE [--preprocess SPEC]: the queries from a tensor file */
-  unsigned long long threads, ell, scale, timeout, max_r;
+  unsigned long long threads, ell, scale, timeout, max_r, seed;
   double kappa;
   bool fusion, report_verdict, trust_again, json, progress, logits, approx;
   const char *backend; /* --backend: NULL follows the server's card */
@@ -43,12 +43,15 @@ static int usage(void) {
   fprintf(
       stderr,
       "usage: fusion client --connect HOST:PORT (--index LIST | --input FILE [--preprocess SPEC])\n"
-      "  [--images IDX --labels IDX]\n"
+      "  [--images IDX --labels IDX | --images random [--seed S]]\n"
       "  [--kappa K | --no-fusion] [--report-verdict] [--trust-again] [--state FILE] [--approx] [--model-hash HEX]\n"
       "  [--public A-B] [--threads T] [--net PROFILE] [--ell L --scale S] [--max-r R] [--timeout SECONDS]\n"
       "  [--progress] [--json [--logits]] [--backend vcot|he|he-packed] [--ot iknp|kk13|ferret]\n"
       "  LIST: indices of test images, e.g. 0-9,15; all of them go in one batch (amortised Fusion: the report\n"
       "  states n, the batch N and the batch factor N/n, and the cost per query)\n"
+      "  --images random: the queries are images LIST of seeded random pixels of the model's input shape (as\n"
+      "    `fusion plain --images random --seed S`, default seed 2), the public set the server's random one\n"
+      "    (`fusion server --images random`): for benchmarks of models of any input shape\n"
       "  --input: the queries from a .npy array, an ONNX TensorProto .pb (N x C x H x W) or a PNG/JPEG image\n"
       "    (pixel / 255), as `fusion plain --input`; SPEC as there, e.g. resize=256,crop=224\n"
       "  The verdict is not sent unless --report-verdict (which tells a cheating server one bit per session);\n"
@@ -86,6 +89,7 @@ static bool parse(int argc, char **argv, client_opts *o) {
                                            {"preprocess", required_argument, 0, 'E'},
                                            {"backend", required_argument, 0, 'B'},
                                            {"ot", required_argument, 0, 'O'},
+                                           {"seed", required_argument, 0, 'r'},
                                            {0, 0, 0, 0}};
   *o = (client_opts){.images = FSN_APP_FMNIST_IMAGES,
                      .labels = FSN_APP_FMNIST_LABELS,
@@ -96,6 +100,7 @@ static bool parse(int argc, char **argv, client_opts *o) {
                      .timeout = 120,
                      .max_r = 48,
                      .kappa = 40,
+                     .seed = 2,
                      .fusion = true};
   int c;
   optind = 1;
@@ -128,6 +133,7 @@ static bool parse(int argc, char **argv, client_opts *o) {
     case 'E': o->preprocess = optarg; break;
     case 'B': o->backend = optarg, ok = fsn_linear_backend_find(optarg) != NULL; break;
     case 'O': o->ot = optarg, ok = fsn_ot_pack_resolve(optarg) != NULL; break;
+    case 'r': ok = fsn_app_parse_uint(optarg, ~0ull, &o->seed); break;
     default: ok = false;
     }
     if (!ok) return false;
@@ -201,19 +207,38 @@ static fsn_status load_input(client_run *r) {
   return st;
 }
 
+static bool random_images(const client_opts *o) { return !strcmp(o->images, "random"); }
+
+/* --images random, once the card states the model's input shape: the queries (images LIST of the seeded random
+ * pixels) and, under Fusion, the server's random public set, rebuilt from the name its card states. */
+static fsn_status random_images_from_card(client_run *r) {
+  const fsn_shape in = fsn_model_input_shape(r->res.card.arch);
+  size_t count = 0;
+  for (size_t k = 0; k < r->n; k++) count = r->queries[k] + 1 > count ? r->queries[k] + 1 : count;
+  fsn_status st = count ? fsn_app_random_images(&r->im, in, count, r->o.seed) : FSN_OK;
+  if (st == FSN_OK && r->o.fusion) st = fsn_app_random_public_set_named(&r->set, in, r->res.card.set_name);
+  return st;
+}
+
+/* The queries from --images (the library takes them encoded) and the public samples, each at its own image size. */
+static fsn_status encode_images(const client_run *r, uint64_t **pub, uint64_t **q) {
+  const fsn_images *ps = &r->set.images;
+  *pub = encode(ps->pixels, ps->count, ps->channels * ps->rows * ps->cols, &r->o);
+  const size_t in_size = r->im.channels * r->im.rows * r->im.cols;
+  *q = r->o.input ? NULL : malloc(r->n * in_size * sizeof **q + 8);
+  for (size_t k = 0; *q && k < r->n; k++)
+    fsn_nn_pixels_to_fixed(*q + k * in_size, r->im.pixels + r->queries[k] * in_size, in_size, (unsigned)r->o.ell,
+                           (unsigned)r->o.scale);
+  return *pub && (*q || r->o.input) ? FSN_OK : fsn_fail(FSN_E_NOMEM, "encoding %zu images", r->n + ps->count);
+}
+
 static fsn_status query(client_run *r, fsn_channel **chs) {
   const client_opts *o = &r->o;
-  size_t in_size = r->im.channels * r->im.rows * r->im.cols;
-  uint64_t *pub = encode(r->set.images.pixels, r->set.images.count, in_size, o);
-  uint64_t *q = o->input ? NULL : malloc(r->n * in_size * sizeof *q + 8);
-  for (size_t k = 0; q && k < r->n; k++)
-    fsn_nn_pixels_to_fixed(q + k * in_size, r->im.pixels + r->queries[k] * in_size, in_size, (unsigned)o->ell,
-                           (unsigned)o->scale);
+  uint64_t *pub = NULL, *q = NULL;
   char state[1024];
   uint8_t pin[32];
-  fsn_status st =
-      pub && (q || o->input) ? FSN_OK : fsn_fail(FSN_E_NOMEM, "encoding %zu images", r->n + r->set.images.count);
-  if (st == FSN_OK && o->model_hash && !parse_hash(o->model_hash, pin))
+  fsn_status st = FSN_OK;
+  if (o->model_hash && !parse_hash(o->model_hash, pin))
     st = fsn_fail(FSN_E_MISMATCH, "the server's model hash cannot be the expected %s (not 64 hex digits)",
                   o->model_hash);
   if (st == FSN_OK && o->state && strcmp(o->state, "none"))
@@ -221,6 +246,8 @@ static fsn_status query(client_run *r, fsn_channel **chs) {
   else if (st == FSN_OK && !o->state)
     st = fsn_fusion_state_default_path(state, sizeof state);
   if (st == FSN_OK) st = fsn_fusion_client_recv_card(chs[0], &r->res);
+  if (st == FSN_OK && random_images(o)) st = random_images_from_card(r);
+  if (st == FSN_OK) st = encode_images(r, &pub, &q);
   if (st == FSN_OK && o->input) st = encode_input(r);
   /* --input's tensor, or the images: pixel / 255 at scale s lies in [0, 2^s], s + 1 bits */
   const uint64_t *queries = r->inputs ? r->inputs : q;
@@ -304,12 +331,14 @@ static void print_text(const client_run *r) {
   }
   size_t correct = 0;
   for (size_t q = 0; r->inputs && q < r->n; q++) printf("input %zu: predicted %zu\n", q, predicted(r, q));
-  for (size_t q = 0; !r->inputs && q < r->n; q++) {
+  for (size_t q = 0; !r->inputs && !r->lb.labels && q < r->n; q++)
+    printf("image %6zu: predicted %zu\n", r->queries[q], predicted(r, q));
+  for (size_t q = 0; !r->inputs && r->lb.labels && q < r->n; q++) {
     size_t p = predicted(r, q), truth = r->lb.labels[r->queries[q]];
     correct += p == truth;
     printf("image %6zu: predicted %zu, label %zu%s\n", r->queries[q], p, truth, p == truth ? "" : "  (wrong)");
   }
-  if (!r->inputs) printf("%zu of %zu correct\n", correct, r->n);
+  if (!r->inputs && r->lb.labels) printf("%zu of %zu correct\n", correct, r->n);
   if (r->o.fusion)
     printf("fusion: kappa %g, R = %u, B = %zu, batch %zu for %zu queries (%.1fx), escape <= 2^%.1f; checks %s%s\n",
            r->o.kappa, r->res.choice.R, r->res.choice.B, r->res.choice.N, r->n, (double)r->res.choice.N / (double)r->n,
@@ -349,8 +378,8 @@ static void print_json(const client_run *r) {
     if (r->inputs)
       printf("%s{\"input\": %zu, \"predicted\": %zu", q ? ", " : "", q, predicted(r, q));
     else
-      printf("%s{\"index\": %zu, \"predicted\": %zu, \"label\": %u", q ? ", " : "", r->queries[q], predicted(r, q),
-             r->lb.labels[r->queries[q]]);
+      printf("%s{\"index\": %zu, \"predicted\": %zu", q ? ", " : "", r->queries[q], predicted(r, q));
+    if (!r->inputs && r->lb.labels) printf(", \"label\": %u", r->lb.labels[r->queries[q]]);
     if (r->o.logits) {
       printf(", \"logits\": ");
       fsn_app_json_signed(stdout, r->res.logits + q * r->res.dim, r->res.dim, r->res.card.ell);
@@ -400,6 +429,9 @@ static void print_json(const client_run *r) {
  * file and no public sample is mixed in), so it serves models of any input shape. */
 static fsn_status load_images(client_run *r) {
   if (r->o.input && !r->o.fusion) return FSN_OK;
+  if (random_images(&r->o)) /* made once the card is in (random_images_from_card) */
+    return r->o.input ? FSN_OK
+                      : fsn_app_parse_indices(r->o.index, FSN_APP_RANDOM_SET_MAX, MAX_QUERIES, &r->queries, &r->n);
   fsn_status st = fsn_idx_read_images(&r->im, r->o.images);
   if (st == FSN_OK) st = fsn_idx_read_labels(&r->lb, r->o.labels);
   if (st == FSN_OK && r->lb.count < r->im.count)

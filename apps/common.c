@@ -115,6 +115,24 @@ fsn_status fsn_app_random_public_set(fsn_sampleset *set, fsn_shape in, const cha
   return st;
 }
 
+fsn_status fsn_app_random_public_set_named(fsn_sampleset *set, fsn_shape in, const char *name) {
+  size_t c, h, w;
+  unsigned long long seed;
+  char range[128];
+  int end = 0;
+  if (sscanf(name, "random-pixels:%zux%zux%zu:seed %llu:%127[0-9,-]%n", &c, &h, &w, &seed, range, &end) != 5 ||
+      name[end])
+    return fsn_fail(FSN_E_MISMATCH,
+                    "the server's public set is '%s', not seeded random images (--images random needs a server run "
+                    "with --images random)",
+                    name);
+  if (c != in.c || h != in.h || w != in.w)
+    return fsn_fail(FSN_E_MISMATCH,
+                    "the server's random public set holds %zux%zux%zu images, the model takes %zux%zux%zu", c, h, w,
+                    in.c, in.h, in.w);
+  return fsn_app_random_public_set(set, in, range, seed);
+}
+
 fsn_status fsn_app_channel_opts(fsn_channel_opts *o, const char *net, unsigned timeout_s) {
   *o = (fsn_channel_opts){.timeout_ms = (int)(timeout_s * 1000)};
   return net ? fsn_link_parse(net, &o->link) : FSN_OK;

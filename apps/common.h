@@ -37,6 +37,9 @@ FSN_NODISCARD fsn_status fsn_app_random_images(fsn_images *im, fsn_shape in, siz
  * FSN_APP_RANDOM_SET_MAX. */
 #define FSN_APP_RANDOM_SET_MAX 1024
 FSN_NODISCARD fsn_status fsn_app_random_public_set(fsn_sampleset *set, fsn_shape in, const char *range, uint64_t seed);
+/* The same set rebuilt from its name (as a server's card states it), for a model of input shape in; a name of another
+ * kind of set or shape is FSN_E_MISMATCH. */
+FSN_NODISCARD fsn_status fsn_app_random_public_set_named(fsn_sampleset *set, fsn_shape in, const char *name);
 
 /* Strict unsigned parse of s (decimal), at most max. */
 bool fsn_app_parse_uint(const char *s, unsigned long long max, unsigned long long *out);

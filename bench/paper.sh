@@ -144,7 +144,7 @@ for name in resnet18 resnet50; do
   [ "$resnet_sessions" = 1 ] || continue
   for profile in off ${net//,/ }; do
     for run in $resnet_runs; do
-      fits "$name" "$run" "$profile" && session_run "$name" "builtin:$name" "$profile" "$run" --images random
+      fits "$name" "$run" "$profile" && session_run "$name" "builtin:$name" "$profile" "$run" --images random --public 0-15
     done
   done
 done

@@ -99,8 +99,9 @@ expect_refused "OT pack" --ot kk13 ferret "$work/ferret.log"
 
 # 1d. a server whose public set is seeded random images of the model's input shape (--images random: how
 # builtin:resnet50 is served): a semi-honest client, which checks nothing, needs no public set and gets the same
-# logits; a Fusion client holding another public set refuses the card with a clear line
-start_server "$work/random.log" "$fusion" server --model "$model" --sessions 2 --reveal logits --images random \
+# logits; a Fusion client holding another public set refuses the card with a clear line; a Fusion client with
+# --images random rebuilds the server's set from its card and sends seeded random queries of the model's shape
+start_server "$work/random.log" "$fusion" server --model "$model" --sessions 3 --reveal logits --images random \
   --public 0-1
 grep -q "public set random-pixels:1x28x28:seed 1:0-1 (2 samples" "$work/random.log" || fail "random set: $(cat "$work/random.log")"
 t "$fusion" client --connect 127.0.0.1:$port --index 6 --no-fusion --json --logits >"$work/random.json" ||
@@ -109,6 +110,12 @@ python3 -c 'import json,sys; a,b=(json.load(open(f)) for f in sys.argv[1:]); ass
   "$work/random.json" "$work/plain.json" || fail "random-set server's logits"
 t "$fusion" client --connect 127.0.0.1:$port --index 6 --kappa 5 >/dev/null 2>"$work/random.err"
 [ $? -eq 1 ] && grep -q "public set 'random-pixels:1x28x28:seed 1" "$work/random.err" || fail "Fusion vs random set: $(cat "$work/random.err")"
+t "$fusion" client --connect 127.0.0.1:$port --images random --seed 5 --index 0-1 --kappa 3 --json --logits \
+  >"$work/random-fusion.json" || fail "Fusion client with --images random: $(cat "$work/random-fusion.json")"
+t "$fusion" plain --model "$model" --images random --seed 5 --count 2 --json --logits >"$work/random-plain.json" ||
+  fail "plain --images random"
+python3 -c 'import json,sys; a,b=(json.load(open(f)) for f in sys.argv[1:]); assert a["fusion"]["passed"] and [p["logits"] for p in a["predictions"]]==b["logits"]' \
+  "$work/random-fusion.json" "$work/random-plain.json" || fail "Fusion with --images random: logits differ from plain"
 port=$main_port
 
 # the per-layer cost report covers every layer, and the bytes add up to at most the session's total
