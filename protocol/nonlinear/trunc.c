@@ -7,8 +7,9 @@
  * w only ever enters as w 2^(ell-s) mod 2^ell, which depends on w mod 2^s alone: its B2A runs in Z_2^s, s bits of
  * correction instead of ell.
  * For a value known to be non-negative, x >> s < 2^(k-1) with k = ell - s, so the result is first formed in Z_2^k
- * (there u >> s = (x_s >> s) + (x_c >> s) + c, no wrap term: c's B2A in k bits) and then lifted to Z_2^ell: the wrap
- * of the k-bit shares is MSB(r_s) OR MSB(r_c), a product of two private bits, one arithmetic COT of s bits.
+ * (x >> s = (x_s >> s) + (x_c >> s) + c - W 2^k, so mod 2^k the wrap W drops out: c's B2A in k bits) and then lifted
+ * to Z_2^ell: the wrap of the k-bit shares is MSB(r_s) OR MSB(r_c), a product of two private bits, one arithmetic
+ * COT of s bits.
  * ReLU fused with the exact truncation (fsn_nl_relu_trunc) takes the same path after one comparison split at bit s:
  * the low s bits give c, the middle ones (lt, eq) and c the carry into the sign bit, so DReLU; the MUX of the k-bit
  * result by DReLU is non-negative too and is lifted the same way. */
