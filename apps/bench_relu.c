@@ -21,6 +21,7 @@ typedef struct bench {
   fsn_bench_nl_op op;
   size_t n, nthreads;
   unsigned ell, s;
+  unsigned trunc; /* relu: 0, or the exact truncation by this many bits fused in (fsn_nl_relu_trunc) */
   fsn_trunc_mode mode;
   fsn_2pc_options ot; /* the OT pack and whether IKNP is checked */
   int json;
@@ -47,6 +48,7 @@ static double cpu_seconds(void) {
 }
 
 static fsn_status run_op(bench *b, fsn_2pc *p, uint64_t *y, const uint64_t *x) {
+  if (b->op == FSN_BENCH_NL_RELU && b->trunc) return fsn_nl_relu_trunc(p, y, x, b->n, b->trunc);
   if (b->op == FSN_BENCH_NL_RELU) return fsn_nl_relu(p, y, NULL, x, b->n);
   return fsn_nl_trunc(p, y, x, b->n, b->s, b->mode);
 }
@@ -124,6 +126,7 @@ static void report(const bench *b) {
     printf("{\"bench\": \"%s\", \"isa\": \"%s\", \"ell\": %u, \"n\": %zu, \"threads\": %zu", op_names[b->op],
            fsn_isa_name(fsn_isa_active()), b->ell, b->n, b->nthreads);
     if (b->op == FSN_BENCH_NL_TRUNC) printf(", \"s\": %u, \"mode\": \"%s\"", b->s, mode_names[b->mode]);
+    if (b->trunc) printf(", \"trunc\": %u", b->trunc);
     printf(", \"ot\": \"%s\", \"ot_checked\": %s", b->ot.ot ? b->ot.ot : "iknp", b->ot.ot_unchecked ? "false" : "true");
     printf(", \"setup_ms\": %.3f, \"seconds\": %.6f, \"per_second\": %.0f, \"bits_per_element\": %.1f, "
            "\"wire_bits_per_element\": %.1f, \"rounds\": %llu, \"cpu_ns_per_element_server\": %.1f, "
@@ -135,6 +138,7 @@ static void report(const bench *b) {
   printf("%s: 2 processes over loopback, %zu thread(s) each, isa %s, ell = %u", op_names[b->op], b->nthreads,
          fsn_isa_name(fsn_isa_active()), b->ell);
   if (b->op == FSN_BENCH_NL_TRUNC) printf(", s = %u, mode %s", b->s, mode_names[b->mode]);
+  if (b->trunc) printf(", fused with the exact truncation by %u bits", b->trunc);
   printf(", OT pack %s%s", b->ot.ot ? b->ot.ot : "iknp", b->ot.ot_unchecked ? " (unchecked)" : " (KOS15-checked)");
   printf("\n  setup (base OTs): %.1f ms\n  %zu elements in %.3f s: %.0f per second\n", 1e3 * b->setup_s, b->n,
          b->seconds, rate);
@@ -148,7 +152,7 @@ static int usage(fsn_bench_nl_op op, FILE *out) {
   fprintf(
       out,
       "usage: fusion bench %s [--ell L] [--n N] [--threads T]%s [--ot iknp|kk13|ferret] [--ot-unchecked] [--json]\n",
-      op_names[op], op == FSN_BENCH_NL_TRUNC ? " [--s S] [--mode exact|approx|nonneg|nonneg-approx]" : "");
+      op_names[op], op == FSN_BENCH_NL_TRUNC ? " [--s S] [--mode exact|approx|nonneg|nonneg-approx]" : " [--trunc S]");
   fprintf(out,
           "  --ell L      ring bits, 2..64 (default 32)\n"
           "  --n N        elements (default 2^20)\n"
@@ -157,6 +161,8 @@ static int usage(fsn_bench_nl_op op, FILE *out) {
   if (op == FSN_BENCH_NL_TRUNC)
     fprintf(out, "  --s S        shift (default 12)\n"
                  "  --mode M     truncation mode (default exact)\n");
+  else
+    fprintf(out, "  --trunc S    max(x >> S, 0): the exact truncation by S bits fused in (default 0: plain ReLU)\n");
   fprintf(out, "  --ot P       OT pack: iknp (default, 1-out-of-N from checked COTs), kk13 (KK13 leaves) or ferret\n   "
                "            (silent OT, semi-honest; 1-out-of-N from its random OTs)\n"
                "  --ot-unchecked  IKNP without the KOS15 check (the semi-honest cost, for comparison)\n"
@@ -167,20 +173,26 @@ static int usage(fsn_bench_nl_op op, FILE *out) {
 int fsn_bench_nl_main(fsn_bench_nl_op op, int argc, char **argv) {
   static bench b;
   b = (bench){.op = op, .n = (size_t)1 << 20, .nthreads = 2, .ell = 32, .s = 12};
-  static const struct option long_opts[] = {
-      {"ell", required_argument, NULL, 'l'},     {"n", required_argument, NULL, 'n'},
-      {"threads", required_argument, NULL, 't'}, {"s", required_argument, NULL, 's'},
-      {"mode", required_argument, NULL, 'm'},    {"json", no_argument, NULL, 'j'},
-      {"ot", required_argument, NULL, 'o'},      {"ot-unchecked", no_argument, NULL, 'u'},
-      {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+  static const struct option long_opts[] = {{"ell", required_argument, NULL, 'l'},
+                                            {"n", required_argument, NULL, 'n'},
+                                            {"threads", required_argument, NULL, 't'},
+                                            {"s", required_argument, NULL, 's'},
+                                            {"mode", required_argument, NULL, 'm'},
+                                            {"json", no_argument, NULL, 'j'},
+                                            {"ot", required_argument, NULL, 'o'},
+                                            {"ot-unchecked", no_argument, NULL, 'u'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {"trunc", required_argument, NULL, 'T'},
+                                            {NULL, 0, NULL, 0}};
   int c, bad = 0;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "l:n:t:s:m:o:ujh", long_opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "l:n:t:s:m:o:ujhT:", long_opts, NULL)) != -1) {
     switch (c) {
     case 'l': b.ell = (unsigned)strtoul(optarg, NULL, 0); break;
     case 'n': b.n = strtoull(optarg, NULL, 0); break;
     case 't': b.nthreads = strtoull(optarg, NULL, 0); break;
     case 's': b.s = (unsigned)strtoul(optarg, NULL, 0); break;
+    case 'T': b.trunc = (unsigned)strtoul(optarg, NULL, 0), bad |= op != FSN_BENCH_NL_RELU ? 4 : 0; break;
     case 'm':
       bad |= 1;
       for (int k = 0; k < 4; k++)
@@ -197,7 +209,7 @@ int fsn_bench_nl_main(fsn_bench_nl_op op, int argc, char **argv) {
     }
   }
   if (bad || optind != argc || b.n < 1 || b.nthreads < 1 || b.nthreads > MAX_THREADS || b.ell < 2 || b.ell > 64 ||
-      b.s >= b.ell || (op == FSN_BENCH_NL_RELU && (argc > 1 && 0)))
+      b.s >= b.ell || b.trunc >= b.ell || (op == FSN_BENCH_NL_RELU && (argc > 1 && 0)))
     return usage(op, stderr);
   if (op == FSN_BENCH_NL_RELU) b.s = b.s < b.ell ? b.s : 0;
   int rc = fsn_bench_2p_run(b.nthreads, run_party, &b);

@@ -27,6 +27,7 @@ typedef enum op {
   OP_DRELU,
   OP_RELU,
   OP_TRUNC,
+  OP_RELU_TRUNC,
   OP_GE,
   OP_MAXPOOL,
   OP_ARGMAX
@@ -70,6 +71,7 @@ static fsn_status run_op(fsn_2pc *p, job *j, int w) {
   case OP_DRELU: return fsn_nl_drelu(p, j->yb[w], j->xa[w], j->n);
   case OP_RELU: return fsn_nl_relu(p, j->ya[w], j->yb[w], j->xa[w], j->n);
   case OP_TRUNC: return fsn_nl_trunc(p, j->ya[w], j->xa[w], j->n, j->s, j->mode);
+  case OP_RELU_TRUNC: return fsn_nl_relu_trunc(p, j->ya[w], j->xa[w], j->n, j->s);
   case OP_GE: return fsn_nl_ge(p, j->yb[w], j->xa[w], j->xb[w], j->n);
   case OP_MAXPOOL: return fsn_nl_maxpool2d(p, j->ya[w], j->xa[w], &j->pool);
   case OP_ARGMAX: return fsn_nl_argmax(p, j->ya[w], j->xa[w], j->batch, j->dim);
@@ -292,13 +294,18 @@ END_TEST
  * for wtop >= 2, else wtop COTs), one triple (a ROT each way) per AND group above the first level, 3 opened bits per
  * group from each party, then the MUX (two arithmetic COTs). n = 256 keeps every OT call a multiple of 128, and every
  * leaf call within one slice of the "iknp" construction. */
-static uint64_t relu_bytes(size_t n, unsigned ell, bool kk13) {
-  const unsigned q = ell - 1, m = (q + 3) / 4, wtop = q - 4 * (m - 1), full = wtop == 4 ? m : m - 1;
+static uint64_t iknp_mill_bytes(size_t n, unsigned q, bool kk13) {
+  if (q == 0) return 0;
+  const unsigned m = (q + 3) / 4, wtop = q - 4 * (m - 1), full = wtop == 4 ? m : m - 1;
   uint64_t bytes = (uint64_t)n * full * ((kk13 ? 256 : 4 * 128) / 8 + 16 * 4 / 8);
   if (wtop < 4) bytes += (uint64_t)n * ((kk13 && wtop >= 2 ? 256 : 128 * wtop) / 8 + (4u << wtop) / 8);
   for (unsigned cnt = (m + 1) / 2; cnt > 1; cnt = (cnt + 1) / 2)
     bytes += 2 * 16 * (uint64_t)n * (cnt / 2) + 2 * ((3 * (uint64_t)n * (cnt / 2) + 7) / 8);
-  return bytes + 2 * (16 * (uint64_t)n + ((uint64_t)n * ell + 7) / 8);
+  return bytes;
+}
+
+static uint64_t relu_bytes(size_t n, unsigned ell, bool kk13) {
+  return iknp_mill_bytes(n, ell - 1, kk13) + 2 * (16 * (uint64_t)n + ((uint64_t)n * ell + 7) / 8);
 }
 
 START_TEST(relu_cost_formula) {
@@ -366,7 +373,7 @@ START_TEST(ferret_costs) {
   ck_assert_uint_eq(wire_bytes(j), silent_mill_bytes(n, ell, true));
   free_job(j);
   /* Known-sign truncation: w = MSB(x_s) OR MSB(x_c) needs only its value mod 2^s (1 + s bits); exact adds the low
-   * carry (millionaires on s bits, lt only) and its B2A in Z_2^ell. */
+   * carry (millionaires on s bits, lt only) and its B2A in Z_2^(ell-s). */
   const unsigned s = 12;
   uint64_t *ref = xcalloc(n, 8);
   for (size_t i = 0; i < n; i++) x[i] &= fsn_ring_mask(ell) >> 1;
@@ -381,10 +388,83 @@ START_TEST(ferret_costs) {
   j->mode = FSN_TRUNC_NONNEG;
   run_job(j);
   for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_a(j, i), ref[i]);
-  ck_assert_uint_eq(wire_bytes(j),
-                    silent_mill_bytes(n, s, false) + bytes_of(n) + bytes_of(n * ell) + bytes_of(n) + bytes_of(n * s));
+  ck_assert_uint_eq(wire_bytes(j), silent_mill_bytes(n, s, false) + bytes_of(n) + bytes_of(n * (ell - s)) +
+                                       bytes_of(n) + bytes_of(n * s));
   free_job(j);
   free(x), free(b), free(c), free(ref);
+}
+END_TEST
+
+/* ReLU fused with the exact truncation: max(x >> s, 0) against the plaintext (the shift, then ReLU), on every pack,
+ * with multiples of 2^s, low bits all ones and the values around 0 and +-2^(ell-1) among the inputs. */
+static const char *const all_packs[] = {NULL, "kk13", "ferret"};
+#define NALLPACKS (sizeof all_packs / sizeof all_packs[0])
+
+static void relu_trunc_ref(uint64_t *ref, const uint64_t *x, size_t n, unsigned ell, unsigned s) {
+  fsn_trunc_sar(ref, x, n, ell, s);
+  for (size_t i = 0; i < n; i++)
+    if (ref[i] >> (ell - 1) & 1) ref[i] = 0;
+}
+
+START_TEST(relu_trunc_exact) {
+  const char *ot = all_packs[_i / NELLS];
+  if (slow_at_ref(ot)) return;
+  const unsigned ell = ells[_i % NELLS];
+  const unsigned shifts[] = {1, 4, 12, 13, ell - 2, ell - 1};
+  const size_t n = 320;
+  const uint64_t mask = fsn_ring_mask(ell), half = (uint64_t)1 << (ell - 1);
+  uint64_t *x = xcalloc(n, 8), *ref = xcalloc(n, 8);
+  for (size_t k = 0; k < sizeof shifts / sizeof shifts[0]; k++) {
+    const unsigned s = shifts[k];
+    const uint64_t lo = fsn_ring_mask(s);
+    fill_values(x, n, ell);
+    for (size_t i = 16; i < 96; i++) {
+      const uint64_t base = i % 4 < 2 ? (uint64_t)(i / 4) << s : half + ((uint64_t)(i / 4) << s);
+      x[i] = (i % 2 ? base | lo : base) & mask; /* multiples of 2^s, and the same with the low bits all ones */
+      if (i % 8 >= 4) x[i] = (0 - x[i]) & mask;
+    }
+    for (size_t i = 96; i < 104; i++) x[i] = (half - 4 + (i - 96)) & mask; /* around +-2^(ell-1) */
+    relu_trunc_ref(ref, x, n, ell, s);
+    job *j = make_job(OP_RELU_TRUNC, ell, n, n, x, NULL);
+    j->s = s, j->ot = ot;
+    run_job(j);
+    for (size_t i = 0; i < n; i++)
+      ck_assert_msg(open_a(j, i) == ref[i], "%s ell %u s %u x %llx: %llx != %llx", ot ? ot : "iknp", ell, s,
+                    (unsigned long long)x[i], (unsigned long long)open_a(j, i), (unsigned long long)ref[i]);
+    free_job(j);
+  }
+  free(x), free(ref);
+}
+END_TEST
+
+/* Its bytes: the millionaires on the low s bits (lt) and on the middle ell - 1 - s (lt, eq), one AND, the carry's B2A
+ * and the MUX in Z_2^(ell-s), the lift's product in Z_2^s. IKNP (unchecked, and KK13 leaves) and Ferret (warmed). */
+START_TEST(relu_trunc_cost_formula) {
+  const char *ot = all_packs[_i / NELLS];
+  if (slow_at_ref(ot)) return;
+  const unsigned ell = ells[_i % NELLS], s = 12, k = ell - s;
+  const size_t n = 256;
+  uint64_t *x = xcalloc(n, 8), *ref = xcalloc(n, 8);
+  fill_values(x, n, ell);
+  relu_trunc_ref(ref, x, n, ell, s);
+  job *j = make_job(OP_RELU_TRUNC, ell, n, n, x, NULL);
+  j->s = s, j->ot = ot;
+  uint64_t bytes;
+  if (ot && !strcmp(ot, "ferret")) {
+    j->warm = true;
+    bytes = silent_mill_bytes(n, s, false) + silent_mill_bytes(n, k - 1, true) + 2 * bytes_of(2 * n) +
+            3 * (bytes_of(n) + bytes_of(n * k)) + bytes_of(n) + bytes_of(n * s);
+  } else {
+    j->unchecked_ot = true;
+    const bool kk13 = ot != NULL;
+    bytes = iknp_mill_bytes(n, s, kk13) + iknp_mill_bytes(n, k - 1, kk13) + 2 * 16 * n + 2 * (2 * n / 8) +
+            3 * (16 * n + bytes_of(n * k)) + 16 * n + bytes_of(n * s);
+  }
+  run_job(j);
+  for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_a(j, i), ref[i]);
+  ck_assert_uint_eq(wire_bytes(j), bytes);
+  free_job(j);
+  free(x), free(ref);
 }
 END_TEST
 
@@ -600,6 +680,8 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, msb_wrap_drelu_relu_exact, 0, NPACKS * NELLS);
   tcase_add_loop_test(tc, relu_cost_formula, 0, 2 * NELLS);
   tcase_add_loop_test(tc, ferret_costs, 0, NELLS);
+  tcase_add_loop_test(tc, relu_trunc_exact, 0, NALLPACKS * NELLS);
+  tcase_add_loop_test(tc, relu_trunc_cost_formula, 0, NALLPACKS * NELLS);
   tcase_add_loop_test(tc, signed_ge_exact, 0, NELLS);
   tcase_add_loop_test(tc, trunc_every_mode, 0, NPACKS * NELLS);
   tcase_add_loop_test(tc, maxpool_matches_plaintext, 0, NELLS);

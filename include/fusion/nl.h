@@ -65,6 +65,14 @@ typedef enum fsn_trunc_mode {
 FSN_NODISCARD fsn_status fsn_nl_trunc(fsn_2pc *p, uint64_t *out, const uint64_t *x, size_t n, unsigned s,
                                       fsn_trunc_mode mode);
 
+/* out = max(x >> s, 0): the exact truncation (FSN_TRUNC_EXACT) followed by ReLU, bit for bit, 0 <= s < ell, for
+ * about the bits of a ReLU alone. One comparison split at bit s gives the carry out of the low s bits and, with one
+ * AND, the sign; the truncated value is formed in Z_2^(ell-s), multiplexed there by DReLU and lifted to Z_2^ell by
+ * one s-bit product (docs/PROTOCOLS.md). Cost: millionaires on s bits (lt) and on ell - 1 - s bits (lt and eq), one
+ * AND, three arithmetic COTs of ell - s bits (the carry's B2A, the MUX) and one of s bits (the lift); on silent OT
+ * 441 bits of protocol at ell = 37, s = 12 against a ReLU's 424. s = 0 is fsn_nl_relu. out may alias x. */
+FSN_NODISCARD fsn_status fsn_nl_relu_trunc(fsn_2pc *p, uint64_t *out, const uint64_t *x, size_t n, unsigned s);
+
 /* Signed comparison ge = [a >= b] of arbitrary ell-bit signed values (no overflow assumption), boolean shares. */
 FSN_NODISCARD fsn_status fsn_nl_ge(fsn_2pc *p, uint8_t *ge, const uint64_t *a, const uint64_t *b, size_t n);
 

@@ -23,9 +23,10 @@ typedef struct fsn_cost {
 
 /* A deviation hook, for the adversarial server of tests and benchmarks only: called on this party after layer i with
  * the layer's input and output shares (out has batch x out_size values; for element-wise layers in has as many), which
- * it may change. A conv/fc layer followed by its only reader, a ReLU, runs fused (a fused step of fsn_nn_plan: ReLU,
- * then a truncation that knows the sign): there the hook sees the linear output as layer i and the ReLU as layer
- * i + 1, both before truncation.
+ * it may change. A conv/fc layer followed by its only reader, a ReLU, runs fused (a fused step of fsn_nn_plan: with
+ * exact truncation one protocol for both, fsn_nl_relu_trunc; approximate: ReLU, then a truncation that knows the
+ * sign): there the hook sees the linear output as layer i (before truncation) and the ReLU as layer i + 1, whose
+ * input is that linear output and whose output is truncated when exact, not yet when approximate.
  * The hook never changes which protocols run, so a tampering party stays in step with an honest peer. */
 typedef void (*fsn_secure_tamper)(size_t layer, const uint64_t *in, uint64_t *out, size_t batch, size_t out_size,
                                   void *arg);

@@ -95,21 +95,24 @@ static fsn_status clip(fsn_2pc *p, uint64_t *out, const uint64_t *in, const fsn_
   return st;
 }
 
-/* A fused conv/fc + ReLU pair: the ReLU before the (non-negative) truncation. A tamper hook sees the linear output
- * as layer i and the ReLU as layer i + 1 (both at scale 2s, before the truncation). */
+/* A fused conv/fc + ReLU pair. Exact: the truncation and the ReLU in one protocol (max(x >> s, 0), the same bits as
+ * truncating then ReLU). Approximate: the ReLU before the (non-negative) truncation. A tamper hook sees the linear
+ * output as layer i (at scale 2s) and the ReLU as layer i + 1 (its input that linear output; its output at scale s
+ * when exact, at 2s before the truncation when approximate). */
 static fsn_status fused_relu(fsn_2pc *p, size_t i, uint64_t *out, const uint64_t *in, size_t batch, size_t n,
                              fsn_trunc_mode mode, const fsn_secure_opts *o) {
   fsn_status st;
   uint64_t *pre = NULL;
+  const bool exact = mode == FSN_TRUNC_EXACT;
   if (o->tamper) {
     o->tamper(i, in, out, batch, n / batch, o->tamper_arg);
     if (!(pre = malloc(n * sizeof *pre))) return fsn_fail(FSN_E_NOMEM, "secure run: %zu values", n);
     memcpy(pre, out, n * sizeof *pre);
   }
-  st = fsn_nl_relu(p, out, NULL, out, n);
+  st = exact ? fsn_nl_relu_trunc(p, out, out, n, fsn_2pc_scale(p)) : fsn_nl_relu(p, out, NULL, out, n);
   if (st == FSN_OK && o->tamper) o->tamper(i + 1, pre, out, batch, n / batch, o->tamper_arg);
   free(pre);
-  return st == FSN_OK ? fsn_nl_trunc(p, out, out, n, fsn_2pc_scale(p), nonneg(mode)) : st;
+  return st == FSN_OK && !exact ? fsn_nl_trunc(p, out, out, n, fsn_2pc_scale(p), nonneg(mode)) : st;
 }
 
 static void note_cost(fsn_2pc *p, fsn_cost *c, double t0, const fsn_counters *before) {

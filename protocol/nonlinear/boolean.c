@@ -144,8 +144,8 @@ fsn_status fsn_nl_thr_b2a(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, size_t
 }
 
 /* b * x = b_s x_s + b_o (1 - 2 b_s) x_s + (the same with the roles swapped): one arithmetic COT each way. */
-fsn_status fsn_nl_thr_mux(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, const uint64_t *x, size_t n) {
-  const uint64_t mask = fsn_ring_mask(t->ell);
+fsn_status fsn_nl_thr_mux(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, const uint64_t *x, size_t n, unsigned ell) {
+  const uint64_t mask = fsn_ring_mask(ell);
   uint64_t *corr = malloc(3 * n * sizeof *corr + 8);
   if (!corr) return fsn_fail(FSN_E_NOMEM, "MUX of %zu", n);
   uint64_t *prod = corr + n, *own = corr + 2 * n; /* own: b_s x_s, kept apart since out may alias x */
@@ -153,7 +153,7 @@ fsn_status fsn_nl_thr_mux(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, const 
   fsn_status st = FSN_OK;
   for (int dir = 0; dir < 2 && st == FSN_OK; dir++) {
     const fsn_role sender = dir == 0 ? FSN_ROLE_SERVER : FSN_ROLE_CLIENT;
-    st = fsn_nl_acot(t, sender, dir == 0 ? out : prod, corr, b, n, t->ell);
+    st = fsn_nl_acot(t, sender, dir == 0 ? out : prod, corr, b, n, ell);
   }
   if (st == FSN_OK)
     for (size_t i = 0; i < n; i++) out[i] = (out[i] + prod[i] + own[i]) & mask;
@@ -211,7 +211,7 @@ static fsn_status mux_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg)
   const size_t blk = end - begin < fsn_nl_block(t) ? end - begin : fsn_nl_block(t);
   for (size_t off = begin; off < end; off += blk) {
     const size_t m = end - off < blk ? end - off : blk;
-    fsn_status st = fsn_nl_thr_mux(t, a->out + off, a->x + off, a->v + off, m);
+    fsn_status st = fsn_nl_thr_mux(t, a->out + off, a->x + off, a->v + off, m, t->ell);
     if (st != FSN_OK) return st;
   }
   return FSN_OK;

@@ -412,7 +412,7 @@ static fsn_status relu_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg
     if (fsn_nl_server(t))
       for (size_t i = 0; i < b; i++) d[i] ^= 1;
     if (a->b1) memcpy(a->b1 + off, d, b);
-    st = fsn_nl_thr_mux(t, a->out + off, d, a->x + off, b);
+    st = fsn_nl_thr_mux(t, a->out + off, d, a->x + off, b, t->ell);
   }
   free(d);
   return st;

@@ -77,9 +77,10 @@ FSN_NODISCARD fsn_status fsn_nl_thr_msb(fsn_nl_thr *t, uint8_t *msb, const uint6
 FSN_NODISCARD fsn_status fsn_nl_acot(fsn_nl_thr *t, fsn_role sender, uint64_t *out, const uint64_t *corr,
                                      const uint8_t *bits, size_t n, unsigned ell);
 
-/* Thread-level B2A and MUX (the public forms split the batch over threads). */
+/* Thread-level B2A and MUX in Z_2^ell (the public forms split the batch over threads and use the context's ell). */
 FSN_NODISCARD fsn_status fsn_nl_thr_b2a(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, size_t n, unsigned ell);
-FSN_NODISCARD fsn_status fsn_nl_thr_mux(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, const uint64_t *x, size_t n);
+FSN_NODISCARD fsn_status fsn_nl_thr_mux(fsn_nl_thr *t, uint64_t *out, const uint8_t *b, const uint64_t *x, size_t n,
+                                        unsigned ell);
 
 /* Threaded z1 = x AND y1, z2 = x AND y2 (y2, z2 may be NULL) with fresh triples. */
 FSN_NODISCARD fsn_status fsn_nl_and2_batch(fsn_2pc *p, uint8_t *z1, uint8_t *z2, const uint8_t *x, const uint8_t *y1,

@@ -4,10 +4,15 @@
  * millionaires on the low s bits and w = lt_h ^ (eq_h & c) from the one on the high ell - s bits (the high halves
  * overflow on their own, or are all ones and take the carry): s + (ell - s) = ell bits of leaves and one AND.
  * APPROX drops c (the result is then 0 or 1 below the exact one) and gets w from one ell-bit comparison.
- * For a value known to be non-negative no bias is needed and w = MSB(x_s) OR MSB(x_c), a product of two private
- * bits: one arithmetic COT, no comparison at all.
- * w only ever enters as w 2^(ell-s) mod 2^ell, which depends on w mod 2^s alone: its B2A (or product) runs in Z_2^s,
- * s bits of correction instead of ell. */
+ * w only ever enters as w 2^(ell-s) mod 2^ell, which depends on w mod 2^s alone: its B2A runs in Z_2^s, s bits of
+ * correction instead of ell.
+ * For a value known to be non-negative, x >> s < 2^(k-1) with k = ell - s, so the result is first formed in Z_2^k
+ * (x >> s = (x_s >> s) + (x_c >> s) + c - W 2^k, so mod 2^k the wrap W drops out: c's B2A in k bits) and then lifted
+ * to Z_2^ell: the wrap of the k-bit shares is MSB(r_s) OR MSB(r_c), a product of two private bits, one arithmetic
+ * COT of s bits.
+ * ReLU fused with the exact truncation (fsn_nl_relu_trunc) takes the same path after one comparison split at bit s:
+ * the low s bits give c, the middle ones (lt, eq) and c the carry into the sign bit, so DReLU; the MUX of the k-bit
+ * result by DReLU is non-negative too and is lifted the same way. */
 #include "protocol/nonlinear/nl_internal.h"
 
 #include <stdlib.h>
@@ -18,6 +23,7 @@ typedef struct trunc_args {
   const uint64_t *x;
   unsigned s;
   fsn_trunc_mode mode;
+  bool relu; /* fsn_nl_relu_trunc: mode is ignored */
 } trunc_args;
 
 typedef struct trunc_buf {
@@ -85,29 +91,56 @@ static fsn_status trunc_signed(fsn_nl_thr *t, uint64_t *out, const uint64_t *x, 
   return FSN_OK;
 }
 
+/* out = r lifted from Z_2^k to Z_2^ell, for k-bit shares r of a value in [0, 2^(k-1)): out may alias r. */
+static fsn_status lift(fsn_nl_thr *t, uint64_t *out, const uint64_t *r, size_t n, unsigned k, trunc_buf *b) {
+  const uint64_t mask = fsn_ring_mask(t->ell);
+  uint64_t *prod = b->ar + n;
+  for (size_t i = 0; i < n; i++) b->bits[i] = (uint8_t)(r[i] >> (k - 1) & 1), b->corr[i] = b->bits[i];
+  /* w = m_s + m_c - m_s m_c, needed mod 2^(ell-k) only */
+  fsn_status st = fsn_nl_acot(t, FSN_ROLE_SERVER, prod, b->corr, b->bits, n, t->ell - k);
+  if (st != FSN_OK) return st;
+  for (size_t i = 0; i < n; i++) out[i] = (r[i] - ((b->bits[i] - prod[i]) << k)) & mask;
+  return FSN_OK;
+}
+
+/* r = (x >> s) + c in Z_2^k, k = ell - s (c = 0 unless exact): the truncation of a non-negative x before its lift. */
+static fsn_status low_part(fsn_nl_thr *t, uint64_t *r, const uint64_t *x, size_t n, unsigned s, bool exact,
+                           trunc_buf *b) {
+  const unsigned k = t->ell - s;
+  fsn_status st;
+  memset(b->ar, 0, n * sizeof *b->ar);
+  if (exact) {
+    memcpy(b->u, x, n * sizeof *x);
+    if ((st = low_carry(t, b, n, s)) != FSN_OK || (st = fsn_nl_thr_b2a(t, b->ar, b->c, n, k)) != FSN_OK) return st;
+  }
+  for (size_t i = 0; i < n; i++) r[i] = ((x[i] >> s) + b->ar[i]) & fsn_ring_mask(k);
+  return FSN_OK;
+}
+
 static fsn_status trunc_nonneg(fsn_nl_thr *t, uint64_t *out, const uint64_t *x, size_t n, unsigned s, bool exact,
                                trunc_buf *b) {
-  const unsigned ell = t->ell;
-  const uint64_t mask = fsn_ring_mask(ell);
-  fsn_status st;
-  memcpy(b->u, x, n * sizeof *x);
-  if (exact) {
-    if ((st = low_carry(t, b, n, s)) != FSN_OK) return st;
-  } else {
-    memset(b->c, 0, n);
-  }
-  /* One arithmetic COT per bit: c_s c_c (for B2A of c) and m_s m_c (for w = m_s + m_c - m_s m_c). */
-  for (size_t i = 0; i < n; i++) {
-    b->bits[i] = b->c[i], b->bits[n + i] = (uint8_t)(x[i] >> (ell - 1) & 1);
-    b->corr[i] = b->bits[i], b->corr[n + i] = b->bits[n + i];
-  }
-  if (exact && (st = fsn_nl_acot(t, FSN_ROLE_SERVER, b->ar, b->corr, b->bits, n, ell)) != FSN_OK) return st;
-  if ((st = fsn_nl_acot(t, FSN_ROLE_SERVER, b->ar + n, b->corr + n, b->bits + n, n, s)) != FSN_OK) return st;
-  for (size_t i = 0; i < n; i++) {
-    const uint64_t c = exact ? b->bits[i] - 2 * b->ar[i] : 0, w = b->bits[n + i] - b->ar[n + i];
-    out[i] = ((x[i] >> s) + c - (w << (ell - s))) & mask;
-  }
-  return FSN_OK;
+  fsn_status st = low_part(t, b->hi, x, n, s, exact, b);
+  return st == FSN_OK ? lift(t, out, b->hi, n, t->ell - s, b) : st;
+}
+
+/* out = max(x >> s, 0), exactly: DReLU from the carry into the sign bit, then MUX and lift in Z_2^k. */
+static fsn_status relu_trunc(fsn_nl_thr *t, uint64_t *out, const uint64_t *x, size_t n, unsigned s, trunc_buf *b) {
+  const unsigned ell = t->ell, k = ell - s;
+  const bool server = fsn_nl_server(t);
+  fsn_status st = low_part(t, b->hi, x, n, s, true, b); /* leaves c in b->c */
+  if (st != FSN_OK) return st;
+  for (size_t i = 0; i < n; i++) b->v[i] = (server ? ~(x[i] >> s) : x[i] >> s) & fsn_ring_mask(k - 1);
+  if ((st = fsn_nl_mill(t, b->lt, b->eq, b->v, n, k - 1)) != FSN_OK) return st;
+  uint8_t *drelu = b->bits + n;
+  fsn_nl_triples tr;
+  if ((st = fsn_nl_triples_make(t, &tr, n)) != FSN_OK) return st;
+  st = fsn_nl_and2(t, drelu, NULL, b->eq, b->c, NULL, n, &tr, 0);
+  fsn_nl_triples_free(&tr);
+  if (st != FSN_OK) return st;
+  /* DReLU = 1 ^ MSB(x_s) ^ MSB(x_c) ^ (lt ^ eq c), the carry into bit ell - 1 */
+  for (size_t i = 0; i < n; i++) drelu[i] ^= b->lt[i] ^ (uint8_t)(x[i] >> (ell - 1) & 1) ^ server;
+  if ((st = fsn_nl_thr_mux(t, b->hi, drelu, b->hi, n, k)) != FSN_OK) return st;
+  return lift(t, out, b->hi, n, k, b);
 }
 
 static fsn_status trunc_worker(fsn_nl_thr *t, size_t begin, size_t end, void *arg) {
@@ -120,8 +153,11 @@ static fsn_status trunc_worker(fsn_nl_thr *t, size_t begin, size_t end, void *ar
   fsn_status st = FSN_OK;
   for (size_t off = begin; off < end && st == FSN_OK; off += bn) {
     const size_t m = end - off < bn ? end - off : bn;
-    st = nonneg ? trunc_nonneg(t, a->out + off, a->x + off, m, a->s, exact, &b)
-                : trunc_signed(t, a->out + off, a->x + off, m, a->s, exact, &b);
+    if (a->relu)
+      st = relu_trunc(t, a->out + off, a->x + off, m, a->s, &b);
+    else
+      st = nonneg ? trunc_nonneg(t, a->out + off, a->x + off, m, a->s, exact, &b)
+                  : trunc_signed(t, a->out + off, a->x + off, m, a->s, exact, &b);
   }
   free(b.u), free(b.c);
   return st;
@@ -136,5 +172,13 @@ fsn_status fsn_nl_trunc(fsn_2pc *p, uint64_t *out, const uint64_t *x, size_t n, 
     return FSN_OK;
   }
   trunc_args a = {.out = out, .x = x, .s = s, .mode = mode};
+  return fsn_nl_run(p, n, trunc_worker, &a);
+}
+
+fsn_status fsn_nl_relu_trunc(fsn_2pc *p, uint64_t *out, const uint64_t *x, size_t n, unsigned s) {
+  const unsigned ell = fsn_2pc_ell(p);
+  if (s >= ell) return fsn_fail(FSN_E_INVALID, "ReLU and truncation by %u bits at ell = %u", s, ell);
+  if (s == 0) return fsn_nl_relu(p, out, NULL, x, n);
+  trunc_args a = {.out = out, .x = x, .s = s, .relu = true};
   return fsn_nl_run(p, n, trunc_worker, &a);
 }
