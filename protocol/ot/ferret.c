@@ -36,8 +36,9 @@ static const fsn_ferret_params sets[] = {
     {"b11", 2396160, 131072, 1170, 11},
     {"b12", 6225920, 262144, 1520, 12},
 };
-#define SMALL       (&sets[0])
-#define DEFAULT_SET (&sets[4]) /* b11: the least CPU per usable COT here that keeps a ReLU under 450 bits */
+#define SMALL (&sets[0])
+#define DEFAULT_SET                                                                                                    \
+  (&sets[4]) /* b11: between b10 (least CPU here) and b12 (under 0.5 bit per COT); docs/BENCHMARKS.md */
 
 const fsn_ferret_params *fsn_ferret_params_named(const char *name) {
   for (size_t i = 0; name && i < sizeof sets / sizeof sets[0]; i++)
