@@ -453,6 +453,8 @@ START_TEST(bad_arguments) {
   bad = *fsn_ferret_params_named("small");
   bad.k = bad.n; /* reserve above n */
   ck_assert_int_eq(fsn_ferret_create(&f, (fsn_channel *)1, FSN_OT_SENDER, &bad), FSN_E_INVALID);
+  bad = (fsn_ferret_params){"h1", 2048, 16, 1024, 1}; /* one level: a tree would send nothing */
+  ck_assert_int_eq(fsn_ferret_create(&f, (fsn_channel *)1, FSN_OT_SENDER, &bad), FSN_E_INVALID);
   ck_assert_int_eq(fsn_ferret_create(&f, (fsn_channel *)1, (fsn_ot_role)5, NULL), FSN_E_INVALID);
   const fsn_ferret_options many = {.threads = FSN_FERRET_MAX_THREADS + 1};
   ck_assert_int_eq(fsn_ferret_create_ex(&f, (fsn_channel *)1, FSN_OT_SENDER, NULL, &many), FSN_E_INVALID);
@@ -462,10 +464,10 @@ START_TEST(bad_arguments) {
   const fsn_ferret_params *m = fsn_ferret_params_named("main");
   ck_assert_uint_eq(m->n, (uint64_t)m->t << m->h);
   ck_assert_uint_eq(fsn_ferret_reserve(m), 589760 + 1319 * 13);
-  ck_assert_uint_eq(fsn_ferret_iteration_bytes(m), 16 * 1319 * 13); /* one block per tree level */
+  ck_assert_uint_eq(fsn_ferret_iteration_bytes(m), 16 * 1319 * 12); /* one block per tree level below the first */
   const fsn_ferret_params *b12 = fsn_ferret_params_named("b12");
   ck_assert_uint_eq(fsn_ferret_reserve(b12), 262144 + 1520 * 12);
-  ck_assert_uint_eq(fsn_ferret_iteration_bytes(b12), 16 * 1520 * 12);
+  ck_assert_uint_eq(fsn_ferret_iteration_bytes(b12), 16 * 1520 * 11);
 }
 END_TEST
 
@@ -527,8 +529,9 @@ static size_t run_cheat(cheat *c) {
   return wrong;
 }
 
-/* The frame offset of tree j's level i message in the small set. */
-static size_t level_at(size_t j, unsigned i) { return 16 * (j * fsn_ferret_params_named("small")->h + i); }
+/* The frame offset of tree j's level i message in the small set. Levels count from 0 (the root's two children) to
+ * h - 1 (the leaves); level 0 is the tree's first base COT itself and sends nothing. */
+static size_t level_at(size_t j, unsigned i) { return 16 * (j * (fsn_ferret_params_named("small")->h - 1) + i - 1); }
 
 /* Unchecked, an altered leaf-level message silently corrupts two COTs under the receiver's noise position (the
  * sibling leaf it repairs, and the hole it derives from the other leaves; the sender learns from the receiver's later
@@ -547,7 +550,7 @@ START_TEST(cheating_sender_caught_by_check) {
   c = (cheat){.checked = true, .at = level_at(last, 4), .len = 16}; /* an inner level: a whole subtree goes wrong */
   run_cheat(&c);
   ck_assert_msg(c.st_r == FSN_E_CHEATING, "altered inner level: %s (%s)", fsn_strerror(c.st_r), c.err_r);
-  c = (cheat){.checked = true, .at = level_at(3, 0), .len = 16}; /* a tree in the reserve: caught all the same */
+  c = (cheat){.checked = true, .at = level_at(3, 1), .len = 16}; /* a tree in the reserve: caught all the same */
   run_cheat(&c);
   ck_assert_msg(c.st_r == FSN_E_CHEATING, "altered reserve tree: %s (%s)", fsn_strerror(c.st_r), c.err_r);
 }

@@ -1,12 +1,13 @@
 /* Ferret silent OT, semi-honest (include/fusion/ferret.h; docs/PROTOCOLS.md, "Ferret"). One iteration:
- *   sender    t correlated GGM trees (Half-Tree, kernels/ggm) into the output vector: level 1 is (s, s ^ Delta) for
- *             a fresh seed s, so every level's nodes XOR to Delta and its right sum K^1 is its left sum K^0 ^ Delta;
- *             per tree and level it sends K^0 ^ q with q the level's base COT; the leaves' lowest bits cleared;
- *             then out ^= A v (the LPN code on the first k base COTs).
- *   receiver  with w = q ^ b Delta it learns K^0 ^ b Delta = K^b, so at every level it knows the sibling of its
- *             path node, whose direction is NOT b; it grows each tree with a zero in the hole, repairs the sibling
- *             from K^b, and at the leaves puts the XOR of its own leaves, lowest bit set, into the hole: the leaves
- *             XOR to Delta, so that is the leaf the sender has, ^ Delta. Then out ^= A w.
+ *   sender    t correlated GGM trees (Half-Tree, kernels/ggm) into the output vector: level 1 is (q, q ^ Delta) for
+ *             the tree's first base COT q, so every level's nodes XOR to Delta and its right sum K^1 is its left sum
+ *             K^0 ^ Delta; for every level below it sends K^0 ^ q' with q' that level's base COT; the leaves' lowest
+ *             bits cleared; then out ^= A v (the LPN code on the first k base COTs).
+ *   receiver  with w = q ^ b Delta it holds level 1's node on side b, and learns K^0 ^ b Delta = K^b below, so at
+ *             every level it knows the sibling of its path node, whose direction is NOT b; it grows each tree with a
+ *             zero in the hole, repairs the sibling from K^b, and at the leaves puts the XOR of its own leaves, lowest
+ *             bit set, into the hole: the leaves XOR to Delta, so that is the leaf the sender has, ^ Delta. Then
+ *             out ^= A w.
  * So out_receiver = out_sender ^ (A u + e) Delta, u the base choice bits, e the regular noise (one hole per tree),
  * and the lowest bit of each receiver output is its choice bit (every sender block has it clear, Delta has it set). */
 #include <fusion/bits.h>
@@ -48,11 +49,11 @@ const fsn_ferret_params *fsn_ferret_params_named(const char *name) {
 
 uint64_t fsn_ferret_reserve(const fsn_ferret_params *p) { return p->k + p->t * p->h; }
 uint64_t fsn_ferret_usable(const fsn_ferret_params *p) { return p->n - fsn_ferret_reserve(p); }
-uint64_t fsn_ferret_iteration_bytes(const fsn_ferret_params *p) { return 16 * p->t * (uint64_t)p->h; }
+uint64_t fsn_ferret_iteration_bytes(const fsn_ferret_params *p) { return 16 * p->t * (uint64_t)(p->h - 1); }
 
 static fsn_status check_params(const fsn_ferret_params *p) {
-  if (p->h < 1 || p->h > 24 || p->t < 1 || p->t > ((uint64_t)1 << 32) || p->n != p->t << p->h)
-    return fsn_fail(FSN_E_INVALID, "Ferret parameters: n = %llu is not t 2^h (t = %llu, h = %u, 1 <= h <= 24)",
+  if (p->h < 2 || p->h > 24 || p->t < 1 || p->t > ((uint64_t)1 << 32) || p->n != p->t << p->h)
+    return fsn_fail(FSN_E_INVALID, "Ferret parameters: n = %llu is not t 2^h (t = %llu, h = %u, 2 <= h <= 24)",
                     (unsigned long long)p->n, (unsigned long long)p->t, p->h);
   if (p->k < 1 || p->k > ((uint64_t)1 << 32) || fsn_ferret_reserve(p) >= p->n)
     return fsn_fail(FSN_E_INVALID, "Ferret parameters: k = %llu outside 1 .. 2^32 or k + t h >= n = %llu",
@@ -77,7 +78,7 @@ struct fsn_ferret {
   bool checked;                 /* the MPCOT consistency check of Ferret's malicious variant */
   size_t tamper_at, tamper_len; /* tests: the frame bytes whose lowest bit the sender flips before sending */
   _Alignas(16) uint8_t delta[16];
-  fsn_prg rng;             /* sender: GGM seeds; receiver: bootstrap choice bits */
+  fsn_prg rng;             /* sender: Delta; receiver: bootstrap choice bits, the check's seeds */
   fsn_aes128_key ggm, lpn; /* public fixed keys */
   uint8_t *base;           /* R blocks: the COTs the next iteration consumes */
   uint8_t *out;            /* n blocks: the current iteration's outputs */
@@ -157,22 +158,24 @@ static void finish_leaves(uint8_t *leaves, size_t count, uint8_t acc[16]) {
   memcpy(acc + 8, &a1, 8);
 }
 
-/* Sender: trees [j0, j1) into out from the seeds already at their roots, their part of the frame into b->msg (per
- * tree: K^0_i ^ q_i for each level i, q_i the level's base COT). */
+/* Sender: trees [j0, j1) into out, their part of the frame into b->msg (per tree: K^0_i ^ q_i for each level i >= 2,
+ * q_i the level's base COT). Level 1 is (q_1, q_1 ^ Delta) itself: a random COT is a COT of a random message, and the
+ * tree's seed is one, so the receiver's w_1 = q_1 ^ b Delta is already its node K^b_1 and level 1 sends nothing. */
 static void sender_trees(const fsn_ferret *f, const fsn_ferret_params *p, const uint8_t *cots, uint8_t *out, bufs *b,
                          size_t j0, size_t j1) {
   const size_t leaves = (size_t)1 << p->h;
   for (size_t j = j0; j < j1; j++) {
-    uint8_t *tree = out + 16 * leaves * j, *m = b->msg + 16 * p->h * j, sums[32], acc[16];
-    memcpy(m, tree, 16); /* level 1: (s, s ^ Delta), K^0 = s */
-    memcpy(tree + 16, tree, 16);
+    uint8_t *tree = out + 16 * leaves * j, *m = b->msg + 16 * (p->h - 1) * j, sums[32], acc[16];
+    const uint8_t *q = cots + 16 * j * p->h;
+    memcpy(tree, q, 16);
+    memcpy(tree + 16, q, 16);
     xor_into(tree + 16, f->delta);
     for (unsigned i = 1; i < p->h; i++) {
       fsn_ggm_expand(tree, sums, tree, (size_t)1 << i, &f->ggm);
-      memcpy(m + 16 * i, sums, 16);
+      memcpy(m + 16 * (i - 1), sums, 16);
+      xor_into(m + 16 * (i - 1), q + 16 * i);
     }
     finish_leaves(tree, leaves, acc);
-    for (unsigned i = 0; i < p->h; i++) xor_into(m + 16 * i, cots + 16 * (j * p->h + i));
   }
 }
 
@@ -182,12 +185,11 @@ static void receiver_trees(const fsn_ferret *f, const fsn_ferret_params *p, cons
   const size_t leaves = (size_t)1 << p->h;
   for (size_t j = j0; j < j1; j++) {
     uint8_t *tree = out + 16 * leaves * j;
-    const uint8_t *m = b->msg + 16 * p->h * j, *w = cots + 16 * j * p->h;
-    /* level 1: K^b is the node on side b itself */
+    const uint8_t *m = b->msg + 16 * (p->h - 1) * j, *w = cots + 16 * j * p->h;
+    /* level 1: w_1 is the node on side b itself */
     size_t hole = 1 - lsb(w);
     memset(tree + 16 * hole, 0, 16);
-    memcpy(tree + 16 * (1 - hole), m, 16);
-    xor_into(tree + 16 * (1 - hole), w);
+    memcpy(tree + 16 * (1 - hole), w, 16);
     for (unsigned i = 1; i < p->h; i++) {
       uint8_t sums[32];
       const unsigned bit = lsb(w + 16 * i); /* we learn K^bit: the sibling goes that way */
@@ -195,7 +197,7 @@ static void receiver_trees(const fsn_ferret *f, const fsn_ferret_params *p, cons
       uint8_t *sibling = tree + 16 * (2 * hole + bit);
       /* K^bit = (the level's sum of that parity, without the garbage child under the hole) ^ the true sibling. */
       xor_into(sibling, sums + 16 * bit);
-      xor_into(sibling, m + 16 * i);
+      xor_into(sibling, m + 16 * (i - 1));
       xor_into(sibling, w + 16 * i);
       hole = 2 * hole + (1 - bit);
       memset(tree + 16 * hole, 0, 16);
@@ -336,12 +338,11 @@ static fsn_status lpn_range(size_t thread, size_t row0, size_t row1, void *arg) 
 /* One iteration of set p from the base COTs `cots` (R blocks) into out (n blocks). The sender sends its frame as
  * soon as the trees are grown, so the receiver grows its trees while the sender encodes. */
 static fsn_status iterate(fsn_ferret *f, const fsn_ferret_params *p, const uint8_t *cots, uint8_t *out, bufs *b) {
-  const size_t frame = fsn_ferret_iteration_bytes(p), leaves = (size_t)1 << p->h;
+  const size_t frame = fsn_ferret_iteration_bytes(p);
   work w = {.f = f, .p = p, .cots = cots, .out = out, .b = b};
   uint8_t expect[32];
   fsn_status st;
   if (f->role == FSN_OT_SENDER) {
-    for (size_t j = 0; j < p->t; j++) fsn_prg_bytes(&f->rng, out + 16 * leaves * j, 16); /* the roots, in order */
     if ((st = fsn_ot_parallel(f->threads, p->t, trees_range, &w)) != FSN_OK) return st;
     for (size_t i = 0; i < f->tamper_len && f->tamper_at + i < frame; i++) b->msg[f->tamper_at + i] ^= 1;
     f->tamper_len = 0;
