@@ -31,17 +31,18 @@ static void random_key(fsn_aes128_key *key) {
 
 /* ---- kernels ----------------------------------------------------------------------------------------------------- */
 
-/* The GGM definition through the public AES: children and level sums. */
-static void ggm_by_definition(uint8_t *out, uint8_t sums[32], const uint8_t *in, size_t m, const fsn_aes128_key *k0,
-                              const fsn_aes128_key *k1) {
+/* The correlated GGM definition through the public AES: left = AES(sigma(s)) ^ sigma(s), right = s ^ left, and the
+ * level sums. */
+static void ggm_by_definition(uint8_t *out, uint8_t sums[32], const uint8_t *in, size_t m, const fsn_aes128_key *key) {
   memset(sums, 0, 32);
   for (size_t j = 0; j < m; j++) {
-    uint8_t a[16], b[16];
-    fsn_aes128_ecb(a, in + 16 * j, 1, k0);
-    fsn_aes128_ecb(b, in + 16 * j, 1, k1);
+    const uint8_t *s = in + 16 * j;
+    uint8_t sigma[16], a[16];
+    for (int x = 0; x < 8; x++) sigma[x] = s[x] ^ s[8 + x], sigma[8 + x] = s[x];
+    fsn_aes128_ecb(a, sigma, 1, key);
     for (int x = 0; x < 16; x++) {
-      out[32 * j + x] = a[x] ^ in[16 * j + x];
-      out[32 * j + 16 + x] = b[x] ^ in[16 * j + x];
+      out[32 * j + x] = a[x] ^ sigma[x];
+      out[32 * j + 16 + x] = out[32 * j + x] ^ s[x];
       sums[x] ^= out[32 * j + x];
       sums[16 + x] ^= out[32 * j + 16 + x];
     }
@@ -51,8 +52,8 @@ static void ggm_by_definition(uint8_t *out, uint8_t sums[32], const uint8_t *in,
 static const size_t ggm_sizes[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 255, 1000};
 
 START_TEST(ggm_variants_match_definition) {
-  fsn_aes128_key k0, k1;
-  random_key(&k0), random_key(&k1);
+  fsn_aes128_key key;
+  random_key(&key);
   for (int isa = 0; isa <= (int)fsn_isa_best(); isa++) {
     const fsn_ggm_impl *impl = fsn_ggm_impl_for((fsn_isa)isa);
     for (size_t si = 0; si < sizeof ggm_sizes / sizeof ggm_sizes[0]; si++) {
@@ -64,9 +65,9 @@ START_TEST(ggm_variants_match_definition) {
         uint8_t *want = xmalloc(32 * m), sums[32], want_sums[32], place_sums[32];
         fsn_test_fill(in, 16 * m);
         memcpy(place, in, 16 * m);
-        ggm_by_definition(want, want_sums, in, m, &k0, &k1);
-        impl->expand(out, sums, in, m, &k0, &k1);
-        impl->expand(place, place_sums, place, m, &k0, &k1); /* in place */
+        ggm_by_definition(want, want_sums, in, m, &key);
+        impl->expand(out, sums, in, m, &key);
+        impl->expand(place, place_sums, place, m, &key); /* in place */
         ck_assert_msg(!memcmp(out, want, 32 * m) && !memcmp(sums, want_sums, 32), "%s m=%zu mis=%zu",
                       fsn_isa_name((fsn_isa)isa), m, mis);
         ck_assert_msg(!memcmp(place, want, 32 * m) && !memcmp(place_sums, want_sums, 32), "%s in place m=%zu",
@@ -452,6 +453,8 @@ START_TEST(bad_arguments) {
   bad = *fsn_ferret_params_named("small");
   bad.k = bad.n; /* reserve above n */
   ck_assert_int_eq(fsn_ferret_create(&f, (fsn_channel *)1, FSN_OT_SENDER, &bad), FSN_E_INVALID);
+  bad = (fsn_ferret_params){"h1", 2048, 16, 1024, 1}; /* one level: a tree would send nothing */
+  ck_assert_int_eq(fsn_ferret_create(&f, (fsn_channel *)1, FSN_OT_SENDER, &bad), FSN_E_INVALID);
   ck_assert_int_eq(fsn_ferret_create(&f, (fsn_channel *)1, (fsn_ot_role)5, NULL), FSN_E_INVALID);
   const fsn_ferret_options many = {.threads = FSN_FERRET_MAX_THREADS + 1};
   ck_assert_int_eq(fsn_ferret_create_ex(&f, (fsn_channel *)1, FSN_OT_SENDER, NULL, &many), FSN_E_INVALID);
@@ -461,10 +464,10 @@ START_TEST(bad_arguments) {
   const fsn_ferret_params *m = fsn_ferret_params_named("main");
   ck_assert_uint_eq(m->n, (uint64_t)m->t << m->h);
   ck_assert_uint_eq(fsn_ferret_reserve(m), 589760 + 1319 * 13);
-  ck_assert_uint_eq(fsn_ferret_iteration_bytes(m), 16 * 1319 * 27);
+  ck_assert_uint_eq(fsn_ferret_iteration_bytes(m), 16 * 1319 * 12); /* one block per tree level below the first */
   const fsn_ferret_params *b12 = fsn_ferret_params_named("b12");
   ck_assert_uint_eq(fsn_ferret_reserve(b12), 262144 + 1520 * 12);
-  ck_assert_uint_eq(fsn_ferret_iteration_bytes(b12), 16 * 1520 * 25);
+  ck_assert_uint_eq(fsn_ferret_iteration_bytes(b12), 16 * 1520 * 11);
 }
 END_TEST
 
@@ -526,29 +529,28 @@ static size_t run_cheat(cheat *c) {
   return wrong;
 }
 
-/* The frame offsets of tree j of the small set: its level i pair, its leaf sum. */
-static size_t level_at(size_t j, unsigned i) {
-  const fsn_ferret_params *p = fsn_ferret_params_named("small");
-  return 16 * (j * (2 * p->h + 1) + 2 * i);
-}
-static size_t sum_at(size_t j) { return level_at(j, fsn_ferret_params_named("small")->h); }
+/* The frame offset of tree j's level i message in the small set. Levels count from 0 (the root's two children) to
+ * h - 1 (the leaves); level 0 is the tree's first base COT itself and sends nothing. */
+static size_t level_at(size_t j, unsigned i) { return 16 * (j * (fsn_ferret_params_named("small")->h - 1) + i - 1); }
 
-/* Unchecked, an altered leaf sum or level pair silently corrupts the COTs under the receiver's noise position (the
- * sender learns from the receiver's later behaviour which ones it used); checked, the receiver refuses the iteration
- * with FSN_E_CHEATING and no COT is handed out. The last tree's leaves lie in the pool, not the reserve. */
+/* Unchecked, an altered leaf-level message silently corrupts two COTs under the receiver's noise position (the
+ * sibling leaf it repairs, and the hole it derives from the other leaves; the sender learns from the receiver's later
+ * behaviour which ones it used); checked, the receiver refuses the iteration with FSN_E_CHEATING and no COT is
+ * handed out. The last tree's leaves lie in the pool, not the reserve. Byte 0's lowest bit of a leaf-level message
+ * is cleared with the leaves, so the flips start at byte 1. */
 START_TEST(cheating_sender_caught_by_check) {
-  const size_t last = fsn_ferret_params_named("small")->t - 1;
-  cheat c = {.at = sum_at(last), .len = 16};
-  ck_assert_uint_eq(run_cheat(&c), 1); /* the hole's leaf, and nothing else */
+  const size_t last = fsn_ferret_params_named("small")->t - 1, h = fsn_ferret_params_named("small")->h;
+  cheat c = {.at = level_at(last, h - 1) + 1, .len = 15};
+  ck_assert_uint_eq(run_cheat(&c), 2); /* the sibling leaf and the hole, nothing else */
   ck_assert_int_eq(c.st_r, FSN_OK);
-  c = (cheat){.checked = true, .at = sum_at(last), .len = 1};
+  c = (cheat){.checked = true, .at = level_at(last, h - 1) + 1, .len = 1};
   run_cheat(&c);
-  ck_assert_msg(c.st_r == FSN_E_CHEATING, "altered leaf sum: %s (%s)", fsn_strerror(c.st_r), c.err_r);
+  ck_assert_msg(c.st_r == FSN_E_CHEATING, "altered leaf level: %s (%s)", fsn_strerror(c.st_r), c.err_r);
   ck_assert_ptr_nonnull(strstr(c.err_r, "MPCOT check"));
-  c = (cheat){.checked = true, .at = level_at(last, 4), .len = 32}; /* both halves: the receiver uses one */
+  c = (cheat){.checked = true, .at = level_at(last, 4), .len = 16}; /* an inner level: a whole subtree goes wrong */
   run_cheat(&c);
-  ck_assert_msg(c.st_r == FSN_E_CHEATING, "altered level pair: %s (%s)", fsn_strerror(c.st_r), c.err_r);
-  c = (cheat){.checked = true, .at = level_at(3, 0), .len = 32}; /* a tree in the reserve: caught all the same */
+  ck_assert_msg(c.st_r == FSN_E_CHEATING, "altered inner level: %s (%s)", fsn_strerror(c.st_r), c.err_r);
+  c = (cheat){.checked = true, .at = level_at(3, 1), .len = 16}; /* a tree in the reserve: caught all the same */
   run_cheat(&c);
   ck_assert_msg(c.st_r == FSN_E_CHEATING, "altered reserve tree: %s (%s)", fsn_strerror(c.st_r), c.err_r);
 }

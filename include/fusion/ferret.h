@@ -2,9 +2,10 @@
  * communication", CCS 2020), semi-honest: correlated OTs with random choice bits from primal LPN with regular noise.
  *
  * One iteration turns R = k + t h "base" COTs into n = t 2^h COTs with the same Delta:
- *   - t single-point COTs, each a GGM tree of 2^h leaves (kernels/ggm) expanded by the sender from a fresh seed; the
- *     receiver learns every leaf but one through h of the base COTs (its path is the complement of their random
- *     choice bits) and the sender's leaf sum XOR Delta: per tree 2 h + 1 blocks from sender to receiver;
+ *   - t single-point COTs, each a correlated (Half-Tree) GGM tree of 2^h leaves (kernels/ggm) expanded by the sender
+ *     from one of the base COTs as its seed; the receiver learns every leaf but one through h of the base COTs (its
+ *     path is the complement of their random choice bits), and the missing one XOR Delta from the others: per tree
+ *     h - 1 blocks from sender to receiver (2 <= h);
  *   - the LPN encoding (kernels/lpn) of k more base COTs with a public local linear code (d = 10 positions per
  *     output), XORed onto the tree leaves: x = A u + e on the receiver's choice bits.
  * The first R outputs of an iteration are kept as the next iteration's base COTs; the other n - R are the pool that
@@ -15,7 +16,7 @@
  * choice bit c_i is the lowest bit of xc[i] = x0[i] ^ c_i Delta (emp-ot's convention). x0 carries 127 pseudorandom
  * bits.
  *
- * Wire, per iteration: one frame of 16 t (2 h + 1) bytes from sender to receiver, nothing back (no round trip);
+ * Wire, per iteration: one frame of 16 t (h - 1) bytes from sender to receiver, nothing back (no round trip);
  * with the MPCOT check (fsn_ferret_options.checked) FSN_FERRET_CHECK_BYTES more, one round trip. Both
  * parties must make the same calls with the same n in the same order (the pool runs dry at the same point on both
  * sides). Any error leaves the object unusable (every later call fails); destroy it. Not thread-safe. */
@@ -56,7 +57,7 @@ const fsn_ferret_params *fsn_ferret_params_named(const char *name);
 /* The base COTs an iteration consumes, R = k + t h, and the COTs it adds to the pool, n - R. */
 uint64_t fsn_ferret_reserve(const fsn_ferret_params *p);
 uint64_t fsn_ferret_usable(const fsn_ferret_params *p);
-/* Payload bytes of one iteration (sender to receiver): 16 t (2 h + 1). */
+/* Payload bytes of one iteration (sender to receiver): 16 t (h - 1). */
 uint64_t fsn_ferret_iteration_bytes(const fsn_ferret_params *p);
 
 typedef struct fsn_ferret fsn_ferret;

@@ -1,14 +1,15 @@
 /* Ferret silent OT, semi-honest (include/fusion/ferret.h; docs/PROTOCOLS.md, "Ferret"). One iteration:
- *   sender    t GGM trees from fresh seeds into the output vector; per tree and level the two level sums K^0, K^1,
- *             sent as K^0 ^ H(q), K^1 ^ H(q ^ Delta) with q the level's base COT; the leaves' lowest bits cleared;
- *             their XOR ^ Delta sent; then out ^= A v (the LPN code on the first k base COTs).
- *   receiver  with w = q ^ b Delta it learns K^b, so at every level it knows the sibling of its path node, whose
- *             direction is NOT b; it grows each tree with a zero in the hole, repairs the sibling from K^b, and at
- *             the leaves puts sum ^ (its leaves' XOR) into the hole: the leaf the sender has, ^ Delta. Then
+ *   sender    t correlated GGM trees (Half-Tree, kernels/ggm) into the output vector: level 1 is (q, q ^ Delta) for
+ *             the tree's first base COT q, so every level's nodes XOR to Delta and its right sum K^1 is its left sum
+ *             K^0 ^ Delta; for every level below it sends K^0 ^ q' with q' that level's base COT; the leaves' lowest
+ *             bits cleared; then out ^= A v (the LPN code on the first k base COTs).
+ *   receiver  with w = q ^ b Delta it holds level 1's node on side b, and learns K^0 ^ b Delta = K^b below, so at
+ *             every level it knows the sibling of its path node, whose direction is NOT b; it grows each tree with a
+ *             zero in the hole, repairs the sibling from K^b, and at the leaves puts the XOR of its own leaves, lowest
+ *             bit set, into the hole: the leaves XOR to Delta, so that is the leaf the sender has, ^ Delta. Then
  *             out ^= A w.
  * So out_receiver = out_sender ^ (A u + e) Delta, u the base choice bits, e the regular noise (one hole per tree),
- * and the lowest bit of each receiver output is its choice bit (every sender block has it clear, Delta has it set).
- * H is the fixed-key circular-correlation-robust hash of <fusion/prg.h>, as IKNP's random OTs use it. */
+ * and the lowest bit of each receiver output is its choice bit (every sender block has it clear, Delta has it set). */
 #include <fusion/bits.h>
 #include <fusion/ferret.h>
 #include <fusion/prg.h>
@@ -36,8 +37,9 @@ static const fsn_ferret_params sets[] = {
     {"b11", 2396160, 131072, 1170, 11},
     {"b12", 6225920, 262144, 1520, 12},
 };
-#define SMALL       (&sets[0])
-#define DEFAULT_SET (&sets[4]) /* b11: the least CPU per usable COT here that keeps a ReLU under 450 bits */
+#define SMALL (&sets[0])
+#define DEFAULT_SET                                                                                                    \
+  (&sets[4]) /* b11: between b10 (least CPU here) and b12 (under 0.5 bit per COT); docs/BENCHMARKS.md */
 
 const fsn_ferret_params *fsn_ferret_params_named(const char *name) {
   for (size_t i = 0; name && i < sizeof sets / sizeof sets[0]; i++)
@@ -47,11 +49,11 @@ const fsn_ferret_params *fsn_ferret_params_named(const char *name) {
 
 uint64_t fsn_ferret_reserve(const fsn_ferret_params *p) { return p->k + p->t * p->h; }
 uint64_t fsn_ferret_usable(const fsn_ferret_params *p) { return p->n - fsn_ferret_reserve(p); }
-uint64_t fsn_ferret_iteration_bytes(const fsn_ferret_params *p) { return 16 * p->t * (2 * (uint64_t)p->h + 1); }
+uint64_t fsn_ferret_iteration_bytes(const fsn_ferret_params *p) { return 16 * p->t * (uint64_t)(p->h - 1); }
 
 static fsn_status check_params(const fsn_ferret_params *p) {
-  if (p->h < 1 || p->h > 24 || p->t < 1 || p->t > ((uint64_t)1 << 32) || p->n != p->t << p->h)
-    return fsn_fail(FSN_E_INVALID, "Ferret parameters: n = %llu is not t 2^h (t = %llu, h = %u, 1 <= h <= 24)",
+  if (p->h < 2 || p->h > 24 || p->t < 1 || p->t > ((uint64_t)1 << 32) || p->n != p->t << p->h)
+    return fsn_fail(FSN_E_INVALID, "Ferret parameters: n = %llu is not t 2^h (t = %llu, h = %u, 2 <= h <= 24)",
                     (unsigned long long)p->n, (unsigned long long)p->t, p->h);
   if (p->k < 1 || p->k > ((uint64_t)1 << 32) || fsn_ferret_reserve(p) >= p->n)
     return fsn_fail(FSN_E_INVALID, "Ferret parameters: k = %llu outside 1 .. 2^32 or k + t h >= n = %llu",
@@ -61,9 +63,9 @@ static fsn_status check_params(const fsn_ferret_params *p) {
 
 /* ---- the object -------------------------------------------------------------------------------------------------- */
 
-/* Working buffers for a set: frame, hash scratch and the receiver's noise positions (base and out are the caller's). */
+/* Working buffers for a set: the frame and the receiver's noise positions (base and out are the caller's). */
 typedef struct bufs {
-  uint8_t *msg, *hash;
+  uint8_t *msg;
   uint32_t *holes; /* receiver: the leaf of each tree it does not know (the noise position in that block) */
 } bufs;
 
@@ -76,12 +78,12 @@ struct fsn_ferret {
   bool checked;                 /* the MPCOT consistency check of Ferret's malicious variant */
   size_t tamper_at, tamper_len; /* tests: the frame bytes whose lowest bit the sender flips before sending */
   _Alignas(16) uint8_t delta[16];
-  fsn_prg rng;                    /* sender: GGM seeds; receiver: bootstrap choice bits */
-  fsn_aes128_key ggm0, ggm1, lpn; /* public fixed keys */
-  uint8_t *base;                  /* R blocks: the COTs the next iteration consumes */
-  uint8_t *out;                   /* n blocks: the current iteration's outputs */
-  size_t pos;                     /* the pool is out[pos .. n) */
-  bufs bufs;                      /* of the set p */
+  fsn_prg rng;             /* sender: Delta; receiver: bootstrap choice bits, the check's seeds */
+  fsn_aes128_key ggm, lpn; /* public fixed keys */
+  uint8_t *base;           /* R blocks: the COTs the next iteration consumes */
+  uint8_t *out;            /* n blocks: the current iteration's outputs */
+  size_t pos;              /* the pool is out[pos .. n) */
+  bufs bufs;               /* of the set p */
   uint64_t iterations;
 };
 
@@ -106,19 +108,17 @@ static void public_key(fsn_aes128_key *key, const char *label) {
 }
 
 static fsn_status bufs_alloc(bufs *b, const fsn_ferret_params *p) {
-  b->msg = alloc64(16 * p->t * (2 * p->h + 1));
-  b->hash = alloc64(32 * p->t * p->h);
+  b->msg = alloc64(fsn_ferret_iteration_bytes(p));
   b->holes = alloc64(4 * p->t);
-  if (!b->msg || !b->hash || !b->holes)
+  if (!b->msg || !b->holes)
     return fsn_fail(FSN_E_NOMEM, "Ferret: frame buffers for t = %llu", (unsigned long long)p->t);
   return FSN_OK;
 }
 
 static void bufs_free(bufs *b, const fsn_ferret_params *p) {
-  if (b->msg) sodium_memzero(b->msg, 16 * p->t * (2 * p->h + 1));
-  if (b->hash) sodium_memzero(b->hash, 32 * p->t * p->h);
+  if (b->msg) sodium_memzero(b->msg, fsn_ferret_iteration_bytes(p));
   if (b->holes) sodium_memzero(b->holes, 4 * p->t);
-  free(b->msg), free(b->hash), free(b->holes);
+  free(b->msg), free(b->holes);
   *b = (bufs){0};
 }
 
@@ -158,58 +158,55 @@ static void finish_leaves(uint8_t *leaves, size_t count, uint8_t acc[16]) {
   memcpy(acc + 8, &a1, 8);
 }
 
-/* Sender: trees [j0, j1) into out from the seeds already at their roots, their part of the frame into b->msg (per
- * tree: c_{i,0}, c_{i,1} for each level i, then the sum). */
+/* Sender: trees [j0, j1) into out, their part of the frame into b->msg (per tree: K^0_i ^ q_i for each level i >= 2,
+ * q_i the level's base COT). Level 1 is (q_1, q_1 ^ Delta) itself: a random COT is a COT of a random message, and the
+ * tree's seed is one, so the receiver's w_1 = q_1 ^ b Delta is already its node K^b_1 and level 1 sends nothing. */
 static void sender_trees(const fsn_ferret *f, const fsn_ferret_params *p, const uint8_t *cots, uint8_t *out, bufs *b,
                          size_t j0, size_t j1) {
-  const size_t leaves = (size_t)1 << p->h, per_tree = 2 * p->h + 1, th = p->t * p->h;
+  const size_t leaves = (size_t)1 << p->h;
   for (size_t j = j0; j < j1; j++) {
-    uint8_t *tree = out + 16 * leaves * j, *m = b->msg + 16 * per_tree * j;
-    for (unsigned i = 0; i < p->h; i++) fsn_ggm_expand(tree, m + 32 * i, tree, (size_t)1 << i, &f->ggm0, &f->ggm1);
-    finish_leaves(tree, leaves, m + 32 * p->h);
-    xor_into(m + 32 * p->h, f->delta);
-  }
-  /* Hash every level's COT both ways: H(q) pads K^0, H(q ^ Delta) pads K^1. */
-  const size_t l0 = j0 * p->h, nl = (j1 - j0) * p->h;
-  memcpy(b->hash + 16 * l0, cots + 16 * l0, 16 * nl);
-  memcpy(b->hash + 16 * (th + l0), cots + 16 * l0, 16 * nl);
-  for (size_t i = l0; i < l0 + nl; i++) xor_into(b->hash + 16 * (th + i), f->delta);
-  fsn_ccrh(b->hash + 16 * l0, b->hash + 16 * l0, nl);
-  fsn_ccrh(b->hash + 16 * (th + l0), b->hash + 16 * (th + l0), nl);
-  for (size_t j = j0; j < j1; j++)
-    for (unsigned i = 0; i < p->h; i++) {
-      uint8_t *c = b->msg + 16 * (per_tree * j + 2 * i);
-      xor_into(c, b->hash + 16 * (j * p->h + i));
-      xor_into(c + 16, b->hash + 16 * (th + j * p->h + i));
+    uint8_t *tree = out + 16 * leaves * j, *m = b->msg + 16 * (p->h - 1) * j, sums[32], acc[16];
+    const uint8_t *q = cots + 16 * j * p->h;
+    memcpy(tree, q, 16);
+    memcpy(tree + 16, q, 16);
+    xor_into(tree + 16, f->delta);
+    for (unsigned i = 1; i < p->h; i++) {
+      fsn_ggm_expand(tree, sums, tree, (size_t)1 << i, &f->ggm);
+      memcpy(m + 16 * (i - 1), sums, 16);
+      xor_into(m + 16 * (i - 1), q + 16 * i);
     }
+    finish_leaves(tree, leaves, acc);
+  }
 }
 
 /* Receiver: trees [j0, j1) from the frame in b->msg and the level COTs w (choice bit b = lowest bit). */
 static void receiver_trees(const fsn_ferret *f, const fsn_ferret_params *p, const uint8_t *cots, uint8_t *out, bufs *b,
                            size_t j0, size_t j1) {
-  const size_t leaves = (size_t)1 << p->h, per_tree = 2 * p->h + 1;
-  fsn_ccrh(b->hash + 16 * j0 * p->h, cots + 16 * j0 * p->h, (j1 - j0) * p->h);
+  const size_t leaves = (size_t)1 << p->h;
   for (size_t j = j0; j < j1; j++) {
     uint8_t *tree = out + 16 * leaves * j;
-    const uint8_t *m = b->msg + 16 * per_tree * j;
-    size_t hole = 0;
-    memset(tree, 0, 16);
-    for (unsigned i = 0; i < p->h; i++) {
+    const uint8_t *m = b->msg + 16 * (p->h - 1) * j, *w = cots + 16 * j * p->h;
+    /* level 1: w_1 is the node on side b itself */
+    size_t hole = 1 - lsb(w);
+    memset(tree + 16 * hole, 0, 16);
+    memcpy(tree + 16 * (1 - hole), w, 16);
+    for (unsigned i = 1; i < p->h; i++) {
       uint8_t sums[32];
-      const unsigned bit = lsb(cots + 16 * (j * p->h + i)); /* we learn K^bit: the sibling goes that way */
-      fsn_ggm_expand(tree, sums, tree, (size_t)1 << i, &f->ggm0, &f->ggm1);
+      const unsigned bit = lsb(w + 16 * i); /* we learn K^bit: the sibling goes that way */
+      fsn_ggm_expand(tree, sums, tree, (size_t)1 << i, &f->ggm);
       uint8_t *sibling = tree + 16 * (2 * hole + bit);
       /* K^bit = (the level's sum of that parity, without the garbage child under the hole) ^ the true sibling. */
       xor_into(sibling, sums + 16 * bit);
-      xor_into(sibling, m + 16 * (2 * i + bit));
-      xor_into(sibling, b->hash + 16 * (j * p->h + i));
+      xor_into(sibling, m + 16 * (i - 1));
+      xor_into(sibling, w + 16 * i);
       hole = 2 * hole + (1 - bit);
       memset(tree + 16 * hole, 0, 16);
     }
+    /* The sender's cleared leaves XOR to Delta with its lowest bit cleared: ours (hole zero) to that ^ its leaf. */
     uint8_t acc[16];
     finish_leaves(tree, leaves, acc);
-    memcpy(tree + 16 * hole, m + 32 * p->h, 16);
-    xor_into(tree + 16 * hole, acc);
+    acc[0] |= 1;
+    memcpy(tree + 16 * hole, acc, 16);
     b->holes[j] = (uint32_t)hole;
   }
 }
@@ -341,12 +338,11 @@ static fsn_status lpn_range(size_t thread, size_t row0, size_t row1, void *arg) 
 /* One iteration of set p from the base COTs `cots` (R blocks) into out (n blocks). The sender sends its frame as
  * soon as the trees are grown, so the receiver grows its trees while the sender encodes. */
 static fsn_status iterate(fsn_ferret *f, const fsn_ferret_params *p, const uint8_t *cots, uint8_t *out, bufs *b) {
-  const size_t frame = 16 * p->t * (2 * p->h + 1), leaves = (size_t)1 << p->h;
+  const size_t frame = fsn_ferret_iteration_bytes(p);
   work w = {.f = f, .p = p, .cots = cots, .out = out, .b = b};
   uint8_t expect[32];
   fsn_status st;
   if (f->role == FSN_OT_SENDER) {
-    for (size_t j = 0; j < p->t; j++) fsn_prg_bytes(&f->rng, out + 16 * leaves * j, 16); /* the roots, in order */
     if ((st = fsn_ot_parallel(f->threads, p->t, trees_range, &w)) != FSN_OK) return st;
     for (size_t i = 0; i < f->tamper_len && f->tamper_at + i < frame; i++) b->msg[f->tamper_at + i] ^= 1;
     f->tamper_len = 0;
@@ -440,8 +436,7 @@ static fsn_status create(fsn_ferret **out, fsn_channel *ch, fsn_ot_role role, co
   fsn_ferret *f = calloc(1, sizeof *f);
   if (!f) return fsn_fail(FSN_E_NOMEM, "fsn_ferret_create: %zu bytes", sizeof *f);
   f->ch = ch, f->role = role, f->p = *p, f->pos = p->n, f->threads = threads, f->checked = opt && opt->checked;
-  public_key(&f->ggm0, "fusion/ferret/ggm/0");
-  public_key(&f->ggm1, "fusion/ferret/ggm/1");
+  public_key(&f->ggm, "fusion/ferret/ggm/half-tree"); /* its own pi: domain-separated from fsn_ccrh's */
   public_key(&f->lpn, "fusion/ferret/lpn/code");
   uint8_t rng_seed[16], iknp_seed[32];
   if (seed) {
