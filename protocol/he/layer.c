@@ -465,6 +465,8 @@ static fsn_status server_inputs(fsn_2pc *p, size_t t, void *arg) {
       job->bad[t] = fsn_fail(one, "he layer: input ciphertext %zu: %s", i, fsn_last_error());
     fsn_he_ntt(ctx, c0);
     fsn_he_expand_a(ctx, job->a_hat + i * 2 * n, job->seed, i);
+    fsn_he_filters_shift_input(&job->fntt, ctx, c0),
+        fsn_he_filters_shift_input(&job->fntt, ctx, job->a_hat + i * 2 * n);
   }
   free(wire), free(scratch);
   return st;
