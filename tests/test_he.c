@@ -243,8 +243,8 @@ START_TEST(filter_transforms_match_full_ntt) {
       {{1, 64, 56, 56, 64, 1, 1, 1, 1, 0, 0}, 64},      /* ResNet-50 res2 1x1: d = 3136 = 2^6 49 */
       {{1, 128, 28, 28, 512, 1, 1, 1, 1, 0, 0}, 256},   /* res3 1x1: d = 784 = 2^4 49 */
       {{1, 256, 14, 14, 1024, 1, 1, 1, 1, 0, 0}, 1024}, /* res4 1x1: d = 196 = 2^2 49 */
-      {{1, 512, 7, 7, 2048, 1, 1, 1, 1, 0, 0}, 0},      /* res5 1x1: d = 49, odd */
-      {{1, 8, 9, 9, 5, 1, 1, 2, 2, 0, 0}, 0},           /* 1x1 s2 on 5x5 phases: d = 25 */
+      {{1, 512, 7, 7, 2048, 1, 1, 1, 1, 0, 0}, 4096},   /* res5 1x1: d = 49, odd: a permutation of the full size */
+      {{1, 8, 9, 9, 5, 1, 1, 2, 2, 0, 0}, 4096},        /* 1x1 s2 on 5x5 phases: d = 25 */
       {{1, 16, 8, 8, 4, 3, 3, 1, 1, 1, 1}, 0},          /* 3x3 */
   };
   fsn_he_ctx ctx;
@@ -264,6 +264,7 @@ START_TEST(filter_transforms_match_full_ntt) {
     ck_assert_msg(f.small_n == cases[c].small_n, "case %zu: small transform of size %zu, expected %zu", c, f.small_n,
                   cases[c].small_n);
     ck_assert(!f.small_n || f.run == n / f.small_n); /* the runs of the bit-reversed order hold */
+    ck_assert(!f.small_n || (f.p_len * l.hb * l.wb >= n && f.p_len <= f.small_n));        /* deg P < p_len */
     const size_t groups = l.groups < 3 ? l.groups : 3, terms = l.terms < 3 ? l.terms : 3; /* first few: enough */
     for (size_t g = 0; g < groups; g++)
       for (size_t b = 0; b < terms; b++) {

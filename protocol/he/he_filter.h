@@ -1,6 +1,7 @@
 /* Filters of an RLWE layer into the NTT domain (filter.c): once per layer and filter, shared by every tile, batch
- * item and thread. A 1 x 1 conv's filters (after the polyphase split) are polynomials in X^d, d = H'W', and cost an
- * NTT of size N / 2^a (2^a the power of two in d) read through a map; every other filter costs a full NTT. Private to
+ * item and thread. A 1 x 1 conv's filters (after the polyphase split) are polynomials P(X^d), d = H'W', and cost a
+ * pruned NTT of size N / 2^a (2^a the power of two in d) of P read through a map; packed layers' filters a pruned NTT
+ * of size N; every other filter a full NTT. Private to
  * protocol/he and its tests. */
 #ifndef FSN_HE_FILTER_H
 #define FSN_HE_FILTER_H
@@ -10,6 +11,7 @@
 
 typedef struct fsn_he_filters {
   size_t d, small_n; /* small_n == 0: full transforms */
+  size_t p_len;      /* deg P < p_len (a power of two <= small_n): the small transform is fsn_ntt_forward_low's */
   /* > 1: map[i] depends on i / run only (the bit-reversed order keeps the N / N' big points over one small point
    * together), so filters are written a run at a time */
   size_t run;
