@@ -85,6 +85,37 @@ START_TEST(transforms_match_ref) {
 }
 END_TEST
 
+/* forward_low (ref and the active level) == the full transform of the zero-padded polynomial, for every len from 1 to
+ * N; the words past len hold garbage, which it must not read. */
+static void check_forward_low(size_t n, uint64_t p) {
+  fsn_ntt_table *t = table(p, n);
+  uint64_t *want = malloc(n * 8), *got = malloc(n * 8), *got_ref = malloc(n * 8);
+  ck_assert(want && got && got_ref);
+  for (size_t len = 1; len <= n; len *= 2)
+    for (int round = 0; round < 2; round++) {
+      memset(want, 0, n * 8);
+      fill_mod(want, len, p);
+      for (size_t i = 0; i < len && round == 1; i++) want[i] = p - 1;
+      memcpy(got, want, len * 8), memcpy(got_ref, want, len * 8);
+      for (size_t i = len; i < n; i++) got[i] = got_ref[i] = fsn_test_rand();
+      ref()->forward(want, t), ref()->forward_low(got_ref, len, t), simd()->forward_low(got, len, t);
+      ck_assert_msg(!memcmp(want, got_ref, n * 8), "ref forward_low n=%zu len=%zu round %d", n, len, round);
+      ck_assert_msg(!memcmp(want, got, n * 8), "forward_low n=%zu len=%zu round %d", n, len, round);
+    }
+  free(want), free(got), free(got_ref), fsn_ntt_table_destroy(t);
+}
+
+START_TEST(forward_low_matches_forward) {
+  for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+    unsigned log2_2n = 1;
+    while (((size_t)1 << log2_2n) < 2 * sizes[s]) log2_2n++;
+    for (size_t b = 0; b < sizeof prime_bits / sizeof prime_bits[0]; b++)
+      check_forward_low(sizes[s], prime_below(prime_bits[b], log2_2n));
+  }
+  check_forward_low(2, 13), check_forward_low(4, 17), check_forward_low(8, 17); /* below a vector */
+}
+END_TEST
+
 /* Many small transforms at the largest prime below 2^50, where the avx2 level's doubles have the least slack, with
  * adversarial patterns (all p - 1, alternating 0 / p - 1) besides random ones. */
 START_TEST(transforms_many_rounds) {
@@ -467,6 +498,7 @@ int main(void) {
   TCase *tc = tcase_create("ntt");
   tcase_add_test(tc, transforms_match_ref);
   tcase_add_test(tc, transforms_many_rounds);
+  tcase_add_test(tc, forward_low_matches_forward);
   tcase_add_test(tc, forward_evaluates_at_odd_powers);
   tcase_add_test(tc, product_matches_schoolbook);
 #ifdef FSN_HAVE_FLINT

@@ -57,6 +57,11 @@ FSN_NODISCARD fsn_status fsn_ntt_primes(uint64_t *out, size_t count, uint64_t bo
 /* In-place negacyclic forward transform of one polynomial of t's degree N (Cooley-Tukey, Harvey's lazy butterflies:
  * values stay in [0, 4p) inside, outputs in [0, p)). Input coefficients in [0, p). Order: see the top of this file. */
 void fsn_ntt_forward(uint64_t *a, const fsn_ntt_table *t);
+/* fsn_ntt_forward of a polynomial of degree < len (len a power of two <= N): reads a[0, len) only (the rest is taken
+ * as zero) and writes all N values, the same as the full transform. Its first log2(N / len) stages would only copy
+ * the low half of each group into the high one, so it copies a[0, len) into every block of len and runs the last
+ * log2(len) stages: a 1 x 1 filter of C' channels (protocol/he/filter.c) costs log2(C') / log2(N) of a transform. */
+void fsn_ntt_forward_low(uint64_t *a, size_t len, const fsn_ntt_table *t);
 /* In-place inverse of fsn_ntt_forward (Gentleman-Sande, including the factor N^-1): inputs in [0, p), outputs in
  * [0, p); inverse(forward(a)) == a. */
 void fsn_ntt_inverse(uint64_t *a, const fsn_ntt_table *t);

@@ -152,6 +152,28 @@ void fsn_ntt_forward__avx2(uint64_t *a, const fsn_ntt_table *t) {
   narrow_stage(d, t->n, 2 * m, 1, t->w_fp, t->w_over_p, c, 1, IO_OUT);
 }
 
+/* a[0, len) copied into every block of len and converted to doubles on the way (the skipped stages only copy, see
+ * ref), then the last log2(len) stages. */
+void fsn_ntt_forward_low__avx2(uint64_t *a, size_t len, const fsn_ntt_table *t) {
+  if (t->n < 2 * LANES || len < 2) {
+    fsn_ntt_forward_low__ref(a, len, t);
+    return;
+  }
+  const consts c = {_mm256_set1_pd(t->p_fp), _mm256_set1_pd(t->p_inv)};
+  double *d = (double *)a;
+  if (len < LANES) { /* len = 2: one vector holds two copies */
+    const vec v = _mm256_permute4x64_epi64(load(a), 0x44);
+    for (size_t j = 0; j < t->n; j += LANES) store(a + j, _mm256_castpd_si256(u52_to_double(v)));
+  } else {
+    for (size_t k = 0; k < len; k += LANES) dstore(d + k, u52_to_double(load(a + k)));
+    for (size_t j = len; j < t->n; j += LANES) dstore(d + j, dload(d + j - len));
+  }
+  size_t m = t->n / len, half = len / 2;
+  for (; half >= LANES; m *= 2, half /= 2) wide_stage(d, m, half, t->w_fp, t->w_over_p, c, 1, IO_NONE);
+  if (half == 2) narrow_stage(d, t->n, m, 2, t->w_fp, t->w_over_p, c, 1, IO_NONE), m *= 2;
+  narrow_stage(d, t->n, m, 1, t->w_fp, t->w_over_p, c, 1, IO_OUT);
+}
+
 void fsn_ntt_inverse__avx2(uint64_t *a, const fsn_ntt_table *t) {
   if (t->n < 2 * LANES) {
     fsn_ntt_inverse__ref(a, t);

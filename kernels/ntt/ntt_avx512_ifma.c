@@ -114,6 +114,22 @@ void fsn_ntt_forward__avx512_ifma(uint64_t *a, const fsn_ntt_table *t) {
   narrow_stage(a, t->n, 4 * m, 0, t->w, t->w_shoup52, c, 1, 1);
 }
 
+/* a[0, len) copied into every block of len (the skipped stages only copy, see ref), then the last log2(len)
+ * stages. */
+void fsn_ntt_forward_low__avx512_ifma(uint64_t *a, size_t len, const fsn_ntt_table *t) {
+  if (t->n < 2 * LANES || len < 2 * LANES) {
+    fsn_ntt_forward_low__avx2(a, len, t);
+    return;
+  }
+  const consts c = consts_for(t->p);
+  for (size_t j = len; j < t->n; j += LANES) store(a + j, load(a + j - len));
+  size_t m = t->n / len, half = len / 2;
+  for (; half >= LANES; m *= 2, half /= 2) wide_stage(a, m, half, t->w, t->w_shoup52, c, 1);
+  narrow_stage(a, t->n, m, 2, t->w, t->w_shoup52, c, 1, 0);
+  narrow_stage(a, t->n, 2 * m, 1, t->w, t->w_shoup52, c, 1, 0);
+  narrow_stage(a, t->n, 4 * m, 0, t->w, t->w_shoup52, c, 1, 1);
+}
+
 /* The inverse's last stage (one group, half = N/2) with N^-1 folded in: x' = (u + v) N^-1, y' = (u - v) w N^-1,
  * both reduced to [0, p); saves the separate pass over the array. */
 INLINE void last_inverse_stage(uint64_t *a, const fsn_ntt_table *t, consts c) {

@@ -31,6 +31,7 @@ struct fsn_ntt_table {
 
 #define FSN_NTT_OPS(X, isa)                                                                                            \
   X(ntt, isa, forward, (uint64_t * a, const fsn_ntt_table *t), (a, t))                                                 \
+  X(ntt, isa, forward_low, (uint64_t * a, size_t len, const fsn_ntt_table *t), (a, len, t))                            \
   X(ntt, isa, inverse, (uint64_t * a, const fsn_ntt_table *t), (a, t))                                                 \
   X(ntt, isa, mul, (uint64_t * c, const uint64_t *a, const uint64_t *b, size_t n, const fsn_ntt_table *t),             \
     (c, a, b, n, t))                                                                                                   \

@@ -3,9 +3,10 @@
  * else, so the pointwise ops and modulus switching are plainly right. */
 #include "kernels/ntt/ntt_ops.h"
 
-void fsn_ntt_forward__ref(uint64_t *a, const fsn_ntt_table *t) {
+/* The stages from group count m (half = N / 2m) on; values in [0, 4p) in, in [0, p) out. */
+static void forward_stages(uint64_t *a, const fsn_ntt_table *t, size_t m) {
   const uint64_t p = t->p, two_p = 2 * p;
-  for (size_t m = 1, half = t->n / 2; half >= 1; m *= 2, half /= 2) {
+  for (size_t half = t->n / (2 * m); half >= 1; m *= 2, half /= 2) {
     for (size_t i = 0; i < m; i++) {
       const uint64_t w = t->w[m + i], ws = t->w_shoup[m + i];
       uint64_t *x = a + 2 * i * half, *y = x + half;
@@ -21,6 +22,14 @@ void fsn_ntt_forward__ref(uint64_t *a, const fsn_ntt_table *t) {
     uint64_t u = a[j] >= two_p ? a[j] - two_p : a[j];
     a[j] = u >= p ? u - p : u;
   }
+}
+
+void fsn_ntt_forward__ref(uint64_t *a, const fsn_ntt_table *t) { forward_stages(a, t, 1); }
+
+/* The skipped stages would map (x, 0) to (x, x + 2p): the same residues as the copy. */
+void fsn_ntt_forward_low__ref(uint64_t *a, size_t len, const fsn_ntt_table *t) {
+  for (size_t j = len; j < t->n; j++) a[j] = a[j - len];
+  forward_stages(a, t, t->n / len);
 }
 
 void fsn_ntt_inverse__ref(uint64_t *a, const fsn_ntt_table *t) {

@@ -96,11 +96,15 @@ fsn_status fsn_he_layer_conv(fsn_he_layer *l, const fsn_conv2d_shape *s, size_t 
   if (best < 0)
     return fsn_fail(FSN_E_INVALID, "he conv2d: one output channel's %.0f weights exceed the noise bound of %.0f", fan1,
                     cost->max_fan);
-  /* Packed outputs where they cost less: C' = 2^k input channels per block, ceil(O / C') returned ciphertexts. */
+  /* Packed outputs where they cost less: C' = 2^k input channels per block, ceil(O / C') returned ciphertexts. Only
+   * where the packed inputs fill at least a quarter of the ring (plane C' >= N / 4): a product meets C' channels of
+   * every input, so a sparser one (an FC: plane 1, C' <= 64) would multiply the server's products and filter
+   * transforms by up to N / (plane C') against the unpacked partition, to save a few KiB. */
   const size_t plane = h1 * w1;
   unsigned pack_k = 0;
   for (unsigned k = 1;
        k <= cost->max_pack_k && l->k_h == 1 && l->k_w == 1 && plane << k <= n && fan1 <= 0.7 * cost->max_fan; k++) {
+    if ((plane << k) * 4 < n) continue;
     const size_t cb = (size_t)1 << k, in_cts = ceil_div(l->in_c, cb), out_cts = ceil_div(s->out_c, cb);
     const double c =
         (double)in_cts * cost->in_bytes * (double)(plane * cb) / (double)n + (double)out_cts * cost->out_fixed_bytes;

@@ -171,11 +171,14 @@ static void merge(const fsn_he_ctx *ctx, const fsn_he_galois_key *key, uint64_t 
 void fsn_he_pack(const fsn_he_ctx *ctx, const fsn_he_galois_key *keys, unsigned k, uint64_t *const *ct,
                  uint64_t *scratch) {
   const size_t n = ctx->par.n, count = (size_t)1 << k;
-  for (int i = 0; i < 2; i++) { /* scale by 2^-k mod p_i */
+  for (int i = 0; i < 2; i++) { /* scale by 2^-k mod p_i: a Shoup product by the constant (no 128-bit division) */
     const uint64_t p = ctx->p[i], inv = fsn_ntt_inv_mod(((uint64_t)1 << k) % p, p);
+    const uint64_t inv_shoup = (uint64_t)(((unsigned __int128)inv << 64) / p);
     for (size_t t = 0; t < count; t++)
-      for (int h = 0; h < 2; h++)
-        for (size_t j = 0; j < n; j++) ct[t][h * 2 * n + i * n + j] = mulmod(ct[t][h * 2 * n + i * n + j], inv, p);
+      for (int h = 0; h < 2; h++) {
+        uint64_t *x = ct[t] + h * 2 * n + i * n;
+        for (size_t j = 0; j < n; j++) x[j] = fsn_he_mul_shoup(x[j], inv, inv_shoup, p);
+      }
   }
   for (unsigned l = 1; l <= k; l++) {
     const size_t s = count >> l;

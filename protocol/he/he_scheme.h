@@ -15,6 +15,12 @@ typedef struct fsn_he_ctx {
   uint64_t delta[2]; /* Delta = (q - 1) / t mod p_i, = -t^-1 mod p_i since q = 0 mod p_i */
 } fsn_he_ctx;
 
+/* w y mod p for any y < 2^64 by Shoup's method: w < p < 2^63, w_shoup = floor(w 2^64 / p); result in [0, p). */
+static inline uint64_t fsn_he_mul_shoup(uint64_t y, uint64_t w, uint64_t w_shoup, uint64_t p) {
+  const uint64_t r = w * y - (uint64_t)(((unsigned __int128)w_shoup * y) >> 64) * p; /* in [0, 2p) */
+  return r >= p ? r - p : r;
+}
+
 FSN_NODISCARD fsn_status fsn_he_ctx_init(fsn_he_ctx *ctx, unsigned ell);
 void fsn_he_ctx_free(fsn_he_ctx *ctx);
 

@@ -465,6 +465,8 @@ static fsn_status server_inputs(fsn_2pc *p, size_t t, void *arg) {
       job->bad[t] = fsn_fail(one, "he layer: input ciphertext %zu: %s", i, fsn_last_error());
     fsn_he_ntt(ctx, c0);
     fsn_he_expand_a(ctx, job->a_hat + i * 2 * n, job->seed, i);
+    fsn_he_filters_shift_input(&job->fntt, ctx, c0),
+        fsn_he_filters_shift_input(&job->fntt, ctx, job->a_hat + i * 2 * n);
   }
   free(wire), free(scratch);
   return st;
@@ -537,12 +539,14 @@ static fsn_status server_output(const layer_job *job, worker *w, fsn_channel *ch
     server_product(job, w, g, item, u);
   const size_t cnt = fsn_he_layer_outputs(l, g, u, w->coeff, w->dest);
   fsn_prg_ring(&w->prg, w->out0, cnt, ctx->par.ell); /* the server's output share r */
+  uint64_t delta_shoup[2]; /* Delta r mod p_i by Shoup products (r < 2^64): no 128-bit division per output */
+  for (int i = 0; i < 2; i++) delta_shoup[i] = (uint64_t)(((unsigned __int128)ctx->delta[i] << 64) / ctx->p[i]);
   for (size_t k = 0; k < cnt; k++) {
     uint64_t f1, f2, rr = w->out0[k];
     flood_sample(ctx, &w->prg, (uint64_t)r->flood, &f1, &f2);
     uint64_t *x1 = w->acc0 + w->coeff[k], *x2 = w->acc0 + n + w->coeff[k];
-    *x1 = submod(addmod(*x1, f1, ctx->p[0]), (uint64_t)((unsigned __int128)ctx->delta[0] * rr % ctx->p[0]), ctx->p[0]);
-    *x2 = submod(addmod(*x2, f2, ctx->p[1]), (uint64_t)((unsigned __int128)ctx->delta[1] * rr % ctx->p[1]), ctx->p[1]);
+    *x1 = submod(addmod(*x1, f1, ctx->p[0]), fsn_he_mul_shoup(rr, ctx->delta[0], delta_shoup[0], ctx->p[0]), ctx->p[0]);
+    *x2 = submod(addmod(*x2, f2, ctx->p[1]), fsn_he_mul_shoup(rr, ctx->delta[1], delta_shoup[1], ctx->p[1]), ctx->p[1]);
     uint64_t *share = job->y + item * out_size + w->dest[k]; /* outputs are disjoint across ciphertexts */
     *share = (*share + rr) & tmask;
   }

@@ -34,12 +34,6 @@ void fsn_he_prg_fresh(fsn_prg *prg) {
   sodium_memzero(seed, sizeof seed);
 }
 
-/* w y mod p for y < 2^64 by Shoup's method: w < p < 2^63, w_shoup = floor(w 2^64 / p). */
-static uint64_t mul_shoup(uint64_t y, uint64_t w, uint64_t w_shoup, uint64_t p) {
-  const uint64_t r = w * y - (uint64_t)(((unsigned __int128)w_shoup * y) >> 64) * p; /* in [0, 2p) */
-  return r >= p ? r - p : r;
-}
-
 void fsn_he_lift(const fsn_he_ctx *ctx, uint64_t *out, const uint64_t *v, const uint64_t *mult) {
   const size_t n = ctx->par.n;
   const uint64_t t = (uint64_t)1 << ctx->par.ell, half = t / 2;
@@ -52,7 +46,7 @@ void fsn_he_lift(const fsn_he_ctx *ctx, uint64_t *out, const uint64_t *v, const 
       o[j] = x < half ? x : p - (t - x); /* the centred value x - t when x >= t / 2 */
     }
     if (mult)
-      for (size_t j = 0; j < n; j++) o[j] = mul_shoup(o[j], w, w_shoup, p);
+      for (size_t j = 0; j < n; j++) o[j] = fsn_he_mul_shoup(o[j], w, w_shoup, p);
   }
 }
 
