@@ -3,6 +3,7 @@
  * correlations checked exactly, wire bytes against their formulas, seeded runs identical across ISA levels, a
  * malicious receiver caught by the KOS15 check, malformed peers rejected. */
 #include <fusion/bits.h>
+#include <fusion/ferret.h>
 #include <fusion/ot.h>
 #include <fusion/ring.h>
 #include <sodium.h>
@@ -601,6 +602,43 @@ START_TEST(session_reuses_base_ots) {
 }
 END_TEST
 
+/* The default pack follows the ISA level: Ferret where the AES kernels are vectorised, IKNP at ref. */
+START_TEST(default_pack_follows_isa) {
+  const fsn_isa active = fsn_isa_active();
+  ck_assert_str_eq(fsn_ot_pack_resolve(NULL), active >= FSN_ISA_AVX2 ? "ferret" : "iknp");
+  ck_assert_int_eq(fsn_isa_force(FSN_ISA_REF), FSN_OK);
+  ck_assert_str_eq(fsn_ot_pack_resolve(""), "iknp");
+  if (fsn_isa_best() >= FSN_ISA_AVX2) {
+    ck_assert_int_eq(fsn_isa_force(FSN_ISA_AVX2), FSN_OK);
+    ck_assert_str_eq(fsn_ot_pack_resolve(NULL), "ferret");
+  }
+  ck_assert_int_eq(fsn_isa_force(active), FSN_OK);
+}
+END_TEST
+
+/* A pack's memory per session: Ferret's holds each object's pools (16 bytes per output and per base COT of its set,
+ * b11) per thread and direction, plus page rounding, frames and buffers of a few MiB, and one bootstrap at a time;
+ * IKNP's and KK13's a few MiB per thread. Linear in the threads beyond the one bootstrap. */
+START_TEST(pack_memory_from_set_sizes) {
+  const fsn_ferret_params *b11 = fsn_ferret_params_named("b11");
+  const uint64_t pools = 16 * (b11->n + fsn_ferret_reserve(b11)), mib = 1 << 20;
+  const uint64_t step = fsn_ot_pack_memory_bytes("ferret", 2) - fsn_ot_pack_memory_bytes("ferret", 1);
+  for (size_t t = 1; t <= 8; t++) {
+    const uint64_t ferret = fsn_ot_pack_memory_bytes("ferret", t);
+    ck_assert_uint_ge(ferret, 2 * t * pools);
+    ck_assert_uint_le(ferret, 2 * t * (pools + 12 * mib) + 24 * mib);
+    ck_assert_uint_eq(ferret - fsn_ot_pack_memory_bytes("ferret", 1), (t - 1) * step);
+    for (int k = 0; k < 2; k++) {
+      const uint64_t iknp = fsn_ot_pack_memory_bytes(k ? "kk13" : "iknp", t);
+      ck_assert_uint_ge(iknp, 2 * t * mib);
+      ck_assert_uint_le(iknp, 16 * t * mib);
+    }
+  }
+  ck_assert_uint_eq(fsn_ot_pack_memory_bytes(NULL, 3), fsn_ot_pack_memory_bytes(fsn_ot_pack_resolve(NULL), 3));
+  ck_assert_uint_eq(fsn_ot_pack_memory_bytes("nope", 1), 0);
+}
+END_TEST
+
 /* The Ferret pack is the session's COT pool: the first call that needs COTs runs an iteration, and when the peer is
  * gone that call fails with a clear error after the read timeout (no hang, nothing handed out), as does every later
  * call on the object. Here the client leaves right after creating its pack; the server then asks for OTs in both
@@ -1196,6 +1234,8 @@ int main(void) {
   FSN_TEST_ADD_CASE(s, unchecked_iknp_leaks_delta_bits);
   FSN_TEST_ADD_CASE(s, oos17_catches_a_flipped_kk13_column);
   FSN_TEST_ADD_CASE(s, session_reuses_base_ots);
+  FSN_TEST_ADD_CASE(s, default_pack_follows_isa);
+  FSN_TEST_ADD_CASE(s, pack_memory_from_set_sizes);
   FSN_TEST_ADD_CASE(s, cot_sizes);
   FSN_TEST_ADD_CASE(s, derived_ots_on_ferret);
   FSN_TEST_ADD_CASE(s, derived_ots_on_checked_ferret);

@@ -178,8 +178,9 @@ FSN_NODISCARD fsn_status fsn_ot_multi_n1_recv(fsn_cot *cot, uint8_t *out, const 
 typedef struct fsn_ot_pack fsn_ot_pack;
 
 typedef struct fsn_ot_pack_options {
-  /* NULL or "iknp": IKNP COTs, 1-out-of-N from them ("rot", as checked as the COTs: the default, secure against a
-   * malicious receiver). "kk13": IKNP COTs, KK13 1-out-of-N (cheaper leaves, semi-honest receiver only). */
+  /* NULL or "": the default pack, "ferret" at ISA level avx2 and above, "iknp" at ref (fsn_ot_pack_resolve).
+   * "iknp": IKNP COTs, 1-out-of-N from them ("rot", as checked as the COTs, secure against a malicious receiver).
+   * "kk13": IKNP COTs, KK13 1-out-of-N (cheaper leaves, semi-honest receiver only). */
   const char *ext;
   bool unchecked; /* IKNP without the KOS15 check (benchmarks comparing costs only) */
   /* "ferret": Ferret COTs (the b11 set), 1-out-of-N from them ("rot"); with ferret_checked, its MPCOT check (a
@@ -193,8 +194,15 @@ typedef struct fsn_ot_pack_options {
 #define FSN_OT_PACK_NAME_MAX 16
 
 /* A pack's name as fsn_ot_pack_create understands it: `name`'s entry ("iknp", "kk13", "ferret"), the default pack's
- * for NULL or "", NULL for a name it does not know. */
+ * for NULL or "" ("ferret" at ISA level avx2 and above, "iknp" at ref: fsn_isa_active), NULL for a name it does not
+ * know. */
 const char *fsn_ot_pack_resolve(const char *name);
+
+/* The memory one party's packs of pack `name` (as fsn_ot_pack_resolve) hold for a session of `threads` worker
+ * threads (one pack per thread, each a sender and a receiver), their creation's passing peak included: an upper
+ * bound from the buffer sizes. Ferret's is dominated by its pools (16 n + 16 (k + t h) bytes per object, about
+ * 40 MiB for b11, so some 80 MiB per thread); IKNP's and KK13's are a few MiB per thread. 0 for an unknown name. */
+uint64_t fsn_ot_pack_memory_bytes(const char *name, size_t threads);
 
 /* Create the pack and run all its base OTs. The server creates its sender objects first, the client its receiver
  * objects first, so each creation meets its counterpart; both parties must pass the same options. */
