@@ -29,7 +29,8 @@ typedef struct layer_case {
 
 static void run_party(fsn_channel *ch, layer_case *c, fsn_role role) {
   fsn_2pc *p;
-  fsn_status st = fsn_2pc_create(&p, &ch, 1, role, c->ell, 12 < c->ell ? 12 : 0, NULL);
+  const fsn_2pc_options iknp = {.ot = "iknp"}; /* the bytes checked below are vcot's on IKNP COTs */
+  fsn_status st = fsn_2pc_create(&p, &ch, 1, role, c->ell, 12 < c->ell ? 12 : 0, &iknp);
   if (st == FSN_OK) {
     fsn_counters before, after;
     fsn_channel_counters(ch, &before);
