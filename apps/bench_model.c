@@ -53,6 +53,7 @@ typedef struct probe {
 typedef struct bench {
   const char *spec, *only; /* only: NULL, or a comma-separated list of layer names to run */
   const char *backend;     /* the linear backend's name */
+  const char *ot;          /* the OT pack (fsn_ot_pack_resolve; NULL: the default) */
   unsigned long long seed, threads, ell, scale, elements, meetings, batch;
   bool json, image_input; /* image_input: the model's input is an image (s + 1 bits a value) */
   bool linear_only;       /* the conv/fc layers' linear protocols alone */
@@ -310,7 +311,8 @@ static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg
   fsn_2pc *p2;
   fsn_counters c;
   const double t0 = fsn_bench_2p_now();
-  fsn_status st = fsn_2pc_create(&p2, ch, nthreads, role, (unsigned)b->ell, (unsigned)b->scale, NULL);
+  const fsn_2pc_options opt = {.ot = b->ot};
+  fsn_status st = fsn_2pc_create(&p2, ch, nthreads, role, (unsigned)b->ell, (unsigned)b->scale, &opt);
   if (st != FSN_OK) {
     fprintf(stderr, "fusion bench model: context: %s\n", fsn_last_error());
     return 1;
@@ -438,19 +440,21 @@ static bool listed(const char *list, const char *name) {
 }
 
 static int usage(FILE *out) {
-  fprintf(out,
-          "usage: fusion bench model [--model FILE.onnx|builtin:NAME] [--seed S] [--ell L --scale S] [--threads T]\n"
-          "                          [--probe-elements E] [--probe-meetings M] [--layers NAME,...] [--json]\n"
-          "                          [--backend vcot|he|he-packed] [--linear-only] [--batch B]\n"
-          "  The cost of one secure inference, layer by layer (default model builtin:resnet50). A layer too big to\n"
-          "  run here runs on its first c' of C input and o' of O output channels (at most E values in the probe's\n"
-          "  input and output, default 65536; at most M weight meetings in its linear protocol, default 2097152),\n"
-          "  and its cost is scaled to the full layer part by part: bytes exactly (client OT columns x C/c', server\n"
-          "  corrections x CO/c'o', truncation/ReLU/pooling x O/o'), seconds in the same proportions, rounds by the\n"
-          "  protocols' chunks and blocks. --layers runs only the named layers (a conv names its fused ReLU too).\n"
-          "  --backend picks the conv/fc protocol (default: the library's); every backend but vcot runs each\n"
-          "  conv/fc layer's linear protocol whole. --linear-only measures the conv/fc layers' linear protocols\n"
-          "  alone. --batch runs B inferences at once (he transforms each filter once for the whole batch).\n");
+  fprintf(
+      out,
+      "usage: fusion bench model [--model FILE.onnx|builtin:NAME] [--seed S] [--ell L --scale S] [--threads T]\n"
+      "                          [--probe-elements E] [--probe-meetings M] [--layers NAME,...] [--json]\n"
+      "                          [--backend vcot|he|he-packed] [--linear-only] [--batch B] [--ot iknp|kk13|ferret]\n"
+      "  The cost of one secure inference, layer by layer (default model builtin:resnet50). A layer too big to\n"
+      "  run here runs on its first c' of C input and o' of O output channels (at most E values in the probe's\n"
+      "  input and output, default 65536; at most M weight meetings in its linear protocol, default 2097152),\n"
+      "  and its cost is scaled to the full layer part by part: bytes exactly (client OT columns x C/c', server\n"
+      "  corrections x CO/c'o', truncation/ReLU/pooling x O/o'), seconds in the same proportions, rounds by the\n"
+      "  protocols' chunks and blocks. --layers runs only the named layers (a conv names its fused ReLU too).\n"
+      "  --backend picks the conv/fc protocol (default: the library's); every backend but vcot runs each\n"
+      "  conv/fc layer's linear protocol whole. --linear-only measures the conv/fc layers' linear protocols\n"
+      "  alone. --batch runs B inferences at once (he transforms each filter once for the whole batch). --ot\n"
+      "  picks the OT pack (default: ferret at ISA level avx2 and above, iknp at ref).\n");
   return out == stderr ? 2 : 0;
 }
 
@@ -477,6 +481,7 @@ int fsn_bench_model(int argc, char **argv) {
                                             {"backend", required_argument, NULL, 'B'},
                                             {"linear-only", no_argument, NULL, 'O'},
                                             {"batch", required_argument, NULL, 'b'},
+                                            {"ot", required_argument, NULL, 'o'},
                                             {"json", no_argument, NULL, 'j'},
                                             {"help", no_argument, NULL, 'h'},
                                             {NULL, 0, NULL, 0}};
@@ -496,6 +501,7 @@ int fsn_bench_model(int argc, char **argv) {
     case 'B': b.backend = optarg; break;
     case 'O': b.linear_only = true; break;
     case 'b': ok &= fsn_app_parse_uint(optarg, 1u << 16, &b.batch) && b.batch > 0; break;
+    case 'o': b.ot = optarg, ok &= fsn_ot_pack_resolve(optarg) != NULL; break;
     case 'j': b.json = true; break;
     case 'h': return usage(stdout);
     default: return usage(stderr);
