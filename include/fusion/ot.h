@@ -200,8 +200,9 @@ const char *fsn_ot_pack_resolve(const char *name);
 
 /* The memory one party's packs of pack `name` (as fsn_ot_pack_resolve) hold for a session of `threads` worker
  * threads (one pack per thread, each a sender and a receiver), their creation's passing peak included: an upper
- * bound from the buffer sizes. Ferret's is dominated by its pools (16 n + 16 (k + t h) bytes per object, about
- * 40 MiB for b11, so some 80 MiB per thread); IKNP's and KK13's are a few MiB per thread. 0 for an unknown name. */
+ * bound from the buffer sizes. Ferret's is dominated by its pools (16 n + 16 (k + t h) bytes per object, 44 MiB
+ * for b11 in whole 2 MiB pages, so some 100 MiB per thread); IKNP's and KK13's are 12 MiB per thread. 0 for an
+ * unknown name. */
 uint64_t fsn_ot_pack_memory_bytes(const char *name, size_t threads);
 
 /* Create the pack and run all its base OTs. The server creates its sender objects first, the client its receiver
