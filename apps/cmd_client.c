@@ -289,7 +289,7 @@ static double overhead_share(const client_run *r) {
 }
 
 /* This process's peak resident set; the server's comes in its report after the verdict (fsn_session_recv_report). */
-static unsigned long long peak_rss_bytes(void) { return fsn_session_peak_rss_bytes(); }
+static unsigned long long peak_rss_bytes(void) { return fsn_session_peak_rss(); }
 
 static void print_text(const client_run *r) {
   char hex[65];

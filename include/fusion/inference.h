@@ -143,7 +143,7 @@ typedef struct fsn_fusion_session_log {
   fsn_verdict verdict; /* the client's verdict byte */
   char peer[64];       /* fsn_fusion_serve_many: the client's address ("host:port"); "" otherwise */
   uint64_t session_id; /* fsn_fusion_serve_many: the client's session id; 0 otherwise */
-  uint64_t peak_rss;   /* the peak RSS reported to the client (fsn_session_peak_rss_bytes), 0 if the batch failed */
+  uint64_t peak_rss;   /* the peak RSS reported to the client (fsn_session_peak_rss), 0 if the batch failed */
 } fsn_fusion_session_log;
 
 /* One session on connected channels (handshake done with the card's ell and scale): send the card, serve one batch.

@@ -120,15 +120,15 @@ FSN_NODISCARD fsn_status fsn_session_verdict(fsn_channel *ch, bool passed);
 /* This process's peak resident set size in bytes (Linux's high-water mark since the process started), 0 if unknown.
  * A server serving several sessions, one after another or at once, reports its process's peak: an upper bound on
  * what one session needed. */
-uint64_t fsn_session_peak_rss_bytes(void);
+uint64_t fsn_session_peak_rss(void);
 
 /* The largest peak RSS a server may report (64 TiB); a larger value is a malformed report. */
-#define FSN_PEAK_RSS_MAX ((uint64_t)1 << 46)
+#define FSN_SESSION_PEAK_RSS_MAX ((uint64_t)1 << 46)
 
-/* Server, after the verdict byte: send fsn_session_peak_rss_bytes() (8 bytes, little-endian) and flush. */
+/* Server, after the verdict byte: send fsn_session_peak_rss() (8 bytes, little-endian) and flush. */
 FSN_NODISCARD fsn_status fsn_session_send_report(fsn_channel *ch);
 /* Client, after its verdict byte: receive the server's peak RSS (0: the server did not know it); above
- * FSN_PEAK_RSS_MAX is FSN_E_PROTOCOL. */
+ * FSN_SESSION_PEAK_RSS_MAX is FSN_E_PROTOCOL. */
 FSN_NODISCARD fsn_status fsn_session_recv_report(fsn_channel *ch, uint64_t *server_peak_rss);
 
 #ifdef __cplusplus

@@ -72,7 +72,7 @@ fsn_status fsn_fusion_serve_session(fsn_fusion_server *s, fsn_channel *const *ch
     st = fsn_session_serve_batch_reveal(chs, nthreads, s->cfg.run_model, s->cfg.max_batch, s->cfg.reveal,
                                         &s->cfg.secure, &l.cost, &l.verdict, &l.batch);
   if (st == FSN_OK) {
-    l.peak_rss = fsn_session_peak_rss_bytes();
+    l.peak_rss = fsn_session_peak_rss();
     st = fsn_session_send_report(chs[0]);
   }
   l.status = st;

@@ -545,13 +545,13 @@ fsn_status fsn_session_verdict(fsn_channel *ch, bool passed) {
 
 /* ---- the report after the verdict ---- */
 
-uint64_t fsn_session_peak_rss_bytes(void) {
+uint64_t fsn_session_peak_rss(void) {
   struct rusage u;
   return getrusage(RUSAGE_SELF, &u) == 0 && u.ru_maxrss > 0 ? (uint64_t)u.ru_maxrss * 1024 : 0; /* Linux: KiB */
 }
 
 fsn_status fsn_session_send_report(fsn_channel *ch) {
-  const uint64_t rss = fsn_session_peak_rss_bytes();
+  const uint64_t rss = fsn_session_peak_rss();
   uint8_t b[8];
   for (int i = 0; i < 8; i++) b[i] = (uint8_t)(rss >> (8 * i));
   fsn_status st = fsn_channel_send(ch, b, sizeof b);
@@ -565,9 +565,9 @@ fsn_status fsn_session_recv_report(fsn_channel *ch, uint64_t *server_peak_rss) {
   if (st != FSN_OK) return st;
   uint64_t rss = 0;
   for (int i = 0; i < 8; i++) rss |= (uint64_t)b[i] << (8 * i);
-  if (rss > FSN_PEAK_RSS_MAX)
+  if (rss > FSN_SESSION_PEAK_RSS_MAX)
     return fsn_fail(FSN_E_PROTOCOL, "the server reported a peak RSS of %llu bytes (at most %llu)",
-                    (unsigned long long)rss, (unsigned long long)FSN_PEAK_RSS_MAX);
+                    (unsigned long long)rss, (unsigned long long)FSN_SESSION_PEAK_RSS_MAX);
   *server_peak_rss = rss;
   return FSN_OK;
 }

@@ -26,6 +26,18 @@ t() { timeout 600 "$@"; }
 "$fusion" info >/dev/null 2>&1 || { echo "skipped: $("$fusion" info 2>&1 | head -1)"; exit 77; }
 [ "${FSN_ISA:-}" = ref ] && { echo "skipped at FSN_ISA=ref (reference AES too slow for 20 secure inferences)"; exit 77; }
 
+# expect_refused WHAT FLAG ASKED SERVING SERVER_LOG: a client insisting on FLAG ASKED against the server on $port,
+# which runs SERVING, is refused with a line naming both, and the server logs the refusal too
+expect_refused() {
+  local what=$1 flag=$2 asked=$3 serving=$4 log=$5 out=$work/refused-$3.txt
+  t "$fusion" client --connect 127.0.0.1:$port --index 0 --no-fusion "$flag" "$asked" >"$out" 2>&1 &&
+    fail "a client asking for the $what $asked was served by a $serving server"
+  grep -q "$what '$asked'.*'$serving'" "$out" || fail "client's $what error: $(cat "$out")"
+  for _ in $(seq 1 100); do grep -q "$what '$asked'" "$log" && break; sleep 0.1; done
+  grep -q "asked for the $what '$asked'; this server runs '$serving'" "$log" ||
+    fail "server's $what mismatch error: $(cat "$log")"
+}
+
 # start_server LOG ARGS...: a server in the background; its port in $port
 start_server() {
   local log=$1
@@ -66,12 +78,7 @@ client, plain = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 for p in client["predictions"]:
     assert p["logits"] == plain["logits"][p["index"]], p["index"]
 PY
-t "$fusion" client --connect 127.0.0.1:$port --index 0 --no-fusion --backend he >"$work/mismatch.txt" 2>&1 &&
-  fail "a client asking for he was served by a vcot server"
-grep -q "linear backend 'he'.*'vcot'" "$work/mismatch.txt" || fail "client's mismatch error: $(cat "$work/mismatch.txt")"
-for _ in $(seq 1 100); do grep -q "linear backend" "$work/vcot.log" && break; sleep 0.1; done
-grep -q "asked for the linear backend 'he'; this server runs 'vcot'" "$work/vcot.log" ||
-  fail "server's mismatch error: $(cat "$work/vcot.log")"
+expect_refused "linear backend" --backend he vcot "$work/vcot.log"
 
 # 1c. the OT pack is the server's choice, stated in its card like the backend: Ferret on one image gives the same
 # logits, both reports name it, the client's JSON carries both parties' peak RSS, and a client insisting on another
@@ -88,12 +95,7 @@ m = client["memory"]
 assert 0 < m["client_peak_rss_bytes"] < 64 << 30 and 0 < m["server_peak_rss_bytes"] < 64 << 30, m
 PY
 grep -q "OT pack ferret" "$work/ferret.log" || fail "server's card line: $(cat "$work/ferret.log")"
-t "$fusion" client --connect 127.0.0.1:$port --index 0 --no-fusion --ot kk13 >"$work/otmismatch.txt" 2>&1 &&
-  fail "a client asking for kk13 was served by a ferret server"
-grep -q "OT pack 'kk13'.*'ferret'" "$work/otmismatch.txt" || fail "client's OT error: $(cat "$work/otmismatch.txt")"
-for _ in $(seq 1 100); do grep -q "OT pack 'kk13'" "$work/ferret.log" && break; sleep 0.1; done
-grep -q "asked for the OT pack 'kk13'; this server runs 'ferret'" "$work/ferret.log" ||
-  fail "server's OT mismatch error: $(cat "$work/ferret.log")"
+expect_refused "OT pack" --ot kk13 ferret "$work/ferret.log"
 
 # 1d. a server whose public set is seeded random images of the model's input shape (--images random: how
 # builtin:resnet50 is served): a semi-honest client, which checks nothing, needs no public set and gets the same
