@@ -206,7 +206,8 @@ static void team_party(fsn_channel **chs, size_t n, void *arg, fsn_role role) {
   omp_set_num_threads(3);
   tp->before = omp_get_max_threads();
 #endif
-  tp->st = fsn_2pc_create(&p, chs, n, role, 37, 12, NULL);
+  const fsn_2pc_options ot = {.ot = fsn_test_ot_pack()};
+  tp->st = fsn_2pc_create(&p, chs, n, role, 37, 12, &ot);
   if (tp->st == FSN_OK) tp->st = fsn_2pc_run(p, record_team, tp);
 #ifdef _OPENMP
   tp->after = omp_get_max_threads();

@@ -46,12 +46,11 @@ typedef enum fsn_ot_role { FSN_OT_SENDER = 0, FSN_OT_RECEIVER = 1 } fsn_ot_role;
 typedef struct fsn_cot fsn_cot;
 
 typedef struct fsn_cot_options {
-  /* IKNP: leave out the KOS15 consistency check. Then a malicious receiver learns Delta (and every message the
-   * sender ever sends through the object); only for benchmarks that compare costs. */
+  /* Leave out the extension's consistency check; both parties must agree. IKNP without KOS15: a malicious receiver
+   * learns Delta (and every message the sender ever sends through the object). Ferret without its MPCOT check
+   * (<fusion/ferret.h>, fsn_ferret_options.checked): a malicious sender corrupts the receiver's COTs under its noise
+   * positions unseen (docs/SECURITY.md). Only for benchmarks that compare costs. */
   bool unchecked;
-  /* Ferret: run the malicious variant's MPCOT consistency check (<fusion/ferret.h>, fsn_ferret_options.checked);
-   * without it Ferret is semi-honest. Both parties must agree. */
-  bool ferret_checked;
   /* Ferret: split each iteration over this many threads (0 or 1: the calling thread only). */
   size_t threads;
   /* Ferret: the parameter set by name (fsn_ferret_params_named; NULL: "b11"); both parties must agree. */
@@ -60,7 +59,8 @@ typedef struct fsn_cot_options {
 
 /* Create the extension named `ext` on `ch` in `role` and run its base OTs over it (the peer creates the opposite
  * role at the same point). Extensions: "iknp" (Ishai-Kilian-Nissim-Petrank, with the Keller-Orsini-Scholl 2015
- * consistency check unless opt->unchecked). opt may be NULL (defaults). The channel must outlive the object and is
+ * consistency check unless opt->unchecked), "ferret" (Ferret, with the MPCOT check of its malicious variant unless
+ * opt->unchecked). opt may be NULL (defaults). The channel must outlive the object and is
  * not owned by it. An unknown name is FSN_E_UNSUPPORTED. IKNP allocates about 4 MiB of working buffers whatever n. */
 FSN_NODISCARD fsn_status fsn_cot_create(fsn_cot **out, const char *ext, fsn_channel *ch, fsn_ot_role role,
                                         const fsn_cot_options *opt);
@@ -180,13 +180,14 @@ typedef struct fsn_ot_pack fsn_ot_pack;
 typedef struct fsn_ot_pack_options {
   /* NULL or "": the default pack, "ferret" at ISA level avx2 and above, "iknp" at ref (fsn_ot_pack_resolve).
    * "iknp": IKNP COTs, 1-out-of-N from them ("rot", as checked as the COTs, secure against a malicious receiver).
-   * "kk13": IKNP COTs, KK13 1-out-of-N (cheaper leaves, semi-honest receiver only). */
+   * "kk13": IKNP COTs, KK13 1-out-of-N (cheaper leaves, semi-honest receiver only).
+   * "ferret": Ferret COTs (the b11 set) with the MPCOT check of its malicious variant (a malicious Ferret sender is
+   * caught), 1-out-of-N from them ("rot"). */
   const char *ext;
-  bool unchecked; /* IKNP without the KOS15 check (benchmarks comparing costs only) */
-  /* "ferret": Ferret COTs (the b11 set), 1-out-of-N from them ("rot"); with ferret_checked, its MPCOT check (a
-   * malicious Ferret sender is caught); ferret_threads splits each Ferret iteration over threads. */
-  bool ferret_checked;
-  size_t ferret_threads;
+  /* The extension without its check: IKNP without KOS15, Ferret without the MPCOT check (fsn_cot_options.unchecked;
+   * benchmarks comparing costs only). */
+  bool unchecked;
+  size_t ferret_threads;  /* splits each Ferret iteration over threads */
   const char *ferret_set; /* NULL: "b11"; "b12", "medium", "main" for fewer bits per COT at more CPU */
 } fsn_ot_pack_options;
 

@@ -68,7 +68,6 @@ fsn_status fsn_ot_pack_create(fsn_ot_pack **out, fsn_channel *ch, fsn_role party
   fsn_ot_pack *pack = calloc(1, sizeof *pack);
   if (!pack) return fsn_fail(FSN_E_NOMEM, "OT pack");
   const fsn_cot_options copt = {.unchecked = opt && opt->unchecked,
-                                .ferret_checked = opt && opt->ferret_checked,
                                 .threads = opt ? opt->ferret_threads : 0,
                                 .ferret_set = opt ? opt->ferret_set : NULL};
   /* The server's sender objects meet the client's receiver objects first. */
