@@ -53,7 +53,7 @@ typedef struct probe {
 typedef struct bench {
   const char *spec, *only; /* only: NULL, or a comma-separated list of layer names to run */
   const char *backend;     /* the linear backend's name */
-  fsn_2pc_options ot;      /* the OT pack (--ot; NULL: the library's default) */
+  const char *ot;          /* the OT pack (fsn_ot_pack_resolve; NULL: the default) */
   unsigned long long seed, threads, ell, scale, elements, meetings, batch;
   bool json, image_input; /* image_input: the model's input is an image (s + 1 bits a value) */
   bool linear_only;       /* the conv/fc layers' linear protocols alone */
@@ -311,7 +311,8 @@ static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg
   fsn_2pc *p2;
   fsn_counters c;
   const double t0 = fsn_bench_2p_now();
-  fsn_status st = fsn_2pc_create(&p2, ch, nthreads, role, (unsigned)b->ell, (unsigned)b->scale, &b->ot);
+  const fsn_2pc_options opt = {.ot = b->ot};
+  fsn_status st = fsn_2pc_create(&p2, ch, nthreads, role, (unsigned)b->ell, (unsigned)b->scale, &opt);
   if (st != FSN_OK) {
     fprintf(stderr, "fusion bench model: context: %s\n", fsn_last_error());
     return 1;
@@ -361,7 +362,7 @@ static void report_json(const bench *b) {
   fsn_app_json_string(stdout, b->spec);
   printf(", \"linear_backend\": \"%s\", \"linear_only\": %s, \"batch\": %llu",
          fsn_linear_backend_resolve(b->backend, (unsigned)b->ell)->name, b->linear_only ? "true" : "false", b->batch);
-  printf(", \"ot\": \"%s\"", b->ot.ot ? b->ot.ot : "default");
+  printf(", \"ot\": \"%s\"", fsn_ot_pack_resolve(b->ot));
   printf(", \"isa\": \"%s\", \"ell\": %llu, \"scale\": %llu, \"threads\": %llu, \"probe_elements\": %llu, "
          "\"probe_meetings\": %llu, \"projected\": %s, ",
          fsn_isa_name(fsn_isa_active()), b->ell, b->scale, b->threads, b->elements, b->meetings,
@@ -453,8 +454,8 @@ static int usage(FILE *out) {
       "  protocols' chunks and blocks. --layers runs only the named layers (a conv names its fused ReLU too).\n"
       "  --backend picks the conv/fc protocol (default: the library's); every backend but vcot runs each\n"
       "  conv/fc layer's linear protocol whole. --linear-only measures the conv/fc layers' linear protocols\n"
-      "  alone. --batch runs B inferences at once (he transforms each filter once for the whole batch).\n"
-      "  --ot picks the OT pack (default: the library's).\n");
+      "  alone. --batch runs B inferences at once (he transforms each filter once for the whole batch). --ot\n"
+      "  picks the OT pack (default: ferret at ISA level avx2 and above, iknp at ref).\n");
   return out == stderr ? 2 : 0;
 }
 
@@ -481,9 +482,9 @@ int fsn_bench_model(int argc, char **argv) {
                                             {"backend", required_argument, NULL, 'B'},
                                             {"linear-only", no_argument, NULL, 'O'},
                                             {"batch", required_argument, NULL, 'b'},
+                                            {"ot", required_argument, NULL, 'o'},
                                             {"json", no_argument, NULL, 'j'},
                                             {"help", no_argument, NULL, 'h'},
-                                            {"ot", required_argument, NULL, 'o'},
                                             {NULL, 0, NULL, 0}};
   int c;
   bool ok = true;
@@ -500,10 +501,8 @@ int fsn_bench_model(int argc, char **argv) {
     case 'L': b.only = optarg; break;
     case 'B': b.backend = optarg; break;
     case 'O': b.linear_only = true; break;
-    case 'o':
-      b.ot.ot = optarg, ok &= !strcmp(optarg, "iknp") || !strcmp(optarg, "kk13") || !strcmp(optarg, "ferret");
-      break;
     case 'b': ok &= fsn_app_parse_uint(optarg, 1u << 16, &b.batch) && b.batch > 0; break;
+    case 'o': b.ot = optarg, ok &= fsn_ot_pack_resolve(optarg) != NULL; break;
     case 'j': b.json = true; break;
     case 'h': return usage(stdout);
     default: return usage(stderr);

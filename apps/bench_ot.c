@@ -63,9 +63,9 @@ static const struct {
     {"n16", "1-out-of-16 OT, ell = 2, KK13", 2, 4, 16, O_KK13},
     {"n256", "1-out-of-256 OT, ell = 8, KK13", 8, 8, 256, O_KK13},
     {"n16-rot", "1-out-of-16 OT, ell = 2, from 4 checked COTs", 2, 4, 16, O_N1ROT},
-    {"ferret-rcot", "Ferret correlated OT, random choice (native)", 0, 0, 1, O_FERRET},
-    {"ferret-cot", "Ferret correlated OT, chosen choice", 0, 0, 1, O_FERRET},
-    {"ferret-rcot-checked", "Ferret random-choice COT, MPCOT check", 0, 0, 1, O_FERRET_CHECKED},
+    {"ferret-rcot", "Ferret COT, random choice (native), no check", 0, 0, 1, O_FERRET},
+    {"ferret-cot", "Ferret COT, chosen choice, no check", 0, 0, 1, O_FERRET},
+    {"ferret-rcot-checked", "Ferret random-choice COT, checked (default)", 0, 0, 1, O_FERRET_CHECKED},
 };
 
 typedef struct thread_buf {
@@ -224,8 +224,8 @@ static int run_party(fsn_role role, fsn_channel **ch, size_t nthreads, void *arg
     }
     if (t == 0) b->kk_setup_s = fsn_bench_2p_now() - t0;
   }
-  const fsn_cot_options ferret = {.ferret_set = b->ferret_set},
-                        ferret_checked = {.ferret_checked = true, .ferret_set = b->ferret_set};
+  const fsn_cot_options ferret = {.unchecked = true, .ferret_set = b->ferret_set},
+                        ferret_checked = {.ferret_set = b->ferret_set};
   for (size_t t = 0; b->ot && t < nthreads; t++)
     if ((st = fsn_cot_create(&b->ferret[t], b->ot, ch[t], orole, &ferret)) != FSN_OK ||
         (st = fsn_cot_create(&b->ferret_checked[t], b->ot, ch[t], orole, &ferret_checked)) != FSN_OK) {

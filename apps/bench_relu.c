@@ -127,7 +127,8 @@ static void report(const bench *b) {
            fsn_isa_name(fsn_isa_active()), b->ell, b->n, b->nthreads);
     if (b->op == FSN_BENCH_NL_TRUNC) printf(", \"s\": %u, \"mode\": \"%s\"", b->s, mode_names[b->mode]);
     if (b->trunc) printf(", \"trunc\": %u", b->trunc);
-    printf(", \"ot\": \"%s\", \"ot_checked\": %s", b->ot.ot ? b->ot.ot : "iknp", b->ot.ot_unchecked ? "false" : "true");
+    printf(", \"ot\": \"%s\", \"ot_checked\": %s", fsn_ot_pack_resolve(b->ot.ot),
+           b->ot.ot_unchecked ? "false" : "true");
     printf(", \"setup_ms\": %.3f, \"seconds\": %.6f, \"per_second\": %.0f, \"bits_per_element\": %.1f, "
            "\"wire_bits_per_element\": %.1f, \"rounds\": %llu, \"cpu_ns_per_element_server\": %.1f, "
            "\"cpu_ns_per_element_client\": %.1f}\n",
@@ -139,7 +140,7 @@ static void report(const bench *b) {
          fsn_isa_name(fsn_isa_active()), b->ell);
   if (b->op == FSN_BENCH_NL_TRUNC) printf(", s = %u, mode %s", b->s, mode_names[b->mode]);
   if (b->trunc) printf(", fused with the exact truncation by %u bits", b->trunc);
-  printf(", OT pack %s%s", b->ot.ot ? b->ot.ot : "iknp", b->ot.ot_unchecked ? " (unchecked)" : " (KOS15-checked)");
+  printf(", OT pack %s%s", fsn_ot_pack_resolve(b->ot.ot), b->ot.ot_unchecked ? " (unchecked)" : " (checked)");
   printf("\n  setup (base OTs): %.1f ms\n  %zu elements in %.3f s: %.0f per second\n", 1e3 * b->setup_s, b->n,
          b->seconds, rate);
   printf("  %.1f bits per element both ways (%.1f with framing), %llu rounds (one thread's channel)\n", b->payload_bits,
@@ -163,10 +164,12 @@ static int usage(fsn_bench_nl_op op, FILE *out) {
                  "  --mode M     truncation mode (default exact)\n");
   else
     fprintf(out, "  --trunc S    max(x >> S, 0): the exact truncation by S bits fused in (default 0: plain ReLU)\n");
-  fprintf(out, "  --ot P       OT pack: iknp (default, 1-out-of-N from checked COTs), kk13 (KK13 leaves) or ferret\n   "
-               "            (silent OT, semi-honest; 1-out-of-N from its random OTs)\n"
-               "  --ot-unchecked  IKNP without the KOS15 check (the semi-honest cost, for comparison)\n"
-               "  --json       one JSON object on stdout\n");
+  fprintf(out,
+          "  --ot P       OT pack: iknp (1-out-of-N from checked COTs), kk13 (KK13 leaves) or ferret (silent\n"
+          "               OT; 1-out-of-N from its random OTs); default ferret at ISA level avx2 and up, iknp at ref\n"
+          "  --ot-unchecked  the COTs without their check (IKNP's KOS15, Ferret's MPCOT check: the semi-honest\n"
+          "               cost, for comparison)\n"
+          "  --json       one JSON object on stdout\n");
   return out == stderr ? 2 : 0;
 }
 

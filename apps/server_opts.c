@@ -115,13 +115,13 @@ fsn_status fsn_server_setup(const fsn_server_opts *o, fsn_serve_config *cfg, fsn
     return fsn_fail(FSN_E_INVALID, "the model takes %zux%zux%zu inputs, the public set holds %zux%zux%zu images", in.c,
                     in.h, in.w, set->images.channels, set->images.rows, set->images.cols);
   uint64_t budget = o->memory_budget ? o->memory_budget : default_memory_budget(), each, fixed;
-  size_t fits = fsn_fusion_batch_limit(*model, budget / o->max_sessions, &each, &fixed);
+  size_t fits = fsn_fusion_batch_limit(*model, o->ot, (size_t)o->threads, budget / o->max_sessions, &each, &fixed);
   if (fits == 0)
     return fsn_fail(FSN_E_INVALID,
                     "a memory budget of %llu MiB for %llu session(s) does not fit one batch item of this model "
-                    "(%llu MiB per session plus %llu KiB per item)",
+                    "(%llu MiB per session on the %s OT pack with %llu thread(s), plus %llu KiB per item)",
                     (unsigned long long)(budget >> 20), o->max_sessions, (unsigned long long)(fixed >> 20),
-                    (unsigned long long)(each >> 10));
+                    fsn_ot_pack_resolve(o->ot), o->threads, (unsigned long long)(each >> 10));
   *cfg = (fsn_serve_config){.listen = o->listen,
                             .threads = o->threads,
                             .sessions = o->sessions,

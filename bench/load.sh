@@ -15,7 +15,7 @@ work=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null; [ -n "${keep:-}" ] || rm -rf "$work"' EXIT
 export FSN_STATE_FILE=$work/caught-servers
-budget=2G
+budget=4G # 16 sessions of the full form on the default Ferret pack (fsn_ot_pack_memory_bytes) fit it
 
 # Honest clients come from 127.0.0.1, hostile ones from 127.0.0.2: the per-address cap (at least M) bounds the slots
 # hostile clients can hold, and M more slots stay for the honest ones. A session may last 30 s (15 s in the quick form).

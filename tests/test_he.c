@@ -632,7 +632,8 @@ static void he_party(fsn_channel **chs, size_t nch, he_case *c, fsn_role role) {
   fsn_2pc *p;
   fsn_he *he = NULL;
   const bool server = role == FSN_ROLE_SERVER;
-  fsn_status st = fsn_2pc_create(&p, chs, nch, role, c->ell, 12 < c->ell ? 12 : 0, NULL);
+  const fsn_2pc_options ot = {.ot = fsn_test_ot_pack()};
+  fsn_status st = fsn_2pc_create(&p, chs, nch, role, c->ell, 12 < c->ell ? 12 : 0, &ot);
   if (st != FSN_OK) goto done;
   st = fsn_he_create_ex(&he, p, c->pack);
   if (st == FSN_OK) {
@@ -759,7 +760,8 @@ static void wide_party(fsn_channel *ch, void *arg, fsn_role role) {
   fsn_status *st = arg;
   fsn_2pc *p;
   fsn_he *he = NULL;
-  ck_assert_int_eq(fsn_2pc_create(&p, &ch, 1, role, 64, 12, NULL), FSN_OK);
+  const fsn_2pc_options ot = {.ot = fsn_test_ot_pack()};
+  ck_assert_int_eq(fsn_2pc_create(&p, &ch, 1, role, 64, 12, &ot), FSN_OK);
   fsn_counters before, after;
   fsn_channel_counters(ch, &before);
   st[role] = fsn_he_create(&he, p);
@@ -843,7 +845,8 @@ static void bad_server(fsn_channel *ch, void *arg) {
   bad_case *c = arg;
   fsn_2pc *p;
   fsn_he *he = NULL;
-  ck_assert_int_eq(fsn_2pc_create(&p, &ch, 1, FSN_ROLE_SERVER, 37, 12, NULL), FSN_OK);
+  const fsn_2pc_options ot = {.ot = fsn_test_ot_pack()};
+  ck_assert_int_eq(fsn_2pc_create(&p, &ch, 1, FSN_ROLE_SERVER, 37, 12, &ot), FSN_OK);
   c->st_server = fsn_he_create_ex(&he, p, c->what == BAD_KEY_SWITCH ? 6 : 0);
   uint64_t x[25] = {0}, w[18] = {1, 2, 3}, y[18];
   fsn_conv2d_shape s = bad_shape;
@@ -873,7 +876,8 @@ static void bad_client(fsn_channel *ch, void *arg) {
   bad_case *c = arg;
   fsn_2pc *p;
   fsn_he *he = NULL;
-  ck_assert_int_eq(fsn_2pc_create(&p, &ch, 1, FSN_ROLE_CLIENT, 37, 12, NULL), FSN_OK);
+  const fsn_2pc_options ot = {.ot = fsn_test_ot_pack()};
+  ck_assert_int_eq(fsn_2pc_create(&p, &ch, 1, FSN_ROLE_CLIENT, 37, 12, &ot), FSN_OK);
   fsn_he_ctx ctx;
   ck_assert_int_eq(fsn_he_ctx_init(&ctx, 37), FSN_OK);
   const fsn_he_params *par = &ctx.par;

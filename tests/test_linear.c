@@ -29,7 +29,8 @@ typedef struct layer_case {
 
 static void run_party(fsn_channel *ch, layer_case *c, fsn_role role) {
   fsn_2pc *p;
-  fsn_status st = fsn_2pc_create(&p, &ch, 1, role, c->ell, 12 < c->ell ? 12 : 0, NULL);
+  const fsn_2pc_options iknp = {.ot = "iknp"}; /* the bytes checked below are vcot's on IKNP COTs */
+  fsn_status st = fsn_2pc_create(&p, &ch, 1, role, c->ell, 12 < c->ell ? 12 : 0, &iknp);
   if (st == FSN_OK) {
     fsn_counters before, after;
     fsn_channel_counters(ch, &before);
@@ -205,7 +206,8 @@ static void team_party(fsn_channel **chs, size_t n, void *arg, fsn_role role) {
   omp_set_num_threads(3);
   tp->before = omp_get_max_threads();
 #endif
-  tp->st = fsn_2pc_create(&p, chs, n, role, 37, 12, NULL);
+  const fsn_2pc_options ot = {.ot = fsn_test_ot_pack()};
+  tp->st = fsn_2pc_create(&p, chs, n, role, 37, 12, &ot);
   if (tp->st == FSN_OK) tp->st = fsn_2pc_run(p, record_team, tp);
 #ifdef _OPENMP
   tp->after = omp_get_max_threads();

@@ -182,8 +182,9 @@ static uint64_t wire_bytes(const job *j) { return j->used[0].bytes_sent + j->use
 
 static const unsigned ells[] = {32, 37, 64};
 #define NELLS (sizeof ells / sizeof ells[0])
-/* The OT packs whose protocols differ: the default (IKNP COTs), and Ferret (the silent-OT forms). */
-static const char *const packs[] = {NULL, "ferret"};
+/* The OT packs whose protocols differ: IKNP COTs, and Ferret (the silent-OT forms). Named, since the default pack
+ * depends on the ISA level. */
+static const char *const packs[] = {"iknp", "ferret"};
 #define NPACKS (sizeof packs / sizeof packs[0])
 
 /* Ferret's set-up (its bootstrap iterations) through the reference AES takes minutes per context: the ferret forms run
@@ -208,7 +209,7 @@ START_TEST(and_b2a_mux_exact_and_costs) {
   for (size_t i = 0; i < n; i++) b[i] = fsn_test_rand() & 1, c[i] = fsn_test_rand() & 1;
 
   job *j = make_job(OP_AND, ell, n, n, NULL, NULL);
-  j->unchecked_ot = unchecked;
+  j->unchecked_ot = unchecked, j->ot = "iknp"; /* IKNP's bytes per COT call */
   share_bits(j->ba[0], j->ba[1], b, n), share_bits(j->bb[0], j->bb[1], c, n);
   run_job(j);
   for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_b(j, i), b[i] & c[i]);
@@ -221,7 +222,7 @@ START_TEST(and_b2a_mux_exact_and_costs) {
   free_job(j);
 
   j = make_job(OP_MUX, ell, n, n, x, NULL);
-  j->unchecked_ot = unchecked;
+  j->unchecked_ot = unchecked, j->ot = "iknp"; /* IKNP's bytes per COT call */
   share_bits(j->ba[0], j->ba[1], b, n);
   run_job(j);
   for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_a(j, i), b[i] ? x[i] : 0);
@@ -315,7 +316,7 @@ START_TEST(relu_cost_formula) {
   uint64_t *x = xcalloc(n, 8);
   fill_values(x, n, ell);
   job *j = make_job(OP_RELU, ell, n, n, x, NULL);
-  j->unchecked_ot = true, j->ot = kk13 ? "kk13" : NULL;
+  j->unchecked_ot = true, j->ot = kk13 ? "kk13" : "iknp";
   run_job(j);
   for (size_t i = 0; i < n; i++) ck_assert_uint_eq(open_a(j, i), (x[i] >> (ell - 1) & 1) ? 0 : x[i]);
   ck_assert_uint_eq(wire_bytes(j), relu_bytes(n, ell, kk13));
@@ -576,18 +577,26 @@ END_TEST
 
 /* ---- rounds that do not grow with the layer -------------------------------------------------------------------- */
 
-/* The bytes of the Ferret iterations an object runs to hand out `draws` more COTs after the warm-up (its first
- * iteration, then 2048 COTs drawn): one frame of fsn_ferret_iteration_bytes per iteration (default set, unchecked). */
+/* The Ferret iterations an object runs to hand out `draws` more COTs after the warm-up (its first iteration, then
+ * 2048 COTs drawn), on the default set with the MPCOT check (the default): each adds FSN_FERRET_CHECK_COTS fewer
+ * COTs to the pool than the set's usable ones. */
+static uint64_t ferret_iterations(uint64_t draws) {
+  const uint64_t pool = fsn_ferret_usable(fsn_ferret_params_named("b11")) - FSN_FERRET_CHECK_COTS, left = pool - 2048;
+  return draws <= left ? 0 : (draws - left + pool - 1) / pool;
+}
+
+/* Their bytes: per iteration one frame of fsn_ferret_iteration_bytes and the check's FSN_FERRET_CHECK_BYTES. */
 static uint64_t ferret_bytes(uint64_t draws) {
-  const fsn_ferret_params *p = fsn_ferret_params_named("b11"); /* the default set */
-  const uint64_t usable = fsn_ferret_usable(p), left = usable - 2048;
-  return draws <= left ? 0 : (draws - left + usable - 1) / usable * fsn_ferret_iteration_bytes(p);
+  return ferret_iterations(draws) *
+         (fsn_ferret_iteration_bytes(fsn_ferret_params_named("b11")) + FSN_FERRET_CHECK_BYTES);
 }
 
 /* One Ferret run of op on n elements over two threads: bit-exact, bytes = formula; returns the rounds both parties'
- * channels saw. AND, B2A, MUX and truncation at these sizes fit the pool one warm-up leaves (1.5 M COTs per object on
- * the default set); ReLU's bytes include its Ferret iterations' frames. */
-static uint64_t ferret_rounds(op o, unsigned ell, size_t n, const uint64_t *x, const uint8_t *b, const uint8_t *c) {
+ * channels saw, and in *iters the Ferret iterations each thread's objects ran. AND, B2A, MUX and truncation at these
+ * sizes fit the pool one warm-up leaves (1.5 M COTs per object on the default set); ReLU's bytes include its Ferret
+ * iterations' frames. */
+static uint64_t ferret_rounds(op o, unsigned ell, size_t n, const uint64_t *x, const uint8_t *b, const uint8_t *c,
+                              uint64_t *iters) {
   const unsigned s = 12;
   job *j = make_job(o, ell, n, n, x, NULL);
   j->ot = "ferret", j->warm = true, j->threads = 2, j->s = s, j->mode = FSN_TRUNC_NONNEG_APPROX;
@@ -600,6 +609,7 @@ static uint64_t ferret_rounds(op o, unsigned ell, size_t n, const uint64_t *x, c
   /* random COTs per element each thread draws from the server-to-client pair and from the other */
   const uint64_t draws[2] = {o == OP_RELU ? q + groups + 1 : 1, o == OP_RELU ? groups + 1 : o == OP_AND || o == OP_MUX};
   uint64_t bytes = ferret_bytes(draws[0] * per) + ferret_bytes(draws[1] * per);
+  *iters = ferret_iterations(draws[0] * per) + ferret_iterations(draws[1] * per);
   for (size_t i = 0; i < n; i++) switch (o) {
     case OP_AND: ck_assert_uint_eq(open_b(j, i), b[i] & c[i]); break;
     case OP_B2A: ck_assert_uint_eq(open_a(j, i), b[i]); break;
@@ -640,11 +650,15 @@ START_TEST(ferret_rounds_flat) {
     b[i] = fsn_test_rand() & 1, c[i] = fsn_test_rand() & 1;
     if (o == OP_TRUNC) x[i] &= fsn_ring_mask(ell) >> 1;
   }
-  const uint64_t r_small = ferret_rounds(o, ell, small, x, b, c), r_big = ferret_rounds(o, ell, big, x, b, c);
+  uint64_t it_small, it_big;
+  const uint64_t r_small = ferret_rounds(o, ell, small, x, b, c, &it_small);
+  const uint64_t r_big = ferret_rounds(o, ell, big, x, b, c, &it_big);
   /* ReLU at 2^20 runs about ten Ferret iterations per thread (none at 2^16); those falling against a flight's
    * direction (the leaves' and the MUX's draws after a receive) cost at most one round per call, not one each: at
-   * most 2 per party and thread. */
-  const uint64_t slack = o == OP_RELU ? 2 * 2 * 2 : 0;
+   * most 2 per party and thread. The MPCOT check's round trip adds at most one round per party and iteration. */
+  ck_assert_uint_eq(it_small, 0);
+  const uint64_t slack = o == OP_RELU ? 2 * 2 * 2 + 2 * it_big : 0;
+  if (o != OP_RELU) ck_assert_uint_eq(it_big, 0); /* the warm pool covers them */
   ck_assert_msg(r_small <= r_big && r_big <= r_small + slack, "op %d: %llu rounds at 2^16, %llu at 2^20", (int)o,
                 (unsigned long long)r_small, (unsigned long long)r_big);
   ck_assert_uint_gt(r_small, 0);

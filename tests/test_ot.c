@@ -3,6 +3,7 @@
  * correlations checked exactly, wire bytes against their formulas, seeded runs identical across ISA levels, a
  * malicious receiver caught by the KOS15 check, malformed peers rejected. */
 #include <fusion/bits.h>
+#include <fusion/ferret.h>
 #include <fusion/ot.h>
 #include <fusion/ring.h>
 #include <sodium.h>
@@ -21,10 +22,10 @@ static const char *const kind_names[NKINDS] = {"cot", "rcot", "rot", "chosen", "
  * (so chosen-choice COT goes through the interface's derandomisation). */
 typedef struct ext {
   const char *name;
-  bool unchecked;
-  bool ferret_checked; /* with 2 threads */
+  bool unchecked; /* without the extension's check (IKNP's KOS15, Ferret's MPCOT check) */
+  size_t threads; /* Ferret: threads per iteration */
 } ext;
-static const ext exts[] = {{"iknp", false, false}, {"iknp", true, false}, {"iknp-rcot", false, false}};
+static const ext exts[] = {{"iknp", false, 0}, {"iknp", true, 0}, {"iknp-rcot", false, 0}};
 #define NEXTS (sizeof exts / sizeof exts[0])
 
 /* One two-party run: the server is the OT sender, the client the receiver. Threads write only their own fields. */
@@ -102,8 +103,7 @@ static uint64_t bytes_sent(const fsn_channel *ch) {
 /* Create the run's objects (the 1-out-of-N one runs its base OTs now), so that the body's traffic is the OTs' alone. */
 static fsn_status make(const run *r, fsn_channel *ch, fsn_ot_role role, const uint8_t *seed, fsn_cot **ot,
                        fsn_ot_n1 **n1) {
-  const fsn_cot_options opt = {
-      .unchecked = r->e.unchecked, .ferret_checked = r->e.ferret_checked, .threads = r->e.ferret_checked ? 2 : 0};
+  const fsn_cot_options opt = {.unchecked = r->e.unchecked, .threads = r->e.threads};
   fsn_status st = fsn_cot_create_test(ot, r->e.name, ch, role, &opt, seed);
   if (st == FSN_OK && r->k == NCHOOSE1) st = fsn_ot_n1_create_test(n1, r->n1name, *ot, seed);
   return st;
@@ -281,8 +281,8 @@ static const size_t sizes[] = {0, 1, 127, 128, 129, 1000, 32769, 65537};
  * only at the SIMD levels; seeded_identical_across_isa ties the levels together. */
 static int big_runs(void) { return FSN_TEST_BIG && fsn_isa_active() != FSN_ISA_REF; }
 
-/* Ferret behind the interface: every derived OT satisfies its correlation (its bytes are Ferret's: test_ferret). The
- * reference AES makes an iteration take minutes, so only at the SIMD levels. */
+/* Ferret behind the interface (with its MPCOT check, the default): every derived OT satisfies its correlation (its
+ * bytes are Ferret's: test_ferret). The reference AES makes an iteration take minutes, so only at the SIMD levels. */
 START_TEST(derived_ots_on_ferret) {
   if (fsn_isa_active() == FSN_ISA_REF) return;
   static const kind kinds[] = {COT, RCOT, ROT, CHOSEN, ACOT, NCHOOSE1};
@@ -291,7 +291,7 @@ START_TEST(derived_ots_on_ferret) {
     for (size_t s = 0; s < 3; s++) {
       run r;
       run_alloc(&r, kinds[k], ns[s], 37, kinds[k] == NCHOOSE1 ? 4 : 1);
-      r.e = (ext){"ferret", false, false};
+      r.e = (ext){"ferret", false, 0};
       if (kinds[k] == NCHOOSE1) r.n1name = "rot";
       run_both(&r);
       check_outputs(&r);
@@ -300,14 +300,14 @@ START_TEST(derived_ots_on_ferret) {
 }
 END_TEST
 
-/* The same on Ferret with its MPCOT check, each iteration on two threads. */
-START_TEST(derived_ots_on_checked_ferret) {
+/* The same on Ferret without its MPCOT check (the opt-out), each iteration on two threads. */
+START_TEST(derived_ots_on_unchecked_ferret) {
   if (fsn_isa_active() == FSN_ISA_REF) return;
   static const kind kinds[] = {COT, RCOT, ACOT};
   for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
     run r;
     run_alloc(&r, kinds[k], 70000, 37, 1);
-    r.e = (ext){"ferret", false, true};
+    r.e = (ext){"ferret", true, 2};
     run_both(&r);
     check_outputs(&r);
     run_free(&r);
@@ -601,6 +601,44 @@ START_TEST(session_reuses_base_ots) {
 }
 END_TEST
 
+/* The default pack follows the ISA level: Ferret where the AES kernels are vectorised, IKNP at ref. */
+START_TEST(default_pack_follows_isa) {
+  const fsn_isa active = fsn_isa_active();
+  ck_assert_str_eq(fsn_ot_pack_resolve(NULL), active >= FSN_ISA_AVX2 ? "ferret" : "iknp");
+  ck_assert_int_eq(fsn_isa_force(FSN_ISA_REF), FSN_OK);
+  ck_assert_str_eq(fsn_ot_pack_resolve(""), "iknp");
+  if (fsn_isa_best() >= FSN_ISA_AVX2) {
+    ck_assert_int_eq(fsn_isa_force(FSN_ISA_AVX2), FSN_OK);
+    ck_assert_str_eq(fsn_ot_pack_resolve(NULL), "ferret");
+  }
+  ck_assert_int_eq(fsn_isa_force(active), FSN_OK);
+}
+END_TEST
+
+/* A pack's memory per session: Ferret's holds each object's pools (16 bytes per output and per base COT of its set,
+ * b11) per thread and direction, plus page rounding, frames, buffers and a measured margin of some 10 MiB, and one
+ * bootstrap at a time;
+ * IKNP's and KK13's a few MiB per thread. Linear in the threads beyond the one bootstrap. */
+START_TEST(pack_memory_from_set_sizes) {
+  const fsn_ferret_params *b11 = fsn_ferret_params_named("b11");
+  const uint64_t pools = 16 * (b11->n + fsn_ferret_reserve(b11)), mib = 1 << 20;
+  const uint64_t step = fsn_ot_pack_memory_bytes("ferret", 2) - fsn_ot_pack_memory_bytes("ferret", 1);
+  for (size_t t = 1; t <= 8; t++) {
+    const uint64_t ferret = fsn_ot_pack_memory_bytes("ferret", t);
+    ck_assert_uint_ge(ferret, 2 * t * pools);
+    ck_assert_uint_le(ferret, 2 * t * (pools + 16 * mib) + 24 * mib);
+    ck_assert_uint_eq(ferret - fsn_ot_pack_memory_bytes("ferret", 1), (t - 1) * step);
+    for (int k = 0; k < 2; k++) {
+      const uint64_t iknp = fsn_ot_pack_memory_bytes(k ? "kk13" : "iknp", t);
+      ck_assert_uint_ge(iknp, 2 * t * mib);
+      ck_assert_uint_le(iknp, 16 * t * mib);
+    }
+  }
+  ck_assert_uint_eq(fsn_ot_pack_memory_bytes(NULL, 3), fsn_ot_pack_memory_bytes(fsn_ot_pack_resolve(NULL), 3));
+  ck_assert_uint_eq(fsn_ot_pack_memory_bytes("nope", 1), 0);
+}
+END_TEST
+
 /* The Ferret pack is the session's COT pool: the first call that needs COTs runs an iteration, and when the peer is
  * gone that call fails with a clear error after the read timeout (no hang, nothing handed out), as does every later
  * call on the object. Here the client leaves right after creating its pack; the server then asks for OTs in both
@@ -613,7 +651,7 @@ typedef struct gone {
 static void pool_server(fsn_channel *ch, void *arg) {
   gone *g = arg;
   fsn_ot_pack *pack = NULL;
-  const fsn_ot_pack_options opt = {.ext = "ferret", .ferret_checked = true};
+  const fsn_ot_pack_options opt = {.ext = "ferret"};
   static uint64_t m[1000], out[1000];
   static uint8_t choice[125];
   fsn_status st = fsn_ot_pack_create(&pack, ch, FSN_ROLE_SERVER, &opt);
@@ -628,7 +666,7 @@ static void pool_server(fsn_channel *ch, void *arg) {
 static void pool_client(fsn_channel *ch, void *arg) {
   (void)arg;
   fsn_ot_pack *pack = NULL;
-  const fsn_ot_pack_options opt = {.ext = "ferret", .ferret_checked = true};
+  const fsn_ot_pack_options opt = {.ext = "ferret"};
   if (fsn_ot_pack_create(&pack, ch, FSN_ROLE_CLIENT, &opt) != FSN_OK) ck_abort_msg("pack: %s", fsn_last_error());
   fsn_ot_pack_destroy(pack); /* gone before any layer runs */
 }
@@ -1196,9 +1234,11 @@ int main(void) {
   FSN_TEST_ADD_CASE(s, unchecked_iknp_leaks_delta_bits);
   FSN_TEST_ADD_CASE(s, oos17_catches_a_flipped_kk13_column);
   FSN_TEST_ADD_CASE(s, session_reuses_base_ots);
+  FSN_TEST_ADD_CASE(s, default_pack_follows_isa);
+  FSN_TEST_ADD_CASE(s, pack_memory_from_set_sizes);
   FSN_TEST_ADD_CASE(s, cot_sizes);
   FSN_TEST_ADD_CASE(s, derived_ots_on_ferret);
-  FSN_TEST_ADD_CASE(s, derived_ots_on_checked_ferret);
+  FSN_TEST_ADD_CASE(s, derived_ots_on_unchecked_ferret);
   FSN_TEST_ADD_CASE(s, ferret_pool_fails_cleanly_when_peer_gone);
   FSN_TEST_ADD_CASE(s, rcot_sizes);
   FSN_TEST_ADD_CASE(s, rot_sizes);

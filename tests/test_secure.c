@@ -24,7 +24,8 @@ typedef struct run_case {
 
 static void party(fsn_channel **chs, size_t n, run_case *c, fsn_role role) {
   fsn_2pc *p;
-  fsn_status st = fsn_2pc_create(&p, chs, n, role, fsn_model_ell(c->m), fsn_model_scale(c->m), NULL);
+  const fsn_2pc_options ot = {.ot = fsn_test_ot_pack()};
+  fsn_status st = fsn_2pc_create(&p, chs, n, role, fsn_model_ell(c->m), fsn_model_scale(c->m), &ot);
   if (st == FSN_OK) {
     fsn_counters before, after;
     fsn_2pc_counters(p, &before);

@@ -60,6 +60,12 @@ uint64_t fsn_ferret_usable(const fsn_ferret_params *p);
 /* Payload bytes of one iteration (sender to receiver): 16 t (h - 1). */
 uint64_t fsn_ferret_iteration_bytes(const fsn_ferret_params *p);
 
+/* The bytes a Ferret object of set params (NULL: the default) holds for its life: its output vector (the pool), its
+ * base COTs and its frame buffers, each as allocated (block vectors in whole 2 MiB pages). *bootstrap (may be NULL):
+ * what its creation holds on top for a while (the small-set iterations that bootstrap a bigger set; the IKNP object
+ * under them not included). Upper bounds: the check's base COTs are counted whether checked or not. */
+uint64_t fsn_ferret_memory_bytes(const fsn_ferret_params *params, uint64_t *bootstrap);
+
 typedef struct fsn_ferret fsn_ferret;
 
 /* Create a Ferret object on `ch` in `role` with the set `params` (NULL: "b11"; both parties must pass equal

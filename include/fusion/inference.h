@@ -169,10 +169,13 @@ FSN_NODISCARD fsn_status fsn_fusion_serve_many(fsn_fusion_server *s, fsn_listene
                                                const fsn_acceptor_opts *opts, fsn_fusion_log_fn log, void *arg,
                                                fsn_acceptor_stats *stats);
 
-/* The largest batch a session of model m may take within budget_bytes of memory (0: none fits); *per_sample (may be
- * NULL): the estimate per batch item it uses (the plan's peak live values times the secure engine's bytes per value,
- * an upper bound measured on the shipped models), and *fixed the estimate of a session's fixed cost. */
-size_t fsn_fusion_batch_limit(const fsn_model *m, uint64_t budget_bytes, uint64_t *per_sample, uint64_t *fixed);
+/* The largest batch a session of model m on OT pack `ot` (fsn_ot_pack_resolve; NULL: the default) with `threads`
+ * channels may take within budget_bytes of memory (0: none fits); *per_sample (may be NULL): the estimate per batch
+ * item it uses (the plan's peak live values times the secure engine's bytes per value, an upper bound measured on the
+ * shipped models), and *fixed the estimate of a session's fixed cost, its OT packs' (fsn_ot_pack_memory_bytes)
+ * included. */
+size_t fsn_fusion_batch_limit(const fsn_model *m, const char *ot, size_t threads, uint64_t budget_bytes,
+                              uint64_t *per_sample, uint64_t *fixed);
 
 #ifdef __cplusplus
 }

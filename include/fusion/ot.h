@@ -46,12 +46,11 @@ typedef enum fsn_ot_role { FSN_OT_SENDER = 0, FSN_OT_RECEIVER = 1 } fsn_ot_role;
 typedef struct fsn_cot fsn_cot;
 
 typedef struct fsn_cot_options {
-  /* IKNP: leave out the KOS15 consistency check. Then a malicious receiver learns Delta (and every message the
-   * sender ever sends through the object); only for benchmarks that compare costs. */
+  /* Leave out the extension's consistency check; both parties must agree. IKNP without KOS15: a malicious receiver
+   * learns Delta (and every message the sender ever sends through the object). Ferret without its MPCOT check
+   * (<fusion/ferret.h>, fsn_ferret_options.checked): a malicious sender corrupts the receiver's COTs under its noise
+   * positions unseen (docs/SECURITY.md). Only for benchmarks that compare costs. */
   bool unchecked;
-  /* Ferret: run the malicious variant's MPCOT consistency check (<fusion/ferret.h>, fsn_ferret_options.checked);
-   * without it Ferret is semi-honest. Both parties must agree. */
-  bool ferret_checked;
   /* Ferret: split each iteration over this many threads (0 or 1: the calling thread only). */
   size_t threads;
   /* Ferret: the parameter set by name (fsn_ferret_params_named; NULL: "b11"); both parties must agree. */
@@ -60,7 +59,8 @@ typedef struct fsn_cot_options {
 
 /* Create the extension named `ext` on `ch` in `role` and run its base OTs over it (the peer creates the opposite
  * role at the same point). Extensions: "iknp" (Ishai-Kilian-Nissim-Petrank, with the Keller-Orsini-Scholl 2015
- * consistency check unless opt->unchecked). opt may be NULL (defaults). The channel must outlive the object and is
+ * consistency check unless opt->unchecked), "ferret" (Ferret, with the MPCOT check of its malicious variant unless
+ * opt->unchecked). opt may be NULL (defaults). The channel must outlive the object and is
  * not owned by it. An unknown name is FSN_E_UNSUPPORTED. IKNP allocates about 4 MiB of working buffers whatever n. */
 FSN_NODISCARD fsn_status fsn_cot_create(fsn_cot **out, const char *ext, fsn_channel *ch, fsn_ot_role role,
                                         const fsn_cot_options *opt);
@@ -178,14 +178,16 @@ FSN_NODISCARD fsn_status fsn_ot_multi_n1_recv(fsn_cot *cot, uint8_t *out, const 
 typedef struct fsn_ot_pack fsn_ot_pack;
 
 typedef struct fsn_ot_pack_options {
-  /* NULL or "iknp": IKNP COTs, 1-out-of-N from them ("rot", as checked as the COTs: the default, secure against a
-   * malicious receiver). "kk13": IKNP COTs, KK13 1-out-of-N (cheaper leaves, semi-honest receiver only). */
+  /* NULL or "": the default pack, "ferret" at ISA level avx2 and above, "iknp" at ref (fsn_ot_pack_resolve).
+   * "iknp": IKNP COTs, 1-out-of-N from them ("rot", as checked as the COTs, secure against a malicious receiver).
+   * "kk13": IKNP COTs, KK13 1-out-of-N (cheaper leaves, semi-honest receiver only).
+   * "ferret": Ferret COTs (the b11 set) with the MPCOT check of its malicious variant (a malicious Ferret sender is
+   * caught), 1-out-of-N from them ("rot"). */
   const char *ext;
-  bool unchecked; /* IKNP without the KOS15 check (benchmarks comparing costs only) */
-  /* "ferret": Ferret COTs (the b11 set), 1-out-of-N from them ("rot"); with ferret_checked, its MPCOT check (a
-   * malicious Ferret sender is caught); ferret_threads splits each Ferret iteration over threads. */
-  bool ferret_checked;
-  size_t ferret_threads;
+  /* The extension without its check: IKNP without KOS15, Ferret without the MPCOT check (fsn_cot_options.unchecked;
+   * benchmarks comparing costs only). */
+  bool unchecked;
+  size_t ferret_threads;  /* splits each Ferret iteration over threads */
   const char *ferret_set; /* NULL: "b11"; "b12", "medium", "main" for fewer bits per COT at more CPU */
 } fsn_ot_pack_options;
 
@@ -193,8 +195,16 @@ typedef struct fsn_ot_pack_options {
 #define FSN_OT_PACK_NAME_MAX 16
 
 /* A pack's name as fsn_ot_pack_create understands it: `name`'s entry ("iknp", "kk13", "ferret"), the default pack's
- * for NULL or "", NULL for a name it does not know. */
+ * for NULL or "" ("ferret" at ISA level avx2 and above, "iknp" at ref: fsn_isa_active), NULL for a name it does not
+ * know. */
 const char *fsn_ot_pack_resolve(const char *name);
+
+/* The memory one party's packs of pack `name` (as fsn_ot_pack_resolve) hold for a session of `threads` worker
+ * threads (one pack per thread, each a sender and a receiver), their creation's passing peak included: an upper
+ * bound from the buffer sizes. Ferret's is dominated by its pools (16 n + 16 (k + t h) bytes per object, 44 MiB
+ * for b11 in whole 2 MiB pages, so some 100 MiB per thread); IKNP's and KK13's are 12 MiB per thread. 0 for an
+ * unknown name. */
+uint64_t fsn_ot_pack_memory_bytes(const char *name, size_t threads);
 
 /* Create the pack and run all its base OTs. The server creates its sender objects first, the client its receiver
  * objects first, so each creation meets its counterpart; both parties must pass the same options. */

@@ -22,13 +22,15 @@ typedef struct fsn_2pc fsn_2pc;
 
 /* The context's choices; a zeroed struct (or NULL) is the default. */
 typedef struct fsn_2pc_options {
-  /* The OT pack's extension (fsn_ot_pack_options): NULL or "iknp" (checked IKNP COTs, 1-out-of-N from them: secure
-   * against a malicious OT receiver), "kk13" (IKNP COTs, KK13 1-out-of-N: the semi-honest costs of earlier
-   * versions). */
+  /* The OT pack's extension (fsn_ot_pack_options): NULL (the default pack: "ferret" at ISA level avx2 and above,
+   * "iknp" at ref), "iknp" (checked IKNP COTs, 1-out-of-N from them: secure against a malicious OT receiver),
+   * "ferret" (Ferret COTs with its MPCOT check: a malicious OT sender is caught too), "kk13" (IKNP COTs, KK13
+   * 1-out-of-N: the semi-honest costs of earlier versions). */
   const char *ot;
-  /* IKNP without the KOS15 consistency check: a malicious peer receiving OTs then learns this party's Delta and
-   * with it every OT message this party sends. For benchmarks and tests that compare costs with the semi-honest
-   * protocol only. */
+  /* The COTs without their consistency check (fsn_ot_pack_options.unchecked). IKNP without KOS15: a malicious peer
+   * receiving OTs then learns this party's Delta and with it every OT message this party sends; Ferret without its
+   * MPCOT check: a malicious peer sending OTs corrupts this party's COTs under its noise positions unseen. For
+   * benchmarks and tests that compare costs with the semi-honest protocol only. */
   bool ot_unchecked;
 } fsn_2pc_options;
 

@@ -141,23 +141,27 @@ fsn_status fsn_fusion_serve(fsn_fusion_server *s, fsn_listener *l, size_t nthrea
 }
 
 /* Bytes per live value of the plan in the secure engine (shares, OT and comparison buffers of the non-linear layers,
- * packed messages), and a session's fixed cost (channel buffers, base OTs, the OT extension's state): upper bounds
- * from the server's peak RSS on fmnist-4layer (about 11.5 k peak values per item): 0.14 MB more per batch item
- * from 1 to 32 items (12 bytes per value), 0.22 MB per item in issue 17's measurement (19 bytes per value), about
- * 75 MB at one item (model, card and public set included). */
-enum { SECURE_BYTES_PER_VALUE = 32 };
+ * packed messages), and a session's fixed cost (channel buffers, base OTs) besides its OT packs: upper bounds from
+ * the server's peak RSS on fmnist-4layer (about 11.5 k peak values per item) on IKNP with 2 threads: 0.14 MB more
+ * per batch item from 1 to 32 items (12 bytes per value), 0.22 MB per item in issue 17's measurement (19 bytes per
+ * value), about 75 MB at one item (model, card and public set included), of which 64 MiB the estimate's fixed part,
+ * the two IKNP packs (fsn_ot_pack_memory_bytes) included. */
+enum { SECURE_BYTES_PER_VALUE = 32, MEASURED_THREADS = 2 };
 #define SESSION_FIXED_BYTES ((uint64_t)64 << 20)
 
-size_t fsn_fusion_batch_limit(const fsn_model *m, uint64_t budget_bytes, uint64_t *per_sample, uint64_t *fixed) {
+size_t fsn_fusion_batch_limit(const fsn_model *m, const char *ot, size_t threads, uint64_t budget_bytes,
+                              uint64_t *per_sample, uint64_t *fixed) {
   fsn_nn_plan *p;
   uint64_t each = 0;
   if (fsn_nn_plan_create(&p, m) == FSN_OK) {
     each = (uint64_t)fsn_nn_plan_peak_values(p) * SECURE_BYTES_PER_VALUE;
     fsn_nn_plan_destroy(p);
   }
+  const uint64_t session = SESSION_FIXED_BYTES - fsn_ot_pack_memory_bytes("iknp", MEASURED_THREADS) +
+                           fsn_ot_pack_memory_bytes(ot, threads ? threads : 1);
   if (per_sample) *per_sample = each;
-  if (fixed) *fixed = SESSION_FIXED_BYTES;
-  if (each == 0 || budget_bytes <= SESSION_FIXED_BYTES) return 0;
-  uint64_t n = (budget_bytes - SESSION_FIXED_BYTES) / each;
+  if (fixed) *fixed = session;
+  if (each == 0 || budget_bytes <= session) return 0;
+  uint64_t n = (budget_bytes - session) / each;
   return n > SIZE_MAX ? SIZE_MAX : (size_t)n;
 }

@@ -36,7 +36,6 @@ static fsn_status create(fsn_cot **out, const char *ext, fsn_channel *ch, fsn_ot
   if (role != FSN_OT_SENDER && role != FSN_OT_RECEIVER)
     return fsn_fail(FSN_E_INVALID, "fsn_cot_create: role %d is neither sender nor receiver", (int)role);
   fsn_cot_config cfg = {.unchecked = opt && opt->unchecked,
-                        .ferret_checked = opt && opt->ferret_checked,
                         .threads = opt ? opt->threads : 0,
                         .ferret_set = opt ? opt->ferret_set : NULL,
                         .seed = seed};

@@ -89,10 +89,16 @@ struct fsn_ferret {
 
 static void *alloc64(size_t bytes) { return aligned_alloc(64, (bytes + 63) / 64 * 64); }
 
+/* The bytes alloc_blocks takes for nblocks blocks: whole 2 MiB pages. */
+static uint64_t blocks_bytes(uint64_t nblocks) {
+  const uint64_t huge = (uint64_t)1 << 21;
+  return (16 * nblocks + huge - 1) / huge * huge;
+}
+
 /* Block vectors of an iteration on 2 MiB pages where the OS grants them: the LPN encoding reads the base COTs at
  * random, and with 4 KiB pages nearly every read also misses the TLB (1.7 times slower at k = 589,760 here). */
 static void *alloc_blocks(uint64_t nblocks) {
-  const size_t huge = (size_t)1 << 21, bytes = (16 * nblocks + huge - 1) / huge * huge;
+  const size_t huge = (size_t)1 << 21, bytes = blocks_bytes(nblocks);
   void *p = aligned_alloc(huge, bytes);
 #ifdef MADV_HUGEPAGE
   if (p) (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: without it the pages are small, nothing else changes */
@@ -105,6 +111,11 @@ static void public_key(fsn_aes128_key *key, const char *label) {
   uint8_t k[16];
   crypto_generichash(k, sizeof k, (const uint8_t *)label, strlen(label), NULL, 0);
   fsn_aes128_expand(key, k);
+}
+
+/* The bytes bufs_alloc takes for p (each rounded up to 64). */
+static uint64_t bufs_bytes(const fsn_ferret_params *p) {
+  return (16 * p->t * (2 * p->h + 1) + 63) / 64 * 64 + (32 * p->t * p->h + 63) / 64 * 64 + (4 * p->t + 63) / 64 * 64;
 }
 
 static fsn_status bufs_alloc(bufs *b, const fsn_ferret_params *p) {
@@ -488,6 +499,17 @@ void fsn_ferret_destroy(fsn_ferret *f) {
   free_blocks(f->out, f->p.n);
   sodium_memzero(f, sizeof *f);
   free(f);
+}
+
+uint64_t fsn_ferret_memory_bytes(const fsn_ferret_params *params, uint64_t *bootstrap) {
+  const fsn_ferret_params *p = params ? params : DEFAULT_SET;
+  /* as create() and bootstrap() allocate, with the check's base COTs counted either way (an upper bound) */
+  const uint64_t reserve = fsn_ferret_reserve(p) + FSN_FERRET_CHECK_COTS, rs = fsn_ferret_reserve(SMALL);
+  if (bootstrap)
+    *bootstrap = fsn_ferret_reserve(p) <= rs
+                     ? 0
+                     : blocks_bytes(rs + FSN_FERRET_CHECK_COTS) + blocks_bytes(SMALL->n) + bufs_bytes(SMALL);
+  return sizeof(fsn_ferret) + blocks_bytes(reserve) + blocks_bytes(p->n) + bufs_bytes(p);
 }
 
 fsn_ot_role fsn_ferret_role(const fsn_ferret *f) { return f->role; }

@@ -1,8 +1,8 @@
 /* Ferret behind the COT interface: its random-choice COTs are the extension's native entries, and cot.c derives
  * chosen-choice COT by derandomisation (1 bit per OT), then every derived OT as for IKNP. The object is the
  * session's COT pool: layers draw from it, it runs an iteration when it runs dry, and a peer that is gone fails the
- * drawing call (timeout) and every later one. Semi-honest unless cfg->ferret_checked (the MPCOT check of the
- * malicious variant, docs/SECURITY.md); its bootstrap runs on checked IKNP. */
+ * drawing call (timeout) and every later one. Every iteration runs the MPCOT check of the malicious variant (a
+ * sender's bad GGM tree is caught, docs/SECURITY.md) unless cfg->unchecked; its bootstrap runs on checked IKNP. */
 #include <fusion/ferret.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -36,7 +36,7 @@ fsn_status fsn_ferret_cot_create(fsn_cot **out, fsn_channel *ch, fsn_ot_role rol
   ferret_cot *k = calloc(1, sizeof *k);
   if (!k) return fsn_fail(FSN_E_NOMEM, "Ferret COT object");
   fsn_status st = fsn_cot_init(&k->base, &ferret_ops, ch, role);
-  const fsn_ferret_options opt = {.threads = cfg->threads, .checked = cfg->ferret_checked};
+  const fsn_ferret_options opt = {.threads = cfg->threads, .checked = !cfg->unchecked};
   const fsn_ferret_params *set = cfg->ferret_set ? fsn_ferret_params_named(cfg->ferret_set) : NULL;
   if (st == FSN_OK && cfg->ferret_set && !set)
     st = fsn_fail(FSN_E_UNSUPPORTED,

@@ -49,8 +49,7 @@ struct fsn_cot {
 /* How an extension is created: cot.c's registry maps names to these. seed: NULL, or 32 bytes from which every random
  * choice of the object is derived (tests only). */
 typedef struct fsn_cot_config {
-  bool unchecked;
-  bool ferret_checked;
+  bool unchecked; /* without the extension's consistency check: IKNP's KOS15, Ferret's MPCOT check */
   size_t threads;
   const char *ferret_set;
   bool rcot_only; /* tests: hide the native chosen-choice entries, so cot.c derandomises */

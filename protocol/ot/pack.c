@@ -1,6 +1,8 @@
 /* The OT pack: one party's COT sender and receiver and the 1-out-of-N objects on them, created by extension name. */
 #include "protocol/ot/ot_internal.h"
 
+#include <fusion/ferret.h>
+#include <fusion/isa.h>
 #include <stdlib.h>
 
 struct fsn_ot_pack {
@@ -15,9 +17,14 @@ static const struct {
 
 enum { KINDS = sizeof kinds / sizeof kinds[0] };
 
-/* The entry of a pack name (NULL or "": the default, "iknp"); KINDS if none. */
+/* The default pack: Ferret where the AES kernels are vectorised (it hashes and expands many AES blocks per COT: at
+ * FSN_ISA=ref each one goes through the constant-time bitsliced reference, and IKNP's fewer blocks per COT win);
+ * IKNP at ref. Only the server's default matters in a session: the card names its pack and the client follows it. */
+static const char *default_kind(void) { return fsn_isa_active() >= FSN_ISA_AVX2 ? "ferret" : "iknp"; }
+
+/* The entry of a pack name (NULL or "": the default); KINDS if none. */
 static size_t kind_of(const char *name) {
-  if (!name || !*name) name = "iknp";
+  if (!name || !*name) name = default_kind();
   size_t k = 0;
   while (k < KINDS && strcmp(kinds[k].name, name)) k++;
   return k;
@@ -26,6 +33,24 @@ static size_t kind_of(const char *name) {
 const char *fsn_ot_pack_resolve(const char *name) {
   const size_t k = kind_of(name);
   return k < KINDS ? kinds[k].name : NULL;
+}
+
+/* Per role, an upper bound of the buffers an IKNP-based pack holds: cot.c's derived-OT rows and ring (48 bytes per
+ * chunk OT), the "rot" 1-out-of-N object's (72), IKNP's matrices, rows and check rows (64 and a little; KK13's with
+ * its 1-out-of-N fit the same 72 + 72). */
+#define IKNP_ROLE_BYTES ((uint64_t)192 * FSN_OT_CHUNK)
+/* A Ferret pack per role: the same derived-OT and 1-out-of-N buffers (48 + 72), the Ferret object, and what the
+ * buffer sizes do not account for: the server's peak RSS on fmnist-4layer (batch 8, 2 threads) is 196 MiB above
+ * IKNP's, 16 MiB more than the buffers above; 6 MiB per role covers it with a margin. */
+#define FERRET_SHARED_ROLE_BYTES ((uint64_t)120 * FSN_OT_CHUNK + ((uint64_t)6 << 20))
+
+uint64_t fsn_ot_pack_memory_bytes(const char *name, size_t threads) {
+  const size_t k = kind_of(name);
+  if (k == KINDS) return 0;
+  if (strcmp(kinds[k].cot, "ferret")) return 2 * threads * IKNP_ROLE_BYTES;
+  uint64_t bootstrap; /* the packs are created one after another, so one bootstrap at a time, on IKNP */
+  const uint64_t held = fsn_ferret_memory_bytes(NULL, &bootstrap);
+  return 2 * threads * (held + FERRET_SHARED_ROLE_BYTES) + bootstrap + IKNP_ROLE_BYTES;
 }
 
 static fsn_status create_role(fsn_ot_pack *pack, fsn_channel *ch, fsn_ot_role role, const char *cot_name,
@@ -43,7 +68,6 @@ fsn_status fsn_ot_pack_create(fsn_ot_pack **out, fsn_channel *ch, fsn_role party
   fsn_ot_pack *pack = calloc(1, sizeof *pack);
   if (!pack) return fsn_fail(FSN_E_NOMEM, "OT pack");
   const fsn_cot_options copt = {.unchecked = opt && opt->unchecked,
-                                .ferret_checked = opt && opt->ferret_checked,
                                 .threads = opt ? opt->ferret_threads : 0,
                                 .ferret_set = opt ? opt->ferret_set : NULL};
   /* The server's sender objects meet the client's receiver objects first. */

@@ -21,6 +21,8 @@ uint64_t fsn_test_seed(void) {
   return env ? strtoull(env, NULL, 0) : 0x5eedf5e5ull;
 }
 
+const char *fsn_test_ot_pack(void) { return getenv("FSN_TEST_OT"); }
+
 static void seed_once(void) {
   if (seeded) return;
   uint64_t s = fsn_test_seed();

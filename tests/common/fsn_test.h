@@ -27,6 +27,9 @@ int fsn_test_main(Suite *suite);
 /* Deterministic RNG (xoshiro256**), seeded from FSN_TEST_SEED or a fixed default, so failures reproduce. */
 uint64_t fsn_test_rand(void);
 uint64_t fsn_test_seed(void);
+/* The OT pack of the suites whose subject is not the pack: FSN_TEST_OT if set (tests/avx512emu/run.sh sets iknp, so
+ * those suites do not run Ferret's many AES blocks through the emulated intrinsics), else NULL (the default pack). */
+const char *fsn_test_ot_pack(void);
 void fsn_test_fill(void *p, size_t bytes);
 void fsn_test_fill_ring(uint64_t *p, size_t n, unsigned ell); /* random values reduced mod 2^ell */
 

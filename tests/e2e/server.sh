@@ -3,6 +3,7 @@
 #  1. two clients at once are served side by side, and each one's secure logits equal `fusion plain`'s bit for bit;
 #     the server logs one JSON line per session (--log-json) with id, peer, batch, seconds, bytes, rounds, verdict;
 #  2. a batch above what the memory budget allows is refused at the request, and the client's error names the limit;
+#     a budget without room for the OT pack's pools is refused at start-up;
 #  3. SIGTERM while a session runs: the session completes, the server stops accepting and exits 0.
 # Usage: server.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
@@ -59,8 +60,12 @@ assert lines[0]["id"] != lines[1]["id"]
 print("two clients at once: 6 of 6 logits equal the fixed-point engine's; JSON log lines", [l["session"] for l in lines])
 PY
 
-# 2. the memory budget sizes the batch limit: 70 MiB leaves room for a handful of items of this model
-start_server "$work/s2.log" --sessions 2 --max-sessions 1 --memory-budget 70M
+# 2. the memory budget sizes the batch limit: 70 MiB leaves room for a handful of items of this model on IKNP, and
+# none on Ferret, whose pools (some 100 MiB per thread) the server counts: it refuses to start, naming the pack
+t "$fusion" server --model "$model" --listen 127.0.0.1:0 --memory-budget 70M --ot ferret >"$work/s2f.log" 2>&1 &&
+  fail "a Ferret server started within 70 MiB"
+grep -q "per session on the ferret OT pack with 2 thread(s)" "$work/s2f.log" || fail "Ferret budget: $(cat "$work/s2f.log")"
+start_server "$work/s2.log" --sessions 2 --max-sessions 1 --memory-budget 70M --ot iknp
 limit=$(sed -n 's/.*batches up to \([0-9]*\).*/\1/p' "$work/s2.log")
 [ -n "$limit" ] && [ "$limit" -ge 3 ] && [ "$limit" -lt 40 ] || fail "batch limit '$limit' from a 70 MiB budget"
 client --index 0-39 >/dev/null 2>"$work/big.err" && fail "a batch of 40 above the limit of $limit was served"
