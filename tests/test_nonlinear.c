@@ -398,7 +398,7 @@ END_TEST
 
 /* ReLU fused with the exact truncation: max(x >> s, 0) against the plaintext (the shift, then ReLU), on every pack,
  * with multiples of 2^s, low bits all ones and the values around 0 and +-2^(ell-1) among the inputs. */
-static const char *const all_packs[] = {NULL, "kk13", "ferret"};
+static const char *const all_packs[] = {"iknp", "kk13", "ferret"};
 #define NALLPACKS (sizeof all_packs / sizeof all_packs[0])
 
 static void relu_trunc_ref(uint64_t *ref, const uint64_t *x, size_t n, unsigned ell, unsigned s) {
@@ -457,7 +457,7 @@ START_TEST(relu_trunc_cost_formula) {
             3 * (bytes_of(n) + bytes_of(n * k)) + bytes_of(n) + bytes_of(n * s);
   } else {
     j->unchecked_ot = true;
-    const bool kk13 = ot != NULL;
+    const bool kk13 = !strcmp(ot, "kk13");
     bytes = iknp_mill_bytes(n, s, kk13) + iknp_mill_bytes(n, k - 1, kk13) + 2 * 16 * n + 2 * (2 * n / 8) +
             3 * (16 * n + bytes_of(n * k)) + 16 * n + bytes_of(n * s);
   }
