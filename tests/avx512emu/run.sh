@@ -94,12 +94,13 @@ run() { # suite label [VAR=value]
   fi
 }
 # Two suites at a time (the kernel suites use one core), the protocol suites first: they take longest. Each suite's
-# output is kept apart and printed in order once all are done.
+# output is kept apart and printed in order once all are done. jobs -r: a finished job stays in the table (as done)
+# until the shell reports it, which a subshell's jobs never does.
 order="$(for s in $protocol_suites; do case " $suites " in *" $s "*) echo "$s" ;; esac; done)"
 order="$order $(for s in $suites; do case " $protocol_suites " in *" $s "*) ;; *) echo "$s" ;; esac; done)"
 case " $suites " in *" prg "*) order="$order prg-novaes" ;; esac
 for suite in $order; do
-  while [ "$(jobs -p | wc -l)" -ge 2 ]; do sleep 1; done
+  while [ "$(jobs -pr | wc -l)" -ge 2 ]; do sleep 1; done
   if [ "$suite" = prg-novaes ]; then
     run prg ", CPU without VAES" FSN_EMU_NO_VAES=1 >"$work/out_$suite.txt" 2>&1 &
   else
